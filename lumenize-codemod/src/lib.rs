@@ -78,6 +78,50 @@ pub struct RuleSet {
     _private: (),
 }
 
+/// A short description of one rule, for `list-rules`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleInfo {
+    /// The rule id, e.g. `sync-structured-clone`.
+    pub id: String,
+    /// One line: what it rewrites.
+    pub summary: String,
+    /// Where it came from: `built-in` or the config file's path.
+    pub source: String,
+}
+
+/// A rule set could not be built (unreadable or invalid config, unknown rule id).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RuleError(pub String);
+
+impl RuleSet {
+    /// The built-in lumenize 0.9 -> 1.0 rules.
+    pub fn builtin() -> RuleSet {
+        RuleSet::default()
+    }
+
+    /// The built-in rules plus the rules declared in a config file's text
+    /// (`lumenize-codemod.toml` format). `origin` names the file in errors and in `RuleInfo`.
+    pub fn with_config(self, _toml_text: &str, _origin: &Path) -> Result<RuleSet, RuleError> {
+        Ok(self)
+    }
+
+    /// Keeps only the rules whose ids are listed (`--rule`). Unknown ids are an error.
+    pub fn only(self, _ids: &[String]) -> Result<RuleSet, RuleError> {
+        Ok(self)
+    }
+
+    /// Drops the rules whose ids are listed (`--skip-rule`). Unknown ids are an error.
+    pub fn skip(self, _ids: &[String]) -> Result<RuleSet, RuleError> {
+        Ok(self)
+    }
+
+    /// Every active rule, in a stable order.
+    pub fn rules(&self) -> Vec<RuleInfo> {
+        Vec::new()
+    }
+}
+
 /// What the engine needs to know about the crate a file belongs to (re-exports of lumenize
 /// items through `crate::`/`super::` paths, and the like).
 #[derive(Debug, Clone, Default)]
@@ -99,6 +143,14 @@ pub fn migrate_source(
     _ctx: &CrateContext,
     _rules: &RuleSet,
 ) -> FileMigration {
+    FileMigration {
+        output: source.to_string(),
+        ..FileMigration::default()
+    }
+}
+
+/// Migrates a `Cargo.toml` (the `bump-dependency` rule), format-preserving.
+pub fn migrate_manifest(_file: &Path, source: &str, _rules: &RuleSet) -> FileMigration {
     FileMigration {
         output: source.to_string(),
         ..FileMigration::default()

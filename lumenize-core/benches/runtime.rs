@@ -1,0 +1,2 @@
+//! Placeholder until the runtime benchmark lands.
+fn main() {}

@@ -1,0 +1,304 @@
+//! The request and response as plain, thread-safe data ([`FetchRequest`], [`FetchResponse`]),
+//! and their conversions to and from the structured-clone `RequestSync` / `ResponseSync` values
+//! that objects and continuations see.
+//!
+//! `Value` graphs are single-threaded (`Rc`), while the HTTP exchange runs on tokio worker
+//! threads, so the executor works on these `Send` types and converts at the edges.
+
+use super::error::FetchError;
+use crate::structured_clone::{Object, ObjectKind, RequestSync, ResponseSync, Value};
+
+/// A response body, decoded the way the TypeScript `ResponseSync.fromResponse` does: JSON when
+/// the content type says JSON, text for `text/*` and JavaScript, bytes otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// No body (`null` on the wire).
+    Empty,
+    /// A JSON document (content type contains `application/json` and the body parses).
+    Json(serde_json::Value),
+    /// Text (`text/*`, `application/javascript`, or JSON that does not parse; see
+    /// [`FetchResponse`]).
+    Text(String),
+    /// Anything else, as raw bytes (an `ArrayBuffer` on the wire).
+    Bytes(Vec<u8>),
+}
+
+/// An outgoing request: what the executor sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchRequest {
+    /// Absolute URL.
+    pub url: String,
+    /// HTTP method, upper case (`GET` unless set).
+    pub method: String,
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+/// A complete response: status, headers and the whole body (already read, size-capped).
+///
+/// Any status is a response. A body whose content type claims JSON but does not parse is kept
+/// as [`Body::Text`] rather than turned into an error (the TypeScript original threw, losing the
+/// status of e.g. a 502 with an HTML page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Canonical reason phrase (`""` when unknown).
+    pub status_text: String,
+    /// Lower-cased header names, sorted; repeated names joined with `", "` (as JavaScript
+    /// `Headers` iterates them).
+    pub headers: Vec<(String, String)>,
+    /// The decoded body.
+    pub body: Body,
+}
+
+impl FetchRequest {
+    /// A `GET` of `url` with no headers or body.
+    pub fn get(url: impl Into<String>) -> FetchRequest {
+        FetchRequest {
+            url: url.into(),
+            method: "GET".into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Reads a request from a value: a URL string, a `URL` object or a `RequestSync`. A
+    /// `RequestSync` body that is a string is sent as is; bytes (`ArrayBuffer`) raw; any other
+    /// plain data as JSON text (with `content-type: application/json` unless one is set).
+    pub fn from_value(value: &Value) -> Result<FetchRequest, FetchError> {
+        let bad = |message: &str| FetchError::InvalidRequest {
+            url: String::new(),
+            message: message.to_string(),
+        };
+        if let Some(s) = value.as_str() {
+            return Ok(FetchRequest::get(s));
+        }
+        let obj = value
+            .as_object()
+            .ok_or_else(|| bad("expected a URL string, a URL or a RequestSync"))?;
+        let kind = obj.borrow();
+        let r = match &*kind {
+            ObjectKind::Url(href) => return Ok(FetchRequest::get(href.clone())),
+            ObjectKind::RequestSync(r) => r,
+            _ => return Err(bad("expected a URL string, a URL or a RequestSync")),
+        };
+        let mut headers = headers_of(&r.headers);
+        let body = match &r.body {
+            Value::Undefined | Value::Null => None,
+            Value::String(s) => Some(s.clone().into_bytes()),
+            Value::Object(o) if matches!(&*o.borrow(), ObjectKind::ArrayBuffer(_)) => {
+                match &*o.borrow() {
+                    ObjectKind::ArrayBuffer(b) => Some(b.clone()),
+                    _ => None,
+                }
+            }
+            other => {
+                let json = value_to_json(other).ok_or_else(|| FetchError::InvalidRequest {
+                    url: r.url.clone(),
+                    message: "body is neither text, bytes nor plain JSON data".into(),
+                })?;
+                if !headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                {
+                    headers.push(("content-type".into(), "application/json".into()));
+                }
+                Some(json.to_string().into_bytes())
+            }
+        };
+        Ok(FetchRequest {
+            url: r.url.clone(),
+            method: if r.method.is_empty() {
+                "GET".into()
+            } else {
+                r.method.to_ascii_uppercase()
+            },
+            headers,
+            body,
+        })
+    }
+
+    /// The request as a `RequestSync` value (a text body when the bytes are UTF-8).
+    pub fn to_value(&self) -> Value {
+        let body = match &self.body {
+            None => Value::Null,
+            Some(b) => match std::str::from_utf8(b) {
+                Ok(s) => Value::from(s),
+                Err(_) => Value::Object(Object::new(ObjectKind::ArrayBuffer(b.clone()))),
+            },
+        };
+        Value::Object(Object::new(ObjectKind::RequestSync(RequestSync {
+            url: self.url.clone(),
+            method: self.method.clone(),
+            headers: headers_value(&self.headers),
+            body,
+        })))
+    }
+}
+
+impl FetchResponse {
+    /// True for a 2xx status, like JavaScript `Response.ok`.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text, when it is text or JSON.
+    pub fn text(&self) -> Option<String> {
+        match &self.body {
+            Body::Text(s) => Some(s.clone()),
+            Body::Json(j) => Some(j.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The response as a `ResponseSync` value (body: JSON data, a string, an `ArrayBuffer`, or
+    /// `null`).
+    pub fn to_value(&self) -> Value {
+        let body = match &self.body {
+            Body::Empty => Value::Null,
+            Body::Json(j) => json_to_value(j),
+            Body::Text(s) => Value::from(s.as_str()),
+            Body::Bytes(b) => Value::Object(Object::new(ObjectKind::ArrayBuffer(b.clone()))),
+        };
+        Value::Object(Object::new(ObjectKind::ResponseSync(ResponseSync {
+            status: self.status,
+            status_text: self.status_text.clone(),
+            headers: headers_value(&self.headers),
+            body,
+        })))
+    }
+
+    /// Reads a `ResponseSync` value back. `None` if `value` is not one.
+    pub fn from_value(value: &Value) -> Option<FetchResponse> {
+        let obj = value.as_object()?;
+        let kind = obj.borrow();
+        let ObjectKind::ResponseSync(r) = &*kind else {
+            return None;
+        };
+        let body = match &r.body {
+            Value::Null | Value::Undefined => Body::Empty,
+            Value::String(s) => Body::Text(s.clone()),
+            Value::Object(o) if matches!(&*o.borrow(), ObjectKind::ArrayBuffer(_)) => {
+                match &*o.borrow() {
+                    ObjectKind::ArrayBuffer(b) => Body::Bytes(b.clone()),
+                    _ => Body::Empty,
+                }
+            }
+            other => Body::Json(value_to_json(other)?),
+        };
+        Some(FetchResponse {
+            status: r.status,
+            status_text: r.status_text.clone(),
+            headers: headers_of(&r.headers),
+            body,
+        })
+    }
+}
+
+/// Reads a fetch outcome delivered to a continuation: a `ResponseSync` is `Ok`, a fetch error
+/// value is `Err`. Anything else (which a correct executor never sends) is reported as
+/// [`FetchError::Executor`] so the caller still gets exactly one typed outcome.
+///
+/// ```
+/// use lumenize_core::fetch::{outcome_from_value, outcome_to_value, FetchError};
+/// let e: Result<_, FetchError> = Err(FetchError::Connect { url: "http://x/".into(), message: "refused".into() });
+/// assert_eq!(outcome_from_value(&outcome_to_value(&e)), e);
+/// ```
+pub fn outcome_from_value(value: &Value) -> Result<FetchResponse, FetchError> {
+    if let Some(r) = FetchResponse::from_value(value) {
+        return Ok(r);
+    }
+    Err(
+        FetchError::from_value(value).unwrap_or_else(|| FetchError::Executor {
+            url: String::new(),
+            message: format!("unrecognised fetch outcome value {value:?}"),
+        }),
+    )
+}
+
+/// Encodes an outcome as the value a continuation receives (`ResponseSync` or an `Error`).
+pub fn outcome_to_value(outcome: &Result<FetchResponse, FetchError>) -> Value {
+    match outcome {
+        Ok(r) => r.to_value(),
+        Err(e) => e.to_value(),
+    }
+}
+
+fn headers_value(h: &[(String, String)]) -> Value {
+    Value::Object(Object::new(ObjectKind::Headers(h.to_vec())))
+}
+
+fn headers_of(v: &Value) -> Vec<(String, String)> {
+    match v.as_object().map(|o| o.borrow().clone()) {
+        Some(ObjectKind::Headers(h)) => h,
+        Some(ObjectKind::Plain(p)) => p
+            .iter()
+            .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Plain JSON data into a `Value` (objects keep JSON key order, subject to JavaScript's
+/// integer-key-first rule, as `JSON.parse` would give).
+pub(crate) fn json_to_value(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        serde_json::Value::Array(a) => Value::array(a.iter().map(json_to_value)),
+        serde_json::Value::Object(m) => {
+            Value::object(m.iter().map(|(k, v)| (k.clone(), json_to_value(v))))
+        }
+    }
+}
+
+/// A `Value` that is plain JSON data back into JSON; `None` for anything JSON cannot hold
+/// (cycles are cut off by a depth limit and give `None` too).
+pub(crate) fn value_to_json(v: &Value) -> Option<serde_json::Value> {
+    fn go(v: &Value, depth: usize) -> Option<serde_json::Value> {
+        if depth > 256 {
+            return None;
+        }
+        Some(match v {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            // JSON.stringify writes integral numbers without a fraction, and NaN/±Inf as null.
+            Value::Number(n) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
+                serde_json::Value::from(*n as i64)
+            }
+            Value::Number(n) => serde_json::Number::from_f64(*n)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Object(o) => match &*o.borrow() {
+                ObjectKind::Array(items) => serde_json::Value::Array(
+                    items
+                        .iter()
+                        .map(|i| go(i, depth + 1))
+                        .collect::<Option<_>>()?,
+                ),
+                ObjectKind::Plain(p) => serde_json::Value::Object(
+                    p.iter()
+                        .map(|(k, v)| Some((k.to_string(), go(v, depth + 1)?)))
+                        .collect::<Option<_>>()?,
+                ),
+                _ => return None,
+            },
+            Value::Undefined | Value::BigInt(_) => return None,
+        })
+    }
+    go(v, 0)
+}

@@ -1,0 +1,312 @@
+//! Command-line definitions (clap derive) and the long help texts.
+//!
+//! Everything a user reads in `--help` lives here, so the texts stay next to the flags they
+//! describe. The JSON schema is written once (the `json_schema!` macro) and shown by every command
+//! that can emit JSON.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+// The `--format json` schema, shown in `--help` of apply/diff/check and in the README.
+macro_rules! json_schema {
+    () => {
+        "\
+JSON OUTPUT (--format json):
+    One JSON object per line on standard output. Every object has a \"type\" field; the
+    other field names are stable (new fields may be added, none removed or renamed).
+    Objects come in file order; the summary is always the last line.
+
+    {\"type\":\"edit\", \"file\":STR, \"rule\":STR, \"line\":N, \"column\":N,
+     \"start\":N, \"end\":N, \"original\":STR, \"replacement\":STR}
+        One per edit. line/column are 1-based (column in characters); start/end are byte
+        offsets into the original file (end exclusive); original is the replaced text.
+    {\"type\":\"diagnostic\", \"file\":STR, \"line\":N, \"column\":N, \"rule\":STR,
+     \"severity\":\"edited\"|\"needs-review\"|\"error\", \"message\":STR}
+        One per finding. rule is a rule id, or `parse`, `io`, `encoding`, `manifest`,
+        `write` for file-level errors (line/column are 0 when they do not apply).
+    {\"type\":\"file\", \"file\":STR, \"edits\":N, \"written\":BOOL, \"diff\":STR|null}
+        One per file that changes (or would change). written: apply wrote it.
+        diff: the unified diff (diff command only, else null).
+    {\"type\":\"skipped-crate\", \"crate_dir\":STR, \"reason\":STR}
+        A crate that was not read because it does not depend on lumenize-core.
+    {\"type\":\"summary\", \"command\":\"apply\"|\"diff\"|\"check\", \"files_scanned\":N,
+     \"files_changed\":N, \"edits\":N, \"edits_by_rule\":{ID:N,...}, \"needs_review\":N,
+     \"errors\":N, \"crates_skipped\":N, \"exit_code\":N}
+        files_changed counts files that change (apply: were written).
+
+    File paths are as shown by the human format: relative to the current directory when the
+    file is below it, otherwise as given."
+    };
+}
+
+const ABOUT: &str = "Migrates Rust crates from the async lumenize-core 0.9 API to the sync 1.0 API";
+
+const LONG_ABOUT: &str = "\
+Migrates Rust crates from the async lumenize-core 0.9 API to the synchronous 1.0 API.
+
+The tool edits source text in place, byte range by byte range: everything it does not rewrite \
+stays byte-identical (comments, formatting, string contents). It never reformats a file and \
+never rewrites a file that has nothing to change.
+
+A PATH can be a single file, a crate, or a whole workspace. Directories are walked the way \
+ripgrep walks them: .gitignore/.ignore files are honoured, hidden files and directories and \
+cargo `target/` directories are skipped. A crate whose Cargo.toml does not depend on \
+lumenize-core (or on the renamed lumenize-core-legacy package) is skipped without reading its \
+sources, unless --force is given.
+
+Start with `check` to see what is pending, look at `diff`, then `apply`.";
+
+const AFTER_HELP: &str = "\
+EXAMPLES:
+    Is anything left to migrate? (CI: exit 0 = done, 1 = changes pending, 2 = errors)
+        lumenize-codemod check .
+
+    Review the changes as a patch, then apply them:
+        lumenize-codemod diff ./my-crate | less -R
+        lumenize-codemod apply ./my-crate
+
+    Editor integration: migrate one buffer from stdin to stdout:
+        lumenize-codemod apply - --stdin-filename src/lib.rs < src/lib.rs
+
+    See the rules, run only one of them:
+        lumenize-codemod list-rules
+        lumenize-codemod apply --rule sync-structured-clone .
+
+EXIT STATUS:
+    0  success (check: nothing pending)
+    1  check only: changes are pending
+    2  errors: unreadable or unparsable files, bad config, bad arguments";
+
+/// Top-level command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lumenize-codemod",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rewrite files in place (atomic writes; unchanged files are never touched).
+    #[command(long_about = APPLY_LONG, after_long_help = APPLY_AFTER)]
+    Apply(RunArgs),
+    /// Print the pending changes as a unified diff (`git apply` / `patch -p1` accept it).
+    #[command(long_about = DIFF_LONG, after_long_help = DIFF_AFTER)]
+    Diff(RunArgs),
+    /// Report what is pending; exit 0 when nothing is, 1 when changes are, 2 on errors.
+    #[command(long_about = CHECK_LONG, after_long_help = CHECK_AFTER)]
+    Check(RunArgs),
+    /// List the active rules (built-in, from the config file, after --rule/--skip-rule).
+    #[command(long_about = LIST_LONG, after_long_help = LIST_AFTER)]
+    ListRules(RuleArgs),
+    /// Only syn-parse the files a run would read (benchmark baseline; not a user command).
+    #[command(hide = true)]
+    BenchParseOnly(BenchArgs),
+}
+
+const APPLY_LONG: &str = "\
+Rewrite the files under each PATH in place.
+
+Each changed file is written to a temporary file in the same directory, given the original's \
+permissions, and renamed over the original, so a crash never leaves a half-written file. Line \
+endings are kept: text the rules insert into a CRLF file gets CRLF. Files with nothing to change \
+are not written at all, so their modification time does not move and build tools do not \
+rebuild.
+
+If the directory is a git checkout with uncommitted changes, a warning is printed (the run goes \
+on): commit first so `git diff` shows exactly what the tool did.
+
+With `-` as the only PATH, one file is read from standard input and the migrated text is \
+written to standard output (diagnostics go to standard error).";
+
+const APPLY_AFTER: &str = concat!(
+    "\
+EXAMPLES:
+    lumenize-codemod apply ./my-crate
+    lumenize-codemod apply .                              # a whole workspace
+    lumenize-codemod apply --skip-rule bump-dependency .  # leave Cargo.toml alone
+    lumenize-codemod apply --exclude 'benches/**' .
+    lumenize-codemod apply - --stdin-filename src/lib.rs < src/lib.rs > out.rs
+
+EXIT STATUS:
+    0  done (including: nothing to change)
+    2  some file could not be read, parsed or written; the other files were still migrated
+
+",
+    json_schema!()
+);
+
+const DIFF_LONG: &str = "\
+Print the pending changes as a unified diff, without writing anything.
+
+Paths in the diff are relative to the current directory and prefixed with `a/` and `b/`, so the \
+output can be applied from the current directory with `git apply` or `patch -p1`. The diff is \
+coloured when standard output is a terminal (see --color; NO_COLOR is honoured) and plain when \
+piped. Diagnostics and the summary go to standard error, so the patch on standard output stays \
+clean.";
+
+const DIFF_AFTER: &str = concat!(
+    "\
+EXAMPLES:
+    lumenize-codemod diff . | less -R
+    lumenize-codemod diff . > migration.patch && git apply --check migration.patch
+    lumenize-codemod diff --format json . | jq -r 'select(.type == \"file\") | .diff'
+
+EXIT STATUS:
+    0  the diff was printed (it may be empty)
+    2  some file could not be read or parsed (the others are still in the diff)
+
+",
+    json_schema!()
+);
+
+const CHECK_LONG: &str = "\
+Report what `apply` would do, without writing anything, and exit with a status that CI can use.
+
+Every file that would change is listed with its number of edits, followed by every diagnostic \
+and the one-line summary. Sites the tool found but could not rewrite safely are reported as \
+`needs-review`; they do not change the exit status unless --strict is given.";
+
+const CHECK_AFTER: &str = concat!(
+    "\
+EXAMPLES:
+    lumenize-codemod check .
+    lumenize-codemod check --quiet . || echo 'run lumenize-codemod apply .'
+    lumenize-codemod check --format json . | jq 'select(.type == \"summary\")'
+
+EXIT STATUS:
+    0  nothing pending
+    1  changes pending (or, with --strict, sites that need review)
+    2  errors: unreadable or unparsable files, bad config, bad arguments
+
+",
+    json_schema!()
+);
+
+const LIST_LONG: &str = "\
+List the active rules with their ids, one-line summaries and where each came from \
+(`built-in` or the config file). The config file is --config, or else the \
+lumenize-codemod.toml discovered from PATH (default: the current directory) upwards to the \
+workspace root.";
+
+const LIST_AFTER: &str = "\
+EXAMPLES:
+    lumenize-codemod list-rules
+    lumenize-codemod list-rules --format json
+    lumenize-codemod list-rules --config ci/lumenize-codemod.toml";
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text for people.
+    Human,
+    /// One JSON object per line (see the schema in `--help`).
+    Json,
+}
+
+/// When to colour the diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when standard output is a terminal and NO_COLOR is unset or empty.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Rule selection and config, shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// Run only this rule (repeatable). Unknown ids are an error.
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// Do not run this rule (repeatable). Unknown ids are an error.
+    #[arg(long = "skip-rule", value_name = "ID")]
+    pub skip_rules: Vec<String>,
+    /// Rule config file. Default: the lumenize-codemod.toml found in the crate directory or
+    /// above it, up to the workspace root.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Where to look for lumenize-codemod.toml (list-rules only).
+    #[arg(value_name = "PATH", hide = true)]
+    pub path: Option<PathBuf>,
+}
+
+/// Arguments of `apply`, `diff` and `check`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Files, crates or workspaces to migrate; `-` reads one file from standard input.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Run only this rule (repeatable). Unknown ids are an error.
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// Do not run this rule (repeatable). Unknown ids are an error.
+    #[arg(long = "skip-rule", value_name = "ID")]
+    pub skip_rules: Vec<String>,
+    /// Rule config file. Default: the lumenize-codemod.toml found in each crate's directory or
+    /// above it, up to the workspace root.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only files matching this glob (gitignore syntax, relative to PATH; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files and directories matching this glob (gitignore syntax; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Also migrate crates that do not depend on lumenize-core.
+    #[arg(long)]
+    pub force: bool,
+    /// Output format. `json` prints one object per line; the schema is below.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Colour the diff.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Print only errors (no per-file lines, no summary, no progress bar).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print skipped crates, unchanged files and timings.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// check: sites that need review also make the exit status 1.
+    #[arg(long)]
+    pub strict: bool,
+    /// With `-`: the file name to report (and `Cargo.toml` selects the manifest rules).
+    #[arg(long, value_name = "PATH")]
+    pub stdin_filename: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Arguments of the hidden `bench-parse-only` command.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Files or directories, walked exactly like `check`.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Walk crates that do not depend on lumenize-core too.
+    #[arg(long)]
+    pub force: bool,
+    /// Parse only the files that pass the byte prefilter.
+    #[arg(long)]
+    pub prefiltered: bool,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+}

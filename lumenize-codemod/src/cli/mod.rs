@@ -1,0 +1,281 @@
+//! The `lumenize-codemod` command line: argument parsing, walking, the parallel pipeline,
+//! writing and reporting. Binary-only; the library (`lumenize_codemod`) does the rewriting.
+//!
+//! Flow of a run: `walk::discover` turns PATHs into crates → `config::Rules` gives each crate
+//! its `RuleSet` → `process::run` reads, prefilters and migrates in parallel → `apply` writes
+//! (atomically) / `diff` renders patches → `report` prints and computes the exit code.
+
+mod args;
+mod bench;
+mod config;
+mod diff;
+mod git;
+mod manifest;
+mod process;
+mod report;
+mod stdin;
+mod walk;
+mod write;
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lumenize_codemod::{Diagnostic, RuleSet, Severity};
+
+use args::{Cli, ColorChoice, Command, Format, RuleArgs, RunArgs};
+use config::{RuleChoice, Rules};
+use process::{Display, Outcome};
+use report::{FileExtra, Mode, Printer, Summary};
+
+/// Below this many files the progress bar would only flicker.
+const PROGRESS_MIN_FILES: usize = 500;
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    process::capture_panics();
+    let code = match cli.command {
+        Command::Apply(a) => run_files(Mode::Apply, a),
+        Command::Diff(a) => run_files(Mode::Diff, a),
+        Command::Check(a) => run_files(Mode::Check, a),
+        Command::ListRules(r) => list_rules(r),
+        Command::BenchParseOnly(b) => {
+            set_threads(b.threads);
+            bench::run(&b)
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn set_threads(n: Option<usize>) {
+    if let Some(n) = n {
+        // Only fails when a pool already exists, which cannot happen this early.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+}
+
+fn fatal(msg: &str) -> u8 {
+    report::err_line(&format!("error: {msg}"));
+    2
+}
+
+fn rule_choice(rules: &[String], skip: &[String], config: &Option<PathBuf>) -> RuleChoice {
+    RuleChoice {
+        config: config.clone(),
+        only: rules.to_vec(),
+        skip: skip.to_vec(),
+    }
+}
+
+fn run_files(mode: Mode, a: RunArgs) -> u8 {
+    set_threads(a.threads);
+    let started = Instant::now();
+    let choice = rule_choice(&a.rules, &a.skip_rules, &a.config);
+    let printer = Printer {
+        format: a.format,
+        quiet: a.quiet,
+        verbose: a.verbose,
+    };
+    if a.paths.iter().any(|p| p.as_os_str() == "-") {
+        if a.paths.len() != 1 {
+            return fatal("`-` (standard input) must be the only PATH");
+        }
+        return stdin::run(mode, &a, &choice, &printer);
+    }
+
+    let globs = walk::Globs {
+        include: a.include.clone(),
+        exclude: a.exclude.clone(),
+    };
+    let workset = walk::discover(&a.paths, &globs);
+    let mut rules = Rules::new(choice);
+    let mut crates = Vec::with_capacity(workset.crates.len());
+    for unit in workset.crates {
+        let dir = unit.dir.clone().or_else(|| {
+            unit.files
+                .first()
+                .and_then(|f| f.path.parent().map(Path::to_path_buf))
+        });
+        match rules.for_dir(dir.as_deref()) {
+            Ok(set) => crates.push((unit, set)),
+            Err(e) => return fatal(&e),
+        }
+    }
+    if mode == Mode::Apply && !a.quiet {
+        warn_dirty(&a.paths);
+    }
+
+    let display = Display::from_cwd();
+    let progress = progress_bar(&a, &crates);
+    let mut report = process::run(&crates, a.force, &display, &progress);
+    progress.finish_and_clear();
+
+    let color = use_color(a.color);
+    let mut written = vec![false; report.outcomes.len()];
+    if mode == Mode::Apply {
+        for (o, w) in report.outcomes.iter_mut().zip(written.iter_mut()) {
+            *w = write_outcome(o);
+        }
+    }
+
+    printer.skipped(&report.skipped);
+    for (o, w) in report.outcomes.iter().zip(&written) {
+        let plain = (mode == Mode::Diff && o.changed())
+            .then(|| diff::unified(&o.display, &o.original, &o.output));
+        let coloured = plain.as_deref().map(|d| {
+            if color {
+                diff::colorize(d)
+            } else {
+                d.to_string()
+            }
+        });
+        let extra = FileExtra {
+            written: *w,
+            diff: coloured.as_deref(),
+            plain_diff: plain.as_deref(),
+        };
+        printer.file(mode, o, &extra);
+    }
+    let mut summary = Summary::count(&report.outcomes, report.files_scanned, report.skipped.len());
+    for (path, reason) in &workset.errors {
+        summary.errors += 1;
+        printer.diagnostic(&Diagnostic {
+            file: path.clone(),
+            line: 0,
+            column: 0,
+            rule: "io".to_string(),
+            message: reason.clone(),
+            severity: Severity::Error,
+        });
+    }
+    let code = summary.exit_code(mode, a.strict);
+    printer.summary(mode, &summary, code);
+    if a.verbose && a.format == Format::Human {
+        report::err_line(&format!("done in {:.2?}", started.elapsed()));
+    }
+    code
+}
+
+/// Writes one changed file; a failure turns the outcome into an error (nothing changed).
+fn write_outcome(o: &mut Outcome) -> bool {
+    if !o.changed() {
+        return false;
+    }
+    match write::atomic_write(&o.path, o.output.as_bytes()) {
+        Ok(()) => true,
+        Err(e) => {
+            o.diagnostics.push(Diagnostic {
+                file: PathBuf::from(&o.display),
+                line: 0,
+                column: 0,
+                rule: "write".to_string(),
+                message: format!("cannot write: {e}"),
+                severity: Severity::Error,
+            });
+            o.edits.clear();
+            false
+        }
+    }
+}
+
+fn warn_dirty(paths: &[PathBuf]) {
+    let dirs: BTreeSet<PathBuf> = paths
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .map(|p| {
+            if p.is_dir() {
+                p
+            } else {
+                p.parent().map(Path::to_path_buf).unwrap_or(p)
+            }
+        })
+        .collect();
+    for dir in dirs {
+        if let Some(files) = git::dirty_files(&dir) {
+            if !files.is_empty() {
+                report::err_line(&format!(
+                    "warning: the git checkout at {} has uncommitted changes ({} files, e.g. {}); \
+                     going on, but `git diff` will mix them with the migration",
+                    dir.display(),
+                    files.len(),
+                    files[0]
+                ));
+            }
+        }
+    }
+}
+
+fn progress_bar(a: &RunArgs, crates: &[(walk::CrateUnit, Arc<RuleSet>)]) -> ProgressBar {
+    let files: usize = crates
+        .iter()
+        .filter(|(u, _)| u.uses_lumenize || a.force)
+        .map(|(u, _)| u.files.len())
+        .sum();
+    if a.quiet || files < PROGRESS_MIN_FILES || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Colour only on a terminal, unless NO_COLOR (non-empty) or --color says otherwise.
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+fn list_rules(r: RuleArgs) -> u8 {
+    let choice = rule_choice(&r.rules, &r.skip_rules, &r.config);
+    let config = match &r.config {
+        Some(c) => Some(c.clone()),
+        None => {
+            let start = r.path.clone().unwrap_or_else(|| PathBuf::from("."));
+            std::fs::canonicalize(&start)
+                .ok()
+                .and_then(|d| config::discover(&d))
+        }
+    };
+    let set = match config::build(config.as_deref(), &choice) {
+        Ok(s) => s,
+        Err(e) => return fatal(&e),
+    };
+    let rules = set.rules();
+    match r.format {
+        Format::Json => {
+            for rule in &rules {
+                let mut v = serde_json::to_value(rule).unwrap_or_default();
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("type".into(), "rule".into());
+                }
+                println!("{v}");
+            }
+        }
+        Format::Human => {
+            let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            for rule in &rules {
+                println!("{:width$}  {}  [{}]", rule.id, rule.summary, rule.source);
+            }
+            if rules.is_empty() {
+                eprintln!("no rules are active");
+            }
+        }
+    }
+    0
+}

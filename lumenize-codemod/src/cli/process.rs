@@ -1,0 +1,327 @@
+//! The parallel pipeline: read each crate's files once, build its `CrateContext`, run the byte
+//! prefilter, migrate what passes. Nothing here writes files or prints.
+//!
+//! Invariants: every selected file that passes the prefilter reaches the engine exactly once;
+//! every problem becomes a `Diagnostic` (never a panic, never a silent skip); a panic inside
+//! the engine is caught and reported as an error for that file, and the run goes on.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indicatif::ProgressBar;
+use lumenize_codemod::{
+    may_need_migration, migrate_manifest, migrate_source, CrateContext, Diagnostic, Edit,
+    FileMigration, RuleSet, Severity,
+};
+use rayon::prelude::*;
+
+use super::walk::{CrateUnit, Kind, SourceFile};
+use super::write;
+
+/// What happened to one file that has something to say (edits or diagnostics).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Absolute path (for writing).
+    pub path: PathBuf,
+    /// Path as shown to the user and in diffs.
+    pub display: String,
+    /// The file as read (empty when nothing changes).
+    pub original: String,
+    /// The migrated text with the file's line endings (empty when nothing changes).
+    pub output: String,
+    /// Edits, in source order.
+    pub edits: Vec<Edit>,
+    /// Diagnostics, in source order, with `file` set to `display`.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Outcome {
+    /// The file would change.
+    pub fn changed(&self) -> bool {
+        !self.edits.is_empty() && self.original != self.output
+    }
+}
+
+/// A crate left alone because it does not use lumenize.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    /// Its directory, as displayed.
+    pub crate_dir: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Everything a run found, in display order.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Files with edits or diagnostics, sorted by display path.
+    pub outcomes: Vec<Outcome>,
+    /// Selected files that were read (and prefiltered or migrated).
+    pub files_scanned: usize,
+    /// Crates not read.
+    pub skipped: Vec<Skipped>,
+}
+
+/// How paths are shown: relative to the current directory when below it.
+#[derive(Debug, Clone)]
+pub struct Display {
+    cwd: Option<PathBuf>,
+}
+
+impl Display {
+    /// Uses the (canonical) current directory.
+    pub fn from_cwd() -> Display {
+        Display {
+            cwd: std::env::current_dir()
+                .ok()
+                .and_then(|d| std::fs::canonicalize(d).ok()),
+        }
+    }
+
+    /// The user-facing form of an absolute path.
+    pub fn show(&self, path: &Path) -> String {
+        let rel = self
+            .cwd
+            .as_deref()
+            .and_then(|c| path.strip_prefix(c).ok())
+            .filter(|r| !r.as_os_str().is_empty());
+        rel.unwrap_or(path).to_string_lossy().into_owned()
+    }
+}
+
+/// Processes the crates that should be processed; `rules_for` gives each crate's rule set.
+pub fn run(
+    crates: &[(CrateUnit, Arc<RuleSet>)],
+    force: bool,
+    display: &Display,
+    progress: &ProgressBar,
+) -> Report {
+    let mut report = Report::default();
+    let mut work = Vec::new();
+    for (unit, rules) in crates {
+        if unit.uses_lumenize || force {
+            work.push((unit, rules));
+        } else if let Some(dir) = &unit.dir {
+            report.skipped.push(Skipped {
+                crate_dir: display.show(dir),
+                reason: "Cargo.toml does not depend on lumenize-core".to_string(),
+            });
+        }
+    }
+    let total: usize = work
+        .iter()
+        .map(|(u, _)| u.files.iter().filter(|f| f.selected).count())
+        .sum();
+    progress.set_length(total as u64);
+    let results: Vec<(usize, Vec<Outcome>)> = work
+        .par_iter()
+        .map(|(unit, rules)| process_crate(unit, rules, display, progress))
+        .collect();
+    for (scanned, outcomes) in results {
+        report.files_scanned += scanned;
+        report.outcomes.extend(outcomes);
+    }
+    report.outcomes.sort_by(|a, b| a.display.cmp(&b.display));
+    report
+}
+
+/// One file's bytes, read once.
+struct Loaded<'a> {
+    file: &'a SourceFile,
+    text: Result<String, Diagnostic>,
+    prefilter: bool,
+}
+
+fn process_crate(
+    unit: &CrateUnit,
+    rules: &RuleSet,
+    display: &Display,
+    progress: &ProgressBar,
+) -> (usize, Vec<Outcome>) {
+    let loaded: Vec<Loaded> = unit
+        .files
+        .par_iter()
+        // Context needs every .rs file of the crate; manifests only when selected.
+        .filter(|f| f.kind == Kind::Rust || f.selected)
+        .map(|f| load(f, display))
+        .collect();
+    let ctx = CrateContext::scan(loaded.iter().filter_map(|l| match (&l.text, l.file.kind) {
+        (Ok(t), Kind::Rust) => Some((l.file.path.as_path(), t.as_str())),
+        _ => None,
+    }));
+    let mut outcomes: Vec<Outcome> = loaded
+        .par_iter()
+        .filter(|l| l.file.selected)
+        .filter_map(|l| {
+            let out = migrate_one(l, &ctx, rules, display);
+            progress.inc(1);
+            out
+        })
+        .collect();
+    if let (Some(err), Some(dir)) = (&unit.manifest_error, &unit.dir) {
+        let path = dir.join("Cargo.toml");
+        outcomes.push(error_outcome(
+            &path,
+            display,
+            "manifest",
+            format!("cannot parse Cargo.toml: {err}"),
+        ));
+    }
+    let scanned = loaded.iter().filter(|l| l.file.selected).count();
+    (scanned, outcomes)
+}
+
+fn load<'a>(file: &'a SourceFile, display: &Display) -> Loaded<'a> {
+    let shown = display.show(&file.path);
+    match std::fs::read(&file.path) {
+        Err(e) => Loaded {
+            file,
+            text: Err(diag(&shown, "io", format!("cannot read: {e}"))),
+            prefilter: true,
+        },
+        Ok(bytes) => {
+            let prefilter = may_need_migration(&bytes);
+            let text = String::from_utf8(bytes).map_err(|e| {
+                diag(
+                    &shown,
+                    "encoding",
+                    format!(
+                        "not valid UTF-8 (first bad byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                )
+            });
+            Loaded {
+                file,
+                text,
+                prefilter,
+            }
+        }
+    }
+}
+
+fn migrate_one(
+    l: &Loaded,
+    ctx: &CrateContext,
+    rules: &RuleSet,
+    display: &Display,
+) -> Option<Outcome> {
+    let shown = display.show(&l.file.path);
+    let text = match &l.text {
+        Ok(t) => t,
+        Err(d) => {
+            return Some(Outcome {
+                path: l.file.path.clone(),
+                display: shown,
+                original: String::new(),
+                output: String::new(),
+                edits: Vec::new(),
+                diagnostics: vec![d.clone()],
+            })
+        }
+    };
+    if !l.prefilter {
+        return None;
+    }
+    let path = l.file.path.as_path();
+    IN_ENGINE.with(|f| f.set(true));
+    let result = catch_unwind(AssertUnwindSafe(|| match l.file.kind {
+        Kind::Rust => migrate_source(path, text, ctx, rules),
+        Kind::Manifest => migrate_manifest(path, text, rules),
+    }));
+    IN_ENGINE.with(|f| f.set(false));
+    let m: FileMigration = match result {
+        Ok(m) => m,
+        Err(_) => {
+            let msg = LAST_PANIC
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_default();
+            return Some(error_outcome(
+                path,
+                display,
+                "internal",
+                format!("the engine panicked on this file (please report it): {msg}"),
+            ));
+        }
+    };
+    if m.edits.is_empty() && m.diagnostics.is_empty() {
+        return None;
+    }
+    let diagnostics = m
+        .diagnostics
+        .into_iter()
+        .map(|mut d| {
+            d.file = PathBuf::from(&shown);
+            d
+        })
+        .collect();
+    let (original, output) = if m.edits.is_empty() {
+        (String::new(), String::new())
+    } else {
+        let out = write::with_line_endings(text, m.output, &m.edits);
+        (text.clone(), out)
+    };
+    Some(Outcome {
+        path: path.to_path_buf(),
+        display: shown,
+        original,
+        output,
+        edits: m.edits,
+        diagnostics,
+    })
+}
+
+/// An outcome that is just one file-level error.
+pub fn error_outcome(path: &Path, display: &Display, rule: &str, message: String) -> Outcome {
+    let shown = display.show(path);
+    Outcome {
+        path: path.to_path_buf(),
+        diagnostics: vec![diag(&shown, rule, message)],
+        display: shown,
+        original: String::new(),
+        output: String::new(),
+        edits: Vec::new(),
+    }
+}
+
+fn diag(file: &str, rule: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        file: PathBuf::from(file),
+        line: 0,
+        column: 0,
+        rule: rule.to_string(),
+        message,
+        severity: Severity::Error,
+    }
+}
+
+thread_local! {
+    /// The message of the last panic on this thread, for the error diagnostic.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Set while the engine runs on this thread: its panics are caught and reported per file.
+    static IN_ENGINE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Wraps the panic hook: a panic inside the engine is recorded (it becomes a diagnostic on its
+/// file, shown once); any other panic goes to the default hook.
+pub fn capture_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !IN_ENGINE.with(Cell::get) {
+            return default(info);
+        }
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{payload}{at}")));
+    }));
+}

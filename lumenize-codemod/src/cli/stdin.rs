@@ -1,0 +1,149 @@
+//! `-` as PATH: one file from standard input (editor integration).
+//!
+//! `apply -` writes the migrated text (or the input unchanged) to stdout and everything else to
+//! stderr, so an editor can replace its buffer with stdout. `diff -` and `check -` behave like
+//! their file versions. `--stdin-filename` names the file in messages and diffs, and picks the
+//! manifest rules when it ends in `Cargo.toml`; the crate context is the buffer alone.
+
+use std::io::{Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use lumenize_codemod::{
+    may_need_migration, migrate_manifest, migrate_source, CrateContext, FileMigration,
+};
+
+use super::args::{Format, RunArgs};
+use super::config::{self, RuleChoice};
+use super::diff;
+use super::process::Outcome;
+use super::report::{self, FileExtra, Mode, Printer, Summary};
+use super::write;
+
+/// Runs one command on standard input; returns the exit code.
+pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u8 {
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
+        report::err_line(&format!("error: cannot read standard input: {e}"));
+        return 2;
+    }
+    let name = a
+        .stdin_filename
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<stdin>"));
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            report::err_line(&format!(
+                "error: {}: standard input is not valid UTF-8 (first bad byte at offset {})",
+                name.display(),
+                e.utf8_error().valid_up_to()
+            ));
+            return 2;
+        }
+    };
+    let config = choice.config.clone().or_else(|| {
+        let dir = name
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::canonicalize(dir)
+            .ok()
+            .and_then(|d| config::discover(&d))
+    });
+    let rules = match config::build(config.as_deref(), choice) {
+        Ok(r) => r,
+        Err(e) => {
+            report::err_line(&format!("error: {e}"));
+            return 2;
+        }
+    };
+
+    let migration = if may_need_migration(text.as_bytes()) {
+        let is_manifest = name.file_name().is_some_and(|n| n == "Cargo.toml");
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            if is_manifest {
+                migrate_manifest(&name, &text, &rules)
+            } else {
+                let ctx = CrateContext::scan([(name.as_path(), text.as_str())]);
+                migrate_source(&name, &text, &ctx, &rules)
+            }
+        }));
+        match result {
+            Ok(m) => m,
+            Err(_) => {
+                report::err_line(&format!(
+                    "error: {}: the engine panicked on this input (please report it)",
+                    name.display()
+                ));
+                if mode == Mode::Apply {
+                    let _ = std::io::stdout().write_all(text.as_bytes());
+                }
+                return 2;
+            }
+        }
+    } else {
+        FileMigration {
+            output: text.clone(),
+            ..FileMigration::default()
+        }
+    };
+    let display = name.to_string_lossy().into_owned();
+    let output = write::with_line_endings(&text, migration.output, &migration.edits);
+    let outcome = Outcome {
+        path: name.clone(),
+        display: display.clone(),
+        original: text,
+        output,
+        edits: migration.edits,
+        diagnostics: migration
+            .diagnostics
+            .into_iter()
+            .map(|mut d| {
+                d.file = name.clone();
+                d
+            })
+            .collect(),
+    };
+    let summary = Summary::count(std::slice::from_ref(&outcome), 1, 0);
+    let code = summary.exit_code(mode, a.strict);
+
+    if mode == Mode::Apply {
+        // stdout is the buffer; every report goes to stderr.
+        let text = if outcome.changed() {
+            &outcome.output
+        } else {
+            &outcome.original
+        };
+        let _ = std::io::stdout().write_all(text.as_bytes());
+        for d in &outcome.diagnostics {
+            match printer.format {
+                Format::Json => report::err_line(
+                    &serde_json::json!({
+                        "type": "diagnostic",
+                        "file": display,
+                        "line": d.line,
+                        "column": d.column,
+                        "rule": d.rule,
+                        "severity": d.severity,
+                        "message": d.message,
+                    })
+                    .to_string(),
+                ),
+                Format::Human => report::err_line(&report::diagnostic_human(d)),
+            }
+        }
+        return code;
+    }
+
+    let plain = (mode == Mode::Diff && outcome.changed())
+        .then(|| diff::unified(&display, &outcome.original, &outcome.output));
+    let extra = FileExtra {
+        written: false,
+        diff: plain.as_deref(),
+        plain_diff: plain.as_deref(),
+    };
+    printer.file(mode, &outcome, &extra);
+    printer.summary(mode, &summary, code);
+    code
+}

@@ -1,0 +1,335 @@
+//! Turning PATH arguments into crates and the files to migrate.
+//!
+//! A PATH inside a crate makes the walk start at that crate's root, because the engine's
+//! `CrateContext` needs every file of the crate (re-exports can live anywhere); only the files
+//! under PATH are *selected* for migration, the others are read for context. Directories are
+//! walked with the `ignore` crate (gitignore, hidden files) in parallel; cargo `target/`
+//! directories are pruned.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::{WalkBuilder, WalkState};
+
+use super::manifest::{self, ManifestInfo};
+
+/// What kind of file the engine gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A `.rs` file: `migrate_source`.
+    Rust,
+    /// A `Cargo.toml`: `migrate_manifest`.
+    Manifest,
+}
+
+/// One file found by the walk.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Rust source or manifest.
+    pub kind: Kind,
+    /// Under a PATH argument and passing --include/--exclude: migrate it. Otherwise the file
+    /// is only read for the crate context.
+    pub selected: bool,
+}
+
+/// The files of one crate (or of no crate: loose `.rs` files outside any package).
+#[derive(Debug, Clone)]
+pub struct CrateUnit {
+    /// The directory holding the crate's Cargo.toml; `None` for loose files.
+    pub dir: Option<PathBuf>,
+    /// The crate's files, sorted by path.
+    pub files: Vec<SourceFile>,
+    /// Its manifest depends on lumenize (loose files: true, nothing to check).
+    pub uses_lumenize: bool,
+    /// A manifest that cannot be parsed: the reason (the crate is then still processed).
+    pub manifest_error: Option<String>,
+}
+
+/// Include/exclude globs, gitignore syntax, relative to the PATH they apply to.
+#[derive(Debug, Clone, Default)]
+pub struct Globs {
+    /// `--include`.
+    pub include: Vec<String>,
+    /// `--exclude`.
+    pub exclude: Vec<String>,
+}
+
+/// Which files under a walk root are selected.
+#[derive(Debug, Clone)]
+enum Selector {
+    /// One file named on the command line (always selected, like ripgrep does).
+    File(PathBuf),
+    /// Everything under a directory, filtered by globs.
+    Under {
+        dir: PathBuf,
+        include: Box<Gitignore>,
+        exclude: Box<Gitignore>,
+    },
+}
+
+impl Selector {
+    fn selects(&self, path: &Path, is_dir: bool) -> bool {
+        match self {
+            Selector::File(f) => f == path,
+            Selector::Under {
+                dir,
+                include,
+                exclude,
+            } => {
+                if !path.starts_with(dir) {
+                    return false;
+                }
+                if exclude
+                    .matched_path_or_any_parents(path, is_dir)
+                    .is_ignore()
+                {
+                    return false;
+                }
+                include.is_empty()
+                    || is_dir
+                    || include
+                        .matched_path_or_any_parents(path, is_dir)
+                        .is_ignore()
+            }
+        }
+    }
+}
+
+/// The result of walking every PATH.
+#[derive(Debug, Default)]
+pub struct Workset {
+    /// Crates in path order; loose files last.
+    pub crates: Vec<CrateUnit>,
+    /// PATH arguments that could not be used (`path: reason`).
+    pub errors: Vec<(PathBuf, String)>,
+}
+
+/// Walks every PATH and groups what it finds by crate.
+pub fn discover(paths: &[PathBuf], globs: &Globs) -> Workset {
+    let mut errors = Vec::new();
+    // walk root -> selectors; BTreeMap so the walk order (and thus output order) is stable.
+    let mut roots: BTreeMap<PathBuf, Vec<Selector>> = BTreeMap::new();
+    for given in paths {
+        let abs = match std::fs::canonicalize(given) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push((given.clone(), e.to_string()));
+                continue;
+            }
+        };
+        let is_dir = abs.is_dir();
+        let start = if is_dir {
+            Some(abs.as_path())
+        } else {
+            abs.parent()
+        };
+        let crate_root = start.and_then(enclosing_crate);
+        let selector = if is_dir {
+            match build_selector(&abs, globs) {
+                Ok(s) => s,
+                Err(e) => {
+                    errors.push((given.clone(), e));
+                    continue;
+                }
+            }
+        } else {
+            Selector::File(abs.clone())
+        };
+        let root = crate_root.unwrap_or_else(|| abs.clone());
+        roots.entry(root).or_default().push(selector);
+    }
+
+    let mut files: HashMap<PathBuf, SourceFile> = HashMap::new();
+    for (root, selectors) in &roots {
+        for f in walk_root(root, selectors) {
+            files
+                .entry(f.path.clone())
+                .and_modify(|old| old.selected |= f.selected)
+                .or_insert(f);
+        }
+        // A file named on the command line is migrated even when the walk would skip it
+        // (ignored, hidden, odd extension): the user asked for it explicitly.
+        for s in selectors {
+            if let Selector::File(p) = s {
+                files.entry(p.clone()).or_insert_with(|| SourceFile {
+                    path: p.clone(),
+                    kind: kind_of(p).unwrap_or(Kind::Rust),
+                    selected: true,
+                });
+            }
+        }
+    }
+    Workset {
+        crates: group_by_crate(files.into_values().collect()),
+        errors,
+    }
+}
+
+fn build_selector(dir: &Path, globs: &Globs) -> Result<Selector, String> {
+    let build = |list: &[String]| -> Result<Gitignore, String> {
+        let mut b = GitignoreBuilder::new(dir);
+        for g in list {
+            b.add_line(None, g)
+                .map_err(|e| format!("bad glob {g:?}: {e}"))?;
+        }
+        b.build().map_err(|e| format!("bad glob: {e}"))
+    };
+    Ok(Selector::Under {
+        dir: dir.to_path_buf(),
+        include: Box::new(build(&globs.include)?),
+        exclude: Box::new(build(&globs.exclude)?),
+    })
+}
+
+/// The nearest directory at or above `start` whose Cargo.toml has a `[package]`.
+fn enclosing_crate(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| manifest::is_crate_dir(d))
+        .map(Path::to_path_buf)
+}
+
+/// A directory named `target` is cargo's build directory when it sits next to a Cargo.toml
+/// or carries cargo's CACHEDIR.TAG; a source module directory called `target/` is kept.
+fn is_cargo_target(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == "target")
+        && (dir.join("CACHEDIR.TAG").exists()
+            || dir.parent().is_some_and(|p| p.join("Cargo.toml").exists()))
+}
+
+/// Walks one root in parallel; returns its `.rs` files and manifests.
+fn walk_root(root: &Path, selectors: &[Selector]) -> Vec<SourceFile> {
+    if root.is_file() {
+        let kind = kind_of(root).unwrap_or(Kind::Rust);
+        return vec![SourceFile {
+            path: root.to_path_buf(),
+            kind,
+            selected: true,
+        }];
+    }
+    let found = Mutex::new(Vec::new());
+    let walker = WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && is_cargo_target(e.path())))
+        .build_parallel();
+    walker.run(|| {
+        let found = &found;
+        Box::new(move |entry| {
+            // Unreadable directories are skipped like ripgrep does; the files we do find
+            // still get processed.
+            let Ok(entry) = entry else {
+                return WalkState::Continue;
+            };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                return WalkState::Continue;
+            }
+            let path = entry.into_path();
+            if let Some(kind) = kind_of(&path) {
+                let selected = selectors.iter().any(|s| s.selects(&path, false));
+                if let Ok(mut v) = found.lock() {
+                    v.push(SourceFile {
+                        path,
+                        kind,
+                        selected,
+                    });
+                }
+            }
+            WalkState::Continue
+        })
+    });
+    found.into_inner().unwrap_or_default()
+}
+
+fn kind_of(path: &Path) -> Option<Kind> {
+    if path.file_name().is_some_and(|n| n == "Cargo.toml") {
+        Some(Kind::Manifest)
+    } else if path.extension().is_some_and(|e| e == "rs") {
+        Some(Kind::Rust)
+    } else {
+        None
+    }
+}
+
+/// Assigns each file to the nearest enclosing crate and decides which crates use lumenize.
+fn group_by_crate(files: Vec<SourceFile>) -> Vec<CrateUnit> {
+    // Read every manifest found once; crate dirs are the ones with [package].
+    let mut infos: HashMap<PathBuf, Result<ManifestInfo, String>> = HashMap::new();
+    for f in files.iter().filter(|f| f.kind == Kind::Manifest) {
+        if let Some(dir) = f.path.parent() {
+            let info = std::fs::read_to_string(&f.path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| manifest::read(&t));
+            infos.insert(dir.to_path_buf(), info);
+        }
+    }
+    let is_crate = |d: &Path| match infos.get(d) {
+        Some(Ok(i)) => i.is_package,
+        // An unreadable manifest is treated as a crate so its error is reported.
+        Some(Err(_)) => true,
+        None => false,
+    };
+    let mut groups: BTreeMap<Option<PathBuf>, Vec<SourceFile>> = BTreeMap::new();
+    for f in files {
+        let owner = f
+            .path
+            .parent()
+            .and_then(|p| p.ancestors().find(|d| is_crate(d)))
+            .map(Path::to_path_buf);
+        groups.entry(owner).or_default().push(f);
+    }
+    let mut crates: Vec<CrateUnit> = groups
+        .into_iter()
+        .map(|(dir, mut files)| {
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            let (uses_lumenize, manifest_error) = match &dir {
+                None => (true, None),
+                Some(d) => match infos.get(d) {
+                    Some(Ok(info)) => (uses_lumenize(d, info), None),
+                    Some(Err(e)) => (true, Some(e.clone())),
+                    None => (true, None),
+                },
+            };
+            CrateUnit {
+                dir,
+                files,
+                uses_lumenize,
+                manifest_error,
+            }
+        })
+        .collect();
+    // Loose files (no crate) sort first in a BTreeMap (None < Some); put them last.
+    crates.sort_by_key(|c| c.dir.is_none());
+    crates
+}
+
+/// Direct lumenize dependency, or `key.workspace = true` where the workspace root's
+/// `[workspace.dependencies]` maps that key to lumenize.
+fn uses_lumenize(crate_dir: &Path, info: &ManifestInfo) -> bool {
+    if info.uses_lumenize {
+        return true;
+    }
+    if info.inherited.is_empty() {
+        return false;
+    }
+    match workspace_root(crate_dir) {
+        Some((_, ws)) => info
+            .inherited
+            .iter()
+            .any(|k| ws.workspace_lumenize_keys.contains(k)),
+        None => false,
+    }
+}
+
+/// The nearest directory at or above `dir` whose Cargo.toml has a `[workspace]` table.
+pub fn workspace_root(dir: &Path) -> Option<(PathBuf, ManifestInfo)> {
+    dir.ancestors().find_map(|d| {
+        let text = std::fs::read_to_string(d.join("Cargo.toml")).ok()?;
+        let info = manifest::read(&text).ok()?;
+        info.is_workspace.then(|| (d.to_path_buf(), info))
+    })
+}

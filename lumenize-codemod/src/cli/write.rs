@@ -1,0 +1,142 @@
+//! Writing migrated files: line endings kept, atomic replace, permissions kept.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use lumenize_codemod::Edit;
+
+/// The output text with the file's line-ending convention applied to inserted text.
+///
+/// The engine inserts `\n`; in a file whose lines end in `\r\n`, every `\n` a replacement
+/// introduces becomes `\r\n`. This is done by re-splicing the edits on the original, so text
+/// the tool did not insert is never touched. When the edits do not reproduce the engine's
+/// output (they should), the engine's output is used as is.
+pub fn with_line_endings(original: &str, output: String, edits: &[Edit]) -> String {
+    if !is_crlf(original) || !edits.iter().any(|e| has_bare_lf(&e.replacement)) {
+        return output;
+    }
+    match splice(original, edits, |r| r.to_string()) {
+        Some(plain) if plain == output => splice(original, edits, to_crlf).unwrap_or(output),
+        _ => output,
+    }
+}
+
+/// Most line breaks in `text` are CRLF.
+fn is_crlf(text: &str) -> bool {
+    let lf = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    let crlf = memchr::memmem::find_iter(text.as_bytes(), b"\r\n").count();
+    crlf > 0 && crlf * 2 >= lf
+}
+
+fn has_bare_lf(s: &str) -> bool {
+    s.as_bytes()
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || s.as_bytes()[i - 1] != b'\r'))
+}
+
+fn to_crlf(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut prev = '\0';
+    for c in s.chars() {
+        if c == '\n' && prev != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
+}
+
+/// Applies sorted, non-overlapping edits; `None` if they are not (or fall off char bounds).
+fn splice(original: &str, edits: &[Edit], map: impl Fn(&str) -> String) -> Option<String> {
+    let mut out = String::with_capacity(original.len());
+    let mut at = 0;
+    for e in edits {
+        if e.start < at || e.end < e.start {
+            return None;
+        }
+        out.push_str(original.get(at..e.start)?);
+        out.push_str(&map(&e.replacement));
+        at = e.end;
+    }
+    out.push_str(original.get(at..)?);
+    Some(out)
+}
+
+/// Replaces `path` with `contents` atomically: a temporary file in the same directory gets the
+/// contents and the original's permissions, is flushed to disk, then renamed over the original.
+/// A symlink is followed, so the link stays a link and its target is updated.
+pub fn atomic_write(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let target: PathBuf = std::fs::canonicalize(path)?;
+    let dir = target.parent().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "file has no parent directory",
+        )
+    })?;
+    let perms = std::fs::metadata(&target)?.permissions();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".lumenize-codemod.")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    std::fs::set_permissions(tmp.path(), perms)?;
+    tmp.persist(&target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(start: usize, end: usize, replacement: &str) -> Edit {
+        Edit {
+            rule: "r".into(),
+            start,
+            end,
+            replacement: replacement.into(),
+            line: 1,
+            column: 1,
+        }
+    }
+
+    #[test]
+    fn crlf_file_gets_crlf_in_inserted_text_only() {
+        let original = "a\r\nb\r\n";
+        let edits = vec![edit(0, 1, "x\ny")];
+        let lf_output = "x\ny\r\nb\r\n".to_string();
+        assert_eq!(
+            with_line_endings(original, lf_output, &edits),
+            "x\r\ny\r\nb\r\n"
+        );
+    }
+
+    #[test]
+    fn lf_file_and_inconsistent_edits_are_left_alone() {
+        let edits = vec![edit(0, 1, "x\ny")];
+        assert_eq!(
+            with_line_endings("a\nb\n", "x\ny\nb\n".into(), &edits),
+            "x\ny\nb\n"
+        );
+        // Output that the edits do not reproduce: trust the engine's output.
+        assert_eq!(with_line_endings("a\r\nb\r\n", "zzz".into(), &edits), "zzz");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_keeps_permissions_and_leaves_no_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.rs");
+        std::fs::write(&p, "old").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o751)).unwrap();
+        atomic_write(&p, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o751);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+}

@@ -1,57 +1,135 @@
 //! A synchronous structured-clone codec, byte-compatible with `@lumenize/structured-clone` 0.26
-//! (the "W4" wire format: `{"json":…,"meta":{…}}`, `$type` tags, `$ref` aliases, `$`-key
-//! escaping).
+//! (the "W4" wire format).
 //!
-//! SKELETON: the encoder/decoder land with issue 2; signatures below are fixed.
+//! # What it is for
+//! Lumenize objects exchange values (operation chains, call arguments and results, alarm rows)
+//! as text. This codec turns a [`Value`] graph (everything JavaScript's structured clone can
+//! carry: `undefined`, NaN, bigints, dates, maps, sets, errors, binary data, shared references
+//! and cycles) into that text and back, producing exactly the bytes the TypeScript original
+//! produces, so Rust and JavaScript ends can talk to each other and share stored rows.
+//!
+//! # The wire format, in brief
+//! `{"json":<document>,"meta":{}}`, or with `"meta":{"aliases":{"0":<body>,…}}` when an object
+//! is reached more than once. The document is plain JSON wherever possible; a special value is
+//! an object whose first key is `$type` (`{"$type":"date","iso":"1970-01-01T00:00:00.000Z"}`,
+//! `{"$type":"map","entries":[[k,v],…]}`, `{"$type":"undefined"}`, ...). Every position of a
+//! shared or cyclic object, the first included, is `{"$ref":n}`, with the body in
+//! `meta.aliases["n"]`; ids are given in depth-first pre-order. User keys starting with `$` get
+//! one more `$` on the wire. Numbers print as JavaScript prints them (`1e+21`, `5e-324`), strings
+//! escape as `JSON.stringify` escapes them, and keys keep JavaScript's own-key order (integer
+//! keys ascending first, see [`Props`]).
+//!
+//! # Decisions
+//! - **Lone surrogates.** A Rust `String` cannot hold a lone UTF-16 surrogate, which JavaScript
+//!   strings can (`"a\ud800b"`). Decoding one (`\ud800` not followed by a low surrogate, or a
+//!   lone `\udc00`) is a [`CloneError`] naming the escape and its byte offset.
+//! - **Depth limit.** Documents nest at most [`MAX_DEPTH`] JSON containers deep, counting the
+//!   envelope. The decoder rejects deeper text and the encoder refuses values that would produce
+//!   it (counting through aliases, so it never writes what the decoder would reject): no input
+//!   can exhaust the stack.
+//! - **Identity is `Rc` identity.** An [`Object`] is an `Rc<RefCell<…>>` handle; two positions
+//!   holding clones of one handle are one object and encode as one alias. A cyclic graph is
+//!   never freed by reference counting (see [`Object`]).
+//! - **`RequestSync`/`ResponseSync` bodies are raw**, as in the original: the body is embedded
+//!   as plain `JSON.stringify` would write it (a `Date` becomes its ISO string, `undefined`
+//!   properties vanish, a bigint or a cycle is an error) and decoded as plain JSON (a
+//!   `{"$type":…}` inside a body stays a plain object). Headers shared through an alias are
+//!   copied into the request/response on decode, as the original does.
+//! - **JavaScript quirks kept for byte compatibility**: `-0` encodes as `0`; NaN/±Infinity in
+//!   float typed arrays become `null` and decode as 0; a `$type:"function"` marker decodes to a
+//!   plain object; an unknown `$type` decodes to a plain object that keeps its `$type` key.
+//! - **Not JavaScript**: URLs are not re-normalized on decode (the href is kept as sent); Headers
+//!   entries keep wire order; an `AggregateError` keeps its message (the original loses it);
+//!   numbers that overflow a double (`1e400`) are an error rather than Infinity; a `$type` tag
+//!   counts only as an object's first key; a date-time without offset is read as UTC.
+//!
+//! # Example
+//! ```
+//! use lumenize_core::structured_clone::{parse, stringify, Value};
+//!
+//! let shared = Value::object([("tag", Value::from("shared"))]);
+//! let v = Value::object([
+//!     ("when", Value::date(0.0)),
+//!     ("a", shared.clone()),
+//!     ("b", shared),
+//!     ("$type", Value::from("user data")),
+//! ]);
+//! let text = stringify(&v).unwrap();
+//! assert_eq!(
+//!     text,
+//!     r#"{"json":{"when":{"$type":"date","iso":"1970-01-01T00:00:00.000Z"},"a":{"$ref":0},"b":{"$ref":0},"$$type":"user data"},"meta":{"aliases":{"0":{"tag":"shared"}}}}"#
+//! );
+//! let back = parse(&text).unwrap();
+//! let (a, b) = (back.get("a").unwrap(), back.get("b").unwrap());
+//! assert!(a.as_object().unwrap().ptr_eq(b.as_object().unwrap())); // one object again
+//! assert_eq!(stringify(&back).unwrap(), text);
+//! ```
+//!
+//! Your own types travel through the serde bridge: [`to_value`], [`from_value`],
+//! [`to_string`], [`from_str`].
 
+mod binary;
+mod describe;
+mod encode;
+mod error;
+mod intermediate;
+mod iso;
+mod raw;
+mod read;
+mod text;
+mod typed;
 mod value;
 
+pub use describe::describe;
+pub use error::CloneError;
+pub use intermediate::Intermediate;
 pub use value::{
     BigInt, ErrorValue, Object, ObjectKind, Props, RequestSync, ResponseSync, TypedArrayKind, Value,
 };
 
-/// Why encoding or decoding failed, with the path where it happened (e.g. `json.a[3].b`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message} at {path}")]
-pub struct CloneError {
-    /// What went wrong.
-    pub message: String,
-    /// Where, as a path into the wire document.
-    pub path: String,
+/// The deepest nesting of JSON containers (`[`/`{`) a wire document may have, envelope
+/// included. Deep enough for any real payload (an operation chain nests a few levels per
+/// step); shallow enough that neither direction can overflow a 2 MiB thread stack.
+pub const MAX_DEPTH: usize = 512;
+
+/// Encodes a value into its intermediate `{json, meta}` form.
+pub fn preprocess(value: &Value) -> Result<Intermediate, CloneError> {
+    intermediate::preprocess(value)
 }
 
-/// The intermediate `{json, meta}` form (what `JSON.parse(stringify(v))` gives in JavaScript).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Intermediate {
-    /// The document, with `$type` tags and `$ref` aliases.
-    pub json: serde_json::Value,
-    /// `{}` or `{"aliases": {"0": …}}`.
-    pub meta: serde_json::Value,
+/// Decodes an intermediate `{json, meta}` form into a value.
+pub fn postprocess(data: &Intermediate) -> Result<Value, CloneError> {
+    intermediate::postprocess(data)
 }
 
-/// Encodes a value into its intermediate form.
-pub fn preprocess(_value: &Value) -> Result<Intermediate, CloneError> {
-    unimplemented_yet()
+/// Encodes a value into wire text (byte-identical to the TypeScript original's `stringify`).
+///
+/// Fails, with the path of the culprit, on what JavaScript cannot encode either: an invalid
+/// `Date`, a `BigInt64Array`/`BigUint64Array`, a bigint or a cycle inside a raw
+/// request/response body; and on nesting beyond [`MAX_DEPTH`].
+///
+/// ```
+/// use lumenize_core::structured_clone::{stringify, Value};
+/// let v = Value::array([Value::Undefined, Value::from(f64::NAN), Value::from(1e21)]);
+/// assert_eq!(
+///     stringify(&v).unwrap(),
+///     r#"{"json":[{"$type":"undefined"},{"$type":"number-special","value":"NaN"},1e+21],"meta":{}}"#
+/// );
+/// ```
+pub fn stringify(value: &Value) -> Result<String, CloneError> {
+    encode::stringify(value)
 }
 
-/// Decodes an intermediate form into a value.
-pub fn postprocess(_data: &Intermediate) -> Result<Value, CloneError> {
-    unimplemented_yet()
-}
-
-/// Encodes a value into wire text.
-pub fn stringify(_value: &Value) -> Result<String, CloneError> {
-    unimplemented_yet()
-}
-
-/// Decodes wire text into a value.
-pub fn parse(_text: &str) -> Result<Value, CloneError> {
-    unimplemented_yet()
-}
-
-fn unimplemented_yet<T>() -> Result<T, CloneError> {
-    Err(CloneError {
-        message: "not implemented yet".into(),
-        path: "json".into(),
-    })
+/// Decodes wire text into a value. Malformed JSON, a `$ref` to a missing alias, wrong field
+/// types, a lone surrogate or nesting beyond [`MAX_DEPTH`] give a [`CloneError`] saying what
+/// and where; no input panics.
+///
+/// ```
+/// use lumenize_core::structured_clone::parse;
+/// let v = parse(r#"{"json":{"$ref":0},"meta":{"aliases":{"0":{"me":{"$ref":0}}}}}"#).unwrap();
+/// let me = v.get("me").unwrap();
+/// assert!(me.as_object().unwrap().ptr_eq(v.as_object().unwrap())); // a cycle
+/// ```
+pub fn parse(text: &str) -> Result<Value, CloneError> {
+    read::parse(text)
 }

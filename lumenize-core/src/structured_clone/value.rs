@@ -117,6 +117,17 @@ impl Object {
     pub fn addr(&self) -> usize {
         Rc::as_ptr(&self.0) as *const () as usize
     }
+
+    /// Borrows the contents, or `None` while a [`Object::borrow_mut`] guard is alive.
+    pub fn try_borrow(&self) -> Option<Ref<'_, ObjectKind>> {
+        self.0.try_borrow().ok()
+    }
+
+    /// How many handles share this object. The encoder uses it to skip identity tracking for
+    /// objects that have a single handle (they cannot appear twice in a graph).
+    pub(crate) fn handle_count(&self) -> usize {
+        Rc::strong_count(&self.0)
+    }
 }
 
 /// What an [`Object`] holds.
@@ -298,10 +309,21 @@ impl Props {
         }
     }
 
-    /// Appends without the duplicate/order checks. Only for decoders that already know the keys
-    /// arrive unique and in JavaScript order.
-    pub(crate) fn push_unchecked(&mut self, key: String, value: Value) {
-        self.entries.push((key, value));
+    /// Builds properties from wire entries: fast when the keys are already unique and in
+    /// JavaScript order (what any encoder writes); otherwise applies JSON.parse semantics
+    /// (a repeated key keeps its first position and its last value) and integer-key ordering.
+    pub(crate) fn from_wire(entries: Vec<(String, Value)>, has_index_key: bool) -> Props {
+        let dup = if entries.len() <= 16 {
+            (1..entries.len()).any(|i| entries[..i].iter().any(|(k, _)| *k == entries[i].0))
+        } else {
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            !entries.iter().all(|(k, _)| seen.insert(k.as_str()))
+        };
+        if has_index_key || dup {
+            entries.into_iter().collect()
+        } else {
+            Props { entries }
+        }
     }
 
     /// The value for `key`.

@@ -1,0 +1,482 @@
+//! The encoder: `Value` → W4 wire text, written directly (no intermediate JSON tree).
+//!
+//! Pass 1 counts how often each object is reached (without descending twice into one object);
+//! pass 2 writes the document. An object reached more than once gets an alias id in the order
+//! pass 2 first meets it (depth-first, pre-order), its body goes to `meta.aliases[id]`, and every
+//! position, the first included, holds `{"$ref":id}`: exactly the JavaScript algorithm, so ids
+//! and bytes match. Objects with a single handle (`Rc::strong_count == 1`) cannot appear twice,
+//! so both passes skip the identity map for them: plain tree-shaped data pays no hashing.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::error::{CloneError, Res};
+use super::text::{write_f64, write_i64, write_str, write_user_key};
+use super::value::{Object, ObjectKind, Value};
+use super::{iso, raw, MAX_DEPTH};
+
+/// Encodes `value` as wire text.
+pub(crate) fn stringify(value: &Value) -> Res<String> {
+    let mut enc = Encoder::default();
+    enc.count(value, 1).map_err(|e| e.in_root("json"))?;
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"json\":");
+    enc.write(&mut out, value, 1)
+        .map_err(|e| e.in_root("json"))?;
+    if enc.aliases.is_empty() {
+        out.push_str(",\"meta\":{}}");
+    } else {
+        out.push_str(",\"meta\":{\"aliases\":{");
+        for (id, body) in enc.aliases.iter().enumerate() {
+            if id > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            write_i64(&mut out, id as i64);
+            out.push_str("\":");
+            out.push_str(body);
+        }
+        out.push_str("}}}");
+    }
+    Ok(out)
+}
+
+/// Hashes object addresses (already unique; only their low alignment bits need mixing away).
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        let h = ((n as u64) >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
+
+#[derive(Default)]
+struct Encoder {
+    /// Times each multi-handle object is reached in pass 1.
+    counts: AddrMap<u32>,
+    /// Alias ids given so far in pass 2.
+    ids: AddrMap<usize>,
+    /// Alias bodies, by id.
+    aliases: Vec<String>,
+}
+
+/// The depth after opening one more JSON container, or an error past [`MAX_DEPTH`].
+pub(crate) fn open(depth: usize) -> Res<usize> {
+    if depth >= MAX_DEPTH {
+        return Err(CloneError::here(format!(
+            "nesting deeper than the limit of {MAX_DEPTH} levels"
+        )));
+    }
+    Ok(depth + 1)
+}
+
+fn borrow(o: &Object) -> Res<std::cell::Ref<'_, ObjectKind>> {
+    o.try_borrow()
+        .ok_or_else(|| CloneError::here("object is mutably borrowed during encoding"))
+}
+
+impl Encoder {
+    /// Pass 1: reference counts. `depth` bounds recursion exactly as pass 2 will.
+    fn count(&mut self, v: &Value, depth: usize) -> Res<()> {
+        let Value::Object(o) = v else { return Ok(()) };
+        if o.handle_count() > 1 {
+            let c = self.counts.entry(o.addr()).or_insert(0);
+            *c += 1;
+            if *c > 1 {
+                return Ok(());
+            }
+        }
+        let d = open(depth)?;
+        match &*borrow(o)? {
+            ObjectKind::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.count(item, d).map_err(|e| e.in_index(i))?;
+                }
+            }
+            ObjectKind::Plain(props) => {
+                for (k, item) in props.iter() {
+                    self.count(item, d).map_err(|e| e.in_key(k))?;
+                }
+            }
+            ObjectKind::Map(entries) => {
+                for (i, (k, item)) in entries.iter().enumerate() {
+                    let at = |e: CloneError, j| e.in_index(j).in_index(i).in_key("entries");
+                    self.count(k, d + 2).map_err(|e| at(e, 0))?;
+                    self.count(item, d + 2).map_err(|e| at(e, 1))?;
+                }
+            }
+            ObjectKind::Set(values) => {
+                for (i, item) in values.iter().enumerate() {
+                    let at = |e: CloneError| e.in_index(i).in_key("values");
+                    self.count(item, d + 1).map_err(at)?;
+                }
+            }
+            ObjectKind::Error(err) => {
+                if let Some(cause) = &err.cause {
+                    self.count(cause, d).map_err(|e| e.in_key("cause"))?;
+                }
+                for (k, item) in err.props.iter() {
+                    self.count(item, d).map_err(|e| e.in_key(k))?;
+                }
+            }
+            ObjectKind::RequestSync(r) => {
+                let at = |e: CloneError| e.in_key("headers").in_key("data");
+                self.count(&r.headers, d + 1).map_err(at)?;
+            }
+            ObjectKind::ResponseSync(r) => {
+                let at = |e: CloneError| e.in_key("headers").in_key("data");
+                self.count(&r.headers, d + 1).map_err(at)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Pass 2: writes `v`, which sits inside `depth` open containers.
+    fn write(&mut self, out: &mut String, v: &Value, depth: usize) -> Res<()> {
+        match v {
+            Value::Null => out.push_str("null"),
+            Value::Bool(true) => out.push_str("true"),
+            Value::Bool(false) => out.push_str("false"),
+            Value::String(s) => write_str(out, s),
+            Value::Number(n) if n.is_finite() => write_f64(out, *n),
+            Value::Number(n) => {
+                open(depth)?;
+                out.push_str("{\"$type\":\"number-special\",\"value\":\"");
+                out.push_str(special_name(*n));
+                out.push_str("\"}");
+            }
+            Value::Undefined => {
+                open(depth)?;
+                out.push_str("{\"$type\":\"undefined\"}");
+            }
+            Value::BigInt(b) => {
+                open(depth)?;
+                out.push_str("{\"$type\":\"bigint\",\"value\":\"");
+                out.push_str(b.as_str());
+                out.push_str("\"}");
+            }
+            Value::Object(o) => self.write_object(out, o, depth)?,
+        }
+        Ok(())
+    }
+
+    fn write_object(&mut self, out: &mut String, o: &Object, depth: usize) -> Res<()> {
+        let shared = o.handle_count() > 1 && self.counts.get(&o.addr()).is_some_and(|&c| c > 1);
+        if !shared {
+            return self.write_body(out, o, depth);
+        }
+        let id = match self.ids.get(&o.addr()) {
+            Some(&id) => id,
+            None => {
+                let id = self.aliases.len();
+                self.ids.insert(o.addr(), id);
+                self.aliases.push(String::new());
+                // The body is written where it is first met, so ids inside it come next
+                // (pre-order). Depth keeps counting from here: conservative, never looser
+                // than the decoder.
+                let mut body = String::new();
+                self.write_body(&mut body, o, depth)?;
+                self.aliases[id] = body;
+                id
+            }
+        };
+        open(depth)?;
+        out.push_str("{\"$ref\":");
+        write_i64(out, id as i64);
+        out.push('}');
+        Ok(())
+    }
+
+    fn write_body(&mut self, out: &mut String, o: &Object, depth: usize) -> Res<()> {
+        let d = open(depth)?;
+        let kind = borrow(o)?;
+        match &*kind {
+            ObjectKind::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    self.write(out, item, d).map_err(|e| e.in_index(i))?;
+                }
+                out.push(']');
+            }
+            ObjectKind::Plain(props) => {
+                out.push('{');
+                for (i, (k, item)) in props.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_user_key(out, k);
+                    self.write(out, item, d).map_err(|e| e.in_key(k))?;
+                }
+                out.push('}');
+            }
+            ObjectKind::Map(entries) => {
+                out.push_str("{\"$type\":\"map\",\"entries\":[");
+                let pair_d = open(d)?;
+                for (i, (k, item)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let at = |e: CloneError, j| e.in_index(j).in_index(i).in_key("entries");
+                    let inner = open(pair_d).map_err(|e| at(e, 0))?;
+                    out.push('[');
+                    self.write(out, k, inner).map_err(|e| at(e, 0))?;
+                    out.push(',');
+                    self.write(out, item, inner).map_err(|e| at(e, 1))?;
+                    out.push(']');
+                }
+                out.push_str("]}");
+            }
+            ObjectKind::Set(values) => {
+                out.push_str("{\"$type\":\"set\",\"values\":[");
+                let inner = open(d).map_err(|e| e.in_key("values"))?;
+                for (i, item) in values.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let at = |e: CloneError| e.in_index(i).in_key("values");
+                    self.write(out, item, inner).map_err(at)?;
+                }
+                out.push_str("]}");
+            }
+            ObjectKind::Date(ms) => {
+                let text = iso::to_iso(*ms).ok_or_else(|| {
+                    CloneError::here("invalid Date (JavaScript: RangeError: Invalid time value)")
+                })?;
+                out.push_str("{\"$type\":\"date\",\"iso\":\"");
+                out.push_str(&text);
+                out.push_str("\"}");
+            }
+            ObjectKind::RegExp { source, flags } => {
+                out.push_str("{\"$type\":\"regexp\",\"source\":");
+                write_str(out, source);
+                out.push_str(",\"flags\":");
+                write_str(out, flags);
+                out.push('}');
+            }
+            ObjectKind::Error(err) => {
+                out.push_str("{\"$type\":\"error\",\"name\":");
+                write_str(out, &err.name);
+                out.push_str(",\"message\":");
+                write_str(out, &err.message);
+                if let Some(stack) = &err.stack {
+                    out.push_str(",\"stack\":");
+                    write_str(out, stack);
+                }
+                if let Some(cause) = &err.cause {
+                    out.push_str(",\"cause\":");
+                    self.write(out, cause, d).map_err(|e| e.in_key("cause"))?;
+                }
+                for (k, item) in err.props.iter() {
+                    out.push(',');
+                    write_user_key(out, k);
+                    self.write(out, item, d).map_err(|e| e.in_key(k))?;
+                }
+                out.push('}');
+            }
+            ObjectKind::ArrayBuffer(bytes) => {
+                open(d).map_err(|e| e.in_key("data"))?;
+                out.push_str("{\"$type\":\"arraybuffer\",\"subtype\":\"ArrayBuffer\",\"data\":");
+                write_bytes(out, bytes);
+                out.push('}');
+            }
+            ObjectKind::TypedArray { kind, values } => {
+                if kind.is_bigint() {
+                    return Err(CloneError::here(format!(
+                        "{} cannot be encoded (JavaScript: TypeError: Do not know how to \
+                         serialize a BigInt)",
+                        kind.name()
+                    )));
+                }
+                open(d).map_err(|e| e.in_key("data"))?;
+                out.push_str("{\"$type\":\"arraybuffer\",\"subtype\":\"");
+                out.push_str(kind.name());
+                out.push_str("\",\"data\":[");
+                for (i, &x) in values.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let x = kind.coerce(x);
+                    if x.is_finite() {
+                        write_f64(out, x);
+                    } else {
+                        out.push_str("null"); // JSON.stringify writes NaN/±Infinity as null
+                    }
+                }
+                out.push_str("]}");
+            }
+            ObjectKind::DataView {
+                buffer,
+                byte_offset,
+                byte_length,
+            } => {
+                if byte_offset
+                    .checked_add(*byte_length)
+                    .is_none_or(|end| end > buffer.len())
+                {
+                    return Err(CloneError::here(format!(
+                        "DataView range {byte_offset}+{byte_length} exceeds its {}-byte buffer",
+                        buffer.len()
+                    )));
+                }
+                open(d).map_err(|e| e.in_key("data"))?;
+                out.push_str("{\"$type\":\"arraybuffer\",\"subtype\":\"DataView\",\"data\":");
+                write_bytes(out, buffer);
+                out.push_str(",\"byteOffset\":");
+                write_i64(out, *byte_offset as i64);
+                out.push_str(",\"byteLength\":");
+                write_i64(out, *byte_length as i64);
+                out.push('}');
+            }
+            ObjectKind::Url(href) => {
+                out.push_str("{\"$type\":\"url\",\"href\":");
+                write_str(out, href);
+                out.push('}');
+            }
+            ObjectKind::Headers(entries) => {
+                out.push_str("{\"$type\":\"headers\",\"entries\":");
+                write_header_entries(out, entries, d).map_err(|e| e.in_key("entries"))?;
+                out.push('}');
+            }
+            ObjectKind::RequestSync(r) => {
+                let data_d = open(d).map_err(|e| e.in_key("data"))?;
+                out.push_str("{\"$type\":\"request-sync\",\"data\":{\"url\":");
+                write_str(out, &r.url);
+                out.push_str(",\"method\":");
+                write_str(out, &r.method);
+                self.write_sync_tail(out, &r.headers, &r.body, data_d)
+                    .map_err(|e| e.in_key("data"))?;
+                out.push('}');
+            }
+            ObjectKind::ResponseSync(r) => {
+                let data_d = open(d).map_err(|e| e.in_key("data"))?;
+                out.push_str("{\"$type\":\"response-sync\",\"data\":{\"status\":");
+                write_i64(out, r.status as i64);
+                out.push_str(",\"statusText\":");
+                write_str(out, &r.status_text);
+                self.write_sync_tail(out, &r.headers, &r.body, data_d)
+                    .map_err(|e| e.in_key("data"))?;
+                out.push('}');
+            }
+            ObjectKind::BooleanObject(b) => {
+                out.push_str("{\"$type\":\"boolean-object\",\"value\":");
+                out.push_str(if *b { "true" } else { "false" });
+                out.push('}');
+            }
+            ObjectKind::NumberObject(n) => {
+                out.push_str("{\"$type\":\"number-object\",\"value\":");
+                if n.is_finite() {
+                    write_f64(out, *n);
+                } else {
+                    out.push('"');
+                    out.push_str(special_name(*n));
+                    out.push('"');
+                }
+                out.push('}');
+            }
+            ObjectKind::StringObject(s) => {
+                out.push_str("{\"$type\":\"string-object\",\"value\":");
+                write_str(out, s);
+                out.push('}');
+            }
+            ObjectKind::BigIntObject(b) => {
+                out.push_str("{\"$type\":\"bigint-object\",\"value\":\"");
+                out.push_str(b.as_str());
+                out.push_str("\"}");
+            }
+        }
+        Ok(())
+    }
+
+    /// `,"headers":…,"body":…}` of a request/response: headers encoded (they may be an alias),
+    /// the body embedded raw, as plain `JSON.stringify` would write it.
+    fn write_sync_tail(
+        &mut self,
+        out: &mut String,
+        headers: &Value,
+        body: &Value,
+        d: usize,
+    ) -> Res<()> {
+        out.push_str(",\"headers\":");
+        match headers {
+            Value::Undefined | Value::Null => {
+                open(d).map_err(|e| e.in_key("headers"))?;
+                out.push_str("{\"$type\":\"headers\",\"entries\":[]}");
+            }
+            Value::Object(o) if matches!(&*borrow(o)?, ObjectKind::Headers(_)) => {
+                self.write_object(out, o, d)
+                    .map_err(|e| e.in_key("headers"))?;
+            }
+            _ => {
+                return Err(
+                    CloneError::here("expected a Headers object, null or undefined")
+                        .in_key("headers"),
+                )
+            }
+        }
+        // JSON.stringify drops a property whose value is undefined.
+        if !body.is_undefined() {
+            out.push_str(",\"body\":");
+            raw::write_raw(out, body, d, &mut Vec::new()).map_err(|e| e.in_key("body"))?;
+        }
+        out.push('}');
+        Ok(())
+    }
+}
+
+fn special_name(n: f64) -> &'static str {
+    if n.is_nan() {
+        "NaN"
+    } else if n > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    }
+}
+
+fn write_bytes(out: &mut String, bytes: &[u8]) {
+    out.push('[');
+    for (i, &b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_i64(out, b as i64);
+    }
+    out.push(']');
+}
+
+/// `[["name","value"],…]`, opened inside `depth` containers.
+fn write_header_entries(out: &mut String, entries: &[(String, String)], depth: usize) -> Res<()> {
+    let d = open(depth)?;
+    if !entries.is_empty() {
+        open(d)?;
+    }
+    out.push('[');
+    for (i, (name, value)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        write_str(out, name);
+        out.push(',');
+        write_str(out, value);
+        out.push(']');
+    }
+    out.push(']');
+    Ok(())
+}

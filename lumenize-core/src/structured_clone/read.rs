@@ -1,0 +1,632 @@
+//! The decoder: W4 wire text → `Value`, read in one pass by a hand-written JSON reader.
+//!
+//! `meta.aliases` comes after `json` in the text, so a `{"$ref":n}` met first allocates an empty
+//! *slot* object for alias `n` and hands out its handle; when the alias body is read later it is
+//! built straight into that slot. Every position therefore shares one object, and cycles close
+//! by themselves. At the end, a slot that was referenced but never defined is an error.
+//!
+//! Two modes: `Encoded` interprets `$type`, `$ref` and `$$`-escaped keys; `Raw` is plain JSON,
+//! used for the raw bodies of `RequestSync` / `ResponseSync`. A `$type` tag counts only as the
+//! first key of an object (where every encoder puts it); `{"$ref":n}` only as the single key.
+
+use super::encode::open;
+use super::error::{CloneError, Res};
+use super::value::{is_array_index, Object, ObjectKind, Props, Value};
+
+/// How to interpret objects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Structured-clone encoded: `$type`, `$ref`, `$$` keys.
+    Encoded,
+    /// Plain JSON.
+    Raw,
+}
+
+/// One alias slot: the shared handle, whether its body was read, and where it was first used.
+struct Slot {
+    obj: Object,
+    filled: bool,
+    first_ref_at: usize,
+}
+
+pub(crate) struct Reader<'a> {
+    pub(crate) src: &'a str,
+    pub(crate) b: &'a [u8],
+    pub(crate) pos: usize,
+    slots: Vec<Option<Slot>>,
+    /// (request/response object, alias id of its headers): the original copies aliased headers
+    /// into the new Request, so identity with the alias is not kept; done once slots are full.
+    pub(crate) header_fixups: Vec<(Object, usize)>,
+    /// The alias slot the next container must be built into (taken on entry to a container).
+    target: Option<Object>,
+    /// Whether the last container read was a `$ref`, and to which alias.
+    pub(crate) last_ref: Option<usize>,
+}
+
+/// Decodes wire text.
+pub(crate) fn parse(text: &str) -> Res<Value> {
+    let mut r = Reader::new(text);
+    let root = r.envelope()?;
+    r.finish()?;
+    Ok(root)
+}
+
+/// Reads plain JSON text (no structured-clone interpretation) into a `Value` tree.
+pub(crate) fn parse_raw(text: &str) -> Res<Value> {
+    let mut r = Reader::new(text);
+    let v = r.read_value(0, Mode::Raw).map_err(|e| e.in_root("$"))?;
+    r.skip_ws();
+    if r.pos != r.b.len() {
+        return Err(r
+            .syntax("unexpected characters after the document")
+            .in_root("$"));
+    }
+    Ok(v)
+}
+
+impl<'a> Reader<'a> {
+    fn new(src: &'a str) -> Reader<'a> {
+        Reader {
+            src,
+            b: src.as_bytes(),
+            pos: 0,
+            slots: Vec::new(),
+            header_fixups: Vec::new(),
+            target: None,
+            last_ref: None,
+        }
+    }
+
+    /// `{"json":…,"meta":{…}}`, keys in any order; unknown top-level keys are ignored.
+    fn envelope(&mut self) -> Res<Value> {
+        self.skip_ws();
+        if self.peek() != Some(b'{') {
+            return Err(self.syntax("expected the `{\"json\":…,\"meta\":…}` envelope"));
+        }
+        let mut root = None;
+        self.object_entries(0, |r, key, d| {
+            match key {
+                "json" => root = Some(r.read_value(d, Mode::Encoded)?),
+                "meta" => r.meta(d)?,
+                _ => {
+                    r.read_value(d, Mode::Raw)?;
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| {
+            // Top-level keys are roots of their own paths: `json.a`, not `.json.a`.
+            if let Some(rest) = e.path.strip_prefix('.') {
+                CloneError {
+                    path: rest.to_string(),
+                    ..e
+                }
+            } else {
+                e
+            }
+        })?;
+        self.skip_ws();
+        if self.pos != self.b.len() {
+            return Err(self.syntax("unexpected characters after the document"));
+        }
+        root.ok_or_else(|| CloneError::here("the envelope has no `json` key"))
+    }
+
+    /// `{"aliases":{"0":…,…}}`; other keys are ignored.
+    fn meta(&mut self, depth: usize) -> Res<()> {
+        self.expect_container(b'{', "an object")?;
+        self.object_entries(depth, |r, key, d| {
+            if key != "aliases" {
+                r.read_value(d, Mode::Raw)?;
+                return Ok(());
+            }
+            r.expect_container(b'{', "an object")?;
+            r.object_entries(d, |r, id_text, d| {
+                let id = match id_text.parse::<usize>() {
+                    Ok(id) if is_array_index(id_text) && id <= r.b.len() => id,
+                    _ => return Err(CloneError::here("alias ids must be small integers")),
+                };
+                let slot = r.slot(id, r.pos);
+                if slot.filled {
+                    return Err(CloneError::here(format!("alias {id} is defined twice")));
+                }
+                slot.filled = true;
+                let obj = slot.obj.clone();
+                r.skip_ws();
+                if !matches!(r.peek(), Some(b'{' | b'[')) {
+                    return Err(r.syntax("an alias body must be an object or an array"));
+                }
+                r.target = Some(obj);
+                r.read_value(d, Mode::Encoded)?;
+                if r.target.take().is_some() {
+                    return Err(CloneError::here("an alias body must be an object"));
+                }
+                Ok(())
+            })
+        })
+    }
+
+    /// Checks every referenced alias was defined, then applies the header copies.
+    fn finish(&mut self) -> Res<()> {
+        for (id, slot) in self.slots.iter().enumerate() {
+            if let Some(slot) = slot {
+                if !slot.filled {
+                    return Err(CloneError::here(format!(
+                        "`$ref` to missing alias {id} (first used at byte {})",
+                        slot.first_ref_at
+                    ))
+                    .in_root("meta.aliases"));
+                }
+            }
+        }
+        for (owner, id) in std::mem::take(&mut self.header_fixups) {
+            let headers = self.slots[id].as_ref().map(|s| s.obj.clone());
+            let copy = match headers.as_ref().and_then(|h| h.try_borrow()).as_deref() {
+                Some(ObjectKind::Headers(entries)) => ObjectKind::Headers(entries.clone()),
+                _ => {
+                    return Err(CloneError::here(format!(
+                        "request/response headers: alias {id} is not a Headers object"
+                    ))
+                    .in_root("meta.aliases"))
+                }
+            };
+            let copy = Value::Object(Object::new(copy));
+            match &mut *owner.borrow_mut() {
+                ObjectKind::RequestSync(r) => r.headers = copy,
+                ObjectKind::ResponseSync(r) => r.headers = copy,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The slot for alias `id`, created empty if new.
+    fn slot(&mut self, id: usize, at: usize) -> &mut Slot {
+        if self.slots.len() <= id {
+            self.slots.resize_with(id + 1, || None);
+        }
+        self.slots[id].get_or_insert_with(|| Slot {
+            obj: Object::new(ObjectKind::Plain(Props::new())),
+            filled: false,
+            first_ref_at: at,
+        })
+    }
+
+    /// Takes the pending alias slot: the container being entered is that alias's body.
+    pub(crate) fn take_target(&mut self) -> Option<Object> {
+        self.target.take()
+    }
+
+    /// Builds `kind` into the alias slot if there is one, else into a new object.
+    pub(crate) fn alloc(target: Option<Object>, kind: ObjectKind) -> Object {
+        match target {
+            Some(t) => {
+                *t.borrow_mut() = kind;
+                t
+            }
+            None => Object::new(kind),
+        }
+    }
+
+    // ---- values -------------------------------------------------------------------------
+
+    /// Reads one value sitting inside `depth` open containers.
+    pub(crate) fn read_value(&mut self, depth: usize, mode: Mode) -> Res<Value> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b'"') => Ok(Value::String(self.read_string()?)),
+            Some(b'{') => self.read_object(depth, mode),
+            Some(b'[') => self.read_array(depth, mode),
+            Some(b't') => self.literal("true", Value::Bool(true)),
+            Some(b'f') => self.literal("false", Value::Bool(false)),
+            Some(b'n') => self.literal("null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => Ok(Value::Number(self.read_number()?)),
+            Some(_) => Err(self.syntax("expected a JSON value")),
+            None => Err(self.syntax("unexpected end of input")),
+        }
+    }
+
+    fn literal(&mut self, word: &str, v: Value) -> Res<Value> {
+        if self.b[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(v)
+        } else {
+            Err(self.syntax("expected a JSON value"))
+        }
+    }
+
+    fn read_array(&mut self, depth: usize, mode: Mode) -> Res<Value> {
+        let d = open(depth)?;
+        let target = self.take_target();
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+        } else {
+            loop {
+                let i = items.len();
+                items.push(self.read_value(d, mode).map_err(|e| e.in_index(i))?);
+                self.skip_ws();
+                match self.bump() {
+                    Some(b',') => {}
+                    Some(b']') => break,
+                    _ => return Err(self.syntax_before("expected ',' or ']'").in_index(i)),
+                }
+            }
+        }
+        self.last_ref = None;
+        Ok(Value::Object(Self::alloc(target, ObjectKind::Array(items))))
+    }
+
+    fn read_object(&mut self, depth: usize, mode: Mode) -> Res<Value> {
+        let d = open(depth)?;
+        let target = self.take_target();
+        let start = self.pos;
+        self.pos += 1;
+        self.skip_ws();
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        let mut has_index_key = false;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+        } else {
+            let mut key = self.read_key()?;
+            if mode == Mode::Encoded && key == "$type" {
+                self.skip_ws();
+                if self.peek() == Some(b'"') {
+                    let tag = self.read_string()?;
+                    if let Some(v) = self.read_typed(&tag, d, target.clone(), start)? {
+                        self.last_ref = None;
+                        return Ok(v);
+                    }
+                    // Unknown tag: a plain object that keeps its `$type` key. A `function`
+                    // marker decodes to a plain object without it (`{name}`), as in JavaScript.
+                    if tag != "function" {
+                        entries.push((key, Value::String(tag)));
+                    }
+                } else {
+                    let v = self.read_value(d, mode).map_err(|e| e.in_key("$type"))?;
+                    entries.push((key, v));
+                }
+                match self.next_key()? {
+                    Some(k) => key = k,
+                    None => return Ok(self.plain(target, entries, false)),
+                }
+            } else if mode == Mode::Encoded && key == "$ref" {
+                let v = self.read_value(d, mode).map_err(|e| e.in_key("$ref"))?;
+                self.skip_ws();
+                if self.peek() == Some(b'}') {
+                    if let Value::Number(n) = v {
+                        self.pos += 1;
+                        return self.reference(n, target, start);
+                    }
+                }
+                entries.push((key, v));
+                match self.next_key()? {
+                    Some(k) => key = k,
+                    None => return Ok(self.plain(target, entries, false)),
+                }
+            }
+            loop {
+                let v = self.read_value(d, mode).map_err(|e| e.in_key(&key))?;
+                if mode == Mode::Encoded && key.starts_with("$$") {
+                    key.remove(0);
+                }
+                has_index_key |= is_array_index(&key);
+                entries.push((key, v));
+                match self.next_key()? {
+                    Some(k) => key = k,
+                    None => break,
+                }
+            }
+        }
+        Ok(self.plain(target, entries, has_index_key))
+    }
+
+    fn plain(&mut self, target: Option<Object>, entries: Vec<(String, Value)>, idx: bool) -> Value {
+        self.last_ref = None;
+        let props = Props::from_wire(entries, idx);
+        Value::Object(Self::alloc(target, ObjectKind::Plain(props)))
+    }
+
+    /// Resolves `{"$ref":n}` to the alias slot's shared handle.
+    fn reference(&mut self, n: f64, target: Option<Object>, at: usize) -> Res<Value> {
+        if target.is_some() {
+            return Err(CloneError::here("an alias body cannot itself be a `$ref`"));
+        }
+        if !(n >= 0.0 && n.fract() == 0.0 && n <= self.b.len() as f64) {
+            return Err(CloneError::here(format!(
+                "`$ref` {n} names no possible alias (byte {at})"
+            )));
+        }
+        let id = n as usize;
+        let obj = self.slot(id, at).obj.clone();
+        self.last_ref = Some(id);
+        Ok(Value::Object(obj))
+    }
+
+    /// After a value inside an object: the next key, or `None` at the closing brace.
+    fn next_key(&mut self) -> Res<Option<String>> {
+        self.skip_ws();
+        match self.bump() {
+            Some(b',') => Ok(Some(self.read_key()?)),
+            Some(b'}') => Ok(None),
+            _ => Err(self.syntax_before("expected ',' or '}'")),
+        }
+    }
+
+    /// `"key" :` (leading whitespace allowed).
+    fn read_key(&mut self) -> Res<String> {
+        self.skip_ws();
+        if self.peek() != Some(b'"') {
+            return Err(self.syntax("expected a string key"));
+        }
+        let key = self.read_string()?;
+        self.skip_ws();
+        if self.bump() != Some(b':') {
+            return Err(self.syntax_before("expected ':'"));
+        }
+        Ok(key)
+    }
+
+    /// Calls `f(reader, key, depth)` for each entry of the object at the cursor; `f` must
+    /// consume the value. Errors get the key as a path segment.
+    pub(crate) fn object_entries(
+        &mut self,
+        depth: usize,
+        mut f: impl FnMut(&mut Self, &str, usize) -> Res<()>,
+    ) -> Res<()> {
+        let d = open(depth)?;
+        self.pos += 1; // the '{' checked by the caller
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        let mut key = self.read_key()?;
+        loop {
+            f(self, &key, d).map_err(|e| e.in_key(&key))?;
+            match self.next_key()? {
+                Some(k) => key = k,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Calls `f(reader, index, depth)` for each element of the array at the cursor.
+    pub(crate) fn array_items(
+        &mut self,
+        depth: usize,
+        mut f: impl FnMut(&mut Self, usize, usize) -> Res<()>,
+    ) -> Res<()> {
+        self.expect_container(b'[', "an array")?;
+        let d = open(depth)?;
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        let mut i = 0;
+        loop {
+            f(self, i, d).map_err(|e| e.in_index(i))?;
+            self.skip_ws();
+            match self.bump() {
+                Some(b',') => i += 1,
+                Some(b']') => return Ok(()),
+                _ => return Err(self.syntax_before("expected ',' or ']'").in_index(i)),
+            }
+        }
+    }
+
+    /// Checks (without consuming) that a `{` or `[` comes next.
+    pub(crate) fn expect_container(&mut self, open: u8, what: &str) -> Res<()> {
+        self.skip_ws();
+        if self.peek() == Some(open) {
+            Ok(())
+        } else {
+            let found = match self.peek() {
+                Some(b'"') => "a string",
+                Some(b'{') => "an object",
+                Some(b'[') => "an array",
+                Some(b't' | b'f') => "a boolean",
+                Some(b'n') => "null",
+                Some(b'-' | b'0'..=b'9') => "a number",
+                _ => "invalid JSON",
+            };
+            Err(CloneError::here(format!(
+                "expected {what}, found {found} (byte {})",
+                self.pos
+            )))
+        }
+    }
+
+    // ---- scalars ------------------------------------------------------------------------
+
+    fn read_number(&mut self) -> Res<f64> {
+        let start = self.pos;
+        let neg = self.peek() == Some(b'-');
+        self.pos += neg as usize;
+        let int_start = self.pos;
+        let mut int: u64 = 0;
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                while let Some(c @ b'0'..=b'9') = self.peek() {
+                    int = int.wrapping_mul(10).wrapping_add((c - b'0') as u64);
+                    self.pos += 1;
+                }
+            }
+            _ => return Err(self.syntax("invalid number")),
+        }
+        let int_digits = self.pos - int_start;
+        let mut simple = true;
+        if self.peek() == Some(b'.') {
+            simple = false;
+            self.pos += 1;
+            self.digits()?;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            simple = false;
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            self.digits()?;
+        }
+        // Up to 15 digits fit a double exactly: no rounding question, no float parser.
+        if simple && int_digits <= 15 {
+            let v = int as f64;
+            return Ok(if neg { -v } else { v });
+        }
+        let text = &self.src[start..self.pos];
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(v),
+            _ => Err(CloneError::here(format!(
+                "number {} is out of the double range (byte {start})",
+                if text.len() > 40 { &text[..40] } else { text }
+            ))),
+        }
+    }
+
+    fn digits(&mut self) -> Res<()> {
+        let start = self.pos;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err(self.syntax("invalid number"));
+        }
+        Ok(())
+    }
+
+    /// Reads a string literal at the cursor (which is on the opening quote).
+    pub(crate) fn read_string(&mut self) -> Res<String> {
+        self.pos += 1;
+        let start = self.pos;
+        // Fast path: no escapes.
+        loop {
+            match self.b.get(self.pos) {
+                Some(b'"') => {
+                    let s = self.src[start..self.pos].to_owned();
+                    self.pos += 1;
+                    return Ok(s);
+                }
+                Some(b'\\') => break,
+                Some(&c) if c < 0x20 => return Err(self.syntax("control character in a string")),
+                Some(_) => self.pos += 1,
+                None => return Err(self.syntax("unterminated string")),
+            }
+        }
+        let mut s = String::with_capacity(self.pos - start + 16);
+        s.push_str(&self.src[start..self.pos]);
+        loop {
+            let run = self.pos;
+            loop {
+                match self.b.get(self.pos) {
+                    Some(b'"' | b'\\') => break,
+                    Some(&c) if c < 0x20 => {
+                        return Err(self.syntax("control character in a string"))
+                    }
+                    Some(_) => self.pos += 1,
+                    None => return Err(self.syntax("unterminated string")),
+                }
+            }
+            s.push_str(&self.src[run..self.pos]);
+            if self.bump() == Some(b'"') {
+                return Ok(s);
+            }
+            let esc_at = self.pos - 1;
+            match self.bump() {
+                Some(b'"') => s.push('"'),
+                Some(b'\\') => s.push('\\'),
+                Some(b'/') => s.push('/'),
+                Some(b'b') => s.push('\u{8}'),
+                Some(b'f') => s.push('\u{c}'),
+                Some(b'n') => s.push('\n'),
+                Some(b'r') => s.push('\r'),
+                Some(b't') => s.push('\t'),
+                Some(b'u') => {
+                    let unit = self.hex4()?;
+                    let c = if (0xD800..0xDC00).contains(&unit) {
+                        let low = if self.b[self.pos..].starts_with(b"\\u") {
+                            self.pos += 2;
+                            Some(self.hex4()?)
+                        } else {
+                            None
+                        };
+                        match low {
+                            Some(lo @ 0xDC00..0xE000) => {
+                                char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (lo - 0xDC00))
+                            }
+                            _ => return Err(lone_surrogate(unit, esc_at)),
+                        }
+                    } else if (0xDC00..0xE000).contains(&unit) {
+                        return Err(lone_surrogate(unit, esc_at));
+                    } else {
+                        char::from_u32(unit)
+                    };
+                    s.push(c.unwrap_or('\u{FFFD}'));
+                }
+                _ => {
+                    self.pos = esc_at;
+                    return Err(self.syntax("invalid escape in a string"));
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Res<u32> {
+        let chunk = self
+            .b
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.syntax("invalid \\u escape"))?;
+        let mut v = 0;
+        for &c in chunk {
+            let d = (c as char)
+                .to_digit(16)
+                .ok_or_else(|| self.syntax("invalid \\u escape"))?;
+            v = v * 16 + d;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    // ---- cursor -------------------------------------------------------------------------
+
+    pub(crate) fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    fn bump(&mut self) -> Option<u8> {
+        let c = self.peek();
+        self.pos += c.is_some() as usize;
+        c
+    }
+
+    /// A syntax error at the cursor.
+    pub(crate) fn syntax(&self, what: &str) -> CloneError {
+        CloneError::here(format!("malformed JSON: {what} (byte {})", self.pos))
+    }
+
+    /// A syntax error about the byte just consumed.
+    fn syntax_before(&self, what: &str) -> CloneError {
+        CloneError::here(format!(
+            "malformed JSON: {what} (byte {})",
+            self.pos.saturating_sub(1)
+        ))
+    }
+}
+
+fn lone_surrogate(unit: u32, at: usize) -> CloneError {
+    CloneError::here(format!(
+        "lone UTF-16 surrogate \\u{unit:04x} in a string (byte {at}); a Rust string cannot \
+         hold it"
+    ))
+}

@@ -69,6 +69,7 @@
 //! [`to_string`], [`from_str`].
 
 mod binary;
+mod de;
 mod describe;
 mod encode;
 mod error;
@@ -76,6 +77,7 @@ mod intermediate;
 mod iso;
 mod raw;
 mod read;
+mod ser;
 mod text;
 mod typed;
 mod value;
@@ -132,4 +134,49 @@ pub fn stringify(value: &Value) -> Result<String, CloneError> {
 /// ```
 pub fn parse(text: &str) -> Result<Value, CloneError> {
     read::parse(text)
+}
+
+/// Converts any `Serialize` value into a [`Value`] (structs become plain objects, see the
+/// mapping in the module docs of the bridge: integers beyond 2^53 become bigints, maps with
+/// non-string keys become `Map`s, bytes become an `ArrayBuffer`).
+///
+/// ```
+/// use lumenize_core::structured_clone::{from_value, to_value};
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Task { id: u32, tags: Vec<String>, due: Option<f64> }
+/// let t = Task { id: 7, tags: vec!["a".into()], due: None };
+/// let v = to_value(&t).unwrap();
+/// assert_eq!(v.get("id").and_then(|n| n.as_f64()), Some(7.0));
+/// assert_eq!(from_value::<Task>(&v).unwrap(), t);
+/// ```
+pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, CloneError> {
+    value
+        .serialize(ser::ValueSerializer)
+        .map_err(|e| e.in_root("value"))
+}
+
+/// Converts a [`Value`] into any `DeserializeOwned` type. Errors name the path in the value
+/// (`value.items[2].name`).
+pub fn from_value<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, CloneError> {
+    T::deserialize(de::ValueDe { v: value, depth: 0 }).map_err(|e| e.in_root("value"))
+}
+
+/// Serializes a `Serialize` value straight to wire text: `stringify(&to_value(value)?)`.
+///
+/// ```
+/// use std::collections::HashMap;
+/// let mut m = HashMap::new();
+/// m.insert("$key", 1);
+/// assert_eq!(
+///     lumenize_core::structured_clone::to_string(&m).unwrap(),
+///     r#"{"json":{"$$key":1},"meta":{}}"#
+/// );
+/// ```
+pub fn to_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, CloneError> {
+    stringify(&to_value(value)?)
+}
+
+/// Parses wire text straight into a `DeserializeOwned` type: `from_value(&parse(text)?)`.
+pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, CloneError> {
+    from_value(&parse(text)?)
 }

@@ -382,6 +382,16 @@ fn stdin_without_changes_is_echoed_byte_for_byte() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stdout(&o), input);
 
+    let o = run_stdin(dir.path(), &["apply", "--format", "json", "-"], input);
+    assert_eq!(stdout(&o), input, "stdout is the file, even in JSON mode");
+    let last: Value = serde_json::from_str(stderr(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(
+        last["type"],
+        "summary",
+        "JSON objects go to stderr: {}",
+        stderr(&o)
+    );
+
     let o = run_stdin(dir.path(), &["check", "--format", "json", "-"], input);
     assert_eq!(code(&o), 0);
     assert_eq!(summary(&o)["files_scanned"], 1);

@@ -36,7 +36,8 @@ JSON OUTPUT (--format json):
         files_changed counts files that change (apply: were written).
 
     File paths are as shown by the human format: relative to the current directory when the
-    file is below it, otherwise as given."
+    file is below it, otherwise as given. With `apply -` standard output carries the migrated
+    file, so the diagnostic and summary objects go to standard error instead."
     };
 }
 
@@ -280,7 +281,7 @@ pub struct RunArgs {
     /// Print only errors (no per-file lines, no summary, no progress bar).
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Also print skipped crates, unchanged files and timings.
+    /// Also print skipped crates, the sites that were edited, and timings.
     #[arg(short, long)]
     pub verbose: bool,
     /// check: sites that need review also make the exit status 1.

@@ -96,6 +96,22 @@ impl Summary {
         }
     }
 
+    /// The JSON summary object.
+    pub fn json(&self, mode: Mode, code: u8) -> serde_json::Value {
+        json!({
+            "type": "summary",
+            "command": mode.name(),
+            "files_scanned": self.files_scanned,
+            "files_changed": self.files_changed,
+            "edits": self.edits(),
+            "edits_by_rule": self.edits_by_rule,
+            "needs_review": self.needs_review,
+            "errors": self.errors,
+            "crates_skipped": self.crates_skipped,
+            "exit_code": code,
+        })
+    }
+
     /// The one-line human summary.
     pub fn line(&self, mode: Mode) -> String {
         let verb = match mode {
@@ -113,13 +129,13 @@ impl Summary {
             format!(" ({})", parts.join(", "))
         };
         let mut line = format!(
-            "{}: {} files scanned, {} {verb}, {} edits{by_rule}, {} need review, {} errors",
+            "{}: {} scanned, {} {verb}, {}{by_rule}, {} need review, {}",
             mode.name(),
-            self.files_scanned,
+            plural(self.files_scanned, "file", "files"),
             plural(self.files_changed, "file", "files"),
-            self.edits(),
+            plural(self.edits(), "edit", "edits"),
             self.needs_review,
-            self.errors,
+            plural(self.errors, "error", "errors"),
         );
         if self.crates_skipped > 0 {
             line.push_str(&format!(
@@ -233,33 +249,24 @@ impl Printer {
                 _ => {}
             }
         }
-        for d in &o.diagnostics {
-            let show = match d.severity {
-                Severity::Error => true,
-                Severity::NeedsReview => !self.quiet,
-                Severity::Edited => self.verbose,
-            };
-            if show {
-                err_line(&diagnostic_human(d));
-            }
+        for d in o.diagnostics.iter().filter(|d| self.shows(d)) {
+            err_line(&diagnostic_human(d));
+        }
+    }
+
+    /// Human output shows errors always, needs-review unless quiet, edited sites if verbose.
+    pub fn shows(&self, d: &Diagnostic) -> bool {
+        match d.severity {
+            Severity::Error => true,
+            Severity::NeedsReview => !self.quiet,
+            Severity::Edited => self.verbose,
         }
     }
 
     /// The summary (JSON: always; human: unless quiet).
     pub fn summary(&self, mode: Mode, s: &Summary, code: u8) {
         match self.format {
-            Format::Json => out(&json!({
-                "type": "summary",
-                "command": mode.name(),
-                "files_scanned": s.files_scanned,
-                "files_changed": s.files_changed,
-                "edits": s.edits(),
-                "edits_by_rule": s.edits_by_rule,
-                "needs_review": s.needs_review,
-                "errors": s.errors,
-                "crates_skipped": s.crates_skipped,
-                "exit_code": code,
-            })),
+            Format::Json => out(&s.json(mode, code)),
             Format::Human if !self.quiet => err_line(&s.line(mode)),
             Format::Human => {}
         }

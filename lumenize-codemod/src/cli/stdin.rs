@@ -117,6 +117,9 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
         };
         let _ = std::io::stdout().write_all(text.as_bytes());
         for d in &outcome.diagnostics {
+            if printer.format == Format::Human && !printer.shows(d) {
+                continue;
+            }
             match printer.format {
                 Format::Json => report::err_line(
                     &serde_json::json!({
@@ -132,6 +135,9 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
                 ),
                 Format::Human => report::err_line(&report::diagnostic_human(d)),
             }
+        }
+        if printer.format == Format::Json {
+            report::err_line(&summary.json(mode, code).to_string());
         }
         return code;
     }

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmarks lumenize-codemod (issue 7) against the read-only floor (ripgrep) and ast-grep,
+# and against a bare syn parse on a corpus that really uses the 0.9 API. Not run in CI.
+#
+# Usage: scripts/bench-codemod.sh            (from anywhere; takes ~15-30 minutes the first time)
+# Env:   CORPUS=/tmp/rust-corpus             the ~4.5M-line third-party corpus (built if missing)
+#        GEN_CORPUS=/tmp/lumenize-09-corpus  the generated 0.9 corpus (rebuilt every run)
+#        TOOLS=/tmp/lumenize-bench-tools     where ast-grep is installed (npm prefix)
+#        RUNS=5                              hyperfine runs per command
+#        OUT=target/bench-codemod            results (markdown + JSON + reliability counts)
+#
+# Needs: cargo, python3, npm (ast-grep is installed from the npm registry at a pinned
+# version), ripgrep and hyperfine (installed with apt-get when missing and running as root).
+set -euo pipefail
+
+ASTGREP_VERSION=0.51.1
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+CORPUS="${CORPUS:-/tmp/rust-corpus}"
+GEN_CORPUS="${GEN_CORPUS:-/tmp/lumenize-09-corpus}"
+TOOLS="${TOOLS:-/tmp/lumenize-bench-tools}"
+RUNS="${RUNS:-5}"
+OUT="${OUT:-$ROOT/target/bench-codemod}"
+mkdir -p "$OUT"
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    apt-get update -qq && apt-get install -y -qq "$@" > /dev/null
+  else
+    echo "please install: $*" >&2
+    return 1
+  fi
+}
+
+say "tools"
+command -v rg > /dev/null || apt_install ripgrep || cargo install --locked ripgrep
+command -v hyperfine > /dev/null || apt_install hyperfine || cargo install --locked hyperfine
+ASTGREP="$TOOLS/node_modules/.bin/ast-grep"
+if ! "$ASTGREP" --version 2> /dev/null | grep -q "$ASTGREP_VERSION"; then
+  npm install --silent --prefix "$TOOLS" "@ast-grep/cli@$ASTGREP_VERSION"
+fi
+echo "rg: $(rg --version | head -1); ast-grep: $("$ASTGREP" --version); $(hyperfine --version)" >&2
+
+say "build (release)"
+(cd "$ROOT" && cargo build --release --quiet -p lumenize-codemod)
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$TARGET_DIR/release/lumenize-codemod"
+"$BIN" --version >&2
+
+say "corpora"
+if [ ! -d "$CORPUS" ]; then
+  bash "$HERE/make-corpus.sh" "$CORPUS"
+fi
+python3 "$HERE/gen-09-corpus.py" "$GEN_CORPUS" 200 8 >&2
+for c in "$CORPUS" "$GEN_CORPUS"; do
+  echo "$c: $(find "$c" -name '*.rs' -type f | wc -l) .rs files, $(find "$c" -name '*.rs' -type f -print0 | xargs -0 cat | wc -l) lines" >&2
+done
+NPROC="$(nproc)"
+
+# check exits 1 (changes pending) or 2 (unparsable files in the corpus) by design: -i.
+say "third-party corpus: lumenize-codemod vs rg vs ast-grep"
+hyperfine --warmup 1 --runs "$RUNS" -i --style basic \
+  --export-json "$OUT/corpus.json" --export-markdown "$OUT/corpus.md" \
+  -n "lumenize-codemod check --force" "$BIN check --force --quiet $CORPUS" \
+  -n "lumenize-codemod check (default)" "$BIN check --quiet $CORPUS" \
+  -n "rg -c '\\.await'" "rg -c '\\.await' $CORPUS" \
+  -n "ast-grep run -p '\$F(\$\$\$A).await'" "$ASTGREP run -p '\$F(\$\$\$A).await' --lang rust $CORPUS"
+
+say "generated 0.9 corpus: lumenize-codemod vs bare syn parse"
+hyperfine --warmup 1 --runs "$RUNS" -i --style basic \
+  --export-json "$OUT/gen.json" --export-markdown "$OUT/gen.md" \
+  -n "lumenize-codemod check" "$BIN check --quiet $GEN_CORPUS" \
+  -n "syn parse only" "$BIN bench-parse-only $GEN_CORPUS"
+
+say "reliability on the third-party corpus (check --force, then apply --force)"
+set +e
+"$BIN" check --force --format json "$CORPUS" > "$OUT/corpus-check.jsonl" 2> "$OUT/corpus-check.stderr"
+CHECK_RC=$?
+find "$CORPUS" \( -name '*.rs' -o -name Cargo.toml \) -type f -print0 | sort -z | xargs -0 sha1sum > "$OUT/before.sha1"
+"$BIN" apply --force --quiet --format json "$CORPUS" > "$OUT/corpus-apply.jsonl" 2> "$OUT/corpus-apply.stderr"
+APPLY_RC=$?
+find "$CORPUS" \( -name '*.rs' -o -name Cargo.toml \) -type f -print0 | sort -z | xargs -0 sha1sum > "$OUT/after.sha1"
+"$BIN" bench-parse-only --force --prefiltered "$CORPUS" > "$OUT/parse-only.txt"
+set -e
+CHANGED_ON_DISK="$(diff "$OUT/before.sha1" "$OUT/after.sha1" | grep -c '^>' || true)"
+python3 - "$OUT" "$CHECK_RC" "$APPLY_RC" "$CHANGED_ON_DISK" "$NPROC" << 'PY'
+import json, sys, collections
+out, check_rc, apply_rc, changed_on_disk, nproc = sys.argv[1:]
+lines = [json.loads(l) for l in open(f"{out}/corpus-check.jsonl")]
+summary = lines[-1]
+diags = [l for l in lines if l["type"] == "diagnostic"]
+by = collections.Counter((d["severity"], d["rule"]) for d in diags)
+empty_reasons = sum(1 for d in diags if d["severity"] == "error" and not d["message"].strip())
+panics = sum(1 for d in diags if d["rule"] == "internal")
+
+def mean(path, name):
+    for r in json.load(open(path))["results"]:
+        if r["command"] == name:
+            return r["mean"]
+    raise KeyError(name)
+
+c = f"{out}/corpus.json"
+g = f"{out}/gen.json"
+ours = mean(c, "lumenize-codemod check --force")
+default = mean(c, "lumenize-codemod check (default)")
+rg = mean(c, "rg -c '\\.await'")
+sg = mean(c, "ast-grep run -p '$F($$$A).await'")
+gen = mean(g, "lumenize-codemod check")
+syn = mean(g, "syn parse only")
+report = f"""## Results ({nproc} cores)
+
+| comparison | ratio | target |
+|---|---:|---|
+| check --force / rg -c '\\.await' | {ours / rg:.2f}x | <= 3x |
+| ast-grep / check --force | {sg / ours:.1f}x faster | >= 10x |
+| check (default, no lumenize crates) / rg | {default / rg:.2f}x | - |
+| check / syn parse only (0.9 corpus) | {gen / syn:.2f}x | <= 1.5x |
+
+Means: check --force {ours:.3f} s, check (default) {default:.3f} s, rg {rg:.3f} s,
+ast-grep {sg:.3f} s; 0.9 corpus: check {gen:.3f} s, syn parse only {syn:.3f} s.
+
+## Reliability (third-party corpus, --force)
+
+- check exit code: {check_rc} (apply: {apply_rc}); 101 would be a panic
+- files scanned: {summary['files_scanned']}, files that would change: {summary['files_changed']}, edits: {summary['edits']}
+- files changed on disk by `apply --force` (sha1 before/after): {changed_on_disk}
+- engine panics caught: {panics}
+- errors: {summary['errors']} ({empty_reasons} without a reason), needs review: {summary['needs_review']}
+- diagnostics by (severity, rule): {dict(by)}
+- parse-only baseline on the prefiltered files: {open(f"{out}/parse-only.txt").read().strip()}
+"""
+open(f"{out}/results.md", "w").write(report)
+print(report)
+PY
+echo "results in $OUT (results.md, corpus.md, gen.md, *.jsonl)" >&2

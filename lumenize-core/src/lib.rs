@@ -8,6 +8,41 @@
 //!
 //! Layers, each a module with one job:
 //! - [`structured_clone`]: the `Value` model and the byte-compatible W4 codec.
+//! - [`ocan`]: operation chains and continuations, the [`ocan::Dispatch`] trait, the
+//!   [`handlers!`] macro, and `__execute_chain`.
+//! - [`storage`], [`alarms`], [`clock`], [`transport`]: the backend-neutral traits (SQL storage,
+//!   the one alarm slot, time, message transport) and the alarms service written against them.
+//! - [`context`]: [`context::Ctx`], what a handler reaches during its turn.
+//! - `runtime` (feature `native`, default): the native host — tokio, rusqlite, per-object
+//!   mailboxes, timers, workers, RPC targets, latency injection and accounting.
+//!
+//! Without the `native` feature everything but `runtime` compiles (also for
+//! `wasm32-unknown-unknown`), so another host (a Cloudflare backend) can implement the traits.
 #![warn(missing_docs)]
 
+pub mod alarms;
+pub mod clock;
+pub mod context;
+#[doc(hidden)]
+pub mod macros;
+pub mod ocan;
+#[cfg(feature = "native")]
+pub mod runtime;
+pub mod storage;
 pub mod structured_clone;
+pub mod transport;
+
+/// The names most programs need: `use lumenize_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::alarms::{AlarmError, Alarms, Schedule, ScheduleFilter, ScheduleKind, When};
+    pub use crate::context::{CallError, Ctx};
+    pub use crate::ocan::{
+        ctn, result_marker, ChainError, Continuation, Dispatch, ExecuteChain, FromValue, IntoValue,
+        OperationChain,
+    };
+    #[cfg(feature = "native")]
+    pub use crate::runtime::{Runtime, RuntimeBuilder};
+    pub use crate::storage::{SqlValue, Storage};
+    pub use crate::structured_clone::Value;
+    pub use crate::transport::Address;
+}

@@ -1,0 +1,188 @@
+//! Host-facing steps of firing schedules. A host runs, for each due schedule, one turn (one
+//! transaction):
+//!
+//! 1. [`claim_next`] removes the earliest due schedule and remembers it in the turn's context;
+//! 2. the host runs its continuation through `__execute_chain`;
+//! 3. on success [`complete`] re-inserts a cron schedule at its next time; the host commits.
+//!
+//! If step 2 fails, the host rolls the turn back (the schedule is pending again, nothing the
+//! continuation did survives, its outgoing messages are dropped) and runs [`record_failure`]
+//! in a new turn, which backs the schedule off (2, 4, 8, 16, 32, 64 s) or, after the sixth
+//! retry, gives up and records it in `__lmz_alarm_failures`. Since the claim and the
+//! continuation's effects commit together, a schedule's continuation takes effect at most once
+//! per firing, and — unless cancelled — at least once across crashes.
+
+use super::{rearm, when, AlarmError, Schedule, ScheduleKind, ScheduleRow, COLUMNS};
+use crate::context::Ctx;
+use crate::storage::{SqlValue, Storage};
+
+/// Cloudflare's alarm retry delays, in seconds: retry `n` (1-based) waits `BACKOFF_SECS[n-1]`.
+pub const BACKOFF_SECS: [i64; 6] = [2, 4, 8, 16, 32, 64];
+
+/// The number of schedules due at `now_ms`.
+pub fn due_count(storage: &dyn Storage, now_ms: i64) -> Result<u64, AlarmError> {
+    let rows = storage.exec(
+        "SELECT count(*) FROM __lmz_alarms WHERE time <= ?1",
+        &[SqlValue::Integer(now_ms)],
+    )?;
+    Ok(rows.scalar().and_then(SqlValue::as_i64).unwrap_or(0) as u64)
+}
+
+/// Claims the earliest schedule — due now, or any with `ignore_time` (the `trigger_alarms`
+/// test hook) — by deleting it, and records it as the turn's firing schedule. `None` when
+/// there is nothing to fire.
+pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, AlarmError> {
+    let (filter, params) = if ignore_time {
+        ("", vec![])
+    } else {
+        ("WHERE time <= ?1", vec![SqlValue::Integer(ctx.now_ms())])
+    };
+    let rows = ctx.sql().exec(
+        &format!(
+            "DELETE FROM __lmz_alarms WHERE id = \
+             (SELECT id FROM __lmz_alarms {filter} ORDER BY time, id LIMIT 1) RETURNING {COLUMNS}"
+        ),
+        &params,
+    )?;
+    let Some(cells) = rows.rows.first() else {
+        return Ok(None);
+    };
+    let row = ScheduleRow::from_cells(cells)?;
+    *ctx.fired().borrow_mut() = Some(row.clone());
+    if ctx.slot().get() == Some(row.time) {
+        rearm(ctx)?;
+    }
+    row.into_schedule().map(Some)
+}
+
+/// After a successful run: a cron schedule goes back in at its next time (unless the
+/// continuation cancelled it, or scheduled something else under the same id).
+pub fn complete(ctx: &Ctx<'_>) -> Result<(), AlarmError> {
+    let Some(row) = ctx.fired().borrow_mut().take() else {
+        return Ok(());
+    };
+    if let ScheduleKind::Cron { expr } = &row.kind {
+        let next = when::next_cron_time(expr, ctx.now_ms())?;
+        let next_row = ScheduleRow {
+            time: next,
+            attempts: 0,
+            ..row.clone()
+        };
+        ctx.sql().exec(
+            "INSERT OR IGNORE INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+            &next_row.params(),
+        )?;
+        if ctx.slot().get().is_none_or(|armed| next < armed) {
+            ctx.slot().set(Some(next))?;
+        }
+    }
+    Ok(())
+}
+
+/// What [`record_failure`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Retry number `attempt` (1..=6) is scheduled at `at`.
+    Retry {
+        /// Which retry.
+        attempt: u32,
+        /// When, ms.
+        at: i64,
+    },
+    /// Given up after this many failed tries and recorded in `__lmz_alarm_failures` (a cron
+    /// schedule moves on to its next time).
+    GaveUp {
+        /// Failed tries, the first included.
+        attempts: u32,
+    },
+    /// The schedule no longer exists (nothing to do).
+    Gone,
+}
+
+/// Records that schedule `id` failed with `error` (call in a fresh turn after rolling the
+/// failed one back).
+pub fn record_failure(ctx: &Ctx<'_>, id: &str, error: &str) -> Result<FailureOutcome, AlarmError> {
+    let rows = ctx.sql().exec(
+        &format!("SELECT {COLUMNS} FROM __lmz_alarms WHERE id = ?1"),
+        &[SqlValue::from(id)],
+    )?;
+    let Some(cells) = rows.rows.first() else {
+        return Ok(FailureOutcome::Gone);
+    };
+    let row = ScheduleRow::from_cells(cells)?;
+    let attempt = row.attempts + 1;
+    let now = ctx.now_ms();
+    let outcome = if let Some(secs) = BACKOFF_SECS.get(attempt as usize - 1) {
+        let at = now + secs * 1000;
+        ctx.sql().exec(
+            "UPDATE __lmz_alarms SET attempts = ?2, time = ?3 WHERE id = ?1",
+            &[
+                SqlValue::from(id),
+                SqlValue::Integer(attempt as i64),
+                SqlValue::Integer(at),
+            ],
+        )?;
+        FailureOutcome::Retry { attempt, at }
+    } else {
+        let cron = match &row.kind {
+            ScheduleKind::Cron { expr } => Some(expr.clone()),
+            _ => None,
+        };
+        ctx.sql().exec(
+            "INSERT INTO __lmz_alarm_failures (id, operation_chain, type, cron, attempts, error, failed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                SqlValue::from(id),
+                SqlValue::from(row.operation_chain.as_str()),
+                SqlValue::from(row.kind.type_name()),
+                SqlValue::from(cron.clone()),
+                SqlValue::Integer(attempt as i64),
+                SqlValue::from(error),
+                SqlValue::Integer(now),
+            ],
+        )?;
+        match cron.map(|expr| when::next_cron_time(&expr, now)) {
+            Some(Ok(next)) => ctx.sql().exec(
+                "UPDATE __lmz_alarms SET attempts = 0, time = ?2 WHERE id = ?1",
+                &[SqlValue::from(id), SqlValue::Integer(next)],
+            )?,
+            _ => ctx.sql().exec(
+                "DELETE FROM __lmz_alarms WHERE id = ?1",
+                &[SqlValue::from(id)],
+            )?,
+        };
+        FailureOutcome::GaveUp { attempts: attempt }
+    };
+    rearm(ctx)?;
+    Ok(outcome)
+}
+
+/// One given-up schedule, as recorded in `__lmz_alarm_failures`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailureRecord {
+    /// The schedule id.
+    pub id: String,
+    /// Failed tries.
+    pub attempts: u32,
+    /// The last error.
+    pub error: String,
+    /// When it was given up, ms.
+    pub failed_at: i64,
+}
+
+/// The given-up schedules, oldest first.
+pub fn failures(storage: &dyn Storage) -> Result<Vec<FailureRecord>, AlarmError> {
+    let rows = storage.exec(
+        "SELECT id, attempts, error, failed_at FROM __lmz_alarm_failures ORDER BY failed_at, rowid",
+        &[],
+    )?;
+    Ok(rows
+        .rows
+        .iter()
+        .map(|r| FailureRecord {
+            id: r[0].as_str().unwrap_or_default().to_string(),
+            attempts: r[1].as_i64().unwrap_or(0) as u32,
+            error: r[2].as_str().unwrap_or_default().to_string(),
+            failed_at: r[3].as_i64().unwrap_or(0),
+        })
+        .collect())
+}

@@ -1,0 +1,291 @@
+//! Many schedules multiplexed onto an object's one alarm.
+//!
+//! Schedules live in the object's own SQLite table `__lmz_alarms` (indexed by time); the
+//! object's single [`AlarmSlot`] is always armed for the earliest pending schedule — including
+//! one that is already past due, which then fires at once (the TypeScript original armed only
+//! future ones, so `schedule(0)` never fired by itself). Everything here is synchronous and runs
+//! inside the caller's handler transaction, which is what makes
+//! [`Alarms::cancel_schedule`] an atomic get-and-delete: the primitive the exactly-once
+//! proxy-fetch design rests on.
+//!
+//! Firing ([`fire`]) runs each due schedule in its own turn and transaction: the schedule is
+//! claimed, its continuation runs through `__execute_chain`, and both commit together — or the
+//! turn rolls back and the failure is retried with Cloudflare's backoff (2, 4, 8, 16, 32, 64 s),
+//! then given up and recorded in `__lmz_alarm_failures`.
+//!
+//! ```no_run
+//! # use lumenize_core::prelude::*;
+//! # fn demo(ctx: &Ctx<'_>) -> Result<(), AlarmError> {
+//! let s = ctx.alarms().schedule(When::delay_secs(30.0), ctn().call("remind", vec![Value::from("tea")]))?;
+//! // Whoever cancels first gets the schedule; everyone else gets None.
+//! assert!(ctx.alarms().cancel_schedule(&s.id)?.is_some());
+//! assert!(ctx.alarms().cancel_schedule(&s.id)?.is_none());
+//! # Ok(()) }
+//! ```
+
+pub mod fire;
+mod schedule;
+mod slot;
+mod when;
+
+pub use schedule::{Schedule, ScheduleFilter, ScheduleKind, ScheduleRow};
+pub use slot::{AlarmSlot, NoAlarmSlot, SlotState, SqlAlarmSlot, META_SCHEMA};
+pub use when::{next_cron_time, When, MAX_TIME_MS};
+
+use crate::context::Ctx;
+use crate::ocan::Continuation;
+use crate::storage::{SqlValue, Storage, StorageError};
+
+/// Why an alarms operation failed. Nothing was changed when one is returned.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AlarmError {
+    /// The time is absurd (before 1970, beyond JavaScript's Date range, a negative or NaN
+    /// delay...).
+    #[error("invalid time for {when}: {reason}")]
+    InvalidTime {
+        /// What was given.
+        when: String,
+        /// Why it is rejected.
+        reason: String,
+    },
+    /// The cron expression does not parse, or never fires.
+    #[error("invalid cron expression {expr:?}: {reason}")]
+    InvalidCron {
+        /// The expression.
+        expr: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// The continuation is empty or calls nothing.
+    #[error("invalid continuation: {0}")]
+    InvalidContinuation(String),
+    /// The caller-chosen id is unusable.
+    #[error("invalid schedule id {0:?}: ids must be 1..=256 characters")]
+    InvalidId(String),
+    /// The continuation could not be encoded or a stored one decoded.
+    #[error("continuation encoding: {0}")]
+    Codec(String),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The alarms table, its time index, and the table of given-up schedules.
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS __lmz_alarms (
+  id TEXT PRIMARY KEY NOT NULL,
+  operation_chain TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('scheduled', 'delayed', 'cron')),
+  time INTEGER NOT NULL,
+  delay_ms INTEGER,
+  cron TEXT,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS __lmz_alarms_time ON __lmz_alarms (time, id);
+CREATE TABLE IF NOT EXISTS __lmz_alarm_failures (
+  id TEXT NOT NULL,
+  operation_chain TEXT NOT NULL,
+  type TEXT NOT NULL,
+  cron TEXT,
+  attempts INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  failed_at INTEGER NOT NULL
+);
+";
+
+/// Creates the alarm tables (hosts call this once when they open an object).
+pub fn init_schema(storage: &dyn Storage) -> Result<(), StorageError> {
+    storage.exec_batch(SCHEMA)?;
+    storage.exec_batch(META_SCHEMA)
+}
+
+/// The alarms service of one object, for one turn. Get it from [`Ctx::alarms`].
+pub struct Alarms<'a> {
+    ctx: &'a Ctx<'a>,
+}
+
+const COLUMNS: &str = "id, operation_chain, type, time, delay_ms, cron, created_at, attempts";
+
+impl<'a> Alarms<'a> {
+    pub(crate) fn new(ctx: &'a Ctx<'a>) -> Alarms<'a> {
+        Alarms { ctx }
+    }
+
+    fn storage(&self) -> &'a dyn Storage {
+        self.ctx.sql()
+    }
+
+    /// Schedules `callback` to run against this object at `when`: a [`When::At`] time, a
+    /// delay (`std::time::Duration` or [`When::delay_secs`]) or a cron expression (`&str`).
+    /// The id is generated (time-ordered). Arms the object's alarm if this is now the
+    /// earliest schedule.
+    pub fn schedule(
+        &self,
+        when: impl Into<When>,
+        callback: Continuation,
+    ) -> Result<Schedule, AlarmError> {
+        let id = fresh_id(self.ctx.now_ms());
+        self.insert(&id, &when.into(), callback, false)
+    }
+
+    /// Like [`Alarms::schedule`] with a caller-chosen id. A pending schedule with the same id
+    /// is replaced (as in the original's `INSERT OR REPLACE`).
+    pub fn schedule_with_id(
+        &self,
+        id: &str,
+        when: impl Into<When>,
+        callback: Continuation,
+    ) -> Result<Schedule, AlarmError> {
+        if id.is_empty() || id.len() > 256 {
+            return Err(AlarmError::InvalidId(id.to_string()));
+        }
+        self.insert(id, &when.into(), callback, true)
+    }
+
+    fn insert(
+        &self,
+        id: &str,
+        when: &When,
+        callback: Continuation,
+        replace: bool,
+    ) -> Result<Schedule, AlarmError> {
+        let now = self.ctx.now_ms();
+        if callback.method_path().is_none() {
+            return Err(AlarmError::InvalidContinuation(
+                "it calls nothing (build it with ctn().call(..))".into(),
+            ));
+        }
+        let time = when::resolve(when, now)?;
+        let chain_text = callback
+            .stringify()
+            .map_err(|e| AlarmError::Codec(e.to_string()))?;
+        let kind = ScheduleKind::from_when(when);
+        let row = ScheduleRow {
+            id: id.to_string(),
+            operation_chain: chain_text,
+            kind: kind.clone(),
+            time,
+            created_at: now,
+            attempts: 0,
+        };
+        let sql = if replace {
+            "INSERT OR REPLACE INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)"
+        } else {
+            "INSERT INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)"
+        };
+        let replaced_armed = replace && self.ctx.slot().get().is_some();
+        self.storage().exec(sql, &row.params())?;
+        if replaced_armed {
+            // The replaced row may have been the armed one: recompute exactly.
+            rearm(self.ctx)?;
+        } else if self.ctx.slot().get().is_none_or(|armed| time < armed) {
+            self.ctx.slot().set(Some(time))?;
+        }
+        Ok(Schedule {
+            id: row.id,
+            kind,
+            time,
+            callback,
+            created_at: now,
+            attempts: 0,
+        })
+    }
+
+    /// Atomically gets and deletes schedule `id`: `Some(schedule)` to exactly one caller,
+    /// `None` when it already fired, was cancelled, or never existed. Re-arms the alarm.
+    ///
+    /// Inside the turn that is firing schedule `id`, the first cancel of `id` returns the
+    /// firing schedule (the alarm path "wins" its own race, as in the original, whose row was
+    /// deleted only after its handler returned).
+    pub fn cancel_schedule(&self, id: &str) -> Result<Option<Schedule>, AlarmError> {
+        let rows = self.storage().exec(
+            &format!("DELETE FROM __lmz_alarms WHERE id = ?1 RETURNING {COLUMNS}"),
+            &[SqlValue::from(id)],
+        )?;
+        let row = match rows.rows.first() {
+            Some(cells) => ScheduleRow::from_cells(cells)?,
+            None => {
+                let mut fired = self.ctx.fired().borrow_mut();
+                match fired.as_ref() {
+                    Some(f) if f.id == id => match fired.take() {
+                        Some(row) => row,
+                        None => return Ok(None),
+                    },
+                    _ => return Ok(None),
+                }
+            }
+        };
+        if self.ctx.slot().get() == Some(row.time) {
+            rearm(self.ctx)?;
+        }
+        row.into_schedule().map(Some)
+    }
+
+    /// The pending schedule `id`.
+    pub fn get_schedule(&self, id: &str) -> Result<Option<Schedule>, AlarmError> {
+        let rows = self.storage().exec(
+            &format!("SELECT {COLUMNS} FROM __lmz_alarms WHERE id = ?1"),
+            &[SqlValue::from(id)],
+        )?;
+        match rows.rows.first() {
+            Some(cells) => ScheduleRow::from_cells(cells)?.into_schedule().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Pending schedules matching `filter`, earliest first.
+    pub fn get_schedules(&self, filter: &ScheduleFilter) -> Result<Vec<Schedule>, AlarmError> {
+        let (clause, params) = filter.to_sql();
+        let rows = self.storage().exec(
+            &format!("SELECT {COLUMNS} FROM __lmz_alarms {clause} ORDER BY time, id"),
+            &params,
+        )?;
+        rows.rows
+            .iter()
+            .map(|cells| ScheduleRow::from_cells(cells)?.into_schedule())
+            .collect()
+    }
+
+    /// The number of pending schedules.
+    pub fn count(&self) -> Result<u64, AlarmError> {
+        let rows = self
+            .storage()
+            .exec("SELECT count(*) FROM __lmz_alarms", &[])?;
+        Ok(rows.scalar().and_then(SqlValue::as_i64).unwrap_or(0) as u64)
+    }
+
+    /// When the object's alarm is armed (the earliest pending schedule), if at all.
+    pub fn next_alarm(&self) -> Option<i64> {
+        self.ctx.slot().get()
+    }
+}
+
+/// Sets the slot to the earliest pending schedule (from the time index), or clears it.
+pub(crate) fn rearm(ctx: &Ctx<'_>) -> Result<(), AlarmError> {
+    let rows = ctx.sql().exec(
+        "SELECT time FROM __lmz_alarms ORDER BY time, id LIMIT 1",
+        &[],
+    )?;
+    ctx.slot().set(rows.scalar().and_then(SqlValue::as_i64))?;
+    Ok(())
+}
+
+/// A fresh, time-ordered schedule id: 12 hex digits of ms, 8 of a per-process random seed,
+/// 8 of a per-process counter. Unique across processes (random seed) and sortable by creation.
+pub fn fresh_id(now_ms: i64) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static SEED: OnceLock<u32> = OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        // RandomState is seeded from the OS where it can be; a Cloudflare backend gets
+        // per-isolate uniqueness from the counter and the time.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(now_ms as u64);
+        h.finish() as u32
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{:012x}{:08x}{:08x}", now_ms.max(0), seed, n as u32)
+}

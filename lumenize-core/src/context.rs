@@ -1,0 +1,227 @@
+//! [`Ctx`]: what a handler can reach during its turn — storage (SQL and key-value), alarms,
+//! the clock, its own address, and outgoing calls (queued, sent only after commit).
+//!
+//! Hosts (the native runtime, a Cloudflare backend) build one `Ctx` per turn from their
+//! implementations of the traits in [`crate::storage`], [`crate::alarms`] and
+//! [`crate::transport`], install it with [`Ctx::enter`] (so
+//! [`__execute_chain`](crate::ocan::ExecuteChain::__execute_chain) can find it), and drain its
+//! outbox after the turn's transaction commits.
+
+use crate::alarms::{AlarmSlot, Alarms, ScheduleRow};
+use crate::ocan::{Continuation, OperationChain};
+use crate::storage::{Kv, Storage};
+use crate::structured_clone::Value;
+use crate::transport::{Address, Outgoing, ReplyTo, Transport};
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+
+/// Why `call_raw` refused a call (nothing was queued).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    /// No object type, worker or RPC target is registered under that binding (or it is
+    /// registered as another kind).
+    #[error("no {0} is registered (unknown binding or wrong kind)")]
+    UnknownTarget(Address),
+    /// The chain or continuation could not be encoded.
+    #[error("cannot encode the call: {0}")]
+    Encode(String),
+    /// The chain is empty or has no call in it.
+    #[error("invalid chain: {0}")]
+    InvalidChain(String),
+}
+
+/// The pieces a host assembles into a [`Ctx`].
+pub struct CtxParts<'a> {
+    /// The object's storage ([`crate::storage::NoStorage`] for workers).
+    pub storage: &'a dyn Storage,
+    /// The object's alarm slot ([`crate::alarms::NoAlarmSlot`] for workers).
+    pub slot: &'a dyn AlarmSlot,
+    /// Where `call_raw` checks its targets.
+    pub transport: &'a dyn Transport,
+    /// "Now" for this whole turn.
+    pub now_ms: i64,
+    /// The handler's own address.
+    pub me: Address,
+    /// Backend-specific extras (the native runtime puts a handle here for `spawn`).
+    pub ext: Option<&'a dyn Any>,
+}
+
+/// A handler's context for one turn. All methods take `&self`: a context is shared by the
+/// handler and any chain it runs re-entrantly.
+pub struct Ctx<'a> {
+    parts: CtxParts<'a>,
+    outbox: RefCell<Vec<Outgoing>>,
+    fired: RefCell<Option<ScheduleRow>>,
+    log: RefCell<Vec<String>>,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs `f` with the context of the handler running on this thread, if any.
+pub fn with_current<R>(f: impl FnOnce(&Ctx<'_>) -> R) -> Option<R> {
+    let ptr = CURRENT.with(Cell::get);
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: the pointer is set only by `Ctx::enter`, which keeps the `Ctx` borrowed for the
+    // whole time it is installed and restores the previous value (also on unwind) before the
+    // borrow ends. The thread-local makes it visible to this thread only, and `Ctx` is only
+    // handed out as a shared reference.
+    let ctx = unsafe { &*(ptr as *const Ctx<'_>) };
+    Some(f(ctx))
+}
+
+struct Restore(*const ());
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let prev = self.0;
+        CURRENT.with(|c| c.set(prev));
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A context from its parts, with an empty outbox.
+    pub fn new(parts: CtxParts<'a>) -> Ctx<'a> {
+        Ctx {
+            parts,
+            outbox: RefCell::new(Vec::new()),
+            fired: RefCell::new(None),
+            log: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` with this context installed as the thread's current one.
+    pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        let prev = CURRENT.with(|c| c.replace(self as *const Ctx<'a> as *const ()));
+        let _restore = Restore(prev);
+        f()
+    }
+
+    /// SQL storage.
+    pub fn sql(&self) -> &'a dyn Storage {
+        self.parts.storage
+    }
+
+    /// Key-value storage (values are structured-clone [`Value`]s).
+    pub fn kv(&self) -> Kv<'a> {
+        Kv::new(self.parts.storage)
+    }
+
+    /// The alarms service: many schedules on the object's one alarm.
+    pub fn alarms(&self) -> Alarms<'_> {
+        Alarms::new(self)
+    }
+
+    /// The alarm slot (used by [`Alarms`]).
+    pub fn slot(&self) -> &'a dyn AlarmSlot {
+        self.parts.slot
+    }
+
+    /// "Now" in ms since the epoch, frozen for the whole turn.
+    pub fn now_ms(&self) -> i64 {
+        self.parts.now_ms
+    }
+
+    /// This handler's own address.
+    pub fn me(&self) -> &Address {
+        &self.parts.me
+    }
+
+    /// The object id (`None` for workers).
+    pub fn id(&self) -> Option<&str> {
+        self.parts.me.id()
+    }
+
+    /// The object name, when it was addressed by name.
+    pub fn name(&self) -> Option<&str> {
+        self.parts.me.name()
+    }
+
+    /// Backend-specific extras.
+    pub fn ext(&self) -> Option<&'a dyn Any> {
+        self.parts.ext
+    }
+
+    /// Sends `chain` to `to`, fire-and-forget. With a `continuation`, the outcome comes back
+    /// later as a new turn on this object (or worker) running the continuation with its
+    /// `$result` marker replaced by the result, or by an `Error` value when the call failed.
+    ///
+    /// The message is queued and sent only after this handler's transaction commits; if the
+    /// handler fails, it is dropped. An unknown target or an unencodable chain fails at once.
+    pub fn call_raw(
+        &self,
+        to: &Address,
+        chain: &OperationChain,
+        continuation: Option<&Continuation>,
+    ) -> Result<(), CallError> {
+        if chain.method_path().is_none() {
+            return Err(CallError::InvalidChain(
+                "the chain calls nothing (build it with ctn().call(..))".into(),
+            ));
+        }
+        if !self.parts.transport.knows(to) {
+            return Err(CallError::UnknownTarget(to.clone()));
+        }
+        let text = chain
+            .stringify()
+            .map_err(|e| CallError::Encode(e.to_string()))?;
+        let reply = match continuation {
+            Some(c) => Some(ReplyTo {
+                to: self.parts.me.clone(),
+                continuation: c
+                    .stringify()
+                    .map_err(|e| CallError::Encode(e.to_string()))?,
+            }),
+            None => None,
+        };
+        self.outbox.borrow_mut().push(Outgoing {
+            from: self.parts.me.clone(),
+            to: to.clone(),
+            chain: text,
+            reply,
+        });
+        Ok(())
+    }
+
+    /// Shorthand for `call_raw(to, &ctn().call(method, args), continuation)`.
+    pub fn call(
+        &self,
+        to: &Address,
+        method: &str,
+        args: Vec<Value>,
+        continuation: Option<&Continuation>,
+    ) -> Result<(), CallError> {
+        self.call_raw(to, &crate::ocan::ctn().call(method, args), continuation)
+    }
+
+    /// Queues an already-encoded message (hosts and executors that relay wire text).
+    pub fn push_outgoing(&self, msg: Outgoing) {
+        self.outbox.borrow_mut().push(msg);
+    }
+
+    /// Takes the queued messages (hosts call this after commit).
+    pub fn take_outbox(&self) -> Vec<Outgoing> {
+        std::mem::take(&mut *self.outbox.borrow_mut())
+    }
+
+    /// Drops the queued messages (hosts call this on rollback).
+    pub fn discard_outbox(&self) {
+        self.outbox.borrow_mut().clear();
+    }
+
+    /// Records a diagnostic line (e.g. "lost the race for schedule X"); hosts collect them.
+    pub fn log(&self, line: impl Into<String>) {
+        self.log.borrow_mut().push(line.into());
+    }
+
+    /// Takes the recorded diagnostic lines.
+    pub fn take_log(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log.borrow_mut())
+    }
+
+    pub(crate) fn fired(&self) -> &RefCell<Option<ScheduleRow>> {
+        &self.fired
+    }
+}

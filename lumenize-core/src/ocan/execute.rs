@@ -1,0 +1,230 @@
+//! Running a chain against an object: the [`Dispatch`] trait (method name + arguments → a user
+//! method), [`execute_chain`], and the API-CONTRACT entry point
+//! [`ExecuteChain::__execute_chain`].
+
+use super::{is_nested_marker, marker_chain, ChainError, Operation, OperationChain};
+use crate::context::{with_current, Ctx};
+use crate::structured_clone::{ObjectKind, Value};
+
+/// Longest chain accepted (the original's `maxDepth`).
+pub const MAX_DEPTH: usize = 50;
+/// Most arguments accepted in one `apply` (the original's `maxArgs`).
+pub const MAX_ARGS: usize = 100;
+
+/// Maps a method path and arguments to a user method. Implement it with the
+/// [`handlers!`](crate::handlers) macro rather than by hand.
+pub trait Dispatch {
+    /// The type's name, for error messages.
+    fn type_name(&self) -> &'static str;
+
+    /// Calls the handler named `method` (a dotted path for chains like `svc.fetch.handle`)
+    /// with `args`. Returns [`ChainError::UnknownMethod`] when there is none.
+    fn dispatch(
+        &mut self,
+        ctx: &Ctx<'_>,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, ChainError>;
+}
+
+/// Runs an operation chain against `target` (API-CONTRACT: the 1.0 replacement of
+/// `execute_operation_chain`). In `lumenize_core::prelude`; implemented for every
+/// [`Dispatch`] type.
+pub trait ExecuteChain {
+    /// Runs `chain` against `self` in the current handler's context.
+    ///
+    /// Returns [`ChainError::NoContext`] when called outside a handler (there is no storage,
+    /// clock or outbox to run with); inside one, use it freely, also re-entrantly.
+    fn __execute_chain(&mut self, chain: &OperationChain) -> Result<Value, ChainError>;
+}
+
+impl<T: Dispatch + ?Sized> ExecuteChain for T {
+    fn __execute_chain(&mut self, chain: &OperationChain) -> Result<Value, ChainError> {
+        with_current(|ctx| execute_chain(self, ctx, chain)).unwrap_or(Err(ChainError::NoContext))
+    }
+}
+
+/// Runs `chain` against `target` with an explicit context.
+///
+/// Semantics (lumenize-ts-notes E.3, adapted to Rust where objects have methods, not
+/// arbitrary properties):
+/// - consecutive `get`s before an `apply` name a method path (`["svc","fetch","handle"]` is
+///   `"svc.fetch.handle"`), which the `apply` calls through [`Dispatch::dispatch`];
+/// - a `get` after a call reads a property of the returned plain object;
+/// - nested-operation markers among the arguments (top level, or inside arrays and plain
+///   objects) are first run against the same target and replaced by their results;
+/// - a chain that is only `get $result` evaluates to `undefined` (an unfilled placeholder).
+pub fn execute_chain<T: Dispatch + ?Sized>(
+    target: &mut T,
+    ctx: &Ctx<'_>,
+    chain: &OperationChain,
+) -> Result<Value, ChainError> {
+    execute_at_depth(target, ctx, chain, 0)
+}
+
+fn execute_at_depth<T: Dispatch + ?Sized>(
+    target: &mut T,
+    ctx: &Ctx<'_>,
+    chain: &OperationChain,
+    depth: usize,
+) -> Result<Value, ChainError> {
+    let ops = chain.ops();
+    if ops.len() > MAX_DEPTH || depth > MAX_DEPTH {
+        return Err(ChainError::TooDeep {
+            len: ops.len().max(depth),
+            max: MAX_DEPTH,
+        });
+    }
+    if ops.is_empty() {
+        return Err(ChainError::Malformed {
+            message: "empty operation chain".into(),
+        });
+    }
+    let mut path: Vec<&str> = Vec::new();
+    let mut current: Option<Value> = None;
+    for (index, op) in ops.iter().enumerate() {
+        match op {
+            Operation::Get { key } => match current.take() {
+                Some(value) => current = Some(read_property(&value, key, index)?),
+                None => path.push(key),
+            },
+            Operation::Apply { args } => {
+                if current.is_some() {
+                    return Err(ChainError::NotCallable {
+                        index,
+                        message: "a returned value cannot be called".into(),
+                    });
+                }
+                if path.is_empty() {
+                    return Err(ChainError::NotCallable {
+                        index,
+                        message: "apply without a method name before it".into(),
+                    });
+                }
+                if args.len() > MAX_ARGS {
+                    return Err(ChainError::TooManyArgs {
+                        len: args.len(),
+                        max: MAX_ARGS,
+                    });
+                }
+                let mut resolved = Vec::with_capacity(args.len());
+                for arg in args {
+                    resolved.push(resolve_nested(target, ctx, arg, depth)?);
+                }
+                let method = path.join(".");
+                path.clear();
+                current = Some(target.dispatch(ctx, &method, resolved)?);
+            }
+        }
+    }
+    match current {
+        Some(value) if path.is_empty() => Ok(value),
+        Some(_) => unreachable!("gets after a call are folded into `current`"),
+        None if path == ["$result"] => Ok(Value::Undefined),
+        None => Err(ChainError::NotCallable {
+            index: ops.len() - 1,
+            message: format!(
+                "`{}` is read but never called (only handler methods can be reached)",
+                path.join(".")
+            ),
+        }),
+    }
+}
+
+fn read_property(value: &Value, key: &str, index: usize) -> Result<Value, ChainError> {
+    let Some(obj) = value.as_object() else {
+        return Err(ChainError::NotCallable {
+            index,
+            message: format!("cannot read `{key}` of a primitive"),
+        });
+    };
+    let out = match &*obj.borrow() {
+        ObjectKind::Plain(props) => props.get(key).cloned().unwrap_or(Value::Undefined),
+        ObjectKind::Array(items) => match key {
+            "length" => Value::from(items.len() as f64),
+            _ => key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i).cloned())
+                .unwrap_or(Value::Undefined),
+        },
+        _ => {
+            return Err(ChainError::NotCallable {
+                index,
+                message: format!("cannot read `{key}` of {value:?}"),
+            })
+        }
+    };
+    Ok(out)
+}
+
+/// Replaces nested-operation markers in `arg` (top level, arrays, plain-object values) by the
+/// result of running them. Leaves values without markers untouched (identity kept).
+fn resolve_nested<T: Dispatch + ?Sized>(
+    target: &mut T,
+    ctx: &Ctx<'_>,
+    arg: &Value,
+    depth: usize,
+) -> Result<Value, ChainError> {
+    if is_nested_marker(arg) {
+        let chain = marker_chain(arg)?;
+        return execute_at_depth(target, ctx, &chain, depth + 1);
+    }
+    let Some(obj) = arg.as_object() else {
+        return Ok(arg.clone());
+    };
+    if depth > MAX_DEPTH {
+        return Err(ChainError::TooDeep {
+            len: depth,
+            max: MAX_DEPTH,
+        });
+    }
+    // Collect children first: running a nested chain must not happen while the cell is borrowed.
+    let children: Vec<Value> = match &*obj.borrow() {
+        ObjectKind::Array(items) => items.clone(),
+        ObjectKind::Plain(props) => props.iter().map(|(_, v)| v.clone()).collect(),
+        _ => return Ok(arg.clone()),
+    };
+    if !children.iter().any(contains_marker) {
+        return Ok(arg.clone());
+    }
+    let mut resolved = Vec::with_capacity(children.len());
+    for child in &children {
+        resolved.push(resolve_nested(target, ctx, child, depth + 1)?);
+    }
+    let rebuilt = match &*obj.borrow() {
+        ObjectKind::Array(_) => Value::array(resolved),
+        ObjectKind::Plain(props) => Value::object(
+            props
+                .keys()
+                .map(str::to_string)
+                .zip(resolved)
+                .collect::<Vec<_>>(),
+        ),
+        _ => arg.clone(),
+    };
+    Ok(rebuilt)
+}
+
+fn contains_marker(value: &Value) -> bool {
+    contains_marker_visit(value, &mut std::collections::HashSet::new())
+}
+
+/// Depth-first search with a visited set, so shared and cyclic graphs are walked once.
+fn contains_marker_visit(value: &Value, seen: &mut std::collections::HashSet<usize>) -> bool {
+    if is_nested_marker(value) {
+        return true;
+    }
+    let Some(obj) = value.as_object() else {
+        return false;
+    };
+    if !seen.insert(obj.addr()) {
+        return false;
+    }
+    let children: Vec<Value> = match &*obj.borrow() {
+        ObjectKind::Array(items) => items.clone(),
+        ObjectKind::Plain(props) => props.iter().map(|(_, v)| v.clone()).collect(),
+        _ => return false,
+    };
+    children.iter().any(|v| contains_marker_visit(v, seen))
+}

@@ -1,0 +1,256 @@
+//! Operation chains ("OCAN") and continuations.
+//!
+//! An [`OperationChain`] is a recorded sequence of property reads (`get`) and calls (`apply`),
+//! the Rust form of the TypeScript original's `this.ctn().method(args)` proxy. A chain is data:
+//! it is stored in alarm rows and sent between objects as structured-clone wire text, in the TS
+//! wire shape `[{"type":"get","key":"m"},{"type":"apply","args":[...]}]`, so a chain written by
+//! the TypeScript original parses here and vice versa.
+//!
+//! A *continuation* is simply a chain that runs later with a result substituted for its
+//! `$result` placeholder ([`OperationChain::with_result`]).
+//!
+//! ```
+//! use lumenize_core::ocan::{ctn, result_marker, OperationChain};
+//! use lumenize_core::structured_clone::Value;
+//! let chain: OperationChain = ctn().call("handleResult", vec![Value::from("user-1"), result_marker()]);
+//! let filled = chain.with_result(Value::from(42.0));
+//! assert_eq!(filled.method_path().as_deref(), Some("handleResult"));
+//! ```
+
+mod convert;
+mod error;
+mod execute;
+
+#[doc(hidden)]
+pub use convert::describe as convert_describe;
+pub use convert::{FromValue, IntoHandlerResult, IntoValue};
+pub use error::ChainError;
+pub use execute::{execute_chain, Dispatch, ExecuteChain, MAX_ARGS, MAX_DEPTH};
+
+use crate::structured_clone::{self, ObjectKind, Value};
+
+/// A continuation: an operation chain run later against its own object, with the result of
+/// some operation substituted for its `$result` marker.
+pub type Continuation = OperationChain;
+
+/// One step of a chain.
+#[derive(Clone, Debug)]
+pub enum Operation {
+    /// Read property `key` (in Rust: one segment of a method path, or a field of a returned
+    /// plain object).
+    Get {
+        /// The property name.
+        key: String,
+    },
+    /// Call what the preceding `get`s named, with these arguments. An argument may be a
+    /// nested-operation marker ([`OperationChain::nested`]).
+    Apply {
+        /// The arguments.
+        args: Vec<Value>,
+    },
+}
+
+/// A recorded sequence of operations. Build one with [`ctn`].
+#[derive(Clone, Debug, Default)]
+pub struct OperationChain {
+    ops: Vec<Operation>,
+}
+
+/// Starts an empty chain (the original's `this.ctn()`).
+pub fn ctn() -> OperationChain {
+    OperationChain::default()
+}
+
+/// The `$result` placeholder as an argument value: `ctn().$result` in the original.
+///
+/// The whole marker is replaced by the result before the chain runs
+/// ([`OperationChain::with_result`]).
+pub fn result_marker() -> Value {
+    ctn().get("$result").nested()
+}
+
+const MARKER_FLAG: &str = "__isNestedOperation";
+const MARKER_CHAIN: &str = "__operationChain";
+
+impl OperationChain {
+    /// A chain from its operations.
+    pub fn from_ops(ops: Vec<Operation>) -> OperationChain {
+        OperationChain { ops }
+    }
+
+    /// The operations, in order.
+    pub fn ops(&self) -> &[Operation] {
+        &self.ops
+    }
+
+    /// True for an empty chain.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Appends a property read.
+    pub fn get(mut self, key: impl Into<String>) -> OperationChain {
+        self.ops.push(Operation::Get { key: key.into() });
+        self
+    }
+
+    /// Appends a call with `args`.
+    pub fn apply(mut self, args: Vec<Value>) -> OperationChain {
+        self.ops.push(Operation::Apply { args });
+        self
+    }
+
+    /// Appends `get(method)` then `apply(args)`: a method call.
+    pub fn call(self, method: impl Into<String>, args: Vec<Value>) -> OperationChain {
+        self.get(method).apply(args)
+    }
+
+    /// This chain as a nested-operation marker, to pass as an argument of another chain:
+    /// `{"__isNestedOperation":true,"__operationChain":[...]}`. When the outer chain runs,
+    /// the marker is replaced by the result of running this chain against the same object.
+    pub fn nested(&self) -> Value {
+        Value::object([
+            (MARKER_FLAG, Value::Bool(true)),
+            (MARKER_CHAIN, self.to_value()),
+        ])
+    }
+
+    /// The dotted method path named by the `get`s before the first `apply`
+    /// (`"svc.fetch.handle"`), if the chain has an `apply`.
+    pub fn method_path(&self) -> Option<String> {
+        let first_apply = self
+            .ops
+            .iter()
+            .position(|op| matches!(op, Operation::Apply { .. }))?;
+        let keys: Vec<&str> = self.ops[..first_apply]
+            .iter()
+            .filter_map(|op| match op {
+                Operation::Get { key } => Some(key.as_str()),
+                Operation::Apply { .. } => None,
+            })
+            .collect();
+        Some(keys.join("."))
+    }
+
+    /// Returns the chain with `value` substituted, exactly as the original's
+    /// `replaceNestedOperationMarkers` (lumenize-ts-notes E.2): only the **last** operation is
+    /// touched and only when it is an `apply`; every top-level argument that is a
+    /// nested-operation marker is replaced by `value`; with no marker, `value` is appended as
+    /// the last argument. Markers inside arrays or objects are left alone.
+    pub fn with_result(&self, value: Value) -> OperationChain {
+        let mut out = self.clone();
+        if let Some(Operation::Apply { args }) = out.ops.last_mut() {
+            let mut replaced = false;
+            for arg in args.iter_mut() {
+                if is_nested_marker(arg) {
+                    *arg = value.clone();
+                    replaced = true;
+                }
+            }
+            if !replaced {
+                args.push(value);
+            }
+        }
+        out
+    }
+
+    /// The chain in its wire shape: an array of `{type:"get",key}` / `{type:"apply",args}`.
+    pub fn to_value(&self) -> Value {
+        Value::array(self.ops.iter().map(|op| match op {
+            Operation::Get { key } => Value::object([
+                ("type", Value::from("get")),
+                ("key", Value::from(key.as_str())),
+            ]),
+            Operation::Apply { args } => Value::object([
+                ("type", Value::from("apply")),
+                ("args", Value::array(args.iter().cloned())),
+            ]),
+        }))
+    }
+
+    /// Reads a chain from its wire shape. Anything else is a [`ChainError::Malformed`] that
+    /// says where and what.
+    pub fn from_value(value: &Value) -> Result<OperationChain, ChainError> {
+        let items = value
+            .as_array()
+            .ok_or_else(|| malformed("a chain must be an array of operations"))?;
+        if items.len() > MAX_DEPTH {
+            return Err(ChainError::TooDeep {
+                len: items.len(),
+                max: MAX_DEPTH,
+            });
+        }
+        let mut ops = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let kind = item
+                .get("type")
+                .and_then(|t| t.as_str().map(str::to_string))
+                .ok_or_else(|| malformed(format!("operation {i} has no string `type`")))?;
+            match kind.as_str() {
+                "get" => {
+                    let key = item
+                        .get("key")
+                        .and_then(|k| k.as_str().map(str::to_string))
+                        .ok_or_else(|| {
+                            malformed(format!("operation {i} (get) has no string `key`"))
+                        })?;
+                    ops.push(Operation::Get { key });
+                }
+                "apply" => {
+                    let args = item.get("args").and_then(|a| a.as_array()).ok_or_else(|| {
+                        malformed(format!("operation {i} (apply) has no `args` array"))
+                    })?;
+                    if args.len() > MAX_ARGS {
+                        return Err(ChainError::TooManyArgs {
+                            len: args.len(),
+                            max: MAX_ARGS,
+                        });
+                    }
+                    ops.push(Operation::Apply { args });
+                }
+                other => {
+                    return Err(malformed(format!(
+                        "operation {i} has unknown type {other:?} (expected \"get\" or \"apply\")"
+                    )))
+                }
+            }
+        }
+        Ok(OperationChain { ops })
+    }
+
+    /// Encodes the chain as structured-clone wire text (what alarm rows and messages carry).
+    pub fn stringify(&self) -> Result<String, ChainError> {
+        structured_clone::stringify(&self.to_value()).map_err(ChainError::Codec)
+    }
+
+    /// Decodes a chain from structured-clone wire text.
+    pub fn parse(text: &str) -> Result<OperationChain, ChainError> {
+        let value = structured_clone::parse(text).map_err(ChainError::Codec)?;
+        OperationChain::from_value(&value)
+    }
+}
+
+/// True when `value` is a nested-operation marker (`{__isNestedOperation: true, ...}`).
+pub fn is_nested_marker(value: &Value) -> bool {
+    match value.as_object() {
+        Some(o) => match &*o.borrow() {
+            ObjectKind::Plain(p) => matches!(p.get(MARKER_FLAG), Some(Value::Bool(true))),
+            _ => false,
+        },
+        None => false,
+    }
+}
+
+/// The chain inside a nested-operation marker.
+pub(crate) fn marker_chain(value: &Value) -> Result<OperationChain, ChainError> {
+    let inner = value
+        .get(MARKER_CHAIN)
+        .ok_or_else(|| malformed("nested-operation marker has no `__operationChain`"))?;
+    OperationChain::from_value(&inner)
+}
+
+fn malformed(message: impl Into<String>) -> ChainError {
+    ChainError::Malformed {
+        message: message.into(),
+    }
+}

@@ -1,0 +1,118 @@
+//! Per-object and per-worker accounting, measured by the runtime itself, and Cloudflare's
+//! published prices to turn it into dollars.
+//!
+//! Every figure is counted where the work happens:
+//!
+//! | field | counted | Cloudflare equivalent |
+//! |---|---|---|
+//! | `requests` | +1 per message an object/worker handles: a `call_raw` (or stub call), a delivered continuation, an alarm invocation (one per firing of the object's alarm, however many schedules it runs; `trigger_alarms` also counts 1) | DO requests ($0.15/M; alarm invocations count) or Worker requests ($0.30/M) |
+//! | `awake` | wall time during which the object was awake: the union of its turns (from message pickup to commit) and of any [`AwakeGuard`](super::AwakeGuard) it holds (e.g. while it awaits a direct fetch). Between messages an object has nothing pending, so it would be hibernateable and is not billed | DO duration, billed at 128 MB: GB-s = seconds × 0.125 ($12.50/M GB-s). Workers are not billed for duration |
+//! | `cpu` | thread CPU time (`CLOCK_THREAD_CPUTIME_ID`) spent in turns: decoding, the handler, SQLite, encoding, commit | Worker CPU ($0.02/M CPU-ms); for DOs informative only |
+//! | `rows_read` | per statement, max(rows returned, rows stepped by full scans) — see `storage::sqlite` | SQLite rows read ($0.001/M) |
+//! | `rows_written` | per statement, rows inserted/updated/deleted (`sqlite3_changes`), including the alarm mirror row (one per arming change, like `setAlarm`) | SQLite rows written ($1.00/M). Cloudflare also counts each index entry updated; we do not, so schedules on the indexed alarm table are undercounted by about one row each |
+//! | `messages_sent` | messages this address sent (calls and continuation deliveries) | subrequests (not billed) |
+//! | `injected_latency` | total latency the runtime added to this address's outgoing hops | — |
+//! | `failed_turns` | turns rolled back (error or panic) | — |
+
+use std::time::Duration;
+
+/// What one object or worker has consumed so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Accounting {
+    /// Messages handled.
+    pub requests: u64,
+    /// Wall time awake (billed for objects).
+    pub awake: Duration,
+    /// Thread CPU time in turns.
+    pub cpu: Duration,
+    /// SQLite rows read.
+    pub rows_read: u64,
+    /// SQLite rows written.
+    pub rows_written: u64,
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Latency injected on this address's outgoing hops.
+    pub injected_latency: Duration,
+    /// Turns rolled back.
+    pub failed_turns: u64,
+}
+
+/// Cloudflare's published prices (USD), kept in one place as data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prices {
+    /// Per Worker request.
+    pub worker_request: f64,
+    /// Per Worker CPU millisecond.
+    pub worker_cpu_ms: f64,
+    /// Per Durable Object request.
+    pub do_request: f64,
+    /// Per GB-second of Durable Object duration.
+    pub do_gb_s: f64,
+    /// Memory a Durable Object is billed at, in GB.
+    pub do_memory_gb: f64,
+    /// Per SQLite row written.
+    pub row_written: f64,
+    /// Per SQLite row read.
+    pub row_read: f64,
+}
+
+/// Cloudflare's list prices (Workers Paid, Nov 2026), beyond the included allowances.
+pub const CLOUDFLARE_PRICES: Prices = Prices {
+    worker_request: 0.30 / 1e6,
+    worker_cpu_ms: 0.02 / 1e6,
+    do_request: 0.15 / 1e6,
+    do_gb_s: 12.50 / 1e6,
+    do_memory_gb: 0.125,
+    row_written: 1.00 / 1e6,
+    row_read: 0.001 / 1e6,
+};
+
+impl Accounting {
+    /// The marginal cost of this usage as a Durable Object: requests, duration at 128 MB,
+    /// rows read and written (no free allowance applied).
+    pub fn object_cost(&self, p: &Prices) -> f64 {
+        self.requests as f64 * p.do_request
+            + self.awake.as_secs_f64() * p.do_memory_gb * p.do_gb_s
+            + self.rows_read as f64 * p.row_read
+            + self.rows_written as f64 * p.row_written
+    }
+
+    /// The marginal cost of this usage as a Worker: requests and CPU time.
+    pub fn worker_cost(&self, p: &Prices) -> f64 {
+        self.requests as f64 * p.worker_request + self.cpu.as_secs_f64() * 1000.0 * p.worker_cpu_ms
+    }
+
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &Accounting) {
+        self.requests += other.requests;
+        self.awake += other.awake;
+        self.cpu += other.cpu;
+        self.rows_read += other.rows_read;
+        self.rows_written += other.rows_written;
+        self.messages_sent += other.messages_sent;
+        self.injected_latency += other.injected_latency;
+        self.failed_turns += other.failed_turns;
+    }
+}
+
+/// CPU time of the calling thread.
+pub(crate) fn thread_cpu() -> Duration {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes into the timespec we own; CLOCK_THREAD_CPUTIME_ID is
+        // supported on Linux and macOS.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        if rc == 0 {
+            return Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+        }
+        Duration::ZERO
+    }
+    #[cfg(not(unix))]
+    {
+        Duration::ZERO
+    }
+}

@@ -1,0 +1,732 @@
+//! The native runtime: objects, workers and RPC targets on tokio, each object with its own
+//! rusqlite database, one message at a time.
+//!
+//! ```no_run
+//! use lumenize_core::prelude::*;
+//!
+//! #[derive(Default)]
+//! struct Counter;
+//! impl Counter {
+//!     fn add(&mut self, ctx: &Ctx<'_>, by: f64) -> Result<f64, String> {
+//!         let n = ctx.kv().get("n").map_err(|e| e.to_string())?.and_then(|v| v.as_f64()).unwrap_or(0.0) + by;
+//!         ctx.kv().put("n", &Value::from(n)).map_err(|e| e.to_string())?;
+//!         Ok(n)
+//!     }
+//! }
+//! lumenize_core::handlers!(Counter { add(by: f64) });
+//!
+//! let rt = Runtime::builder().object("COUNTER", |_ctx| Counter).build().unwrap();
+//! let v = rt.object("COUNTER", "alice").call(&ctn().call("add", vec![Value::from(2.0)])).unwrap();
+//! assert_eq!(v.as_f64(), Some(2.0));
+//! ```
+//!
+//! Model:
+//! - **Objects** are registered by binding; `object(binding, name)` addresses one by name
+//!   (id = SHA-256 of binding and name). An object's task starts on its first message, opens
+//!   `<data_dir>/<binding>/<id>.sqlite` (WAL) or an in-memory database, and handles its
+//!   mailbox one message at a time. Every message is one *turn* (alarms: one turn per
+//!   schedule), and a turn is one SQLite transaction: commit on success; on error or panic
+//!   rollback, drop the turn's outgoing messages, report the error, keep going.
+//! - **Workers** and **RPC targets** are stateless: a fresh instance per message, many at once.
+//! - **Messages** cross as structured-clone wire text. Outgoing calls are sent after commit.
+//! - **Alarms**: each object's armed time is mirrored in its database and in one runtime-wide
+//!   timer; reopening a data directory re-arms every object that has one (past-due ones fire at
+//!   once).
+//! - **Time** comes from the builder's clock: the system clock, or a [`ManualClock`].
+
+pub mod accounting;
+mod host;
+mod shared;
+mod worker;
+
+pub use accounting::{Accounting, Prices, CLOUDFLARE_PRICES};
+
+use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::context::Ctx;
+use crate::ocan::{ChainError, Dispatch, OperationChain};
+use crate::storage::sqlite::SqliteStorage;
+use crate::storage::Storage;
+use crate::structured_clone::{self, Value};
+use crate::transport::{id_from_name, Address, Delivery, Outgoing, ReplyTo};
+use shared::{Latency, ObjectType, Shared, WorkerType};
+use std::any::Any;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// Builds an object instance (runs inside the object's first turn, so it may read storage).
+pub type ObjectFactory = Arc<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch + Send> + Send + Sync>;
+/// Builds a worker or RPC-target instance (one per message).
+pub type WorkerFactory = Arc<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch + Send> + Send + Sync>;
+
+type RunFn =
+    Box<dyn FnOnce(&mut dyn Dispatch, &Ctx<'_>) -> Result<Box<dyn Any + Send>, ChainError> + Send>;
+
+/// What the runtime's tasks pass around.
+pub(crate) enum Msg {
+    Call {
+        chain: String,
+        reply: Reply,
+    },
+    Deliver {
+        continuation: String,
+        outcome: Result<String, String>,
+    },
+    Alarm,
+    Trigger {
+        n: usize,
+        done: std::sync::mpsc::Sender<Result<Vec<String>, RuntimeError>>,
+    },
+    Run {
+        f: RunFn,
+        done: std::sync::mpsc::Sender<Result<Box<dyn Any + Send>, RuntimeError>>,
+    },
+}
+
+pub(crate) enum Reply {
+    None,
+    Continuation(ReplyTo),
+    Sync(std::sync::mpsc::Sender<Result<String, ChainError>>),
+    Async(tokio::sync::oneshot::Sender<Result<String, ChainError>>),
+}
+
+/// Sends a turn's result where its message asked.
+pub(crate) fn reply(
+    shared: &Arc<Shared>,
+    me: &Address,
+    reply: Reply,
+    result: Result<String, ChainError>,
+) {
+    match reply {
+        Reply::None => {
+            if let Err(e) = result {
+                shared.log(format!("{me}: call failed (no reply requested): {e}"));
+            }
+        }
+        Reply::Continuation(r) => {
+            let d = host::delivery(r.to, r.continuation, result);
+            shared.send_delivery(me, d);
+        }
+        Reply::Sync(tx) => {
+            let _ = tx.send(result);
+        }
+        Reply::Async(tx) => {
+            let _ = tx.send(result);
+        }
+    }
+}
+
+pub(crate) fn host_fail(msg: Msg, err: ChainError) {
+    match msg {
+        Msg::Call { reply, .. } => match reply {
+            Reply::Sync(tx) => {
+                let _ = tx.send(Err(err));
+            }
+            Reply::Async(tx) => {
+                let _ = tx.send(Err(err));
+            }
+            _ => {}
+        },
+        Msg::Trigger { done, .. } => {
+            let _ = done.send(Err(RuntimeError::Chain(err)));
+        }
+        Msg::Run { done, .. } => {
+            let _ = done.send(Err(RuntimeError::Chain(err)));
+        }
+        _ => {}
+    }
+}
+
+/// Why a runtime operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The call ran and failed (or could not be decoded).
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// Nothing is registered under that binding (or not of that kind).
+    #[error("unknown target: {0}")]
+    UnknownTarget(Address),
+    /// The configuration is unusable.
+    #[error("invalid runtime configuration: {0}")]
+    Config(String),
+    /// The runtime is shut down or the target's task ended without answering (e.g. a worker
+    /// handler panicked).
+    #[error("the runtime closed before answering")]
+    Closed,
+    /// `settle` gave up.
+    #[error("still busy after {0:?}")]
+    Timeout(Duration),
+    /// Filesystem or database error while opening.
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+/// Native extras reachable from a handler's [`Ctx`]: spawn async work, send messages later,
+/// hold the object awake. Get it with [`NativeExt::of`].
+pub struct NativeExt {
+    shared: Arc<Shared>,
+    me: Address,
+}
+
+impl NativeExt {
+    /// The native extras of `ctx`, when it runs in the native runtime.
+    pub fn of<'c>(ctx: &Ctx<'c>) -> Option<&'c NativeExt> {
+        ctx.ext()?.downcast_ref::<NativeExt>()
+    }
+
+    /// Runs `fut` on the runtime (like `ctx.waitUntil`). [`Runtime::settle`] waits for it.
+    pub fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, fut: F) {
+        let shared = self.shared.clone();
+        shared.work_begin();
+        self.shared.handle.spawn(async move {
+            fut.await;
+            shared.work_end();
+        });
+    }
+
+    /// A handle that sends messages as this address at any later time (from async work). No
+    /// output gate applies: the sending turn has long committed.
+    pub fn sender(&self) -> MessageSender {
+        MessageSender {
+            shared: self.shared.clone(),
+            me: self.me.clone(),
+        }
+    }
+
+    /// Keeps this address accounted as awake until the guard drops (an object awaiting a
+    /// direct fetch is not hibernateable, so Cloudflare bills the wait).
+    pub fn hold_awake(&self) -> AwakeGuard {
+        self.shared.awake_enter(&self.me);
+        AwakeGuard {
+            shared: self.shared.clone(),
+            me: self.me.clone(),
+        }
+    }
+
+    /// The tokio runtime handle.
+    pub fn tokio(&self) -> tokio::runtime::Handle {
+        self.shared.handle.clone()
+    }
+
+    /// The runtime's clock, in ms.
+    pub fn now_ms(&self) -> i64 {
+        self.shared.now_ms()
+    }
+}
+
+/// Sends wire-level messages as one address. `Send + Clone`: move it into async work.
+#[derive(Clone)]
+pub struct MessageSender {
+    shared: Arc<Shared>,
+    me: Address,
+}
+
+impl MessageSender {
+    /// The address messages are sent as.
+    pub fn me(&self) -> &Address {
+        &self.me
+    }
+
+    /// Sends `chain` (wire text) to `to`, with an optional continuation to reply to.
+    pub fn call_raw_wire(
+        &self,
+        to: &Address,
+        chain: String,
+        reply: Option<ReplyTo>,
+    ) -> Result<(), RuntimeError> {
+        if !self.shared.knows_address(to) {
+            return Err(RuntimeError::UnknownTarget(to.clone()));
+        }
+        self.shared.send_outgoing(Outgoing {
+            from: self.me.clone(),
+            to: to.clone(),
+            chain,
+            reply,
+        });
+        Ok(())
+    }
+
+    /// Delivers an outcome to a continuation (what a callee does after a call).
+    pub fn deliver(&self, delivery: Delivery) {
+        self.shared.send_delivery(&self.me, delivery);
+    }
+}
+
+/// Accounts its holder as awake while alive. See [`NativeExt::hold_awake`].
+pub struct AwakeGuard {
+    shared: Arc<Shared>,
+    me: Address,
+}
+
+impl Drop for AwakeGuard {
+    fn drop(&mut self) {
+        self.shared.awake_exit(&self.me);
+    }
+}
+
+/// Configures a [`Runtime`].
+pub struct RuntimeBuilder {
+    objects: HashMap<String, ObjectType>,
+    workers: HashMap<String, WorkerType>,
+    data_dir: Option<PathBuf>,
+    manual: Option<Arc<ManualClock>>,
+    threads: usize,
+}
+
+fn check_binding(binding: &str) -> Result<(), RuntimeError> {
+    if binding.is_empty()
+        || !binding
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(RuntimeError::Config(format!(
+            "binding {binding:?} must be non-empty ASCII letters, digits, '_' or '-'"
+        )));
+    }
+    Ok(())
+}
+
+impl RuntimeBuilder {
+    /// Registers an object type under `binding`. `factory` builds the instance in the
+    /// object's first turn.
+    pub fn object<T: Dispatch + Send + 'static>(
+        mut self,
+        binding: &str,
+        factory: impl Fn(&Ctx<'_>) -> T + Send + Sync + 'static,
+    ) -> Self {
+        self.objects.insert(
+            binding.to_string(),
+            ObjectType {
+                factory: Arc::new(move |ctx| Box::new(factory(ctx))),
+            },
+        );
+        self
+    }
+
+    /// Registers a stateless worker under `binding` (HTTP-style requests and RPC).
+    pub fn worker<T: Dispatch + Send + 'static>(
+        mut self,
+        binding: &str,
+        factory: impl Fn(&Ctx<'_>) -> T + Send + Sync + 'static,
+    ) -> Self {
+        self.workers.insert(
+            binding.to_string(),
+            WorkerType {
+                factory: Arc::new(move |ctx| Box::new(factory(ctx))),
+                rpc_only: false,
+            },
+        );
+        self
+    }
+
+    /// Registers a stateless RPC target under `binding` (RPC only).
+    pub fn rpc_target<T: Dispatch + Send + 'static>(
+        mut self,
+        binding: &str,
+        factory: impl Fn(&Ctx<'_>) -> T + Send + Sync + 'static,
+    ) -> Self {
+        self.workers.insert(
+            binding.to_string(),
+            WorkerType {
+                factory: Arc::new(move |ctx| Box::new(factory(ctx))),
+                rpc_only: true,
+            },
+        );
+        self
+    }
+
+    /// Stores objects under `dir` (created if missing); without it objects live in memory.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Uses a manual clock instead of the system clock.
+    pub fn manual_clock(mut self, clock: Arc<ManualClock>) -> Self {
+        self.manual = Some(clock);
+        self
+    }
+
+    /// Tokio worker threads (default 2).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// Starts the runtime: its tokio threads, its alarm timer, and — with a data directory —
+    /// re-arms every stored object that has a pending alarm.
+    pub fn build(self) -> Result<Runtime, RuntimeError> {
+        for b in self.objects.keys().chain(self.workers.keys()) {
+            check_binding(b)?;
+        }
+        if let Some(b) = self.objects.keys().find(|b| self.workers.contains_key(*b)) {
+            return Err(RuntimeError::Config(format!(
+                "binding {b:?} is registered twice"
+            )));
+        }
+        if let Some(dir) = &self.data_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| RuntimeError::Storage(format!("{}: {e}", dir.display())))?;
+        }
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.threads)
+            .enable_all()
+            .thread_name("lumenize")
+            .build()
+            .map_err(|e| RuntimeError::Config(e.to_string()))?;
+        let clock: Arc<dyn Clock> = match &self.manual {
+            Some(m) => m.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let shared = Arc::new(Shared {
+            objects: self.objects,
+            workers: self.workers,
+            data_dir: self.data_dir,
+            clock,
+            manual: self.manual.clone(),
+            handle: tokio.handle().clone(),
+            live: Mutex::new(HashMap::new()),
+            timer: Mutex::new(Default::default()),
+            timer_notify: tokio::sync::Notify::new(),
+            clock_notify: tokio::sync::Notify::new(),
+            inflight: Mutex::new(0),
+            idle: std::sync::Condvar::new(),
+            latency: RwLock::new(Latency::default()),
+            accounts: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            closing: Default::default(),
+        });
+        if let Some(m) = &self.manual {
+            let weak = Arc::downgrade(&shared);
+            m.on_change(move |_| {
+                if let Some(s) = weak.upgrade() {
+                    s.timer_notify.notify_one();
+                    s.clock_notify.notify_waiters();
+                }
+            });
+        }
+        rearm_stored(&shared)?;
+        tokio.spawn(shared.clone().timer_loop());
+        Ok(Runtime {
+            shared,
+            tokio: Some(tokio),
+        })
+    }
+}
+
+/// Reads every stored object's armed alarm into the timer.
+fn rearm_stored(shared: &Arc<Shared>) -> Result<(), RuntimeError> {
+    let Some(dir) = &shared.data_dir else {
+        return Ok(());
+    };
+    for binding in shared.objects.keys() {
+        let Ok(entries) = std::fs::read_dir(dir.join(binding)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(id) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".sqlite"))
+            else {
+                continue;
+            };
+            if !crate::transport::is_object_id(id) {
+                continue;
+            }
+            let storage =
+                SqliteStorage::open(&path).map_err(|e| RuntimeError::Storage(e.to_string()))?;
+            let armed = storage
+                .exec("SELECT value FROM __lmz_meta WHERE key = 'alarm'", &[])
+                .ok()
+                .and_then(|r| r.scalar().and_then(|v| v.as_i64()));
+            if let Some(at) = armed {
+                shared.timer_set(&(binding.clone(), id.to_string()), Some(at));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A running set of objects, workers and RPC targets. Dropping it stops everything: messages
+/// in flight are lost (as in a crash), committed data and schedules stay on disk.
+pub struct Runtime {
+    shared: Arc<Shared>,
+    tokio: Option<tokio::runtime::Runtime>,
+}
+
+impl Runtime {
+    /// A builder.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder {
+            objects: HashMap::new(),
+            workers: HashMap::new(),
+            data_dir: None,
+            manual: None,
+            threads: 2,
+        }
+    }
+
+    /// The object named `name` of type `binding`.
+    pub fn object(&self, binding: &str, name: &str) -> Stub {
+        self.stub(Address::object(binding, name))
+    }
+
+    /// The object with id `id` of type `binding`.
+    pub fn object_by_id(&self, binding: &str, id: &str) -> Stub {
+        self.stub(Address::object_by_id(binding, id))
+    }
+
+    /// The worker registered as `binding`.
+    pub fn worker(&self, binding: &str) -> Stub {
+        self.stub(Address::worker(binding))
+    }
+
+    /// The RPC target registered as `binding`.
+    pub fn rpc_target(&self, binding: &str) -> Stub {
+        self.stub(Address::rpc_target(binding))
+    }
+
+    /// A stub for any address.
+    pub fn stub(&self, to: Address) -> Stub {
+        Stub {
+            shared: self.shared.clone(),
+            to,
+        }
+    }
+
+    /// The runtime's current time, in ms.
+    pub fn now_ms(&self) -> i64 {
+        self.shared.now_ms()
+    }
+
+    /// Adds `latency` to every hop between objects, workers and RPC targets (0 turns it off).
+    pub fn set_latency(&self, latency: Duration) {
+        if let Ok(mut l) = self.shared.latency.write() {
+            l.default = latency;
+        }
+    }
+
+    /// Adds `latency` to hops from binding `from` to binding `to` (overrides the default).
+    pub fn set_hop_latency(&self, from: &str, to: &str, latency: Duration) {
+        if let Ok(mut l) = self.shared.latency.write() {
+            l.pairs.insert((from.to_string(), to.to_string()), latency);
+        }
+    }
+
+    /// The accounting of one address so far (objects by binding and id).
+    pub fn accounting(&self, who: &Address) -> Accounting {
+        let key = shared::account_key(who);
+        self.shared
+            .accounts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).map(|a| a.totals))
+            .unwrap_or_default()
+    }
+
+    /// The accounting of every address that did anything.
+    pub fn accounting_all(&self) -> Vec<(Address, Accounting)> {
+        self.shared
+            .accounts
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.totals)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Diagnostic lines (failed continuations, failed schedules, lost races...), taken.
+    pub fn take_log(&self) -> Vec<String> {
+        self.shared
+            .log
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
+
+    /// Waits until nothing is in flight and no alarm is due: every queued message handled,
+    /// every due alarm fired (including those a manual clock just made due), every spawned
+    /// task done. Work waiting on a manual clock that does not move counts as in flight.
+    pub fn settle(&self, timeout: Duration) -> Result<(), RuntimeError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (fired, _) = self.shared.fire_due();
+            let mut n = self
+                .shared
+                .inflight
+                .lock()
+                .map_err(|_| RuntimeError::Closed)?;
+            while *n > 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(RuntimeError::Timeout(timeout));
+                }
+                n = self
+                    .shared
+                    .idle
+                    .wait_timeout(n, left)
+                    .map_err(|_| RuntimeError::Closed)?
+                    .0;
+            }
+            drop(n);
+            if fired == 0 && self.shared.fire_due().0 == 0 {
+                // Nothing was due before or after waiting; but the last wait may have armed
+                // something due: check the in-flight count once more.
+                if *self
+                    .shared
+                    .inflight
+                    .lock()
+                    .map_err(|_| RuntimeError::Closed)?
+                    == 0
+                {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The tokio runtime handle (to run servers or clients next to the objects).
+    pub fn tokio(&self) -> tokio::runtime::Handle {
+        self.shared.handle.clone()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shared.closing.store(true, Ordering::SeqCst);
+        self.shared.timer_notify.notify_one();
+        if let Ok(mut live) = self.shared.live.lock() {
+            live.clear();
+        }
+        if let Some(rt) = self.tokio.take() {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+/// Talks to one address from outside the runtime (tests, `main`, servers).
+#[derive(Clone)]
+pub struct Stub {
+    shared: Arc<Shared>,
+    to: Address,
+}
+
+impl Stub {
+    /// The address.
+    pub fn address(&self) -> &Address {
+        &self.to
+    }
+
+    fn check(&self) -> Result<(), RuntimeError> {
+        if self.shared.knows_address(&self.to) {
+            Ok(())
+        } else {
+            Err(RuntimeError::UnknownTarget(self.to.clone()))
+        }
+    }
+
+    fn outside(&self) -> Address {
+        Address::worker("__outside")
+    }
+
+    /// Runs `chain` and waits for its result. Blocks the calling thread: do not call it from
+    /// inside the runtime's own tasks (use [`Stub::call_async`] there).
+    pub fn call(&self, chain: &OperationChain) -> Result<Value, RuntimeError> {
+        self.check()?;
+        let text = chain.stringify()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.shared.route(
+            &self.outside(),
+            &self.to,
+            Msg::Call {
+                chain: text,
+                reply: Reply::Sync(tx),
+            },
+        );
+        let wire = rx.recv().map_err(|_| RuntimeError::Closed)??;
+        Ok(structured_clone::parse(&wire).map_err(ChainError::Codec)?)
+    }
+
+    /// Shorthand for `call(&ctn().call(method, args))`.
+    pub fn call_method(&self, method: &str, args: Vec<Value>) -> Result<Value, RuntimeError> {
+        self.call(&crate::ocan::ctn().call(method, args))
+    }
+
+    /// Runs an encoded chain and returns the encoded result (async, `Send`).
+    pub async fn call_async(&self, chain: String) -> Result<String, RuntimeError> {
+        self.check()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.shared.route(
+            &self.outside(),
+            &self.to,
+            Msg::Call {
+                chain,
+                reply: Reply::Async(tx),
+            },
+        );
+        Ok(rx.await.map_err(|_| RuntimeError::Closed)??)
+    }
+
+    /// Sends `chain` without waiting (fire-and-forget; failures go to the log).
+    pub fn send(&self, chain: &OperationChain) -> Result<(), RuntimeError> {
+        self.check()?;
+        let text = chain.stringify()?;
+        self.shared.route(
+            &self.outside(),
+            &self.to,
+            Msg::Call {
+                chain: text,
+                reply: Reply::None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Test hook: runs the next `n` schedules of this object now, whatever their time, each in
+    /// its own turn. Returns the ids that ran successfully.
+    pub fn trigger_alarms(&self, n: usize) -> Result<Vec<String>, RuntimeError> {
+        self.object_key()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.send_object(Msg::Trigger { n, done: tx })?;
+        rx.recv().map_err(|_| RuntimeError::Closed)?
+    }
+
+    /// Runs `f` as one turn of this object (one transaction, committed if `f` returns `Ok`),
+    /// with the object instance and its context. For tests, benchmarks and administration.
+    pub fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Dispatch, &Ctx<'_>) -> Result<R, ChainError> + Send + 'static,
+    ) -> Result<R, RuntimeError> {
+        self.object_key()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let f: RunFn =
+            Box::new(move |obj, ctx| f(obj, ctx).map(|r| Box::new(r) as Box<dyn Any + Send>));
+        self.send_object(Msg::Run { f, done: tx })?;
+        let any = rx.recv().map_err(|_| RuntimeError::Closed)??;
+        any.downcast::<R>()
+            .map(|b| *b)
+            .map_err(|_| RuntimeError::Closed)
+    }
+
+    fn object_key(&self) -> Result<(String, String), RuntimeError> {
+        self.check()?;
+        match &self.to {
+            Address::Object { binding, id, .. } => Ok((binding.clone(), id.clone())),
+            other => Err(RuntimeError::Config(format!("{other} is not an object"))),
+        }
+    }
+
+    fn send_object(&self, m: Msg) -> Result<(), RuntimeError> {
+        let key = self.object_key()?;
+        self.shared
+            .send_object(&key, self.to.name().map(str::to_string), m);
+        Ok(())
+    }
+}
+
+/// The id of the object named `name` under `binding` (re-exported for convenience).
+pub fn object_id(binding: &str, name: &str) -> String {
+    id_from_name(binding, name)
+}

@@ -1,0 +1,121 @@
+//! Workers and RPC targets: stateless, concurrent. Every message gets a fresh instance and
+//! runs as its own tokio task (no storage, no alarm, no transaction; outgoing messages are
+//! still sent only if the handler succeeds).
+
+use super::accounting::thread_cpu;
+use super::host::{panic_message, run_continuation};
+use super::shared::Shared;
+use super::{Msg, NativeExt, RuntimeError};
+use crate::alarms::NoAlarmSlot;
+use crate::context::{Ctx, CtxParts};
+use crate::ocan::{execute_chain, ChainError, OperationChain};
+use crate::storage::NoStorage;
+use crate::structured_clone;
+use crate::transport::Address;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// Runs `m` on a fresh instance of the worker or RPC target at `to`, in a new task.
+pub(crate) fn spawn_turn(shared: Arc<Shared>, to: Address, m: Msg) {
+    shared.work_begin();
+    let handle = shared.handle.clone();
+    handle.spawn(async move {
+        run(&shared, &to, m);
+        shared.work_end();
+    });
+}
+
+fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
+    let Some(wt) = shared.workers.get(me.binding()) else {
+        shared.log(format!("no worker or RPC target {me}"));
+        super::host_fail(
+            m,
+            ChainError::UnknownMethod {
+                target: me.to_string(),
+                method: "(binding)".into(),
+            },
+        );
+        return;
+    };
+    shared.account(me, |a| a.totals.requests += 1);
+    shared.awake_enter(me);
+    let cpu0 = thread_cpu();
+    let ext = NativeExt {
+        shared: shared.clone(),
+        me: me.clone(),
+    };
+    let transport = shared.clone();
+    let ctx = Ctx::new(CtxParts {
+        storage: &NoStorage,
+        slot: &NoAlarmSlot,
+        transport: &transport,
+        now_ms: shared.now_ms(),
+        me: me.clone(),
+        ext: Some(&ext),
+    });
+    let factory = wt.factory.clone();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        ctx.enter(|| {
+            let mut instance = factory(&ctx);
+            match m {
+                Msg::Call { chain, reply } => {
+                    let result = OperationChain::parse(&chain)
+                        .and_then(|c| execute_chain(&mut *instance, &ctx, &c))
+                        .and_then(|v| structured_clone::stringify(&v).map_err(ChainError::Codec));
+                    Some((result, reply))
+                }
+                Msg::Deliver {
+                    continuation,
+                    outcome,
+                } => {
+                    if let Err(e) = run_continuation(&mut *instance, &ctx, &continuation, &outcome)
+                    {
+                        ctx.discard_outbox();
+                        ctx.log(format!("continuation failed: {e}"));
+                    }
+                    None
+                }
+                other => {
+                    super::host_fail(
+                        other,
+                        ChainError::NotCallable {
+                            index: 0,
+                            message: "workers have no alarms or storage turns".into(),
+                        },
+                    );
+                    None
+                }
+            }
+        })
+    }));
+    let cpu = thread_cpu().saturating_sub(cpu0);
+    let (result, reply) = match outcome {
+        Ok(Some((result, reply))) => (Some(result), Some(reply)),
+        Ok(None) => (None, None),
+        Err(p) => {
+            shared.log(format!("{me}: handler panicked: {}", panic_message(&p)));
+            (None, None)
+        }
+    };
+    let failed = result.as_ref().is_some_and(|r| r.is_err());
+    if failed {
+        ctx.discard_outbox();
+    }
+    for line in ctx.take_log() {
+        shared.log(format!("{me}: {line}"));
+    }
+    for msg in ctx.take_outbox() {
+        shared.send_outgoing(msg);
+    }
+    shared.account(me, |a| {
+        a.totals.cpu += cpu;
+        if failed {
+            a.totals.failed_turns += 1;
+        }
+    });
+    shared.awake_exit(me);
+    if let (Some(result), Some(reply)) = (result, reply) {
+        super::reply(shared, me, reply, result);
+    }
+    let _ = RuntimeError::Closed;
+}

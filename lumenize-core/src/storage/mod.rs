@@ -1,0 +1,280 @@
+//! An object's storage, as a backend-neutral trait: synchronous SQL ([`Storage::exec`]) plus a
+//! key-value view ([`Kv`]) built on SQL, like Cloudflare's `ctx.storage.sql` and
+//! `ctx.storage.kv` (whose data lives in the hidden `__cf_kv` table; ours is `__lmz_kv`).
+//!
+//! Transactions are *not* part of this trait: the host wraps each handler in one (rusqlite
+//! `BEGIN IMMEDIATE`/`COMMIT` natively, `transactionSync` on Cloudflare), and user SQL may not
+//! issue `BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT` or `RELEASE` (Cloudflare forbids them too).
+
+#[cfg(feature = "native")]
+pub mod sqlite;
+
+use crate::structured_clone::{self, Value};
+
+/// A SQLite value, as bound parameters and result cells carry it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SqlValue {
+    /// `NULL`.
+    Null,
+    /// A 64-bit integer. (On Cloudflare integers cross JavaScript numbers: keep them within
+    /// ±2^53 for portable code.)
+    Integer(i64),
+    /// A double.
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
+}
+
+impl SqlValue {
+    /// The integer, if this is one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            SqlValue::Integer(n) => Some(*n),
+            _ => None,
+        }
+    }
+    /// The text, if this is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            SqlValue::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+    /// The number as f64 (integers widen), if numeric.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            SqlValue::Integer(n) => Some(*n as f64),
+            SqlValue::Real(f) => Some(*f),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for SqlValue {
+    fn from(n: i64) -> Self {
+        SqlValue::Integer(n)
+    }
+}
+impl From<f64> for SqlValue {
+    fn from(n: f64) -> Self {
+        SqlValue::Real(n)
+    }
+}
+impl From<&str> for SqlValue {
+    fn from(s: &str) -> Self {
+        SqlValue::Text(s.to_string())
+    }
+}
+impl From<String> for SqlValue {
+    fn from(s: String) -> Self {
+        SqlValue::Text(s)
+    }
+}
+impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
+    fn from(o: Option<T>) -> Self {
+        o.map_or(SqlValue::Null, Into::into)
+    }
+}
+
+/// The result of one statement: column names and rows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rows {
+    /// Column names, in order.
+    pub columns: Vec<String>,
+    /// The rows, each with one cell per column.
+    pub rows: Vec<Vec<SqlValue>>,
+}
+
+impl Rows {
+    /// The first row, if any.
+    pub fn first(&self) -> Option<&[SqlValue]> {
+        self.rows.first().map(Vec::as_slice)
+    }
+    /// The first cell of the first row, if any.
+    pub fn scalar(&self) -> Option<&SqlValue> {
+        self.rows.first().and_then(|r| r.first())
+    }
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Why a storage operation failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (sql: {sql})")]
+pub struct StorageError {
+    /// What went wrong.
+    pub message: String,
+    /// The statement, or the operation, that failed.
+    pub sql: String,
+}
+
+impl StorageError {
+    /// An error for `sql`.
+    pub fn new(message: impl Into<String>, sql: impl Into<String>) -> StorageError {
+        StorageError {
+            message: message.into(),
+            sql: sql.into(),
+        }
+    }
+}
+
+/// Rows read and written so far (cumulative counters of one storage).
+///
+/// How they are counted natively (see [`sqlite::SqliteStorage`]) and how that maps to
+/// Cloudflare's billing is documented on [`crate::runtime::Accounting`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowStats {
+    /// Rows read.
+    pub rows_read: u64,
+    /// Rows written.
+    pub rows_written: u64,
+}
+
+/// An object's synchronous SQL storage. Implemented natively over rusqlite
+/// ([`sqlite::SqliteStorage`]) and, in a Cloudflare backend, over `ctx.storage.sql`.
+pub trait Storage {
+    /// Runs one statement with positional parameters (`?1`, `?2`... or `?`) and returns its
+    /// rows (empty for statements that return none). Transaction-control statements are
+    /// rejected.
+    fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError>;
+
+    /// Runs several `;`-separated statements without parameters (schema setup).
+    fn exec_batch(&self, sql: &str) -> Result<(), StorageError>;
+
+    /// Cumulative rows read and written through this storage.
+    fn stats(&self) -> RowStats;
+}
+
+/// Rejects statements that would break the host's one-transaction-per-handler rule.
+pub fn check_not_transaction_control(sql: &str) -> Result<(), StorageError> {
+    let head: String = sql
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if matches!(
+        head.as_str(),
+        "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE"
+    ) {
+        return Err(StorageError::new(
+            "transaction control is not allowed: every handler already runs in one transaction",
+            sql,
+        ));
+    }
+    Ok(())
+}
+
+/// A [`Storage`] for contexts that have none (workers, RPC targets): every call fails.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoStorage;
+
+impl Storage for NoStorage {
+    fn exec(&self, sql: &str, _params: &[SqlValue]) -> Result<Rows, StorageError> {
+        Err(StorageError::new(
+            "this context has no storage (workers and RPC targets are stateless)",
+            sql,
+        ))
+    }
+    fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
+        self.exec(sql, &[]).map(|_| ())
+    }
+    fn stats(&self) -> RowStats {
+        RowStats::default()
+    }
+}
+
+/// Schema of the key-value table, created by hosts when they open an object.
+pub const KV_SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS __lmz_kv (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;";
+
+/// A key-value view of an object's storage: values are any structured-clone [`Value`], stored
+/// as wire text in `__lmz_kv`.
+///
+/// ```no_run
+/// # fn demo(ctx: &lumenize_core::context::Ctx<'_>) -> Result<(), lumenize_core::storage::StorageError> {
+/// use lumenize_core::structured_clone::Value;
+/// ctx.kv().put("count", &Value::from(1.0))?;
+/// assert_eq!(ctx.kv().get("count")?.and_then(|v| v.as_f64()), Some(1.0));
+/// # Ok(()) }
+/// ```
+pub struct Kv<'a> {
+    storage: &'a dyn Storage,
+}
+
+impl<'a> Kv<'a> {
+    /// A view over `storage`.
+    pub fn new(storage: &'a dyn Storage) -> Kv<'a> {
+        Kv { storage }
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Result<Option<Value>, StorageError> {
+        match self.get_text(key)? {
+            Some(text) => structured_clone::parse(&text)
+                .map(Some)
+                .map_err(|e| StorageError::new(format!("stored value is unreadable: {e}"), key)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores `value` under `key`.
+    pub fn put(&self, key: &str, value: &Value) -> Result<(), StorageError> {
+        let text = structured_clone::stringify(value)
+            .map_err(|e| StorageError::new(format!("value cannot be encoded: {e}"), key))?;
+        self.put_text(key, &text)
+    }
+
+    /// The raw wire text under `key`.
+    pub fn get_text(&self, key: &str) -> Result<Option<String>, StorageError> {
+        let rows = self.storage.exec(
+            "SELECT value FROM __lmz_kv WHERE key = ?1",
+            &[SqlValue::from(key)],
+        )?;
+        Ok(rows.scalar().and_then(|v| v.as_str().map(str::to_string)))
+    }
+
+    /// Stores raw text under `key`.
+    pub fn put_text(&self, key: &str, text: &str) -> Result<(), StorageError> {
+        self.storage.exec(
+            "INSERT INTO __lmz_kv (key, value) VALUES (?1, ?2) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            &[SqlValue::from(key), SqlValue::from(text)],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes `key`; true when it existed.
+    pub fn delete(&self, key: &str) -> Result<bool, StorageError> {
+        let rows = self.storage.exec(
+            "DELETE FROM __lmz_kv WHERE key = ?1 RETURNING key",
+            &[SqlValue::from(key)],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Keys starting with `prefix`, in order, with their raw wire text.
+    pub fn list_text(&self, prefix: &str) -> Result<Vec<(String, String)>, StorageError> {
+        // Range scan rather than LIKE: keys may contain `%` or `_`.
+        let rows = self.storage.exec(
+            "SELECT key, value FROM __lmz_kv WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 ORDER BY key",
+            &[SqlValue::from(prefix)],
+        )?;
+        Ok(rows
+            .rows
+            .into_iter()
+            .filter_map(|r| match (&r[0], &r[1]) {
+                (SqlValue::Text(k), SqlValue::Text(v)) => Some((k.clone(), v.clone())),
+                _ => None,
+            })
+            .collect())
+    }
+}

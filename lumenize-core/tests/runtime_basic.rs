@@ -1,0 +1,175 @@
+//! The runtime's core promises: one transaction per handler, rollback on error and panic,
+//! calls with continuations, accounting.
+
+mod common;
+
+use common::*;
+use lumenize_core::clock::ManualClock;
+use lumenize_core::prelude::*;
+use lumenize_core::runtime::RuntimeError;
+use std::time::Duration;
+
+fn runtime() -> (Runtime, std::sync::Arc<ManualClock>) {
+    let clock = ManualClock::new(T0);
+    let rt = Runtime::builder()
+        .object("PROBE", Probe::new)
+        .manual_clock(clock.clone())
+        .build()
+        .expect("runtime");
+    (rt, clock)
+}
+
+#[test]
+fn handler_result_and_state_persist_across_calls() {
+    let (rt, _) = runtime();
+    let p = rt.object("PROBE", "a");
+    assert_eq!(
+        num(p.call_method("bump", vec!["x".into(), 2.0.into()]).unwrap()),
+        2.0
+    );
+    assert_eq!(
+        num(p.call_method("bump", vec!["x".into(), 3.0.into()]).unwrap()),
+        5.0
+    );
+    // Another object has its own database.
+    let q = rt.object("PROBE", "b");
+    assert_eq!(num(q.call_method("count", vec!["x".into()]).unwrap()), 0.0);
+}
+
+#[test]
+fn error_rolls_back_writes_and_drops_outgoing_messages() {
+    let (rt, _) = runtime();
+    let p = rt.object("PROBE", "a");
+    let err = p
+        .call_method("bump_then_fail", vec!["x".into()])
+        .unwrap_err();
+    assert!(err.to_string().contains("deliberate failure"), "{err}");
+    rt.settle(Duration::from_secs(5)).unwrap();
+    assert_eq!(num(p.call_method("count", vec!["x".into()]).unwrap()), 0.0);
+    // The ping queued by the failed handler was never sent.
+    assert_eq!(
+        num(p
+            .call_method("count", vec!["ping:from-failed".into()])
+            .unwrap()),
+        0.0
+    );
+    assert_eq!(rt.accounting(p.address()).failed_turns, 1);
+}
+
+#[test]
+fn panic_rolls_back_and_object_stays_usable() {
+    let (rt, _) = runtime();
+    let p = rt.object("PROBE", "a");
+    let err = p
+        .call_method("bump_then_panic", vec!["x".into()])
+        .unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::Chain(ChainError::Panicked { .. })),
+        "{err}"
+    );
+    assert_eq!(num(p.call_method("count", vec!["x".into()]).unwrap()), 0.0);
+    assert_eq!(
+        num(p.call_method("bump", vec!["x".into(), 1.0.into()]).unwrap()),
+        1.0
+    );
+}
+
+#[test]
+fn call_raw_delivers_result_to_continuation() {
+    let (rt, _) = runtime();
+    let a = rt.object("PROBE", "a");
+    a.call_method("call_other", vec!["b".into(), "t".into(), 7.0.into()])
+        .unwrap();
+    rt.settle(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        text(a.call_method("got_value", vec!["t".into()]).unwrap()),
+        "7"
+    );
+    let b = rt.object("PROBE", "b");
+    assert_eq!(num(b.call_method("count", vec!["t".into()]).unwrap()), 7.0);
+    let acc = rt.accounting(a.address());
+    assert_eq!(acc.messages_sent, 1);
+    // call_other, the delivered continuation, got_value.
+    assert_eq!(acc.requests, 3);
+    assert!(acc.rows_written >= 1);
+}
+
+#[test]
+fn call_raw_delivers_errors_to_continuation() {
+    let (rt, _) = runtime();
+    let a = rt.object("PROBE", "a");
+    // "bump" with a string where a number is expected: the callee fails, the caller's
+    // continuation gets an Error value.
+    a.call(&ctn().call(
+        "call_other",
+        vec!["b".into(), "t".into(), Value::from("not a number")],
+    ))
+    .unwrap_err();
+    a.run(|_, ctx| {
+        ctx.call_raw(
+            &Address::object("PROBE", "b"),
+            &ctn().call("no_such_method", vec![]),
+            Some(&ctn().call("got", vec![Value::from("t"), result_marker()])),
+        )
+        .map_err(|e| ChainError::handler(e.to_string()))
+    })
+    .unwrap();
+    rt.settle(Duration::from_secs(5)).unwrap();
+    let got = text(a.call_method("got_value", vec!["t".into()]).unwrap());
+    assert!(
+        got.starts_with("error:") && got.contains("no_such_method"),
+        "{got}"
+    );
+}
+
+#[test]
+fn call_raw_to_unknown_binding_fails_at_once() {
+    let (rt, _) = runtime();
+    let a = rt.object("PROBE", "a");
+    let err = a
+        .run(|_, ctx| {
+            Ok(ctx
+                .call_raw(
+                    &Address::object("NOPE", "x"),
+                    &ctn().call("m", vec![]),
+                    None,
+                )
+                .unwrap_err()
+                .to_string())
+        })
+        .unwrap();
+    assert!(err.contains("NOPE"), "{err}");
+}
+
+#[test]
+fn unknown_method_and_malformed_chain_are_clear_errors() {
+    let (rt, _) = runtime();
+    let p = rt.object("PROBE", "a");
+    let e = p.call_method("nope", vec![]).unwrap_err().to_string();
+    assert!(e.contains("no method \"nope\""), "{e}");
+    let e = p
+        .call_method("bump", vec![Value::from(1.0), Value::from(1.0)])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("argument 0 of bump: expected string"), "{e}");
+    let e = p
+        .call_method("count", vec!["a".into(), "b".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("takes 1 argument"), "{e}");
+    // A chain that only reads a property.
+    let e = p.call(&ctn().get("count")).unwrap_err().to_string();
+    assert!(e.contains("never called"), "{e}");
+    // Nothing was written by any of these.
+    assert_eq!(rt.accounting(p.address()).rows_written, 0);
+}
+
+#[test]
+fn unknown_object_binding_is_an_error_not_a_hang() {
+    let (rt, _) = runtime();
+    let e = rt
+        .object("MISSING", "a")
+        .call_method("x", vec![])
+        .unwrap_err();
+    assert!(matches!(e, RuntimeError::UnknownTarget(_)), "{e}");
+}

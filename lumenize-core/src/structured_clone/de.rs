@@ -5,7 +5,7 @@
 //! integer fields (and `i128`/`u128`); plain objects and `Map`s feed structs and maps; arrays and
 //! `Set`s feed sequences; a `Date` reads as its ISO string, a `URL` as its href, boxed
 //! primitives as their primitive, an `ArrayBuffer` as bytes and a typed array as a sequence of
-//! numbers. Recursion is bounded (128 levels), so a cyclic value is an error, not a hang.
+//! numbers. Recursion is bounded by [`MAX_DEPTH`], so a cyclic value is an error, not a hang.
 
 use serde::de::{self, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
@@ -16,7 +16,7 @@ use super::value::{ObjectKind, Value};
 
 /// How deep `from_value` descends. Lower than the codec's [`MAX_DEPTH`](super::MAX_DEPTH)
 /// (like serde_json's 128) because derived `Deserialize` code uses large stack frames.
-pub(crate) const SERDE_MAX_DEPTH: usize = 128;
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Deserializes from a borrowed [`Value`].
 pub(crate) struct ValueDe<'a> {
@@ -26,9 +26,9 @@ pub(crate) struct ValueDe<'a> {
 
 impl ValueDe<'_> {
     fn enter(&self) -> Res<usize> {
-        if self.depth >= SERDE_MAX_DEPTH {
+        if self.depth >= MAX_DEPTH {
             return Err(CloneError::here(format!(
-                "nesting deeper than the limit of {SERDE_MAX_DEPTH} levels (is the value cyclic?)"
+                "nesting deeper than the limit of {MAX_DEPTH} levels (is the value cyclic?)"
             )));
         }
         Ok(self.depth + 1)

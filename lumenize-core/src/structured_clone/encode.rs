@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::error::{CloneError, Res};
 use super::text::{write_f64, write_i64, write_str, write_user_key};
-use super::value::{Object, ObjectKind, Value};
+use super::value::{ErrorValue, Object, ObjectKind, Value};
 use super::{iso, raw, MAX_DEPTH};
 
 /// Encodes `value` as wire text.
@@ -110,6 +110,15 @@ impl Encoder {
                     self.count(item, d).map_err(|e| e.in_key(k))?;
                 }
             }
+            other => self.count_special(other, d)?,
+        }
+        Ok(())
+    }
+
+    /// Pass 1 for the kinds other than arrays and plain objects (kept out of `count`'s frame).
+    #[inline(never)]
+    fn count_special(&mut self, kind: &ObjectKind, d: usize) -> Res<()> {
+        match kind {
             ObjectKind::Map(entries) => {
                 for (i, (k, item)) in entries.iter().enumerate() {
                     let at = |e: CloneError, j| e.in_index(j).in_index(i).in_key("entries");
@@ -152,32 +161,23 @@ impl Encoder {
             Value::Bool(false) => out.push_str("false"),
             Value::String(s) => write_str(out, s),
             Value::Number(n) if n.is_finite() => write_f64(out, *n),
-            Value::Number(n) => {
-                open(depth)?;
-                out.push_str("{\"$type\":\"number-special\",\"value\":\"");
-                out.push_str(special_name(*n));
-                out.push_str("\"}");
-            }
-            Value::Undefined => {
-                open(depth)?;
-                out.push_str("{\"$type\":\"undefined\"}");
-            }
-            Value::BigInt(b) => {
-                open(depth)?;
-                out.push_str("{\"$type\":\"bigint\",\"value\":\"");
-                out.push_str(b.as_str());
-                out.push_str("\"}");
-            }
             Value::Object(o) => self.write_object(out, o, depth)?,
+            _ => write_tagged_primitive(out, v, depth)?,
         }
         Ok(())
     }
 
     fn write_object(&mut self, out: &mut String, o: &Object, depth: usize) -> Res<()> {
-        let shared = o.handle_count() > 1 && self.counts.get(&o.addr()).is_some_and(|&c| c > 1);
-        if !shared {
-            return self.write_body(out, o, depth);
+        if o.handle_count() > 1 && self.counts.get(&o.addr()).is_some_and(|&c| c > 1) {
+            self.write_alias(out, o, depth)
+        } else {
+            self.write_body(out, o, depth)
         }
+    }
+
+    /// A shared object: `{"$ref":id}`, writing the body into `meta.aliases` when first met.
+    #[inline(never)]
+    fn write_alias(&mut self, out: &mut String, o: &Object, depth: usize) -> Res<()> {
         let id = match self.ids.get(&o.addr()) {
             Some(&id) => id,
             None => {
@@ -203,6 +203,8 @@ impl Encoder {
     fn write_body(&mut self, out: &mut String, o: &Object, depth: usize) -> Res<()> {
         let d = open(depth)?;
         let kind = borrow(o)?;
+        // Arrays and plain objects, the common deep case, recurse through small frames; the
+        // other kinds live in `write_special`, whose big frame is only paid when used.
         match &*kind {
             ObjectKind::Array(items) => {
                 out.push('[');
@@ -225,35 +227,115 @@ impl Encoder {
                 }
                 out.push('}');
             }
-            ObjectKind::Map(entries) => {
-                out.push_str("{\"$type\":\"map\",\"entries\":[");
-                let pair_d = open(d)?;
-                for (i, (k, item)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    let at = |e: CloneError, j| e.in_index(j).in_index(i).in_key("entries");
-                    let inner = open(pair_d).map_err(|e| at(e, 0))?;
-                    out.push('[');
-                    self.write(out, k, inner).map_err(|e| at(e, 0))?;
-                    out.push(',');
-                    self.write(out, item, inner).map_err(|e| at(e, 1))?;
-                    out.push(']');
-                }
-                out.push_str("]}");
+            other => self.write_special(out, other, d)?,
+        }
+        Ok(())
+    }
+
+    /// Every kind but arrays and plain objects; `d` is the depth inside the object. Each kind
+    /// that recurses has its own small function, so deep nesting stays cheap on the stack.
+    fn write_special(&mut self, out: &mut String, kind: &ObjectKind, d: usize) -> Res<()> {
+        match kind {
+            ObjectKind::Map(entries) => self.write_map(out, entries, d),
+            ObjectKind::Set(values) => self.write_set(out, values, d),
+            ObjectKind::Error(err) => self.write_error(out, err, d),
+            ObjectKind::RequestSync(_) | ObjectKind::ResponseSync(_) => {
+                self.write_sync(out, kind, d)
             }
-            ObjectKind::Set(values) => {
-                out.push_str("{\"$type\":\"set\",\"values\":[");
-                let inner = open(d).map_err(|e| e.in_key("values"))?;
-                for (i, item) in values.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    let at = |e: CloneError| e.in_index(i).in_key("values");
-                    self.write(out, item, inner).map_err(at)?;
-                }
-                out.push_str("]}");
+            _ => self.write_leaf(out, kind, d),
+        }
+    }
+
+    #[inline(never)]
+    fn write_map(&mut self, out: &mut String, entries: &[(Value, Value)], d: usize) -> Res<()> {
+        out.push_str("{\"$type\":\"map\",\"entries\":[");
+        let pair_d = open(d)?;
+        for (i, (k, item)) in entries.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
             }
+            let at = |e: CloneError, j| e.in_index(j).in_index(i).in_key("entries");
+            let inner = open(pair_d).map_err(|e| at(e, 0))?;
+            out.push('[');
+            self.write(out, k, inner).map_err(|e| at(e, 0))?;
+            out.push(',');
+            self.write(out, item, inner).map_err(|e| at(e, 1))?;
+            out.push(']');
+        }
+        out.push_str("]}");
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn write_set(&mut self, out: &mut String, values: &[Value], d: usize) -> Res<()> {
+        out.push_str("{\"$type\":\"set\",\"values\":[");
+        let inner = open(d).map_err(|e| e.in_key("values"))?;
+        for (i, item) in values.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let at = |e: CloneError| e.in_index(i).in_key("values");
+            self.write(out, item, inner).map_err(at)?;
+        }
+        out.push_str("]}");
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn write_error(&mut self, out: &mut String, err: &ErrorValue, d: usize) -> Res<()> {
+        out.push_str("{\"$type\":\"error\",\"name\":");
+        write_str(out, &err.name);
+        out.push_str(",\"message\":");
+        write_str(out, &err.message);
+        if let Some(stack) = &err.stack {
+            out.push_str(",\"stack\":");
+            write_str(out, stack);
+        }
+        if let Some(cause) = &err.cause {
+            out.push_str(",\"cause\":");
+            self.write(out, cause, d).map_err(|e| e.in_key("cause"))?;
+        }
+        for (k, item) in err.props.iter() {
+            out.push(',');
+            write_user_key(out, k);
+            self.write(out, item, d).map_err(|e| e.in_key(k))?;
+        }
+        out.push('}');
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn write_sync(&mut self, out: &mut String, kind: &ObjectKind, d: usize) -> Res<()> {
+        match kind {
+            ObjectKind::RequestSync(r) => {
+                let data_d = open(d).map_err(|e| e.in_key("data"))?;
+                out.push_str("{\"$type\":\"request-sync\",\"data\":{\"url\":");
+                write_str(out, &r.url);
+                out.push_str(",\"method\":");
+                write_str(out, &r.method);
+                self.write_sync_tail(out, &r.headers, &r.body, data_d)
+                    .map_err(|e| e.in_key("data"))?;
+                out.push('}');
+            }
+            ObjectKind::ResponseSync(r) => {
+                let data_d = open(d).map_err(|e| e.in_key("data"))?;
+                out.push_str("{\"$type\":\"response-sync\",\"data\":{\"status\":");
+                write_i64(out, r.status as i64);
+                out.push_str(",\"statusText\":");
+                write_str(out, &r.status_text);
+                self.write_sync_tail(out, &r.headers, &r.body, data_d)
+                    .map_err(|e| e.in_key("data"))?;
+                out.push('}');
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The kinds that hold no encoded values (no recursion through this frame).
+    #[inline(never)]
+    fn write_leaf(&mut self, out: &mut String, kind: &ObjectKind, d: usize) -> Res<()> {
+        match kind {
             ObjectKind::Date(ms) => {
                 let text = iso::to_iso(*ms).ok_or_else(|| {
                     CloneError::here("invalid Date (JavaScript: RangeError: Invalid time value)")
@@ -267,26 +349,6 @@ impl Encoder {
                 write_str(out, source);
                 out.push_str(",\"flags\":");
                 write_str(out, flags);
-                out.push('}');
-            }
-            ObjectKind::Error(err) => {
-                out.push_str("{\"$type\":\"error\",\"name\":");
-                write_str(out, &err.name);
-                out.push_str(",\"message\":");
-                write_str(out, &err.message);
-                if let Some(stack) = &err.stack {
-                    out.push_str(",\"stack\":");
-                    write_str(out, stack);
-                }
-                if let Some(cause) = &err.cause {
-                    out.push_str(",\"cause\":");
-                    self.write(out, cause, d).map_err(|e| e.in_key("cause"))?;
-                }
-                for (k, item) in err.props.iter() {
-                    out.push(',');
-                    write_user_key(out, k);
-                    self.write(out, item, d).map_err(|e| e.in_key(k))?;
-                }
                 out.push('}');
             }
             ObjectKind::ArrayBuffer(bytes) => {
@@ -353,26 +415,6 @@ impl Encoder {
                 write_header_entries(out, entries, d).map_err(|e| e.in_key("entries"))?;
                 out.push('}');
             }
-            ObjectKind::RequestSync(r) => {
-                let data_d = open(d).map_err(|e| e.in_key("data"))?;
-                out.push_str("{\"$type\":\"request-sync\",\"data\":{\"url\":");
-                write_str(out, &r.url);
-                out.push_str(",\"method\":");
-                write_str(out, &r.method);
-                self.write_sync_tail(out, &r.headers, &r.body, data_d)
-                    .map_err(|e| e.in_key("data"))?;
-                out.push('}');
-            }
-            ObjectKind::ResponseSync(r) => {
-                let data_d = open(d).map_err(|e| e.in_key("data"))?;
-                out.push_str("{\"$type\":\"response-sync\",\"data\":{\"status\":");
-                write_i64(out, r.status as i64);
-                out.push_str(",\"statusText\":");
-                write_str(out, &r.status_text);
-                self.write_sync_tail(out, &r.headers, &r.body, data_d)
-                    .map_err(|e| e.in_key("data"))?;
-                out.push('}');
-            }
             ObjectKind::BooleanObject(b) => {
                 out.push_str("{\"$type\":\"boolean-object\",\"value\":");
                 out.push_str(if *b { "true" } else { "false" });
@@ -399,6 +441,8 @@ impl Encoder {
                 out.push_str(b.as_str());
                 out.push_str("\"}");
             }
+            // Containers are written by `write_special` / `write_body`.
+            _ => {}
         }
         Ok(())
     }
@@ -437,6 +481,26 @@ impl Encoder {
         out.push('}');
         Ok(())
     }
+}
+
+/// `undefined`, NaN/±Infinity and bigints, which JSON has no literal for.
+#[inline(never)]
+fn write_tagged_primitive(out: &mut String, v: &Value, depth: usize) -> Res<()> {
+    open(depth)?;
+    match v {
+        Value::Number(n) => {
+            out.push_str("{\"$type\":\"number-special\",\"value\":\"");
+            out.push_str(special_name(*n));
+            out.push_str("\"}");
+        }
+        Value::BigInt(b) => {
+            out.push_str("{\"$type\":\"bigint\",\"value\":\"");
+            out.push_str(b.as_str());
+            out.push_str("\"}");
+        }
+        _ => out.push_str("{\"$type\":\"undefined\"}"),
+    }
+    Ok(())
 }
 
 fn special_name(n: f64) -> &'static str {

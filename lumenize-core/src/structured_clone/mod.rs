@@ -90,9 +90,11 @@ pub use value::{
 };
 
 /// The deepest nesting of JSON containers (`[`/`{`) a wire document may have, envelope
-/// included. Deep enough for any real payload (an operation chain nests a few levels per
-/// step); shallow enough that neither direction can overflow a 2 MiB thread stack.
-pub const MAX_DEPTH: usize = 512;
+/// included: 128, serde_json's limit too. Deep enough for real payloads (a nested operation
+/// chain costs about four levels per call); shallow enough that no document, even a chain of
+/// errors through `cause` (the costliest shape), can overflow a 2 MiB thread stack in a debug
+/// build in either direction.
+pub const MAX_DEPTH: usize = 128;
 
 /// Encodes a value into its intermediate `{json, meta}` form.
 pub fn preprocess(value: &Value) -> Result<Intermediate, CloneError> {

@@ -22,6 +22,14 @@ pub(crate) enum Mode {
     Raw,
 }
 
+/// What follows a `$type` / `$ref` first key.
+enum First {
+    /// The whole object was read: a tagged value or a reference.
+    Done(Value),
+    /// A plain object after all: the alias target back, and the next key (`None` at `}`).
+    Plain(Option<Object>, Option<String>),
+}
+
 /// One alias slot: the shared handle, whether its body was read, and where it was first used.
 struct Slot {
     obj: Object,
@@ -261,7 +269,7 @@ impl<'a> Reader<'a> {
 
     fn read_object(&mut self, depth: usize, mode: Mode) -> Res<Value> {
         let d = open(depth)?;
-        let target = self.take_target();
+        let mut target = self.take_target();
         let start = self.pos;
         self.pos += 1;
         self.skip_ws();
@@ -269,58 +277,79 @@ impl<'a> Reader<'a> {
         let mut has_index_key = false;
         if self.peek() == Some(b'}') {
             self.pos += 1;
-        } else {
-            let mut key = self.read_key()?;
-            if mode == Mode::Encoded && key == "$type" {
-                self.skip_ws();
-                if self.peek() == Some(b'"') {
-                    let tag = self.read_string()?;
-                    if let Some(v) = self.read_typed(&tag, d, target.clone(), start)? {
-                        self.last_ref = None;
-                        return Ok(v);
-                    }
-                    // Unknown tag: a plain object that keeps its `$type` key. A `function`
-                    // marker decodes to a plain object without it (`{name}`), as in JavaScript.
-                    if tag != "function" {
-                        entries.push((key, Value::String(tag)));
-                    }
-                } else {
-                    let v = self.read_value(d, mode).map_err(|e| e.in_key("$type"))?;
-                    entries.push((key, v));
-                }
-                match self.next_key()? {
-                    Some(k) => key = k,
-                    None => return Ok(self.plain(target, entries, false)),
-                }
-            } else if mode == Mode::Encoded && key == "$ref" {
-                let v = self.read_value(d, mode).map_err(|e| e.in_key("$ref"))?;
-                self.skip_ws();
-                if self.peek() == Some(b'}') {
-                    if let Value::Number(n) = v {
-                        self.pos += 1;
-                        return self.reference(n, target, start);
-                    }
-                }
-                entries.push((key, v));
-                match self.next_key()? {
-                    Some(k) => key = k,
-                    None => return Ok(self.plain(target, entries, false)),
-                }
-            }
-            loop {
-                let v = self.read_value(d, mode).map_err(|e| e.in_key(&key))?;
-                if mode == Mode::Encoded && key.starts_with("$$") {
-                    key.remove(0);
-                }
-                has_index_key |= is_array_index(&key);
-                entries.push((key, v));
-                match self.next_key()? {
-                    Some(k) => key = k,
-                    None => break,
+            return Ok(self.plain(target, entries, false));
+        }
+        let mut key = self.read_key()?;
+        if mode == Mode::Encoded && (key == "$type" || key == "$ref") {
+            match self.special_first_key(key, d, target, start, &mut entries)? {
+                First::Done(v) => return Ok(v),
+                First::Plain(t, None) => return Ok(self.plain(t, entries, false)),
+                First::Plain(t, Some(k)) => {
+                    target = t;
+                    key = k;
                 }
             }
         }
+        loop {
+            let v = self.read_value(d, mode).map_err(|e| e.in_key(&key))?;
+            if mode == Mode::Encoded && key.starts_with("$$") {
+                key.remove(0);
+            }
+            has_index_key |= is_array_index(&key);
+            entries.push((key, v));
+            match self.next_key()? {
+                Some(k) => key = k,
+                None => break,
+            }
+        }
         Ok(self.plain(target, entries, has_index_key))
+    }
+
+    /// An object whose first key is `$type` or `$ref`: a tagged value, an alias reference, or
+    /// (unknown tag, extra keys) the start of a plain object. Kept out of `read_object` so the
+    /// common recursion runs through small stack frames.
+    #[inline(never)]
+    fn special_first_key(
+        &mut self,
+        key: String,
+        d: usize,
+        target: Option<Object>,
+        start: usize,
+        entries: &mut Vec<(String, Value)>,
+    ) -> Res<First> {
+        if key == "$type" {
+            self.skip_ws();
+            if self.peek() == Some(b'"') {
+                let tag = self.read_string()?;
+                if let Some(v) = self.read_typed(&tag, d, target.clone(), start)? {
+                    self.last_ref = None;
+                    return Ok(First::Done(v));
+                }
+                // Unknown tag: a plain object that keeps its `$type` key. A `function` marker
+                // decodes to a plain object without it (`{name}`), as in JavaScript.
+                if tag != "function" {
+                    entries.push((key, Value::String(tag)));
+                }
+            } else {
+                let v = self
+                    .read_value(d, Mode::Encoded)
+                    .map_err(|e| e.in_key("$type"))?;
+                entries.push((key, v));
+            }
+        } else {
+            let v = self
+                .read_value(d, Mode::Encoded)
+                .map_err(|e| e.in_key("$ref"))?;
+            self.skip_ws();
+            if self.peek() == Some(b'}') {
+                if let Value::Number(n) = v {
+                    self.pos += 1;
+                    return self.reference(n, target, start).map(First::Done);
+                }
+            }
+            entries.push((key, v));
+        }
+        Ok(First::Plain(target, self.next_key()?))
     }
 
     fn plain(&mut self, target: Option<Object>, entries: Vec<(String, Value)>, idx: bool) -> Value {

@@ -15,6 +15,10 @@ use super::value::{
 impl Reader<'_> {
     /// Reads the rest of an object whose first entry was `"$type":tag`. Returns `None`, having
     /// consumed nothing more, when `tag` is not a known type (the caller reads a plain object).
+    ///
+    /// Each kind is read by its own small function: typed objects can nest (an error's cause,
+    /// a map's values), and one big function here would put a big frame on the stack for every
+    /// nesting level.
     pub(crate) fn read_typed(
         &mut self,
         tag: &str,
@@ -22,33 +26,93 @@ impl Reader<'_> {
         target: Option<Object>,
         start: usize,
     ) -> Res<Option<Value>> {
-        let primitive = |r: &mut Self, v: Value| -> Res<Option<Value>> {
-            if target.is_some() {
-                return Err(CloneError::here(format!(
-                    "an alias body must be an object, not a `{tag}` (byte {start})"
-                )));
-            }
-            r.last_ref = None;
-            Ok(Some(v))
-        };
         let kind = match tag {
-            "undefined" => {
-                self.rest(d, |r, _, d| r.skip(d))?;
-                return primitive(self, Value::Undefined);
+            "undefined" | "number-special" | "bigint" => {
+                if target.is_some() {
+                    return Err(CloneError::here(format!(
+                        "an alias body must be an object, not a `{tag}` (byte {start})"
+                    )));
+                }
+                let v = self.typed_primitive(tag, d)?;
+                self.last_ref = None;
+                return Ok(Some(v));
             }
+            "map" => self.typed_map(d)?,
+            "set" => self.typed_set(d)?,
+            "error" => ObjectKind::Error(self.error_fields(d)?),
+            "request-sync" | "response-sync" => {
+                let (kind, headers_alias) = self.typed_sync(d, tag == "request-sync")?;
+                let obj = Reader::alloc(target, kind);
+                if let Some(id) = headers_alias {
+                    self.header_fixups.push((obj.clone(), id));
+                }
+                self.last_ref = None;
+                return Ok(Some(Value::Object(obj)));
+            }
+            _ => match self.typed_leaf(tag, d)? {
+                Some(kind) => kind,
+                None => return Ok(None),
+            },
+        };
+        self.last_ref = None;
+        Ok(Some(Value::Object(Reader::alloc(target, kind))))
+    }
+
+    /// `undefined`, `number-special`, `bigint`: primitives.
+    #[inline(never)]
+    fn typed_primitive(&mut self, tag: &str, d: usize) -> Res<Value> {
+        Ok(match tag {
             "number-special" => {
                 let mut value = None;
                 self.rest(d, |r, k, d| field(r, k, "value", d, &mut value, str_field))?;
-                let n = special_number(&required(value, "value")?);
-                return primitive(self, Value::Number(n));
+                Value::Number(special_number(&required(value, "value")?))
             }
             "bigint" => {
                 let mut value = None;
                 self.rest(d, |r, k, d| {
                     field(r, k, "value", d, &mut value, bigint_field)
                 })?;
-                return primitive(self, Value::BigInt(required(value, "value")?));
+                Value::BigInt(required(value, "value")?)
             }
+            _ => {
+                self.rest(d, |r, _, d| r.skip(d))?;
+                Value::Undefined
+            }
+        })
+    }
+
+    #[inline(never)]
+    fn typed_map(&mut self, d: usize) -> Res<ObjectKind> {
+        let mut entries = None;
+        self.rest(d, |r, k, d| {
+            field(r, k, "entries", d, &mut entries, map_entries)
+        })?;
+        Ok(ObjectKind::Map(entries.unwrap_or_default()))
+    }
+
+    #[inline(never)]
+    fn typed_set(&mut self, d: usize) -> Res<ObjectKind> {
+        let mut values = None;
+        self.rest(d, |r, k, d| {
+            field(r, k, "values", d, &mut values, value_list)
+        })?;
+        Ok(ObjectKind::Set(values.unwrap_or_default()))
+    }
+
+    #[inline(never)]
+    fn typed_sync(&mut self, d: usize, request: bool) -> Res<(ObjectKind, Option<usize>)> {
+        let mut data = None;
+        self.rest(d, |r, k, d| match k {
+            "data" => set(&mut data, r.sync_data(d, request)?),
+            _ => r.skip(d),
+        })?;
+        data.ok_or_else(|| CloneError::here("missing field `data`"))
+    }
+
+    /// The kinds that hold no encoded values; `None` for an unknown tag.
+    #[inline(never)]
+    fn typed_leaf(&mut self, tag: &str, d: usize) -> Res<Option<ObjectKind>> {
+        Ok(Some(match tag {
             "boolean-object" => {
                 let mut value = None;
                 self.rest(d, |r, k, d| field(r, k, "value", d, &mut value, bool_field))?;
@@ -106,42 +170,9 @@ impl Reader<'_> {
                 })?;
                 ObjectKind::Headers(entries.unwrap_or_default())
             }
-            "map" => {
-                let mut entries = None;
-                self.rest(d, |r, k, d| {
-                    field(r, k, "entries", d, &mut entries, map_entries)
-                })?;
-                ObjectKind::Map(entries.unwrap_or_default())
-            }
-            "set" => {
-                let mut values = None;
-                self.rest(d, |r, k, d| {
-                    field(r, k, "values", d, &mut values, value_list)
-                })?;
-                ObjectKind::Set(values.unwrap_or_default())
-            }
-            "error" => ObjectKind::Error(self.error_fields(d)?),
             "arraybuffer" => self.binary_fields(d)?,
-            "request-sync" | "response-sync" => {
-                let mut data = None;
-                let request = tag == "request-sync";
-                self.rest(d, |r, k, d| match k {
-                    "data" => set(&mut data, r.sync_data(d, request)?),
-                    _ => r.skip(d),
-                })?;
-                let (kind, headers_alias) =
-                    data.ok_or_else(|| CloneError::here("missing field `data`"))?;
-                let obj = Reader::alloc(target, kind);
-                if let Some(id) = headers_alias {
-                    self.header_fixups.push((obj.clone(), id));
-                }
-                self.last_ref = None;
-                return Ok(Some(Value::Object(obj)));
-            }
             _ => return Ok(None),
-        };
-        self.last_ref = None;
-        Ok(Some(Value::Object(Reader::alloc(target, kind))))
+        }))
     }
 
     /// The remaining entries of the current object: `f(reader, key, depth)` consumes each value.
@@ -175,6 +206,7 @@ impl Reader<'_> {
         self.read_value(d, Mode::Raw).map(drop)
     }
 
+    #[inline(never)]
     fn error_fields(&mut self, d: usize) -> Res<ErrorValue> {
         let mut err = ErrorValue {
             name: "Error".into(),
@@ -322,7 +354,7 @@ fn check_headers(v: Value) -> Res<Value> {
         Value::Object(o) if matches!(o.try_borrow().as_deref(), Some(ObjectKind::Headers(_))) => {
             Ok(v)
         }
-        _ => Err(CloneError::here("expected a Headers object").in_key("headers")),
+        _ => Err(CloneError::here("expected a Headers object")),
     }
 }
 

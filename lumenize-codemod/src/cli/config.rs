@@ -27,11 +27,21 @@ pub struct RuleChoice {
     pub skip: Vec<String>,
 }
 
+/// A rule set and whether a config file contributed to it.
+#[derive(Debug)]
+pub struct ActiveRules {
+    /// The rules.
+    pub set: RuleSet,
+    /// Built from a config file: the library's byte prefilter (`may_need_migration`) only
+    /// knows the built-in rules, so for these the CLI leaves prefiltering to the engine.
+    pub from_config: bool,
+}
+
 /// Builds and caches rule sets.
 #[derive(Debug, Default)]
 pub struct Rules {
     choice: RuleChoice,
-    cache: HashMap<Option<PathBuf>, Arc<RuleSet>>,
+    cache: HashMap<Option<PathBuf>, Arc<ActiveRules>>,
 }
 
 impl Rules {
@@ -45,7 +55,7 @@ impl Rules {
 
     /// The rule set for files in `dir` (a crate directory, or the directory of a loose file).
     /// Errors name the config file and the reason.
-    pub fn for_dir(&mut self, dir: Option<&Path>) -> Result<Arc<RuleSet>, String> {
+    pub fn for_dir(&mut self, dir: Option<&Path>) -> Result<Arc<ActiveRules>, String> {
         let config = match &self.choice.config {
             Some(c) => Some(c.clone()),
             None => dir.and_then(discover),
@@ -53,7 +63,10 @@ impl Rules {
         if let Some(set) = self.cache.get(&config) {
             return Ok(set.clone());
         }
-        let set = Arc::new(build(config.as_deref(), &self.choice)?);
+        let set = Arc::new(ActiveRules {
+            set: build(config.as_deref(), &self.choice)?,
+            from_config: config.is_some(),
+        });
         self.cache.insert(config, set.clone());
         Ok(set)
     }

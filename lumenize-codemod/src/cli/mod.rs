@@ -26,10 +26,10 @@ use std::time::Instant;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lumenize_codemod::{Diagnostic, RuleSet, Severity};
+use lumenize_codemod::{Diagnostic, Severity};
 
 use args::{Cli, ColorChoice, Command, Format, RuleArgs, RunArgs};
-use config::{RuleChoice, Rules};
+use config::{ActiveRules, RuleChoice, Rules};
 use process::{Display, Outcome};
 use report::{FileExtra, Mode, Printer, Summary};
 
@@ -213,7 +213,7 @@ fn warn_dirty(paths: &[PathBuf]) {
     }
 }
 
-fn progress_bar(a: &RunArgs, crates: &[(walk::CrateUnit, Arc<RuleSet>)]) -> ProgressBar {
+fn progress_bar(a: &RunArgs, crates: &[(walk::CrateUnit, Arc<ActiveRules>)]) -> ProgressBar {
     let files: usize = crates
         .iter()
         .filter(|(u, _)| u.uses_lumenize || a.force)

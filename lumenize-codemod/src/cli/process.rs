@@ -17,6 +17,7 @@ use lumenize_codemod::{
 };
 use rayon::prelude::*;
 
+use super::config::ActiveRules;
 use super::walk::{CrateUnit, Kind, SourceFile};
 use super::write;
 
@@ -93,7 +94,7 @@ impl Display {
 
 /// Processes the crates that should be processed; `rules_for` gives each crate's rule set.
 pub fn run(
-    crates: &[(CrateUnit, Arc<RuleSet>)],
+    crates: &[(CrateUnit, Arc<ActiveRules>)],
     force: bool,
     display: &Display,
     progress: &ProgressBar,
@@ -131,12 +132,13 @@ pub fn run(
 struct Loaded<'a> {
     file: &'a SourceFile,
     text: Result<String, Diagnostic>,
-    prefilter: bool,
+    /// Passed the byte prefilter (or no prefilter applies).
+    candidate: bool,
 }
 
 fn process_crate(
     unit: &CrateUnit,
-    rules: &RuleSet,
+    rules: &ActiveRules,
     display: &Display,
     progress: &ProgressBar,
 ) -> (usize, Vec<Outcome>) {
@@ -145,7 +147,7 @@ fn process_crate(
         .par_iter()
         // Context needs every .rs file of the crate; manifests only when selected.
         .filter(|f| f.kind == Kind::Rust || f.selected)
-        .map(|f| load(f, display))
+        .map(|f| load(f, display, !rules.from_config))
         .collect();
     let ctx = CrateContext::scan(loaded.iter().filter_map(|l| match (&l.text, l.file.kind) {
         (Ok(t), Kind::Rust) => Some((l.file.path.as_path(), t.as_str())),
@@ -155,7 +157,7 @@ fn process_crate(
         .par_iter()
         .filter(|l| l.file.selected)
         .filter_map(|l| {
-            let out = migrate_one(l, &ctx, rules, display);
+            let out = migrate_one(l, &ctx, &rules.set, display);
             progress.inc(1);
             out
         })
@@ -173,16 +175,16 @@ fn process_crate(
     (scanned, outcomes)
 }
 
-fn load<'a>(file: &'a SourceFile, display: &Display) -> Loaded<'a> {
+fn load<'a>(file: &'a SourceFile, display: &Display, use_prefilter: bool) -> Loaded<'a> {
     let shown = display.show(&file.path);
     match std::fs::read(&file.path) {
         Err(e) => Loaded {
             file,
             text: Err(diag(&shown, "io", format!("cannot read: {e}"))),
-            prefilter: true,
+            candidate: true,
         },
         Ok(bytes) => {
-            let prefilter = may_need_migration(&bytes);
+            let candidate = !use_prefilter || may_need_migration(&bytes);
             let text = String::from_utf8(bytes).map_err(|e| {
                 diag(
                     &shown,
@@ -196,7 +198,7 @@ fn load<'a>(file: &'a SourceFile, display: &Display) -> Loaded<'a> {
             Loaded {
                 file,
                 text,
-                prefilter,
+                candidate,
             }
         }
     }
@@ -222,7 +224,7 @@ fn migrate_one(
             })
         }
     };
-    if !l.prefilter {
+    if !l.candidate {
         return None;
     }
     let path = l.file.path.as_path();

@@ -13,6 +13,7 @@
 //! - [`storage`], [`alarms`], [`clock`], [`transport`]: the backend-neutral traits (SQL storage,
 //!   the one alarm slot, time, message transport) and the alarms service written against them.
 //! - [`context`]: [`context::Ctx`], what a handler reaches during its turn.
+//! - `fetch` (feature `native` for now): proxied, orchestrated and direct external fetches.
 //! - `runtime` (feature `native`, default): the native host — tokio, rusqlite, per-object
 //!   mailboxes, timers, workers, RPC targets, latency injection and accounting.
 //!
@@ -23,6 +24,8 @@
 pub mod alarms;
 pub mod clock;
 pub mod context;
+#[cfg(feature = "native")]
+pub mod fetch;
 #[doc(hidden)]
 pub mod macros;
 pub mod ocan;

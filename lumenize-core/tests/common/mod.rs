@@ -193,6 +193,18 @@ impl Probe {
         Ok(s.id)
     }
 
+    /// Writes inside the turn's transaction, announces it on stdout, then never returns
+    /// (the crash test kills the process holding it).
+    fn hang(&mut self, ctx: &Ctx<'_>, tag: String) -> Result<(), String> {
+        self.bump(ctx, tag, 1.0)?;
+        println!("HANGING");
+        use std::io::Write;
+        std::io::stdout().flush().ok();
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+
     fn now(&mut self, ctx: &Ctx<'_>) -> f64 {
         ctx.now_ms() as f64
     }
@@ -215,6 +227,7 @@ lumenize_core::handlers!(Probe {
     ping(tag: String),
     fail_always(tag: String),
     schedule_failing(tag: String),
+    hang(tag: String),
     now(),
 });
 

@@ -610,7 +610,11 @@ fn stdin_apply_migrates_one_buffer() {
 fn unparsable_file_is_reported_and_the_others_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let app = legacy_crate(dir.path());
-    write(&app.join("src/broken.rs"), "async fn f() { g().await \n");
+    // A real migration candidate (so no prefilter may skip it) that does not parse.
+    write(
+        &app.join("src/broken.rs"),
+        "use lumenize_core::structured_clone::parse;\nasync fn f(s: &str) { parse(s, None).await \n",
+    );
     let o = run(dir.path(), &["apply", "--format", "json", "app"]);
     assert_eq!(code(&o), 2, "a parse failure is an error");
     let lines = json_lines(&o);

@@ -131,6 +131,8 @@ pub fn run(
 /// One file's bytes, read once.
 struct Loaded<'a> {
     file: &'a SourceFile,
+    /// The path given to the engine (crate-relative when the file is in a crate).
+    engine_path: PathBuf,
     text: Result<String, Diagnostic>,
     /// Passed the byte prefilter (or no prefilter applies).
     candidate: bool,
@@ -142,16 +144,16 @@ fn process_crate(
     display: &Display,
     progress: &ProgressBar,
 ) -> (usize, Vec<Outcome>) {
+    // The context needs every file of the crate (the manifest for renamed dependencies), so
+    // all are read; only selected ones are migrated.
     let loaded: Vec<Loaded> = unit
         .files
         .par_iter()
-        // Context needs every .rs file of the crate; manifests only when selected.
-        .filter(|f| f.kind == Kind::Rust || f.selected)
-        .map(|f| load(f, display, !rules.from_config))
+        .map(|f| load(f, unit.dir.as_deref(), display, !rules.from_config))
         .collect();
-    let ctx = CrateContext::scan(loaded.iter().filter_map(|l| match (&l.text, l.file.kind) {
-        (Ok(t), Kind::Rust) => Some((l.file.path.as_path(), t.as_str())),
-        _ => None,
+    let ctx = CrateContext::scan(loaded.iter().filter_map(|l| match &l.text {
+        Ok(t) => Some((l.engine_path.as_path(), t.as_str())),
+        Err(_) => None,
     }));
     let mut outcomes: Vec<Outcome> = loaded
         .par_iter()
@@ -175,16 +177,31 @@ fn process_crate(
     (scanned, outcomes)
 }
 
-fn load<'a>(file: &'a SourceFile, display: &Display, use_prefilter: bool) -> Loaded<'a> {
+fn load<'a>(
+    file: &'a SourceFile,
+    crate_dir: Option<&Path>,
+    display: &Display,
+    use_prefilter: bool,
+) -> Loaded<'a> {
     let shown = display.show(&file.path);
+    // The engine places a file in the module tree from its path (`src/a/b.rs` is
+    // `crate::a::b`); crate-relative paths keep directories above the crate out of that.
+    let engine_path = crate_dir
+        .and_then(|d| file.path.strip_prefix(d).ok())
+        .unwrap_or(&file.path)
+        .to_path_buf();
     match std::fs::read(&file.path) {
         Err(e) => Loaded {
             file,
+            engine_path,
             text: Err(diag(&shown, "io", format!("cannot read: {e}"))),
             candidate: true,
         },
         Ok(bytes) => {
-            let candidate = !use_prefilter || may_need_migration(&bytes);
+            // Manifests always go to the engine: one per crate, cheap, and the byte prefilter
+            // is written for Rust sources (it looks for `lumenize_core`, not `lumenize-core`).
+            let candidate =
+                !use_prefilter || file.kind == Kind::Manifest || may_need_migration(&bytes);
             let text = String::from_utf8(bytes).map_err(|e| {
                 diag(
                     &shown,
@@ -197,6 +214,7 @@ fn load<'a>(file: &'a SourceFile, display: &Display, use_prefilter: bool) -> Loa
             });
             Loaded {
                 file,
+                engine_path,
                 text,
                 candidate,
             }
@@ -228,10 +246,11 @@ fn migrate_one(
         return None;
     }
     let path = l.file.path.as_path();
+    let engine_path = l.engine_path.as_path();
     IN_ENGINE.with(|f| f.set(true));
     let result = catch_unwind(AssertUnwindSafe(|| match l.file.kind {
-        Kind::Rust => migrate_source(path, text, ctx, rules),
-        Kind::Manifest => migrate_manifest(path, text, rules),
+        Kind::Rust => migrate_source(engine_path, text, ctx, rules),
+        Kind::Manifest => migrate_manifest(engine_path, text, rules),
     }));
     IN_ENGINE.with(|f| f.set(false));
     let m: FileMigration = match result {

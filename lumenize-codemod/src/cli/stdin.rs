@@ -59,8 +59,8 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
         }
     };
 
-    let migration = if may_need_migration(text.as_bytes()) {
-        let is_manifest = name.file_name().is_some_and(|n| n == "Cargo.toml");
+    let is_manifest = name.file_name().is_some_and(|n| n == "Cargo.toml");
+    let migration = if is_manifest || may_need_migration(text.as_bytes()) {
         let result = catch_unwind(AssertUnwindSafe(|| {
             if is_manifest {
                 migrate_manifest(&name, &text, &rules)

@@ -14,15 +14,83 @@
 //! - [`HttpClient`]: the real HTTP exchange (reqwest), size cap and executor-side timeout;
 //! - [`EndpointServer`]: a local axum server with scripted endpoints for tests and experiments.
 
+mod direct;
 mod error;
+mod executor;
 mod http;
+mod job;
 mod message;
+mod options;
+mod orchestrated;
 mod server;
+mod simple;
 
+pub use direct::direct_fetch;
 pub use error::FetchError;
+pub use executor::{FetchExecutor, FetchExecutorRpcTarget};
 pub use http::{HttpClient, HttpLimits, DEFAULT_MAX_BODY_BYTES};
+pub use job::{address_from_value, address_to_value};
 pub use message::{outcome_from_value, outcome_to_value, Body, FetchRequest, FetchResponse};
+pub use options::{
+    Design, FetchOptions, ProxyFetchError, TestMode, EXECUTE_METHOD, EXECUTOR_BINDING,
+    EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME, RESULT_METHOD,
+};
+pub use orchestrated::{proxy_fetch, FetchOrchestrator};
 pub use server::{EndpointServer, MAX_BYTES, MAX_DELAY_MS};
+pub use simple::{alarm_id, handle_result, no_op_count, pending_count, proxy_fetch_simple};
+
+use crate::context::Ctx;
+use crate::ocan::{ChainError, Continuation, Dispatch};
+use crate::runtime::RuntimeBuilder;
+use crate::structured_clone::Value;
+
+/// Registers the worker executor ([`EXECUTOR_BINDING`]), the RPC-target executor
+/// ([`EXECUTOR_RPC_BINDING`]) and the orchestrator object ([`ORCHESTRATOR_BINDING`]).
+pub fn install(builder: RuntimeBuilder) -> RuntimeBuilder {
+    builder
+        .worker(EXECUTOR_BINDING, |_| FetchExecutor)
+        .rpc_target(EXECUTOR_RPC_BINDING, |_| FetchExecutorRpcTarget)
+        .object(ORCHESTRATOR_BINDING, |_| FetchOrchestrator)
+}
+
+/// Starts a fetch with the chosen design: the one entry point experiments use to compare
+/// them. See [`direct_fetch`], [`proxy_fetch`] and [`proxy_fetch_simple`].
+pub fn start_fetch(
+    design: Design,
+    ctx: &Ctx<'_>,
+    request: &Value,
+    continuation: &Continuation,
+    options: &FetchOptions,
+) -> Result<String, ProxyFetchError> {
+    match design {
+        Design::Direct => direct_fetch(ctx, request, continuation, options),
+        Design::Orchestrated => proxy_fetch(ctx, request, continuation, options),
+        Design::Simple => proxy_fetch_simple(ctx, request, continuation, options),
+    }
+}
+
+/// Wraps an object type so it handles [`RESULT_METHOD`] (the simple design's convergence
+/// point) and passes every other method to the inner object. Register
+/// `|ctx| Fetching(MyObject::new(ctx))`.
+pub struct Fetching<T>(pub T);
+
+impl<T: Dispatch> Dispatch for Fetching<T> {
+    fn type_name(&self) -> &'static str {
+        self.0.type_name()
+    }
+
+    fn dispatch(
+        &mut self,
+        ctx: &Ctx<'_>,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, ChainError> {
+        if method == RESULT_METHOD {
+            return handle_result(&mut self.0, ctx, args);
+        }
+        self.0.dispatch(ctx, method, args)
+    }
+}
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,0 +1,61 @@
+//! The direct fetch: the object performs the HTTP exchange itself. Like an awaited `fetch()` in
+//! a Durable Object, the wait keeps the object non-hibernateable, so the runtime accounts it as
+//! awake (billed) from the call until the body is read; then the continuation runs on the
+//! object as a new turn. Other messages may be handled meanwhile (the input gate is open
+//! during a fetch on Cloudflare too).
+//!
+//! No alarm, no row written: if the object's process dies mid-fetch, the continuation never
+//! runs. That is the direct design's trade-off, which the proxy designs pay rows to avoid.
+
+use super::executor::client;
+use super::message::{outcome_to_value, FetchRequest};
+use super::options::{FetchOptions, ProxyFetchError};
+use super::{new_uuid, HttpLimits};
+use crate::context::Ctx;
+use crate::ocan::Continuation;
+use crate::runtime::NativeExt;
+use crate::structured_clone::Value;
+
+/// Fetches `request` from this object and runs `continuation` with the outcome (a
+/// `ResponseSync` or a fetch `Error` value). Uses `options.timeout` and
+/// `options.max_body_bytes`; executor, grace period and test mode do not apply. Returns the
+/// request id (for logs only).
+pub fn direct_fetch(
+    ctx: &Ctx<'_>,
+    request: &Value,
+    continuation: &Continuation,
+    options: &FetchOptions,
+) -> Result<String, ProxyFetchError> {
+    let req = FetchRequest::from_value(request).map_err(ProxyFetchError::InvalidRequest)?;
+    let ext = NativeExt::of(ctx).ok_or(ProxyFetchError::NoAsyncSupport)?;
+    let inner = continuation
+        .stringify()
+        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::Codec(e.to_string())))?;
+    let id = options.request_id.clone().unwrap_or_else(new_uuid);
+    let limits = HttpLimits {
+        timeout: options.timeout,
+        max_body_bytes: options.max_body_bytes,
+    };
+    let awake = ext.hold_awake();
+    let sender = ext.sender();
+    let client = client();
+    let log_id = id.clone();
+    ext.spawn(async move {
+        let outcome = client.execute(&req, limits).await;
+        let sent = crate::ocan::OperationChain::parse(&inner)
+            .and_then(|c| c.with_result(outcome_to_value(&outcome)).stringify())
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                let me = sender.me().clone();
+                sender
+                    .call_raw_wire(&me, text, None)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = sent {
+            eprintln!("lumenize direct fetch {log_id}: cannot run the continuation: {e}");
+        }
+        // Awake until the body was read and the continuation handed to the mailbox.
+        drop(awake);
+    });
+    Ok(id)
+}

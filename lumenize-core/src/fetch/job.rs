@@ -1,0 +1,180 @@
+//! [`Job`]: what an executor is asked to do, as it travels on the wire (one plain-object
+//! argument of `executeFetch`) and as `Send` data inside the executor.
+
+use std::time::Duration;
+
+use super::http::HttpLimits;
+use super::message::FetchRequest;
+use super::options::{EXECUTE_METHOD, RESULT_METHOD};
+use crate::ocan::{ctn, ChainError, OperationChain};
+use crate::structured_clone::Value;
+use crate::transport::Address;
+
+/// Where the executor sends the outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ReplyMode {
+    /// Call [`RESULT_METHOD`]`(requestId, outcome)` on the origin (simple design).
+    Simple,
+    /// Run `continuation` (wire text) on the origin with the outcome, then report to the
+    /// orchestrator (orchestrated baseline).
+    Orchestrated {
+        continuation: String,
+        orchestrator: Address,
+    },
+}
+
+/// One fetch to execute.
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    pub request_id: String,
+    /// The request value as given (decoded by the executor, so a malformed one becomes an
+    /// outcome for the continuation rather than a lost message).
+    pub request: Value,
+    pub origin: Address,
+    pub limits: HttpLimits,
+    pub simulate_delivery_failure: bool,
+    pub reply: ReplyMode,
+}
+
+/// The `Send` part of a job, moved into the executor's async task.
+pub(crate) struct SendJob {
+    pub request_id: String,
+    pub request: Result<FetchRequest, super::FetchError>,
+    pub origin: Address,
+    pub limits: HttpLimits,
+    pub simulate_delivery_failure: bool,
+    pub reply: ReplyMode,
+}
+
+impl Job {
+    /// The chain that asks an executor to run this job.
+    pub fn to_chain(&self) -> OperationChain {
+        let mut props = vec![
+            ("requestId", Value::from(self.request_id.as_str())),
+            ("request", self.request.clone()),
+            ("origin", address_to_value(&self.origin)),
+            (
+                "timeoutMs",
+                Value::Number(self.limits.timeout.as_millis() as f64),
+            ),
+            (
+                "maxBodyBytes",
+                Value::Number(self.limits.max_body_bytes as f64),
+            ),
+            (
+                "simulateDeliveryFailure",
+                Value::Bool(self.simulate_delivery_failure),
+            ),
+        ];
+        match &self.reply {
+            ReplyMode::Simple => props.push(("reply", Value::from("simple"))),
+            ReplyMode::Orchestrated {
+                continuation,
+                orchestrator,
+            } => {
+                props.push(("reply", Value::from("orchestrated")));
+                props.push(("continuation", Value::from(continuation.as_str())));
+                props.push(("orchestrator", address_to_value(orchestrator)));
+            }
+        }
+        ctn().call(EXECUTE_METHOD, vec![Value::object(props)])
+    }
+
+    /// Reads the job argument back (executor side).
+    pub fn from_value(v: &Value) -> Result<Job, ChainError> {
+        let bad = |what: &str| ChainError::handler(format!("executeFetch: {what}"));
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str().map(String::from))
+                .ok_or_else(|| bad(&format!("missing string `{k}`")))
+        };
+        let num = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_f64())
+                .filter(|n| *n >= 0.0 && n.is_finite())
+                .ok_or_else(|| bad(&format!("missing non-negative number `{k}`")))
+        };
+        let addr = |k: &str| {
+            v.get(k)
+                .as_ref()
+                .and_then(address_from_value)
+                .ok_or_else(|| bad(&format!("missing address `{k}`")))
+        };
+        let reply = match text("reply")?.as_str() {
+            "simple" => ReplyMode::Simple,
+            "orchestrated" => ReplyMode::Orchestrated {
+                continuation: text("continuation")?,
+                orchestrator: addr("orchestrator")?,
+            },
+            other => return Err(bad(&format!("unknown reply mode {other:?}"))),
+        };
+        Ok(Job {
+            request_id: text("requestId")?,
+            request: v.get("request").unwrap_or_default(),
+            origin: addr("origin")?,
+            limits: HttpLimits {
+                timeout: Duration::from_millis(num("timeoutMs")? as u64),
+                max_body_bytes: num("maxBodyBytes")? as u64,
+            },
+            simulate_delivery_failure: v
+                .get("simulateDeliveryFailure")
+                .and_then(|b| b.as_bool())
+                .unwrap_or(false),
+            reply,
+        })
+    }
+
+    /// Splits off the `Send` part (decoding the request now).
+    pub fn into_send(self) -> SendJob {
+        let request = FetchRequest::from_value(&self.request);
+        SendJob {
+            request_id: self.request_id,
+            request,
+            origin: self.origin,
+            limits: self.limits,
+            simulate_delivery_failure: self.simulate_delivery_failure,
+            reply: self.reply,
+        }
+    }
+}
+
+/// The chain the simple design's executor sends to the origin.
+pub(crate) fn result_chain(request_id: &str, outcome: Value) -> OperationChain {
+    ctn().call(RESULT_METHOD, vec![Value::from(request_id), outcome])
+}
+
+/// An address as a plain object: `{kind, binding, id?, name?}`.
+pub fn address_to_value(a: &Address) -> Value {
+    match a {
+        Address::Object { binding, id, name } => Value::object([
+            ("kind", Value::from("object")),
+            ("binding", Value::from(binding.as_str())),
+            ("id", Value::from(id.as_str())),
+            ("name", Value::from(name.clone())),
+        ]),
+        Address::Worker { binding } => Value::object([
+            ("kind", Value::from("worker")),
+            ("binding", Value::from(binding.as_str())),
+        ]),
+        Address::RpcTarget { binding } => Value::object([
+            ("kind", Value::from("rpc-target")),
+            ("binding", Value::from(binding.as_str())),
+        ]),
+    }
+}
+
+/// Reads [`address_to_value`]'s output back. `None` for anything else.
+pub fn address_from_value(v: &Value) -> Option<Address> {
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str().map(String::from));
+    let binding = s("binding")?;
+    Some(match s("kind")?.as_str() {
+        "object" => Address::Object {
+            binding,
+            id: s("id").filter(|id| crate::transport::is_object_id(id))?,
+            name: s("name"),
+        },
+        "worker" => Address::Worker { binding },
+        "rpc-target" => Address::RpcTarget { binding },
+        _ => return None,
+    })
+}

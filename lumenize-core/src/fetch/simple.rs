@@ -1,0 +1,206 @@
+//! `proxy_fetch_simple`: the origin writes one alarm, `fetch-{id}`, that holds the continuation
+//! and fires at `timeout + grace`, then calls the executor directly. The executor's result and
+//! the alarm both arrive at [`handle_result`], whose first step is the atomic
+//! `cancel_schedule("fetch-{id}")`: exactly one of them gets the schedule and runs the
+//! continuation; the other is a no-op, counted ([`no_op_count`]) and logged.
+//!
+//! Why this is exactly-once: both paths are turns of the same object, serialized by its
+//! mailbox, and the cancel commits in the same transaction as the continuation's effects. If
+//! the continuation fails, the turn rolls back and the schedule is pending again, so the
+//! timeout path runs it later (with [`FetchError::NoReply`](super::FetchError::NoReply)).
+
+use super::job::{Job, ReplyMode};
+use super::message::FetchRequest;
+use super::options::{millis, FetchOptions, ProxyFetchError, RESULT_METHOD};
+use super::{new_uuid, FetchError, HttpLimits};
+use crate::alarms::When;
+use crate::context::Ctx;
+use crate::ocan::{
+    ctn, execute_chain, ChainError, Continuation, Dispatch, Operation, OperationChain,
+};
+use crate::storage::SqlValue;
+use crate::structured_clone::Value;
+
+/// KV-style counter of results that lost the race (see [`no_op_count`]).
+const NO_OP_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS __lmz_fetch_stats (key TEXT PRIMARY KEY NOT NULL, n INTEGER NOT NULL) WITHOUT ROWID";
+
+/// The alarm id of request `id`.
+pub fn alarm_id(request_id: &str) -> String {
+    format!("fetch-{request_id}")
+}
+
+/// Starts a fetch of `request` (a URL string, a `URL` or a `RequestSync` value) whose outcome
+/// (a `ResponseSync` or a fetch `Error` value, see [`FetchError`]) later runs `continuation`
+/// on this object, exactly once. Returns the request id.
+///
+/// Order matters and is the fix of two flaws of the original: the executor call is queued
+/// first, so an unknown executor fails here before any alarm exists; and a pending request
+/// id is refused instead of silently replacing its backstop. Both the call and the alarm are
+/// part of this turn's transaction: if the handler fails afterwards, neither happens.
+///
+/// The origin must route [`RESULT_METHOD`] to [`handle_result`] (see [`Fetching`](super::Fetching)).
+pub fn proxy_fetch_simple(
+    ctx: &Ctx<'_>,
+    request: &Value,
+    continuation: &Continuation,
+    options: &FetchOptions,
+) -> Result<String, ProxyFetchError> {
+    let url = FetchRequest::from_value(request)
+        .map_err(ProxyFetchError::InvalidRequest)?
+        .url;
+    if continuation.method_path().is_none() {
+        return Err(ProxyFetchError::Alarm(
+            crate::alarms::AlarmError::InvalidContinuation("it calls nothing".into()),
+        ));
+    }
+    let id = options.request_id.clone().unwrap_or_else(new_uuid);
+    let alarm = alarm_id(&id);
+    if ctx
+        .alarms()
+        .get_schedule(&alarm)
+        .map_err(ProxyFetchError::Alarm)?
+        .is_some()
+    {
+        return Err(ProxyFetchError::DuplicateRequestId(id));
+    }
+    let job = Job {
+        request_id: id.clone(),
+        request: request.clone(),
+        origin: ctx.me().clone(),
+        limits: HttpLimits {
+            timeout: options.timeout,
+            max_body_bytes: options.max_body_bytes,
+        },
+        simulate_delivery_failure: options.test_mode.simulate_delivery_failure,
+        reply: ReplyMode::Simple,
+    };
+    ctx.call_raw(&options.executor, &job.to_chain(), None)?;
+    let scheduled = schedule_timeout(ctx, &id, &url, continuation, options);
+    if let Err(e) = scheduled {
+        // Un-queue the executor call we just queued (the last message), keeping the others.
+        let mut out = ctx.take_outbox();
+        out.pop();
+        for m in out {
+            ctx.push_outgoing(m);
+        }
+        return Err(e);
+    }
+    Ok(id)
+}
+
+fn schedule_timeout(
+    ctx: &Ctx<'_>,
+    id: &str,
+    url: &str,
+    continuation: &Continuation,
+    options: &FetchOptions,
+) -> Result<(), ProxyFetchError> {
+    let no_reply = FetchError::NoReply {
+        url: url.to_string(),
+        request_id: id.to_string(),
+        timeout_ms: millis(options.timeout),
+        grace_ms: millis(options.grace_period),
+    };
+    // The user's chain travels as opaque wire text (as in the original): stored as a value, its
+    // `$result` marker would be resolved as a nested operation when the alarm chain runs.
+    let inner = continuation
+        .stringify()
+        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::Codec(e.to_string())))?;
+    let at = ctx
+        .now_ms()
+        .saturating_add(millis(options.timeout + options.grace_period) as i64);
+    let chain = ctn().call(
+        RESULT_METHOD,
+        vec![Value::from(id), no_reply.to_value(), Value::from(inner)],
+    );
+    ctx.alarms()
+        .schedule_with_id(&alarm_id(id), When::at_ms(at), chain)
+        .map_err(ProxyFetchError::Alarm)?;
+    Ok(())
+}
+
+/// The convergence point of both paths, run on the origin: `args` are `(requestId, outcome)`
+/// from the executor or `(requestId, NoReply error, continuation)` from the alarm. Returns
+/// `true` when this call ran the continuation, `false` for a counted no-op.
+pub fn handle_result<T: Dispatch + ?Sized>(
+    target: &mut T,
+    ctx: &Ctx<'_>,
+    args: Vec<Value>,
+) -> Result<Value, ChainError> {
+    let mut args = args.into_iter();
+    let id = match args.next() {
+        Some(Value::String(s)) => s,
+        other => {
+            return Err(ChainError::handler(format!(
+                "{RESULT_METHOD}: expected a request id string, got {other:?}"
+            )))
+        }
+    };
+    let outcome = args.next().unwrap_or_default();
+    let alarm = alarm_id(&id);
+    let schedule = ctx
+        .alarms()
+        .cancel_schedule(&alarm)
+        .map_err(|e| ChainError::handler(e.to_string()))?;
+    let Some(schedule) = schedule else {
+        count_no_op(ctx).map_err(|e| ChainError::Storage(e.to_string()))?;
+        ctx.log(format!(
+            "fetch {id}: outcome arrived after the other path won; ignored ({})",
+            describe_outcome(&outcome)
+        ));
+        return Ok(Value::Bool(false));
+    };
+    let inner = stored_continuation(&schedule.callback).ok_or_else(|| {
+        ChainError::handler(format!(
+            "schedule {alarm} does not hold a fetch continuation"
+        ))
+    })?;
+    let continuation = OperationChain::parse(&inner)?;
+    execute_chain(target, ctx, &continuation.with_result(outcome))?;
+    Ok(Value::Bool(true))
+}
+
+/// The user continuation inside a `fetch-{id}` alarm chain (third argument of its apply).
+fn stored_continuation(chain: &OperationChain) -> Option<String> {
+    match chain.ops().last()? {
+        Operation::Apply { args } => args.get(2)?.as_str().map(String::from),
+        Operation::Get { .. } => None,
+    }
+}
+
+fn describe_outcome(v: &Value) -> String {
+    match super::outcome_from_value(v) {
+        Ok(r) => format!("response {}", r.status),
+        Err(e) => e.name().to_string(),
+    }
+}
+
+fn count_no_op(ctx: &Ctx<'_>) -> Result<(), crate::storage::StorageError> {
+    ctx.sql().exec(NO_OP_TABLE, &[])?;
+    ctx.sql().exec(
+        "INSERT INTO __lmz_fetch_stats (key, n) VALUES ('no_ops', 1) \
+         ON CONFLICT(key) DO UPDATE SET n = n + 1",
+        &[],
+    )?;
+    Ok(())
+}
+
+/// How many fetch outcomes arrived at this object after the other path had already won (late
+/// results after a timeout, or the alarm after a result in a tie). Each is a no-op.
+pub fn no_op_count(ctx: &Ctx<'_>) -> Result<u64, crate::storage::StorageError> {
+    ctx.sql().exec(NO_OP_TABLE, &[])?;
+    let rows = ctx
+        .sql()
+        .exec("SELECT n FROM __lmz_fetch_stats WHERE key = 'no_ops'", &[])?;
+    Ok(rows.scalar().and_then(SqlValue::as_i64).unwrap_or(0) as u64)
+}
+
+/// The pending simple-design fetches of this object (their `fetch-*` alarms).
+pub fn pending_count(ctx: &Ctx<'_>) -> Result<u64, crate::storage::StorageError> {
+    let rows = ctx.sql().exec(
+        "SELECT count(*) FROM __lmz_alarms WHERE id >= 'fetch-' AND id < 'fetch.'",
+        &[],
+    )?;
+    Ok(rows.scalar().and_then(SqlValue::as_i64).unwrap_or(0) as u64)
+}

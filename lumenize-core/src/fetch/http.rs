@@ -11,11 +11,18 @@ use super::message::{Body, FetchRequest, FetchResponse};
 /// so a bigger body is better streamed elsewhere than proxied.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
 
+/// Most HTTP exchanges in flight at once in this process; more wait for a free slot (inside
+/// their timeout). Bounds sockets: 10,000 concurrent fetches must not exhaust file descriptors.
+pub const MAX_CONCURRENT_EXCHANGES: usize = 512;
+
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_EXCHANGES);
+
 /// Limits for one HTTP exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {
-    /// Total time for connect, send, and reading the whole body. When it passes, the exchange
-    /// ends with [`FetchError::ExecutorTimeout`].
+    /// Total time for waiting for a free slot (see [`MAX_CONCURRENT_EXCHANGES`]), connect,
+    /// send, and reading the whole body. When it passes, the exchange ends with
+    /// [`FetchError::ExecutorTimeout`].
     pub timeout: Duration,
     /// Largest body accepted; above it, [`FetchError::BodyTooLarge`].
     pub max_body_bytes: u64,
@@ -70,6 +77,10 @@ impl HttpClient {
     }
 
     async fn exchange(&self, req: &FetchRequest, cap: u64) -> Result<FetchResponse, FetchError> {
+        let _slot = SLOTS.acquire().await.map_err(|e| FetchError::Executor {
+            url: req.url.clone(),
+            message: format!("exchange slots closed: {e}"),
+        })?;
         let invalid = |message: String| FetchError::InvalidRequest {
             url: req.url.clone(),
             message,

@@ -28,7 +28,7 @@ mod simple;
 pub use direct::direct_fetch;
 pub use error::FetchError;
 pub use executor::{FetchExecutor, FetchExecutorRpcTarget};
-pub use http::{HttpClient, HttpLimits, DEFAULT_MAX_BODY_BYTES};
+pub use http::{HttpClient, HttpLimits, DEFAULT_MAX_BODY_BYTES, MAX_CONCURRENT_EXCHANGES};
 pub use job::{address_from_value, address_to_value};
 pub use message::{outcome_from_value, outcome_to_value, Body, FetchRequest, FetchResponse};
 pub use options::{

@@ -83,6 +83,7 @@ impl Origin {
         ctx: &Ctx<'_>,
         design: String,
         url: String,
+        prefix: String,
         n: u32,
         opts: Value,
     ) -> Result<(), String> {
@@ -91,7 +92,7 @@ impl Origin {
                 ctx,
                 design.clone(),
                 url.clone(),
-                format!("t{i}"),
+                format!("{prefix}{i}"),
                 opts.clone(),
             )?;
         }
@@ -124,7 +125,7 @@ impl Origin {
 
 lumenize_core::handlers!(Origin {
     start(design: String, url: String, tag: String, opts: Value),
-    start_many as "startMany"(design: String, url: String, n: u32, opts: Value),
+    start_many as "startMany"(design: String, url: String, prefix: String, n: u32, opts: Value),
     on_result as "onResult"(tag: String, outcome: Value),
 });
 
@@ -214,4 +215,19 @@ pub fn settle(rt: &Runtime) {
 /// The error name a continuation saw for `e`.
 pub fn name(e: &FetchError) -> &'static str {
     e.name()
+}
+
+/// Starts `n` fetches in one turn of the origin, tagged `{prefix}{i}`.
+pub fn start_many(o: &Stub, design: &str, url: &str, prefix: &str, n: u32, opts: Value) {
+    o.call_method(
+        "startMany",
+        vec![
+            Value::from(design),
+            Value::from(url),
+            Value::from(prefix),
+            Value::from(n),
+            opts,
+        ],
+    )
+    .unwrap();
 }

@@ -1,0 +1,2 @@
+//! Placeholder until the experiment lands.
+fn main() {}

@@ -197,7 +197,10 @@ def main():
         with open(os.path.join(out, crate, "Cargo.toml"), "w") as f:
             f.write(MANIFEST.format(crate=crate, n=c))
         mods = [f"part{m}" for m in range(files - 1)]
-        lib = "".join(f"pub mod {m};\n" for m in mods) + "\n" + gen_module(rng, crate, "lib", c)
+        # `pub mod` items go after the header: inner doc comments (`//!`) must come first.
+        body = gen_module(rng, crate, "lib", c)
+        head, sep, rest = body.partition("\n\n")
+        lib = head + sep + "".join(f"pub mod {m};\n" for m in mods) + "\n" + rest
         texts = {"lib.rs": lib}
         for i, m in enumerate(mods):
             texts[f"{m}.rs"] = gen_module(rng, crate, m, c * 100 + i)

@@ -96,6 +96,7 @@ fn run_files(mode: Mode, a: RunArgs) -> u8 {
         exclude: a.exclude.clone(),
     };
     let workset = walk::discover(&a.paths, &globs);
+    let walked = started.elapsed();
     let mut rules = Rules::new(choice);
     let mut crates = Vec::with_capacity(workset.crates.len());
     for unit in workset.crates {
@@ -115,8 +116,10 @@ fn run_files(mode: Mode, a: RunArgs) -> u8 {
 
     let display = Display::from_cwd();
     let progress = progress_bar(&a, &crates);
+    let before_run = started.elapsed();
     let mut report = process::run(&crates, a.force, &display, &progress);
     progress.finish_and_clear();
+    let processed = started.elapsed();
 
     let color = use_color(a.color);
     let mut written = vec![false; report.outcomes.len()];
@@ -159,7 +162,12 @@ fn run_files(mode: Mode, a: RunArgs) -> u8 {
     let code = summary.exit_code(mode, a.strict);
     printer.summary(mode, &summary, code);
     if a.verbose && a.format == Format::Human {
-        report::err_line(&format!("done in {:.2?}", started.elapsed()));
+        report::err_line(&format!(
+            "timings: walk {walked:.2?}, rules and git {:.2?}, read+migrate {:.2?}, total {:.2?}",
+            before_run - walked,
+            processed - before_run,
+            started.elapsed()
+        ));
     }
     code
 }

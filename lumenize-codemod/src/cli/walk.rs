@@ -329,6 +329,11 @@ fn uses_lumenize(crate_dir: &Path, info: &ManifestInfo) -> bool {
 pub fn workspace_root(dir: &Path) -> Option<(PathBuf, ManifestInfo)> {
     dir.ancestors().find_map(|d| {
         let text = std::fs::read_to_string(d.join("Cargo.toml")).ok()?;
+        // Cheap test first: most manifests are not workspace roots, and TOML parsing is the
+        // expensive part of discovery on a tree of hundreds of crates.
+        if !text.contains("workspace") {
+            return None;
+        }
         let info = manifest::read(&text).ok()?;
         info.is_workspace.then(|| (d.to_path_buf(), info))
     })

@@ -1,7 +1,7 @@
 //! The encoder: `Value` → W4 wire text, written directly (no intermediate JSON tree).
 //!
 //! Pass 1 counts how often each object is reached (without descending twice into one object);
-//! pass 2 writes the document. An object reached more than once gets an alias id in the order
+//! pass 2 writes the document. (Tree-shaped values skip pass 1, see [`stringify`].) An object reached more than once gets an alias id in the order
 //! pass 2 first meets it (depth-first, pre-order), its body goes to `meta.aliases[id]`, and every
 //! position, the first included, holds `{"$ref":id}`: exactly the JavaScript algorithm, so ids
 //! and bytes match. Objects with a single handle (`Rc::strong_count == 1`) cannot appear twice,
@@ -17,12 +17,25 @@ use super::{iso, raw, MAX_DEPTH};
 
 /// Encodes `value` as wire text.
 pub(crate) fn stringify(value: &Value) -> Res<String> {
-    let mut enc = Encoder::default();
-    enc.count(value, 1).map_err(|e| e.in_root("json"))?;
     let mut out = String::with_capacity(256);
     out.push_str("{\"json\":");
-    enc.write(&mut out, value, 1)
-        .map_err(|e| e.in_root("json"))?;
+    // Optimistic single pass: a graph whose objects all have one handle is a tree, needs no
+    // aliases and so no counting pass. Meeting a multi-handle object restarts in two passes.
+    let mut enc = Encoder {
+        optimistic: true,
+        ..Encoder::default()
+    };
+    match enc.write(&mut out, value, 1) {
+        Ok(()) => {}
+        Err(_) if enc.restart => {
+            enc = Encoder::default();
+            out.truncate("{\"json\":".len());
+            enc.count(value, 1).map_err(|e| e.in_root("json"))?;
+            enc.write(&mut out, value, 1)
+                .map_err(|e| e.in_root("json"))?;
+        }
+        Err(e) => return Err(e.in_root("json")),
+    }
     if enc.aliases.is_empty() {
         out.push_str(",\"meta\":{}}");
     } else {
@@ -64,6 +77,10 @@ type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
 
 #[derive(Default)]
 struct Encoder {
+    /// Single-pass mode: no counts were taken; any multi-handle object aborts the pass.
+    optimistic: bool,
+    /// Set when the optimistic pass aborted (the error it returns is only a signal).
+    restart: bool,
     /// Times each multi-handle object is reached in pass 1.
     counts: AddrMap<u32>,
     /// Alias ids given so far in pass 2.
@@ -168,6 +185,10 @@ impl Encoder {
     }
 
     fn write_object(&mut self, out: &mut String, o: &Object, depth: usize) -> Res<()> {
+        if self.optimistic && o.handle_count() > 1 {
+            self.restart = true;
+            return Err(CloneError::here("restart in two passes"));
+        }
         if o.handle_count() > 1 && self.counts.get(&o.addr()).is_some_and(|&c| c > 1) {
             self.write_alias(out, o, depth)
         } else {

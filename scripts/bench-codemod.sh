@@ -82,7 +82,9 @@ find "$CORPUS" \( -name '*.rs' -o -name Cargo.toml \) -type f -print0 | sort -z 
 "$BIN" apply --force --quiet --format json "$CORPUS" > "$OUT/corpus-apply.jsonl" 2> "$OUT/corpus-apply.stderr"
 APPLY_RC=$?
 find "$CORPUS" \( -name '*.rs' -o -name Cargo.toml \) -type f -print0 | sort -z | xargs -0 sha1sum > "$OUT/after.sha1"
-"$BIN" bench-parse-only --force --prefiltered "$CORPUS" > "$OUT/parse-only.txt"
+"$BIN" bench-parse-only --force --prefiltered "$CORPUS" > "$OUT/parse-only.txt" 2> "$OUT/parse-only-failures.txt"
+# Every corpus file syn cannot parse, with the reason (the tool only parses prefilter hits).
+"$BIN" bench-parse-only --force "$CORPUS" > "$OUT/parse-all.txt" 2> "$OUT/parse-all-failures.txt"
 set -e
 CHANGED_ON_DISK="$(diff "$OUT/before.sha1" "$OUT/after.sha1" | grep -c '^>' || true)"
 python3 - "$OUT" "$CHECK_RC" "$APPLY_RC" "$CHANGED_ON_DISK" "$NPROC" << 'PY'
@@ -144,6 +146,8 @@ ast-grep {sg:.3f} s; 0.9 corpus: check {gen:.3f} s, syn parse only {syn:.3f} s.
 - errors: {summary['errors']} ({empty_reasons} without a reason), needs review: {summary['needs_review']}
 - diagnostics by (severity, rule): {dict(by)}
 - parse-only baseline on the prefiltered files: {open(f"{out}/parse-only.txt").read().strip()}
+- syn over every corpus file: {open(f"{out}/parse-all.txt").read().strip()}
+{open(f"{out}/parse-all-failures.txt").read()}
 """
 open(f"{out}/results.md", "w").write(report)
 print(report)

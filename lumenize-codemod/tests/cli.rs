@@ -699,3 +699,32 @@ fn rule_selection_and_config_discovery() {
         stderr(&o)
     );
 }
+
+#[test]
+fn config_rules_reach_crates_that_use_the_configured_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("dbapp");
+    write(
+        &app.join("Cargo.toml"),
+        "[package]\nname = \"dbapp\"\nversion = \"0.1.0\"\n\n[dependencies]\nmy-db = \"0.4\"\n",
+    );
+    write(
+        &app.join("lumenize-codemod.toml"),
+        "[rules.db-sync]\nsummary = \"my_db's fetch_all became synchronous\"\n\n[[sync-fn]]\nrule = \"db-sync\"\npaths = [\"my_db::query::fetch_all\"]\n",
+    );
+    let before = "async fn rows() -> Result<usize, my_db::Error> {\n    let r = my_db::query::fetch_all(\"select 1\").await?;\n    Ok(r.len())\n}\n";
+    write(&app.join("src/lib.rs"), before);
+
+    let o = run(dir.path(), &["apply", "--format", "json", "dbapp"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let s = summary(&o);
+    assert_eq!(
+        s["crates_skipped"], 0,
+        "a crate using my-db is not skipped: {s}"
+    );
+    assert_eq!(s["edits_by_rule"]["db-sync"], 1, "{s}");
+    assert_eq!(
+        fs::read_to_string(app.join("src/lib.rs")).unwrap(),
+        before.replace(".await?", "?")
+    );
+}

@@ -5,6 +5,7 @@
 //! `check` time / `bench-parse-only` time is the cost of the rules over a bare parse.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use lumenize_codemod::may_need_migration;
@@ -13,7 +14,8 @@ use rayon::prelude::*;
 use super::args::BenchArgs;
 use super::walk::{self, Kind};
 
-/// Runs the parse-only pass and prints one line of counts; exit code 0 (2 on bad PATHs).
+/// Runs the parse-only pass and prints one line of counts (and each parse failure with its
+/// reason on stderr); exit code 0 (2 on bad PATHs).
 pub fn run(b: &BenchArgs) -> u8 {
     let started = Instant::now();
     let workset = walk::discover(&b.paths, &walk::Globs::default());
@@ -23,13 +25,14 @@ pub fn run(b: &BenchArgs) -> u8 {
     let files: Vec<_> = workset
         .crates
         .iter()
-        .filter(|c| c.uses_lumenize || b.force)
+        .filter(|c| c.targeted || b.force)
         .flat_map(|c| c.files.iter())
         .filter(|f| f.selected && f.kind == Kind::Rust)
         .collect();
     let parsed = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     let bytes = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
     files.par_iter().for_each(|f| {
         let Ok(data) = std::fs::read(&f.path) else {
             failed.fetch_add(1, Ordering::Relaxed);
@@ -39,15 +42,33 @@ pub fn run(b: &BenchArgs) -> u8 {
         if b.prefiltered && !may_need_migration(&data) {
             return;
         }
-        let ok = std::str::from_utf8(&data)
-            .ok()
-            .is_some_and(|t| syn::parse_file(t).is_ok());
-        let counter = if ok { &parsed } else { &failed };
-        counter.fetch_add(1, Ordering::Relaxed);
+        let result = match std::str::from_utf8(&data) {
+            Ok(t) => syn::parse_file(t).map(drop).map_err(|e| {
+                let at = e.span().start();
+                format!("{}:{}: {e}", at.line, at.column + 1)
+            }),
+            Err(e) => Err(format!("not UTF-8: {e}")),
+        };
+        match result {
+            Ok(()) => {
+                parsed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(reason) => {
+                failed.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut list) = failures.lock() {
+                    list.push(format!("{}:{reason}", f.path.display()));
+                }
+            }
+        }
         // span-locations keeps every file's spans in a thread-local table; drop them like the
         // engine does, or memory grows with the corpus.
         proc_macro2::extra::invalidate_current_thread_spans();
     });
+    let mut failures = failures.into_inner().unwrap_or_default();
+    failures.sort();
+    for f in &failures {
+        eprintln!("parse failure: {f}");
+    }
     println!(
         "bench-parse-only: {} files read ({:.1} MB), {} parsed, {} failed, {:.2?}",
         files.len(),

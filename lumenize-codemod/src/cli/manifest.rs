@@ -3,13 +3,14 @@
 //! Only what the walker needs to decide which crates to read. The manifest *rewrite* is the
 //! engine's (`migrate_manifest`); this module never edits anything.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, TableLike};
 
 /// The package names that mean "this crate uses lumenize 0.9". The legacy fixture crate is a
 /// renamed package with the same lib name, so both count.
-const LUMENIZE_PACKAGES: [&str; 2] = ["lumenize-core", "lumenize-core-legacy"];
+pub const LUMENIZE_PACKAGES: [&str; 2] = ["lumenize-core", "lumenize-core-legacy"];
 
 /// What the walker needs from one Cargo.toml.
 #[derive(Debug, Clone, Default)]
@@ -18,12 +19,13 @@ pub struct ManifestInfo {
     pub is_package: bool,
     /// Has a `[workspace]` table.
     pub is_workspace: bool,
-    /// Some dependency (any section, any target) resolves to a lumenize package.
-    pub uses_lumenize: bool,
+    /// The package names of all dependencies (any section, any target); a renamed
+    /// dependency (`lc = { package = "lumenize-core" }`) counts under its package name.
+    pub packages: BTreeSet<String>,
     /// Dependencies written `foo.workspace = true`, resolved against the workspace root later.
     pub inherited: Vec<String>,
-    /// For a workspace root: the `[workspace.dependencies]` keys that are lumenize packages.
-    pub workspace_lumenize_keys: Vec<String>,
+    /// For a workspace root: `[workspace.dependencies]` key -> package name.
+    pub workspace_packages: BTreeMap<String, String>,
 }
 
 /// Parses a manifest's text. An unparsable manifest is an error with the reason.
@@ -57,9 +59,8 @@ pub fn read(text: &str) -> Result<ManifestInfo, String> {
         .and_then(Item::as_table_like)
     {
         for (key, dep) in ws_deps.iter() {
-            if is_lumenize_dep(key, dep) {
-                info.workspace_lumenize_keys.push(key.to_string());
-            }
+            info.workspace_packages
+                .insert(key.to_string(), package_name(key, dep));
         }
     }
     Ok(info)
@@ -79,30 +80,27 @@ fn scan_dep_tables(table: &dyn TableLike, info: &mut ManifestInfo) {
             continue;
         };
         for (key, dep) in deps.iter() {
-            if is_lumenize_dep(key, dep) {
-                info.uses_lumenize = true;
-            } else if dep
+            let inherited = dep
                 .as_table_like()
                 .and_then(|t| t.get("workspace"))
                 .and_then(Item::as_bool)
-                == Some(true)
-            {
+                == Some(true);
+            if inherited {
                 info.inherited.push(key.to_string());
+            } else {
+                info.packages.insert(package_name(key, dep));
             }
         }
     }
 }
 
-/// A dependency is lumenize when its key or its `package = "…"` names a lumenize package.
-fn is_lumenize_dep(key: &str, dep: &Item) -> bool {
-    let package = dep
-        .as_table_like()
+/// The package a dependency entry refers to: its `package = "…"`, else its key.
+fn package_name(key: &str, dep: &Item) -> String {
+    dep.as_table_like()
         .and_then(|t| t.get("package"))
-        .and_then(Item::as_str);
-    match package {
-        Some(p) => LUMENIZE_PACKAGES.contains(&p),
-        None => LUMENIZE_PACKAGES.contains(&key),
-    }
+        .and_then(Item::as_str)
+        .unwrap_or(key)
+        .to_string()
 }
 
 /// True when `dir` holds a Cargo.toml with a `[package]` table.
@@ -117,29 +115,35 @@ pub fn is_crate_dir(dir: &Path) -> bool {
 mod tests {
     use super::*;
 
+    fn depends(m: &ManifestInfo) -> bool {
+        LUMENIZE_PACKAGES.iter().any(|p| m.packages.contains(*p))
+    }
+
     #[test]
     fn plain_renamed_target_and_inherited_dependencies() {
         let m = read("[package]\nname='a'\n[dependencies]\nlumenize-core = \"0.9\"\n").unwrap();
-        assert!(m.is_package && m.uses_lumenize && !m.is_workspace);
+        assert!(m.is_package && !m.is_workspace && depends(&m));
 
         let m = read("[package]\nname='a'\n[dependencies]\nlc = { package = \"lumenize-core-legacy\", path = \"x\" }\n").unwrap();
-        assert!(m.uses_lumenize);
+        assert!(depends(&m));
 
         let m = read("[package]\nname='a'\n[target.'cfg(unix)'.dev-dependencies.lumenize-core]\nversion = \"0.9\"\n").unwrap();
-        assert!(m.uses_lumenize);
+        assert!(depends(&m));
 
         let m = read("[package]\nname='a'\n[dependencies]\nlumenize-core = { package = \"other\", version = \"1\" }\nserde = \"1\"\n").unwrap();
         assert!(
-            !m.uses_lumenize,
-            "key alone does not count when package renames it away"
+            !depends(&m),
+            "the key alone does not count when package renames it"
         );
+        assert!(m.packages.contains("other") && m.packages.contains("serde"));
 
         let m = read("[package]\nname='a'\n[dependencies]\nlc.workspace = true\n").unwrap();
         assert_eq!(m.inherited, vec!["lc".to_string()]);
+        assert!(m.packages.is_empty());
 
         let m = read("[workspace]\n[workspace.dependencies]\nlc = { package = \"lumenize-core\", version = \"0.9\" }\n").unwrap();
         assert!(m.is_workspace && !m.is_package);
-        assert_eq!(m.workspace_lumenize_keys, vec!["lc".to_string()]);
+        assert_eq!(m.workspace_packages["lc"], "lumenize-core");
     }
 
     #[test]

@@ -99,14 +99,17 @@ fn run_files(mode: Mode, a: RunArgs) -> u8 {
     let walked = started.elapsed();
     let mut rules = Rules::new(choice);
     let mut crates = Vec::with_capacity(workset.crates.len());
-    for unit in workset.crates {
+    for mut unit in workset.crates {
         let dir = unit.dir.clone().or_else(|| {
             unit.files
                 .first()
                 .and_then(|f| f.path.parent().map(Path::to_path_buf))
         });
         match rules.for_dir(dir.as_deref()) {
-            Ok(set) => crates.push((unit, set)),
+            Ok(set) => {
+                unit.retarget(&set.packages);
+                crates.push((unit, set));
+            }
             Err(e) => return fatal(&e),
         }
     }
@@ -224,7 +227,7 @@ fn warn_dirty(paths: &[PathBuf]) {
 fn progress_bar(a: &RunArgs, crates: &[(walk::CrateUnit, Arc<ActiveRules>)]) -> ProgressBar {
     let files: usize = crates
         .iter()
-        .filter(|(u, _)| u.uses_lumenize || a.force)
+        .filter(|(u, _)| u.targeted || a.force)
         .map(|(u, _)| u.files.len())
         .sum();
     if a.quiet || files < PROGRESS_MIN_FILES || !std::io::stderr().is_terminal() {

@@ -102,12 +102,13 @@ pub fn run(
     let mut report = Report::default();
     let mut work = Vec::new();
     for (unit, rules) in crates {
-        if unit.uses_lumenize || force {
+        if unit.targeted || force {
             work.push((unit, rules));
         } else if let Some(dir) = &unit.dir {
             report.skipped.push(Skipped {
                 crate_dir: display.show(dir),
-                reason: "Cargo.toml does not depend on lumenize-core".to_string(),
+                reason: "its Cargo.toml depends on no package the rules migrate (lumenize-core)"
+                    .to_string(),
             });
         }
     }

@@ -6,7 +6,7 @@
 //! walked with the `ignore` crate (gitignore, hidden files) in parallel; cargo `target/`
 //! directories are pruned.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -43,10 +43,24 @@ pub struct CrateUnit {
     pub dir: Option<PathBuf>,
     /// The crate's files, sorted by path.
     pub files: Vec<SourceFile>,
-    /// Its manifest depends on lumenize (loose files: true, nothing to check).
-    pub uses_lumenize: bool,
+    /// The package names the crate depends on, inherited workspace dependencies resolved;
+    /// `None` for loose files and unparsable manifests (nothing to check).
+    pub dependencies: Option<BTreeSet<String>>,
+    /// To be migrated: depends on a package the rules target (lumenize-core unless a config
+    /// file adds more; see [`CrateUnit::retarget`]), or has no manifest to tell.
+    pub targeted: bool,
     /// A manifest that cannot be parsed: the reason (the crate is then still processed).
     pub manifest_error: Option<String>,
+}
+
+impl CrateUnit {
+    /// Recomputes `targeted` for the given target package names.
+    pub fn retarget(&mut self, packages: &BTreeSet<String>) {
+        self.targeted = self
+            .dependencies
+            .as_ref()
+            .is_none_or(|d| d.iter().any(|p| packages.contains(p)));
+    }
 }
 
 /// Include/exclude globs, gitignore syntax, relative to the PATH they apply to.
@@ -286,20 +300,23 @@ fn group_by_crate(files: Vec<SourceFile>) -> Vec<CrateUnit> {
         .into_iter()
         .map(|(dir, mut files)| {
             files.sort_by(|a, b| a.path.cmp(&b.path));
-            let (uses_lumenize, manifest_error) = match &dir {
-                None => (true, None),
+            let (dependencies, manifest_error) = match &dir {
+                None => (None, None),
                 Some(d) => match infos.get(d) {
-                    Some(Ok(info)) => (uses_lumenize(d, info), None),
-                    Some(Err(e)) => (true, Some(e.clone())),
-                    None => (true, None),
+                    Some(Ok(info)) => (Some(dependencies(d, info)), None),
+                    Some(Err(e)) => (None, Some(e.clone())),
+                    None => (None, None),
                 },
             };
-            CrateUnit {
+            let mut unit = CrateUnit {
                 dir,
                 files,
-                uses_lumenize,
+                dependencies,
+                targeted: true,
                 manifest_error,
-            }
+            };
+            unit.retarget(&lumenize_packages());
+            unit
         })
         .collect();
     // Loose files (no crate) sort first in a BTreeMap (None < Some); put them last.
@@ -307,22 +324,26 @@ fn group_by_crate(files: Vec<SourceFile>) -> Vec<CrateUnit> {
     crates
 }
 
-/// Direct lumenize dependency, or `key.workspace = true` where the workspace root's
-/// `[workspace.dependencies]` maps that key to lumenize.
-fn uses_lumenize(crate_dir: &Path, info: &ManifestInfo) -> bool {
-    if info.uses_lumenize {
-        return true;
+/// The built-in target packages.
+pub fn lumenize_packages() -> BTreeSet<String> {
+    manifest::LUMENIZE_PACKAGES
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
+/// Direct dependencies plus `key.workspace = true` ones, resolved through the workspace
+/// root's `[workspace.dependencies]` (where a key may rename a package).
+fn dependencies(crate_dir: &Path, info: &ManifestInfo) -> BTreeSet<String> {
+    let mut deps = info.packages.clone();
+    if !info.inherited.is_empty() {
+        let ws = workspace_root(crate_dir).map(|(_, ws)| ws.workspace_packages);
+        for key in &info.inherited {
+            let package = ws.as_ref().and_then(|w| w.get(key)).unwrap_or(key);
+            deps.insert(package.clone());
+        }
     }
-    if info.inherited.is_empty() {
-        return false;
-    }
-    match workspace_root(crate_dir) {
-        Some((_, ws)) => info
-            .inherited
-            .iter()
-            .any(|k| ws.workspace_lumenize_keys.contains(k)),
-        None => false,
-    }
+    deps
 }
 
 /// The nearest directory at or above `dir` whose Cargo.toml has a `[workspace]` table.

@@ -1,11 +1,137 @@
-//! Migrates Rust crates from the async `lumenize-core` 0.9 API to the synchronous 1.0 API.
+//! Migrates Rust crates from the async `lumenize-core` 0.9 API to the synchronous 1.0 API,
+//! changing only the bytes that must change.
 //!
-//! SKELETON: the public surface below is the contract between the engine (issue 6) and the CLI
-//! (issue 7). The engine fills in `migrate_source`, `CrateContext::scan`, `RuleSet` loading and
-//! `migrate_manifest`; the CLI only calls these.
+//! This is the library behind the `lumenize-codemod` binary. Give it a file's text (and what it
+//! needs to know about the file's crate) and it returns the migrated text, the byte-range
+//! [`Edit`]s it applied, and a [`Diagnostic`] for every site it changed or could not change
+//! safely. Edits are splices on the original text, never a reprint: comments, layout, CRLF line
+//! endings and a BOM survive, and every edited file is re-parsed and token-checked before it is
+//! returned (see "Safety net" below).
+//!
+//! ```
+//! use std::path::Path;
+//! use lumenize_codemod::{migrate_source, CrateContext, RuleSet, Severity};
+//!
+//! let src = "use lumenize_core::structured_clone::{parse, PostprocessOptions};\n\
+//!            async fn load(s: &str) -> Result<(), lumenize_core::CloneError> {\n\
+//!                let v = parse(s, None) // decode\n        .await?;\n\
+//!                Ok(())\n\
+//!            }\n";
+//! let rules = RuleSet::builtin();
+//! let ctx = CrateContext::scan([(Path::new("app/src/lib.rs"), src)]);
+//! let m = migrate_source(Path::new("app/src/lib.rs"), src, &ctx, &rules);
+//! assert!(m.output.contains("let v = parse(s) // decode\n        ?;"));
+//! assert!(m.output.starts_with("use lumenize_core::structured_clone::parse;\n"));
+//! assert!(m.diagnostics.iter().all(|d| d.severity == Severity::Edited));
+//! // Running again changes nothing.
+//! assert!(!migrate_source(Path::new("app/src/lib.rs"), &m.output, &ctx, &rules).changed());
+//! ```
+//!
+//! # What it changes, what it reports
+//!
+//! | rule | edit | reported instead (needs review) |
+//! |---|---|---|
+//! | `sync-structured-clone` | `parse(&s, None).await?` → `parse(&s)?`, same for `postprocess`; `.await` dropped after `stringify`/`preprocess` | options argument other than `None`; a call stored or passed on without `.await` |
+//! | `sync-schedule` | `alarms.schedule(w, cb).await?` → `alarms.schedule(w, cb)?` | receiver not evidently an `Alarms` |
+//! | `cancel-returns-schedule` | value use: `.map(\|s\| s.is_some())`; after `?`/`.unwrap()`/`.expect()`: `….is_some()`; statement: `.await` dropped | as above |
+//! | `execute-chain-method` | `execute_operation_chain(&c, &mut t).await` → `t.__execute_chain(&c)` (parenthesised when needed) plus `use lumenize_core::prelude::*;` if missing | not awaited directly |
+//! | `remove-dead-imports` | unused imports of removed items dropped, groups kept tidy | still used; `pub use` re-exports |
+//! | `bump-dependency` | `lumenize-core = "0.9"` → `"1"` in Cargo.toml ([`migrate_manifest`]) | path/git dependencies |
+//!
+//! A call is a lumenize call only if its path resolves to `lumenize_core` through the file's
+//! `use` items (aliases, groups, globs, nested modules), `crate::`/`super::` re-exports the
+//! [`CrateContext`] found, or its written path. `str::parse`, `other::parse(..).await`, a local
+//! `fn parse` and `.schedule(..)` on a tokio/cron type are never touched. A method is edited
+//! only when its receiver is evidently an `Alarms` (`….alarms()`, a binding/parameter typed
+//! `Alarms`/`&Alarms`/`Arc<Alarms>`, a field of `self` declared as one); a receiver of another
+//! known type is left alone; an unknown one is reported with its line and column.
+//!
+//! Inside known expression-list macros (`assert!`, `println!`, `vec!`, `tokio::join!`,
+//! `tokio::select!` branches, …) the same rewrites apply; candidates inside other macros,
+//! doc comments (doctests), or behind a deferred await (`let f = parse(s, None); f.await`) are
+//! reported, never skipped silently.
+//!
+//! # Safety net
+//!
+//! After planning, the splices must be disjoint; each re-parse unit they touch (a function
+//! body, a run of imports, else the whole file) is re-lexed and re-parsed, and its token stream
+//! must equal the original's with exactly the planned splices. Otherwise the file is returned
+//! unchanged with an [`Severity::Error`] diagnostic. Running the engine on its own output
+//! makes no edit.
+//!
+//! # Custom rules (`lumenize-codemod.toml`)
+//!
+//! The built-in rules are data (`rules/builtin.toml`), in the same format a user writes to
+//! declare their own functions or methods that became synchronous; load it with
+//! [`RuleSet::with_config`]. Every rule id gets a summary under `[rules.<id>]`; entries refer to
+//! it with `rule = "<id>"` (entries may also extend a built-in id). Paths are written from the
+//! crate name; `**` matches any number of segments, and a final `*` means a glob import.
+//!
+//! ```toml
+//! [rules.db-sync]
+//! summary = "my_db's query and fetch_all became synchronous"
+//!
+//! # Free functions: drop `.await`; optionally drop an argument that must be `None`.
+//! [[sync-fn]]
+//! rule = "db-sync"
+//! paths = ["my_db::query::fetch_all", "my_db::query::fetch_one"]
+//! drop-none-arg = 2            # 1-based; omit if no argument was removed
+//!
+//! # Methods: drop `.await` when the receiver is evidently of a listed type, or comes from a
+//! # listed accessor method. Adapters (optional) keep the old value when the return type changed.
+//! [[sync-method]]
+//! rule = "db-sync"
+//! methods = ["query"]
+//! receiver-types = ["my_db::**::Db"]
+//! receiver-methods = ["db"]    # `ctx.db().query(..).await`
+//! # value-adapter = ".map(|s| s.is_some())"    # appended when the result is used as a value
+//! # unwrapped-adapter = ".is_some()"           # appended after `?` / `.unwrap()` / `.expect()`
+//!
+//! # A free function that became a method on one of its arguments.
+//! [[fn-to-method]]
+//! rule = "db-sync"
+//! paths = ["my_db::run_on"]
+//! method = "run"
+//! receiver-arg = 2             # 1-based; a leading `&mut`/`&` is dropped
+//! import = "my_db::prelude::*" # added when no `import-satisfied-by` import is present
+//! import-satisfied-by = ["my_db::prelude::*", "my_db::prelude::Run"]
+//!
+//! # Removed items: their imports are dropped when unused, reported when still used.
+//! [[removed-item]]
+//! rule = "db-sync"
+//! paths = ["my_db::query::QueryOptions"]
+//!
+//! # Cargo.toml version bumps (path/git dependencies are reported).
+//! [[dependency]]
+//! rule = "db-sync"
+//! package = "my-db"
+//! from = "0.4"
+//! to = "1"
+//!
+//! # Macros whose bodies are comma-separated expressions (rewritten like code), and those of
+//! # them that await their arguments themselves (a candidate given to them is reported).
+//! [macros]
+//! expression-lists = ["my_assert"]
+//! implicit-await = []
+//! ```
 #![warn(missing_docs)]
 
 use std::path::{Path, PathBuf};
+
+mod apply;
+mod engine;
+mod imports;
+mod macros;
+mod manifest;
+mod prefilter;
+mod receiver;
+mod resolve;
+mod rewrite;
+mod rules;
+mod text;
+
+pub use resolve::CrateContext;
+pub use rules::RuleSet;
 
 /// How a diagnostic should be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -71,13 +197,6 @@ impl FileMigration {
     }
 }
 
-/// The rules to apply: the built-in lumenize rules, optionally extended by a user config file
-/// and narrowed by `--rule` / `--skip-rule`.
-#[derive(Debug, Clone, Default)]
-pub struct RuleSet {
-    _private: (),
-}
-
 /// A short description of one rule, for `list-rules`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RuleInfo {
@@ -94,71 +213,70 @@ pub struct RuleInfo {
 #[error("{0}")]
 pub struct RuleError(pub String);
 
-impl RuleSet {
-    /// The built-in lumenize 0.9 -> 1.0 rules.
-    pub fn builtin() -> RuleSet {
-        RuleSet::default()
-    }
-
-    /// The built-in rules plus the rules declared in a config file's text
-    /// (`lumenize-codemod.toml` format). `origin` names the file in errors and in `RuleInfo`.
-    pub fn with_config(self, _toml_text: &str, _origin: &Path) -> Result<RuleSet, RuleError> {
-        Ok(self)
-    }
-
-    /// Keeps only the rules whose ids are listed (`--rule`). Unknown ids are an error.
-    pub fn only(self, _ids: &[String]) -> Result<RuleSet, RuleError> {
-        Ok(self)
-    }
-
-    /// Drops the rules whose ids are listed (`--skip-rule`). Unknown ids are an error.
-    pub fn skip(self, _ids: &[String]) -> Result<RuleSet, RuleError> {
-        Ok(self)
-    }
-
-    /// Every active rule, in a stable order.
-    pub fn rules(&self) -> Vec<RuleInfo> {
-        Vec::new()
-    }
+/// Migrates one file's text. Never panics; problems become diagnostics.
+///
+/// `file` is used in diagnostics and to place the file in its crate's module tree (the usual
+/// Cargo layout: `src/a/b.rs` is `crate::a::b`), so pass the same paths given to
+/// [`CrateContext::scan`].
+pub fn migrate_source(
+    file: &Path,
+    source: &str,
+    ctx: &CrateContext,
+    rules: &RuleSet,
+) -> FileMigration {
+    engine::migrate(file, source, ctx, rules)
 }
 
-/// What the engine needs to know about the crate a file belongs to (re-exports of lumenize
-/// items through `crate::`/`super::` paths, and the like).
-#[derive(Debug, Clone, Default)]
-pub struct CrateContext {
-    _private: (),
+/// Migrates a `Cargo.toml` (the `bump-dependency` rule), format-preserving: only the version
+/// string changes.
+///
+/// ```
+/// use std::path::Path;
+/// let m = lumenize_codemod::migrate_manifest(
+///     Path::new("Cargo.toml"),
+///     "[dependencies]\nlumenize-core = { version = \"0.9\", features = [\"x\"] } # rt\n",
+///     &lumenize_codemod::RuleSet::builtin(),
+/// );
+/// assert_eq!(m.output, "[dependencies]\nlumenize-core = { version = \"1\", features = [\"x\"] } # rt\n");
+/// ```
+pub fn migrate_manifest(file: &Path, source: &str, rules: &RuleSet) -> FileMigration {
+    manifest::migrate_manifest(file, source, rules)
+}
+
+/// A cheap byte test for the built-in rules without crate context: `false` means the engine
+/// would neither edit nor report anything in this file. It looks for the target crate's name,
+/// or for `await` plus a method name plus a receiver hint (`alarms`/`Alarms`). Use
+/// [`CrateContext::may_need_migration`] when the crate renames or re-exports lumenize items,
+/// or with custom rules.
+///
+/// ```
+/// assert!(lumenize_codemod::may_need_migration(b"use lumenize_core::ocan;"));
+/// assert!(!lumenize_codemod::may_need_migration(b"fn main() { let x: u8 = \"1\".parse().unwrap(); }"));
+/// ```
+pub fn may_need_migration(source: &[u8]) -> bool {
+    prefilter::builtin().may_need_migration(source)
 }
 
 impl CrateContext {
-    /// Builds the context from the crate's source files (`(path, text)` pairs).
-    pub fn scan<'a>(_files: impl IntoIterator<Item = (&'a Path, &'a str)>) -> CrateContext {
-        CrateContext::default()
+    /// The prefilter for this crate and rule set: like [`may_need_migration`], and also true
+    /// for files naming a renamed dependency or a re-export this context found. Build it once
+    /// per crate with [`CrateContext::prefilter`] when testing many files.
+    pub fn may_need_migration(&self, source: &[u8], rules: &RuleSet) -> bool {
+        self.prefilter(rules).may_need_migration(source)
+    }
+
+    /// A reusable prefilter for this crate and rule set.
+    pub fn prefilter(&self, rules: &RuleSet) -> Prefilter {
+        Prefilter(prefilter::Prefilter::new(rules, self))
     }
 }
 
-/// Migrates one file's text. Never panics; problems become diagnostics.
-pub fn migrate_source(
-    _file: &Path,
-    source: &str,
-    _ctx: &CrateContext,
-    _rules: &RuleSet,
-) -> FileMigration {
-    FileMigration {
-        output: source.to_string(),
-        ..FileMigration::default()
-    }
-}
+/// A compiled byte prefilter (see [`CrateContext::prefilter`]).
+pub struct Prefilter(prefilter::Prefilter);
 
-/// Migrates a `Cargo.toml` (the `bump-dependency` rule), format-preserving.
-pub fn migrate_manifest(_file: &Path, source: &str, _rules: &RuleSet) -> FileMigration {
-    FileMigration {
-        output: source.to_string(),
-        ..FileMigration::default()
+impl Prefilter {
+    /// `false` means the engine would neither edit nor report anything in this file.
+    pub fn may_need_migration(&self, source: &[u8]) -> bool {
+        self.0.may_need_migration(source)
     }
-}
-
-/// A cheap byte test: false means the file certainly has nothing to migrate.
-pub fn may_need_migration(source: &[u8]) -> bool {
-    memchr::memmem::find(source, b"lumenize").is_some()
-        || memchr::memmem::find(source, b".await").is_some()
 }

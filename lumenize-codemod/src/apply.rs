@@ -1,0 +1,204 @@
+//! Applying splices, and the safety net that refuses a bad result.
+//!
+//! The splices are checked to be disjoint and on character boundaries, applied to the original
+//! text, and then every re-parse unit they touch (a function body, a run of imports, or the
+//! whole file as a fallback) is re-lexed and re-parsed. The unit's new token stream must be its
+//! old one with exactly the planned changes: every old token outside a splice kept, in order,
+//! at its shifted position; no token cut by a splice; no token straddling a splice boundary
+//! (so a replacement can never merge with a neighbour or swallow it into a comment). Only the
+//! touched units are re-parsed, which keeps the net cheap on big files with few call sites.
+
+use std::str::FromStr;
+
+use proc_macro2::{TokenStream, TokenTree};
+
+use crate::engine::{Splice, Src, Unit, UnitKind};
+
+/// Applies `splices` (sorted in place) to the text and verifies the result.
+pub(crate) fn apply_and_verify(src: Src<'_>, splices: &mut Vec<Splice>) -> Result<String, String> {
+    if splices.is_empty() {
+        return Ok(src.text.to_string());
+    }
+    splices.sort_by_key(|s| (s.start, s.end));
+    splices.dedup_by(|b, a| a.start == b.start && a.end == b.end && a.replacement == b.replacement);
+    let text = src.text;
+    for w in splices.windows(2) {
+        if w[1].start < w[0].end
+            || (w[1].start == w[0].start && w[0].start == w[0].end && w[1].start == w[1].end)
+        {
+            return Err(format!("overlapping edits at byte {}", w[1].start));
+        }
+    }
+    for s in splices.iter() {
+        if s.end > text.len() || !text.is_char_boundary(s.start) || !text.is_char_boundary(s.end) {
+            return Err(format!(
+                "edit {}..{} is not on character boundaries",
+                s.start, s.end
+            ));
+        }
+    }
+    let output = splice_text(text, 0, splices);
+    for (unit, members) in units(src, splices) {
+        verify_unit(text, unit, &members)?;
+    }
+    Ok(output)
+}
+
+/// `text[offset..]` with `splices` (absolute, sorted, inside it) applied.
+fn splice_text(text: &str, offset: usize, splices: &[Splice]) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut at = offset;
+    for s in splices {
+        out.push_str(&text[at..s.start]);
+        out.push_str(&s.replacement);
+        at = s.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Groups splices by re-parse unit, merging units that overlap or touch.
+fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
+    let whole = Unit {
+        kind: UnitKind::Whole,
+        start: src.base,
+        end: src.text.len(),
+    };
+    let mut groups: Vec<(Unit, Vec<Splice>)> = Vec::new();
+    let mut sorted: Vec<&Splice> = splices.iter().collect();
+    sorted.sort_by_key(|s| (s.unit.start, s.start));
+    for s in sorted {
+        // A splice must lie inside its unit; if not, fall back to the whole file.
+        let mut u = s.unit;
+        if s.start < u.start || s.end > u.end {
+            u = whole;
+        }
+        match groups.last_mut() {
+            Some((g, members)) if u.start <= g.end => {
+                if g.kind != u.kind
+                    || g.kind == UnitKind::Block && (u.start, u.end) != (g.start, g.end)
+                {
+                    *g = whole;
+                }
+                g.end = g.end.max(u.end);
+                members.push(s.clone());
+            }
+            _ => groups.push((u, vec![s.clone()])),
+        }
+    }
+    if groups.iter().any(|(g, _)| g.kind == UnitKind::Whole) {
+        return vec![(whole, splices.to_vec())];
+    }
+    groups
+}
+
+/// A token: kind (0 ident, 1 punct, 2 literal, 3 open, 4 close) and byte range in its text.
+type Tok = (u8, usize, usize);
+
+fn flatten(ts: TokenStream, out: &mut Vec<Tok>) {
+    for tt in ts {
+        match tt {
+            TokenTree::Group(g) => {
+                let o = g.span_open().byte_range();
+                out.push((3, o.start, o.end));
+                flatten(g.stream(), out);
+                let c = g.span_close().byte_range();
+                out.push((4, c.start, c.end));
+            }
+            TokenTree::Ident(i) => {
+                let r = i.span().byte_range();
+                out.push((0, r.start, r.end));
+            }
+            TokenTree::Punct(p) => {
+                let r = p.span().byte_range();
+                out.push((1, r.start, r.end));
+            }
+            TokenTree::Literal(l) => {
+                let r = l.span().byte_range();
+                out.push((2, r.start, r.end));
+            }
+        }
+    }
+}
+
+fn verify_unit(text: &str, unit: Unit, splices: &[Splice]) -> Result<(), String> {
+    let old = &text[unit.start..unit.end];
+    let new = splice_text(&text[..unit.end], unit.start, splices);
+    let new = &new[..];
+    let old_ts =
+        TokenStream::from_str(old).map_err(|e| format!("the original does not lex: {e}"))?;
+    let new_ts = TokenStream::from_str(new).map_err(|e| format!("the result does not lex: {e}"))?;
+    let parsed = match unit.kind {
+        UnitKind::Block => syn::parse2::<syn::Block>(new_ts.clone()).map(drop),
+        UnitKind::Items | UnitKind::Whole => syn::parse2::<syn::File>(new_ts.clone()).map(drop),
+    };
+    parsed.map_err(|e| format!("the result does not parse: {e}"))?;
+    let mut old_toks = Vec::new();
+    flatten(old_ts, &mut old_toks);
+    let mut new_toks = Vec::new();
+    flatten(new_ts, &mut new_toks);
+
+    // Splices relative to the unit, with where their replacement lands in the new text.
+    let mut shift: isize = 0;
+    let mut rel = Vec::with_capacity(splices.len());
+    for s in splices {
+        let (a, b) = (s.start - unit.start, s.end - unit.start);
+        let na = (a as isize + shift) as usize;
+        rel.push((a, b, na, na + s.replacement.len()));
+        shift += s.replacement.len() as isize - (b - a) as isize;
+    }
+    // Old tokens kept, with their expected new start.
+    let mut kept = Vec::with_capacity(old_toks.len());
+    let mut k = 0;
+    let mut delta: isize = 0;
+    for &(kind, s, e) in &old_toks {
+        while k < rel.len() && rel[k].1 <= s {
+            delta += (rel[k].3 - rel[k].2) as isize - (rel[k].1 - rel[k].0) as isize;
+            k += 1;
+        }
+        let inside = rel[k..]
+            .iter()
+            .take_while(|r| r.0 < e)
+            .any(|r| r.0 <= s && e <= r.1 && r.0 < r.1);
+        let cut = rel[k..]
+            .iter()
+            .take_while(|r| r.0 < e)
+            .any(|r| (r.0 > s && r.0 < e) || (r.1 > s && r.1 < e));
+        if cut {
+            return Err(format!("an edit cuts the token `{}`", &old[s..e]));
+        }
+        if !inside {
+            let ns = (s as isize + delta) as usize;
+            kept.push((kind, s, e, ns));
+        }
+    }
+    let mut ki = 0;
+    for &(kind, s, e) in &new_toks {
+        let in_repl = rel.iter().any(|r| r.2 <= s && e <= r.3 && r.2 < r.3);
+        let straddles = rel
+            .iter()
+            .any(|r| r.2 < r.3 && ((s < r.2 && e > r.2) || (s < r.3 && e > r.3)));
+        if straddles {
+            return Err(format!(
+                "the token `{}` straddles an edit boundary",
+                &new[s..e]
+            ));
+        }
+        if in_repl {
+            continue;
+        }
+        match kept.get(ki) {
+            Some(&(ok, os, oe, ns)) if ok == kind && ns == s && old[os..oe] == new[s..e] => ki += 1,
+            _ => {
+                return Err(format!(
+                    "the token stream changed outside the edits near `{}`",
+                    &new[s..e]
+                ))
+            }
+        }
+    }
+    if ki != kept.len() {
+        return Err("tokens outside the edits disappeared".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! One file, start to finish: parse, plan the splices (rewriter, macro bodies, imports), apply
+//! them through the safety net, and turn offsets into the public [`Edit`]s and [`Diagnostic`]s.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+
+use crate::resolve::{collect_modules, module_path_for, CrateContext, Resolver};
+use crate::rules::RuleSet;
+use crate::text::LineIndex;
+use crate::{apply, imports, prefilter, rewrite, Diagnostic, Edit, FileMigration, Severity};
+
+/// Byte offsets into the original text for spans of the parsed part of it (which starts after
+/// a BOM and a shebang line, at `base`).
+#[derive(Clone, Copy)]
+pub(crate) struct Src<'a> {
+    pub text: &'a str,
+    pub base: usize,
+}
+
+impl Src<'_> {
+    pub(crate) fn span(&self, span: Span) -> (usize, usize) {
+        let r = span.byte_range();
+        (r.start + self.base, r.end + self.base)
+    }
+
+    pub(crate) fn node<T: Spanned + ?Sized>(&self, node: &T) -> (usize, usize) {
+        self.span(node.span())
+    }
+
+    pub(crate) fn slice(&self, (s, e): (usize, usize)) -> &str {
+        self.text.get(s..e).unwrap_or("")
+    }
+}
+
+/// The region the safety net re-parses for a splice, and as what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UnitKind {
+    /// A function body: re-parsed as a block.
+    Block,
+    /// Zero or more whole items (imports): re-parsed as a file.
+    Items,
+    /// The whole file.
+    Whole,
+}
+
+/// A re-parse unit: `start..end` of the original text.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unit {
+    pub kind: UnitKind,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A planned byte-range splice.
+#[derive(Clone, Debug)]
+pub(crate) struct Splice {
+    pub rule: String,
+    pub start: usize,
+    pub end: usize,
+    pub replacement: String,
+    pub unit: Unit,
+}
+
+/// A planned diagnostic, at a byte offset of the original text.
+#[derive(Clone, Debug)]
+pub(crate) struct Note {
+    pub offset: usize,
+    pub rule: String,
+    pub message: String,
+    pub severity: Severity,
+}
+
+/// True when an external path is one the rules name (a target, a removed item, a receiver
+/// type, an import that satisfies a rule).
+pub(crate) fn is_rule_path(rules: &RuleSet, p: &[String]) -> bool {
+    rules
+        .sync_fns
+        .iter()
+        .flat_map(|r| &r.paths)
+        .any(|x| x.matches(p))
+        || rules.fn_to_methods.iter().any(|r| {
+            r.paths.iter().any(|x| x.matches(p))
+                || r.import_satisfied_by.iter().any(|x| x.matches(p))
+        })
+        || rules
+            .removed
+            .iter()
+            .flat_map(|r| &r.paths)
+            .any(|x| x.matches(p))
+        || rules
+            .sync_methods
+            .iter()
+            .flat_map(|r| &r.receiver_types)
+            .any(|x| x.matches(p))
+}
+
+/// Where the parsed part of `source` starts: after a BOM and a shebang line (as syn does).
+fn parse_base(source: &str) -> usize {
+    let mut base = 0;
+    if source.starts_with('\u{feff}') {
+        base = 3;
+    }
+    let rest = &source[base..];
+    if let Some(after) = rest.strip_prefix("#!") {
+        if !after.trim_start().starts_with('[') {
+            base += rest.find('\n').unwrap_or(rest.len());
+        }
+    }
+    base
+}
+
+pub(crate) fn migrate(
+    file: &Path,
+    source: &str,
+    ctx: &CrateContext,
+    rules: &RuleSet,
+) -> FileMigration {
+    let result = migrate_inner(file, source, ctx, rules);
+    // Spans of every parse of this file are dead now; free the thread's source map.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    result
+}
+
+fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet) -> FileMigration {
+    let lines = LineIndex::new(source);
+    let unchanged = |diagnostics| FileMigration {
+        output: source.to_string(),
+        edits: Vec::new(),
+        diagnostics,
+    };
+    let base = parse_base(source);
+    let src = Src { text: source, base };
+    let parsed = match syn::parse_str::<syn::File>(&source[base..]) {
+        Ok(f) => f,
+        Err(e) => {
+            let (line, column) = lines.line_col(src.span(e.span()).0);
+            return unchanged(vec![Diagnostic {
+                file: file.to_path_buf(),
+                line,
+                column,
+                rule: "parse".into(),
+                message: format!("could not parse this file ({e}); it was left unchanged"),
+                severity: Severity::Error,
+            }]);
+        }
+    };
+    let module = module_path_for(file);
+    let mut file_modules = HashMap::new();
+    collect_modules(&parsed.items, &module, &mut file_modules);
+    let is_target = |p: &[String]| is_rule_path(rules, p);
+    let resolver = Resolver {
+        ctx,
+        file: &file_modules,
+        is_target: &is_target,
+    };
+    let evidence = prefilter::mentions_target_crate(source.as_bytes(), ctx, rules);
+    let mut rw = rewrite::Rewriter::new(src, rules, &resolver, module, evidence);
+    syn::visit::Visit::visit_file(&mut rw, &parsed);
+    imports::plan(&mut rw, &parsed);
+    let rewrite::Rewriter {
+        mut splices,
+        mut notes,
+        ..
+    } = rw;
+
+    let output = match apply::apply_and_verify(src, &mut splices) {
+        Ok(out) => out,
+        Err(reason) => {
+            let offset = splices.first().map_or(0, |s| s.start);
+            notes.retain(|n| n.severity != Severity::Edited);
+            notes.push(Note {
+                offset,
+                rule: "safety-net".into(),
+                message: format!(
+                    "the planned edits were rejected ({reason}); the file was left unchanged: \
+                     please report this and migrate it by hand"
+                ),
+                severity: Severity::Error,
+            });
+            splices.clear();
+            source.to_string()
+        }
+    };
+    let edits = splices
+        .into_iter()
+        .map(|s| {
+            let (line, column) = lines.line_col(s.start);
+            Edit {
+                rule: s.rule,
+                start: s.start,
+                end: s.end,
+                replacement: s.replacement,
+                line,
+                column,
+            }
+        })
+        .collect();
+    notes.sort_by_key(|n| n.offset);
+    let diagnostics = notes
+        .into_iter()
+        .map(|n| {
+            let (line, column) = lines.line_col(n.offset);
+            Diagnostic {
+                file: file.to_path_buf(),
+                line,
+                column,
+                rule: n.rule,
+                message: n.message,
+                severity: n.severity,
+            }
+        })
+        .collect();
+    FileMigration {
+        output,
+        edits,
+        diagnostics,
+    }
+}

@@ -1,0 +1,284 @@
+//! `Cargo.toml`: the `dependency` rules (bump `lumenize-core = "0.9"` to `"1"`), as a span
+//! splice of the version string so every other byte (comments, order, spacing) stays; and the
+//! renamed-dependency aliases the crate context needs (`lc = { package = "lumenize-core" }`).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use toml_edit::{ImDocument, Item, TableLike};
+
+use crate::rules::{Dependency, RuleSet};
+use crate::text::LineIndex;
+use crate::{Diagnostic, Edit, FileMigration, Severity};
+
+/// Every dependency table of a manifest (`[dependencies]`, dev/build, per-target, workspace).
+fn dependency_tables(doc: &toml_edit::Table) -> Vec<&dyn TableLike> {
+    let mut out = Vec::new();
+    fn kinds<'t>(t: &'t dyn TableLike, out: &mut Vec<&'t dyn TableLike>) {
+        for k in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            if let Some(d) = t.get(k).and_then(Item::as_table_like) {
+                out.push(d);
+            }
+        }
+    }
+    kinds(doc, &mut out);
+    if let Some(ws) = doc.get("workspace").and_then(Item::as_table_like) {
+        kinds(ws, &mut out);
+    }
+    if let Some(targets) = doc.get("target").and_then(Item::as_table_like) {
+        for (_, t) in targets.iter() {
+            if let Some(t) = t.as_table_like() {
+                kinds(t, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// The package an entry names (`package = "…"` or its key).
+fn package_of<'a>(key: &'a str, item: &'a Item) -> &'a str {
+    item.as_table_like()
+        .and_then(|t| t.get("package"))
+        .and_then(Item::as_str)
+        .unwrap_or(key)
+}
+
+/// Records `alias -> canonical crate name` for renamed dependencies on a rule's package.
+pub(crate) fn collect_aliases(text: &str, rules: &RuleSet, out: &mut HashMap<String, String>) {
+    let Ok(doc) = ImDocument::parse(text) else {
+        return;
+    };
+    for table in dependency_tables(doc.as_table()) {
+        for (key, item) in table.iter() {
+            let package = package_of(key, item);
+            if package != key && rules.dependencies.iter().any(|d| d.package == package) {
+                out.insert(key.replace('-', "_"), package.replace('-', "_"));
+            }
+        }
+    }
+}
+
+/// Does a version requirement (`0.9`, `^0.9.2`, `~0.9`, `=0.9.0`) fall in `from`?
+fn requirement_matches(req: &str, from: &str) -> bool {
+    let v = req.trim().trim_start_matches(['^', '~', '=', ' ']);
+    v == from
+        || v.strip_prefix(from)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
+pub(crate) fn migrate_manifest(file: &Path, source: &str, rules: &RuleSet) -> FileMigration {
+    let lines = LineIndex::new(source);
+    let diag = |offset: usize, rule: &str, message: String, severity| {
+        let (line, column) = lines.line_col(offset);
+        Diagnostic {
+            file: file.to_path_buf(),
+            line,
+            column,
+            rule: rule.to_string(),
+            message,
+            severity,
+        }
+    };
+    let unchanged = |diagnostics| FileMigration {
+        output: source.to_string(),
+        edits: Vec::new(),
+        diagnostics,
+    };
+    if rules.dependencies.is_empty() {
+        return unchanged(Vec::new());
+    }
+    let doc = match ImDocument::parse(source) {
+        Ok(d) => d,
+        Err(e) => {
+            let at = e.span().map_or(0, |s| s.start);
+            return unchanged(vec![diag(
+                at,
+                "parse",
+                format!(
+                    "could not parse this manifest ({}); it was left unchanged",
+                    e.message()
+                ),
+                Severity::Error,
+            )]);
+        }
+    };
+    let mut edits = Vec::new();
+    let mut diagnostics = Vec::new();
+    for table in dependency_tables(doc.as_table()) {
+        for (key, item) in table.iter() {
+            let package = package_of(key, item);
+            // `lumenize-core = { package = "lumenize-core-legacy", path = … }` counts too.
+            let Some(rule) = rules
+                .dependencies
+                .iter()
+                .find(|d| d.package == package || d.package == key)
+            else {
+                continue;
+            };
+            let at = table
+                .get_key_value(key)
+                .and_then(|(k, _)| k.span())
+                .map_or(0, |s| s.start);
+            bump(
+                source,
+                key,
+                item,
+                rule,
+                at,
+                &mut edits,
+                &mut diagnostics,
+                &diag,
+            );
+        }
+    }
+    let mut output = source.to_string();
+    edits.sort_by_key(|e: &Edit| std::cmp::Reverse(e.start));
+    for e in &edits {
+        output.replace_range(e.start..e.end, &e.replacement);
+    }
+    edits.reverse();
+    // Safety net: the result must still be a manifest.
+    if !edits.is_empty() && ImDocument::parse(output.as_str()).is_err() {
+        diagnostics.retain(|d| d.severity != Severity::Edited);
+        diagnostics.push(diag(
+            edits[0].start,
+            "safety-net",
+            "the version edit produced an invalid manifest; it was left unchanged".into(),
+            Severity::Error,
+        ));
+        return unchanged(diagnostics);
+    }
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    FileMigration {
+        output,
+        edits,
+        diagnostics,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bump(
+    source: &str,
+    key: &str,
+    item: &Item,
+    rule: &Dependency,
+    at: usize,
+    edits: &mut Vec<Edit>,
+    diagnostics: &mut Vec<Diagnostic>,
+    diag: &dyn Fn(usize, &str, String, Severity) -> Diagnostic,
+) {
+    let version = match item {
+        Item::Value(v) if v.is_str() => Some(v),
+        _ => item
+            .as_table_like()
+            .and_then(|t| t.get("version"))
+            .and_then(Item::as_value),
+    };
+    if let Some(t) = item.as_table_like() {
+        for src_kind in ["path", "git"] {
+            if t.get(src_kind).is_some() {
+                diagnostics.push(diag(
+                    at,
+                    &rule.rule,
+                    format!(
+                        "`{key}` is a {src_kind} dependency: point it at {} {} by hand",
+                        rule.package, rule.to
+                    ),
+                    Severity::NeedsReview,
+                ));
+                return;
+            }
+        }
+        if t.get("workspace").and_then(Item::as_bool) == Some(true) {
+            return; // the workspace manifest carries the version
+        }
+    }
+    let Some(v) = version else {
+        return;
+    };
+    let (Some(req), Some(span)) = (v.as_str(), v.span()) else {
+        return;
+    };
+    if !requirement_matches(req, &rule.from) {
+        return;
+    }
+    let quote = source[span.clone()]
+        .chars()
+        .next()
+        .filter(|c| *c == '\'')
+        .unwrap_or('"');
+    let replacement = format!("{quote}{}{quote}", rule.to);
+    let (line, column) = {
+        let d = diag(span.start, &rule.rule, String::new(), Severity::Edited);
+        (d.line, d.column)
+    };
+    edits.push(Edit {
+        rule: rule.rule.clone(),
+        start: span.start,
+        end: span.end,
+        replacement,
+        line,
+        column,
+    });
+    diagnostics.push(diag(
+        span.start,
+        &rule.rule,
+        format!("`{key}`: \"{req}\" became \"{}\"", rule.to),
+        Severity::Edited,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> FileMigration {
+        migrate_manifest(Path::new("Cargo.toml"), text, &RuleSet::builtin())
+    }
+
+    #[test]
+    fn bumps_plain_and_table_forms_keeping_layout() {
+        let input = "[package]\nname = \"app\"\n\n[dependencies]\n# the runtime\nlumenize-core = \"0.9\"   # pinned\n\n[dev-dependencies.lumenize-core]\nversion = '^0.9.2'\nfeatures = [\"x\"]\n";
+        let m = run(input);
+        assert_eq!(
+            m.output,
+            "[package]\nname = \"app\"\n\n[dependencies]\n# the runtime\nlumenize-core = \"1\"   # pinned\n\n[dev-dependencies.lumenize-core]\nversion = '1'\nfeatures = [\"x\"]\n"
+        );
+        assert_eq!(m.edits.len(), 2);
+        assert_eq!((m.edits[0].line, m.edits[0].column), (6, 17));
+        assert!(run(&m.output).edits.is_empty(), "idempotent");
+    }
+
+    #[test]
+    fn inline_table_and_renamed_dependency() {
+        let input = "[dependencies]\nlc = { package = \"lumenize-core\", version = \"0.9\", features = [\"a\"] }\n";
+        let m = run(input);
+        assert_eq!(
+            m.output,
+            "[dependencies]\nlc = { package = \"lumenize-core\", version = \"1\", features = [\"a\"] }\n"
+        );
+        let mut aliases = HashMap::new();
+        collect_aliases(input, &RuleSet::builtin(), &mut aliases);
+        assert_eq!(aliases.get("lc").map(String::as_str), Some("lumenize_core"));
+    }
+
+    #[test]
+    fn path_and_git_dependencies_are_reported_not_edited() {
+        let input = "[dependencies]\nlumenize-core = { package = \"lumenize-core-legacy\", path = \"../legacy\" }\n[target.'cfg(unix)'.dependencies]\nlumenize-core = { git = \"https://example.com/x\", version = \"0.9\" }\n";
+        let m = run(input);
+        assert_eq!(m.output, input);
+        assert_eq!(m.diagnostics.len(), 2, "{:?}", m.diagnostics);
+        assert!(m
+            .diagnostics
+            .iter()
+            .all(|d| d.severity == Severity::NeedsReview));
+        assert_eq!((m.diagnostics[0].line, m.diagnostics[1].line), (2, 4));
+    }
+
+    #[test]
+    fn invalid_manifest_is_an_error_not_a_panic() {
+        let m = run("[dependencies\nx = 1");
+        assert_eq!(m.diagnostics[0].severity, Severity::Error);
+        assert!(!m.changed());
+    }
+}

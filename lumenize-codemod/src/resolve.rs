@@ -1,0 +1,567 @@
+//! Name resolution, textual and crate-local: what does a path written in some module refer to?
+//!
+//! This is deliberately not rustc's resolver. It follows `use` items (aliases, groups, globs,
+//! `self`/`super`/`crate`, `extern crate … as …`) through the modules it knows (the current
+//! file's, plus those [`CrateContext::scan`] collected), and answers one of three things:
+//! the path leads into an external crate (and which item), it names something defined in this
+//! crate, or it cannot tell. Callers edit only on the first, and report on "cannot tell".
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Component, Path};
+
+use crate::rules::RuleSet;
+
+/// A module path: the crate-root key first (see [`module_path_for`]), then module names.
+pub(crate) type ModPath = Vec<String>;
+
+/// What a name in a scope is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Binding {
+    /// A `use` or `extern crate`: the path as written (`"::"` first when absolute), resolved
+    /// relative to the module it appears in.
+    Use(Vec<String>),
+    /// A module defined here (`mod x;` or `mod x { … }`).
+    Module,
+    /// Any other item or a local variable: it shadows imports and is not an external item.
+    Local,
+}
+
+/// The names one module (or block) binds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scope {
+    pub names: HashMap<String, Binding>,
+    /// Sources of glob imports, as written.
+    pub globs: Vec<Vec<String>>,
+}
+
+impl Scope {
+    /// Records a `use` tree (`prefix` is what the enclosing tree levels contributed).
+    pub(crate) fn add_use_tree(&mut self, tree: &syn::UseTree, prefix: &mut Vec<String>) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.add_use_tree(&p.tree, prefix);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                let name = n.ident.to_string();
+                if name == "self" {
+                    if let Some(last) = prefix.last() {
+                        self.names
+                            .insert(last.clone(), Binding::Use(prefix.clone()));
+                    }
+                } else {
+                    let mut path = prefix.clone();
+                    path.push(name.clone());
+                    self.names.insert(name, Binding::Use(path));
+                }
+            }
+            syn::UseTree::Rename(r) => {
+                let alias = r.rename.to_string();
+                if alias == "_" {
+                    return;
+                }
+                let mut path = prefix.clone();
+                if r.ident != "self" {
+                    path.push(r.ident.to_string());
+                }
+                self.names.insert(alias, Binding::Use(path));
+            }
+            syn::UseTree::Glob(_) => self.globs.push(prefix.clone()),
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.add_use_tree(t, prefix);
+                }
+            }
+        }
+    }
+
+    /// Records the names an item binds in the scope it is declared in.
+    pub(crate) fn add_item(&mut self, item: &syn::Item) {
+        use syn::Item::*;
+        let name = match item {
+            Use(u) => {
+                let mut prefix = Vec::new();
+                if u.leading_colon.is_some() {
+                    prefix.push("::".to_string());
+                }
+                self.add_use_tree(&u.tree, &mut prefix);
+                return;
+            }
+            ExternCrate(e) => {
+                if e.ident == "self" {
+                    return;
+                }
+                let bound = e.rename.as_ref().map_or(&e.ident, |(_, r)| r).to_string();
+                if bound != "_" {
+                    let path = vec!["::".to_string(), e.ident.to_string()];
+                    self.names.insert(bound, Binding::Use(path));
+                }
+                return;
+            }
+            Mod(m) => {
+                self.names.insert(m.ident.to_string(), Binding::Module);
+                return;
+            }
+            Fn(f) => &f.sig.ident,
+            Struct(s) => &s.ident,
+            Enum(e) => &e.ident,
+            Const(c) => &c.ident,
+            Static(s) => &s.ident,
+            Type(t) => &t.ident,
+            Trait(t) => &t.ident,
+            TraitAlias(t) => &t.ident,
+            Union(u) => &u.ident,
+            _ => return,
+        };
+        self.names.insert(name.to_string(), Binding::Local);
+    }
+}
+
+/// Collects the scopes of `items` (declared in module `m`) and of their inline modules.
+pub(crate) fn collect_modules(items: &[syn::Item], m: &ModPath, out: &mut HashMap<ModPath, Scope>) {
+    let mut scope = Scope::default();
+    for item in items {
+        scope.add_item(item);
+        if let syn::Item::Mod(md) = item {
+            if let Some((_, inner)) = &md.content {
+                let mut child = m.clone();
+                child.push(md.ident.to_string());
+                collect_modules(inner, &child, out);
+            }
+        }
+    }
+    out.insert(m.clone(), scope);
+}
+
+/// The module path of a file, from the usual Cargo layout: `<crate>/src/a/b.rs` and
+/// `<crate>/src/a/b/mod.rs` are `crate::a::b`; `src/lib.rs`/`src/main.rs` are the root;
+/// `src/bin/x.rs`, `tests/x.rs`, `examples/x.rs`, `benches/x.rs` are roots of their own.
+/// The first element is a key naming the crate root, so two crates never share modules.
+pub(crate) fn module_path_for(file: &Path) -> ModPath {
+    let comps: Vec<String> = file
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let anchor = comps
+        .iter()
+        .rposition(|c| matches!(c.as_str(), "src" | "tests" | "examples" | "benches"));
+    let strip = |s: &str| s.strip_suffix(".rs").unwrap_or(s).to_string();
+    let (root, mut rest): (String, Vec<String>) = match anchor {
+        Some(i) => {
+            let kind = comps[i].as_str();
+            let prefix = comps[..i].join("/");
+            let rest = &comps[i + 1..];
+            if kind == "src" && rest.len() >= 2 && rest[0] == "bin" {
+                // src/bin/x.rs, src/bin/x/main.rs, src/bin/x/util.rs
+                (
+                    format!("{prefix}#src/bin/{}", strip(&rest[1])),
+                    rest[2..].to_vec(),
+                )
+            } else if kind == "src" {
+                (format!("{prefix}#src"), rest.to_vec())
+            } else {
+                // tests/x.rs is a crate root of its own (so are examples and benches).
+                let name = rest.first().map(|s| strip(s)).unwrap_or_default();
+                (
+                    format!("{prefix}#{kind}/{name}"),
+                    rest.get(1..).unwrap_or(&[]).to_vec(),
+                )
+            }
+        }
+        // Not in a Cargo layout: the file is a crate root of its own.
+        None => (format!("{}#file", comps.join("/")), Vec::new()),
+    };
+    if let Some(last) = rest.last_mut() {
+        *last = strip(last);
+    }
+    if matches!(
+        rest.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        rest.pop();
+    }
+    let mut out = vec![format!("crate:{root}")];
+    out.extend(rest);
+    out
+}
+
+/// What a path resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Res {
+    /// An item of an external crate: the crate's canonical name first.
+    Extern(Vec<String>),
+    /// Something defined in this crate (or a local variable).
+    Local,
+    /// Could not tell (an unknown module, a glob from one, recursion limit).
+    Unknown,
+}
+
+/// What the engine needs to know about the crate a file belongs to: the modules that re-export
+/// items of the crates the rules target (`pub use lumenize_core::structured_clone as sc;`
+/// in `src/compat.rs`, reached from another file as `crate::compat::sc::parse`), and renamed
+/// dependencies (`lc = { package = "lumenize-core", … }` in Cargo.toml).
+#[derive(Debug, Clone, Default)]
+pub struct CrateContext {
+    pub(crate) modules: HashMap<ModPath, Scope>,
+    /// Name a crate is known by in code -> canonical (rule) name, e.g. `lc` -> `lumenize_core`.
+    pub(crate) aliases: HashMap<String, String>,
+    /// Names through which a target item can be reached in this crate (re-export names and the
+    /// modules holding them): a file mentioning none of them needs nothing from the context.
+    pub(crate) export_names: BTreeSet<String>,
+    /// True once built by `scan`: modules it did not record hold nothing of interest.
+    pub(crate) scanned: bool,
+}
+
+impl CrateContext {
+    /// Builds the context for the built-in rules from the crate's files (`(path, text)` pairs:
+    /// its `.rs` files, and its `Cargo.toml` to learn a renamed dependency). Files that cannot
+    /// lead to a target crate are skipped after a byte search, so this is cheap on big crates.
+    pub fn scan<'a>(files: impl IntoIterator<Item = (&'a Path, &'a str)>) -> CrateContext {
+        Self::scan_with(files, &RuleSet::builtin())
+    }
+
+    /// Like [`CrateContext::scan`], for the crates a custom [`RuleSet`] targets.
+    pub fn scan_with<'a>(
+        files: impl IntoIterator<Item = (&'a Path, &'a str)>,
+        rules: &RuleSet,
+    ) -> CrateContext {
+        let files: Vec<(&Path, &str)> = files.into_iter().collect();
+        let mut ctx = CrateContext {
+            scanned: true,
+            ..CrateContext::default()
+        };
+        let roots = rules.roots();
+        for (path, text) in &files {
+            if path.file_name().is_some_and(|n| n == "Cargo.toml") {
+                crate::manifest::collect_aliases(text, rules, &mut ctx.aliases);
+            }
+        }
+        let mut needles: BTreeSet<String> = roots.iter().cloned().collect();
+        needles.extend(ctx.aliases.keys().cloned());
+        let mut parsed = vec![false; files.len()];
+        let is_target = |p: &[String]| crate::engine::is_rule_path(rules, p);
+        // Re-exports chain through modules that never mention the target crate by name, so
+        // iterate: each round adds the names the previous round found to lead to a target.
+        for _round in 0..8 {
+            let finders: Vec<memchr::memmem::Finder> = needles
+                .iter()
+                .map(|n| memchr::memmem::Finder::new(n.as_bytes()))
+                .collect();
+            let mut progressed = false;
+            for (i, (path, text)) in files.iter().enumerate() {
+                if parsed[i] || path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                if !finders.iter().any(|f| f.find(text.as_bytes()).is_some()) {
+                    continue;
+                }
+                parsed[i] = true;
+                progressed = true;
+                if let Ok(file) = syn::parse_file(text) {
+                    collect_modules(&file.items, &module_path_for(path), &mut ctx.modules);
+                }
+            }
+            if !progressed {
+                break;
+            }
+            let before = needles.len();
+            ctx.export_names = ctx.compute_export_names(&roots, &is_target);
+            needles.extend(ctx.export_names.iter().cloned());
+            if needles.len() == before {
+                break;
+            }
+        }
+        proc_macro2::extra::invalidate_current_thread_spans();
+        ctx
+    }
+
+    fn compute_export_names(
+        &self,
+        roots: &BTreeSet<String>,
+        is_target: &dyn Fn(&[String]) -> bool,
+    ) -> BTreeSet<String> {
+        let empty = HashMap::new();
+        let r = Resolver {
+            ctx: self,
+            file: &empty,
+            is_target,
+        };
+        let leads_to_root = |res: Res| matches!(res, Res::Extern(p) if roots.contains(&p[0]));
+        let mut out = BTreeSet::new();
+        for (m, scope) in &self.modules {
+            let mut any = false;
+            for (name, b) in &scope.names {
+                if let Binding::Use(path) = b {
+                    if leads_to_root(r.resolve(m, &[], path)) {
+                        out.insert(name.clone());
+                        any = true;
+                    }
+                }
+            }
+            for g in &scope.globs {
+                if leads_to_root(r.resolve(m, &[], g)) {
+                    any = true;
+                }
+            }
+            if any && m.len() > 1 {
+                out.insert(m[m.len() - 1].clone());
+            }
+        }
+        out
+    }
+}
+
+/// Resolves paths written in the current file, consulting its own modules first.
+pub(crate) struct Resolver<'a> {
+    pub ctx: &'a CrateContext,
+    pub file: &'a HashMap<ModPath, Scope>,
+    /// True for the external paths the rules care about (used to pick among glob imports).
+    pub is_target: &'a dyn Fn(&[String]) -> bool,
+}
+
+const MAX_DEPTH: usize = 32;
+
+impl Resolver<'_> {
+    fn scope(&self, m: &[String]) -> Option<&Scope> {
+        self.file.get(m).or_else(|| self.ctx.modules.get(m))
+    }
+
+    fn canonical_extern(&self, mut path: Vec<String>) -> Res {
+        if let Some(c) = self.ctx.aliases.get(&path[0]) {
+            path[0] = c.clone();
+        }
+        Res::Extern(path)
+    }
+
+    /// Resolves `segs` as written in module `m`, inside the given block scopes (outermost
+    /// first; they are searched innermost first).
+    pub(crate) fn resolve(&self, m: &[String], blocks: &[&Scope], segs: &[String]) -> Res {
+        self.resolve_at(m, blocks, segs, 0)
+    }
+
+    fn resolve_at(&self, m: &[String], blocks: &[&Scope], segs: &[String], depth: usize) -> Res {
+        let Some((first, rest)) = segs.split_first() else {
+            return Res::Unknown;
+        };
+        if depth > MAX_DEPTH {
+            return Res::Unknown;
+        }
+        match first.as_str() {
+            "::" => match rest.first() {
+                Some(_) => self.canonical_extern(rest.to_vec()),
+                None => Res::Unknown,
+            },
+            "crate" => self.walk(&m[..1], rest, depth),
+            "self" => self.walk(m, rest, depth),
+            "super" => self.walk(m, segs, depth),
+            "Self" => Res::Unknown,
+            _ => {
+                for b in blocks.iter().rev() {
+                    if let Some(binding) = b.names.get(first) {
+                        return self.follow(m, binding, first, rest, depth);
+                    }
+                }
+                let block_globs: Vec<&Vec<String>> =
+                    blocks.iter().flat_map(|b| b.globs.iter()).collect();
+                match self.lookup(m, first, rest, &block_globs, depth) {
+                    Some(res) => res,
+                    // Not bound anywhere: an extern crate (or a prelude / primitive name).
+                    None => self.canonical_extern(segs.to_vec()),
+                }
+            }
+        }
+    }
+
+    /// Walks module `m` with the remaining segments.
+    fn walk(&self, m: &[String], rest: &[String], depth: usize) -> Res {
+        let Some((name, more)) = rest.split_first() else {
+            return Res::Local;
+        };
+        match name.as_str() {
+            "super" => {
+                if m.len() <= 1 {
+                    return Res::Unknown;
+                }
+                self.walk(&m[..m.len() - 1], more, depth + 1)
+            }
+            "self" => self.walk(m, more, depth + 1),
+            _ => match self.lookup(m, name, more, &[], depth) {
+                Some(res) => res,
+                // A known module without that name: a macro-made item at worst, not a target.
+                None if self.scope(m).is_some() || self.ctx.scanned => Res::Local,
+                None => Res::Unknown,
+            },
+        }
+    }
+
+    /// Looks `name` up in module `m` (explicit names, then globs). `None`: not bound there.
+    fn lookup(
+        &self,
+        m: &[String],
+        name: &str,
+        rest: &[String],
+        extra_globs: &[&Vec<String>],
+        depth: usize,
+    ) -> Option<Res> {
+        let scope = self.scope(m);
+        if let Some(b) = scope.and_then(|s| s.names.get(name)) {
+            return Some(self.follow(m, b, name, rest, depth));
+        }
+        let globs = scope
+            .map(|s| s.globs.iter().collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(extra_globs.iter().copied());
+        let mut unknown = false;
+        for g in globs {
+            match self.glob_source(m, g, depth + 1) {
+                Res::Extern(mut p) => {
+                    p.push(name.to_string());
+                    p.extend(rest.iter().cloned());
+                    // We cannot list an external module's items: a glob supplies the name
+                    // only if it makes a path the rules care about.
+                    if (self.is_target)(&p) {
+                        return Some(Res::Extern(p));
+                    }
+                }
+                Res::Local => {
+                    // A glob of one of our modules: look inside it, if we know it.
+                    let gm = self.module_of(m, g, depth);
+                    match gm.and_then(|gm| self.lookup(&gm, name, rest, &[], depth + 1)) {
+                        Some(Res::Unknown) => unknown = true,
+                        Some(res) => return Some(res),
+                        None => {}
+                    }
+                }
+                Res::Unknown => unknown = true,
+            }
+        }
+        if unknown {
+            return Some(Res::Unknown);
+        }
+        if scope.is_none() && !self.ctx.scanned && m.len() > 1 {
+            return Some(Res::Unknown);
+        }
+        None
+    }
+
+    /// Resolves a glob's source path. Its first segment is looked up among explicit names only:
+    /// consulting globs to resolve globs would loop (and is vanishingly rare in real code).
+    fn glob_source(&self, m: &[String], g: &[String], depth: usize) -> Res {
+        let Some(first) = g.first() else {
+            return Res::Unknown;
+        };
+        if matches!(first.as_str(), "::" | "crate" | "self" | "super" | "Self") {
+            return self.resolve_at(m, &[], g, depth);
+        }
+        match self.scope(m).and_then(|s| s.names.get(first)) {
+            Some(b) => self.follow(m, b, first, &g[1..], depth),
+            None => self.canonical_extern(g.to_vec()),
+        }
+    }
+
+    /// The module a path written in `m` names, when it is one of ours.
+    fn module_of(&self, m: &[String], segs: &[String], depth: usize) -> Option<ModPath> {
+        let (mut cur, rest): (ModPath, &[String]) = match segs.first().map(String::as_str) {
+            Some("crate") => (m[..1].to_vec(), &segs[1..]),
+            Some("self") => (m.to_vec(), &segs[1..]),
+            _ => (m.to_vec(), segs),
+        };
+        for s in rest {
+            match s.as_str() {
+                "super" if cur.len() > 1 => {
+                    cur.pop();
+                }
+                "self" => {}
+                _ => match self.scope(&cur).and_then(|sc| sc.names.get(s)) {
+                    Some(Binding::Module) => cur.push(s.clone()),
+                    Some(Binding::Use(p)) if depth < MAX_DEPTH => {
+                        let p = p.clone();
+                        cur = self.module_of(&cur, &p, depth + 1)?;
+                    }
+                    _ => return None,
+                },
+            }
+        }
+        Some(cur)
+    }
+
+    fn follow(&self, m: &[String], b: &Binding, name: &str, rest: &[String], depth: usize) -> Res {
+        match b {
+            Binding::Local => Res::Local,
+            Binding::Module => {
+                let mut child = m.to_vec();
+                child.push(name.to_string());
+                self.walk(&child, rest, depth + 1)
+            }
+            Binding::Use(path) => {
+                let mut full = path.clone();
+                full.extend(rest.iter().cloned());
+                self.resolve_at(m, &[], &full, depth + 1)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(s: &str) -> Vec<String> {
+        s.split("::").map(String::from).collect()
+    }
+
+    #[test]
+    fn module_paths_follow_cargo_layout() {
+        let m = |p: &str| module_path_for(Path::new(p))[1..].join("::");
+        assert_eq!(m("app/src/lib.rs"), "");
+        assert_eq!(m("app/src/a/b.rs"), "a::b");
+        assert_eq!(m("app/src/a/mod.rs"), "a");
+        assert_eq!(m("app/tests/it.rs"), "");
+        assert_ne!(
+            module_path_for(Path::new("app/src/bin/x.rs"))[0],
+            module_path_for(Path::new("app/src/main.rs"))[0]
+        );
+        assert_eq!(
+            module_path_for(Path::new("app/src/main.rs")),
+            module_path_for(Path::new("app/src/lib.rs"))
+        );
+    }
+
+    #[test]
+    fn follows_reexports_across_files() {
+        let files = [
+            (
+                Path::new("app/src/lib.rs"),
+                "mod compat; mod b; pub use compat::sc as clone;",
+            ),
+            (
+                Path::new("app/src/compat.rs"),
+                "pub use lumenize_core::structured_clone as sc;",
+            ),
+            (Path::new("app/src/b.rs"), "pub use crate::clone::parse;"),
+        ];
+        let ctx = CrateContext::scan(files.iter().map(|(p, t)| (*p, *t)));
+        let empty = HashMap::new();
+        let is_target = |_: &[String]| false;
+        let r = Resolver {
+            ctx: &ctx,
+            file: &empty,
+            is_target: &is_target,
+        };
+        let main = module_path_for(Path::new("app/src/main.rs"));
+        assert_eq!(
+            r.resolve(&main, &[], &segs("crate::b::parse")),
+            Res::Extern(segs("lumenize_core::structured_clone::parse"))
+        );
+        assert_eq!(
+            r.resolve(&main, &[], &segs("str::parse")),
+            Res::Extern(segs("str::parse"))
+        );
+        assert!(ctx.export_names.contains("sc"));
+    }
+}

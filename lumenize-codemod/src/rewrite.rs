@@ -1,0 +1,897 @@
+//! The visitor: walks a parsed file keeping track of modules, block scopes and bindings, finds
+//! the call sites the rules name, and plans splices (or notes, when it cannot be sure).
+//!
+//! Every rewrite is expressed as splices of the original text: the arguments, comments and
+//! layout between them are never reprinted. The per-rule rewrites live here; receiver typing
+//! is in `receiver`, macro bodies in `macros`, imports in `imports`.
+
+use std::collections::{HashMap, HashSet};
+
+use syn::visit::{self, Visit};
+use syn::{Expr, ExprAwait, ExprCall, ExprMethodCall};
+
+use crate::engine::{Note, Splice, Src, Unit, UnitKind};
+use crate::receiver::Recv;
+use crate::resolve::{ModPath, Res, Resolver, Scope};
+use crate::rules::RuleSet;
+use crate::text::{has_comment, is_blank, LineIndex};
+use crate::Severity;
+
+/// A block scope (or a function's parameter scope, which is a barrier for local variables).
+#[derive(Default)]
+pub(crate) struct Frame {
+    pub scope: Scope,
+    /// Local variables: their receiver class per method rule.
+    pub vars: HashMap<String, Vec<Recv>>,
+    /// Variables holding a not-yet-awaited target call: name -> (rule, offset of the call).
+    pub deferred: HashMap<String, (String, usize, String)>,
+    /// Variables of outer functions are not visible past this frame (items still are).
+    pub barrier: bool,
+}
+
+/// Where an awaited target call sits, which decides the shape of its rewrite.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Ctx {
+    /// Its value is discarded (`x.await;`, `x.await?;`, `let _ = x.await;`).
+    Statement,
+    /// `x.await?` used as a value: adapters go after `?` (ending at this offset).
+    Try(usize),
+    /// `x.await.unwrap()` / `.expect(..)`: adapters go after the call (ending at this offset).
+    Unwrapped(usize),
+    /// Any other use of the value.
+    Value,
+}
+
+/// What a free-function call resolves to.
+pub(crate) enum Target {
+    SyncFn(usize),
+    FnToMethod(usize),
+    /// Named like a target, but where it comes from could not be told.
+    Unsure(String),
+}
+
+pub(crate) struct Rewriter<'a> {
+    pub src: Src<'a>,
+    pub rules: &'a RuleSet,
+    pub resolver: &'a Resolver<'a>,
+    pub modules: Vec<ModPath>,
+    pub frames: Vec<Frame>,
+    /// For `self` / `self.field`: the impl's self type (module it is in, type name).
+    pub impls: Vec<Option<(ModPath, String)>>,
+    /// Struct fields of this file: (module, struct) -> [(field, type)].
+    pub structs: HashMap<(ModPath, String), Vec<(String, syn::Type)>>,
+    /// Awaits already handled by an enclosing expression or statement (by `await` offset).
+    pub handled: HashSet<usize>,
+    /// Calls already handled by their `.await` (by call start offset).
+    pub handled_calls: HashSet<usize>,
+    /// The re-parse unit of the code being visited (the outermost function body).
+    pub unit: Option<Unit>,
+    /// The file names the target crate (or a re-export of it): uncertain sites get reported.
+    pub evidence: bool,
+    /// Names of imports that may be dead, and where each occurs outside imports.
+    pub watched: Vec<String>,
+    pub ident_hits: Vec<(usize, usize)>,
+    /// Modules where a rule needs its import (module, rule index).
+    pub needs_import: Vec<(ModPath, usize)>,
+    /// Last segments of target paths and local renames that may lead to a target.
+    pub call_names: HashSet<String>,
+    pub splices: Vec<Splice>,
+    pub notes: Vec<Note>,
+    pub lines: LineIndex<'a>,
+}
+
+pub(crate) fn peel(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => peel(&p.expr),
+        Expr::Group(g) => peel(&g.expr),
+        _ => e,
+    }
+}
+
+fn path_segments(path: &syn::Path) -> Vec<String> {
+    let mut segs = Vec::with_capacity(path.segments.len() + 1);
+    if path.leading_colon.is_some() {
+        segs.push("::".to_string());
+    }
+    segs.extend(path.segments.iter().map(|s| s.ident.to_string()));
+    segs
+}
+
+fn is_none(e: &Expr) -> bool {
+    match peel(e) {
+        Expr::Path(p) if p.qself.is_none() => {
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            matches!(
+                segs.iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .as_slice(),
+                ["None"] | ["Option", "None"] | ["std" | "core", "option", "Option", "None"]
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Receivers that need parentheses before `.method(..)` (anything not already postfix-tight).
+fn needs_parens(e: &Expr) -> bool {
+    !matches!(
+        e,
+        Expr::Path(_)
+            | Expr::Field(_)
+            | Expr::MethodCall(_)
+            | Expr::Call(_)
+            | Expr::Index(_)
+            | Expr::Paren(_)
+            | Expr::Macro(_)
+            | Expr::Lit(_)
+            | Expr::Tuple(_)
+            | Expr::Array(_)
+            | Expr::Try(_)
+            | Expr::Await(_)
+    )
+}
+
+impl<'a> Rewriter<'a> {
+    pub(crate) fn new(
+        src: Src<'a>,
+        rules: &'a RuleSet,
+        resolver: &'a Resolver<'a>,
+        module: ModPath,
+        evidence: bool,
+    ) -> Self {
+        let mut call_names: HashSet<String> = rules
+            .sync_fns
+            .iter()
+            .flat_map(|r| &r.paths)
+            .chain(rules.fn_to_methods.iter().flat_map(|r| &r.paths))
+            .map(|p| p.last().to_string())
+            .collect();
+        // Renames (`use …::parse as decode`) and re-export names can lead to a target too.
+        for scope in resolver.file.values() {
+            for (name, b) in &scope.names {
+                if let crate::resolve::Binding::Use(p) = b {
+                    if p.last() != Some(name) {
+                        call_names.insert(name.clone());
+                    }
+                }
+            }
+        }
+        call_names.extend(resolver.ctx.export_names.iter().cloned());
+        Rewriter {
+            src,
+            rules,
+            resolver,
+            modules: vec![module],
+            frames: Vec::new(),
+            impls: Vec::new(),
+            structs: HashMap::new(),
+            handled: HashSet::new(),
+            handled_calls: HashSet::new(),
+            unit: None,
+            evidence,
+            watched: Vec::new(),
+            ident_hits: Vec::new(),
+            needs_import: Vec::new(),
+            call_names,
+            splices: Vec::new(),
+            notes: Vec::new(),
+            lines: LineIndex::new(src.text),
+        }
+    }
+
+    pub(crate) fn module(&self) -> &ModPath {
+        self.modules.last().expect("module stack is never empty")
+    }
+
+    pub(crate) fn resolve(&self, segs: &[String]) -> Res {
+        let blocks: Vec<&Scope> = self.frames.iter().map(|f| &f.scope).collect();
+        self.resolver.resolve(self.module(), &blocks, segs)
+    }
+
+    pub(crate) fn note(&mut self, offset: usize, rule: &str, severity: Severity, message: String) {
+        self.notes.push(Note {
+            offset,
+            rule: rule.to_string(),
+            message,
+            severity,
+        });
+    }
+
+    fn splice(&mut self, rule: &str, (start, end): (usize, usize), replacement: &str) {
+        let unit = self.unit.unwrap_or(Unit {
+            kind: UnitKind::Whole,
+            start: self.src.base,
+            end: self.src.text.len(),
+        });
+        self.splices.push(Splice {
+            rule: rule.to_string(),
+            start,
+            end,
+            replacement: replacement.to_string(),
+            unit,
+        });
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.lines.line_col(offset).0
+    }
+
+    /// What a call's function path refers to, if it is (or may be) a target.
+    pub(crate) fn call_target(&self, call: &ExprCall) -> Option<Target> {
+        let Expr::Path(p) = peel(&call.func) else {
+            return None;
+        };
+        if p.qself.is_some() {
+            return None;
+        }
+        let last = &p.path.segments.last()?.ident;
+        if !self.call_names.iter().any(|n| last == n) {
+            return None;
+        }
+        self.segs_target(&path_segments(&p.path))
+    }
+
+    /// What a path (as written, last segment = the function) resolves to, if a target.
+    pub(crate) fn segs_target(&self, segs: &[String]) -> Option<Target> {
+        let last = segs.last()?;
+        match self.resolve(segs) {
+            Res::Extern(path) => {
+                let r = self.rules;
+                if let Some(i) = r
+                    .sync_fns
+                    .iter()
+                    .position(|f| f.paths.iter().any(|x| x.matches(&path)))
+                {
+                    return Some(Target::SyncFn(i));
+                }
+                r.fn_to_methods
+                    .iter()
+                    .position(|f| f.paths.iter().any(|x| x.matches(&path)))
+                    .map(Target::FnToMethod)
+            }
+            Res::Local => None,
+            Res::Unknown => Some(Target::Unsure(last.clone())),
+        }
+    }
+
+    /// Index of the method rule for this method name, if any.
+    pub(crate) fn method_rule(&self, mc: &ExprMethodCall) -> Option<usize> {
+        self.rules
+            .sync_methods
+            .iter()
+            .position(|m| m.methods.iter().any(|n| mc.method == n))
+    }
+
+    /// The range to delete to drop `.await` from `aw`: from the end of the awaited expression
+    /// when only whitespace separates them, else just `.await` (so a comment in between stays).
+    fn await_removal(&self, aw: &ExprAwait) -> (usize, usize) {
+        let (dot, _) = self.src.span(aw.dot_token.span);
+        let (_, end) = self.src.span(aw.await_token.span);
+        let base_end = match peel(&aw.base) {
+            Expr::Call(c) => self.src.span(c.paren_token.span.close()).1,
+            Expr::MethodCall(m) => self.src.span(m.paren_token.span.close()).1,
+            other => self.src.node(other).1,
+        };
+        if base_end <= dot && is_blank(&self.src.text[base_end..dot]) {
+            (base_end, end)
+        } else {
+            (dot, end)
+        }
+    }
+
+    /// The range that removes argument `k` of `args` together with its separator.
+    fn arg_removal(
+        &self,
+        args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+        k: usize,
+    ) -> Option<(usize, usize)> {
+        let arg = args.iter().nth(k)?;
+        let (s, e) = self.src.node(arg);
+        if k > 0 {
+            let prev = args.iter().nth(k - 1)?;
+            Some((self.src.node(prev).1, e))
+        } else if let Some(next) = args.iter().nth(1) {
+            Some((s, self.src.node(next).0))
+        } else {
+            Some((s, e))
+        }
+    }
+
+    /// Entry point for an awaited expression found in context `ctx`.
+    pub(crate) fn on_await(&mut self, aw: &ExprAwait, ctx: Ctx) {
+        let at = self.src.span(aw.await_token.span).0;
+        if !self.handled.insert(at) {
+            return;
+        }
+        match peel(&aw.base) {
+            Expr::Call(call) => {
+                let Some(target) = self.call_target(call) else {
+                    return;
+                };
+                self.handled_calls.insert(self.src.node(&call.func).0);
+                match target {
+                    Target::SyncFn(i) => self.rewrite_sync_fn(aw, call, i),
+                    Target::FnToMethod(i) => self.rewrite_fn_to_method(aw, call, i),
+                    Target::Unsure(name) => self.report_unsure(call, &name),
+                }
+            }
+            Expr::MethodCall(mc) => {
+                let Some(i) = self.method_rule(mc) else {
+                    return;
+                };
+                match self.receiver_class(&mc.receiver, i) {
+                    Recv::Evident => self.rewrite_method(aw, mc, i, ctx),
+                    Recv::Other => {}
+                    Recv::Unknown if self.evidence => {
+                        let rule = self.rules.sync_methods[i].rule.clone();
+                        let at = self.src.span(mc.method.span()).0;
+                        self.note(
+                            at,
+                            &rule,
+                            Severity::NeedsReview,
+                            format!(
+                                "`.{}(..).await`: the receiver is not evidently of type `{}`; if it is one, \
+                                 drop `.await` by hand (annotate the binding's type to let the tool do it)",
+                                mc.method,
+                                self.receiver_hint(i)
+                            ),
+                        );
+                    }
+                    Recv::Unknown => {}
+                }
+            }
+            Expr::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
+                let name = p.path.segments[0].ident.to_string();
+                if let Some((rule, call_at, what)) = self.deferred(&name) {
+                    let line = self.line_of(call_at);
+                    self.note(
+                        at,
+                        &rule,
+                        Severity::NeedsReview,
+                        format!(
+                            "`{name}.await` awaits `{what}` from line {line}, which is synchronous \
+                             in 1.0: remove this `.await` (and any options argument) by hand"
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn deferred(&self, name: &str) -> Option<(String, usize, String)> {
+        for f in self.frames.iter().rev() {
+            if let Some(d) = f.deferred.get(name) {
+                return Some(d.clone());
+            }
+            if f.vars.contains_key(name) || f.barrier {
+                return None;
+            }
+        }
+        None
+    }
+
+    fn report_unsure(&mut self, call: &ExprCall, name: &str) {
+        if !self.evidence {
+            return;
+        }
+        let at = self.src.node(&call.func).0;
+        let r = self.rules;
+        let rule = r
+            .sync_fns
+            .iter()
+            .find(|f| f.paths.iter().any(|p| p.last() == name))
+            .map(|f| f.rule.clone())
+            .or_else(|| {
+                r.fn_to_methods
+                    .iter()
+                    .find(|f| f.paths.iter().any(|p| p.last() == name))
+                    .map(|f| f.rule.clone())
+            })
+            .unwrap_or_else(|| "sync-structured-clone".to_string());
+        self.note(
+            at,
+            &rule,
+            Severity::NeedsReview,
+            format!(
+                "could not tell where `{name}` comes from (a glob import of a module this run \
+                 did not see?); if it is the 0.9 lumenize API, migrate this call by hand"
+            ),
+        );
+    }
+
+    fn rewrite_sync_fn(&mut self, aw: &ExprAwait, call: &ExprCall, i: usize) {
+        let rule = self.rules.sync_fns[i].clone();
+        let name = self.src.slice(self.src.node(&call.func)).to_string();
+        let at = self.src.node(&call.func).0;
+        let mut arg_cut = None;
+        if let Some(k) = rule.drop_none_arg {
+            let n = call.args.len();
+            if n == k + 1 {
+                let arg = &call.args[k];
+                if !is_none(arg) {
+                    self.note(
+                        at,
+                        &rule.rule,
+                        Severity::NeedsReview,
+                        format!(
+                            "`{name}` is passed options (`{}`), which 1.0 removed: port the \
+                             transform by hand, then drop the argument and `.await`",
+                            self.src.slice(self.src.node(arg))
+                        ),
+                    );
+                    return;
+                }
+                let cut = self.arg_removal(&call.args, k).expect("argument k exists");
+                if has_comment(self.src.slice(cut)) {
+                    self.note(
+                        at,
+                        &rule.rule,
+                        Severity::NeedsReview,
+                        format!(
+                            "`{name}`: a comment sits next to the `None` options argument; \
+                             remove the argument and `.await` by hand so the comment is not lost"
+                        ),
+                    );
+                    return;
+                }
+                arg_cut = Some(cut);
+            } else if n != k {
+                self.note(
+                    at,
+                    &rule.rule,
+                    Severity::NeedsReview,
+                    format!(
+                        "`{name}` is called with {n} arguments, expected {}: migrate it by hand",
+                        k + 1
+                    ),
+                );
+                return;
+            }
+        }
+        if let Some(cut) = arg_cut {
+            self.splice(&rule.rule, cut, "");
+        }
+        self.splice(&rule.rule, self.await_removal(aw), "");
+        let what = if arg_cut.is_some() {
+            "dropped `.await` and the `None` options argument"
+        } else {
+            "dropped `.await`"
+        };
+        self.note(
+            at,
+            &rule.rule,
+            Severity::Edited,
+            format!("`{name}` is synchronous in 1.0: {what}"),
+        );
+    }
+
+    fn rewrite_fn_to_method(&mut self, aw: &ExprAwait, call: &ExprCall, i: usize) {
+        let rule = self.rules.fn_to_methods[i].clone();
+        let (fs, _) = self.src.node(&call.func);
+        let name = self.src.slice(self.src.node(&call.func)).to_string();
+        let Some(recv) = call.args.iter().nth(rule.receiver_arg) else {
+            self.note(
+                fs,
+                &rule.rule,
+                Severity::NeedsReview,
+                format!(
+                    "`{name}` has no argument {}: migrate it by hand",
+                    rule.receiver_arg + 1
+                ),
+            );
+            return;
+        };
+        let inner = match recv {
+            Expr::Reference(r) => &*r.expr,
+            other => other,
+        };
+        let inner_text = self.src.slice(self.src.node(inner));
+        let receiver = if needs_parens(inner) {
+            format!("({inner_text})")
+        } else {
+            inner_text.to_string()
+        };
+        let cut = self
+            .arg_removal(&call.args, rule.receiver_arg)
+            .expect("receiver argument exists");
+        let removed = self.src.slice(cut).replacen(inner_text, "", 1);
+        if has_comment(&removed) {
+            self.note(
+                fs,
+                &rule.rule,
+                Severity::NeedsReview,
+                format!("`{name}`: a comment sits next to the target argument; rewrite to `{receiver}.{}(..)` by hand", rule.method),
+            );
+            return;
+        }
+        let open_end = self.src.span(call.paren_token.span.open()).1;
+        self.splice(
+            &rule.rule,
+            (fs, open_end),
+            &format!("{receiver}.{}(", rule.method),
+        );
+        self.splice(&rule.rule, cut, "");
+        self.splice(&rule.rule, self.await_removal(aw), "");
+        self.note(
+            fs,
+            &rule.rule,
+            Severity::Edited,
+            format!("`{name}(..).await` became `{receiver}.{}(..)`", rule.method),
+        );
+        if rule.import.is_some() {
+            let m = self.module().clone();
+            self.needs_import.push((m, i));
+        }
+    }
+
+    fn rewrite_method(&mut self, aw: &ExprAwait, mc: &ExprMethodCall, i: usize, ctx: Ctx) {
+        let rule = self.rules.sync_methods[i].clone();
+        let at = self.src.span(mc.method.span()).0;
+        let removal = self.await_removal(aw);
+        let (how, adapter_at) = match (ctx, &rule.value_adapter, &rule.unwrapped_adapter) {
+            (Ctx::Value, Some(v), _) => {
+                self.splice(&rule.rule, removal, v);
+                (format!("kept the old value with `{v}`"), None)
+            }
+            (Ctx::Try(end) | Ctx::Unwrapped(end), _, Some(u)) => {
+                self.splice(&rule.rule, removal, "");
+                (
+                    format!("kept the old value with `{u}`"),
+                    Some((end, u.clone())),
+                )
+            }
+            _ => {
+                self.splice(&rule.rule, removal, "");
+                ("dropped `.await`".to_string(), None)
+            }
+        };
+        if let Some((end, text)) = adapter_at {
+            self.splice(&rule.rule, (end, end), &text);
+        }
+        self.note(
+            at,
+            &rule.rule,
+            Severity::Edited,
+            format!("`.{}(..)` is synchronous in 1.0: {how}", mc.method),
+        );
+    }
+
+    /// A target call that is not directly awaited: the 0.9 future is stored or passed on.
+    fn on_unawaited_call(&mut self, call: &ExprCall) {
+        let at = self.src.node(&call.func).0;
+        if self.handled_calls.contains(&at) {
+            return;
+        }
+        let name = self.src.slice(self.src.node(&call.func)).to_string();
+        match self.call_target(call) {
+            Some(Target::SyncFn(i)) => {
+                let rule = &self.rules.sync_fns[i];
+                if rule.drop_none_arg.is_some_and(|k| call.args.len() == k + 1) {
+                    let id = rule.rule.clone();
+                    self.note(
+                        at,
+                        &id,
+                        Severity::NeedsReview,
+                        format!(
+                            "`{name}(..)` (0.9 form) is not awaited here, so its future is stored \
+                             or passed on: drop the options argument and the later `.await` by hand"
+                        ),
+                    );
+                }
+            }
+            Some(Target::FnToMethod(i)) => {
+                let rule = &self.rules.fn_to_methods[i];
+                let (id, method) = (rule.rule.clone(), rule.method.clone());
+                self.note(
+                    at,
+                    &id,
+                    Severity::NeedsReview,
+                    format!(
+                        "`{name}(..)` is not awaited directly: rewrite it to `target.{method}(chain)` \
+                         by hand (it no longer exists in 1.0)"
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Records what a `let` binds: receiver classes, shadowing, and deferred target calls.
+    fn bind_local(&mut self, local: &syn::Local) {
+        let init = local.init.as_ref().map(|i| &*i.expr);
+        let (pat, ty) = match &local.pat {
+            syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
+            other => (other, None),
+        };
+        let mut names = Vec::new();
+        crate::receiver::pat_idents(pat, &mut names);
+        let single = matches!(pat, syn::Pat::Ident(_)) && names.len() == 1;
+        let classes: Vec<Recv> = (0..self.rules.sync_methods.len())
+            .map(|i| match (single, ty, init) {
+                (true, Some(t), _) => self.type_class(t, i),
+                (true, None, Some(e)) => self.receiver_class(e, i),
+                _ => Recv::Unknown,
+            })
+            .collect();
+        let deferred = match (single, init.map(peel)) {
+            (true, Some(Expr::Call(c))) => match self.call_target(c) {
+                Some(Target::SyncFn(i)) => Some(self.rules.sync_fns[i].rule.clone()),
+                Some(Target::FnToMethod(i)) => Some(self.rules.fn_to_methods[i].rule.clone()),
+                _ => None,
+            }
+            .map(|r| {
+                (
+                    r,
+                    self.src.node(&c.func).0,
+                    format!("{}(..)", self.src.slice(self.src.node(&c.func))),
+                )
+            }),
+            (true, Some(Expr::MethodCall(mc))) => self
+                .method_rule(mc)
+                .filter(|&i| self.receiver_class(&mc.receiver, i) == Recv::Evident)
+                .map(|i| {
+                    let at = self.src.span(mc.method.span()).0;
+                    (
+                        self.rules.sync_methods[i].rule.clone(),
+                        at,
+                        format!(".{}(..)", mc.method),
+                    )
+                }),
+            _ => None,
+        };
+        let Some(frame) = self.frames.last_mut() else {
+            return;
+        };
+        for n in &names {
+            frame
+                .scope
+                .names
+                .insert(n.clone(), crate::resolve::Binding::Local);
+            frame.vars.insert(n.clone(), classes.clone());
+            frame.deferred.remove(n);
+        }
+        if let (Some(d), Some(n)) = (deferred, names.first()) {
+            frame.deferred.insert(n.clone(), d);
+        }
+    }
+
+    /// Visits a function: parameters in a barrier frame, the body as the re-parse unit.
+    fn visit_fn(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        let mut frame = Frame {
+            barrier: true,
+            ..Frame::default()
+        };
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(pt) = input {
+                let mut names = Vec::new();
+                crate::receiver::pat_idents(&pt.pat, &mut names);
+                let classes: Vec<Recv> = (0..self.rules.sync_methods.len())
+                    .map(|i| {
+                        if names.len() == 1 {
+                            self.type_class(&pt.ty, i)
+                        } else {
+                            Recv::Unknown
+                        }
+                    })
+                    .collect();
+                for n in names {
+                    frame
+                        .scope
+                        .names
+                        .insert(n.clone(), crate::resolve::Binding::Local);
+                    frame.vars.insert(n, classes.clone());
+                }
+            }
+        }
+        let outer_unit = self.unit;
+        if outer_unit.is_none() {
+            let (s, _) = self.src.span(block.brace_token.span.open());
+            let (_, e) = self.src.span(block.brace_token.span.close());
+            self.unit = Some(Unit {
+                kind: UnitKind::Block,
+                start: s,
+                end: e,
+            });
+        }
+        self.frames.push(frame);
+        self.visit_block(block);
+        self.frames.pop();
+        self.unit = outer_unit;
+    }
+
+    pub(crate) fn record_ident(&mut self, ident: &proc_macro2::Ident) {
+        // Only names that a possibly-dead import binds matter (usually none): no allocation.
+        if let Some(k) = self.watched.iter().position(|w| ident == w) {
+            let at = self.src.span(ident.span()).0;
+            self.ident_hits.push((k, at));
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Rewriter<'_> {
+    fn visit_file(&mut self, f: &'ast syn::File) {
+        crate::receiver::collect_structs(self, &f.items, &self.module().clone());
+        crate::imports::watch_import_names(self, f);
+        visit::visit_file(self, f);
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let mut path = self.module().clone();
+        path.push(m.ident.to_string());
+        self.modules.push(path);
+        // Local variables and block items of an enclosing function do not reach into a module.
+        let frames = std::mem::take(&mut self.frames);
+        visit::visit_item_mod(self, m);
+        self.frames = frames;
+        self.modules.pop();
+    }
+
+    fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {
+        // Imports are handled by `imports`; their identifiers are not uses.
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        let self_ty = match &*i.self_ty {
+            syn::Type::Path(tp) if tp.qself.is_none() => tp
+                .path
+                .segments
+                .last()
+                .map(|s| (self.module().clone(), s.ident.to_string())),
+            _ => None,
+        };
+        self.impls.push(self_ty);
+        visit::visit_item_impl(self, i);
+        self.impls.pop();
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        for a in &f.attrs {
+            self.visit_attribute(a);
+        }
+        self.impls.push(None);
+        self.visit_fn(&f.sig, &f.block);
+        self.impls.pop();
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        for a in &f.attrs {
+            self.visit_attribute(a);
+        }
+        self.visit_fn(&f.sig, &f.block);
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        for a in &f.attrs {
+            self.visit_attribute(a);
+        }
+        if let Some(b) = &f.default {
+            self.visit_fn(&f.sig, b);
+        }
+    }
+
+    fn visit_block(&mut self, b: &'ast syn::Block) {
+        let mut frame = Frame::default();
+        for stmt in &b.stmts {
+            if let syn::Stmt::Item(item) = stmt {
+                frame.scope.add_item(item);
+                if let syn::Item::Use(u) = item {
+                    // A block-level rename can lead to a target too.
+                    let mut s = Scope::default();
+                    s.add_item(&syn::Item::Use(u.clone()));
+                    for (name, bnd) in s.names {
+                        if let crate::resolve::Binding::Use(p) = bnd {
+                            if p.last() != Some(&name) {
+                                self.call_names.insert(name);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.frames.push(frame);
+        visit::visit_block(self, b);
+        self.frames.pop();
+    }
+
+    fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
+        match s {
+            syn::Stmt::Expr(e, Some(_)) => self.statement_await(e),
+            syn::Stmt::Local(l) if matches!(l.pat, syn::Pat::Wild(_)) => {
+                if let Some(init) = &l.init {
+                    self.statement_await(&init.expr);
+                }
+            }
+            _ => {}
+        }
+        visit::visit_stmt(self, s);
+    }
+
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        visit::visit_local(self, l);
+        self.bind_local(l);
+    }
+
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        match e {
+            Expr::Await(aw) => self.on_await(aw, Ctx::Value),
+            Expr::Try(t) => {
+                if let Expr::Await(aw) = peel(&t.expr) {
+                    let end = self.src.span(t.question_token.span).1;
+                    self.on_await(aw, Ctx::Try(end));
+                }
+            }
+            Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect" => {
+                if let Expr::Await(aw) = peel(&mc.receiver) {
+                    let end = self.src.span(mc.paren_token.span.close()).1;
+                    self.on_await(aw, Ctx::Unwrapped(end));
+                }
+            }
+            Expr::Call(c) => self.on_unawaited_call(c),
+            Expr::Closure(cl) => {
+                let mut frame = Frame::default();
+                for p in &cl.inputs {
+                    let (pat, ty) = match p {
+                        syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
+                        other => (other, None),
+                    };
+                    let mut names = Vec::new();
+                    crate::receiver::pat_idents(pat, &mut names);
+                    let classes: Vec<Recv> = (0..self.rules.sync_methods.len())
+                        .map(|i| match ty {
+                            Some(t) if names.len() == 1 => self.type_class(t, i),
+                            _ => Recv::Unknown,
+                        })
+                        .collect();
+                    for n in names {
+                        frame
+                            .scope
+                            .names
+                            .insert(n.clone(), crate::resolve::Binding::Local);
+                        frame.vars.insert(n, classes.clone());
+                    }
+                }
+                self.frames.push(frame);
+                visit::visit_expr(self, e);
+                self.frames.pop();
+                return;
+            }
+            _ => {}
+        }
+        visit::visit_expr(self, e);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.macro_body(m);
+    }
+
+    fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+        self.doc_attribute(a);
+    }
+
+    fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+        self.record_ident(i);
+    }
+}
+
+impl Rewriter<'_> {
+    /// `x.await;`, `x.await?;`, `x.await.unwrap();`, `let _ = x.await;`: the value is dropped.
+    fn statement_await(&mut self, e: &Expr) {
+        let inner = match peel(e) {
+            Expr::Try(t) => peel(&t.expr),
+            Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect" => {
+                peel(&mc.receiver)
+            }
+            other => other,
+        };
+        if let Expr::Await(aw) = inner {
+            self.on_await(aw, Ctx::Statement);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Positions in the original text: byte offsets to 1-based line/column, line endings, and the
+//! small lexical checks the rewriter needs (is a gap only whitespace? does it hold a comment?).
+//!
+//! Columns count characters, not bytes, so they match what an editor shows; a BOM and CRLF line
+//! endings are part of the original text and never confuse the count.
+
+/// Maps byte offsets of one text to 1-based (line, column).
+pub(crate) struct LineIndex<'a> {
+    text: &'a str,
+    /// Byte offset where each line starts.
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// 1-based line and character column of `offset` (clamped to the text).
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        let mut col = self.text[self.starts[line]..offset].chars().count() + 1;
+        // A BOM is invisible in editors; do not count it as a column.
+        if line == 0 && self.text.starts_with('\u{feff}') && offset > 0 {
+            col -= 1;
+        }
+        (line + 1, col)
+    }
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The newline sequence the file already uses (`\r\n` if its first line ends that way).
+pub(crate) fn line_ending(text: &str) -> &'static str {
+    match memchr::memchr(b'\n', text.as_bytes()) {
+        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
+/// True when `s` holds only whitespace (no comment, no token).
+pub(crate) fn is_blank(s: &str) -> bool {
+    s.chars().all(char::is_whitespace)
+}
+
+/// True when `s` (text between tokens) contains a comment.
+pub(crate) fn has_comment(s: &str) -> bool {
+    s.contains("//") || s.contains("/*")
+}
+
+/// Start of the line containing `offset`.
+pub(crate) fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// End of the line containing `offset`, after its newline (or the end of the text).
+pub(crate) fn line_end_after_newline(text: &str, offset: usize) -> usize {
+    text[offset..]
+        .find('\n')
+        .map_or(text.len(), |i| offset + i + 1)
+}
+
+/// The indentation (leading spaces/tabs) of the line containing `offset`.
+pub(crate) fn indentation(text: &str, offset: usize) -> &str {
+    let start = line_start(text, offset);
+    let line = &text[start..];
+    let n = line.len() - line.trim_start_matches([' ', '\t']).len();
+    &line[..n]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_chars_and_skip_the_bom() {
+        let text = "\u{feff}ab\r\né x\n";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_col(3), (1, 1)); // 'a' after the 3-byte BOM
+        assert_eq!(idx.line_col(4), (1, 2));
+        let x = text.find('x').unwrap();
+        assert_eq!(idx.line_col(x), (2, 3)); // 'é' is one column
+        assert_eq!(line_ending(text), "\r\n");
+        assert_eq!(line_ending("a\nb"), "\n");
+    }
+
+    #[test]
+    fn line_helpers() {
+        let t = "a\n    use x;\nb";
+        let p = t.find("use").unwrap();
+        assert_eq!(indentation(t, p), "    ");
+        assert_eq!(line_start(t, p), 2);
+        assert_eq!(&t[line_end_after_newline(t, p)..], "b");
+        assert!(is_blank(" \r\n\t"));
+        assert!(has_comment(" /* c */ "));
+    }
+}

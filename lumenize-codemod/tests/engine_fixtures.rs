@@ -1,0 +1,150 @@
+//! File fixtures: `tests/fixtures/<case>/input.rs` is migrated and compared with `expected.rs`
+//! (a case without `expected.rs` must not change). Optional files:
+//! - `path.txt`: where the file sits in its crate (default `app/src/lib.rs`);
+//! - `context/…`: other files of the crate (paths relative to `context/`), given to
+//!   `CrateContext::scan` together with the input.
+//!
+//! Every case's diagnostics are snapshotted (`tests/snapshots/engine_fixtures__<case>.snap`),
+//! and every case is run a second time on its own output, which must make no edit.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use lumenize_codemod::{migrate_source, CrateContext, FileMigration, RuleSet, Severity};
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn walk(dir: &Path, base: &Path, out: &mut Vec<(PathBuf, String)>) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, base, out);
+        } else {
+            let rel = p.strip_prefix(base).unwrap().to_path_buf();
+            out.push((rel, fs::read_to_string(&p).unwrap()));
+        }
+    }
+}
+
+fn render(m: &FileMigration) -> String {
+    let mut s = String::new();
+    for d in &m.diagnostics {
+        let sev = match d.severity {
+            Severity::Edited => "edited",
+            Severity::NeedsReview => "needs-review",
+            Severity::Error => "error",
+        };
+        s.push_str(&format!(
+            "{}:{}:{} {sev} [{}] {}\n",
+            d.file.display(),
+            d.line,
+            d.column,
+            d.rule,
+            d.message
+        ));
+    }
+    if s.is_empty() {
+        s.push_str("(no diagnostics)\n");
+    }
+    s
+}
+
+fn run_case(dir: &Path) -> Result<(), String> {
+    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    let input = fs::read_to_string(dir.join("input.rs")).map_err(|e| format!("{name}: {e}"))?;
+    let expected = match fs::read_to_string(dir.join("expected.rs")) {
+        Ok(t) => t,
+        Err(_) => input.clone(),
+    };
+    let path = fs::read_to_string(dir.join("path.txt"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "app/src/lib.rs".to_string());
+    let path = PathBuf::from(path);
+    let mut context = Vec::new();
+    walk(&dir.join("context"), &dir.join("context"), &mut context);
+    let mut files: Vec<(&Path, &str)> = context
+        .iter()
+        .map(|(p, t)| (p.as_path(), t.as_str()))
+        .collect();
+    files.push((path.as_path(), input.as_str()));
+    let rules = RuleSet::builtin();
+    let ctx = CrateContext::scan(files);
+    let m = migrate_source(&path, &input, &ctx, &rules);
+    if m.output != expected {
+        return Err(format!(
+            "{name}: output differs\n--- expected\n{expected}\n--- got\n{}\n--- diagnostics\n{}",
+            m.output,
+            render(&m)
+        ));
+    }
+    assert_eq!(
+        m.changed(),
+        input != expected,
+        "{name}: changed() disagrees with the output"
+    );
+    // The prefilter must never skip a file the engine edits or reports on.
+    if !m.diagnostics.is_empty() {
+        assert!(
+            ctx.may_need_migration(input.as_bytes(), &rules),
+            "{name}: the prefilter would have skipped this file"
+        );
+    }
+    // Edits are splices of the original: applying them reproduces the output.
+    let mut rebuilt = input.clone();
+    for e in m.edits.iter().rev() {
+        rebuilt.replace_range(e.start..e.end, &e.replacement);
+    }
+    assert_eq!(
+        rebuilt, m.output,
+        "{name}: edits do not reproduce the output"
+    );
+    let again = migrate_source(&path, &m.output, &ctx, &rules);
+    if again.changed() {
+        return Err(format!("{name}: second run still edits: {:?}", again.edits));
+    }
+    insta::with_settings!({
+        snapshot_path => "snapshots",
+        prepend_module_to_snapshot => true,
+        omit_expression => true,
+        description => format!("diagnostics of tests/fixtures/{name}"),
+    }, {
+        insta::assert_snapshot!(name.clone(), render(&m));
+    });
+    Ok(())
+}
+
+#[test]
+fn fixtures() {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(fixtures_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("input.rs").exists())
+        .collect();
+    dirs.sort();
+    assert!(
+        dirs.len() >= 40,
+        "expected at least 40 fixtures, found {}",
+        dirs.len()
+    );
+    let only = std::env::var("FIXTURE").ok();
+    let mut failures = Vec::new();
+    for d in &dirs {
+        if only.as_deref().is_some_and(|o| !d.ends_with(o)) {
+            continue;
+        }
+        if let Err(e) = run_case(d) {
+            failures.push(e);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}

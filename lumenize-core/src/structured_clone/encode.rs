@@ -90,18 +90,28 @@ struct Encoder {
 }
 
 /// The depth after opening one more JSON container, or an error past [`MAX_DEPTH`].
+#[inline]
 pub(crate) fn open(depth: usize) -> Res<usize> {
     if depth >= MAX_DEPTH {
-        return Err(CloneError::here(format!(
-            "nesting deeper than the limit of {MAX_DEPTH} levels"
-        )));
+        return Err(too_deep());
     }
     Ok(depth + 1)
 }
 
+#[cold]
+fn too_deep() -> CloneError {
+    CloneError::here(format!(
+        "nesting deeper than the limit of {MAX_DEPTH} levels"
+    ))
+}
+
 fn borrow(o: &Object) -> Res<std::cell::Ref<'_, ObjectKind>> {
-    o.try_borrow()
-        .ok_or_else(|| CloneError::here("object is mutably borrowed during encoding"))
+    o.try_borrow().ok_or_else(borrowed)
+}
+
+#[cold]
+fn borrowed() -> CloneError {
+    CloneError::here("object is mutably borrowed during encoding")
 }
 
 impl Encoder {
@@ -170,7 +180,20 @@ impl Encoder {
         Ok(())
     }
 
+    /// [`Encoder::write`] with the common JSON primitives handled in the caller's loop (no
+    /// call per string or number: they are most of a document).
+    #[inline(always)]
+    fn write_item(&mut self, out: &mut String, v: &Value, depth: usize) -> Res<()> {
+        match v {
+            Value::String(s) => write_str(out, s),
+            Value::Number(n) if n.is_finite() => write_f64(out, *n),
+            _ => return self.write(out, v, depth),
+        }
+        Ok(())
+    }
+
     /// Pass 2: writes `v`, which sits inside `depth` open containers.
+    #[inline]
     fn write(&mut self, out: &mut String, v: &Value, depth: usize) -> Res<()> {
         match v {
             Value::Null => out.push_str("null"),
@@ -184,6 +207,7 @@ impl Encoder {
         Ok(())
     }
 
+    #[inline]
     fn write_object(&mut self, out: &mut String, o: &Object, depth: usize) -> Res<()> {
         if self.optimistic && o.handle_count() > 1 {
             self.restart = true;
@@ -223,7 +247,9 @@ impl Encoder {
 
     fn write_body(&mut self, out: &mut String, o: &Object, depth: usize) -> Res<()> {
         let d = open(depth)?;
-        let kind = borrow(o)?;
+        let Some(kind) = o.try_borrow() else {
+            return Err(borrowed());
+        };
         // Arrays and plain objects, the common deep case, recurse through small frames; the
         // other kinds live in `write_special`, whose big frame is only paid when used.
         match &*kind {
@@ -233,7 +259,7 @@ impl Encoder {
                     if i > 0 {
                         out.push(',');
                     }
-                    self.write(out, item, d).map_err(|e| e.in_index(i))?;
+                    self.write_item(out, item, d).map_err(|e| e.in_index(i))?;
                 }
                 out.push(']');
             }
@@ -244,7 +270,7 @@ impl Encoder {
                         out.push(',');
                     }
                     write_user_key(out, k);
-                    self.write(out, item, d).map_err(|e| e.in_key(k))?;
+                    self.write_item(out, item, d).map_err(|e| e.in_key(k))?;
                 }
                 out.push('}');
             }

@@ -34,7 +34,7 @@
 //! | `sync-structured-clone` | `parse(&s, None).await?` → `parse(&s)?`, same for `postprocess`; `.await` dropped after `stringify`/`preprocess` | options argument other than `None`; a call stored or passed on without `.await` |
 //! | `sync-schedule` | `alarms.schedule(w, cb).await?` → `alarms.schedule(w, cb)?` | receiver not evidently an `Alarms` |
 //! | `cancel-returns-schedule` | value use: `.map(\|s\| s.is_some())`; after `?`/`.unwrap()`/`.expect()`: `….is_some()`; statement: `.await` dropped | as above |
-//! | `execute-chain-method` | `execute_operation_chain(&c, &mut t).await` → `t.__execute_chain(&c)` (parenthesised when needed) plus `use lumenize_core::prelude::*;` if missing | not awaited directly |
+//! | `execute-chain-method` | `execute_operation_chain(&c, &mut t).await` → `t.__execute_chain(&c)` (parenthesised when needed) plus `use lumenize_core::prelude::ExecuteChain;` if no import provides the trait | not awaited directly |
 //! | `remove-dead-imports` | unused imports of removed items dropped, groups kept tidy | still used; `pub use` re-exports |
 //! | `bump-dependency` | `lumenize-core = "0.9"` → `"1"` in Cargo.toml ([`migrate_manifest`]) | path/git dependencies |
 //!

@@ -45,7 +45,7 @@ fn record(i: u64, r: &mut Lcg) -> Json {
         "id": i,
         "name": format!("{} {}", r.pick(&WORDS), r.pick(&WORDS)),
         "email": format!("user{}@example.com", r.next() % 100_000),
-        "active": r.next() % 2 == 0,
+        "active": r.next() & 1 == 0,
         "score": ((r.next() % 1_000_000) as f64 + 0.5) / 1000.0,
         "ratio": 1.0 / ((r.next() % 97) as f64 + 3.0),
         "tags": [r.pick(&WORDS), r.pick(&WORDS), "note: \"quoted\"\n"],

@@ -139,7 +139,7 @@ mod tests {
         assert_eq!(num(0.0), "0");
         assert_eq!(num(-0.0), "0");
         assert_eq!(num(42.0), "42");
-        assert_eq!(num(-3.14), "-3.14");
+        assert_eq!(num(-2.75), "-2.75");
         assert_eq!(num(1e21), "1e+21");
         assert_eq!(num(123456789012345680000.0), "123456789012345680000");
         assert_eq!(num(0.000001), "0.000001");

@@ -350,6 +350,44 @@ fn every_nesting_shape_at_the_limit_fits_a_small_stack() {
 }
 
 #[test]
+fn whatever_stringify_writes_parse_accepts_even_through_deep_aliases() {
+    on_small_stack(|| {
+        // A self-referencing array nested k levels: the root is an alias whose body sits
+        // inside `meta.aliases`, three levels down, however shallow the first reference is.
+        let (mut accepted, mut refused) = (0, 0);
+        for k in MAX_DEPTH - 8..MAX_DEPTH {
+            let a = Value::array([]);
+            let mut inner = a.clone();
+            for _ in 0..k {
+                inner = Value::array([inner]);
+            }
+            if let ObjectKind::Array(items) = &mut *a.as_object().unwrap().borrow_mut() {
+                items.push(inner);
+            }
+            match stringify(&a) {
+                Ok(text) => {
+                    accepted += 1;
+                    let back = parse(&text).unwrap_or_else(|e| panic!("k={k}: {e}"));
+                    assert_eq!(stringify(&back).unwrap(), text);
+                }
+                Err(e) => {
+                    refused += 1;
+                    assert!(e.message.contains("nesting deeper"), "{e}");
+                }
+            }
+            // Break the cycle so the test does not leak.
+            if let ObjectKind::Array(items) = &mut *a.as_object().unwrap().borrow_mut() {
+                items.clear();
+            };
+        }
+        assert!(
+            accepted > 0 && refused > 0,
+            "{accepted} accepted, {refused} refused"
+        );
+    });
+}
+
+#[test]
 fn encoding_errors_carry_the_path() {
     let v = Value::object([(
         "list",

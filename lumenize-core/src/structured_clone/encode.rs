@@ -90,6 +90,9 @@ struct Encoder {
 }
 
 /// The depth after opening one more JSON container, or an error past [`MAX_DEPTH`].
+/// Containers around an alias body on the wire: the envelope, `meta`, `aliases`.
+const ALIAS_BODY_DEPTH: usize = 3;
+
 #[inline]
 pub(crate) fn open(depth: usize) -> Res<usize> {
     if depth >= MAX_DEPTH {
@@ -230,10 +233,11 @@ impl Encoder {
                 self.ids.insert(o.addr(), id);
                 self.aliases.push(String::new());
                 // The body is written where it is first met, so ids inside it come next
-                // (pre-order). Depth keeps counting from here: conservative, never looser
-                // than the decoder.
+                // (pre-order). Its depth: the decoder reads it inside envelope, `meta` and
+                // `aliases` (3 levels); counting from here instead when deeper keeps the
+                // encoder never looser than the decoder, and recursion bounded.
                 let mut body = String::new();
-                self.write_body(&mut body, o, depth)?;
+                self.write_body(&mut body, o, depth.max(ALIAS_BODY_DEPTH))?;
                 self.aliases[id] = body;
                 id
             }

@@ -9,6 +9,8 @@
 //! used for the raw bodies of `RequestSync` / `ResponseSync`. A `$type` tag counts only as the
 //! first key of an object (where every encoder puts it); `{"$ref":n}` only as the single key.
 
+use std::collections::HashMap;
+
 use super::encode::open;
 use super::error::{CloneError, Res};
 use super::value::{is_array_index, Object, ObjectKind, Props, Value};
@@ -41,7 +43,8 @@ pub(crate) struct Reader<'a> {
     pub(crate) src: &'a str,
     pub(crate) b: &'a [u8],
     pub(crate) pos: usize,
-    slots: Vec<Option<Slot>>,
+    /// Alias slots by id (a map: ids come from the input, and need not be small or dense).
+    slots: HashMap<usize, Slot>,
     /// (request/response object, alias id of its headers): the original copies aliased headers
     /// into the new Request, so identity with the alias is not kept; done once slots are full.
     pub(crate) header_fixups: Vec<(Object, usize)>,
@@ -78,7 +81,7 @@ impl<'a> Reader<'a> {
             src,
             b: src.as_bytes(),
             pos: 0,
-            slots: Vec::new(),
+            slots: HashMap::new(),
             header_fixups: Vec::new(),
             target: None,
             last_ref: None,
@@ -131,7 +134,7 @@ impl<'a> Reader<'a> {
             r.expect_container(b'{', "an object")?;
             r.object_entries(d, |r, id_text, d| {
                 let id = match id_text.parse::<usize>() {
-                    Ok(id) if is_array_index(id_text) && id <= r.b.len() => id,
+                    Ok(id) if is_array_index(id_text) => id,
                     _ => return Err(CloneError::here("alias ids must be small integers")),
                 };
                 let slot = r.slot(id, r.pos);
@@ -156,19 +159,20 @@ impl<'a> Reader<'a> {
 
     /// Checks every referenced alias was defined, then applies the header copies.
     fn finish(&mut self) -> Res<()> {
-        for (id, slot) in self.slots.iter().enumerate() {
-            if let Some(slot) = slot {
-                if !slot.filled {
-                    return Err(CloneError::here(format!(
-                        "`$ref` to missing alias {id} (first used at byte {})",
-                        slot.first_ref_at
-                    ))
-                    .in_root("meta.aliases"));
-                }
-            }
+        let missing = self
+            .slots
+            .iter()
+            .filter(|(_, s)| !s.filled)
+            .min_by_key(|(id, _)| **id);
+        if let Some((id, slot)) = missing {
+            return Err(CloneError::here(format!(
+                "`$ref` to missing alias {id} (first used at byte {})",
+                slot.first_ref_at
+            ))
+            .in_root("meta.aliases"));
         }
         for (owner, id) in std::mem::take(&mut self.header_fixups) {
-            let headers = self.slots[id].as_ref().map(|s| s.obj.clone());
+            let headers = self.slots.get(&id).map(|s| s.obj.clone());
             let copy = match headers.as_ref().and_then(|h| h.try_borrow()).as_deref() {
                 Some(ObjectKind::Headers(entries)) => ObjectKind::Headers(entries.clone()),
                 _ => {
@@ -190,10 +194,7 @@ impl<'a> Reader<'a> {
 
     /// The slot for alias `id`, created empty if new.
     fn slot(&mut self, id: usize, at: usize) -> &mut Slot {
-        if self.slots.len() <= id {
-            self.slots.resize_with(id + 1, || None);
-        }
-        self.slots[id].get_or_insert_with(|| Slot {
+        self.slots.entry(id).or_insert_with(|| Slot {
             obj: Object::new(ObjectKind::Plain(Props::new())),
             filled: false,
             first_ref_at: at,
@@ -363,7 +364,7 @@ impl<'a> Reader<'a> {
         if target.is_some() {
             return Err(CloneError::here("an alias body cannot itself be a `$ref`"));
         }
-        if !(n >= 0.0 && n.fract() == 0.0 && n <= self.b.len() as f64) {
+        if !(n >= 0.0 && n.fract() == 0.0 && n < u32::MAX as f64) {
             return Err(CloneError::here(format!(
                 "`$ref` {n} names no possible alias (byte {at})"
             )));

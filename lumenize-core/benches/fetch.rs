@@ -1,0 +1,240 @@
+//! Fetch coordination benchmark: per-fetch latency and overhead of the three designs against
+//! the local `/uuid` endpoint with no injected latency, time for 10,000 concurrent fetches
+//! through one origin, and memory per in-flight fetch. Prints markdown tables.
+//!
+//! `cargo bench -p lumenize-core --bench fetch` (add `-- --quick` for a short run).
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lumenize_core::fetch::{
+    self, Design, EndpointServer, FetchOptions, FetchRequest, Fetching, HttpClient, HttpLimits,
+};
+use lumenize_core::prelude::*;
+
+/// The benchmark origin: its continuation reports completion on a channel.
+struct BenchOrigin {
+    done: Arc<Mutex<mpsc::Sender<bool>>>,
+}
+
+fn design_of(name: &str) -> Design {
+    match name {
+        "direct" => Design::Direct,
+        "orchestrated" => Design::Orchestrated,
+        _ => Design::Simple,
+    }
+}
+
+fn options(executor: &str) -> FetchOptions {
+    if executor == "rpc" {
+        FetchOptions::with_rpc_target_executor()
+    } else {
+        FetchOptions::default()
+    }
+}
+
+impl BenchOrigin {
+    fn start_many(
+        &mut self,
+        ctx: &Ctx<'_>,
+        design: String,
+        executor: String,
+        url: String,
+        n: u32,
+    ) -> Result<(), String> {
+        let cont = ctn().call("onResult", vec![result_marker()]);
+        let opts = options(&executor);
+        let req = Value::from(url);
+        for _ in 0..n {
+            fetch::start_fetch(design_of(&design), ctx, &req, &cont, &opts)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn on_result(&mut self, _ctx: &Ctx<'_>, outcome: Value) {
+        let ok = fetch::outcome_from_value(&outcome).is_ok_and(|r| r.status == 200);
+        if let Ok(tx) = self.done.lock() {
+            let _ = tx.send(ok);
+        }
+    }
+}
+
+lumenize_core::handlers!(BenchOrigin {
+    start_many as "startMany"(design: String, executor: String, url: String, n: u32),
+    on_result as "onResult"(outcome: Value),
+});
+
+struct Bench {
+    rt: Runtime,
+    done: mpsc::Receiver<bool>,
+    server: EndpointServer,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let server = EndpointServer::start_with_workers(2).unwrap();
+        let (tx, done) = mpsc::channel();
+        let tx = Arc::new(Mutex::new(tx));
+        let rt = fetch::install(Runtime::builder())
+            .object("ORIGIN", move |_| {
+                Fetching(BenchOrigin { done: tx.clone() })
+            })
+            .build()
+            .unwrap();
+        Bench { rt, done, server }
+    }
+
+    /// Starts `n` fetches in one origin turn and waits for all continuations.
+    fn run(&self, origin: &str, design: &str, executor: &str, n: u32) -> Duration {
+        let o = self.rt.object("ORIGIN", origin);
+        let t0 = Instant::now();
+        o.send(&ctn().call(
+            "startMany",
+            vec![
+                Value::from(design),
+                Value::from(executor),
+                Value::from(self.server.url("/uuid")),
+                Value::from(n),
+            ],
+        ))
+        .unwrap();
+        for _ in 0..n {
+            let ok = self
+                .done
+                .recv_timeout(Duration::from_secs(120))
+                .expect("a continuation did not run");
+            assert!(ok, "a fetch did not end in a 200 response");
+        }
+        t0.elapsed()
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0}", d.as_secs_f64() * 1e6)
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+const DESIGNS: [(&str, &str, &str); 4] = [
+    ("direct", "-", "direct"),
+    ("orchestrated", "worker", "orchestrated (worker executor)"),
+    ("simple", "worker", "simple (worker executor)"),
+    ("simple", "rpc", "simple (RPC-target executor)"),
+];
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (seq_ops, concurrent) = if quick { (200, 1_000) } else { (2_000, 10_000) };
+    let bench = Bench::new();
+
+    // Raw HTTP: the same GET with the same client stack, no runtime, no objects.
+    let client = HttpClient::new();
+    let req = FetchRequest::get(bench.server.url("/uuid"));
+    let raw: Vec<Duration> = bench.rt.tokio().block_on(async {
+        for _ in 0..100 {
+            client.execute(&req, HttpLimits::default()).await.unwrap();
+        }
+        let mut v = Vec::with_capacity(seq_ops);
+        for _ in 0..seq_ops {
+            let t = Instant::now();
+            client.execute(&req, HttpLimits::default()).await.unwrap();
+            v.push(t.elapsed());
+        }
+        v.sort();
+        v
+    });
+    let raw_median = percentile(&raw, 0.5);
+
+    println!("## Sequential fetches of /uuid, no injected latency ({seq_ops} ops per design)\n");
+    println!("| design | median µs | p99 µs | overhead over raw HTTP (median) µs |");
+    println!("|---|---|---|---|");
+    println!(
+        "| raw HTTP (reqwest, no runtime) | {} | {} | 0 |",
+        us(raw_median),
+        us(percentile(&raw, 0.99))
+    );
+    for (design, executor, label) in DESIGNS {
+        let origin = format!("seq-{design}-{executor}");
+        for _ in 0..100 {
+            bench.run(&origin, design, executor, 1);
+        }
+        let mut v: Vec<Duration> = (0..seq_ops)
+            .map(|_| bench.run(&origin, design, executor, 1))
+            .collect();
+        v.sort();
+        let med = percentile(&v, 0.5);
+        println!(
+            "| {label} | {} | {} | {} |",
+            us(med),
+            us(percentile(&v, 0.99)),
+            us(med.saturating_sub(raw_median))
+        );
+    }
+
+    println!("\n## {concurrent} concurrent fetches of /uuid through one origin\n");
+    println!("| design | total ms | per fetch µs | RSS growth at end MiB |");
+    println!("|---|---|---|---|");
+    for (design, executor, label) in DESIGNS {
+        let rss0 = rss_bytes();
+        let t = bench.run(
+            &format!("conc-{design}-{executor}"),
+            design,
+            executor,
+            concurrent,
+        );
+        let rss1 = rss_bytes();
+        println!(
+            "| {label} | {:.0} | {:.1} | {:.1} |",
+            t.as_secs_f64() * 1e3,
+            t.as_secs_f64() * 1e6 / concurrent as f64,
+            rss1.saturating_sub(rss0) as f64 / (1 << 20) as f64
+        );
+    }
+
+    // Memory per in-flight fetch: start fetches to /hang (the executor waits out its timeout,
+    // so they stay in flight), sample RSS once they are all started, then let them time out.
+    let inflight = if quick { 1_000 } else { 5_000 };
+    println!("\n## Memory per in-flight fetch ({inflight} fetches to /hang)\n");
+    println!("| design | RSS growth MiB | per in-flight fetch KiB |");
+    println!("|---|---|---|");
+    for (design, executor, label) in DESIGNS {
+        let o = bench
+            .rt
+            .object("ORIGIN", &format!("mem-{design}-{executor}"));
+        let rss0 = rss_bytes();
+        o.call_method(
+            "startMany",
+            vec![
+                Value::from(design),
+                Value::from(executor),
+                Value::from(bench.server.url("/hang")),
+                Value::from(inflight),
+            ],
+        )
+        .unwrap();
+        // Let every message reach its executor (and the slot-limited ones queue up).
+        std::thread::sleep(Duration::from_millis(500));
+        let rss1 = rss_bytes();
+        let grew = rss1.saturating_sub(rss0);
+        println!(
+            "| {label} | {:.1} | {:.2} |",
+            grew as f64 / (1 << 20) as f64,
+            grew as f64 / 1024.0 / inflight as f64
+        );
+    }
+    println!("\n(raw-HTTP median {} µs)", us(raw_median));
+    // The /hang fetches time out after 30 s; dropping the runtime cancels them instead.
+    std::process::exit(0);
+}

@@ -168,6 +168,7 @@ fn turn<R>(
         ext: None,
     });
     let r = f(&ctx).unwrap();
+    slot.flush(storage).unwrap();
     storage.commit().unwrap();
     r
 }

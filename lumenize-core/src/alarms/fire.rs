@@ -12,7 +12,7 @@
 //! continuation's effects commit together, a schedule's continuation takes effect at most once
 //! per firing, and — unless cancelled — at least once across crashes.
 
-use super::{rearm, when, AlarmError, Schedule, ScheduleKind, ScheduleRow, COLUMNS};
+use super::{columns, rearm, when, AlarmError, Schedule, ScheduleKind, ScheduleRow};
 use crate::context::Ctx;
 use crate::storage::{SqlValue, Storage};
 
@@ -32,18 +32,22 @@ pub fn due_count(storage: &dyn Storage, now_ms: i64) -> Result<u64, AlarmError> 
 /// test hook) — by deleting it, and records it as the turn's firing schedule. `None` when
 /// there is nothing to fire.
 pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, AlarmError> {
-    let (filter, params) = if ignore_time {
-        ("", vec![])
+    // Static statements (cached by the storage), one per mode.
+    const DUE: &str = concat!(
+        "DELETE FROM __lmz_alarms WHERE id = (SELECT id FROM __lmz_alarms WHERE time <= ?1 ",
+        "ORDER BY time, id LIMIT 1) RETURNING ",
+        columns!()
+    );
+    const ANY: &str = concat!(
+        "DELETE FROM __lmz_alarms WHERE id = (SELECT id FROM __lmz_alarms ",
+        "ORDER BY time, id LIMIT 1) RETURNING ",
+        columns!()
+    );
+    let rows = if ignore_time {
+        ctx.sql().exec(ANY, &[])?
     } else {
-        ("WHERE time <= ?1", vec![SqlValue::Integer(ctx.now_ms())])
+        ctx.sql().exec(DUE, &[SqlValue::Integer(ctx.now_ms())])?
     };
-    let rows = ctx.sql().exec(
-        &format!(
-            "DELETE FROM __lmz_alarms WHERE id = \
-             (SELECT id FROM __lmz_alarms {filter} ORDER BY time, id LIMIT 1) RETURNING {COLUMNS}"
-        ),
-        &params,
-    )?;
     let Some(cells) = rows.rows.first() else {
         return Ok(None);
     };
@@ -103,7 +107,7 @@ pub enum FailureOutcome {
 /// failed one back).
 pub fn record_failure(ctx: &Ctx<'_>, id: &str, error: &str) -> Result<FailureOutcome, AlarmError> {
     let rows = ctx.sql().exec(
-        &format!("SELECT {COLUMNS} FROM __lmz_alarms WHERE id = ?1"),
+        concat!("SELECT ", columns!(), " FROM __lmz_alarms WHERE id = ?1"),
         &[SqlValue::from(id)],
     )?;
     let Some(cells) = rows.rows.first() else {

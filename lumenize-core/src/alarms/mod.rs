@@ -105,7 +105,13 @@ pub struct Alarms<'a> {
     ctx: &'a Ctx<'a>,
 }
 
-const COLUMNS: &str = "id, operation_chain, type, time, delay_ms, cron, created_at, attempts";
+/// The column list every alarm query reads, in `ScheduleRow::from_cells` order.
+macro_rules! columns {
+    () => {
+        "id, operation_chain, type, time, delay_ms, cron, created_at, attempts"
+    };
+}
+pub(crate) use columns;
 
 impl<'a> Alarms<'a> {
     pub(crate) fn new(ctx: &'a Ctx<'a>) -> Alarms<'a> {
@@ -199,8 +205,20 @@ impl<'a> Alarms<'a> {
     /// firing schedule (the alarm path "wins" its own race, as in the original, whose row was
     /// deleted only after its handler returned).
     pub fn cancel_schedule(&self, id: &str) -> Result<Option<Schedule>, AlarmError> {
+        match self.cancel_schedule_raw(id)? {
+            Some(row) => row.into_schedule().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Alarms::cancel_schedule`] without decoding the continuation: the stored row, with the
+    /// chain still as wire text (for hot paths that may not need it).
+    pub fn cancel_schedule_raw(&self, id: &str) -> Result<Option<ScheduleRow>, AlarmError> {
         let rows = self.storage().exec(
-            &format!("DELETE FROM __lmz_alarms WHERE id = ?1 RETURNING {COLUMNS}"),
+            concat!(
+                "DELETE FROM __lmz_alarms WHERE id = ?1 RETURNING ",
+                columns!()
+            ),
             &[SqlValue::from(id)],
         )?;
         let row = match rows.rows.first() {
@@ -219,13 +237,13 @@ impl<'a> Alarms<'a> {
         if self.ctx.slot().get() == Some(row.time) {
             rearm(self.ctx)?;
         }
-        row.into_schedule().map(Some)
+        Ok(Some(row))
     }
 
     /// The pending schedule `id`.
     pub fn get_schedule(&self, id: &str) -> Result<Option<Schedule>, AlarmError> {
         let rows = self.storage().exec(
-            &format!("SELECT {COLUMNS} FROM __lmz_alarms WHERE id = ?1"),
+            concat!("SELECT ", columns!(), " FROM __lmz_alarms WHERE id = ?1"),
             &[SqlValue::from(id)],
         )?;
         match rows.rows.first() {
@@ -238,7 +256,14 @@ impl<'a> Alarms<'a> {
     pub fn get_schedules(&self, filter: &ScheduleFilter) -> Result<Vec<Schedule>, AlarmError> {
         let (clause, params) = filter.to_sql();
         let rows = self.storage().exec(
-            &format!("SELECT {COLUMNS} FROM __lmz_alarms {clause} ORDER BY time, id"),
+            &format!(
+                concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM __lmz_alarms {} ORDER BY time, id"
+                ),
+                clause
+            ),
             &params,
         )?;
         rows.rows

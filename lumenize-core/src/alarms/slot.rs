@@ -34,11 +34,16 @@ impl AlarmSlot for NoAlarmSlot {
     }
 }
 
-/// The host-owned state of a SQL-mirrored slot: the armed time as committed, plus whether
-/// the current turn changed it.
+/// The host-owned state of a SQL-mirrored slot: the armed time, what the mirror row holds,
+/// and whether the current turn changed it.
+///
+/// Arming only changes memory; the host writes the mirror row once per turn with
+/// [`SlotState::flush`] just before committing (so a turn that arms and disarms a thousand
+/// times writes at most one row, as a handler calling `setAlarm` once at its end would).
 #[derive(Debug, Default)]
 pub struct SlotState {
     armed: Cell<Option<i64>>,
+    persisted: Cell<Option<i64>>,
     dirty: Cell<bool>,
 }
 
@@ -58,8 +63,29 @@ impl SlotState {
     /// Re-reads the committed value and clears the turn's change flag.
     pub fn reload(&self, storage: &dyn Storage) -> Result<(), StorageError> {
         let rows = storage.exec("SELECT value FROM __lmz_meta WHERE key = 'alarm'", &[])?;
-        self.armed.set(rows.scalar().and_then(SqlValue::as_i64));
+        let stored = rows.scalar().and_then(SqlValue::as_i64);
+        self.armed.set(stored);
+        self.persisted.set(stored);
         self.dirty.set(false);
+        Ok(())
+    }
+
+    /// Writes the armed time to the mirror row if it differs from what the row holds. Hosts
+    /// call this inside the turn's transaction, right before committing.
+    pub fn flush(&self, storage: &dyn Storage) -> Result<(), StorageError> {
+        let at = self.armed.get();
+        if self.persisted.get() == at {
+            return Ok(());
+        }
+        match at {
+            Some(t) => storage.exec(
+                "INSERT INTO __lmz_meta (key, value) VALUES ('alarm', ?1) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                &[SqlValue::Integer(t)],
+            )?,
+            None => storage.exec("DELETE FROM __lmz_meta WHERE key = 'alarm'", &[])?,
+        };
+        self.persisted.set(at);
         Ok(())
     }
 
@@ -82,7 +108,7 @@ impl SlotState {
 pub struct SqlAlarmSlot<'a> {
     /// The state.
     pub state: &'a SlotState,
-    /// The storage the mirror row lives in.
+    /// The storage the mirror row lives in (written by [`SlotState::flush`]).
     pub storage: &'a dyn Storage,
 }
 
@@ -92,21 +118,10 @@ impl AlarmSlot for SqlAlarmSlot<'_> {
     }
 
     fn set(&self, at: Option<i64>) -> Result<(), StorageError> {
-        if self.state.armed.get() == at {
-            return Ok(());
+        if self.state.armed.get() != at {
+            self.state.armed.set(at);
+            self.state.dirty.set(true);
         }
-        match at {
-            Some(t) => self.storage.exec(
-                "INSERT INTO __lmz_meta (key, value) VALUES ('alarm', ?1) \
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                &[SqlValue::Integer(t)],
-            )?,
-            None => self
-                .storage
-                .exec("DELETE FROM __lmz_meta WHERE key = 'alarm'", &[])?,
-        };
-        self.state.armed.set(at);
-        self.state.dirty.set(true);
         Ok(())
     }
 }

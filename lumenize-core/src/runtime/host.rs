@@ -14,7 +14,6 @@ use crate::transport::{Address, Delivery};
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// (binding, id): how the runtime keys a live object.
@@ -230,7 +229,6 @@ impl ObjectHost {
         shared.awake_enter(&self.me);
         let cpu0 = thread_cpu();
         let rows0 = self.storage.stats();
-        let started = Instant::now();
         let result = self.turn_inner(body);
         let rows1 = self.storage.stats();
         let cpu = thread_cpu().saturating_sub(cpu0);
@@ -242,7 +240,6 @@ impl ObjectHost {
                 a.totals.failed_turns += 1;
             }
         });
-        let _ = started;
         shared.awake_exit(&self.me);
         result
     }
@@ -293,7 +290,11 @@ impl ObjectHost {
             })
         }));
         let result = match outcome {
-            Ok(Ok(r)) => match self.storage.commit() {
+            Ok(Ok(r)) => match self
+                .slot
+                .flush(&self.storage)
+                .and_then(|()| self.storage.commit())
+            {
                 Ok(()) => Ok(r),
                 Err(e) => Err(storage_err(e)),
             },

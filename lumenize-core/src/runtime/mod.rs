@@ -628,7 +628,7 @@ impl Stub {
     }
 
     fn outside(&self) -> Address {
-        Address::worker("__outside")
+        Address::worker(shared::OUTSIDE)
     }
 
     /// Runs `chain` and waits for its result. Blocks the calling thread: do not call it from

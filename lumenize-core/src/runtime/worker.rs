@@ -5,7 +5,7 @@
 use super::accounting::thread_cpu;
 use super::host::{panic_message, run_continuation};
 use super::shared::Shared;
-use super::{Msg, NativeExt, RuntimeError};
+use super::{Msg, NativeExt};
 use crate::alarms::NoAlarmSlot;
 use crate::context::{Ctx, CtxParts};
 use crate::ocan::{execute_chain, ChainError, OperationChain};
@@ -117,5 +117,4 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
     if let (Some(result), Some(reply)) = (result, reply) {
         super::reply(shared, me, reply, result);
     }
-    let _ = RuntimeError::Closed;
 }

@@ -1,7 +1,7 @@
 //! The native [`Storage`]: one rusqlite connection per object, file-backed (WAL) or in memory.
 
 use super::{check_not_transaction_control, RowStats, Rows, SqlValue, Storage, StorageError};
-use rusqlite::types::{Value as RValue, ValueRef};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, StatementStatus};
 use std::cell::Cell;
 use std::path::Path;
@@ -89,13 +89,17 @@ impl SqliteStorage {
     }
 }
 
-fn to_rusqlite(v: &SqlValue) -> RValue {
-    match v {
-        SqlValue::Null => RValue::Null,
-        SqlValue::Integer(n) => RValue::Integer(*n),
-        SqlValue::Real(f) => RValue::Real(*f),
-        SqlValue::Text(s) => RValue::Text(s.clone()),
-        SqlValue::Blob(b) => RValue::Blob(b.clone()),
+impl rusqlite::ToSql for SqlValue {
+    /// Binds by reference (no copy of text or blobs).
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::ToSqlOutput::Borrowed;
+        Ok(match self {
+            SqlValue::Null => Borrowed(ValueRef::Null),
+            SqlValue::Integer(n) => Borrowed(ValueRef::Integer(*n)),
+            SqlValue::Real(f) => Borrowed(ValueRef::Real(*f)),
+            SqlValue::Text(s) => Borrowed(ValueRef::Text(s.as_bytes())),
+            SqlValue::Blob(b) => Borrowed(ValueRef::Blob(b)),
+        })
     }
 }
 
@@ -117,11 +121,10 @@ impl Storage for SqliteStorage {
         let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
         let ncol = columns.len();
         let readonly = stmt.readonly();
-        let bound: Vec<RValue> = params.iter().map(to_rusqlite).collect();
         let mut out = Vec::new();
         {
             let mut rows = stmt
-                .query(rusqlite::params_from_iter(bound.iter()))
+                .query(rusqlite::params_from_iter(params.iter()))
                 .map_err(err)?;
             while let Some(row) = rows.next().map_err(err)? {
                 let mut cells = Vec::with_capacity(ncol);

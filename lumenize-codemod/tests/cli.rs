@@ -728,3 +728,21 @@ fn config_rules_reach_crates_that_use_the_configured_package() {
         before.replace(".await?", "?")
     );
 }
+
+#[test]
+fn renamed_dependency_is_followed_into_the_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    write(
+        &app.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\nlc = { package = \"lumenize-core\", version = \"0.9\" }\n",
+    );
+    let renamed = LIB_09.replace("lumenize_core::", "lc::");
+    write(&app.join("src/lib.rs"), &renamed);
+    let o = run(dir.path(), &["apply", "app"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        fs::read_to_string(app.join("src/lib.rs")).unwrap(),
+        LIB_10.replace("lumenize_core::", "lc::")
+    );
+}

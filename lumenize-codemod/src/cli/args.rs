@@ -51,10 +51,12 @@ stays byte-identical (comments, formatting, string contents). It never reformats
 never rewrites a file that has nothing to change.
 
 A PATH can be a single file, a crate, or a whole workspace. Directories are walked the way \
-ripgrep walks them: .gitignore/.ignore files are honoured, hidden files and directories and \
-cargo `target/` directories are skipped. A crate whose Cargo.toml does not depend on \
-lumenize-core (or on the renamed lumenize-core-legacy package) is skipped without reading its \
-sources, unless --force is given.
+ripgrep walks them: .ignore files, and .gitignore files inside a git repository, are honoured; \
+hidden files and directories and cargo `target/` directories are skipped. A file named \
+explicitly is always taken. A crate whose Cargo.toml does not depend on lumenize-core (or on \
+the renamed lumenize-core-legacy package, or on a package a config file's rules name) is \
+skipped without reading its sources, unless --force is given. Each crate's files are read \
+once; a byte prefilter decides which ones are parsed at all.
 
 Start with `check` to see what is pending, look at `diff`, then `apply`.";
 
@@ -293,6 +295,10 @@ pub struct RunArgs {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Send every selected file to the engine, not only the byte prefilter's hits (for
+    /// stress-testing the engine on large trees).
+    #[arg(long, hide = true)]
+    pub no_prefilter: bool,
 }
 
 /// Arguments of the hidden `bench-parse-only` command.

@@ -32,9 +32,6 @@ pub struct RuleChoice {
 pub struct ActiveRules {
     /// The rules.
     pub set: RuleSet,
-    /// Built from a config file: the library's byte prefilter (`may_need_migration`) only
-    /// knows the built-in rules, so for these the CLI leaves prefiltering to the engine.
-    pub from_config: bool,
     /// The packages whose users get migrated: lumenize-core (and the legacy package), plus
     /// the crates a config file's rules name.
     pub packages: BTreeSet<String>,
@@ -69,11 +66,7 @@ impl Rules {
         let (set, extra) = build_with_packages(config.as_deref(), &self.choice)?;
         let mut packages = walk::lumenize_packages();
         packages.extend(extra);
-        let set = Arc::new(ActiveRules {
-            set,
-            from_config: config.is_some(),
-            packages,
-        });
+        let set = Arc::new(ActiveRules { set, packages });
         self.cache.insert(config, set.clone());
         Ok(set)
     }

@@ -120,7 +120,11 @@ fn run_files(mode: Mode, a: RunArgs) -> u8 {
     let display = Display::from_cwd();
     let progress = progress_bar(&a, &crates);
     let before_run = started.elapsed();
-    let mut report = process::run(&crates, a.force, &display, &progress);
+    let opts = process::Options {
+        force: a.force,
+        no_prefilter: a.no_prefilter,
+    };
+    let mut report = process::run(&crates, opts, &display, &progress);
     progress.finish_and_clear();
     let processed = started.elapsed();
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use indicatif::ProgressBar;
 use lumenize_codemod::{
-    may_need_migration, migrate_manifest, migrate_source, CrateContext, Diagnostic, Edit,
-    FileMigration, RuleSet, Severity,
+    migrate_manifest, migrate_source, CrateContext, Diagnostic, Edit, FileMigration, RuleSet,
+    Severity,
 };
 use rayon::prelude::*;
 
@@ -92,17 +92,26 @@ impl Display {
     }
 }
 
-/// Processes the crates that should be processed; `rules_for` gives each crate's rule set.
+/// How files are selected for the engine.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Migrate crates that do not depend on a target package too.
+    pub force: bool,
+    /// Send every selected file to the engine, not only prefilter hits (stress testing).
+    pub no_prefilter: bool,
+}
+
+/// Processes the crates that should be processed, each with its rule set.
 pub fn run(
     crates: &[(CrateUnit, Arc<ActiveRules>)],
-    force: bool,
+    opts: Options,
     display: &Display,
     progress: &ProgressBar,
 ) -> Report {
     let mut report = Report::default();
     let mut work = Vec::new();
     for (unit, rules) in crates {
-        if unit.targeted || force {
+        if unit.targeted || opts.force {
             work.push((unit, rules));
         } else if let Some(dir) = &unit.dir {
             report.skipped.push(Skipped {
@@ -119,7 +128,7 @@ pub fn run(
     progress.set_length(total as u64);
     let results: Vec<(usize, Vec<Outcome>)> = work
         .par_iter()
-        .map(|(unit, rules)| process_crate(unit, rules, display, progress))
+        .map(|(unit, rules)| process_crate(unit, rules, opts, display, progress))
         .collect();
     for (scanned, outcomes) in results {
         report.files_scanned += scanned;
@@ -135,13 +144,12 @@ struct Loaded<'a> {
     /// The path given to the engine (crate-relative when the file is in a crate).
     engine_path: PathBuf,
     text: Result<String, Diagnostic>,
-    /// Passed the byte prefilter (or no prefilter applies).
-    candidate: bool,
 }
 
 fn process_crate(
     unit: &CrateUnit,
     rules: &ActiveRules,
+    opts: Options,
     display: &Display,
     progress: &ProgressBar,
 ) -> (usize, Vec<Outcome>) {
@@ -150,17 +158,27 @@ fn process_crate(
     let loaded: Vec<Loaded> = unit
         .files
         .par_iter()
-        .map(|f| load(f, unit.dir.as_deref(), display, !rules.from_config))
+        .map(|f| load(f, unit.dir.as_deref(), display))
         .collect();
-    let ctx = CrateContext::scan(loaded.iter().filter_map(|l| match &l.text {
+    let texts = loaded.iter().filter_map(|l| match &l.text {
         Ok(t) => Some((l.engine_path.as_path(), t.as_str())),
         Err(_) => None,
-    }));
+    });
+    let ctx = CrateContext::scan_with(texts, &rules.set);
+    // The prefilter knows this crate's renames and re-exports and the config's rules.
+    // Manifests always go to the engine: one per crate, cheap, and the byte prefilter is
+    // written for Rust sources (it looks for `lumenize_core`, not `lumenize-core`).
+    let prefilter = ctx.prefilter(&rules.set);
+    let candidate = |l: &Loaded, text: &str| {
+        opts.no_prefilter
+            || l.file.kind == Kind::Manifest
+            || prefilter.may_need_migration(text.as_bytes())
+    };
     let mut outcomes: Vec<Outcome> = loaded
         .par_iter()
         .filter(|l| l.file.selected)
         .filter_map(|l| {
-            let out = migrate_one(l, &ctx, &rules.set, display);
+            let out = migrate_one(l, &candidate, &ctx, &rules.set, display);
             progress.inc(1);
             out
         })
@@ -178,12 +196,7 @@ fn process_crate(
     (scanned, outcomes)
 }
 
-fn load<'a>(
-    file: &'a SourceFile,
-    crate_dir: Option<&Path>,
-    display: &Display,
-    use_prefilter: bool,
-) -> Loaded<'a> {
+fn load<'a>(file: &'a SourceFile, crate_dir: Option<&Path>, display: &Display) -> Loaded<'a> {
     let shown = display.show(&file.path);
     // The engine places a file in the module tree from its path (`src/a/b.rs` is
     // `crate::a::b`); crate-relative paths keep directories above the crate out of that.
@@ -196,13 +209,8 @@ fn load<'a>(
             file,
             engine_path,
             text: Err(diag(&shown, "io", format!("cannot read: {e}"))),
-            candidate: true,
         },
         Ok(bytes) => {
-            // Manifests always go to the engine: one per crate, cheap, and the byte prefilter
-            // is written for Rust sources (it looks for `lumenize_core`, not `lumenize-core`).
-            let candidate =
-                !use_prefilter || file.kind == Kind::Manifest || may_need_migration(&bytes);
             let text = String::from_utf8(bytes).map_err(|e| {
                 diag(
                     &shown,
@@ -217,7 +225,6 @@ fn load<'a>(
                 file,
                 engine_path,
                 text,
-                candidate,
             }
         }
     }
@@ -225,6 +232,7 @@ fn load<'a>(
 
 fn migrate_one(
     l: &Loaded,
+    candidate: &(dyn Fn(&Loaded, &str) -> bool + Sync),
     ctx: &CrateContext,
     rules: &RuleSet,
     display: &Display,
@@ -243,7 +251,7 @@ fn migrate_one(
             })
         }
     };
-    if !l.candidate {
+    if !candidate(l, text) {
         return None;
     }
     let path = l.file.path.as_path();

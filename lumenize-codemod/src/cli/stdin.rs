@@ -9,9 +9,7 @@ use std::io::{Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use lumenize_codemod::{
-    may_need_migration, migrate_manifest, migrate_source, CrateContext, FileMigration,
-};
+use lumenize_codemod::{migrate_manifest, migrate_source, CrateContext, FileMigration};
 
 use super::args::{Format, RunArgs};
 use super::config::{self, RuleChoice};
@@ -60,12 +58,14 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
     };
 
     let is_manifest = name.file_name().is_some_and(|n| n == "Cargo.toml");
-    let migration = if is_manifest || may_need_migration(text.as_bytes()) {
+    let ctx = CrateContext::scan_with([(name.as_path(), text.as_str())], &rules);
+    let candidate =
+        is_manifest || a.no_prefilter || ctx.prefilter(&rules).may_need_migration(text.as_bytes());
+    let migration = if candidate {
         let result = catch_unwind(AssertUnwindSafe(|| {
             if is_manifest {
                 migrate_manifest(&name, &text, &rules)
             } else {
-                let ctx = CrateContext::scan([(name.as_path(), text.as_str())]);
                 migrate_source(&name, &text, &ctx, &rules)
             }
         }));

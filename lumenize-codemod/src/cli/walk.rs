@@ -12,6 +12,7 @@ use std::sync::Mutex;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::{WalkBuilder, WalkState};
+use rayon::prelude::*;
 
 use super::manifest::{self, ManifestInfo};
 
@@ -271,16 +272,19 @@ fn kind_of(path: &Path) -> Option<Kind> {
 
 /// Assigns each file to the nearest enclosing crate and decides which crates use lumenize.
 fn group_by_crate(files: Vec<SourceFile>) -> Vec<CrateUnit> {
-    // Read every manifest found once; crate dirs are the ones with [package].
-    let mut infos: HashMap<PathBuf, Result<ManifestInfo, String>> = HashMap::new();
-    for f in files.iter().filter(|f| f.kind == Kind::Manifest) {
-        if let Some(dir) = f.path.parent() {
+    // Read every manifest found once (in parallel: a vendored tree has hundreds); crate dirs
+    // are the ones with [package].
+    let infos: HashMap<PathBuf, Result<ManifestInfo, String>> = files
+        .par_iter()
+        .filter(|f| f.kind == Kind::Manifest)
+        .filter_map(|f| {
+            let dir = f.path.parent()?;
             let info = std::fs::read_to_string(&f.path)
                 .map_err(|e| e.to_string())
                 .and_then(|t| manifest::read(&t));
-            infos.insert(dir.to_path_buf(), info);
-        }
-    }
+            Some((dir.to_path_buf(), info))
+        })
+        .collect();
     let is_crate = |d: &Path| match infos.get(d) {
         Some(Ok(i)) => i.is_package,
         // An unreadable manifest is treated as a crate so its error is reported.

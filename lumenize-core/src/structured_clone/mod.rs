@@ -26,7 +26,7 @@
 //! - **Depth limit.** Documents nest at most [`MAX_DEPTH`] JSON containers deep, counting the
 //!   envelope. The decoder rejects deeper text and the encoder refuses values that would produce
 //!   it (counting through aliases, so it never writes what the decoder would reject): no input
-//!   can exhaust the stack.
+//!   can exhaust the stack (the limit fits a 2 MiB thread stack even in a debug build).
 //! - **Identity is `Rc` identity.** An [`Object`] is an `Rc<RefCell<…>>` handle; two positions
 //!   holding clones of one handle are one object and encode as one alias. A cyclic graph is
 //!   never freed by reference counting (see [`Object`]).
@@ -38,6 +38,9 @@
 //! - **JavaScript quirks kept for byte compatibility**: `-0` encodes as `0`; NaN/±Infinity in
 //!   float typed arrays become `null` and decode as 0; a `$type:"function"` marker decodes to a
 //!   plain object; an unknown `$type` decodes to a plain object that keeps its `$type` key.
+//! - **Speed**: the writer emits text directly and the reader builds `Value`s directly (no
+//!   `serde_json::Value` in between); a value whose objects all have a single handle is a tree
+//!   and is written in one pass, without identity bookkeeping. See `docs/benchmarks/codec.md`.
 //! - **Not JavaScript**: URLs are not re-normalized on decode (the href is kept as sent); Headers
 //!   entries keep wire order; an `AggregateError` keeps its message (the original loses it);
 //!   numbers that overflow a double (`1e400`) are an error rather than Infinity; a `$type` tag
@@ -77,6 +80,7 @@ mod intermediate;
 mod iso;
 mod raw;
 mod read;
+mod scalars;
 mod ser;
 mod text;
 mod typed;

@@ -142,7 +142,8 @@ pub enum ObjectKind {
     /// A `Set`, in insertion order.
     Set(Vec<Value>),
     /// A `Date`, as milliseconds since the Unix epoch (always finite: an invalid date cannot be
-    /// encoded, exactly as in JavaScript).
+    /// encoded, exactly as in JavaScript). A fractional millisecond is truncated on encoding,
+    /// as JavaScript's `TimeClip` does when a date is made.
     Date(f64),
     /// A `RegExp`.
     RegExp {

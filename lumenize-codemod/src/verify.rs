@@ -1,0 +1,535 @@
+//! `apply --verify`: ask the compiler about the code the migration left behind.
+//!
+//! After `apply` has written a crate, [`verify`] runs `cargo check --message-format=json` in
+//! it and keeps the compiler errors and warnings that fall on lines the migration edited or
+//! left for review ([`Touched`]); the rest of the crate's messages are only counted, since
+//! they were there before. One class of leftover is fixed on the spot: an `.await` on a value
+//! that is no longer a future (rustc's E0277 "… is not a future" with its MachineApplicable
+//! "remove the `.await`" suggestion), which is what a site the codemod could not rewrite
+//! (a comment next to the removed argument, a call behind an unknown receiver) typically
+//! leaves. The fix is rustc's own suggestion, applied only when the suggested range really
+//! holds `.await` in the file; each applied fix is reported as an [`Severity::Edited`]
+//! diagnostic with rule [`AWAIT_FIX_RULE`], and the crate is checked once more so the
+//! findings describe the fixed code.
+//!
+//! Usage, after writing the migrated files:
+//!
+//! ```text
+//! let mut touched = Touched::default();
+//! for f in &migrated_files {
+//!     touched.add_file(&f.path, &f.original, &f.output, &f.edits, &f.diagnostics);
+//! }
+//! let report = verify(crate_dir, &touched)?;
+//! for d in report.diagnostics() { /* print like the other diagnostics */ }
+//! ```
+//!
+//! The analysis ([`analyze`]) is a pure function over the JSON text, so it is tested without
+//! running cargo.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{Diagnostic, Edit, Severity};
+
+/// The rule id of the diagnostics that report an applied `.await` fix.
+pub const AWAIT_FIX_RULE: &str = "verify-await";
+/// The rule id of the diagnostics that report a compiler message on a migrated line.
+pub const COMPILER_RULE: &str = "verify";
+
+/// The lines (1-based, in the migrated text) the migration edited or left for review, per file.
+#[derive(Debug, Clone, Default)]
+pub struct Touched {
+    lines: BTreeMap<PathBuf, BTreeSet<usize>>,
+}
+
+impl Touched {
+    /// Records one migrated file: the lines its `edits` produced in `output`, and the lines of
+    /// its needs-review and error `diagnostics` (given in `original` coordinates, as the engine
+    /// reports them) mapped into `output`. `file` should be the path the file has on disk.
+    pub fn add_file(
+        &mut self,
+        file: &Path,
+        original: &str,
+        output: &str,
+        edits: &[Edit],
+        diagnostics: &[Diagnostic],
+    ) {
+        let map = OffsetMap::new(edits);
+        let set = self.lines.entry(normalize(file)).or_default();
+        for (e, new_start) in edits.iter().zip(&map.new_starts) {
+            let first = line_of(output, *new_start);
+            let last = line_of(output, new_start + e.replacement.len());
+            set.extend(first..=last);
+        }
+        for d in diagnostics
+            .iter()
+            .filter(|d| d.severity != Severity::Edited)
+        {
+            let offset = offset_of(original, d.line, d.column);
+            set.insert(line_of(output, map.map(offset)));
+        }
+    }
+
+    /// True when `line` of `file` was touched.
+    pub fn contains(&self, file: &Path, line: usize) -> bool {
+        self.lines
+            .get(&normalize(file))
+            .is_some_and(|s| s.contains(&line))
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.lines.values().all(BTreeSet::is_empty)
+    }
+}
+
+/// Maps byte offsets of an original text to the text after the (sorted, disjoint) edits.
+struct OffsetMap<'e> {
+    edits: &'e [Edit],
+    new_starts: Vec<usize>,
+}
+
+impl<'e> OffsetMap<'e> {
+    fn new(edits: &'e [Edit]) -> Self {
+        let mut shift: isize = 0;
+        let mut new_starts = Vec::with_capacity(edits.len());
+        for e in edits {
+            new_starts.push((e.start as isize + shift).max(0) as usize);
+            shift += e.replacement.len() as isize - (e.end - e.start) as isize;
+        }
+        OffsetMap { edits, new_starts }
+    }
+
+    fn map(&self, offset: usize) -> usize {
+        let mut shift: isize = 0;
+        for (e, new_start) in self.edits.iter().zip(&self.new_starts) {
+            if offset < e.start {
+                break;
+            }
+            if offset < e.end {
+                return *new_start; // inside a replaced range: its start
+            }
+            shift += e.replacement.len() as isize - (e.end - e.start) as isize;
+        }
+        (offset as isize + shift).max(0) as usize
+    }
+}
+
+/// 1-based line of byte `offset` (clamped to the text).
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Byte offset of 1-based `line` and character `column` (clamped to the text).
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line {
+        match text[start..].find('\n') {
+            Some(i) => start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let rest = &text[start..];
+    let line_len = rest.find('\n').unwrap_or(rest.len());
+    let col = rest[..line_len]
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(line_len, |(i, _)| i);
+    start + col
+}
+
+/// Paths are compared canonicalized when they exist (so `/tmp/x` and `/private/tmp/x`, or a
+/// relative and an absolute spelling, agree).
+fn normalize(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A compiler error or warning on a touched line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The file, as it exists on disk.
+    pub file: PathBuf,
+    /// 1-based line of the primary span.
+    pub line: usize,
+    /// 1-based column of the primary span.
+    pub column: usize,
+    /// `error` or `warning`.
+    pub level: String,
+    /// The error code (`E0277`), if any.
+    pub code: Option<String>,
+    /// The compiler's message.
+    pub message: String,
+}
+
+/// rustc's suggestion to remove an `.await` from a value that is not a future.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitFix {
+    /// The file, as it exists on disk.
+    pub file: PathBuf,
+    /// Byte range of `.await` (possibly with the whitespace before it) to delete.
+    pub start: usize,
+    /// End of the range (exclusive).
+    pub end: usize,
+    /// 1-based line of the range.
+    pub line: usize,
+    /// 1-based column of the range.
+    pub column: usize,
+}
+
+/// What [`analyze`] found in one `cargo check` output.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Errors and warnings on touched lines (the `.await` errors that have a fix included).
+    pub findings: Vec<Finding>,
+    /// Machine-applicable `.await` removals on touched lines.
+    pub await_fixes: Vec<AwaitFix>,
+    /// Errors elsewhere in the crate (not caused by the migration, or not attributable).
+    pub other_errors: usize,
+    /// Warnings elsewhere in the crate.
+    pub other_warnings: usize,
+}
+
+/// Reads `cargo check --message-format=json` output. Relative file names are resolved against
+/// `base_dir` (cargo reports them relative to the workspace root of the checked crate).
+pub fn analyze(json_lines: &str, base_dir: &Path, touched: &Touched) -> Analysis {
+    let mut out = Analysis::default();
+    let mut seen = BTreeSet::new();
+    for line in json_lines.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue; // cargo also prints non-JSON lines (build script output)
+        };
+        if v["reason"] != "compiler-message" {
+            continue;
+        }
+        let msg = &v["message"];
+        let level = msg["level"].as_str().unwrap_or_default();
+        if level != "error" && level != "warning" {
+            continue;
+        }
+        let Some(span) = primary_span(msg) else {
+            continue; // summaries ("aborting due to …") have no span
+        };
+        let file = resolve(base_dir, span["file_name"].as_str().unwrap_or_default());
+        let line_no = span["line_start"].as_u64().unwrap_or(0) as usize;
+        let line_end = span["line_end"].as_u64().unwrap_or(0) as usize;
+        let on_touched = (line_no..=line_end.max(line_no)).any(|l| touched.contains(&file, l));
+        if !on_touched {
+            match level {
+                "error" => out.other_errors += 1,
+                _ => out.other_warnings += 1,
+            }
+            continue;
+        }
+        let code = msg["code"]["code"].as_str().map(str::to_string);
+        let message = msg["message"].as_str().unwrap_or_default().to_string();
+        // The same message is emitted once per target (lib, test, …): keep one.
+        if !seen.insert((file.clone(), line_no, message.clone())) {
+            continue;
+        }
+        if code.as_deref() == Some("E0277") && message.ends_with("is not a future") {
+            out.await_fixes
+                .extend(remove_await_suggestion(msg, base_dir));
+        }
+        out.findings.push(Finding {
+            file,
+            line: line_no,
+            column: span["column_start"].as_u64().unwrap_or(0) as usize,
+            level: level.to_string(),
+            code,
+            message,
+        });
+    }
+    out
+}
+
+fn primary_span(msg: &serde_json::Value) -> Option<&serde_json::Value> {
+    msg["spans"]
+        .as_array()?
+        .iter()
+        .find(|s| s["is_primary"] == true)
+}
+
+fn resolve(base_dir: &Path, file: &str) -> PathBuf {
+    let p = Path::new(file);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base_dir.join(p)
+    }
+}
+
+/// The MachineApplicable empty replacement offered in a child of an E0277 message.
+fn remove_await_suggestion(msg: &serde_json::Value, base_dir: &Path) -> Option<AwaitFix> {
+    let children = msg["children"].as_array()?;
+    children.iter().find_map(|child| {
+        child["spans"].as_array()?.iter().find_map(|s| {
+            let applicable = s["suggestion_applicability"] == "MachineApplicable";
+            let removes = s["suggested_replacement"] == "";
+            (applicable && removes).then(|| AwaitFix {
+                file: resolve(base_dir, s["file_name"].as_str().unwrap_or_default()),
+                start: s["byte_start"].as_u64().unwrap_or(0) as usize,
+                end: s["byte_end"].as_u64().unwrap_or(0) as usize,
+                line: s["line_start"].as_u64().unwrap_or(0) as usize,
+                column: s["column_start"].as_u64().unwrap_or(0) as usize,
+            })
+        })
+    })
+}
+
+/// Why verification could not run (the findings themselves are not errors).
+#[derive(Debug)]
+pub enum VerifyError {
+    /// `cargo` could not be started.
+    Spawn(std::io::Error),
+    /// A file to fix could not be read or written.
+    Io(PathBuf, std::io::Error),
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyError::Spawn(e) => write!(f, "--verify: cannot run `cargo check`: {e}"),
+            VerifyError::Io(p, e) => write!(f, "--verify: {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// Applies `.await` removals, each only if the file still holds `.await` (after optional
+/// whitespace) at that range. Returns one [`Severity::Edited`] diagnostic per applied fix.
+pub fn apply_await_fixes(fixes: &[AwaitFix]) -> Result<Vec<Diagnostic>, VerifyError> {
+    let mut by_file: BTreeMap<&Path, Vec<&AwaitFix>> = BTreeMap::new();
+    for f in fixes {
+        by_file.entry(&f.file).or_default().push(f);
+    }
+    let mut applied = Vec::new();
+    for (file, mut list) in by_file {
+        let mut text =
+            std::fs::read_to_string(file).map_err(|e| VerifyError::Io(file.to_path_buf(), e))?;
+        // Back to front, so earlier offsets stay valid; duplicates and overlaps are skipped.
+        list.sort_by_key(|f| std::cmp::Reverse(f.start));
+        let mut floor = usize::MAX;
+        for f in list {
+            let ok = f.end <= floor
+                && text
+                    .get(f.start..f.end)
+                    .is_some_and(|s| s.trim_start() == ".await");
+            if !ok {
+                continue;
+            }
+            text.replace_range(f.start..f.end, "");
+            floor = f.start;
+            applied.push(Diagnostic {
+                file: f.file.clone(),
+                line: f.line,
+                column: f.column,
+                rule: AWAIT_FIX_RULE.to_string(),
+                message: "removed `.await` on a value that is no longer a future \
+                          (rustc's machine-applicable suggestion)"
+                    .to_string(),
+                severity: Severity::Edited,
+            });
+        }
+        std::fs::write(file, text).map_err(|e| VerifyError::Io(file.to_path_buf(), e))?;
+    }
+    applied.reverse();
+    Ok(applied)
+}
+
+/// The outcome of [`verify`].
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    /// `.await` removals applied (as diagnostics with rule [`AWAIT_FIX_RULE`]).
+    pub fixed: Vec<Diagnostic>,
+    /// Compiler messages on touched lines after the fixes.
+    pub findings: Vec<Finding>,
+    /// Errors elsewhere in the crate after the fixes.
+    pub other_errors: usize,
+    /// True when the last `cargo check` succeeded.
+    pub build_ok: bool,
+}
+
+impl VerifyReport {
+    /// Everything as diagnostics: the fixes (edited), then each finding (errors as
+    /// [`Severity::Error`], warnings as [`Severity::NeedsReview`]) with rule [`COMPILER_RULE`].
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut out = self.fixed.clone();
+        out.extend(self.findings.iter().map(|f| Diagnostic {
+            file: f.file.clone(),
+            line: f.line,
+            column: f.column,
+            rule: COMPILER_RULE.to_string(),
+            message: match &f.code {
+                Some(code) => format!("{} [{code}]: {}", f.level, f.message),
+                None => format!("{}: {}", f.level, f.message),
+            },
+            severity: if f.level == "error" {
+                Severity::Error
+            } else {
+                Severity::NeedsReview
+            },
+        }));
+        out
+    }
+}
+
+/// Runs `cargo check --all-targets --message-format=json` in `crate_dir`; returns its
+/// standard output, whether it succeeded, and the workspace root file names are relative to.
+pub fn cargo_check(crate_dir: &Path) -> Result<(String, bool, PathBuf), VerifyError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let root = Command::new(&cargo)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .current_dir(crate_dir)
+        .output()
+        .map_err(VerifyError::Spawn)?;
+    let root = Path::new(String::from_utf8_lossy(&root.stdout).trim())
+        .parent()
+        .map_or_else(|| crate_dir.to_path_buf(), Path::to_path_buf);
+    let out = Command::new(&cargo)
+        .args(["check", "--all-targets", "--message-format=json"])
+        .current_dir(crate_dir)
+        .output()
+        .map_err(VerifyError::Spawn)?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    Ok((stdout, out.status.success(), root))
+}
+
+/// Checks the crate, applies the `.await` fixes on touched lines, and (if any) checks again.
+pub fn verify(crate_dir: &Path, touched: &Touched) -> Result<VerifyReport, VerifyError> {
+    let (json, ok, root) = cargo_check(crate_dir)?;
+    let first = analyze(&json, &root, touched);
+    let fixed = apply_await_fixes(&first.await_fixes)?;
+    let (analysis, build_ok) = if fixed.is_empty() {
+        (first, ok)
+    } else {
+        let (json, ok, root) = cargo_check(crate_dir)?;
+        (analyze(&json, &root, touched), ok)
+    };
+    Ok(VerifyReport {
+        fixed,
+        findings: analysis.findings,
+        other_errors: analysis.other_errors,
+        build_ok,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(start: usize, end: usize, replacement: &str) -> Edit {
+        Edit {
+            rule: "r".into(),
+            start,
+            end,
+            replacement: replacement.into(),
+            line: 0,
+            column: 0,
+        }
+    }
+
+    #[test]
+    fn touched_lines_follow_the_edits_into_the_output() {
+        let original = "use a::{b, C};\nfn f() {\n    let x = g()\n        .await?;\n    h(1, None).await;\n}\n";
+        // Drop `, C` (line 1), drop "\n        .await" (lines 3-4), drop `, None` and `.await`.
+        let s1 = original.find(", C").unwrap();
+        let s2 = original.find("\n        .await").unwrap();
+        let s3 = original.find(", None").unwrap();
+        let s4 = original.rfind(".await").unwrap();
+        let edits = [
+            edit(s1, s1 + 3, ""),
+            edit(s2, s2 + 15, ""),
+            edit(s3, s3 + 6, ""),
+            edit(s4, s4 + 6, ""),
+        ];
+        let mut output = original.to_string();
+        for e in edits.iter().rev() {
+            output.replace_range(e.start..e.end, e.replacement.as_str());
+        }
+        assert_eq!(
+            output,
+            "use a::{b};\nfn f() {\n    let x = g()?;\n    h(1);\n}\n"
+        );
+        let review = Diagnostic {
+            file: "x.rs".into(),
+            line: 6,
+            column: 1,
+            rule: "r".into(),
+            message: String::new(),
+            severity: Severity::NeedsReview,
+        };
+        let mut t = Touched::default();
+        t.add_file(Path::new("x.rs"), original, &output, &edits, &[review]);
+        let lines: Vec<usize> = (1..=6)
+            .filter(|l| t.contains(Path::new("x.rs"), *l))
+            .collect();
+        // Original line 6 (`}`) is line 5 of the output.
+        assert_eq!(lines, [1, 3, 4, 5]);
+    }
+
+    const E0277: &str = r#"{"reason":"compiler-message","message":{"level":"error","message":"`Result<u8, ()>` is not a future","code":{"code":"E0277"},"spans":[{"file_name":"src/lib.rs","byte_start":97,"byte_end":102,"line_start":4,"line_end":4,"column_start":10,"is_primary":true}],"children":[{"level":"help","message":"remove the `.await`","spans":[{"file_name":"src/lib.rs","byte_start":96,"byte_end":102,"line_start":4,"line_end":4,"column_start":9,"is_primary":true,"suggested_replacement":"","suggestion_applicability":"MachineApplicable"}]},{"level":"help","message":"make it async","spans":[{"file_name":"src/lib.rs","byte_start":0,"byte_end":0,"line_start":1,"line_end":1,"column_start":1,"is_primary":true,"suggested_replacement":"async ","suggestion_applicability":"MaybeIncorrect"}]}]}}"#;
+
+    #[test]
+    fn finds_the_await_fix_on_touched_lines_only() {
+        let base = Path::new("/nonexistent-crate");
+        let file = base.join("src/lib.rs");
+        let mut t = Touched::default();
+        let a = analyze(E0277, base, &t);
+        assert_eq!(
+            (a.findings.len(), a.await_fixes.len(), a.other_errors),
+            (0, 0, 1)
+        );
+        t.lines.entry(normalize(&file)).or_default().insert(4);
+        let a = analyze(&format!("not json\n{E0277}\n{E0277}"), base, &t);
+        assert_eq!(a.findings.len(), 1, "duplicates across targets are folded");
+        assert_eq!(a.findings[0].code.as_deref(), Some("E0277"));
+        assert_eq!(
+            a.await_fixes,
+            [AwaitFix {
+                file,
+                start: 96,
+                end: 102,
+                line: 4,
+                column: 9
+            }]
+        );
+    }
+
+    #[test]
+    fn applies_only_fixes_that_still_point_at_await() {
+        let dir = std::env::temp_dir().join(format!("lmz-verify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("lib.rs");
+        let text = "fn f() {\n    let x = g()\n        .await?;\n    h().await;\n}\n";
+        std::fs::write(&file, text).unwrap();
+        let at = |needle: &str, len: usize| {
+            let s = text.find(needle).unwrap();
+            AwaitFix {
+                file: file.clone(),
+                start: s,
+                end: s + len,
+                line: 0,
+                column: 0,
+            }
+        };
+        let fixes = [
+            at("\n        .await?", 15), // newline + indent + .await
+            at("h()", 3),                // not an .await: refused
+            at(".await;", 6),
+        ];
+        let applied = apply_await_fixes(&fixes).unwrap();
+        assert_eq!(applied.len(), 2);
+        assert!(applied.iter().all(|d| d.rule == AWAIT_FIX_RULE));
+        let out = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(out, "fn f() {\n    let x = g()?;\n    h();\n}\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -173,3 +173,57 @@ fn unknown_object_binding_is_an_error_not_a_hang() {
         .unwrap_err();
     assert!(matches!(e, RuntimeError::UnknownTarget(_)), "{e}");
 }
+
+#[test]
+fn kv_stores_structured_values_and_lists_by_prefix() {
+    let (rt, _) = runtime();
+    let p = rt.object("PROBE", "kv");
+    let (got, listed, deleted, gone) = p
+        .run(|_, ctx| {
+            let e = |e: lumenize_core::storage::StorageError| ChainError::Storage(e.to_string());
+            let kv = ctx.kv();
+            let v = Value::object([("when", Value::date(0.0)), ("n", Value::from(1.0))]);
+            kv.put("user:1", &v).map_err(e)?;
+            kv.put("user:2", &Value::from("two")).map_err(e)?;
+            kv.put("user_3", &Value::Null).map_err(e)?; // `_` is not a wildcard
+            let got = kv
+                .get("user:1")
+                .map_err(e)?
+                .and_then(|v| v.get("n")?.as_f64());
+            let listed: Vec<String> = kv
+                .list_text("user:")
+                .map_err(e)?
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            let deleted = kv.delete("user:2").map_err(e)?;
+            let gone = kv.get("user:2").map_err(e)?.is_none() && !kv.delete("user:2").map_err(e)?;
+            Ok((got, listed, deleted, gone))
+        })
+        .unwrap();
+    assert_eq!(got, Some(1.0));
+    assert_eq!(listed, ["user:1", "user:2"]);
+    assert!(deleted && gone);
+}
+
+#[test]
+fn handlers_cannot_control_transactions() {
+    let (rt, _) = runtime();
+    let p = rt.object("PROBE", "tx");
+    let errors = p
+        .run(|_, ctx| {
+            Ok(
+                ["BEGIN", "commit", "  ROLLBACK", "SAVEPOINT x", "RELEASE x"]
+                    .iter()
+                    .map(|sql| ctx.sql().exec(sql, &[]).unwrap_err().to_string())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .unwrap();
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.contains("transaction control is not allowed")),
+        "{errors:?}"
+    );
+}

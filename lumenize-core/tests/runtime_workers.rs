@@ -6,6 +6,7 @@ use common::*;
 use lumenize_core::clock::ManualClock;
 use lumenize_core::prelude::*;
 use lumenize_core::runtime::{NativeExt, RuntimeError};
+use lumenize_core::structured_clone::{Object, ObjectKind, RequestSync, ResponseSync};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +18,20 @@ impl Doubler {
     fn double(&mut self, _ctx: &Ctx<'_>, x: f64) -> f64 {
         x * 2.0
     }
-    fn fetch(&mut self, _ctx: &Ctx<'_>, url: String) -> String {
-        format!("GET {url}")
+    /// The HTTP-style entry point: reads a `RequestSync`, answers a `ResponseSync`.
+    fn fetch(&mut self, _ctx: &Ctx<'_>, request: Value) -> Result<Value, String> {
+        let (method, url) = match request.as_object().map(|o| o.borrow().clone()) {
+            Some(ObjectKind::RequestSync(r)) => (r.method, r.url),
+            _ => return Err("expected a RequestSync".into()),
+        };
+        Ok(Value::Object(Object::new(ObjectKind::ResponseSync(
+            ResponseSync {
+                status: 200,
+                status_text: "OK".into(),
+                headers: Value::Object(Object::new(ObjectKind::Headers(vec![]))),
+                body: Value::from(format!("{method} {url}")),
+            },
+        ))))
     }
     /// Replies to the caller's probe from a spawned task (the executor pattern of issue 4).
     fn later(&mut self, ctx: &Ctx<'_>, name: String, tag: String) -> Result<(), String> {
@@ -41,7 +54,7 @@ impl Doubler {
 }
 lumenize_core::handlers!(Doubler {
     double(x: f64),
-    fetch(url: String),
+    fetch(request: Value),
     later(name: String, tag: String),
     storage_is_refused(),
 });
@@ -147,12 +160,10 @@ fn injected_latency_holds_messages_until_the_clock_passes_it() {
         }
     };
     wait();
-    assert_eq!(
-        a.call_method("got_value", vec!["lat".into()])
-            .unwrap()
-            .is_null(),
-        true
-    );
+    assert!(a
+        .call_method("got_value", vec!["lat".into()])
+        .unwrap()
+        .is_null());
     clock.advance(250);
     rt.settle(SETTLE).unwrap();
     assert_eq!(
@@ -185,7 +196,7 @@ fn accounting_counts_requests_rows_and_time() {
     assert_eq!(a.requests, 12);
     // 10 counter rows (+ schema), schedule insert + alarm mirror, claim delete + mirror delete,
     // the fired bump.
-    assert!(a.rows_written >= 10 + 2 + 2 + 1, "{a:?}");
+    assert!(a.rows_written >= 15, "{a:?}");
     assert!(a.awake > Duration::ZERO && a.cpu > Duration::ZERO, "{a:?}");
     assert!(a.awake >= a.cpu / 2, "awake is wall time: {a:?}");
     let w = rt.worker("DOUBLER");
@@ -195,4 +206,26 @@ fn accounting_counts_requests_rows_and_time() {
     assert_eq!(wa.rows_written, 0);
     let cost = a.object_cost(&lumenize_core::runtime::CLOUDFLARE_PRICES);
     assert!(cost > 0.0 && cost < 1e-3, "{cost}");
+}
+
+#[test]
+fn workers_take_http_style_requests_rpc_targets_do_not() {
+    let (rt, _) = runtime();
+    let request = Value::Object(Object::new(ObjectKind::RequestSync(RequestSync {
+        url: "https://example.com/a".into(),
+        method: "POST".into(),
+        headers: Value::Object(Object::new(ObjectKind::Headers(vec![]))),
+        body: Value::Null,
+    })));
+    let response = rt.worker("DOUBLER").fetch(request.clone()).unwrap();
+    let (status, body) = match response.as_object().map(|o| o.borrow().clone()) {
+        Some(ObjectKind::ResponseSync(r)) => (r.status, r.body.as_str().map(str::to_string)),
+        _ => panic!("not a ResponseSync: {response:?}"),
+    };
+    assert_eq!(
+        (status, body.as_deref()),
+        (200, Some("POST https://example.com/a"))
+    );
+    let e = rt.rpc_target("DOUBLER_RPC").fetch(request).unwrap_err();
+    assert!(e.to_string().contains("only workers"), "{e}");
 }

@@ -114,16 +114,16 @@ impl ObjectHost {
             id: key.1.clone(),
             name: stored_name.or(name),
         };
-        let host = ObjectHost {
+        // No timer update here: stored alarms were armed when the runtime started
+        // (`rearm_stored`), and every later change goes through a committed turn.
+        Ok(ObjectHost {
             shared,
             key,
             me,
             storage,
             slot,
             instance: None,
-        };
-        host.shared.timer_set(&host.key, host.slot.armed());
-        Ok(host)
+        })
     }
 
     fn handle(&mut self, msg: Msg) {
@@ -167,7 +167,7 @@ impl ObjectHost {
                 });
                 let _ = done.send(result.map_err(RuntimeError::Chain).and_then(|()| {
                     out.into_inner()
-                        .ok_or_else(|| RuntimeError::Chain(ChainError::NoContext))
+                        .ok_or(RuntimeError::Chain(ChainError::NoContext))
                 }));
             }
         }

@@ -654,6 +654,19 @@ impl Stub {
         self.call(&crate::ocan::ctn().call(method, args))
     }
 
+    /// Sends an HTTP-style request — a `RequestSync` value — to a worker's `fetch` handler
+    /// and returns its answer (by convention a `ResponseSync`). Only workers take these;
+    /// RPC targets and objects are RPC-only here.
+    pub fn fetch(&self, request: Value) -> Result<Value, RuntimeError> {
+        if !matches!(self.to, Address::Worker { .. }) {
+            return Err(RuntimeError::Config(format!(
+                "{} does not take HTTP-style requests (only workers do)",
+                self.to
+            )));
+        }
+        self.call(&crate::ocan::ctn().call("fetch", vec![request]))
+    }
+
     /// Runs an encoded chain and returns the encoded result (async, `Send`).
     pub async fn call_async(&self, chain: String) -> Result<String, RuntimeError> {
         self.check()?;

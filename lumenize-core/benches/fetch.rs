@@ -184,21 +184,28 @@ fn main() {
     }
 
     println!("\n## {concurrent} concurrent fetches of /uuid through one origin\n");
-    println!("| design | total ms | per fetch µs | RSS growth at end MiB |");
-    println!("|---|---|---|---|");
+    println!("| design | total ms | per fetch µs | origin CPU µs/fetch | orchestrator CPU µs/fetch | rows written/fetch | RSS growth at end MiB |");
+    println!("|---|---|---|---|---|---|---|");
     for (design, executor, label) in DESIGNS {
+        let name = format!("conc-{design}-{executor}");
+        let origin = Address::object("ORIGIN", name.as_str());
+        let orch = Address::object(fetch::ORCHESTRATOR_BINDING, fetch::ORCHESTRATOR_NAME);
+        let (o0, r0) = (bench.rt.accounting(&origin), bench.rt.accounting(&orch));
         let rss0 = rss_bytes();
-        let t = bench.run(
-            &format!("conc-{design}-{executor}"),
-            design,
-            executor,
-            concurrent,
-        );
+        let t = bench.run(&name, design, executor, concurrent);
         let rss1 = rss_bytes();
+        // Let the orchestrator finish its delivery reports before reading its accounting.
+        bench.rt.settle(Duration::from_secs(60)).unwrap();
+        let (o1, r1) = (bench.rt.accounting(&origin), bench.rt.accounting(&orch));
+        let per = |a: Duration, b: Duration| (a - b).as_secs_f64() * 1e6 / concurrent as f64;
+        let rows = (o1.rows_written - o0.rows_written) + (r1.rows_written - r0.rows_written);
         println!(
-            "| {label} | {:.0} | {:.1} | {:.1} |",
+            "| {label} | {:.0} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
             t.as_secs_f64() * 1e3,
             t.as_secs_f64() * 1e6 / concurrent as f64,
+            per(o1.cpu, o0.cpu),
+            per(r1.cpu, r0.cpu),
+            rows as f64 / concurrent as f64,
             rss1.saturating_sub(rss0) as f64 / (1 << 20) as f64
         );
     }

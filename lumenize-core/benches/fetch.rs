@@ -135,7 +135,17 @@ const DESIGNS: [(&str, &str, &str); 4] = [
 ];
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only <label substring>` restricts the designs (for profiling one of them).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let designs: Vec<(&str, &str, &str)> = DESIGNS
+        .into_iter()
+        .filter(|(_, _, label)| only.as_deref().is_none_or(|o| label.contains(o)))
+        .collect();
     let (seq_ops, concurrent) = if quick { (200, 1_000) } else { (2_000, 10_000) };
     let bench = Bench::new();
 
@@ -165,7 +175,7 @@ fn main() {
         us(raw_median),
         us(percentile(&raw, 0.99))
     );
-    for (design, executor, label) in DESIGNS {
+    for &(design, executor, label) in &designs {
         let origin = format!("seq-{design}-{executor}");
         for _ in 0..100 {
             bench.run(&origin, design, executor, 1);
@@ -186,7 +196,7 @@ fn main() {
     println!("\n## {concurrent} concurrent fetches of /uuid through one origin\n");
     println!("| design | total ms | per fetch µs | origin CPU µs/fetch | orchestrator CPU µs/fetch | rows written/fetch | RSS growth at end MiB |");
     println!("|---|---|---|---|---|---|---|");
-    for (design, executor, label) in DESIGNS {
+    for &(design, executor, label) in &designs {
         let name = format!("conc-{design}-{executor}");
         let origin = Address::object("ORIGIN", name.as_str());
         let orch = Address::object(fetch::ORCHESTRATOR_BINDING, fetch::ORCHESTRATOR_NAME);
@@ -216,7 +226,7 @@ fn main() {
     println!("\n## Memory per in-flight fetch ({inflight} fetches to /hang)\n");
     println!("| design | RSS growth MiB | per in-flight fetch KiB |");
     println!("|---|---|---|");
-    for (design, executor, label) in DESIGNS {
+    for &(design, executor, label) in &designs {
         let o = bench
             .rt
             .object("ORIGIN", &format!("mem-{design}-{executor}"));

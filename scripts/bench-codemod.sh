@@ -7,6 +7,9 @@
 #        GEN_CORPUS=/tmp/lumenize-09-corpus  the generated 0.9 corpus (rebuilt every run)
 #        TOOLS=/tmp/lumenize-bench-tools     where ast-grep is installed (npm prefix)
 #        RUNS=5                              hyperfine runs per command
+#        ASTGREP_RUNS=2                      hyperfine runs for ast-grep (it takes ~50x longer)
+#        STRESS=1                            also send every corpus file through the engine,
+#                                            prefilter or not (check --no-prefilter; slow)
 #        OUT=target/bench-codemod            results (markdown + JSON + reliability counts)
 #
 # Needs: cargo, python3, npm (ast-grep is installed from the npm registry at a pinned
@@ -20,6 +23,7 @@ CORPUS="${CORPUS:-/tmp/rust-corpus}"
 GEN_CORPUS="${GEN_CORPUS:-/tmp/lumenize-09-corpus}"
 TOOLS="${TOOLS:-/tmp/lumenize-bench-tools}"
 RUNS="${RUNS:-5}"
+ASTGREP_RUNS="${ASTGREP_RUNS:-2}"
 OUT="${OUT:-$ROOT/target/bench-codemod}"
 mkdir -p "$OUT"
 
@@ -41,7 +45,7 @@ ASTGREP="$TOOLS/node_modules/.bin/ast-grep"
 if ! "$ASTGREP" --version 2> /dev/null | grep -q "$ASTGREP_VERSION"; then
   npm install --silent --prefix "$TOOLS" "@ast-grep/cli@$ASTGREP_VERSION"
 fi
-echo "rg: $(rg --version | head -1); ast-grep: $("$ASTGREP" --version); $(hyperfine --version)" >&2
+echo "rg: $(rg --version 2> /dev/null | head -1); ast-grep: $("$ASTGREP" --version); $(hyperfine --version)" >&2
 
 say "build (release)"
 (cd "$ROOT" && cargo build --release --quiet -p lumenize-codemod)
@@ -65,7 +69,9 @@ hyperfine --warmup 1 --runs "$RUNS" -i --style basic \
   --export-json "$OUT/corpus.json" --export-markdown "$OUT/corpus.md" \
   -n "lumenize-codemod check --force" "$BIN check --force --quiet $CORPUS" \
   -n "lumenize-codemod check (default)" "$BIN check --quiet $CORPUS" \
-  -n "rg -c '\\.await'" "rg -c '\\.await' $CORPUS" \
+  -n "rg -c '\\.await'" "rg -c '\\.await' $CORPUS"
+hyperfine --warmup 0 --runs "$ASTGREP_RUNS" -i --style basic \
+  --export-json "$OUT/corpus-astgrep.json" --export-markdown "$OUT/corpus-astgrep.md" \
   -n "ast-grep run -p '\$F(\$\$\$A).await'" "$ASTGREP run -p '\$F(\$\$\$A).await' --lang rust $CORPUS"
 
 say "generated 0.9 corpus: lumenize-codemod vs bare syn parse"
@@ -76,6 +82,13 @@ hyperfine --warmup 1 --runs "$RUNS" -i --style basic \
 
 say "reliability on the third-party corpus (check --force, then apply --force)"
 set +e
+NOPF_RC=skipped
+rm -f "$OUT/corpus-noprefilter.jsonl"
+if [ "${STRESS:-0}" = 1 ]; then
+  # Stress the engine itself: every corpus file goes through it, prefilter or not.
+  "$BIN" check --force --no-prefilter --format json "$CORPUS" > "$OUT/corpus-noprefilter.jsonl" 2> "$OUT/corpus-noprefilter.stderr"
+  NOPF_RC=$?
+fi
 "$BIN" check --force --format json "$CORPUS" > "$OUT/corpus-check.jsonl" 2> "$OUT/corpus-check.stderr"
 CHECK_RC=$?
 find "$CORPUS" \( -name '*.rs' -o -name Cargo.toml \) -type f -print0 | sort -z | xargs -0 sha1sum > "$OUT/before.sha1"
@@ -87,9 +100,9 @@ find "$CORPUS" \( -name '*.rs' -o -name Cargo.toml \) -type f -print0 | sort -z 
 "$BIN" bench-parse-only --force "$CORPUS" > "$OUT/parse-all.txt" 2> "$OUT/parse-all-failures.txt"
 set -e
 CHANGED_ON_DISK="$(diff "$OUT/before.sha1" "$OUT/after.sha1" | grep -c '^>' || true)"
-python3 - "$OUT" "$CHECK_RC" "$APPLY_RC" "$CHANGED_ON_DISK" "$NPROC" << 'PY'
+python3 - "$OUT" "$CHECK_RC" "$APPLY_RC" "$CHANGED_ON_DISK" "$NPROC" "$NOPF_RC" << 'PY'
 import json, sys, collections
-out, check_rc, apply_rc, changed_on_disk, nproc = sys.argv[1:]
+out, check_rc, apply_rc, changed_on_disk, nproc, nopf_rc = sys.argv[1:]
 lines = [json.loads(l) for l in open(f"{out}/corpus-check.jsonl")]
 summary = lines[-1]
 diags = [l for l in lines if l["type"] == "diagnostic"]
@@ -118,13 +131,24 @@ g = f"{out}/gen.json"
 ours = mean(c, "lumenize-codemod check --force")
 default = mean(c, "lumenize-codemod check (default)")
 rg = mean(c, RG)
-sg = mean(c, SG)
+sg = mean(f"{out}/corpus-astgrep.json", SG)
 gen = mean(g, "lumenize-codemod check")
 syn = mean(g, "syn parse only")
 cpu_ours = cpu(c, "lumenize-codemod check --force") / cpu(c, RG)
-cpu_sg = cpu(c, SG) / cpu(c, "lumenize-codemod check --force")
+cpu_sg = cpu(f"{out}/corpus-astgrep.json", SG) / cpu(c, "lumenize-codemod check --force")
 cpu_default = cpu(c, "lumenize-codemod check (default)") / cpu(c, RG)
 cpu_gen = cpu(g, "lumenize-codemod check") / cpu(g, "syn parse only")
+import os
+stress_line = "not run (STRESS=1 runs it)"
+if os.path.exists(f"{out}/corpus-noprefilter.jsonl"):
+    nopf = [json.loads(l) for l in open(f"{out}/corpus-noprefilter.jsonl")]
+    nopf_sum = nopf[-1]
+    nopf_diags = collections.Counter((d["severity"], d["rule"]) for d in nopf if d["type"] == "diagnostic")
+    nopf_files = sorted({d["file"] for d in nopf if d["type"] == "diagnostic" and d["severity"] == "error"})
+    stress_line = (f"{nopf_sum['files_scanned']} files, {nopf_sum['files_changed']} would change, "
+                   f"{nopf_sum['edits']} edits, {nopf_sum['errors']} errors, "
+                   f"{nopf_sum['needs_review']} need review; by (severity, rule): {dict(nopf_diags)}; "
+                   f"files with errors: {nopf_files}")
 report = f"""## Results ({nproc} cores)
 
 | comparison | wall-time ratio | CPU-time ratio | target |
@@ -145,6 +169,7 @@ ast-grep {sg:.3f} s; 0.9 corpus: check {gen:.3f} s, syn parse only {syn:.3f} s.
 - engine panics caught: {panics}
 - errors: {summary['errors']} ({empty_reasons} without a reason), needs review: {summary['needs_review']}
 - diagnostics by (severity, rule): {dict(by)}
+- every file through the engine (`check --force --no-prefilter`, exit {nopf_rc}): {stress_line}
 - parse-only baseline on the prefiltered files: {open(f"{out}/parse-only.txt").read().strip()}
 - syn over every corpus file: {open(f"{out}/parse-all.txt").read().strip()}
 {open(f"{out}/parse-all-failures.txt").read()}

@@ -15,7 +15,11 @@ use proc_macro2::{TokenStream, TokenTree};
 use crate::engine::{Splice, Src, Unit, UnitKind};
 
 /// Applies `splices` (sorted in place) to the text and verifies the result.
-pub(crate) fn apply_and_verify(src: Src<'_>, splices: &mut Vec<Splice>) -> Result<String, String> {
+pub(crate) fn apply_and_verify(
+    src: Src<'_>,
+    original: &TokenStream,
+    splices: &mut Vec<Splice>,
+) -> Result<String, String> {
     if splices.is_empty() {
         return Ok(src.text.to_string());
     }
@@ -39,7 +43,9 @@ pub(crate) fn apply_and_verify(src: Src<'_>, splices: &mut Vec<Splice>) -> Resul
     }
     let output = splice_text(text, 0, splices);
     for (unit, members) in units(src, splices) {
-        verify_unit(text, unit, &members)?;
+        let mut old_toks = Vec::new();
+        flatten_range(original.clone(), &unit, src.base, &mut old_toks);
+        verify_unit(text, unit, &members, old_toks)?;
     }
     Ok(output)
 }
@@ -121,20 +127,49 @@ fn flatten(ts: TokenStream, out: &mut Vec<Tok>) {
     }
 }
 
-fn verify_unit(text: &str, unit: Unit, splices: &[Splice]) -> Result<(), String> {
+/// The original file's tokens inside `unit`, relative to its start (the file was lexed once;
+/// groups wholly outside the unit are skipped without descending).
+fn flatten_range(ts: TokenStream, unit: &Unit, base: usize, out: &mut Vec<Tok>) {
+    let (lo, hi) = (unit.start, unit.end);
+    let push = |kind: u8, r: std::ops::Range<usize>, out: &mut Vec<Tok>| {
+        let (s, e) = (r.start + base, r.end + base);
+        if s >= lo && e <= hi {
+            out.push((kind, s - lo, e - lo));
+        }
+    };
+    for tt in ts {
+        match tt {
+            TokenTree::Group(g) => {
+                let r = g.span().byte_range();
+                if r.end + base <= lo || r.start + base >= hi {
+                    continue;
+                }
+                push(3, g.span_open().byte_range(), out);
+                flatten_range(g.stream(), unit, base, out);
+                push(4, g.span_close().byte_range(), out);
+            }
+            TokenTree::Ident(i) => push(0, i.span().byte_range(), out),
+            TokenTree::Punct(p) => push(1, p.span().byte_range(), out),
+            TokenTree::Literal(l) => push(2, l.span().byte_range(), out),
+        }
+    }
+}
+
+fn verify_unit(
+    text: &str,
+    unit: Unit,
+    splices: &[Splice],
+    old_toks: Vec<Tok>,
+) -> Result<(), String> {
     let old = &text[unit.start..unit.end];
     let new = splice_text(&text[..unit.end], unit.start, splices);
     let new = &new[..];
-    let old_ts =
-        TokenStream::from_str(old).map_err(|e| format!("the original does not lex: {e}"))?;
     let new_ts = TokenStream::from_str(new).map_err(|e| format!("the result does not lex: {e}"))?;
     let parsed = match unit.kind {
         UnitKind::Block => syn::parse2::<syn::Block>(new_ts.clone()).map(drop),
         UnitKind::Items | UnitKind::Whole => syn::parse2::<syn::File>(new_ts.clone()).map(drop),
     };
     parsed.map_err(|e| format!("the result does not parse: {e}"))?;
-    let mut old_toks = Vec::new();
-    flatten(old_ts, &mut old_toks);
     let mut new_toks = Vec::new();
     flatten(new_ts, &mut new_toks);
 
@@ -201,4 +236,69 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice]) -> Result<(), String>
         return Err("tokens outside the edits disappeared".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs splices (given as `(find, replace_with)` on the text) through the net.
+    fn run(text: &str, edits: &[(&str, &str)]) -> Result<String, String> {
+        let ts = TokenStream::from_str(text).unwrap();
+        let mut splices: Vec<Splice> = edits
+            .iter()
+            .map(|(find, with)| {
+                let start = text.find(find).unwrap();
+                Splice {
+                    rule: "t".into(),
+                    start,
+                    end: start + find.len(),
+                    replacement: with.to_string(),
+                    unit: Unit {
+                        kind: UnitKind::Block,
+                        start: 0,
+                        end: text.len(),
+                    },
+                }
+            })
+            .collect();
+        let r = apply_and_verify(Src { text, base: 0 }, &ts, &mut splices);
+        proc_macro2::extra::invalidate_current_thread_spans();
+        r
+    }
+
+    #[test]
+    fn accepts_clean_splices() {
+        let out = run("{ f(a, None).await?; }", &[(", None", ""), (".await", "")]).unwrap();
+        assert_eq!(out, "{ f(a)?; }");
+    }
+
+    #[test]
+    fn rejects_output_that_does_not_parse() {
+        let e = run("{ f(a, b); }", &[(",", "")]).unwrap_err();
+        assert!(e.contains("does not parse"), "{e}");
+    }
+
+    #[test]
+    fn rejects_a_replacement_that_merges_with_its_neighbour() {
+        // `a` + `1` lexes as one identifier `a1`: it parses, but is not the intended edit.
+        let e = run("{ f(a, b); }", &[("(", "(1")]).unwrap_err();
+        assert!(e.contains("straddles") || e.contains("changed"), "{e}");
+        let e = run("{ f(a, b); }", &[(", ", ",1")]).unwrap_err();
+        assert!(e.contains("straddles") || e.contains("changed"), "{e}");
+    }
+
+    #[test]
+    fn rejects_a_comment_that_swallows_the_rest_of_the_line() {
+        let e = run("{ f(a,\n b); g(); }", &[("b", "b // note")]).unwrap_err();
+        assert!(e.contains("parse") || e.contains("changed"), "{e}");
+    }
+
+    #[test]
+    fn rejects_edits_that_cut_a_token_or_overlap() {
+        let e = run("{ foo(a); }", &[("oo", "")]).unwrap_err();
+        assert!(e.contains("cuts"), "{e}");
+        let e = run("{ f(ab); }", &[("ab", "x"), ("b", "y")]).unwrap_err();
+        assert!(e.contains("overlapping"), "{e}");
+    }
 }

@@ -133,7 +133,11 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
     };
     let base = parse_base(source);
     let src = Src { text: source, base };
-    let parsed = match syn::parse_str::<syn::File>(&source[base..]) {
+    // Lex once and keep the tokens: the safety net compares against them.
+    let parsed = std::str::FromStr::from_str(&source[base..])
+        .map_err(|e: proc_macro2::LexError| syn::Error::new(e.span(), e))
+        .and_then(|ts: proc_macro2::TokenStream| Ok((syn::parse2::<syn::File>(ts.clone())?, ts)));
+    let (parsed, tokens) = match parsed {
         Ok(f) => f,
         Err(e) => {
             let (line, column) = lines.line_col(src.span(e.span()).0);
@@ -166,7 +170,7 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
         ..
     } = rw;
 
-    let output = match apply::apply_and_verify(src, &mut splices) {
+    let output = match apply::apply_and_verify(src, &tokens, &mut splices) {
         Ok(out) => out,
         Err(reason) => {
             let offset = splices.first().map_or(0, |s| s.start);

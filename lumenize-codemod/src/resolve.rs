@@ -243,6 +243,33 @@ impl CrateContext {
         let mut needles: BTreeSet<String> = roots.iter().cloned().collect();
         needles.extend(ctx.aliases.keys().cloned());
         let mut parsed = vec![false; files.len()];
+        // Only two kinds of files can matter to *another* file's resolution: those with
+        // re-exports (`pub use`, `pub(crate) use`), and parents of other files (whose private
+        // imports their descendants see through `super::`). A leaf file's own imports are read
+        // when that file is migrated, so scanning it would only cost a parse.
+        let mods: Vec<Option<ModPath>> = files
+            .iter()
+            .map(|(p, _)| (p.extension().is_some_and(|e| e == "rs")).then(|| module_path_for(p)))
+            .collect();
+        let parents: std::collections::HashSet<&[String]> = mods
+            .iter()
+            .flatten()
+            .flat_map(|m| (1..m.len()).map(move |k| &m[..k]))
+            .collect();
+        let is_parent = |m: &ModPath| parents.contains(m.as_slice());
+        let relevant: Vec<bool> = files
+            .iter()
+            .zip(&mods)
+            .map(|((_, text), m)| {
+                let t = text.as_bytes();
+                m.as_ref().is_some_and(|m| {
+                    is_parent(m)
+                        || memchr::memmem::find(t, b"pub use").is_some()
+                        || memchr::memmem::find(t, b") use ").is_some()
+                        || memchr::memmem::find(t, b"pub extern crate").is_some()
+                })
+            })
+            .collect();
         let is_target = |p: &[String]| crate::engine::is_rule_path(rules, p);
         // Re-exports chain through modules that never mention the target crate by name, so
         // iterate: each round adds the names the previous round found to lead to a target.
@@ -253,7 +280,7 @@ impl CrateContext {
                 .collect();
             let mut progressed = false;
             for (i, (path, text)) in files.iter().enumerate() {
-                if parsed[i] || path.extension().is_none_or(|e| e != "rs") {
+                if parsed[i] || !relevant[i] {
                     continue;
                 }
                 if !finders.iter().any(|f| f.find(text.as_bytes()).is_some()) {

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lumenize_codemod::{migrate_source, may_need_migration, CrateContext, RuleSet};
+use lumenize_codemod::{may_need_migration, migrate_source, CrateContext, RuleSet};
 
 fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -82,10 +82,17 @@ fn engine_vs_syn_parse() {
     let scan = best_of(rounds, || {
         let _ = CrateContext::scan(files.iter().map(|(p, t)| (p.as_path(), t.as_str())));
     });
-    println!("\nengine on {label}: {} files, {:.1} MB, {edits} edits", files.len(), bytes as f64 / 1e6);
+    println!(
+        "\nengine on {label}: {} files, {:.1} MB, {edits} edits",
+        files.len(),
+        bytes as f64 / 1e6
+    );
     println!("| step | time (best of {rounds}) | vs syn::parse_file |");
     println!("|---|---:|---:|");
-    println!("| syn::parse_file (span-locations) | {:.1} ms | 1.00x |", parse.as_secs_f64() * 1e3);
+    println!(
+        "| syn::parse_file (span-locations) | {:.1} ms | 1.00x |",
+        parse.as_secs_f64() * 1e3
+    );
     println!(
         "| migrate_source (parse + plan + safety net) | {:.1} ms | {:.2}x |",
         engine.as_secs_f64() * 1e3,
@@ -105,7 +112,10 @@ fn engine_vs_syn_parse() {
         let bytes: usize = all.iter().map(|(_, t)| t.len()).sum();
         let mut hits = 0;
         let pre = best_of(rounds, || {
-            hits = all.iter().filter(|(_, t)| may_need_migration(t.as_bytes())).count();
+            hits = all
+                .iter()
+                .filter(|(_, t)| may_need_migration(t.as_bytes()))
+                .count();
         });
         println!(
             "\nprefilter on {}: {} files, {:.1} MB, {hits} pass, {:.1} ms ({:.2} GB/s)",

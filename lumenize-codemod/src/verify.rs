@@ -3,11 +3,16 @@
 //! After `apply` has written a crate, [`verify`] runs `cargo check --message-format=json` in
 //! it and keeps the compiler errors and warnings that fall on lines the migration edited or
 //! left for review ([`Touched`]); the rest of the crate's messages are only counted, since
-//! they were there before. One class of leftover is fixed on the spot: an `.await` on a value
-//! that is no longer a future (rustc's E0277 "… is not a future" with its MachineApplicable
-//! "remove the `.await`" suggestion), which is what a site the codemod could not rewrite
-//! (a comment next to the removed argument, a call behind an unknown receiver) typically
-//! leaves. The fix is rustc's own suggestion, applied only when the suggested range really
+//! they were there before.
+//!
+//! One class of leftover is fixed on the spot: an `.await` on a value that is no longer a
+//! future (rustc's E0277 "… is not a future" with its MachineApplicable "remove the `.await`"
+//! suggestion). It is what a site the codemod could not rewrite leaves (a comment next to the
+//! removed argument, a call behind an unknown receiver), and also a site it never recognised
+//! (a lumenize function re-exported by the crate and called from its integration tests as
+//! `my_crate::…`). Since the crate compiled before the migration, such an error anywhere in
+//! the crate is the migration's: it is reported and fixed wherever it is, not only on touched
+//! lines. The fix is rustc's own suggestion, applied only when the suggested range really
 //! holds `.await` in the file; each applied fix is reported as an [`Severity::Edited`]
 //! diagnostic with rule [`AWAIT_FIX_RULE`], and the crate is checked once more so the
 //! findings describe the fixed code.
@@ -181,14 +186,16 @@ pub struct AwaitFix {
     pub line: usize,
     /// 1-based column of the range.
     pub column: usize,
+    /// False when the codemod neither edited nor reported this line (a call it missed).
+    pub on_touched_line: bool,
 }
 
 /// What [`analyze`] found in one `cargo check` output.
 #[derive(Debug, Clone, Default)]
 pub struct Analysis {
-    /// Errors and warnings on touched lines (the `.await` errors that have a fix included).
+    /// Errors and warnings on touched lines, plus every "is not a future" error.
     pub findings: Vec<Finding>,
-    /// Machine-applicable `.await` removals on touched lines.
+    /// Machine-applicable `.await` removals in the crate's own files.
     pub await_fixes: Vec<AwaitFix>,
     /// Errors elsewhere in the crate (not caused by the migration, or not attributable).
     pub other_errors: usize,
@@ -220,22 +227,25 @@ pub fn analyze(json_lines: &str, base_dir: &Path, touched: &Touched) -> Analysis
         let line_no = span["line_start"].as_u64().unwrap_or(0) as usize;
         let line_end = span["line_end"].as_u64().unwrap_or(0) as usize;
         let on_touched = (line_no..=line_end.max(line_no)).any(|l| touched.contains(&file, l));
-        if !on_touched {
+        let code = msg["code"]["code"].as_str().map(str::to_string);
+        let message = msg["message"].as_str().unwrap_or_default().to_string();
+        let not_a_future = code.as_deref() == Some("E0277") && message.ends_with("is not a future");
+        if !on_touched && !not_a_future {
             match level {
                 "error" => out.other_errors += 1,
                 _ => out.other_warnings += 1,
             }
             continue;
         }
-        let code = msg["code"]["code"].as_str().map(str::to_string);
-        let message = msg["message"].as_str().unwrap_or_default().to_string();
         // The same message is emitted once per target (lib, test, …): keep one.
         if !seen.insert((file.clone(), line_no, message.clone())) {
             continue;
         }
-        if code.as_deref() == Some("E0277") && message.ends_with("is not a future") {
+        if not_a_future {
+            let fix = remove_await_suggestion(msg, base_dir, on_touched);
+            // Only the crate's own files, never a dependency's.
             out.await_fixes
-                .extend(remove_await_suggestion(msg, base_dir));
+                .extend(fix.filter(|f| f.file.starts_with(base_dir)));
         }
         out.findings.push(Finding {
             file,
@@ -266,7 +276,11 @@ fn resolve(base_dir: &Path, file: &str) -> PathBuf {
 }
 
 /// The MachineApplicable empty replacement offered in a child of an E0277 message.
-fn remove_await_suggestion(msg: &serde_json::Value, base_dir: &Path) -> Option<AwaitFix> {
+fn remove_await_suggestion(
+    msg: &serde_json::Value,
+    base_dir: &Path,
+    on_touched_line: bool,
+) -> Option<AwaitFix> {
     let children = msg["children"].as_array()?;
     children.iter().find_map(|child| {
         child["spans"].as_array()?.iter().find_map(|s| {
@@ -278,6 +292,7 @@ fn remove_await_suggestion(msg: &serde_json::Value, base_dir: &Path) -> Option<A
                 end: s["byte_end"].as_u64().unwrap_or(0) as usize,
                 line: s["line_start"].as_u64().unwrap_or(0) as usize,
                 column: s["column_start"].as_u64().unwrap_or(0) as usize,
+                on_touched_line,
             })
         })
     })
@@ -332,9 +347,16 @@ pub fn apply_await_fixes(fixes: &[AwaitFix]) -> Result<Vec<Diagnostic>, VerifyEr
                 line: f.line,
                 column: f.column,
                 rule: AWAIT_FIX_RULE.to_string(),
-                message: "removed `.await` on a value that is no longer a future \
-                          (rustc's machine-applicable suggestion)"
-                    .to_string(),
+                message: if f.on_touched_line {
+                    "removed `.await` on a value that is no longer a future \
+                     (rustc's machine-applicable suggestion)"
+                        .to_string()
+                } else {
+                    "removed `.await` on a value that is no longer a future, on a line the \
+                     codemod did not recognise as a lumenize call (rustc's machine-applicable \
+                     suggestion; please report the construct)"
+                        .to_string()
+                },
                 severity: Severity::Edited,
             });
         }
@@ -478,19 +500,22 @@ mod tests {
     const E0277: &str = r#"{"reason":"compiler-message","message":{"level":"error","message":"`Result<u8, ()>` is not a future","code":{"code":"E0277"},"spans":[{"file_name":"src/lib.rs","byte_start":97,"byte_end":102,"line_start":4,"line_end":4,"column_start":10,"is_primary":true}],"children":[{"level":"help","message":"remove the `.await`","spans":[{"file_name":"src/lib.rs","byte_start":96,"byte_end":102,"line_start":4,"line_end":4,"column_start":9,"is_primary":true,"suggested_replacement":"","suggestion_applicability":"MachineApplicable"}]},{"level":"help","message":"make it async","spans":[{"file_name":"src/lib.rs","byte_start":0,"byte_end":0,"line_start":1,"line_end":1,"column_start":1,"is_primary":true,"suggested_replacement":"async ","suggestion_applicability":"MaybeIncorrect"}]}]}}"#;
 
     #[test]
-    fn finds_the_await_fix_on_touched_lines_only() {
+    fn keeps_touched_lines_and_every_await_fix() {
         let base = Path::new("/nonexistent-crate");
         let file = base.join("src/lib.rs");
         let mut t = Touched::default();
-        let a = analyze(E0277, base, &t);
-        assert_eq!(
-            (a.findings.len(), a.await_fixes.len(), a.other_errors),
-            (0, 0, 1)
-        );
+        let e0061 = E0277
+            .replace("E0277", "E0061")
+            .replace("is not a future", "takes 1 argument");
+        // Untouched: the E0061 is only counted; the not-a-future error is kept and fixed.
+        let a = analyze(&format!("{e0061}\n{E0277}"), base, &t);
+        assert_eq!((a.findings.len(), a.other_errors), (1, 1));
+        assert!(!a.await_fixes[0].on_touched_line);
         t.lines.entry(normalize(&file)).or_default().insert(4);
-        let a = analyze(&format!("not json\n{E0277}\n{E0277}"), base, &t);
-        assert_eq!(a.findings.len(), 1, "duplicates across targets are folded");
+        let a = analyze(&format!("not json\n{E0277}\n{E0277}\n{e0061}"), base, &t);
+        assert_eq!(a.findings.len(), 2, "duplicates across targets are folded");
         assert_eq!(a.findings[0].code.as_deref(), Some("E0277"));
+        assert_eq!(a.findings[1].code.as_deref(), Some("E0061"));
         assert_eq!(
             a.await_fixes,
             [AwaitFix {
@@ -498,9 +523,18 @@ mod tests {
                 start: 96,
                 end: 102,
                 line: 4,
-                column: 9
+                column: 9,
+                on_touched_line: true,
             }]
         );
+        // A suggestion pointing into another crate (a dependency) is never applied.
+        let foreign = E0277.replace(
+            r#""file_name":"src/lib.rs","byte_start":96"#,
+            r#""file_name":"/registry/dep/src/lib.rs","byte_start":96"#,
+        );
+        assert_ne!(foreign, E0277);
+        let a = analyze(&foreign, base, &t);
+        assert_eq!((a.findings.len(), a.await_fixes.len()), (1, 0));
     }
 
     #[test]
@@ -518,6 +552,7 @@ mod tests {
                 end: s + len,
                 line: 0,
                 column: 0,
+                on_touched_line: true,
             }
         };
         let fixes = [

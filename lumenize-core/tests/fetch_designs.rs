@@ -36,6 +36,7 @@ fn every_definite_outcome_for_every_design_and_executor() {
         (server.url("/uuid"), opts(&[]), "Response", 200),
         (server.url("/status/404"), opts(&[]), "Response", 404),
         (server.url("/status/503"), opts(&[]), "Response", 503),
+        (server.url("/bytes/300"), opts(&[]), "Response", 200),
         ("not a url".into(), opts(&[]), "FetchInvalidRequestError", 0),
         (refused.clone(), opts(&[]), "FetchConnectError", 0),
         (
@@ -71,6 +72,18 @@ fn every_definite_outcome_for_every_design_and_executor() {
     expected.sort();
     assert_eq!(got, expected);
     assert_eq!(pending_and_no_ops(&o), (0, 0), "no schedule left, no no-op");
+    // Bodies survive the wire: JSON, text, and binary (base64 on the wire) byte for byte.
+    for (tag, detail) in details(&o) {
+        let case: usize = tag.rsplit('/').next().unwrap().parse().unwrap();
+        let want = match case {
+            0 => "json:true",
+            1 => "text:status 404",
+            2 => "text:status 503",
+            3 => "bytes:300:ok",
+            _ => "",
+        };
+        assert_eq!(detail, want, "{tag}");
+    }
     let orchestrator = rt.object("FETCH_ORCHESTRATOR", "singleton");
     assert_eq!(
         orchestrator

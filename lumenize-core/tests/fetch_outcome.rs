@@ -147,3 +147,16 @@ fn no_reply_is_encoded_like_the_typescript_fetch_timeout_error() {
     );
     assert!(text.contains(r#""requestId":"req-1""#), "{text}");
 }
+
+#[test]
+fn binary_bodies_travel_as_marked_base64_text() {
+    let r = sample_responses().pop().unwrap();
+    let text = stringify(&outcome_to_value(&Ok(r.clone()))).unwrap();
+    assert!(text.contains(r#""body":"AAEC/w==""#), "{text}");
+    assert!(
+        text.contains(r#"["x-lumenize-body-encoding","base64"]"#),
+        "{text}"
+    );
+    let back = outcome_from_value(&parse(&text).unwrap()).unwrap();
+    assert_eq!(back, r, "the marker header is removed again");
+}

@@ -8,6 +8,9 @@
 use super::error::FetchError;
 use crate::structured_clone::{Object, ObjectKind, RequestSync, ResponseSync, Value};
 
+/// The header that marks a base64-encoded binary body in a `ResponseSync` value.
+pub const BODY_ENCODING_HEADER: &str = "x-lumenize-body-encoding";
+
 /// A response body, decoded the way the TypeScript `ResponseSync.fromResponse` does: JSON when
 /// the content type says JSON, text for `text/*` and JavaScript, bytes otherwise.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +22,7 @@ pub enum Body {
     /// Text (`text/*`, `application/javascript`, or JSON that does not parse; see
     /// [`FetchResponse`]).
     Text(String),
-    /// Anything else, as raw bytes (an `ArrayBuffer` on the wire).
+    /// Anything else, as raw bytes (base64 text on the wire, see [`FetchResponse::to_value`]).
     Bytes(Vec<u8>),
 }
 
@@ -162,19 +165,28 @@ impl FetchResponse {
         }
     }
 
-    /// The response as a `ResponseSync` value (body: JSON data, a string, an `ArrayBuffer`, or
-    /// `null`).
+    /// The response as a `ResponseSync` value (body: JSON data, a string, or `null`).
+    ///
+    /// A binary body becomes base64 text and the header [`BODY_ENCODING_HEADER`]` = base64` is
+    /// added: the wire format embeds the body raw, as plain JSON, so an `ArrayBuffer` there
+    /// would arrive as `{}`. [`FetchResponse::from_value`] reverses it.
     pub fn to_value(&self) -> Value {
+        let mut headers = self.headers.clone();
         let body = match &self.body {
             Body::Empty => Value::Null,
             Body::Json(j) => json_to_value(j),
             Body::Text(s) => Value::from(s.as_str()),
-            Body::Bytes(b) => Value::Object(Object::new(ObjectKind::ArrayBuffer(b.clone()))),
+            Body::Bytes(b) => {
+                headers.retain(|(k, _)| k != BODY_ENCODING_HEADER);
+                let at = headers.partition_point(|(k, _)| k.as_str() < BODY_ENCODING_HEADER);
+                headers.insert(at, (BODY_ENCODING_HEADER.into(), "base64".into()));
+                Value::from(super::base64::encode(b))
+            }
         };
         Value::Object(Object::new(ObjectKind::ResponseSync(ResponseSync {
             status: self.status,
             status_text: self.status_text.clone(),
-            headers: headers_value(&self.headers),
+            headers: headers_value(&headers),
             body,
         })))
     }
@@ -186,8 +198,16 @@ impl FetchResponse {
         let ObjectKind::ResponseSync(r) = &*kind else {
             return None;
         };
+        let mut headers = headers_of(&r.headers);
+        let base64 = headers
+            .iter()
+            .position(|(k, v)| k == BODY_ENCODING_HEADER && v == "base64");
         let body = match &r.body {
             Value::Null | Value::Undefined => Body::Empty,
+            Value::String(s) if base64.is_some() => {
+                headers.retain(|(k, _)| k != BODY_ENCODING_HEADER);
+                Body::Bytes(super::base64::decode(s)?)
+            }
             Value::String(s) => Body::Text(s.clone()),
             Value::Object(o) if matches!(&*o.borrow(), ObjectKind::ArrayBuffer(_)) => {
                 match &*o.borrow() {
@@ -200,7 +220,7 @@ impl FetchResponse {
         Some(FetchResponse {
             status: r.status,
             status_text: r.status_text.clone(),
-            headers: headers_of(&r.headers),
+            headers,
             body,
         })
     }

@@ -14,6 +14,7 @@
 //! - [`HttpClient`]: the real HTTP exchange (reqwest), size cap and executor-side timeout;
 //! - [`EndpointServer`]: a local axum server with scripted endpoints for tests and experiments.
 
+mod base64;
 mod direct;
 mod error;
 mod executor;
@@ -30,7 +31,9 @@ pub use error::FetchError;
 pub use executor::{FetchExecutor, FetchExecutorRpcTarget};
 pub use http::{HttpClient, HttpLimits, DEFAULT_MAX_BODY_BYTES, MAX_CONCURRENT_EXCHANGES};
 pub use job::{address_from_value, address_to_value};
-pub use message::{outcome_from_value, outcome_to_value, Body, FetchRequest, FetchResponse};
+pub use message::{
+    outcome_from_value, outcome_to_value, Body, FetchRequest, FetchResponse, BODY_ENCODING_HEADER,
+};
 pub use options::{
     Design, FetchOptions, ProxyFetchError, TestMode, EXECUTE_METHOD, EXECUTOR_BINDING,
     EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME, RESULT_METHOD,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lumenize_core::clock::ManualClock;
 use lumenize_core::fetch::{
-    self, outcome_from_value, Design, FetchError, FetchOptions, Fetching, TestMode,
+    self, outcome_from_value, Body, Design, FetchError, FetchOptions, Fetching, TestMode,
 };
 use lumenize_core::prelude::*;
 use lumenize_core::runtime::Stub;
@@ -100,22 +100,34 @@ impl Origin {
     }
 
     fn on_result(&mut self, ctx: &Ctx<'_>, tag: String, outcome: Value) -> Result<(), String> {
-        let (kind, status) = match outcome_from_value(&outcome) {
-            Ok(r) => ("Response".to_string(), r.status as i64),
-            Err(e) => (e.name().to_string(), 0),
+        let (kind, status, detail) = match outcome_from_value(&outcome) {
+            Ok(r) => {
+                let detail = match &r.body {
+                    Body::Bytes(b) => {
+                        let pattern = b.iter().enumerate().all(|(i, &x)| x == (i % 251) as u8);
+                        format!("bytes:{}:{}", b.len(), if pattern { "ok" } else { "bad" })
+                    }
+                    Body::Json(j) => format!("json:{}", j.is_object()),
+                    Body::Text(t) => format!("text:{t}"),
+                    Body::Empty => "empty".into(),
+                };
+                ("Response".to_string(), r.status as i64, detail)
+            }
+            Err(e) => (e.name().to_string(), 0, String::new()),
         };
         let sql = ctx.sql();
         sql.exec(
-            "CREATE TABLE IF NOT EXISTS results (seq INTEGER PRIMARY KEY, tag TEXT, kind TEXT, status INTEGER)",
+            "CREATE TABLE IF NOT EXISTS results (seq INTEGER PRIMARY KEY, tag TEXT, kind TEXT, status INTEGER, detail TEXT)",
             &[],
         )
         .map_err(|e| e.to_string())?;
         sql.exec(
-            "INSERT INTO results (tag, kind, status) VALUES (?1, ?2, ?3)",
+            "INSERT INTO results (tag, kind, status, detail) VALUES (?1, ?2, ?3, ?4)",
             &[
                 SqlValue::from(tag),
                 SqlValue::from(kind),
                 SqlValue::Integer(status),
+                SqlValue::from(detail),
             ],
         )
         .map_err(|e| e.to_string())?;
@@ -175,7 +187,7 @@ pub fn results(o: &Stub) -> Vec<(String, String, i64)> {
     o.run(|_, ctx| {
         ctx.sql()
             .exec(
-                "CREATE TABLE IF NOT EXISTS results (seq INTEGER PRIMARY KEY, tag TEXT, kind TEXT, status INTEGER)",
+                "CREATE TABLE IF NOT EXISTS results (seq INTEGER PRIMARY KEY, tag TEXT, kind TEXT, status INTEGER, detail TEXT)",
                 &[],
             )
             .map_err(|e| ChainError::Storage(e.to_string()))?;
@@ -230,4 +242,25 @@ pub fn start_many(o: &Stub, design: &str, url: &str, prefix: &str, n: u32, opts:
         ],
     )
     .unwrap();
+}
+
+/// (tag, body detail) of every response seen: `bytes:<len>:ok|bad`, `json:..`, `text:..`.
+pub fn details(o: &Stub) -> Vec<(String, String)> {
+    o.run(|_, ctx| {
+        let rows = ctx
+            .sql()
+            .exec("SELECT tag, detail FROM results ORDER BY seq", &[])
+            .map_err(|e| ChainError::Storage(e.to_string()))?;
+        Ok(rows
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r[0].as_str().unwrap_or_default().to_string(),
+                    r[1].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect())
+    })
+    .unwrap()
 }

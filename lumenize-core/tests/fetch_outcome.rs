@@ -160,3 +160,21 @@ fn binary_bodies_travel_as_marked_base64_text() {
     let back = outcome_from_value(&parse(&text).unwrap()).unwrap();
     assert_eq!(back, r, "the marker header is removed again");
 }
+
+#[test]
+fn binary_request_bodies_survive_the_wire_and_the_marker_is_not_sent() {
+    use lumenize_core::fetch::FetchRequest;
+    let req = FetchRequest {
+        url: "http://127.0.0.1:1/echo".into(),
+        method: "POST".into(),
+        headers: vec![("x-a".into(), "1".into())],
+        body: Some(vec![0, 159, 146, 150, 255]),
+    };
+    let text = stringify(&req.to_value()).unwrap();
+    assert!(text.contains("x-lumenize-body-encoding"), "{text}");
+    let back = FetchRequest::from_value(&parse(&text).unwrap()).unwrap();
+    assert_eq!(
+        back, req,
+        "bytes intact, marker header stripped before sending"
+    );
+}

@@ -89,8 +89,22 @@ impl FetchRequest {
             _ => return Err(bad("expected a URL string, a URL or a RequestSync")),
         };
         let mut headers = headers_of(&r.headers);
+        let base64 = headers
+            .iter()
+            .any(|(k, v)| k == BODY_ENCODING_HEADER && v == "base64");
+        headers.retain(|(k, _)| k != BODY_ENCODING_HEADER);
         let body = match &r.body {
             Value::Undefined | Value::Null => None,
+            Value::String(s) if base64 => {
+                Some(
+                    super::base64::decode(s).ok_or_else(|| FetchError::InvalidRequest {
+                        url: r.url.clone(),
+                        message: format!(
+                            "body marked {BODY_ENCODING_HEADER}: base64 is not base64"
+                        ),
+                    })?,
+                )
+            }
             Value::String(s) => Some(s.clone().into_bytes()),
             Value::Object(o) if matches!(&*o.borrow(), ObjectKind::ArrayBuffer(_)) => {
                 match &*o.borrow() {
@@ -124,19 +138,26 @@ impl FetchRequest {
         })
     }
 
-    /// The request as a `RequestSync` value (a text body when the bytes are UTF-8).
+    /// The request as a `RequestSync` value that survives the wire: a text body when the
+    /// bytes are UTF-8, otherwise base64 text marked by [`BODY_ENCODING_HEADER`] (which
+    /// [`FetchRequest::from_value`] decodes and removes, so it is never sent to the server).
     pub fn to_value(&self) -> Value {
+        let mut headers = self.headers.clone();
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(BODY_ENCODING_HEADER));
         let body = match &self.body {
             None => Value::Null,
             Some(b) => match std::str::from_utf8(b) {
                 Ok(s) => Value::from(s),
-                Err(_) => Value::Object(Object::new(ObjectKind::ArrayBuffer(b.clone()))),
+                Err(_) => {
+                    headers.push((BODY_ENCODING_HEADER.into(), "base64".into()));
+                    Value::from(super::base64::encode(b))
+                }
             },
         };
         Value::Object(Object::new(ObjectKind::RequestSync(RequestSync {
             url: self.url.clone(),
             method: self.method.clone(),
-            headers: headers_value(&self.headers),
+            headers: headers_value(&headers),
             body,
         })))
     }

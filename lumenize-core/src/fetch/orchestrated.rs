@@ -37,14 +37,15 @@ pub fn proxy_fetch(
     continuation: &Continuation,
     options: &FetchOptions,
 ) -> Result<String, ProxyFetchError> {
-    FetchRequest::from_value(request).map_err(ProxyFetchError::InvalidRequest)?;
+    // Normalized so it survives the wire (binary bodies as marked base64).
+    let normalized = FetchRequest::from_value(request).map_err(ProxyFetchError::InvalidRequest)?;
     let id = options.request_id.clone().unwrap_or_else(new_uuid);
     let inner = continuation
         .stringify()
         .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::Codec(e.to_string())))?;
     let msg = Value::object([
         ("requestId", Value::from(id.as_str())),
-        ("request", request.clone()),
+        ("request", normalized.to_value()),
         ("origin", address_to_value(ctx.me())),
         ("continuation", Value::from(inner)),
         ("executor", address_to_value(&options.executor)),

@@ -46,9 +46,9 @@ pub fn proxy_fetch_simple(
     continuation: &Continuation,
     options: &FetchOptions,
 ) -> Result<String, ProxyFetchError> {
-    let url = FetchRequest::from_value(request)
-        .map_err(ProxyFetchError::InvalidRequest)?
-        .url;
+    // Normalized so it survives the wire (binary bodies as marked base64).
+    let normalized = FetchRequest::from_value(request).map_err(ProxyFetchError::InvalidRequest)?;
+    let url = normalized.url.clone();
     if continuation.method_path().is_none() {
         return Err(ProxyFetchError::Alarm(
             crate::alarms::AlarmError::InvalidContinuation("it calls nothing".into()),
@@ -66,7 +66,7 @@ pub fn proxy_fetch_simple(
     }
     let job = Job {
         request_id: id.clone(),
-        request: request.clone(),
+        request: normalized.to_value(),
         origin: ctx.me().clone(),
         limits: HttpLimits {
             timeout: options.timeout,

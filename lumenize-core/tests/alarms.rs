@@ -385,3 +385,28 @@ fn a_failing_schedule_does_not_block_others() {
     assert_eq!(count(&p, "ok"), 1.0);
     assert_eq!(num(p.call_method("pending", vec![]).unwrap()), 1.0);
 }
+
+#[test]
+fn a_firing_schedule_wins_its_own_cancel_and_the_late_result_loses() {
+    // The proxy-fetch shape: the alarm's continuation and the result path both call
+    // `cancel_schedule(id)`; the alarm path must win its own race (the original deleted the
+    // row only after the handler returned), and a result arriving afterwards must lose.
+    let (rt, clock) = runtime();
+    let p = rt.object("PROBE", "a");
+    p.call_method(
+        "schedule_claim_own",
+        vec!["fetch-1".into(), "timeout".into(), 1_000.0.into()],
+    )
+    .unwrap();
+    clock.advance(1_000);
+    rt.settle(SETTLE).unwrap();
+    assert_eq!(count(&p, "timeout"), 1.0);
+    assert_eq!(
+        p.call_method("claim_own", vec!["fetch-1".into(), "result".into()])
+            .unwrap()
+            .as_bool(),
+        Some(false)
+    );
+    assert_eq!((count(&p, "result"), count(&p, "lost")), (0.0, 1.0));
+    assert_eq!(num(p.call_method("pending", vec![]).unwrap()), 0.0);
+}

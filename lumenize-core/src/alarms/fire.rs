@@ -32,22 +32,29 @@ pub fn due_count(storage: &dyn Storage, now_ms: i64) -> Result<u64, AlarmError> 
 /// test hook) — by deleting it, and records it as the turn's firing schedule. `None` when
 /// there is nothing to fire.
 pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, AlarmError> {
-    // Static statements (cached by the storage), one per mode.
+    // Static statements (cached by the storage), one per mode; the earliest row comes from
+    // the (time, id) index. Select then delete by id, in the turn's transaction.
     const DUE: &str = concat!(
-        "DELETE FROM __lmz_alarms WHERE id = (SELECT id FROM __lmz_alarms WHERE time <= ?1 ",
-        "ORDER BY time, id LIMIT 1) RETURNING ",
-        columns!()
+        "SELECT ",
+        columns!(),
+        " FROM __lmz_alarms WHERE time <= ?1 ORDER BY time, id LIMIT 1"
     );
     const ANY: &str = concat!(
-        "DELETE FROM __lmz_alarms WHERE id = (SELECT id FROM __lmz_alarms ",
-        "ORDER BY time, id LIMIT 1) RETURNING ",
-        columns!()
+        "SELECT ",
+        columns!(),
+        " FROM __lmz_alarms ORDER BY time, id LIMIT 1"
     );
     let rows = if ignore_time {
         ctx.sql().exec(ANY, &[])?
     } else {
         ctx.sql().exec(DUE, &[SqlValue::Integer(ctx.now_ms())])?
     };
+    if let Some(cells) = rows.rows.first() {
+        ctx.sql().exec(
+            "DELETE FROM __lmz_alarms WHERE id = ?1",
+            &[cells[0].clone()],
+        )?;
+    }
     let Some(cells) = rows.rows.first() else {
         return Ok(None);
     };

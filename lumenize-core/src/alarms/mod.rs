@@ -214,15 +214,22 @@ impl<'a> Alarms<'a> {
     /// [`Alarms::cancel_schedule`] without decoding the continuation: the stored row, with the
     /// chain still as wire text (for hot paths that may not need it).
     pub fn cancel_schedule_raw(&self, id: &str) -> Result<Option<ScheduleRow>, AlarmError> {
+        // SELECT then DELETE rather than `DELETE … RETURNING`: SQLite buffers RETURNING rows
+        // in an ephemeral table, which costs more than a second point lookup. Both run in the
+        // caller's transaction, so the pair is still one atomic get-and-delete.
         let rows = self.storage().exec(
-            concat!(
-                "DELETE FROM __lmz_alarms WHERE id = ?1 RETURNING ",
-                columns!()
-            ),
+            concat!("SELECT ", columns!(), " FROM __lmz_alarms WHERE id = ?1"),
             &[SqlValue::from(id)],
         )?;
         let row = match rows.rows.first() {
-            Some(cells) => ScheduleRow::from_cells(cells)?,
+            Some(cells) => {
+                let row = ScheduleRow::from_cells(cells)?;
+                self.storage().exec(
+                    "DELETE FROM __lmz_alarms WHERE id = ?1",
+                    &[SqlValue::from(id)],
+                )?;
+                row
+            }
             None => {
                 let mut fired = self.ctx.fired().borrow_mut();
                 match fired.as_ref() {

@@ -124,6 +124,36 @@ impl Probe {
         }
     }
 
+    /// The proxy-fetch convergence pattern: claim schedule `id` by cancelling it; only the
+    /// winner bumps `tag`.
+    fn claim_own(&mut self, ctx: &Ctx<'_>, id: String, tag: String) -> Result<bool, String> {
+        if ctx.alarms().cancel_schedule(&id).map_err(err)?.is_some() {
+            self.bump(ctx, tag, 1.0)?;
+            Ok(true)
+        } else {
+            self.bump(ctx, "lost".into(), 1.0)?;
+            Ok(false)
+        }
+    }
+
+    fn schedule_claim_own(
+        &mut self,
+        ctx: &Ctx<'_>,
+        id: String,
+        tag: String,
+        delay_ms: f64,
+    ) -> Result<String, String> {
+        let s = ctx
+            .alarms()
+            .schedule_with_id(
+                &id,
+                When::DelayMs(delay_ms as i64),
+                ctn().call("claim_own", vec![Value::from(id.clone()), Value::from(tag)]),
+            )
+            .map_err(err)?;
+        Ok(s.id)
+    }
+
     fn cancel(&mut self, ctx: &Ctx<'_>, id: String) -> Result<bool, String> {
         Ok(ctx.alarms().cancel_schedule(&id).map_err(err)?.is_some())
     }
@@ -220,6 +250,8 @@ lumenize_core::handlers!(Probe {
     schedule_cron(tag: String, expr: String),
     resolve(id: String),
     cancel(id: String),
+    claim_own(id: String, tag: String),
+    schedule_claim_own(id: String, tag: String, delay_ms: f64),
     pending(),
     call_other(name: String, tag: String, by: f64),
     got(tag: String, result: Value),

@@ -1,17 +1,53 @@
 //! External fetches for objects that must not stay awake (billed) while they wait.
 //!
-//! Three designs, callable the same way so they can be compared:
-//! - **simple proxy fetch** (the mission's design): the origin writes one timeout alarm holding
-//!   the continuation and calls a stateless executor directly; whoever cancels the alarm first
-//!   (the executor's result or the alarm itself) runs the continuation, exactly once.
-//! - **orchestrated proxy fetch** (the baseline): origin → orchestrator object (queue in its
-//!   SQLite, timeouts by its alarm) → executor → origin.
-//! - **direct fetch**: the object fetches itself and stays awake until the body is read.
+//! Three designs, callable the same way ([`start_fetch`] with a [`Design`]) so they can be
+//! compared:
+//! - **simple proxy fetch** ([`proxy_fetch_simple`], the mission's design): the origin writes
+//!   one timeout alarm `fetch-{id}` holding the continuation and calls a stateless executor
+//!   directly; whoever cancels the alarm first (the executor's result or the alarm itself)
+//!   runs the continuation, exactly once.
+//! - **orchestrated proxy fetch** ([`proxy_fetch`], the baseline): origin → orchestrator
+//!   object (queue in its SQLite, timeouts by its alarm) → executor → origin.
+//! - **direct fetch** ([`direct_fetch`]): the object fetches itself and stays awake until the
+//!   body is read.
+//!
+//! The continuation receives `$result` = a `ResponseSync` for *any* status, or an `Error`
+//! value naming one [`FetchError`] variant; read it with [`outcome_from_value`].
+//!
+//! ```no_run
+//! use lumenize_core::fetch::{self, FetchOptions, Fetching};
+//! use lumenize_core::prelude::*;
+//!
+//! struct Origin;
+//! impl Origin {
+//!     fn go(&mut self, ctx: &Ctx<'_>, url: String) -> Result<String, String> {
+//!         let cont = ctn().call("done", vec![result_marker()]);
+//!         fetch::proxy_fetch_simple(ctx, &Value::from(url), &cont, &FetchOptions::default())
+//!             .map_err(|e| e.to_string())
+//!     }
+//!     fn done(&mut self, _ctx: &Ctx<'_>, outcome: Value) {
+//!         match fetch::outcome_from_value(&outcome) {
+//!             Ok(resp) => println!("status {}", resp.status),
+//!             Err(e) if e.is_ambiguous() => println!("no reply: the request may have run"),
+//!             Err(e) => println!("failed: {e}"),
+//!         }
+//!     }
+//! }
+//! lumenize_core::handlers!(Origin { go(url: String), done(outcome: Value) });
+//!
+//! let rt = fetch::install(Runtime::builder())
+//!     .object("ORIGIN", |_| Fetching(Origin)) // routes the result method to handle_result
+//!     .build()
+//!     .unwrap();
+//! rt.object("ORIGIN", "o1").call_method("go", vec![Value::from("https://example.com/")]).unwrap();
+//! ```
 //!
 //! Building blocks, each a module with one job:
 //! - [`FetchError`] (outcomes without a response, definite vs ambiguous) and the thread-safe
 //!   [`FetchRequest`] / [`FetchResponse`] with their `RequestSync` / `ResponseSync` conversions;
 //! - [`HttpClient`]: the real HTTP exchange (reqwest), size cap and executor-side timeout;
+//! - [`FetchExecutor`] / [`FetchExecutorRpcTarget`]: the executor as a worker / RPC target;
+//! - [`FetchOrchestrator`]: the baseline's orchestrator object;
 //! - [`EndpointServer`]: a local axum server with scripted endpoints for tests and experiments.
 
 mod base64;

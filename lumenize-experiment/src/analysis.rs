@@ -118,9 +118,13 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    /// Derives everything from `results`.
+    /// Derives everything from `results`, priced with its configured table.
     pub fn of(results: &Results) -> Analysis {
-        let prices = results.config.prices;
+        Analysis::with_prices(results, results.config.prices)
+    }
+
+    /// Derives everything from `results`, priced with `prices` (for price sensitivity).
+    pub fn with_prices(results: &Results, prices: PriceTable) -> Analysis {
         let mut durations = results.config.durations_ms.clone();
         durations.sort_unstable();
         durations.dedup();

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use crate::analysis::{Analysis, ProfileAnalysis};
 use crate::model::{BreakEven, RoleUsage, Variant};
 use crate::original::{ORIGINAL, ORIGINAL_BREAK_EVEN_MS};
+use crate::prices::PriceTable;
 use crate::profile;
 use crate::{prices, svg, Results};
 
@@ -142,6 +143,7 @@ pub fn markdown(r: &Results, a: &Analysis) -> String {
     for p in &a.profiles {
         profile_sections(&mut s, p);
     }
+    sensitivity(&mut s, r, a);
     scale_section(&mut s, r);
     model_section(&mut s, a);
     caveats(&mut s, r);
@@ -263,6 +265,54 @@ fn profile_sections(s: &mut String, p: &ProfileAnalysis) {
     );
 }
 
+/// Break-even under price variants, recomputed from the same measured counts.
+fn sensitivity(s: &mut String, r: &Results, a: &Analysis) {
+    let base = r.config.prices;
+    let variants = [
+        ("the price table above", base),
+        (
+            "executor reached over a Service Binding (no Worker request charge)",
+            PriceTable {
+                worker_requests_per_million: 0.0,
+                ..base
+            },
+        ),
+        (
+            "rows written at half price",
+            PriceTable {
+                sqlite_rows_written_per_million: base.sqlite_rows_written_per_million / 2.0,
+                ..base
+            },
+        ),
+    ];
+    let _ = writeln!(s, "### Break-even under price variants\n");
+    let _ = writeln!(
+        s,
+        "Same measured counts, other prices. Profile `{}`.\n",
+        a.profiles[0].profile.name()
+    );
+    let _ = writeln!(
+        s,
+        "| prices | {} |",
+        Variant::ALL[1..]
+            .iter()
+            .map(|v| v.label())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(s, "|---|{}", "---|".repeat(Variant::ALL.len() - 1));
+    for (name, prices) in variants {
+        let an = Analysis::with_prices(r, prices);
+        let p = &an.profiles[0];
+        let cells: Vec<String> = Variant::ALL[1..]
+            .iter()
+            .map(|v| p.break_even_of(*v).map_or("–".into(), |b| describe_be(&b)))
+            .collect();
+        let _ = writeln!(s, "| {name} | {} |", cells.join(" | "));
+    }
+    s.push('\n');
+}
+
 fn describe_be(b: &BreakEven) -> String {
     match b {
         BreakEven::Above(_) => format!("cheaper above {}", b.describe()),
@@ -374,6 +424,7 @@ fn caveats(s: &mut String, r: &Results) {
         "**Executor CPU** is the thread CPU of the executor's turn only (decoding the job, spawning the exchange). The HTTP exchange, reading the body and encoding the result run as async work that the runtime does not attribute, so it is far below the original's ~13 ms Worker CPU (a JavaScript isolate with `ResponseSync` conversion). At $0.02 per million CPU-ms even 13 ms is $0.26 per million operations.",
         "**Direct design requests**: the runtime delivers the direct design's continuation as a new message to the origin, so it counts 2 origin requests per operation (start + continuation), where Cloudflare bills an awaited `fetch()` inside the first request. This overstates direct by one DO request ($0.15 per million) and shortens every break-even by that amount / the awake price per ms.",
         "**Rows**: the runtime counts rows changed per statement, including its alarm mirror row (like `setAlarm`); Cloudflare also bills index entries, which are not counted, so rows on the indexed alarm table are undercounted by about one per schedule.",
+        "**Orchestrator rows are over-counted** by a `lumenize-core` accounting bug: a statement that is not read-only but changes nothing (the orchestrator's `CREATE TABLE IF NOT EXISTS` at the start of every message) is charged `sqlite3_changes()`, i.e. the previous INSERT/DELETE's count again. Its real writes are 6 rows per fetch (queue insert and delete, schedule insert and delete, two alarm-mirror updates); the measured figure is about 2 higher and drifts, which overstates orchestrated by about $2 per million operations. It does not change which design is cheaper. The simple design's origin runs no such statement on its normal path, so its count is exact.",
         "**Executor requests** are priced as Worker requests ($0.30 per million) for both forms, as the original's cost model did. Calls over a Service Binding are not billed as requests on Cloudflare: rerun with a price file setting `worker_requests_per_million = 0` to see that case.",
         "**Awake time** of the proxy designs' origins is the length of two short turns here (microseconds); on Cloudflare each request also pays input/output-gate and storage-commit time (the original measured ~30 ms). At $0.0016 per million ms it moves costs by fractions of a cent per million operations; the break-even is decided by rows and requests.",
         "**p99** is the nearest-rank percentile: with fewer than 100 samples per cell it is the maximum.",

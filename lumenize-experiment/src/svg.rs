@@ -235,6 +235,19 @@ pub fn cost_chart(p: &ProfileAnalysis) -> String {
             esc(&format!("break-even {}", b.describe()))
         );
     }
+    let orig = crate::original::ORIGINAL_BREAK_EVEN_MS;
+    if orig <= x1 {
+        let px = f.px(orig);
+        let _ = writeln!(
+            s,
+            r##"<line class="original-break-even" x1="{px:.1}" y1="{}" x2="{px:.1}" y2="{}" stroke="#aaa" stroke-dasharray="2 4"/><text x="{:.1}" y="{}" fill="#888" font-size="11">original's estimate {:.1} s</text>"##,
+            TOP,
+            H - BOTTOM,
+            px + 4.0,
+            TOP + 12.0,
+            orig / 1000.0
+        );
+    }
     let _ = writeln!(s, "</g>");
     let items: Vec<(String, &str)> = Variant::ALL
         .iter()

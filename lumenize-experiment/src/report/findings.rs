@@ -13,6 +13,10 @@ fn list(p: &ProfileAnalysis, f: impl Fn(u64) -> Option<String>) -> String {
         .join(", ")
 }
 
+fn overhead(c: &crate::analysis::Cell) -> String {
+    format!("{:+.2} ms ({:+.2})", c.overhead_mean_ms, c.overhead_p50_ms)
+}
+
 /// One bullet per finding, in markdown.
 pub fn lines(r: &Results, a: &Analysis) -> Vec<String> {
     let mut out = Vec::new();
@@ -43,11 +47,28 @@ pub fn lines(r: &Results, a: &Analysis) -> Vec<String> {
                 "{tag} `proxy_fetch_simple` (worker) is {verdict}: orchestrated minus simple = ${lo:.3} to ${hi:.3} per million operations."
             ));
         }
+        let faster = p
+            .durations_ms
+            .iter()
+            .filter(|&&d| {
+                match (
+                    p.cell(Variant::SimpleWorker, d),
+                    p.cell(Variant::Orchestrated, d),
+                ) {
+                    (Some(s), Some(o)) => s.latency.mean_ms < o.latency.mean_ms,
+                    _ => false,
+                }
+            })
+            .count();
         out.push(format!(
-            "{tag} Mean latency overhead over direct: simple (worker) {}; simple (RPC target) {}; orchestrated {}.",
-            list(p, |d| p.cell(Variant::SimpleWorker, d).map(|c| format!("{:+.2} ms", c.overhead_mean_ms))),
-            list(p, |d| p.cell(Variant::SimpleRpc, d).map(|c| format!("{:+.2} ms", c.overhead_mean_ms))),
-            list(p, |d| p.cell(Variant::Orchestrated, d).map(|c| format!("{:+.2} ms", c.overhead_mean_ms))),
+            "{tag} `proxy_fetch_simple` (worker) has the lower mean latency than orchestrated at {faster} of {} measured durations.",
+            p.durations_ms.len()
+        ));
+        out.push(format!(
+            "{tag} Latency overhead over direct, mean (median): simple (worker) {}; simple (RPC target) {}; orchestrated {}.",
+            list(p, |d| p.cell(Variant::SimpleWorker, d).map(overhead)),
+            list(p, |d| p.cell(Variant::SimpleRpc, d).map(overhead)),
+            list(p, |d| p.cell(Variant::Orchestrated, d).map(overhead)),
         ));
         let be = |v| p.break_even_of(v).unwrap_or(BreakEven::Never);
         out.push(format!(

@@ -41,7 +41,7 @@ pub mod prelude {
     pub use crate::context::{CallError, Ctx};
     pub use crate::ocan::{
         ctn, result_marker, ChainError, Continuation, Dispatch, ExecuteChain, FromValue, IntoValue,
-        OperationChain,
+        OperationChain, Serde,
     };
     #[cfg(feature = "native")]
     pub use crate::runtime::{Runtime, RuntimeBuilder};

@@ -72,6 +72,12 @@ fn malformed_chains_are_rejected_with_a_reason() {
     assert!(matches!(e, ChainError::TooManyArgs { len: 101, .. }), "{e}");
 }
 
+#[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+struct Point {
+    x: f64,
+    y: f64,
+}
+
 #[derive(Default)]
 struct Calc {
     calls: Vec<String>,
@@ -95,6 +101,13 @@ impl Calc {
     fn maybe(&mut self, _ctx: &Ctx<'_>, x: Option<String>) -> String {
         x.unwrap_or_else(|| "none".into())
     }
+    fn norm(&mut self, _ctx: &Ctx<'_>, p: Serde<Point>) -> Serde<Point> {
+        let len = (p.0.x * p.0.x + p.0.y * p.0.y).sqrt();
+        Serde(Point {
+            x: p.0.x / len,
+            y: p.0.y / len,
+        })
+    }
     fn handle(&mut self, _ctx: &Ctx<'_>, id: String) -> String {
         format!("handled {id}")
     }
@@ -106,6 +119,7 @@ lumenize_core::handlers!(Calc {
     pair(),
     sum(xs: Vec<f64>),
     maybe(x: Option<String>),
+    norm(p: Serde<Point>),
     handle as "svc.fetch.handle"(id: String),
 });
 
@@ -226,5 +240,18 @@ fn calling_a_result_or_an_unknown_method_fails_clearly() {
             text.contains("\"name\":\"ChainError\"") && text.contains("BadArgument"),
             "{text}"
         );
+    });
+}
+
+#[test]
+fn serde_parameters_and_results_cross_as_plain_objects() {
+    with_ctx(|ctx| {
+        let mut calc = Calc::default();
+        let arg = Value::object([("x", Value::from(3.0)), ("y", Value::from(4.0))]);
+        let v = execute_chain(&mut calc, ctx, &ctn().call("norm", vec![arg])).unwrap();
+        assert_eq!(v.get("x").and_then(|x| x.as_f64()), Some(0.6));
+        let e =
+            execute_chain(&mut calc, ctx, &ctn().call("norm", vec!["nope".into()])).unwrap_err();
+        assert!(e.to_string().contains("argument 0 of norm"), "{e}");
     });
 }

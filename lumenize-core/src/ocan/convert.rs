@@ -175,3 +175,33 @@ impl<T: IntoValue> IntoValue for Vec<T> {
         Value::array(self.into_iter().map(IntoValue::into_value))
     }
 }
+
+/// A handler parameter or return value carried through the serde bridge
+/// ([`to_value`](crate::structured_clone::to_value) /
+/// [`from_value`](crate::structured_clone::from_value)): use your own structs in handlers.
+///
+/// ```
+/// use lumenize_core::ocan::{FromValue, IntoValue, Serde};
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Point { x: f64, y: f64 }
+/// let v = Serde(Point { x: 1.0, y: 2.0 }).into_value();
+/// let Serde(p) = Serde::<Point>::from_value(v).unwrap();
+/// assert_eq!(p, Point { x: 1.0, y: 2.0 });
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Serde<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromValue for Serde<T> {
+    const EXPECTED: &'static str = "a value matching the parameter's serde type";
+    fn from_value(value: Value) -> Option<Self> {
+        crate::structured_clone::from_value(&value).ok().map(Serde)
+    }
+}
+
+impl<T: serde::Serialize> IntoValue for Serde<T> {
+    /// A value that cannot be represented becomes a `TypeError` value, so the caller sees why.
+    fn into_value(self) -> Value {
+        crate::structured_clone::to_value(&self.0)
+            .unwrap_or_else(|e| Value::error("TypeError", e.to_string()))
+    }
+}

@@ -23,7 +23,7 @@ mod execute;
 
 #[doc(hidden)]
 pub use convert::describe as convert_describe;
-pub use convert::{FromValue, IntoHandlerResult, IntoValue};
+pub use convert::{FromValue, IntoHandlerResult, IntoValue, Serde};
 pub use error::ChainError;
 pub use execute::{execute_chain, Dispatch, ExecuteChain, MAX_ARGS, MAX_DEPTH};
 

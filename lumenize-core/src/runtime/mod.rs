@@ -1,7 +1,7 @@
 //! The native runtime: objects, workers and RPC targets on tokio, each object with its own
 //! rusqlite database, one message at a time.
 //!
-//! ```no_run
+//! ```
 //! use lumenize_core::prelude::*;
 //!
 //! #[derive(Default)]

@@ -42,9 +42,10 @@ pub(crate) fn apply_and_verify(
         }
     }
     let output = splice_text(text, 0, splices);
+    let body = Positions::new(&text[src.base..]);
     for (unit, members) in units(src, splices) {
         let mut old_toks = Vec::new();
-        flatten_range(original.clone(), &unit, src.base, &mut old_toks);
+        flatten_range(original.clone(), &unit, src.base, &body, &mut old_toks);
         verify_unit(text, unit, &members, old_toks)?;
     }
     Ok(output)
@@ -98,29 +99,66 @@ fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
     groups
 }
 
+/// Byte ranges of spans of one lexed text, from their line/column. proc-macro2's own
+/// `byte_range` keeps a char-to-byte cache in a BTreeMap per call, which showed up as a tenth
+/// of the engine's time; lines are mostly ASCII, where a column is a byte count.
+struct Positions<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> Positions<'t> {
+    fn new(text: &'t str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        Positions { text, starts }
+    }
+
+    fn byte(&self, lc: proc_macro2::LineColumn) -> usize {
+        let ls = self
+            .starts
+            .get(lc.line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(self.text.len());
+        let line = &self.text[ls..];
+        let line = &line[..line.find('\n').map_or(line.len(), |i| i + 1)];
+        if line.is_ascii() {
+            return ls + lc.column.min(line.len());
+        }
+        ls + line
+            .char_indices()
+            .nth(lc.column)
+            .map_or(line.len(), |(i, _)| i)
+    }
+
+    fn range(&self, span: proc_macro2::Span) -> std::ops::Range<usize> {
+        self.byte(span.start())..self.byte(span.end())
+    }
+}
+
 /// A token: kind (0 ident, 1 punct, 2 literal, 3 open, 4 close) and byte range in its text.
 type Tok = (u8, usize, usize);
 
-fn flatten(ts: TokenStream, out: &mut Vec<Tok>) {
+fn flatten(ts: TokenStream, pos: &Positions<'_>, out: &mut Vec<Tok>) {
     for tt in ts {
         match tt {
             TokenTree::Group(g) => {
-                let o = g.span_open().byte_range();
+                let o = pos.range(g.span_open());
                 out.push((3, o.start, o.end));
-                flatten(g.stream(), out);
-                let c = g.span_close().byte_range();
+                flatten(g.stream(), pos, out);
+                let c = pos.range(g.span_close());
                 out.push((4, c.start, c.end));
             }
             TokenTree::Ident(i) => {
-                let r = i.span().byte_range();
+                let r = pos.range(i.span());
                 out.push((0, r.start, r.end));
             }
             TokenTree::Punct(p) => {
-                let r = p.span().byte_range();
+                let r = pos.range(p.span());
                 out.push((1, r.start, r.end));
             }
             TokenTree::Literal(l) => {
-                let r = l.span().byte_range();
+                let r = pos.range(l.span());
                 out.push((2, r.start, r.end));
             }
         }
@@ -129,7 +167,13 @@ fn flatten(ts: TokenStream, out: &mut Vec<Tok>) {
 
 /// The original file's tokens inside `unit`, relative to its start (the file was lexed once;
 /// groups wholly outside the unit are skipped without descending).
-fn flatten_range(ts: TokenStream, unit: &Unit, base: usize, out: &mut Vec<Tok>) {
+fn flatten_range(
+    ts: TokenStream,
+    unit: &Unit,
+    base: usize,
+    pos: &Positions<'_>,
+    out: &mut Vec<Tok>,
+) {
     let (lo, hi) = (unit.start, unit.end);
     let push = |kind: u8, r: std::ops::Range<usize>, out: &mut Vec<Tok>| {
         let (s, e) = (r.start + base, r.end + base);
@@ -140,17 +184,17 @@ fn flatten_range(ts: TokenStream, unit: &Unit, base: usize, out: &mut Vec<Tok>) 
     for tt in ts {
         match tt {
             TokenTree::Group(g) => {
-                let r = g.span().byte_range();
+                let r = pos.range(g.span());
                 if r.end + base <= lo || r.start + base >= hi {
                     continue;
                 }
-                push(3, g.span_open().byte_range(), out);
-                flatten_range(g.stream(), unit, base, out);
-                push(4, g.span_close().byte_range(), out);
+                push(3, pos.range(g.span_open()), out);
+                flatten_range(g.stream(), unit, base, pos, out);
+                push(4, pos.range(g.span_close()), out);
             }
-            TokenTree::Ident(i) => push(0, i.span().byte_range(), out),
-            TokenTree::Punct(p) => push(1, p.span().byte_range(), out),
-            TokenTree::Literal(l) => push(2, l.span().byte_range(), out),
+            TokenTree::Ident(i) => push(0, pos.range(i.span()), out),
+            TokenTree::Punct(p) => push(1, pos.range(p.span()), out),
+            TokenTree::Literal(l) => push(2, pos.range(l.span()), out),
         }
     }
 }
@@ -171,7 +215,7 @@ fn verify_unit(
     };
     parsed.map_err(|e| format!("the result does not parse: {e}"))?;
     let mut new_toks = Vec::new();
-    flatten(new_ts, &mut new_toks);
+    flatten(new_ts, &Positions::new(new), &mut new_toks);
 
     // Splices relative to the unit, with where their replacement lands in the new text.
     let mut shift: isize = 0;

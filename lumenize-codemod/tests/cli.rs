@@ -746,3 +746,42 @@ fn renamed_dependency_is_followed_into_the_sources() {
         LIB_10.replace("lumenize_core::", "lc::")
     );
 }
+
+#[test]
+fn workspace_members_inherit_the_dependency() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        &root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"a\", \"b\"]\n\n[workspace.dependencies]\nlumenize-core = \"0.9\"\n",
+    );
+    write(
+        &root.join("a/Cargo.toml"),
+        "[package]\nname = \"a\"\nversion = \"0.1.0\"\n\n[dependencies]\nlumenize-core.workspace = true\n",
+    );
+    write(&root.join("a/src/lib.rs"), LIB_09);
+    write(
+        &root.join("b/Cargo.toml"),
+        "[package]\nname = \"b\"\nversion = \"0.1.0\"\n",
+    );
+    write(&root.join("b/src/lib.rs"), "async fn f() { g().await }\n");
+
+    let o = run(root, &["apply", "--format", "json", "."]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let skipped: Vec<_> = lines
+        .iter()
+        .filter(|v| v["type"] == "skipped-crate")
+        .map(|v| v["crate_dir"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(skipped, vec!["b".to_string()]);
+    assert_eq!(
+        fs::read_to_string(root.join("a/src/lib.rs")).unwrap(),
+        LIB_10
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("Cargo.toml")).unwrap(),
+        "[workspace]\nmembers = [\"a\", \"b\"]\n\n[workspace.dependencies]\nlumenize-core = \"1\"\n",
+        "the version lives in the workspace root"
+    );
+}

@@ -229,3 +229,26 @@ fn workers_take_http_style_requests_rpc_targets_do_not() {
     let e = rt.rpc_target("DOUBLER_RPC").fetch(request).unwrap_err();
     assert!(e.to_string().contains("only workers"), "{e}");
 }
+
+#[test]
+fn ten_thousand_continuations_in_flight_through_one_object() {
+    let (rt, _) = runtime();
+    let p = rt.object("PROBE", "origin");
+    let n: i64 = 10_000;
+    p.call_method("fan_out", vec!["DOUBLER".into(), (n as f64).into()])
+        .unwrap();
+    rt.settle(Duration::from_secs(120)).unwrap();
+    // Each continuation adds 2i exactly once: the sum is n(n-1).
+    assert_eq!(
+        num(p.call_method("count", vec!["fan".into()]).unwrap()),
+        (n * (n - 1)) as f64
+    );
+    let a = rt.accounting(p.address());
+    assert_eq!(a.messages_sent, n as u64);
+    // fan_out + n continuations + count.
+    assert_eq!(a.requests, n as u64 + 2);
+    assert_eq!(
+        rt.accounting(&Address::worker("DOUBLER")).requests,
+        n as u64
+    );
+}

@@ -154,6 +154,22 @@ impl Probe {
         Ok(s.id)
     }
 
+    /// Sends `n` calls `double(i)` to the worker `binding` in one turn, each with the
+    /// continuation `bump("fan", $result)`.
+    fn fan_out(&mut self, ctx: &Ctx<'_>, binding: String, n: f64) -> Result<(), String> {
+        let to = Address::worker(binding);
+        for i in 0..n as i64 {
+            ctx.call(
+                &to,
+                "double",
+                vec![Value::from(i as f64)],
+                Some(&ctn().call("bump", vec![Value::from("fan"), result_marker()])),
+            )
+            .map_err(err)?;
+        }
+        Ok(())
+    }
+
     fn cancel(&mut self, ctx: &Ctx<'_>, id: String) -> Result<bool, String> {
         Ok(ctx.alarms().cancel_schedule(&id).map_err(err)?.is_some())
     }
@@ -250,6 +266,7 @@ lumenize_core::handlers!(Probe {
     schedule_cron(tag: String, expr: String),
     resolve(id: String),
     cancel(id: String),
+    fan_out(binding: String, n: f64),
     claim_own(id: String, tag: String),
     schedule_claim_own(id: String, tag: String, delay_ms: f64),
     pending(),

@@ -293,6 +293,10 @@ impl Shared {
 
     /// Puts `m` in an object's mailbox, starting the object's task if it is not live.
     pub fn send_object(self: &Arc<Self>, key: &ObjKey, name: Option<String>, m: Msg) {
+        if self.closing.load(Ordering::SeqCst) {
+            // Shutting down: messages are lost, as in a crash (alarms are durable).
+            return;
+        }
         self.work_begin();
         let mut live = match self.live.lock() {
             Ok(l) => l,

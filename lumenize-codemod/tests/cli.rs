@@ -637,7 +637,11 @@ fn rule_selection_and_config_discovery() {
 
     let o = run(dir.path(), &["list-rules", "--format", "json"]);
     assert_eq!(code(&o), 0);
-    let ids: Vec<String> = json_lines(&o)
+    let rules = json_lines(&o);
+    assert!(rules
+        .iter()
+        .all(|v| v["type"] == "rule" && v["source"] == "built-in"));
+    let ids: Vec<String> = rules
         .iter()
         .map(|v| v["id"].as_str().unwrap().to_string())
         .collect();
@@ -690,6 +694,18 @@ fn rule_selection_and_config_discovery() {
     let o = run(&app, &["list-rules"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("my-sync"), "{}", stdout(&o));
+    let o = run(&app, &["list-rules", "--format", "json"]);
+    let mine = json_lines(&o)
+        .into_iter()
+        .find(|v| v["id"] == "my-sync")
+        .expect("the config's rule is listed");
+    assert!(
+        mine["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("lumenize-codemod.toml"),
+        "{mine}"
+    );
     write(&app.join("lumenize-codemod.toml"), "[rules.x\n");
     let o = run(dir.path(), &["check", "app"]);
     assert_eq!(code(&o), 2);

@@ -203,6 +203,10 @@ lumenize-codemod.toml discovered from PATH (default: the current directory) upwa
 workspace root.";
 
 const LIST_AFTER: &str = "\
+JSON OUTPUT (--format json):
+    One object per rule and line: {\"type\":\"rule\", \"id\":STR, \"summary\":STR, \"source\":STR}
+    (source is `built-in` or the config file's path).
+
 EXAMPLES:
     lumenize-codemod list-rules
     lumenize-codemod list-rules --format json

@@ -275,10 +275,12 @@ fn list_rules(r: RuleArgs) -> u8 {
     match r.format {
         Format::Json => {
             for rule in &rules {
-                let mut v = serde_json::to_value(rule).unwrap_or_default();
-                if let Some(obj) = v.as_object_mut() {
-                    obj.insert("type".into(), "rule".into());
-                }
+                let v = serde_json::json!({
+                    "type": "rule",
+                    "id": rule.id,
+                    "summary": rule.summary,
+                    "source": rule.source,
+                });
                 println!("{v}");
             }
         }

@@ -104,31 +104,32 @@ fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
 /// of the engine's time; lines are mostly ASCII, where a column is a byte count.
 struct Positions<'t> {
     text: &'t str,
-    starts: Vec<usize>,
+    /// Start of each line, and whether the line is ASCII (then a column is a byte count).
+    lines: Vec<(usize, bool)>,
 }
 
 impl<'t> Positions<'t> {
     fn new(text: &'t str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        Positions { text, starts }
+        let mut lines = Vec::with_capacity(text.len() / 32);
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
+            lines.push((start, text.as_bytes()[start..nl].is_ascii()));
+            start = nl + 1;
+        }
+        Positions { text, lines }
     }
 
     fn byte(&self, lc: proc_macro2::LineColumn) -> usize {
-        let ls = self
-            .starts
-            .get(lc.line.wrapping_sub(1))
-            .copied()
-            .unwrap_or(self.text.len());
-        let line = &self.text[ls..];
-        let line = &line[..line.find('\n').map_or(line.len(), |i| i + 1)];
-        if line.is_ascii() {
-            return ls + lc.column.min(line.len());
+        let Some(&(ls, ascii)) = self.lines.get(lc.line.wrapping_sub(1)) else {
+            return self.text.len();
+        };
+        if ascii {
+            return (ls + lc.column).min(self.text.len());
         }
-        ls + line
-            .char_indices()
+        let line = &self.text[ls..];
+        line.char_indices()
             .nth(lc.column)
-            .map_or(line.len(), |(i, _)| i)
+            .map_or(self.text.len(), |(i, _)| ls + i)
     }
 
     fn range(&self, span: proc_macro2::Span) -> std::ops::Range<usize> {

@@ -62,6 +62,8 @@ fn malformed_json_is_reported_with_a_byte_offset() {
 fn the_envelope_must_have_json() {
     let e = err(r#"{"meta":{}}"#);
     assert!(e.message.contains("no `json`"), "{e}");
+    assert_eq!(e.path, "$");
+    assert_eq!(err("[1]").path, "$");
     // A missing meta is fine, unknown top-level keys are ignored.
     assert!(parse(r#"{"json":1,"extra":[1,{"$ref":9}]}"#).is_ok());
 }

@@ -17,8 +17,8 @@
 pub struct CloneError {
     /// What went wrong.
     pub message: String,
-    /// Where, as a path into the wire document (`json…` or `meta.aliases.N…`), or into the
-    /// value for the serde bridge (`value…`).
+    /// Where, as a path into the wire document (`json…`, `meta.aliases.N…`, or `$` for the
+    /// envelope itself), or into the value for the serde bridge (`value…`).
     pub path: String,
 }
 

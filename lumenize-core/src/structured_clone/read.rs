@@ -57,9 +57,9 @@ pub(crate) struct Reader<'a> {
 /// Decodes wire text.
 pub(crate) fn parse(text: &str) -> Res<Value> {
     let mut r = Reader::new(text);
-    let root = r.envelope()?;
-    r.finish()?;
-    Ok(root)
+    let root = r.envelope().and_then(|root| r.finish().map(|()| root));
+    // Errors about the envelope itself have no key to name: `$` is the document.
+    root.map_err(|e| if e.path.is_empty() { e.in_root("$") } else { e })
 }
 
 /// Reads plain JSON text (no structured-clone interpretation) into a `Value` tree.

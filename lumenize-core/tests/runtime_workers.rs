@@ -48,6 +48,16 @@ impl Doubler {
         });
         Ok(())
     }
+    fn explode(&mut self, ctx: &Ctx<'_>) -> f64 {
+        ctx.call(
+            &Address::object("PROBE", "victim"),
+            "bump",
+            vec!["boom".into(), 1.0.into()],
+            None,
+        )
+        .expect("queue");
+        panic!("worker panic")
+    }
     fn storage_is_refused(&mut self, ctx: &Ctx<'_>) -> String {
         ctx.kv().put("x", &Value::Null).unwrap_err().to_string()
     }
@@ -57,6 +67,7 @@ lumenize_core::handlers!(Doubler {
     fetch(request: Value),
     later(name: String, tag: String),
     storage_is_refused(),
+    explode(),
 });
 
 fn runtime() -> (Runtime, Arc<ManualClock>) {
@@ -251,4 +262,24 @@ fn ten_thousand_continuations_in_flight_through_one_object() {
         rt.accounting(&Address::worker("DOUBLER")).requests,
         n as u64
     );
+}
+
+#[test]
+fn a_panicking_worker_answers_panicked_and_sends_nothing() {
+    let (rt, _) = runtime();
+    let e = rt
+        .worker("DOUBLER")
+        .call_method("explode", vec![])
+        .unwrap_err();
+    assert!(
+        matches!(e, RuntimeError::Chain(ChainError::Panicked { .. })),
+        "{e}"
+    );
+    rt.settle(SETTLE).unwrap();
+    let p = rt.object("PROBE", "victim");
+    assert_eq!(
+        num(p.call_method("count", vec!["boom".into()]).unwrap()),
+        0.0
+    );
+    assert_eq!(rt.accounting(&Address::worker("DOUBLER")).failed_turns, 1);
 }

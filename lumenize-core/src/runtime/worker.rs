@@ -54,47 +54,55 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
         ext: Some(&ext),
     });
     let factory = wt.factory.clone();
+    // Keep the reply channel outside the unwind boundary, so a panicking handler still
+    // answers its caller (with `Panicked`) instead of dropping the channel.
+    let (work, reply) = match m {
+        Msg::Call { chain, reply } => (Ok(chain), Some(reply)),
+        Msg::Deliver {
+            continuation,
+            outcome,
+        } => (Err((continuation, outcome)), None),
+        other => {
+            super::host_fail(
+                other,
+                ChainError::NotCallable {
+                    index: 0,
+                    message: "workers have no alarms or storage turns".into(),
+                },
+            );
+            shared.awake_exit(me);
+            return;
+        }
+    };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         ctx.enter(|| {
             let mut instance = factory(&ctx);
-            match m {
-                Msg::Call { chain, reply } => {
-                    let result = OperationChain::parse(&chain)
+            match &work {
+                Ok(chain) => Some(
+                    OperationChain::parse(chain)
                         .and_then(|c| execute_chain(&mut *instance, &ctx, &c))
-                        .and_then(|v| structured_clone::stringify(&v).map_err(ChainError::Codec));
-                    Some((result, reply))
-                }
-                Msg::Deliver {
-                    continuation,
-                    outcome,
-                } => {
-                    if let Err(e) = run_continuation(&mut *instance, &ctx, &continuation, &outcome)
-                    {
+                        .and_then(|v| structured_clone::stringify(&v).map_err(ChainError::Codec)),
+                ),
+                Err((continuation, outcome)) => {
+                    if let Err(e) = run_continuation(&mut *instance, &ctx, continuation, outcome) {
                         ctx.discard_outbox();
                         ctx.log(format!("continuation failed: {e}"));
                     }
-                    None
-                }
-                other => {
-                    super::host_fail(
-                        other,
-                        ChainError::NotCallable {
-                            index: 0,
-                            message: "workers have no alarms or storage turns".into(),
-                        },
-                    );
                     None
                 }
             }
         })
     }));
     let cpu = thread_cpu().saturating_sub(cpu0);
-    let (result, reply) = match outcome {
-        Ok(Some((result, reply))) => (Some(result), Some(reply)),
-        Ok(None) => (None, None),
+    let result = match outcome {
+        Ok(result) => result,
         Err(p) => {
-            shared.log(format!("{me}: handler panicked: {}", panic_message(&p)));
-            (None, None)
+            let message = panic_message(&p);
+            shared.log(format!("{me}: handler panicked: {message}"));
+            ctx.discard_outbox();
+            reply
+                .is_some()
+                .then_some(Err(ChainError::Panicked { message }))
         }
     };
     let failed = result.as_ref().is_some_and(|r| r.is_err());

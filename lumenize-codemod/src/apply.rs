@@ -13,6 +13,7 @@ use std::str::FromStr;
 use proc_macro2::{TokenStream, TokenTree};
 
 use crate::engine::{Splice, Src, Unit, UnitKind};
+use crate::text::SpanPositions;
 
 /// Applies `splices` (sorted in place) to the text and verifies the result.
 pub(crate) fn apply_and_verify(
@@ -42,10 +43,9 @@ pub(crate) fn apply_and_verify(
         }
     }
     let output = splice_text(text, 0, splices);
-    let body = Positions::new(&text[src.base..]);
     for (unit, members) in units(src, splices) {
         let mut old_toks = Vec::new();
-        flatten_range(original.clone(), &unit, src.base, &body, &mut old_toks);
+        flatten_range(original.clone(), &unit, src.base, src.pos, &mut old_toks);
         verify_unit(text, unit, &members, old_toks)?;
     }
     Ok(output)
@@ -99,48 +99,10 @@ fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
     groups
 }
 
-/// Byte ranges of spans of one lexed text, from their line/column. proc-macro2's own
-/// `byte_range` keeps a char-to-byte cache in a BTreeMap per call, which showed up as a tenth
-/// of the engine's time; lines are mostly ASCII, where a column is a byte count.
-struct Positions<'t> {
-    text: &'t str,
-    /// Start of each line, and whether the line is ASCII (then a column is a byte count).
-    lines: Vec<(usize, bool)>,
-}
-
-impl<'t> Positions<'t> {
-    fn new(text: &'t str) -> Self {
-        let mut lines = Vec::with_capacity(text.len() / 32);
-        let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
-            lines.push((start, text.as_bytes()[start..nl].is_ascii()));
-            start = nl + 1;
-        }
-        Positions { text, lines }
-    }
-
-    fn byte(&self, lc: proc_macro2::LineColumn) -> usize {
-        let Some(&(ls, ascii)) = self.lines.get(lc.line.wrapping_sub(1)) else {
-            return self.text.len();
-        };
-        if ascii {
-            return (ls + lc.column).min(self.text.len());
-        }
-        let line = &self.text[ls..];
-        line.char_indices()
-            .nth(lc.column)
-            .map_or(self.text.len(), |(i, _)| ls + i)
-    }
-
-    fn range(&self, span: proc_macro2::Span) -> std::ops::Range<usize> {
-        self.byte(span.start())..self.byte(span.end())
-    }
-}
-
 /// A token: kind (0 ident, 1 punct, 2 literal, 3 open, 4 close) and byte range in its text.
 type Tok = (u8, usize, usize);
 
-fn flatten(ts: TokenStream, pos: &Positions<'_>, out: &mut Vec<Tok>) {
+fn flatten(ts: TokenStream, pos: &SpanPositions<'_>, out: &mut Vec<Tok>) {
     for tt in ts {
         match tt {
             TokenTree::Group(g) => {
@@ -172,7 +134,7 @@ fn flatten_range(
     ts: TokenStream,
     unit: &Unit,
     base: usize,
-    pos: &Positions<'_>,
+    pos: &SpanPositions<'_>,
     out: &mut Vec<Tok>,
 ) {
     let (lo, hi) = (unit.start, unit.end);
@@ -216,7 +178,7 @@ fn verify_unit(
     };
     parsed.map_err(|e| format!("the result does not parse: {e}"))?;
     let mut new_toks = Vec::new();
-    flatten(new_ts, &Positions::new(new), &mut new_toks);
+    flatten(new_ts, &SpanPositions::new(new), &mut new_toks);
 
     // Splices relative to the unit, with where their replacement lands in the new text.
     let mut shift: isize = 0;
@@ -307,7 +269,16 @@ mod tests {
                 }
             })
             .collect();
-        let r = apply_and_verify(Src { text, base: 0 }, &ts, &mut splices);
+        let pos = SpanPositions::new(text);
+        let r = apply_and_verify(
+            Src {
+                text,
+                base: 0,
+                pos: &pos,
+            },
+            &ts,
+            &mut splices,
+        );
         proc_macro2::extra::invalidate_current_thread_spans();
         r
     }

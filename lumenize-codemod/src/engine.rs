@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 
 use crate::resolve::{collect_modules, module_path_for, CrateContext, Resolver};
 use crate::rules::RuleSet;
-use crate::text::LineIndex;
+use crate::text::{LineIndex, SpanPositions};
 use crate::{apply, imports, prefilter, rewrite, Diagnostic, Edit, FileMigration, Severity};
 
 /// Byte offsets into the original text for spans of the parsed part of it (which starts after
@@ -18,11 +18,13 @@ use crate::{apply, imports, prefilter, rewrite, Diagnostic, Edit, FileMigration,
 pub(crate) struct Src<'a> {
     pub text: &'a str,
     pub base: usize,
+    /// Line/column to byte conversion for the parsed part.
+    pub pos: &'a SpanPositions<'a>,
 }
 
 impl Src<'_> {
     pub(crate) fn span(&self, span: Span) -> (usize, usize) {
-        let r = span.byte_range();
+        let r = self.pos.range(span);
         (r.start + self.base, r.end + self.base)
     }
 
@@ -132,7 +134,12 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
         diagnostics,
     };
     let base = parse_base(source);
-    let src = Src { text: source, base };
+    let pos = SpanPositions::new(&source[base..]);
+    let src = Src {
+        text: source,
+        base,
+        pos: &pos,
+    };
     // Lex once and keep the tokens: the safety net compares against them.
     let parsed = std::str::FromStr::from_str(&source[base..])
         .map_err(|e: proc_macro2::LexError| syn::Error::new(e.span(), e))

@@ -375,6 +375,12 @@ fn model_section(s: &mut String, a: &Analysis) {
         profile::ORCHESTRATED_HOPS,
         profile::production_hop_ms() * f64::from(profile::ORCHESTRATED_HOPS),
     );
+    let _ = writeln!(
+        s,
+        "The runtime applies a hop's latency with a millisecond timer (10.03 ms becomes 10 ms, plus up to about 1 ms of timer rounding per hop), and a busy machine adds \
+         scheduling delay, so the overhead measured under this profile sits a few ms above the number of hops × {:.2} ms.\n",
+        profile::production_hop_ms()
+    );
     let _ = writeln!(s, "| fetch | original overhead | this run: simple (worker) overhead, per profile | original origin wall ms (direct / proxy) | this run: origin awake ms (direct / simple) | original Worker CPU ms | this run: executor CPU ms |");
     let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     for o in ORIGINAL {
@@ -427,6 +433,7 @@ fn caveats(s: &mut String, r: &Results) {
         "**Orchestrator rows are over-counted** by a `lumenize-core` accounting bug: a statement that is not read-only but changes nothing (the orchestrator's `CREATE TABLE IF NOT EXISTS` at the start of every message) is charged `sqlite3_changes()`, i.e. the previous INSERT/DELETE's count again. Its real writes are 6 rows per fetch (queue insert and delete, schedule insert and delete, two alarm-mirror updates); the measured figure is about 2 higher and drifts, which overstates orchestrated by about $2 per million operations. It does not change which design is cheaper. The simple design's origin runs no such statement on its normal path, so its count is exact.",
         "**Executor requests** are priced as Worker requests ($0.30 per million) for both forms, as the original's cost model did. Calls over a Service Binding are not billed as requests on Cloudflare: rerun with a price file setting `worker_requests_per_million = 0` to see that case.",
         "**Awake time** of the proxy designs' origins is the length of two short turns here (microseconds); on Cloudflare each request also pays input/output-gate and storage-commit time (the original measured ~30 ms). At $0.0016 per million ms it moves costs by fractions of a cent per million operations; the break-even is decided by rows and requests.",
+        "**Memory** is the whole process's resident set, and the allocator keeps freed memory between bursts, so later (larger) bursts show less growth than they allocate: read the KiB-per-op column as a lower bound. `lumenize-core`'s fetch benchmark measures memory per in-flight fetch directly.",
         "**p99** is the nearest-rank percentile: with fewer than 100 samples per cell it is the maximum.",
         "**Load**: other processes shared the CPUs (see the load averages above); latencies are absolute wall times on a shared machine, and the process-wide cap of concurrent HTTP exchanges (`MAX_CONCURRENT_EXCHANGES`) shapes the largest bursts.",
     ];

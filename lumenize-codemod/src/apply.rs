@@ -81,7 +81,11 @@ fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
             u = whole;
         }
         match groups.last_mut() {
-            Some((g, members)) if u.start <= g.end => {
+            // Statements that merely touch (`a;b;`) are separate units; imports that touch
+            // (a deleted line and an insertion after it) are one.
+            Some((g, members))
+                if u.start < g.end || (u.start == g.end && u.kind == UnitKind::Items) =>
+            {
                 if g.kind != u.kind
                     || g.kind == UnitKind::Block && (u.start, u.end) != (g.start, g.end)
                 {
@@ -95,6 +99,10 @@ fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
     }
     if groups.iter().any(|(g, _)| g.kind == UnitKind::Whole) {
         return vec![(whole, splices.to_vec())];
+    }
+    // Merged units (a statement inside a statement) collect splices out of order.
+    for (_, members) in &mut groups {
+        members.sort_by_key(|s| (s.start, s.end));
     }
     groups
 }
@@ -174,6 +182,10 @@ fn verify_unit(
     let new_ts = TokenStream::from_str(new).map_err(|e| format!("the result does not lex: {e}"))?;
     let parsed = match unit.kind {
         UnitKind::Block => syn::parse2::<syn::Block>(new_ts.clone()).map(drop),
+        // A block's tail expression has no `;`, which `Stmt` insists on.
+        UnitKind::Stmt => syn::parse2::<syn::Stmt>(new_ts.clone())
+            .map(drop)
+            .or_else(|_| syn::parse2::<syn::Expr>(new_ts.clone()).map(drop)),
         UnitKind::Items | UnitKind::Whole => syn::parse2::<syn::File>(new_ts.clone()).map(drop),
     };
     parsed.map_err(|e| format!("the result does not parse: {e}"))?;

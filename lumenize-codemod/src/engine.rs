@@ -42,6 +42,8 @@ impl Src<'_> {
 pub(crate) enum UnitKind {
     /// A function body: re-parsed as a block.
     Block,
+    /// One statement (the innermost holding the splices): re-parsed as a statement.
+    Stmt,
     /// Zero or more whole items (imports): re-parsed as a file.
     Items,
     /// The whole file.

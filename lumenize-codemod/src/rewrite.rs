@@ -801,18 +801,27 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
     }
 
     fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
-        match s {
-            syn::Stmt::Expr(e, Some(_)) => self.statement_await(e),
-            syn::Stmt::Local(l) if matches!(l.pat, syn::Pat::Wild(_)) => {
-                if let Some(init) = &l.init {
-                    self.statement_await(&init.expr);
+        let before = self.splices.len();
+        self.visit_stmt_inner(s);
+        // The safety net re-parses the innermost statement holding a splice, not the whole
+        // function: only statements that got splices pay for computing their range.
+        if self.splices.len() > before {
+            let fresh = |sp: &Splice| sp.unit.kind != UnitKind::Stmt;
+            if self.splices[before..].iter().any(fresh) {
+                let (start, end) = self.src.node(s);
+                let unit = Unit {
+                    kind: UnitKind::Stmt,
+                    start,
+                    end,
+                };
+                for sp in &mut self.splices[before..] {
+                    if fresh(sp) && sp.start >= start && sp.end <= end {
+                        sp.unit = unit;
+                    }
                 }
             }
-            _ => {}
         }
-        visit::visit_stmt(self, s);
     }
-
     fn visit_local(&mut self, l: &'ast syn::Local) {
         visit::visit_local(self, l);
         self.bind_local(l);
@@ -881,6 +890,19 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
 }
 
 impl Rewriter<'_> {
+    fn visit_stmt_inner<'ast>(&mut self, s: &'ast syn::Stmt) {
+        match s {
+            syn::Stmt::Expr(e, Some(_)) => self.statement_await(e),
+            syn::Stmt::Local(l) if matches!(l.pat, syn::Pat::Wild(_)) => {
+                if let Some(init) = &l.init {
+                    self.statement_await(&init.expr);
+                }
+            }
+            _ => {}
+        }
+        visit::visit_stmt(self, s);
+    }
+
     /// `x.await;`, `x.await?;`, `x.await.unwrap();`, `let _ = x.await;`: the value is dropped.
     fn statement_await(&mut self, e: &Expr) {
         let inner = match peel(e) {

@@ -1,12 +1,13 @@
 //! Applying splices, and the safety net that refuses a bad result.
 //!
 //! The splices are checked to be disjoint and on character boundaries, applied to the original
-//! text, and then every re-parse unit they touch (a function body, a run of imports, or the
-//! whole file as a fallback) is re-lexed and re-parsed. The unit's new token stream must be its
+//! text, and then every re-parse unit they touch (the innermost statement holding them, else
+//! the function body, a run of imports, or the whole file as a fallback) is re-lexed and
+//! re-parsed; the old tokens come from the file's one original lexing. The unit's new token stream must be its
 //! old one with exactly the planned changes: every old token outside a splice kept, in order,
 //! at its shifted position; no token cut by a splice; no token straddling a splice boundary
 //! (so a replacement can never merge with a neighbour or swallow it into a comment). Only the
-//! touched units are re-parsed, which keeps the net cheap on big files with few call sites.
+//! touched units are re-parsed, which keeps the net cheap even on files dense with call sites.
 
 use std::str::FromStr;
 

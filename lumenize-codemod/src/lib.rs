@@ -53,9 +53,9 @@
 //!
 //! # Safety net
 //!
-//! After planning, the splices must be disjoint; each re-parse unit they touch (a function
-//! body, a run of imports, else the whole file) is re-lexed and re-parsed, and its token stream
-//! must equal the original's with exactly the planned splices. Otherwise the file is returned
+//! After planning, the splices must be disjoint; each re-parse unit they touch (the innermost
+//! statement, a run of imports, else the whole file) is re-lexed and re-parsed, and its token
+//! stream must equal the original's with exactly the planned splices. Otherwise the file is returned
 //! unchanged with an [`Severity::Error`] diagnostic. Running the engine on its own output
 //! makes no edit.
 //!

@@ -128,6 +128,7 @@ mod receiver;
 mod resolve;
 mod rewrite;
 mod rules;
+mod sites;
 mod text;
 
 pub use resolve::CrateContext;

@@ -2,19 +2,19 @@
 //! the call sites the rules name, and plans splices (or notes, when it cannot be sure).
 //!
 //! Every rewrite is expressed as splices of the original text: the arguments, comments and
-//! layout between them are never reprinted. The per-rule rewrites live here; receiver typing
-//! is in `receiver`, macro bodies in `macros`, imports in `imports`.
+//! layout between them are never reprinted. The per-rule rewrites live in `sites`; receiver
+//! typing in `receiver`, macro bodies in `macros`, imports in `imports`.
 
 use std::collections::{HashMap, HashSet};
 
 use syn::visit::{self, Visit};
-use syn::{Expr, ExprAwait, ExprCall, ExprMethodCall};
+use syn::{Expr, ExprCall, ExprMethodCall};
 
 use crate::engine::{Note, Splice, Src, Unit, UnitKind};
 use crate::receiver::Recv;
 use crate::resolve::{ModPath, Res, Resolver, Scope};
 use crate::rules::RuleSet;
-use crate::text::{has_comment, is_blank, LineIndex};
+use crate::text::LineIndex;
 use crate::Severity;
 
 /// A block scope (or a function's parameter scope, which is a barrier for local variables).
@@ -97,46 +97,6 @@ fn path_segments(path: &syn::Path) -> Vec<String> {
     segs
 }
 
-fn is_none(e: &Expr) -> bool {
-    match peel(e) {
-        Expr::Path(p) if p.qself.is_none() => {
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            matches!(
-                segs.iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .as_slice(),
-                ["None"] | ["Option", "None"] | ["std" | "core", "option", "Option", "None"]
-            )
-        }
-        _ => false,
-    }
-}
-
-/// Receivers that need parentheses before `.method(..)` (anything not already postfix-tight).
-fn needs_parens(e: &Expr) -> bool {
-    !matches!(
-        e,
-        Expr::Path(_)
-            | Expr::Field(_)
-            | Expr::MethodCall(_)
-            | Expr::Call(_)
-            | Expr::Index(_)
-            | Expr::Paren(_)
-            | Expr::Macro(_)
-            | Expr::Lit(_)
-            | Expr::Tuple(_)
-            | Expr::Array(_)
-            | Expr::Try(_)
-            | Expr::Await(_)
-    )
-}
-
 impl<'a> Rewriter<'a> {
     pub(crate) fn new(
         src: Src<'a>,
@@ -203,7 +163,7 @@ impl<'a> Rewriter<'a> {
         });
     }
 
-    fn splice(&mut self, rule: &str, (start, end): (usize, usize), replacement: &str) {
+    pub(crate) fn splice(&mut self, rule: &str, (start, end): (usize, usize), replacement: &str) {
         let unit = self.unit.unwrap_or(Unit {
             kind: UnitKind::Whole,
             start: self.src.base,
@@ -218,7 +178,7 @@ impl<'a> Rewriter<'a> {
         });
     }
 
-    fn line_of(&self, offset: usize) -> usize {
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
         self.lines.line_col(offset).0
     }
 
@@ -266,341 +226,6 @@ impl<'a> Rewriter<'a> {
             .sync_methods
             .iter()
             .position(|m| m.methods.iter().any(|n| mc.method == n))
-    }
-
-    /// The range to delete to drop `.await` from `aw`: from the end of the awaited expression
-    /// when only whitespace separates them, else just `.await` (so a comment in between stays).
-    fn await_removal(&self, aw: &ExprAwait) -> (usize, usize) {
-        let (dot, _) = self.src.span(aw.dot_token.span);
-        let (_, end) = self.src.span(aw.await_token.span);
-        let base_end = match peel(&aw.base) {
-            Expr::Call(c) => self.src.span(c.paren_token.span.close()).1,
-            Expr::MethodCall(m) => self.src.span(m.paren_token.span.close()).1,
-            other => self.src.node(other).1,
-        };
-        if base_end <= dot && is_blank(&self.src.text[base_end..dot]) {
-            (base_end, end)
-        } else {
-            (dot, end)
-        }
-    }
-
-    /// The range that removes argument `k` of `args` together with its separator.
-    fn arg_removal(
-        &self,
-        args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
-        k: usize,
-    ) -> Option<(usize, usize)> {
-        let arg = args.iter().nth(k)?;
-        let (s, e) = self.src.node(arg);
-        if k > 0 {
-            let prev = args.iter().nth(k - 1)?;
-            Some((self.src.node(prev).1, e))
-        } else if let Some(next) = args.iter().nth(1) {
-            Some((s, self.src.node(next).0))
-        } else {
-            Some((s, e))
-        }
-    }
-
-    /// Entry point for an awaited expression found in context `ctx`.
-    pub(crate) fn on_await(&mut self, aw: &ExprAwait, ctx: Ctx) {
-        let at = self.src.span(aw.await_token.span).0;
-        if !self.handled.insert(at) {
-            return;
-        }
-        match peel(&aw.base) {
-            Expr::Call(call) => {
-                let Some(target) = self.call_target(call) else {
-                    return;
-                };
-                self.handled_calls.insert(self.src.node(&call.func).0);
-                match target {
-                    Target::SyncFn(i) => self.rewrite_sync_fn(aw, call, i),
-                    Target::FnToMethod(i) => self.rewrite_fn_to_method(aw, call, i),
-                    Target::Unsure(name) => self.report_unsure(call, &name),
-                }
-            }
-            Expr::MethodCall(mc) => {
-                let Some(i) = self.method_rule(mc) else {
-                    return;
-                };
-                match self.receiver_class(&mc.receiver, i) {
-                    Recv::Evident => self.rewrite_method(aw, mc, i, ctx),
-                    Recv::Other => {}
-                    Recv::Unknown if self.evidence => {
-                        let rule = self.rules.sync_methods[i].rule.clone();
-                        let at = self.src.span(mc.method.span()).0;
-                        self.note(
-                            at,
-                            &rule,
-                            Severity::NeedsReview,
-                            format!(
-                                "`.{}(..).await`: the receiver is not evidently of type `{}`; if it is one, \
-                                 drop `.await` by hand (annotate the binding's type to let the tool do it)",
-                                mc.method,
-                                self.receiver_hint(i)
-                            ),
-                        );
-                    }
-                    Recv::Unknown => {}
-                }
-            }
-            Expr::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
-                let name = p.path.segments[0].ident.to_string();
-                if let Some((rule, call_at, what)) = self.deferred(&name) {
-                    let line = self.line_of(call_at);
-                    self.note(
-                        at,
-                        &rule,
-                        Severity::NeedsReview,
-                        format!(
-                            "`{name}.await` awaits `{what}` from line {line}, which is synchronous \
-                             in 1.0: remove this `.await` (and any options argument) by hand"
-                        ),
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn deferred(&self, name: &str) -> Option<(String, usize, String)> {
-        for f in self.frames.iter().rev() {
-            if let Some(d) = f.deferred.get(name) {
-                return Some(d.clone());
-            }
-            if f.vars.contains_key(name) || f.barrier {
-                return None;
-            }
-        }
-        None
-    }
-
-    fn report_unsure(&mut self, call: &ExprCall, name: &str) {
-        if !self.evidence {
-            return;
-        }
-        let at = self.src.node(&call.func).0;
-        let r = self.rules;
-        let rule = r
-            .sync_fns
-            .iter()
-            .find(|f| f.paths.iter().any(|p| p.last() == name))
-            .map(|f| f.rule.clone())
-            .or_else(|| {
-                r.fn_to_methods
-                    .iter()
-                    .find(|f| f.paths.iter().any(|p| p.last() == name))
-                    .map(|f| f.rule.clone())
-            })
-            .unwrap_or_else(|| "sync-structured-clone".to_string());
-        self.note(
-            at,
-            &rule,
-            Severity::NeedsReview,
-            format!(
-                "could not tell where `{name}` comes from (a glob import of a module this run \
-                 did not see?); if it is the 0.9 lumenize API, migrate this call by hand"
-            ),
-        );
-    }
-
-    fn rewrite_sync_fn(&mut self, aw: &ExprAwait, call: &ExprCall, i: usize) {
-        let rule = self.rules.sync_fns[i].clone();
-        let name = self.src.slice(self.src.node(&call.func)).to_string();
-        let at = self.src.node(&call.func).0;
-        let mut arg_cut = None;
-        if let Some(k) = rule.drop_none_arg {
-            let n = call.args.len();
-            if n == k + 1 {
-                let arg = &call.args[k];
-                if !is_none(arg) {
-                    self.note(
-                        at,
-                        &rule.rule,
-                        Severity::NeedsReview,
-                        format!(
-                            "`{name}` is passed options (`{}`), which 1.0 removed: port the \
-                             transform by hand, then drop the argument and `.await`",
-                            self.src.slice(self.src.node(arg))
-                        ),
-                    );
-                    return;
-                }
-                let cut = self.arg_removal(&call.args, k).expect("argument k exists");
-                if has_comment(self.src.slice(cut)) {
-                    self.note(
-                        at,
-                        &rule.rule,
-                        Severity::NeedsReview,
-                        format!(
-                            "`{name}`: a comment sits next to the `None` options argument; \
-                             remove the argument and `.await` by hand so the comment is not lost"
-                        ),
-                    );
-                    return;
-                }
-                arg_cut = Some(cut);
-            } else if n != k {
-                self.note(
-                    at,
-                    &rule.rule,
-                    Severity::NeedsReview,
-                    format!(
-                        "`{name}` is called with {n} arguments, expected {}: migrate it by hand",
-                        k + 1
-                    ),
-                );
-                return;
-            }
-        }
-        if let Some(cut) = arg_cut {
-            self.splice(&rule.rule, cut, "");
-        }
-        self.splice(&rule.rule, self.await_removal(aw), "");
-        let what = if arg_cut.is_some() {
-            "dropped `.await` and the `None` options argument"
-        } else {
-            "dropped `.await`"
-        };
-        self.note(
-            at,
-            &rule.rule,
-            Severity::Edited,
-            format!("`{name}` is synchronous in 1.0: {what}"),
-        );
-    }
-
-    fn rewrite_fn_to_method(&mut self, aw: &ExprAwait, call: &ExprCall, i: usize) {
-        let rule = self.rules.fn_to_methods[i].clone();
-        let (fs, _) = self.src.node(&call.func);
-        let name = self.src.slice(self.src.node(&call.func)).to_string();
-        let Some(recv) = call.args.iter().nth(rule.receiver_arg) else {
-            self.note(
-                fs,
-                &rule.rule,
-                Severity::NeedsReview,
-                format!(
-                    "`{name}` has no argument {}: migrate it by hand",
-                    rule.receiver_arg + 1
-                ),
-            );
-            return;
-        };
-        let inner = match recv {
-            Expr::Reference(r) => &*r.expr,
-            other => other,
-        };
-        let inner_text = self.src.slice(self.src.node(inner));
-        let receiver = if needs_parens(inner) {
-            format!("({inner_text})")
-        } else {
-            inner_text.to_string()
-        };
-        let cut = self
-            .arg_removal(&call.args, rule.receiver_arg)
-            .expect("receiver argument exists");
-        let removed = self.src.slice(cut).replacen(inner_text, "", 1);
-        if has_comment(&removed) {
-            self.note(
-                fs,
-                &rule.rule,
-                Severity::NeedsReview,
-                format!("`{name}`: a comment sits next to the target argument; rewrite to `{receiver}.{}(..)` by hand", rule.method),
-            );
-            return;
-        }
-        let open_end = self.src.span(call.paren_token.span.open()).1;
-        self.splice(
-            &rule.rule,
-            (fs, open_end),
-            &format!("{receiver}.{}(", rule.method),
-        );
-        self.splice(&rule.rule, cut, "");
-        self.splice(&rule.rule, self.await_removal(aw), "");
-        self.note(
-            fs,
-            &rule.rule,
-            Severity::Edited,
-            format!("`{name}(..).await` became `{receiver}.{}(..)`", rule.method),
-        );
-        if rule.import.is_some() {
-            let m = self.module().clone();
-            self.needs_import.push((m, i));
-        }
-    }
-
-    fn rewrite_method(&mut self, aw: &ExprAwait, mc: &ExprMethodCall, i: usize, ctx: Ctx) {
-        let rule = self.rules.sync_methods[i].clone();
-        let at = self.src.span(mc.method.span()).0;
-        let removal = self.await_removal(aw);
-        let (how, adapter_at) = match (ctx, &rule.value_adapter, &rule.unwrapped_adapter) {
-            (Ctx::Value, Some(v), _) => {
-                self.splice(&rule.rule, removal, v);
-                (format!("kept the old value with `{v}`"), None)
-            }
-            (Ctx::Try(end) | Ctx::Unwrapped(end), _, Some(u)) => {
-                self.splice(&rule.rule, removal, "");
-                (
-                    format!("kept the old value with `{u}`"),
-                    Some((end, u.clone())),
-                )
-            }
-            _ => {
-                self.splice(&rule.rule, removal, "");
-                ("dropped `.await`".to_string(), None)
-            }
-        };
-        if let Some((end, text)) = adapter_at {
-            self.splice(&rule.rule, (end, end), &text);
-        }
-        self.note(
-            at,
-            &rule.rule,
-            Severity::Edited,
-            format!("`.{}(..)` is synchronous in 1.0: {how}", mc.method),
-        );
-    }
-
-    /// A target call that is not directly awaited: the 0.9 future is stored or passed on.
-    fn on_unawaited_call(&mut self, call: &ExprCall) {
-        let at = self.src.node(&call.func).0;
-        if self.handled_calls.contains(&at) {
-            return;
-        }
-        let name = self.src.slice(self.src.node(&call.func)).to_string();
-        match self.call_target(call) {
-            Some(Target::SyncFn(i)) => {
-                let rule = &self.rules.sync_fns[i];
-                if rule.drop_none_arg.is_some_and(|k| call.args.len() == k + 1) {
-                    let id = rule.rule.clone();
-                    self.note(
-                        at,
-                        &id,
-                        Severity::NeedsReview,
-                        format!(
-                            "`{name}(..)` (0.9 form) is not awaited here, so its future is stored \
-                             or passed on: drop the options argument and the later `.await` by hand"
-                        ),
-                    );
-                }
-            }
-            Some(Target::FnToMethod(i)) => {
-                let rule = &self.rules.fn_to_methods[i];
-                let (id, method) = (rule.rule.clone(), rule.method.clone());
-                self.note(
-                    at,
-                    &id,
-                    Severity::NeedsReview,
-                    format!(
-                        "`{name}(..)` is not awaited directly: rewrite it to `target.{method}(chain)` \
-                         by hand (it no longer exists in 1.0)"
-                    ),
-                );
-            }
-            _ => {}
-        }
     }
 
     /// Records what a `let` binds: receiver classes, shadowing, and deferred target calls.

@@ -99,6 +99,12 @@ find "$CORPUS" \( -name '*.rs' -o -name Cargo.toml \) -type f -print0 | sort -z 
 # Every corpus file syn cannot parse, with the reason (the tool only parses prefilter hits).
 "$BIN" bench-parse-only --force "$CORPUS" > "$OUT/parse-all.txt" 2> "$OUT/parse-all-failures.txt"
 set -e
+# The 0.9 corpus migrated for real (on a copy): a second check must find nothing, and every
+# migrated file must still parse.
+rm -rf "$GEN_CORPUS.applied" && cp -r "$GEN_CORPUS" "$GEN_CORPUS.applied"
+"$BIN" apply --format json "$GEN_CORPUS.applied" | tail -1 > "$OUT/gen-apply.json"
+"$BIN" check --format json "$GEN_CORPUS.applied" | tail -1 > "$OUT/gen-recheck.json"
+"$BIN" bench-parse-only "$GEN_CORPUS.applied" > "$OUT/gen-reparse.txt" 2>&1
 CHANGED_ON_DISK="$(diff "$OUT/before.sha1" "$OUT/after.sha1" | grep -c '^>' || true)"
 python3 - "$OUT" "$CHECK_RC" "$APPLY_RC" "$CHANGED_ON_DISK" "$NPROC" "$NOPF_RC" << 'PY'
 import json, sys, collections
@@ -170,6 +176,9 @@ ast-grep {sg:.3f} s; 0.9 corpus: check {gen:.3f} s, syn parse only {syn:.3f} s.
 - errors: {summary['errors']} ({empty_reasons} without a reason), needs review: {summary['needs_review']}
 - diagnostics by (severity, rule): {dict(by)}
 - every file through the engine (`check --force --no-prefilter`, exit {nopf_rc}): {stress_line}
+- 0.9 corpus, `apply` on a copy: {open(f"{out}/gen-apply.json").read().strip()}
+- then `check` on the result (must be all zeros, exit 0): {open(f"{out}/gen-recheck.json").read().strip()}
+- then syn over the migrated files: {open(f"{out}/gen-reparse.txt").read().strip()}
 - parse-only baseline on the prefiltered files: {open(f"{out}/parse-only.txt").read().strip()}
 - syn over every corpus file: {open(f"{out}/parse-all.txt").read().strip()}
 {open(f"{out}/parse-all-failures.txt").read()}

@@ -44,9 +44,19 @@ pub(crate) fn apply_and_verify(
         }
     }
     let output = splice_text(text, 0, splices);
-    for (unit, members) in units(src, splices) {
-        let mut old_toks = Vec::new();
-        flatten_range(original.clone(), &unit, src.base, src.pos, &mut old_toks);
+    let groups = units(src, splices);
+    // One pass over the original tokens for all units (absolute ranges, in source order).
+    let spans: Vec<(usize, usize)> = groups.iter().map(|(u, _)| (u.start, u.end)).collect();
+    let mut all = Vec::new();
+    flatten_range(original.clone(), &spans, src.base, src.pos, &mut all);
+    for (unit, members) in groups {
+        let from = all.partition_point(|t| t.1 < unit.start);
+        let old_toks = all[from..]
+            .iter()
+            .take_while(|t| t.1 < unit.end)
+            .filter(|t| t.2 <= unit.end)
+            .map(|&(k, s, e)| (k, s - unit.start, e - unit.start))
+            .collect();
         verify_unit(text, unit, &members, old_toks)?;
     }
     Ok(output)
@@ -137,31 +147,34 @@ fn flatten(ts: TokenStream, pos: &SpanPositions<'_>, out: &mut Vec<Tok>) {
     }
 }
 
-/// The original file's tokens inside `unit`, relative to its start (the file was lexed once;
-/// groups wholly outside the unit are skipped without descending).
+/// The original file's tokens inside any of `units` (sorted absolute ranges), with absolute
+/// ranges: the file was lexed once, and groups outside every unit are skipped unopened.
 fn flatten_range(
     ts: TokenStream,
-    unit: &Unit,
+    units: &[(usize, usize)],
     base: usize,
     pos: &SpanPositions<'_>,
     out: &mut Vec<Tok>,
 ) {
-    let (lo, hi) = (unit.start, unit.end);
+    let overlaps = |s: usize, e: usize| {
+        let i = units.partition_point(|u| u.1 <= s);
+        units.get(i).is_some_and(|u| u.0 < e)
+    };
     let push = |kind: u8, r: std::ops::Range<usize>, out: &mut Vec<Tok>| {
         let (s, e) = (r.start + base, r.end + base);
-        if s >= lo && e <= hi {
-            out.push((kind, s - lo, e - lo));
+        if overlaps(s, e.max(s + 1)) {
+            out.push((kind, s, e));
         }
     };
     for tt in ts {
         match tt {
             TokenTree::Group(g) => {
                 let r = pos.range(g.span());
-                if r.end + base <= lo || r.start + base >= hi {
+                if !overlaps(r.start + base, r.end + base) {
                     continue;
                 }
                 push(3, pos.range(g.span_open()), out);
-                flatten_range(g.stream(), unit, base, pos, out);
+                flatten_range(g.stream(), units, base, pos, out);
                 push(4, pos.range(g.span_close()), out);
             }
             TokenTree::Ident(i) => push(0, pos.range(i.span()), out),

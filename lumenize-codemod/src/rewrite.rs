@@ -515,7 +515,7 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
 }
 
 impl Rewriter<'_> {
-    fn visit_stmt_inner<'ast>(&mut self, s: &'ast syn::Stmt) {
+    fn visit_stmt_inner(&mut self, s: &syn::Stmt) {
         match s {
             syn::Stmt::Expr(e, Some(_)) => self.statement_await(e),
             syn::Stmt::Local(l) if matches!(l.pat, syn::Pat::Wild(_)) => {

@@ -164,11 +164,7 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
     let mut file_modules = HashMap::new();
     collect_modules(&parsed.items, &module, &mut file_modules);
     let is_target = |p: &[String]| is_rule_path(rules, p);
-    let resolver = Resolver {
-        ctx,
-        file: &file_modules,
-        is_target: &is_target,
-    };
+    let resolver = Resolver::new(ctx, &file_modules, &is_target);
     let evidence = prefilter::mentions_target_crate(source.as_bytes(), ctx, rules);
     let mut rw = rewrite::Rewriter::new(src, rules, &resolver, module, evidence);
     syn::visit::Visit::visit_file(&mut rw, &parsed);

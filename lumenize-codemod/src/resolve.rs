@@ -6,6 +6,7 @@
 //! the path leads into an external crate (and which item), it names something defined in this
 //! crate, or it cannot tell. Callers edit only on the first, and report on "cannot tell".
 
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Component, Path};
 
@@ -312,11 +313,7 @@ impl CrateContext {
         is_target: &dyn Fn(&[String]) -> bool,
     ) -> BTreeSet<String> {
         let empty = HashMap::new();
-        let r = Resolver {
-            ctx: self,
-            file: &empty,
-            is_target,
-        };
+        let r = Resolver::new(self, &empty, is_target);
         let leads_to_root = |res: Res| matches!(res, Res::Extern(p) if roots.contains(&p[0]));
         let mut out = BTreeSet::new();
         for (m, scope) in &self.modules {
@@ -348,6 +345,30 @@ pub(crate) struct Resolver<'a> {
     pub file: &'a HashMap<ModPath, Scope>,
     /// True for the external paths the rules care about (used to pick among glob imports).
     pub is_target: &'a dyn Fn(&[String]) -> bool,
+    /// Local globs being followed (module, name): glob cycles (`pub use child::*;` with
+    /// `use super::*;` in the child) must not recurse.
+    visiting: RefCell<Vec<(ModPath, String)>>,
+    /// Lookups left for the current `resolve` (diamonds of globs stay bounded too).
+    budget: Cell<usize>,
+}
+
+/// Lookups one `resolve` may make before giving up with "cannot tell".
+const BUDGET: usize = 4096;
+
+impl<'a> Resolver<'a> {
+    pub(crate) fn new(
+        ctx: &'a CrateContext,
+        file: &'a HashMap<ModPath, Scope>,
+        is_target: &'a dyn Fn(&[String]) -> bool,
+    ) -> Self {
+        Resolver {
+            ctx,
+            file,
+            is_target,
+            visiting: RefCell::new(Vec::new()),
+            budget: Cell::new(BUDGET),
+        }
+    }
 }
 
 const MAX_DEPTH: usize = 32;
@@ -367,6 +388,7 @@ impl Resolver<'_> {
     /// Resolves `segs` as written in module `m`, inside the given block scopes (outermost
     /// first; they are searched innermost first).
     pub(crate) fn resolve(&self, m: &[String], blocks: &[&Scope], segs: &[String]) -> Res {
+        self.budget.set(BUDGET);
         self.resolve_at(m, blocks, segs, 0)
     }
 
@@ -434,6 +456,11 @@ impl Resolver<'_> {
         extra_globs: &[&Vec<String>],
         depth: usize,
     ) -> Option<Res> {
+        let left = self.budget.get();
+        if left == 0 {
+            return Some(Res::Unknown);
+        }
+        self.budget.set(left - 1);
         let scope = self.scope(m);
         if let Some(b) = scope.and_then(|s| s.names.get(name)) {
             return Some(self.follow(m, b, name, rest, depth));
@@ -456,9 +483,19 @@ impl Resolver<'_> {
                     }
                 }
                 Res::Local => {
-                    // A glob of one of our modules: look inside it, if we know it.
-                    let gm = self.module_of(m, g, depth);
-                    match gm.and_then(|gm| self.lookup(&gm, name, rest, &[], depth + 1)) {
+                    // A glob of one of our modules: look inside it, if we know it (and are not
+                    // already looking there for this name: a glob cycle supplies nothing new).
+                    let Some(gm) = self.module_of(m, g, depth) else {
+                        continue;
+                    };
+                    let key = (gm.clone(), name.to_string());
+                    if self.visiting.borrow().contains(&key) {
+                        continue;
+                    }
+                    self.visiting.borrow_mut().push(key);
+                    let found = self.lookup(&gm, name, rest, &[], depth + 1);
+                    self.visiting.borrow_mut().pop();
+                    match found {
                         Some(Res::Unknown) => unknown = true,
                         Some(res) => return Some(res),
                         None => {}
@@ -575,11 +612,7 @@ mod tests {
         let ctx = CrateContext::scan(files.iter().map(|(p, t)| (*p, *t)));
         let empty = HashMap::new();
         let is_target = |_: &[String]| false;
-        let r = Resolver {
-            ctx: &ctx,
-            file: &empty,
-            is_target: &is_target,
-        };
+        let r = Resolver::new(&ctx, &empty, &is_target);
         let main = module_path_for(Path::new("app/src/main.rs"));
         assert_eq!(
             r.resolve(&main, &[], &segs("crate::b::parse")),
@@ -590,5 +623,41 @@ mod tests {
             Res::Extern(segs("str::parse"))
         );
         assert!(ctx.export_names.contains("sc"));
+    }
+
+    #[test]
+    fn glob_cycles_terminate() {
+        // `pub use child::*;` in a parent whose children all `use super::*;`: every lookup of
+        // a missing name used to walk the cycle exponentially up to the depth limit.
+        let mut lib = String::from("pub use lumenize_core::structured_clone::parse;\n");
+        let mut files = Vec::new();
+        for i in 0..8 {
+            lib.push_str(&format!("mod c{i};\npub use c{i}::*;\n"));
+            files.push((
+                format!("app/src/c{i}.rs"),
+                "use super::*;\npub use super::*;\npub fn parse_helper() {}\n".to_string(),
+            ));
+        }
+        files.push(("app/src/lib.rs".to_string(), lib));
+        let ctx = CrateContext::scan(
+            files
+                .iter()
+                .map(|(p, t)| (Path::new(p.as_str()), t.as_str())),
+        );
+        // The file being migrated (c3) contributes its own scope, as in `migrate_source`.
+        let c3 = module_path_for(Path::new("app/src/c3.rs"));
+        let mut own = HashMap::new();
+        let parsed = syn::parse_file("use super::*;\npub use super::*;\n").unwrap();
+        collect_modules(&parsed.items, &c3, &mut own);
+        let is_target = |p: &[String]| p.last().is_some_and(|l| l == "parse");
+        let r = Resolver::new(&ctx, &own, &is_target);
+        assert_eq!(
+            r.resolve(&c3, &[], &segs("parse")),
+            Res::Extern(segs("lumenize_core::structured_clone::parse"))
+        );
+        assert!(matches!(
+            r.resolve(&c3, &[], &segs("missing")),
+            Res::Extern(_) | Res::Local | Res::Unknown
+        ));
     }
 }

@@ -4,8 +4,8 @@
 //! overheads (see [`production_hop_ms`]).
 //!
 //! Only hops *between* the parts of a design get latency; the client → origin hop and the direct
-//! design's continuation (the origin sending to itself) get none, so the direct design is the
-//! zero of every overhead.
+//! design's continuation (a resumed turn on the origin, not a message) get none, so the direct
+//! design is the zero of every overhead.
 
 use std::time::Duration;
 

@@ -377,8 +377,9 @@ fn model_section(s: &mut String, a: &Analysis) {
     );
     let _ = writeln!(
         s,
-        "The runtime applies a hop's latency with a millisecond timer (10.03 ms becomes 10 ms, plus up to about 1 ms of timer rounding per hop), and a busy machine adds \
-         scheduling delay, so the overhead measured under this profile sits a few ms above the number of hops × {:.2} ms.\n",
+        "The runtime waits each hop's exact latency ({:.2} ms, not truncated to whole ms), but tokio's timer fires on its next 1 ms tick (up to about 1 ms late per hop), and a busy machine adds \
+         scheduling delay, so the overhead measured under this profile sits somewhat above the number of hops × {:.2} ms.\n",
+        profile::production_hop_ms(),
         profile::production_hop_ms()
     );
     let _ = writeln!(s, "| fetch | original overhead | this run: simple (worker) overhead, per profile | original origin wall ms (direct / proxy) | this run: origin awake ms (direct / simple) | original Worker CPU ms | this run: executor CPU ms |");
@@ -427,10 +428,9 @@ fn model_section(s: &mut String, a: &Analysis) {
 fn caveats(s: &mut String, r: &Results) {
     let _ = writeln!(s, "{}\n", SECTIONS[7]);
     let lines = [
-        "**Executor CPU** is the thread CPU of the executor's turn only (decoding the job, spawning the exchange). The HTTP exchange, reading the body and encoding the result run as async work that the runtime does not attribute, so it is far below the original's ~13 ms Worker CPU (a JavaScript isolate with `ResponseSync` conversion). At $0.02 per million CPU-ms even 13 ms is $0.26 per million operations.",
-        "**Direct design requests**: the runtime delivers the direct design's continuation as a new message to the origin, so it counts 2 origin requests per operation (start + continuation), where Cloudflare bills an awaited `fetch()` inside the first request. This overstates direct by one DO request ($0.15 per million) and shortens every break-even by that amount / the awake price per ms.",
+        "**Executor CPU** is the thread CPU of the executor's turn plus every poll of the async work it spawned (the HTTP exchange as driven by the executor, reading the body, encoding the result). Work the HTTP client does in its own background connection task (socket reads and writes, TLS, HTTP parsing) is not attributed, so this is a lower bound; it stays far below the original's ~13 ms Worker CPU (a JavaScript isolate with `ResponseSync` conversion). At $0.02 per million CPU-ms even 13 ms is $0.26 per million operations.",
+        "**Direct design requests**: the direct design's continuation runs as a resumed turn of the same invocation (`MessageSender::resume_wire`), not a new message, so it counts 1 origin request per operation, as Cloudflare bills an awaited `fetch()` inside the request that made it; the origin stays awake (billed) from the start until the continuation's turn has run.",
         "**Rows**: the runtime counts rows changed per statement, including its alarm mirror row (like `setAlarm`); Cloudflare also bills index entries, which are not counted, so rows on the indexed alarm table are undercounted by about one per schedule.",
-        "**Orchestrator rows are over-counted** by a `lumenize-core` accounting bug: a statement that is not read-only but changes nothing (the orchestrator's `CREATE TABLE IF NOT EXISTS` at the start of every message) is charged `sqlite3_changes()`, i.e. the previous INSERT/DELETE's count again. Its real writes are 6 rows per fetch (queue insert and delete, schedule insert and delete, two alarm-mirror updates); the measured figure is about 2 higher and drifts, which overstates orchestrated by about $2 per million operations. It does not change which design is cheaper. The simple design's origin runs no such statement on its normal path, so its count is exact.",
         "**Executor requests** are priced as Worker requests ($0.30 per million) for both forms, as the original's cost model did. Calls over a Service Binding are not billed as requests on Cloudflare: rerun with a price file setting `worker_requests_per_million = 0` to see that case.",
         "**Awake time** of the proxy designs' origins is the length of two short turns here (microseconds); on Cloudflare each request also pays input/output-gate and storage-commit time (the original measured ~30 ms). At $0.0016 per million ms it moves costs by fractions of a cent per million operations; the break-even is decided by rows and requests.",
         "**Memory** is the whole process's resident set, and the allocator keeps freed memory between bursts, so later (larger) bursts show less growth than they allocate: read the KiB-per-op column as a lower bound. `lumenize-core`'s fetch benchmark measures memory per in-flight fetch directly.",

@@ -1,8 +1,11 @@
 //! The direct fetch: the object performs the HTTP exchange itself. Like an awaited `fetch()` in
 //! a Durable Object, the wait keeps the object non-hibernateable, so the runtime accounts it as
-//! awake (billed) from the call until the body is read; then the continuation runs on the
-//! object as a new turn. Other messages may be handled meanwhile (the input gate is open
-//! during a fetch on Cloudflare too).
+//! awake (billed) from the call until the continuation has run; the continuation runs on the
+//! object as a new turn, but as part of the same invocation ([`MessageSender::resume_wire`]):
+//! like the code after an awaited `fetch()`, it is not a second billed request. Other messages
+//! may be handled meanwhile (the input gate is open during a fetch on Cloudflare too).
+//!
+//! [`MessageSender::resume_wire`]: crate::runtime::MessageSender::resume_wire
 //!
 //! No alarm, no row written: if the object's process dies mid-fetch, the continuation never
 //! runs. That is the direct design's trade-off, which the proxy designs pay rows to avoid.
@@ -45,17 +48,15 @@ pub fn direct_fetch(
         let sent = crate::ocan::OperationChain::parse(&inner)
             .and_then(|c| c.with_result(outcome_to_value(&outcome)).stringify())
             .map_err(|e| e.to_string())
+            // Awake until the continuation's turn has run (the guard travels with it).
             .and_then(|text| {
-                let me = sender.me().clone();
                 sender
-                    .call_raw_wire(&me, text, None)
+                    .resume_wire(text, Some(awake))
                     .map_err(|e| e.to_string())
             });
         if let Err(e) = sent {
             eprintln!("lumenize direct fetch {log_id}: cannot run the continuation: {e}");
         }
-        // Awake until the body was read and the continuation handed to the mailbox.
-        drop(awake);
     });
     Ok(id)
 }

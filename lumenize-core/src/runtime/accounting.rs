@@ -5,15 +5,21 @@
 //!
 //! | field | counted | Cloudflare equivalent |
 //! |---|---|---|
-//! | `requests` | +1 per message an object/worker handles: a `call_raw` (or stub call), a delivered continuation, an alarm invocation (one per firing of the object's alarm, however many schedules it runs; `trigger_alarms` also counts 1) | DO requests ($0.15/M; alarm invocations count) or Worker requests ($0.30/M) |
-//! | `awake` | wall time during which the object was awake: the union of its turns (from message pickup to commit) and of any [`AwakeGuard`](super::AwakeGuard) it holds (e.g. while it awaits a direct fetch). Between messages an object has nothing pending, so it would be hibernateable and is not billed | DO duration, billed at 128 MB: GB-s = seconds × 0.125 ($12.50/M GB-s). Workers are not billed for duration |
-//! | `cpu` | thread CPU time (`CLOCK_THREAD_CPUTIME_ID`) spent in turns: decoding, the handler, SQLite, encoding, commit | Worker CPU ($0.02/M CPU-ms); for DOs informative only |
+//! | `requests` | +1 per message an object/worker handles: a `call_raw` (or stub call), a delivered continuation, an alarm invocation. Not a resumed invocation ([`MessageSender::resume_wire`](super::MessageSender::resume_wire), e.g. a direct fetch's continuation): on Cloudflare the code after an awaited `fetch()` is part of the same request (one per firing of the object's alarm, however many schedules it runs; `trigger_alarms` also counts 1) | DO requests ($0.15/M; alarm invocations count) or Worker requests ($0.30/M) |
+//! | `awake` | wall time during which the object was awake: the union of its turns (from message pickup to commit) and of any [`AwakeGuard`](super::AwakeGuard) it holds (e.g. while it awaits a direct fetch, until the continuation's turn has run). Between messages an object has nothing pending, so it would be hibernateable and is not billed | DO duration, billed at 128 MB: GB-s = seconds × 0.125 ($12.50/M GB-s). Workers are not billed for duration |
+//! | `cpu` | thread CPU time (`CLOCK_THREAD_CPUTIME_ID`) spent in turns (decoding, the handler, SQLite, encoding, commit) plus every poll of the async work the address spawned with [`NativeExt::spawn`](super::NativeExt::spawn) (e.g. the executor's HTTP exchange, body read and result encoding; see [`CpuCharged`]). Not attributed: work the HTTP client runs in its own background tasks (hyper's connection driver) | Worker CPU ($0.02/M CPU-ms); for DOs informative only |
 //! | `rows_read` | per statement, max(rows returned, rows stepped by full scans) — see `storage::sqlite` | SQLite rows read ($0.001/M) |
-//! | `rows_written` | per statement, rows inserted/updated/deleted (`sqlite3_changes`), including the alarm mirror row (one per arming change, like `setAlarm`) | SQLite rows written ($1.00/M). Cloudflare also counts each index entry updated; we do not, so schedules on the indexed alarm table are undercounted by about one row each |
+//! | `rows_written` | per statement, rows inserted/updated/deleted (the growth of `sqlite3_total_changes` across it, so DDL and no-op statements count 0), including the alarm mirror row (one per arming change, like `setAlarm`) | SQLite rows written ($1.00/M). Cloudflare also counts each index entry updated; we do not, so schedules on the indexed alarm table are undercounted by about one row each |
 //! | `messages_sent` | messages this address sent (calls and continuation deliveries) | subrequests (not billed) |
-//! | `injected_latency` | total latency the runtime added to this address's outgoing hops | — |
+//! | `injected_latency` | total latency the runtime added to this address's outgoing hops (exact `Duration`s; with the system clock the wait itself fires on tokio's next 1 ms timer tick) | — |
 //! | `failed_turns` | turns rolled back (error or panic) | — |
 
+use super::shared::Shared;
+use crate::transport::Address;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// What one object or worker has consumed so far.
@@ -82,6 +88,32 @@ impl Accounting {
         self.requests as f64 * p.worker_request + self.cpu.as_secs_f64() * 1000.0 * p.worker_cpu_ms
     }
 
+    /// The usage between two snapshots of one address: `self - before`, field by field
+    /// (saturating, so a snapshot from another address cannot underflow). Accounting is never
+    /// reset; measure a phase by snapshotting before and after it.
+    ///
+    /// ```
+    /// use lumenize_core::runtime::Accounting;
+    /// let before = Accounting { requests: 3, rows_written: 10, ..Accounting::default() };
+    /// let after = Accounting { requests: 5, rows_written: 16, ..Accounting::default() };
+    /// let d = after.since(&before);
+    /// assert_eq!((d.requests, d.rows_written), (2, 6));
+    /// ```
+    pub fn since(&self, before: &Accounting) -> Accounting {
+        Accounting {
+            requests: self.requests.saturating_sub(before.requests),
+            awake: self.awake.saturating_sub(before.awake),
+            cpu: self.cpu.saturating_sub(before.cpu),
+            rows_read: self.rows_read.saturating_sub(before.rows_read),
+            rows_written: self.rows_written.saturating_sub(before.rows_written),
+            messages_sent: self.messages_sent.saturating_sub(before.messages_sent),
+            injected_latency: self
+                .injected_latency
+                .saturating_sub(before.injected_latency),
+            failed_turns: self.failed_turns.saturating_sub(before.failed_turns),
+        }
+    }
+
     /// Adds `other` into `self`.
     pub fn add(&mut self, other: &Accounting) {
         self.requests += other.requests;
@@ -114,5 +146,29 @@ pub(crate) fn thread_cpu() -> Duration {
     #[cfg(not(unix))]
     {
         Duration::ZERO
+    }
+}
+
+/// A spawned future whose polls are charged, as thread CPU time, to the address that spawned
+/// it. A future runs on one thread per poll, so the thread CPU clock read around `poll` is
+/// exactly that poll's cost (time the task waits between polls costs nothing, as on
+/// Cloudflare, where an awaited `fetch()` bills no CPU).
+pub(crate) struct CpuCharged<F> {
+    pub fut: Pin<Box<F>>,
+    pub shared: Arc<Shared>,
+    pub who: Address,
+}
+
+impl<F: Future> Future for CpuCharged<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // Every field is Unpin (the inner future is boxed), so no projection is needed.
+        let this = self.get_mut();
+        let cpu0 = thread_cpu();
+        let out = this.fut.as_mut().poll(cx);
+        let cpu = thread_cpu().saturating_sub(cpu0);
+        this.shared.account(&this.who, |a| a.totals.cpu += cpu);
+        out
     }
 }

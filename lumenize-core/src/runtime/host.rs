@@ -149,6 +149,18 @@ impl ObjectHost {
                         .log(format!("{}: continuation failed: {e}", self.me));
                 }
             }
+            Msg::Resume { chain, awake } => {
+                // Not a request: the rest of the invocation that started the async work.
+                let result = self.turn(|obj, ctx| {
+                    let chain = OperationChain::parse(&chain)?;
+                    execute_chain(obj, ctx, &chain).map(drop)
+                });
+                if let Err(e) = result {
+                    self.shared
+                        .log(format!("{}: resumed work failed: {e}", self.me));
+                }
+                drop(awake);
+            }
             Msg::Alarm => {
                 self.count_request();
                 let due = alarms::fire::due_count(&self.storage, self.shared.now_ms()).unwrap_or(0);

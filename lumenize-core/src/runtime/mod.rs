@@ -74,6 +74,12 @@ pub(crate) enum Msg {
         continuation: String,
         outcome: Result<String, String>,
     },
+    /// The rest of an invocation that awaited async work (a direct fetch's continuation):
+    /// one more turn, but not a new request. `awake` keeps the address awake until it ran.
+    Resume {
+        chain: String,
+        awake: Option<AwakeGuard>,
+    },
     Alarm,
     Trigger {
         n: usize,
@@ -177,11 +183,18 @@ impl NativeExt {
     }
 
     /// Runs `fut` on the runtime (like `ctx.waitUntil`). [`Runtime::settle`] waits for it.
+    /// The thread CPU time of its polls is charged to this address's
+    /// [`Accounting::cpu`].
     pub fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, fut: F) {
         let shared = self.shared.clone();
         shared.work_begin();
+        let charged = accounting::CpuCharged {
+            fut: Box::pin(fut),
+            shared: shared.clone(),
+            who: self.me.clone(),
+        };
         self.shared.handle.spawn(async move {
-            fut.await;
+            charged.await;
             shared.work_end();
         });
     }
@@ -245,6 +258,24 @@ impl MessageSender {
             chain,
             reply,
         });
+        Ok(())
+    }
+
+    /// Runs `chain` (wire text) on this very address as the rest of the invocation that
+    /// spawned the async work, like the code after an `await` in a Durable Object: one more
+    /// turn, but not a new request (Cloudflare bills an awaited `fetch()` inside the request
+    /// that made it), not a message sent, no hop latency. Pass the invocation's
+    /// [`AwakeGuard`] to keep the address awake until that turn has run.
+    pub fn resume_wire(
+        &self,
+        chain: String,
+        awake: Option<AwakeGuard>,
+    ) -> Result<(), RuntimeError> {
+        if !self.shared.knows_address(&self.me) {
+            return Err(RuntimeError::UnknownTarget(self.me.clone()));
+        }
+        self.shared
+            .deliver_now(&self.me, Msg::Resume { chain, awake });
         Ok(())
     }
 

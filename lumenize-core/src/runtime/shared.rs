@@ -270,17 +270,23 @@ impl Shared {
             self.account(from, |a| a.totals.injected_latency += delay);
         }
         self.work_begin();
-        let at = self.now_ms() + delay.as_millis() as i64;
+        // A manual clock counts whole ms (a partial ms rounds up); the system clock waits the
+        // exact Duration from now (tokio's timer then fires on its next 1 ms tick).
+        let at_ms = self.now_ms() + delay.as_nanos().div_ceil(1_000_000) as i64;
+        let deadline = tokio::time::Instant::now() + delay;
         let me = self.clone();
         let to = to.clone();
         self.handle.spawn(async move {
-            me.sleep_until(at).await;
+            match me.manual {
+                Some(_) => me.sleep_until(at_ms).await,
+                None => tokio::time::sleep_until(deadline).await,
+            }
             me.deliver_now(&to, m);
             me.work_end();
         });
     }
 
-    fn deliver_now(self: &Arc<Self>, to: &Address, m: Msg) {
+    pub fn deliver_now(self: &Arc<Self>, to: &Address, m: Msg) {
         match to {
             Address::Object { binding, id, name } => {
                 self.send_object(&(binding.clone(), id.clone()), name.clone(), m)

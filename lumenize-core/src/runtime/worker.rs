@@ -37,7 +37,10 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
         );
         return;
     };
-    shared.account(me, |a| a.totals.requests += 1);
+    // A resumed invocation is part of the request that spawned its async work.
+    if !matches!(m, Msg::Resume { .. }) {
+        shared.account(me, |a| a.totals.requests += 1);
+    }
     shared.awake_enter(me);
     let cpu0 = thread_cpu();
     let ext = NativeExt {
@@ -56,8 +59,14 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
     let factory = wt.factory.clone();
     // Keep the reply channel outside the unwind boundary, so a panicking handler still
     // answers its caller (with `Panicked`) instead of dropping the channel.
+    let mut _resumed_awake = None;
     let (work, reply) = match m {
         Msg::Call { chain, reply } => (Ok(chain), Some(reply)),
+        Msg::Resume { chain, awake } => {
+            // Dropped at the end of this function, after the turn's own awake time.
+            _resumed_awake = awake;
+            (Ok(chain), Some(super::Reply::None))
+        }
         Msg::Deliver {
             continuation,
             outcome,

@@ -13,9 +13,12 @@ use std::path::Path;
 ///   `SQLITE_STMTSTATUS_FULLSCAN_STEP` (rows stepped through by full table scans), so a
 ///   `SELECT count(*)` over 1,000 rows counts 1,000 and an indexed point lookup counts the rows
 ///   it returns;
-/// - **rows written** = `sqlite3_changes()` after a statement that is not read-only (rows
-///   inserted, updated or deleted; `INSERT OR REPLACE` that replaces counts 1). Index updates
-///   are not counted separately (Cloudflare counts them; see `runtime::Accounting`).
+/// - **rows written** = the growth of `sqlite3_total_changes()` across the statement (rows
+///   inserted, updated or deleted; `INSERT OR REPLACE` that replaces counts 1). Not
+///   `sqlite3_changes()`: that keeps the count of the last INSERT/UPDATE/DELETE, so a DDL or
+///   other statement that changes nothing (`CREATE TABLE IF NOT EXISTS`) would count it again.
+///   Index updates are not counted separately (Cloudflare counts them; see
+///   `runtime::Accounting`).
 pub struct SqliteStorage {
     conn: Connection,
     read: Cell<u64>,
@@ -120,7 +123,7 @@ impl Storage for SqliteStorage {
         let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
         let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
         let ncol = columns.len();
-        let readonly = stmt.readonly();
+        let changes0 = self.conn.total_changes();
         let mut out = Vec::new();
         {
             let mut rows = stmt
@@ -137,9 +140,8 @@ impl Storage for SqliteStorage {
         let scanned = stmt.reset_status(StatementStatus::FullscanStep).max(0) as u64;
         self.read
             .set(self.read.get() + scanned.max(out.len() as u64));
-        if !readonly {
-            self.written.set(self.written.get() + self.conn.changes());
-        }
+        let changed = self.conn.total_changes().saturating_sub(changes0);
+        self.written.set(self.written.get() + changed);
         Ok(Rows { columns, rows: out })
     }
 

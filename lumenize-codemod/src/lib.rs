@@ -130,6 +130,7 @@ mod rewrite;
 mod rules;
 mod sites;
 mod text;
+pub mod verify;
 
 pub use resolve::CrateContext;
 pub use rules::RuleSet;

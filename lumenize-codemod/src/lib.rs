@@ -40,8 +40,10 @@
 //!
 //! A call is a lumenize call only if its path resolves to `lumenize_core` through the file's
 //! `use` items (aliases, groups, globs, nested modules), `crate::`/`super::` re-exports the
-//! [`CrateContext`] found, or its written path. `str::parse`, `other::parse(..).await`, a local
-//! `fn parse` and `.schedule(..)` on a tokio/cron type are never touched. A method is edited
+//! [`CrateContext`] found (also reached as `<lib name>::…` from the crate's `tests/`,
+//! `examples/`, `benches/` and `src/bin/`, when the context saw its `Cargo.toml`), or its
+//! written path. `str::parse`, `other::parse(..).await`, a local `fn parse` and
+//! `.schedule(..)` on a tokio/cron type are never touched. A method is edited
 //! only when its receiver is evidently an `Alarms` (`….alarms()`, a binding/parameter typed
 //! `Alarms`/`&Alarms`/`Arc<Alarms>`, a field of `self` declared as one); a receiver of another
 //! known type is left alone; an unknown one is reported with its line and column.
@@ -219,7 +221,9 @@ pub struct RuleError(pub String);
 ///
 /// `file` is used in diagnostics and to place the file in its crate's module tree (the usual
 /// Cargo layout: `src/a/b.rs` is `crate::a::b`), so pass the same paths given to
-/// [`CrateContext::scan`].
+/// [`CrateContext::scan`]. Paths should be relative to the crate (or to a directory above it
+/// with no `src`/`tests`/`examples`/`benches` component): the first such component anchors
+/// the layout, so `src/tests/x.rs` is `crate::tests::x`.
 pub fn migrate_source(
     file: &Path,
     source: &str,

@@ -58,6 +58,25 @@ pub(crate) fn collect_aliases(text: &str, rules: &RuleSet, out: &mut HashMap<Str
     }
 }
 
+/// The name the crate's library is reached by from its tests, examples, benches and binaries:
+/// `[lib] name`, else `[package] name` with `-` turned into `_`. `None` when the manifest has
+/// no package (a virtual workspace) or cannot be parsed. The flag is true when the manifest
+/// declares a `[lib]` target (else the library exists only if `src/lib.rs` does).
+pub(crate) fn lib_name(text: &str) -> Option<(String, bool)> {
+    let doc = ImDocument::parse(text).ok()?;
+    let root = doc.as_table();
+    let explicit = root
+        .get("lib")
+        .and_then(|l| l.get("name"))
+        .and_then(|n| n.as_str());
+    let package = root
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str());
+    let name = explicit.or(package)?.replace('-', "_");
+    (!name.is_empty()).then(|| (name, root.contains_key("lib")))
+}
+
 /// Does a version requirement (`0.9`, `^0.9.2`, `~0.9`, `=0.9.0`) fall in `from`?
 fn requirement_matches(req: &str, from: &str) -> bool {
     let v = req.trim().trim_start_matches(['^', '~', '=', ' ']);
@@ -247,6 +266,20 @@ mod tests {
         assert_eq!(m.edits.len(), 2);
         assert_eq!((m.edits[0].line, m.edits[0].column), (6, 17));
         assert!(run(&m.output).edits.is_empty(), "idempotent");
+    }
+
+    #[test]
+    fn lib_name_from_lib_table_or_package() {
+        assert_eq!(
+            lib_name("[package]\nname = \"reminder-desk\"\n"),
+            Some(("reminder_desk".to_string(), false))
+        );
+        assert_eq!(
+            lib_name("[package]\nname = \"app\"\n[lib]\nname = \"app_core\"\n"),
+            Some(("app_core".to_string(), true))
+        );
+        assert_eq!(lib_name("[workspace]\nmembers = [\"a\"]\n"), None);
+        assert_eq!(lib_name("[package\n"), None);
     }
 
     #[test]

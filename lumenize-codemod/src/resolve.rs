@@ -147,9 +147,11 @@ pub(crate) fn module_path_for(file: &Path) -> ModPath {
             _ => None,
         })
         .collect();
+    // The first anchor: paths are crate-relative, so a later `src`/`tests` is a module dir
+    // (`src/tests/x.rs` is `crate::tests::x`).
     let anchor = comps
         .iter()
-        .rposition(|c| matches!(c.as_str(), "src" | "tests" | "examples" | "benches"));
+        .position(|c| matches!(c.as_str(), "src" | "tests" | "examples" | "benches"));
     let strip = |s: &str| s.strip_suffix(".rs").unwrap_or(s).to_string();
     let (root, mut rest): (String, Vec<String>) = match anchor {
         Some(i) => {
@@ -215,11 +217,39 @@ pub struct CrateContext {
     pub(crate) export_names: BTreeSet<String>,
     /// True once built by `scan`: modules it did not record hold nothing of interest.
     pub(crate) scanned: bool,
+    /// Crate directory prefix (as in [`module_path_for`]'s root key) -> the library's name,
+    /// for crates whose `Cargo.toml` was scanned and that have a library target: its tests,
+    /// examples, benches and binaries reach it as `<name>::…`.
+    pub(crate) libs: HashMap<String, String>,
+    /// Crate directory prefixes whose `Cargo.toml` was scanned (so `libs` is authoritative).
+    pub(crate) manifests: BTreeSet<String>,
+}
+
+/// The root key of the library of the crate in directory `prefix`.
+fn lib_root(prefix: &str) -> String {
+    format!("crate:{prefix}#src")
+}
+
+/// The crate directory (`a/b` for `a/b/Cargo.toml`) as [`module_path_for`] writes it.
+fn crate_prefix(manifest: &Path) -> String {
+    let comps: Vec<String> = manifest
+        .parent()
+        .map(|p| {
+            p.components()
+                .filter_map(|c| match c {
+                    Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    comps.join("/")
 }
 
 impl CrateContext {
     /// Builds the context for the built-in rules from the crate's files (`(path, text)` pairs:
-    /// its `.rs` files, and its `Cargo.toml` to learn a renamed dependency). Files that cannot
+    /// its `.rs` files, and its `Cargo.toml` to learn a renamed dependency and the library's
+    /// name, by which its tests, examples, benches and binaries reach it). Files that cannot
     /// lead to a target crate are skipped after a byte search, so this is cheap on big crates.
     pub fn scan<'a>(files: impl IntoIterator<Item = (&'a Path, &'a str)>) -> CrateContext {
         Self::scan_with(files, &RuleSet::builtin())
@@ -239,6 +269,19 @@ impl CrateContext {
         for (path, text) in &files {
             if path.file_name().is_some_and(|n| n == "Cargo.toml") {
                 crate::manifest::collect_aliases(text, rules, &mut ctx.aliases);
+                let prefix = crate_prefix(path);
+                ctx.manifests.insert(prefix.clone());
+                if let Some((name, lib_table)) = crate::manifest::lib_name(text) {
+                    let root = vec![lib_root(&prefix)];
+                    let has_lib = lib_table
+                        || files.iter().any(|(p, _)| {
+                            p.file_name().is_some_and(|n| n == "lib.rs")
+                                && module_path_for(p) == root
+                        });
+                    if has_lib {
+                        ctx.libs.insert(prefix, name);
+                    }
+                }
             }
         }
         let mut needles: BTreeSet<String> = roots.iter().cloned().collect();
@@ -385,6 +428,48 @@ impl Resolver<'_> {
         Res::Extern(path)
     }
 
+    /// The crate directory prefix of `m` when `m` is in one of the crate's tests, examples,
+    /// benches or binaries: the places that reach the library by its name (the library itself
+    /// cannot name itself that way).
+    fn outside_lib<'m>(&self, m: &'m [String]) -> Option<&'m str> {
+        let key = m.first()?.strip_prefix("crate:")?;
+        let (prefix, kind) = key.rsplit_once('#')?;
+        ["tests/", "examples/", "benches/", "src/bin/"]
+            .iter()
+            .any(|k| kind.starts_with(k))
+            .then_some(prefix)
+    }
+
+    /// The root of this crate's library when `name`, written in module `m`, names it.
+    fn own_lib(&self, m: &[String], name: &str) -> Option<ModPath> {
+        let prefix = self.outside_lib(m)?;
+        (self.ctx.libs.get(prefix)? == name).then(|| vec![lib_root(prefix)])
+    }
+
+    /// An absolute path (or one naming no binding): this crate's library when it starts with
+    /// the library's name and `m` sits outside it, else an external crate. When the crate's
+    /// `Cargo.toml` was not scanned, the library's name is unknown: a path that leads to a
+    /// target through the library's modules as well cannot be told apart, so it is reported
+    /// rather than skipped.
+    fn external(&self, m: &[String], path: Vec<String>, depth: usize) -> Res {
+        if let Some(root) = self.own_lib(m, &path[0]) {
+            return self.walk(&root, &path[1..], depth + 1);
+        }
+        let res = self.canonical_extern(path);
+        let Res::Extern(p) = &res else { return res };
+        if let Some(prefix) = self.outside_lib(m) {
+            let root = vec![lib_root(prefix)];
+            let unnamed = !self.ctx.manifests.contains(prefix) && self.scope(&root).is_some();
+            if unnamed && p.len() > 1 && !(self.is_target)(p) {
+                let through_lib = self.walk(&root, &p[1..], depth + 1);
+                if matches!(&through_lib, Res::Extern(q) if (self.is_target)(q)) {
+                    return Res::Unknown;
+                }
+            }
+        }
+        res
+    }
+
     /// Resolves `segs` as written in module `m`, inside the given block scopes (outermost
     /// first; they are searched innermost first).
     pub(crate) fn resolve(&self, m: &[String], blocks: &[&Scope], segs: &[String]) -> Res {
@@ -401,7 +486,7 @@ impl Resolver<'_> {
         }
         match first.as_str() {
             "::" => match rest.first() {
-                Some(_) => self.canonical_extern(rest.to_vec()),
+                Some(_) => self.external(m, rest.to_vec(), depth),
                 None => Res::Unknown,
             },
             "crate" => self.walk(&m[..1], rest, depth),
@@ -419,7 +504,7 @@ impl Resolver<'_> {
                 match self.lookup(m, first, rest, &block_globs, depth) {
                     Some(res) => res,
                     // Not bound anywhere: an extern crate (or a prelude / primitive name).
-                    None => self.canonical_extern(segs.to_vec()),
+                    None => self.external(m, segs.to_vec(), depth),
                 }
             }
         }
@@ -524,16 +609,23 @@ impl Resolver<'_> {
         }
         match self.scope(m).and_then(|s| s.names.get(first)) {
             Some(b) => self.follow(m, b, first, &g[1..], depth),
-            None => self.canonical_extern(g.to_vec()),
+            None => self.external(m, g.to_vec(), depth),
         }
     }
 
     /// The module a path written in `m` names, when it is one of ours.
     fn module_of(&self, m: &[String], segs: &[String], depth: usize) -> Option<ModPath> {
+        let unbound = |s: &String| self.scope(m).is_none_or(|sc| !sc.names.contains_key(s));
         let (mut cur, rest): (ModPath, &[String]) = match segs.first().map(String::as_str) {
             Some("crate") => (m[..1].to_vec(), &segs[1..]),
             Some("self") => (m.to_vec(), &segs[1..]),
-            _ => (m.to_vec(), segs),
+            // `::<lib>::…`, or `<lib>::…` with no binding of that name: this crate's library.
+            Some("::") => (self.own_lib(m, segs.get(1)?)?, &segs[2..]),
+            Some(first) => match self.own_lib(m, first).filter(|_| unbound(&segs[0])) {
+                Some(root) => (root, &segs[1..]),
+                None => (m.to_vec(), segs),
+            },
+            None => (m.to_vec(), segs),
         };
         for s in rest {
             match s.as_str() {
@@ -586,6 +678,14 @@ mod tests {
         assert_eq!(m("app/src/a/b.rs"), "a::b");
         assert_eq!(m("app/src/a/mod.rs"), "a");
         assert_eq!(m("app/tests/it.rs"), "");
+        // Paths are crate-relative: the first `src` anchors, a later one is a module dir.
+        assert_eq!(m("src/tests/x.rs"), "tests::x");
+        assert_eq!(m("app/src/tests/mod.rs"), "tests");
+        assert_eq!(m("src/examples/benches.rs"), "examples::benches");
+        assert_eq!(
+            module_path_for(Path::new("src/tests/x.rs"))[0],
+            module_path_for(Path::new("src/lib.rs"))[0]
+        );
         assert_ne!(
             module_path_for(Path::new("app/src/bin/x.rs"))[0],
             module_path_for(Path::new("app/src/main.rs"))[0]
@@ -623,6 +723,49 @@ mod tests {
             Res::Extern(segs("str::parse"))
         );
         assert!(ctx.export_names.contains("sc"));
+    }
+
+    #[test]
+    fn lib_name_reaches_the_library_from_tests_and_binaries_only() {
+        let files = [
+            (
+                Path::new("Cargo.toml"),
+                "[package]\nname = \"reminder-desk\"\n",
+            ),
+            (Path::new("src/lib.rs"), "pub mod lmz;"),
+            (
+                Path::new("src/lmz.rs"),
+                "pub use lumenize_core::structured_clone::stringify;",
+            ),
+        ];
+        let ctx = CrateContext::scan(files.iter().map(|(p, t)| (*p, *t)));
+        let empty = HashMap::new();
+        let is_target = |_: &[String]| false;
+        let r = Resolver::new(&ctx, &empty, &is_target);
+        let target = Res::Extern(segs("lumenize_core::structured_clone::stringify"));
+        for outside in [
+            "tests/flow.rs",
+            "examples/demo.rs",
+            "benches/b.rs",
+            "src/bin/cli.rs",
+        ] {
+            let m = module_path_for(Path::new(outside));
+            let path = segs("reminder_desk::lmz::stringify");
+            assert_eq!(r.resolve(&m, &[], &path), target, "{outside}");
+        }
+        // Inside the library the name is not itself (it would not compile).
+        let lib = module_path_for(Path::new("src/lmz.rs"));
+        assert_eq!(
+            r.resolve(&lib, &[], &segs("reminder_desk::lmz::stringify")),
+            Res::Extern(segs("reminder_desk::lmz::stringify"))
+        );
+        // Without a library target there is nothing to reach.
+        let bin_only = [
+            (Path::new("Cargo.toml"), "[package]\nname = \"tool\"\n"),
+            (Path::new("src/main.rs"), "mod lmz;"),
+        ];
+        let ctx = CrateContext::scan(bin_only.iter().map(|(p, t)| (*p, *t)));
+        assert!(ctx.libs.is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use syn::{Expr, ExprAwait, ExprCall, ExprMethodCall};
 
 use crate::receiver::Recv;
 use crate::rewrite::{peel, Ctx, Rewriter, Target};
-use crate::text::{has_comment, is_blank};
+use crate::text::{has_comment, is_blank, line_end_after_newline, line_start};
 use crate::Severity;
 
 fn is_none(e: &Expr) -> bool {
@@ -52,6 +52,9 @@ fn needs_parens(e: &Expr) -> bool {
 impl Rewriter<'_> {
     /// The range to delete to drop `.await` from `aw`: from the end of the awaited expression
     /// when only whitespace separates them, else just `.await` (so a comment in between stays).
+    /// When `.await` then stands alone on its line (a comment ends the line above), the whole
+    /// line goes, so no whitespace-only line is left behind: use [`Self::await_deletion`] when
+    /// the range is replaced by nothing.
     fn await_removal(&self, aw: &ExprAwait) -> (usize, usize) {
         let (dot, _) = self.src.span(aw.dot_token.span);
         let (_, end) = self.src.span(aw.await_token.span);
@@ -67,7 +70,24 @@ impl Rewriter<'_> {
         }
     }
 
-    /// The range that removes argument `k` of `args` together with its separator.
+    /// [`Self::await_removal`] for a plain deletion: when only whitespace would be left on the
+    /// line of `.await`, its indentation and line break go too (never a comment: the line holds
+    /// nothing but `.await` and blanks).
+    fn await_deletion(&self, aw: &ExprAwait) -> (usize, usize) {
+        let (s, e) = self.await_removal(aw);
+        let text = self.src.text;
+        let ls = line_start(text, s);
+        let le = line_end_after_newline(text, e);
+        if is_blank(&text[ls..s]) && is_blank(&text[e..le]) {
+            (ls, le)
+        } else {
+            (s, e)
+        }
+    }
+
+    /// The range that removes argument `k` of `args` together with its separator. For a later
+    /// argument it runs from the comma after the previous one, so a comment written before
+    /// that comma (it belongs to the previous argument) stays.
     fn arg_removal(
         &self,
         args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
@@ -76,8 +96,8 @@ impl Rewriter<'_> {
         let arg = args.iter().nth(k)?;
         let (s, e) = self.src.node(arg);
         if k > 0 {
-            let prev = args.iter().nth(k - 1)?;
-            Some((self.src.node(prev).1, e))
+            let comma = args.pairs().nth(k - 1)?.punct().copied()?;
+            Some((self.src.span(comma.span).0, e))
         } else if let Some(next) = args.iter().nth(1) {
             Some((s, self.src.node(next).0))
         } else {
@@ -183,7 +203,8 @@ impl Rewriter<'_> {
             Severity::NeedsReview,
             format!(
                 "could not tell where `{name}` comes from (a glob import of a module this run \
-                 did not see?); if it is the 0.9 lumenize API, migrate this call by hand"
+                 did not see, or the crate's own library named without its Cargo.toml?); if it \
+                 is the 0.9 lumenize API, migrate this call by hand"
             ),
         );
     }
@@ -211,7 +232,10 @@ impl Rewriter<'_> {
                     return;
                 }
                 let cut = self.arg_removal(&call.args, k).expect("argument k exists");
-                if has_comment(self.src.slice(cut)) {
+                // The argument is the last one: what lies between the cut's start and `)`
+                // (a trailing comma, blanks) must hold no comment, or it would move or vanish.
+                let close = self.src.span(call.paren_token.span.close()).0;
+                if has_comment(self.src.slice((cut.0, close.max(cut.1)))) {
                     self.note(
                         at,
                         &rule.rule,
@@ -240,7 +264,7 @@ impl Rewriter<'_> {
         if let Some(cut) = arg_cut {
             self.splice(&rule.rule, cut, "");
         }
-        self.splice(&rule.rule, self.await_removal(aw), "");
+        self.splice(&rule.rule, self.await_deletion(aw), "");
         let what = if arg_cut.is_some() {
             "dropped `.await` and the `None` options argument"
         } else {
@@ -300,7 +324,7 @@ impl Rewriter<'_> {
             &format!("{receiver}.{}(", rule.method),
         );
         self.splice(&rule.rule, cut, "");
-        self.splice(&rule.rule, self.await_removal(aw), "");
+        self.splice(&rule.rule, self.await_deletion(aw), "");
         self.note(
             fs,
             &rule.rule,
@@ -316,10 +340,11 @@ impl Rewriter<'_> {
     fn rewrite_method(&mut self, aw: &ExprAwait, mc: &ExprMethodCall, i: usize, ctx: Ctx) {
         let rule = self.rules.sync_methods[i].clone();
         let at = self.src.span(mc.method.span()).0;
-        let removal = self.await_removal(aw);
+        let removal = self.await_deletion(aw);
         let (how, adapter_at) = match (ctx, &rule.value_adapter, &rule.unwrapped_adapter) {
             (Ctx::Value, Some(v), _) => {
-                self.splice(&rule.rule, removal, v);
+                // Replaced, not deleted: the adapter keeps `.await`'s place on its line.
+                self.splice(&rule.rule, self.await_removal(aw), v);
                 (format!("kept the old value with `{v}`"), None)
             }
             (Ctx::Try(end) | Ctx::Unwrapped(end), _, Some(u)) => {

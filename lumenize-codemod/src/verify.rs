@@ -230,15 +230,15 @@ pub fn analyze(json_lines: &str, base_dir: &Path, touched: &Touched) -> Analysis
         let code = msg["code"]["code"].as_str().map(str::to_string);
         let message = msg["message"].as_str().unwrap_or_default().to_string();
         let not_a_future = code.as_deref() == Some("E0277") && message.ends_with("is not a future");
+        // The same message is emitted once per target (lib, test, …): keep one.
+        if !seen.insert((file.clone(), line_no, message.clone())) {
+            continue;
+        }
         if !on_touched && !not_a_future {
             match level {
                 "error" => out.other_errors += 1,
                 _ => out.other_warnings += 1,
             }
-            continue;
-        }
-        // The same message is emitted once per target (lib, test, …): keep one.
-        if !seen.insert((file.clone(), line_no, message.clone())) {
             continue;
         }
         if not_a_future {
@@ -389,6 +389,9 @@ pub struct VerifyReport {
     pub other_errors: usize,
     /// True when the last `cargo check` succeeded.
     pub build_ok: bool,
+    /// When it did not: cargo's own first `error` line (`could not compile …`, or why cargo
+    /// could not even start the build: a bad manifest, an unreachable registry).
+    pub cargo_error: Option<String>,
 }
 
 impl VerifyReport {
@@ -415,9 +418,23 @@ impl VerifyReport {
     }
 }
 
-/// Runs `cargo check --all-targets --message-format=json` in `crate_dir`; returns its
-/// standard output, whether it succeeded, and the workspace root file names are relative to.
-pub fn cargo_check(crate_dir: &Path) -> Result<(String, bool, PathBuf), VerifyError> {
+/// What one `cargo check` said.
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    /// Standard output: the JSON messages.
+    pub json: String,
+    /// The check succeeded.
+    pub ok: bool,
+    /// The workspace root, which relative file names in the messages are relative to.
+    pub root: PathBuf,
+    /// The first line of standard error starting with `error` (when the check failed).
+    pub error_line: Option<String>,
+}
+
+/// Runs `cargo check --all-targets --message-format=json` in `crate_dir` with the cargo named
+/// by the `CARGO` environment variable (else `cargo`); the environment, `CARGO_TARGET_DIR`
+/// included, is passed on unchanged.
+pub fn cargo_check(crate_dir: &Path) -> Result<CheckRun, VerifyError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = Command::new(&cargo)
         .args(["locate-project", "--workspace", "--message-format", "plain"])
@@ -432,8 +449,22 @@ pub fn cargo_check(crate_dir: &Path) -> Result<(String, bool, PathBuf), VerifyEr
         .current_dir(crate_dir)
         .output()
         .map_err(VerifyError::Spawn)?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    Ok((stdout, out.status.success(), root))
+    let ok = out.status.success();
+    let error_line = (!ok)
+        .then(|| {
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("error"))
+                .map(str::to_string)
+        })
+        .flatten();
+    Ok(CheckRun {
+        json: String::from_utf8_lossy(&out.stdout).into_owned(),
+        ok,
+        root,
+        error_line,
+    })
 }
 
 /// How many check-and-fix rounds [`verify`] runs at most: a fix in the library can let cargo
@@ -447,8 +478,8 @@ pub fn verify(crate_dir: &Path, touched: &Touched) -> Result<VerifyReport, Verif
     let mut round = 0;
     loop {
         round += 1;
-        let (json, build_ok, root) = cargo_check(crate_dir)?;
-        let analysis = analyze(&json, &root, touched);
+        let run = cargo_check(crate_dir)?;
+        let analysis = analyze(&run.json, &run.root, touched);
         let applied = if round < MAX_ROUNDS {
             apply_await_fixes(&analysis.await_fixes)?
         } else {
@@ -459,7 +490,8 @@ pub fn verify(crate_dir: &Path, touched: &Touched) -> Result<VerifyReport, Verif
                 fixed,
                 findings: analysis.findings,
                 other_errors: analysis.other_errors,
-                build_ok,
+                build_ok: run.ok,
+                cargo_error: run.error_line,
             });
         }
         fixed.extend(applied);
@@ -530,8 +562,9 @@ mod tests {
         let e0061 = E0277
             .replace("E0277", "E0061")
             .replace("is not a future", "takes 1 argument");
-        // Untouched: the E0061 is only counted; the not-a-future error is kept and fixed.
-        let a = analyze(&format!("{e0061}\n{E0277}"), base, &t);
+        // Untouched: the E0061 is only counted (once, though every target reports it); the
+        // not-a-future error is kept and fixed.
+        let a = analyze(&format!("{e0061}\n{e0061}\n{E0277}"), base, &t);
         assert_eq!((a.findings.len(), a.other_errors), (1, 1));
         assert!(!a.await_fixes[0].on_touched_line);
         t.lines.entry(normalize(&file)).or_default().insert(4);

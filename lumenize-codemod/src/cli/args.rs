@@ -25,6 +25,8 @@ JSON OUTPUT (--format json):
      \"severity\":\"edited\"|\"needs-review\"|\"error\", \"message\":STR}
         One per finding. rule is a rule id, or `parse`, `io`, `encoding`, `manifest`,
         `write` for file-level errors (line/column are 0 when they do not apply).
+        apply --verify adds `verify` (compiler messages, cargo failures) and `verify-await`
+        (removed `.await`s, severity edited) after the file objects.
     {\"type\":\"file\", \"file\":STR, \"edits\":N, \"written\":BOOL, \"diff\":STR|null}
         One per file that changes (or would change). written: apply wrote it.
         diff: the unified diff (diff command only, else null).
@@ -102,7 +104,7 @@ pub struct Cli {
 pub enum Command {
     /// Rewrite files in place (atomic writes; unchanged files are never touched).
     #[command(long_about = APPLY_LONG, after_long_help = APPLY_AFTER)]
-    Apply(RunArgs),
+    Apply(ApplyArgs),
     /// Print the pending changes as a unified diff (`git apply` / `patch -p1` accept it).
     #[command(long_about = DIFF_LONG, after_long_help = DIFF_AFTER)]
     Diff(RunArgs),
@@ -130,7 +132,21 @@ If the directory is a git checkout with uncommitted changes, a warning is printe
 on): commit first so `git diff` shows exactly what the tool did.
 
 With `-` as the only PATH, one file is read from standard input and the migrated text is \
-written to standard output (diagnostics go to standard error).";
+written to standard output (diagnostics go to standard error).
+
+--verify: after writing, ask the compiler whether the migrated code builds. In each crate that \
+had a file written, `cargo check --all-targets --message-format=json` is run (the cargo named by \
+the CARGO environment variable, else `cargo` on PATH; CARGO_TARGET_DIR and the crate's own \
+cargo config are honoured, so point CARGO_TARGET_DIR at an existing build to avoid compiling the \
+dependencies again). Compiler errors and warnings on lines the migration edited or left for \
+review are reported with rule `verify` (errors as `error`, warnings as `needs-review`); messages \
+elsewhere in the crate were there before and are only counted. One leftover is fixed on the \
+spot: an `.await` on a value that is no longer a future (rustc's E0277 \"is not a future\"), \
+anywhere in the crate, is removed with rustc's machine-applicable suggestion and reported as \
+`edited` with rule `verify-await`; the crate is then checked again (at most 3 rounds). The \
+fixes and findings are counted in the summary like the migration's own. Progress goes to \
+standard error (not with --quiet). Files outside any cargo package cannot be checked and are \
+reported as needs-review. Not with `-` (nothing is written to disk there).";
 
 const APPLY_AFTER: &str = concat!(
     "\
@@ -140,10 +156,14 @@ EXAMPLES:
     lumenize-codemod apply --skip-rule bump-dependency .  # leave Cargo.toml alone
     lumenize-codemod apply --exclude 'benches/**' .
     lumenize-codemod apply - --stdin-filename src/lib.rs < src/lib.rs > out.rs
+    lumenize-codemod apply --verify ./my-crate            # then `cargo check` it, fix leftovers
+    CARGO_TARGET_DIR=target lumenize-codemod apply --verify .  # reuse an existing build
 
 EXIT STATUS:
-    0  done (including: nothing to change)
-    2  some file could not be read, parsed or written; the other files were still migrated
+    0  done (including: nothing to change); with --verify: and every verified crate builds
+    2  some file could not be read, parsed or written (the other files were still migrated);
+       with --verify also: a crate does not build after the fixes, an error remains on a
+       migrated line, or cargo could not be run
 
 ",
     json_schema!()
@@ -303,6 +323,19 @@ pub struct RunArgs {
     /// stress-testing the engine on large trees).
     #[arg(long, hide = true)]
     pub no_prefilter: bool,
+}
+
+/// Arguments of `apply`: those of every file command, plus `--verify`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The arguments `apply` shares with `diff` and `check`.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// After writing, run `cargo check` in each crate that changed: report compiler errors on
+    /// migrated lines, remove leftover `.await`s on values that are no longer futures
+    /// (details in `apply --help`).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// Arguments of the hidden `bench-parse-only` command.

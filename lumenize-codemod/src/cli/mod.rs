@@ -3,7 +3,8 @@
 //!
 //! Flow of a run: `walk::discover` turns PATHs into crates → `config::Rules` gives each crate
 //! its `RuleSet` → `process::run` reads, prefilters and migrates in parallel → `apply` writes
-//! (atomically) / `diff` renders patches → `report` prints and computes the exit code.
+//! (atomically) / `diff` renders patches → `apply --verify` runs `cargo check` in the written
+//! crates (`verify`) → `report` prints and computes the exit code.
 
 mod args;
 mod bench;
@@ -14,6 +15,7 @@ mod manifest;
 mod process;
 mod report;
 mod stdin;
+mod verify;
 mod walk;
 mod write;
 
@@ -24,6 +26,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+use clap::error::ErrorKind;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lumenize_codemod::{Diagnostic, Severity};
@@ -38,12 +41,15 @@ const PROGRESS_MIN_FILES: usize = 500;
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_error(e),
+    };
     process::capture_panics();
     let code = match cli.command {
-        Command::Apply(a) => run_files(Mode::Apply, a),
-        Command::Diff(a) => run_files(Mode::Diff, a),
-        Command::Check(a) => run_files(Mode::Check, a),
+        Command::Apply(a) => run_files(Mode::Apply, a.run, a.verify),
+        Command::Diff(a) => run_files(Mode::Diff, a, false),
+        Command::Check(a) => run_files(Mode::Check, a, false),
         Command::ListRules(r) => list_rules(r),
         Command::BenchParseOnly(b) => {
             set_threads(b.threads);
@@ -51,6 +57,22 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// clap's own message and exit status, plus a hint when `--verify` was given to a command
+/// other than `apply` (it only exists there: it compiles what `apply` wrote).
+fn parse_error(e: clap::Error) -> ExitCode {
+    let verify_elsewhere =
+        e.kind() == ErrorKind::UnknownArgument && std::env::args().any(|a| a == "--verify");
+    if !verify_elsewhere {
+        e.exit();
+    }
+    let _ = e.print();
+    report::err_line(
+        "note: --verify is an option of `apply` only: it runs `cargo check` on the files apply \
+         wrote (try `lumenize-codemod apply --verify PATH`)",
+    );
+    ExitCode::from(2)
 }
 
 fn set_threads(n: Option<usize>) {
@@ -75,7 +97,7 @@ fn rule_choice(rules: &[String], skip: &[String], config: &Option<PathBuf>) -> R
     }
 }
 
-fn run_files(mode: Mode, a: RunArgs) -> u8 {
+fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
     set_threads(a.threads);
     let started = Instant::now();
     let choice = rule_choice(&a.rules, &a.skip_rules, &a.config);
@@ -87,6 +109,12 @@ fn run_files(mode: Mode, a: RunArgs) -> u8 {
     if a.paths.iter().any(|p| p.as_os_str() == "-") {
         if a.paths.len() != 1 {
             return fatal("`-` (standard input) must be the only PATH");
+        }
+        if verify {
+            return fatal(
+                "--verify compiles the files apply writes; with `-` nothing is written \
+                 (run `apply --verify` on the crate instead)",
+            );
         }
         return stdin::run(mode, &a, &choice, &printer);
     }
@@ -155,6 +183,15 @@ fn run_files(mode: Mode, a: RunArgs) -> u8 {
         printer.file(mode, o, &extra);
     }
     let mut summary = Summary::count(&report.outcomes, report.files_scanned, report.skipped.len());
+    let before_verify = started.elapsed();
+    if verify {
+        let v = verify::run(&crates, &report.outcomes, &written, &display, a.quiet);
+        for d in &v.diagnostics {
+            printer.verify_diagnostic(d);
+        }
+        summary.add_verify(&v.diagnostics, v.extra_files_changed);
+    }
+    let verified = started.elapsed() - before_verify;
     for (path, reason) in &workset.errors {
         summary.errors += 1;
         printer.diagnostic(&Diagnostic {
@@ -170,7 +207,8 @@ fn run_files(mode: Mode, a: RunArgs) -> u8 {
     printer.summary(mode, &summary, code);
     if a.verbose && a.format == Format::Human {
         report::err_line(&format!(
-            "timings: walk {walked:.2?}, rules and git {:.2?}, read+migrate {:.2?}, total {:.2?}",
+            "timings: walk {walked:.2?}, rules and git {:.2?}, read+migrate {:.2?}, verify \
+             {verified:.2?}, total {:.2?}",
             before_run - walked,
             processed - before_run,
             started.elapsed()

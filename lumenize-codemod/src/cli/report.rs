@@ -78,6 +78,19 @@ impl Summary {
         s
     }
 
+    /// Adds the diagnostics of `apply --verify`: its fixes count as edits of their rule, its
+    /// findings as needs-review or errors; `extra_files` are files only its fixes changed.
+    pub fn add_verify(&mut self, diagnostics: &[Diagnostic], extra_files: usize) {
+        self.files_changed += extra_files;
+        for d in diagnostics {
+            match d.severity {
+                Severity::Edited => *self.edits_by_rule.entry(d.rule.clone()).or_default() += 1,
+                Severity::NeedsReview => self.needs_review += 1,
+                Severity::Error => self.errors += 1,
+            }
+        }
+    }
+
     /// Total edits.
     pub fn edits(&self) -> usize {
         self.edits_by_rule.values().sum()
@@ -268,6 +281,19 @@ impl Printer {
         match self.format {
             Format::Json => out(&s.json(mode, code)),
             Format::Human if !self.quiet => err_line(&s.line(mode)),
+            Format::Human => {}
+        }
+    }
+
+    /// A diagnostic of `apply --verify`. Its fixes are edits no per-file line announced, so
+    /// human output shows them unless quiet (other severities as [`Printer::shows`] says).
+    pub fn verify_diagnostic(&self, d: &Diagnostic) {
+        match self.format {
+            Format::Json => out(&diagnostic_json(d)),
+            Format::Human if d.severity == Severity::Edited && !self.quiet => {
+                err_line(&diagnostic_human(d))
+            }
+            Format::Human if self.shows(d) => err_line(&diagnostic_human(d)),
             Format::Human => {}
         }
     }

@@ -86,7 +86,7 @@ pub fn run(
         .collect();
     let mut fixed_elsewhere = BTreeSet::new();
     for (dir, touched) in &todo {
-        let name = display.show(dir);
+        let name = crate_name(dir, display);
         if !quiet {
             report::err_line(&format!("verifying {name} with cargo check…"));
         }
@@ -146,6 +146,16 @@ fn crate_diagnostics(dir: &Path, r: &VerifyReport) -> Vec<Diagnostic> {
         });
     }
     diags
+}
+
+/// The crate's directory as displayed; `.` when it is the current directory.
+fn crate_name(dir: &Path, display: &Display) -> String {
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    if cwd.as_deref() == Some(dir) {
+        ".".to_string()
+    } else {
+        display.show(dir)
+    }
 }
 
 /// The one-line result for the progress output.

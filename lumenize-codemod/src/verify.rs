@@ -356,10 +356,24 @@ pub fn apply_await_fixes(fixes: &[AwaitFix]) -> Result<Vec<Diagnostic>, VerifyEr
                 severity: Severity::Edited,
             });
         }
-        std::fs::write(file, text).map_err(|e| VerifyError::Io(file.to_path_buf(), e))?;
+        write_newer_than_last_check(file, &text)
+            .map_err(|e| VerifyError::Io(file.to_path_buf(), e))?;
     }
     applied.reverse();
     Ok(applied)
+}
+
+/// Writes `text` and dates the file one second ahead. Cargo rebuilds a unit only when a source
+/// is *newer* than the unit's last build, and file times move in coarse kernel ticks: a fix
+/// written in the same tick as the check that asked for it would look fresh, and the next
+/// `cargo check` would replay the old messages instead of checking the fixed file.
+fn write_newer_than_last_check(file: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(file, text)?;
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(1);
+    std::fs::File::options()
+        .write(true)
+        .open(file)?
+        .set_modified(later)
 }
 
 /// The bytes to delete for `fix`, if the file still holds `.await` at the end of its range.

@@ -80,12 +80,16 @@ pub struct LibraryRun {
 }
 
 /// Runs the codemod as a library call over a whole tree: `CrateContext::scan` over every `.rs`
-/// file, `migrate_source` for each, `migrate_manifest` for `Cargo.toml`.
+/// file and the manifest (which names the lib crate, so `tests/` can reach it by that name),
+/// `migrate_source` for each `.rs` file, `migrate_manifest` for `Cargo.toml`.
 pub fn migrate_tree_with_library(tree: &BTreeMap<PathBuf, String>) -> LibraryRun {
     let rules = RuleSet::builtin();
     let sources: Vec<(&Path, &str)> = tree
         .iter()
-        .filter(|(p, _)| p.extension().is_some_and(|e| e == "rs"))
+        .filter(|(p, _)| {
+            p.extension().is_some_and(|e| e == "rs")
+                || p.file_name().is_some_and(|n| n == "Cargo.toml")
+        })
         .map(|(p, t)| (p.as_path(), t.as_str()))
         .collect();
     let ctx = CrateContext::scan(sources.iter().copied());

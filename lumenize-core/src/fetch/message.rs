@@ -7,6 +7,8 @@
 
 use super::error::FetchError;
 use crate::structured_clone::{Object, ObjectKind, RequestSync, ResponseSync, Value};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 
 /// The header that marks a base64-encoded binary body in a `ResponseSync` value.
 pub const BODY_ENCODING_HEADER: &str = "x-lumenize-body-encoding";
@@ -97,12 +99,15 @@ impl FetchRequest {
             Value::Undefined | Value::Null => None,
             Value::String(s) if base64 => {
                 Some(
-                    super::base64::decode(s).ok_or_else(|| FetchError::InvalidRequest {
-                        url: r.url.clone(),
-                        message: format!(
-                            "body marked {BODY_ENCODING_HEADER}: base64 is not base64"
-                        ),
-                    })?,
+                    BASE64
+                        .decode(s)
+                        .ok()
+                        .ok_or_else(|| FetchError::InvalidRequest {
+                            url: r.url.clone(),
+                            message: format!(
+                                "body marked {BODY_ENCODING_HEADER}: base64 is not base64"
+                            ),
+                        })?,
                 )
             }
             Value::String(s) => Some(s.clone().into_bytes()),
@@ -150,7 +155,7 @@ impl FetchRequest {
                 Ok(s) => Value::from(s),
                 Err(_) => {
                     headers.push((BODY_ENCODING_HEADER.into(), "base64".into()));
-                    Value::from(super::base64::encode(b))
+                    Value::from(BASE64.encode(b))
                 }
             },
         };
@@ -201,7 +206,7 @@ impl FetchResponse {
                 headers.retain(|(k, _)| k != BODY_ENCODING_HEADER);
                 let at = headers.partition_point(|(k, _)| k.as_str() < BODY_ENCODING_HEADER);
                 headers.insert(at, (BODY_ENCODING_HEADER.into(), "base64".into()));
-                Value::from(super::base64::encode(b))
+                Value::from(BASE64.encode(b))
             }
         };
         Value::Object(Object::new(ObjectKind::ResponseSync(ResponseSync {
@@ -227,7 +232,7 @@ impl FetchResponse {
             Value::Null | Value::Undefined => Body::Empty,
             Value::String(s) if base64.is_some() => {
                 headers.retain(|(k, _)| k != BODY_ENCODING_HEADER);
-                Body::Bytes(super::base64::decode(s)?)
+                Body::Bytes(BASE64.decode(s).ok()?)
             }
             Value::String(s) => Body::Text(s.clone()),
             Value::Object(o) if matches!(&*o.borrow(), ObjectKind::ArrayBuffer(_)) => {

@@ -50,7 +50,6 @@
 //! - [`FetchOrchestrator`]: the baseline's orchestrator object;
 //! - [`EndpointServer`]: a local axum server with scripted endpoints for tests and experiments.
 
-mod base64;
 mod direct;
 mod error;
 mod executor;

@@ -267,18 +267,5 @@ pub fn details(o: &Stub) -> Vec<(String, String)> {
 
 /// How many continuations have run on `o` so far.
 pub fn result_count(o: &Stub) -> usize {
-    o.run(|_, ctx| {
-        ctx.sql()
-            .exec(
-                "CREATE TABLE IF NOT EXISTS results (seq INTEGER PRIMARY KEY, tag TEXT, kind TEXT, status INTEGER, detail TEXT)",
-                &[],
-            )
-            .map_err(|e| ChainError::Storage(e.to_string()))?;
-        let rows = ctx
-            .sql()
-            .exec("SELECT count(*) FROM results", &[])
-            .map_err(|e| ChainError::Storage(e.to_string()))?;
-        Ok(rows.scalar().and_then(SqlValue::as_i64).unwrap_or(0) as usize)
-    })
-    .unwrap()
+    results(o).len()
 }

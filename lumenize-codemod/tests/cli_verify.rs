@@ -76,12 +76,22 @@ fn crate_dir(tail: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// Where the nested cargo builds: a subdirectory of the outer build's target directory (so
-/// it never waits on the outer cargo's lock, and is reused between runs).
+/// it never waits on the outer cargo's lock, and is reused between runs), one per test.
+///
+/// One per test because every test's crate is called `store` and is a root package: cargo
+/// gives all of them the same fingerprint directory, so with a shared target directory a test
+/// whose source is older than another test's build would see that build as fresh and replay
+/// its (clean) messages instead of checking its own code.
 fn nested_target_dir() -> PathBuf {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("main")
+        .replace("::", "-");
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")))
         .join("cli-verify")
+        .join(test)
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {

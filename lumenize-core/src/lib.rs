@@ -13,18 +13,19 @@
 //! - [`storage`], [`alarms`], [`clock`], [`transport`]: the backend-neutral traits (SQL storage,
 //!   the one alarm slot, time, message transport) and the alarms service written against them.
 //! - [`context`]: [`context::Ctx`], what a handler reaches during its turn.
-//! - `fetch` (feature `native` for now): proxied, orchestrated and direct external fetches.
+//! - [`fetch`]: proxied, orchestrated and direct external fetches. The coordination (the
+//!   simple design's alarm race, the orchestrator, the executor protocol) is portable; the
+//!   HTTP client, the direct design and the test endpoint server need `native`.
 //! - `runtime` (feature `native`, default): the native host — tokio, rusqlite, per-object
 //!   mailboxes, timers, workers, RPC targets, latency injection and accounting.
 //!
-//! Without the `native` feature everything but `runtime` compiles (also for
+//! Without the `native` feature everything but `runtime` and fetch's HTTP parts compiles (also for
 //! `wasm32-unknown-unknown`), so another host (a Cloudflare backend) can implement the traits.
 #![warn(missing_docs)]
 
 pub mod alarms;
 pub mod clock;
 pub mod context;
-#[cfg(feature = "native")]
 pub mod fetch;
 #[doc(hidden)]
 pub mod macros;

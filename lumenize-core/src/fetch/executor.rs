@@ -9,12 +9,10 @@
 //! separate `LumenizeRpcTarget` base type.
 
 use super::http::HttpClient;
-use super::job::{result_chain, Job, ReplyMode, SendJob};
-use super::message::outcome_to_value;
-use super::options::EXECUTE_METHOD;
+use super::job::ExecutorJob;
 use super::FetchError;
 use crate::context::Ctx;
-use crate::ocan::{ctn, ChainError, Dispatch, OperationChain};
+use crate::ocan::{ChainError, Dispatch};
 use crate::runtime::{MessageSender, NativeExt};
 use crate::structured_clone::Value;
 
@@ -73,27 +71,13 @@ fn dispatch_execute(
     method: &str,
     args: Vec<Value>,
 ) -> Result<Value, ChainError> {
-    if method != EXECUTE_METHOD {
-        return Err(ChainError::UnknownMethod {
-            target: target.to_string(),
-            method: method.to_string(),
-        });
-    }
-    if args.len() != 1 {
-        return Err(ChainError::WrongArgCount {
-            method: method.to_string(),
-            expected: 1,
-            got: args.len(),
-        });
-    }
-    execute_fetch(ctx, &args[0])?;
+    let job = ExecutorJob::from_call(target, method, &args)?;
+    execute_fetch(ctx, job)?;
     Ok(Value::Undefined)
 }
 
-/// Accepts a job and starts its fetch as async work. Errors only when the job itself is
-/// malformed (then nobody can be told).
-fn execute_fetch(ctx: &Ctx<'_>, job: &Value) -> Result<(), ChainError> {
-    let job = Job::from_value(job)?.into_send();
+/// Starts the job's fetch as async work. Errors only when this is not the native runtime.
+fn execute_fetch(ctx: &Ctx<'_>, job: ExecutorJob) -> Result<(), ChainError> {
     let ext = NativeExt::of(ctx)
         .ok_or_else(|| ChainError::handler("executeFetch needs the native runtime"))?;
     let sender = ext.sender();
@@ -103,9 +87,6 @@ fn execute_fetch(ctx: &Ctx<'_>, job: &Value) -> Result<(), ChainError> {
             Ok(req) => client.execute(req, job.limits).await,
             Err(e) => Err(e.clone()),
         };
-        if job.simulate_delivery_failure {
-            return;
-        }
         deliver(&sender, &job, outcome);
     });
     Ok(())
@@ -115,42 +96,16 @@ fn execute_fetch(ctx: &Ctx<'_>, job: &Value) -> Result<(), ChainError> {
 /// long committed), so a failure can only be logged: the origin's timeout is the backstop.
 fn deliver(
     sender: &MessageSender,
-    job: &SendJob,
+    job: &ExecutorJob,
     outcome: Result<super::FetchResponse, FetchError>,
 ) {
-    let value = outcome_to_value(&outcome);
-    let sent = match &job.reply {
-        ReplyMode::Simple => result_chain(&job.request_id, value)
-            .stringify()
-            .map_err(|e| e.to_string())
-            .and_then(|text| {
-                sender
-                    .call_raw_wire(&job.origin, text, None)
-                    .map_err(|e| e.to_string())
-            }),
-        ReplyMode::Orchestrated {
-            continuation,
-            orchestrator,
-        } => OperationChain::parse(continuation)
-            .and_then(|c| c.with_result(value).stringify())
-            .map_err(|e| e.to_string())
-            .and_then(|text| {
-                sender
-                    .call_raw_wire(&job.origin, text, None)
-                    .map_err(|e| e.to_string())
-            })
-            .and_then(|()| {
-                ctn()
-                    .call("reportDelivery", vec![Value::from(job.request_id.as_str())])
-                    .stringify()
-                    .map_err(|e| e.to_string())
-                    .and_then(|t| {
-                        sender
-                            .call_raw_wire(orchestrator, t, None)
-                            .map_err(|e| e.to_string())
-                    })
-            }),
-    };
+    let sent = job.deliveries(&outcome).and_then(|messages| {
+        messages.into_iter().try_for_each(|(to, text)| {
+            sender
+                .call_raw_wire(&to, text, None)
+                .map_err(|e| e.to_string())
+        })
+    });
     if let Err(e) = sent {
         eprintln!(
             "lumenize fetch executor: delivering fetch {} to {} failed: {e}",

@@ -1,42 +1,15 @@
 //! The HTTP execution core shared by both executor forms (and by the direct fetch): one real
 //! request with reqwest, the whole body read into memory under a size cap, everything bounded by
 //! the executor-side timeout.
-
-use std::time::Duration;
-
 use super::error::FetchError;
-use super::message::{Body, FetchRequest, FetchResponse};
-
-/// Default cap on a response body: 10 MiB. A `ResponseSync` travels as structured-clone text,
-/// so a bigger body is better streamed elsewhere than proxied.
-pub const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
+use super::limits::HttpLimits;
+use super::message::{decode_body, FetchRequest, FetchResponse};
 
 /// Most HTTP exchanges in flight at once in this process; more wait for a free slot (inside
 /// their timeout). Bounds sockets: 10,000 concurrent fetches must not exhaust file descriptors.
 pub const MAX_CONCURRENT_EXCHANGES: usize = 512;
 
 static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_EXCHANGES);
-
-/// Limits for one HTTP exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HttpLimits {
-    /// Total time for waiting for a free slot (see [`MAX_CONCURRENT_EXCHANGES`]), connect,
-    /// send, and reading the whole body. When it passes, the exchange ends with
-    /// [`FetchError::ExecutorTimeout`].
-    pub timeout: Duration,
-    /// Largest body accepted; above it, [`FetchError::BodyTooLarge`].
-    pub max_body_bytes: u64,
-}
-
-impl Default for HttpLimits {
-    /// 30 s, 10 MiB.
-    fn default() -> Self {
-        HttpLimits {
-            timeout: Duration::from_secs(30),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-        }
-    }
-}
 
 /// A pooled HTTP client. Cheap to clone (the pool is shared). Must be used inside a tokio
 /// runtime.
@@ -168,23 +141,4 @@ fn collect_headers(map: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     }
     out.sort();
     out
-}
-
-fn decode_body(content_type: &str, bytes: Vec<u8>) -> Body {
-    if bytes.is_empty() {
-        return Body::Empty;
-    }
-    let texty = content_type.starts_with("text/") || content_type.contains("javascript");
-    if content_type.contains("application/json") {
-        if let Ok(j) = serde_json::from_slice(&bytes) {
-            return Body::Json(j);
-        }
-    }
-    if texty || content_type.contains("json") {
-        return match String::from_utf8(bytes) {
-            Ok(s) => Body::Text(s),
-            Err(e) => Body::Bytes(e.into_bytes()),
-        };
-    }
-    Body::Bytes(bytes)
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::http::HttpLimits;
+use super::limits::HttpLimits;
 use super::message::FetchRequest;
 use super::options::{EXECUTE_METHOD, RESULT_METHOD};
 use crate::ocan::{ctn, ChainError, OperationChain};
@@ -36,14 +36,87 @@ pub(crate) struct Job {
     pub reply: ReplyMode,
 }
 
-/// The `Send` part of a job, moved into the executor's async task.
-pub(crate) struct SendJob {
+/// A fetch an executor accepted, decoded from the `executeFetch(job)` call: what to fetch,
+/// within which limits, and (through [`ExecutorJob::deliveries`]) which messages carry the
+/// outcome back. `Send`, so it can move into the executor's async work.
+///
+/// Every executor (the native [`FetchExecutor`](super::FetchExecutor), a Cloudflare worker)
+/// reads its job and builds its replies through this type, so all backends speak the same
+/// protocol to the origin.
+#[derive(Debug, Clone)]
+pub struct ExecutorJob {
+    /// The request id chosen by the origin (its timeout alarm is `fetch-{id}`).
     pub request_id: String,
+    /// The decoded request, or why it could not be decoded (itself an outcome to deliver).
     pub request: Result<FetchRequest, super::FetchError>,
+    /// The origin, addressed exactly as it addressed itself.
     pub origin: Address,
+    /// Timeout and body cap of the HTTP exchange.
     pub limits: HttpLimits,
+    /// Test mode: perform the fetch but deliver nothing.
     pub simulate_delivery_failure: bool,
-    pub reply: ReplyMode,
+    pub(crate) reply: ReplyMode,
+}
+
+impl ExecutorJob {
+    /// Reads the job from an executor call: `method` must be
+    /// [`EXECUTE_METHOD`](super::EXECUTE_METHOD) with one argument.
+    pub fn from_call(
+        target: &str,
+        method: &str,
+        args: &[Value],
+    ) -> Result<ExecutorJob, ChainError> {
+        if method != EXECUTE_METHOD {
+            return Err(ChainError::UnknownMethod {
+                target: target.to_string(),
+                method: method.to_string(),
+            });
+        }
+        match args {
+            [job] => Ok(Job::from_value(job)?.into_send()),
+            _ => Err(ChainError::WrongArgCount {
+                method: method.to_string(),
+                expected: 1,
+                got: args.len(),
+            }),
+        }
+    }
+
+    /// The messages that deliver `outcome`, in order, as (destination, chain wire text): the
+    /// result call to the origin, then (orchestrated design) the delivery report to the
+    /// orchestrator. Empty in test mode `simulate_delivery_failure`.
+    pub fn deliveries(
+        &self,
+        outcome: &Result<super::FetchResponse, super::FetchError>,
+    ) -> Result<Vec<(Address, String)>, String> {
+        if self.simulate_delivery_failure {
+            return Ok(Vec::new());
+        }
+        let value = super::outcome_to_value(outcome);
+        let text = |c: OperationChain| c.stringify().map_err(|e| e.to_string());
+        match &self.reply {
+            ReplyMode::Simple => Ok(vec![(
+                self.origin.clone(),
+                text(result_chain(&self.request_id, value))?,
+            )]),
+            ReplyMode::Orchestrated {
+                continuation,
+                orchestrator,
+            } => {
+                let resumed = OperationChain::parse(continuation)
+                    .map_err(|e| e.to_string())?
+                    .with_result(value);
+                let report = ctn().call(
+                    "reportDelivery",
+                    vec![Value::from(self.request_id.as_str())],
+                );
+                Ok(vec![
+                    (self.origin.clone(), text(resumed)?),
+                    (orchestrator.clone(), text(report)?),
+                ])
+            }
+        }
+    }
 }
 
 impl Job {
@@ -125,9 +198,9 @@ impl Job {
     }
 
     /// Splits off the `Send` part (decoding the request now).
-    pub fn into_send(self) -> SendJob {
+    pub fn into_send(self) -> ExecutorJob {
         let request = FetchRequest::from_value(&self.request);
-        SendJob {
+        ExecutorJob {
             request_id: self.request_id,
             request,
             origin: self.origin,

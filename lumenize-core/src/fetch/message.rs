@@ -348,3 +348,25 @@ pub(crate) fn value_to_json(v: &Value) -> Option<serde_json::Value> {
     }
     go(v, 0)
 }
+
+/// The body of a response from its raw bytes and `Content-Type` (lowercased): JSON when it
+/// says JSON and parses, text for text types that are UTF-8, bytes otherwise (executors share
+/// it so every backend builds the same `ResponseSync`).
+pub fn decode_body(content_type: &str, bytes: Vec<u8>) -> Body {
+    if bytes.is_empty() {
+        return Body::Empty;
+    }
+    let texty = content_type.starts_with("text/") || content_type.contains("javascript");
+    if content_type.contains("application/json") {
+        if let Ok(j) = serde_json::from_slice(&bytes) {
+            return Body::Json(j);
+        }
+    }
+    if texty || content_type.contains("json") {
+        return match String::from_utf8(bytes) {
+            Ok(s) => Body::Text(s),
+            Err(e) => Body::Bytes(e.into_bytes()),
+        };
+    }
+    Body::Bytes(bytes)
+}

@@ -50,38 +50,51 @@
 //! - [`FetchOrchestrator`]: the baseline's orchestrator object;
 //! - [`EndpointServer`]: a local axum server with scripted endpoints for tests and experiments.
 
+#[cfg(feature = "native")]
 mod direct;
 mod error;
+#[cfg(feature = "native")]
 mod executor;
+#[cfg(feature = "native")]
 mod http;
 mod job;
+mod limits;
 mod message;
 mod options;
 mod orchestrated;
+#[cfg(feature = "native")]
 mod server;
 mod simple;
 
+#[cfg(feature = "native")]
 pub use direct::direct_fetch;
 pub use error::FetchError;
+#[cfg(feature = "native")]
 pub use executor::{FetchExecutor, FetchExecutorRpcTarget};
-pub use http::{HttpClient, HttpLimits, DEFAULT_MAX_BODY_BYTES, MAX_CONCURRENT_EXCHANGES};
-pub use job::{address_from_value, address_to_value};
+#[cfg(feature = "native")]
+pub use http::{HttpClient, MAX_CONCURRENT_EXCHANGES};
+pub use job::{address_from_value, address_to_value, ExecutorJob};
+pub use limits::{HttpLimits, DEFAULT_MAX_BODY_BYTES};
 pub use message::{
-    outcome_from_value, outcome_to_value, Body, FetchRequest, FetchResponse, BODY_ENCODING_HEADER,
+    decode_body, outcome_from_value, outcome_to_value, Body, FetchRequest, FetchResponse,
+    BODY_ENCODING_HEADER,
 };
 pub use options::{
     Design, FetchOptions, ProxyFetchError, TestMode, EXECUTE_METHOD, EXECUTOR_BINDING,
     EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME, RESULT_METHOD,
 };
 pub use orchestrated::{proxy_fetch, FetchOrchestrator};
+#[cfg(feature = "native")]
 pub use server::{EndpointServer, MAX_BYTES, MAX_DELAY_MS};
 pub use simple::{alarm_id, handle_result, no_op_count, pending_count, proxy_fetch_simple};
 
 use crate::context::Ctx;
 use crate::ocan::{ChainError, Continuation, Dispatch};
+#[cfg(feature = "native")]
 use crate::runtime::RuntimeBuilder;
 use crate::structured_clone::Value;
 
+#[cfg(feature = "native")]
 /// Registers the worker executor ([`EXECUTOR_BINDING`]), the RPC-target executor
 /// ([`EXECUTOR_RPC_BINDING`]) and the orchestrator object ([`ORCHESTRATOR_BINDING`]).
 pub fn install(builder: RuntimeBuilder) -> RuntimeBuilder {
@@ -101,7 +114,11 @@ pub fn start_fetch(
     options: &FetchOptions,
 ) -> Result<String, ProxyFetchError> {
     match design {
+        #[cfg(feature = "native")]
         Design::Direct => direct_fetch(ctx, request, continuation, options),
+        // The direct design awaits the fetch inside the object: only the native runtime can.
+        #[cfg(not(feature = "native"))]
+        Design::Direct => Err(ProxyFetchError::NoAsyncSupport),
         Design::Orchestrated => proxy_fetch(ctx, request, continuation, options),
         Design::Simple => proxy_fetch_simple(ctx, request, continuation, options),
     }
@@ -130,22 +147,16 @@ impl<T: Dispatch> Dispatch for Fetching<T> {
     }
 }
 
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A random (version 4) UUID string, e.g. `"3f1c…-4…-a…"`. Random enough for request ids and
-/// the `/uuid` endpoint; not for secrets (it comes from the std hasher's per-process keys and a
-/// counter, to avoid a dependency).
+/// the `/uuid` endpoint; not for secrets. Natively the bits come from the std hasher's
+/// per-process random keys and a counter (no dependency); on `wasm32`, where std has no
+/// randomness, from `crypto.getRandomValues` (getrandom's `js` backend) and the counter.
 pub fn new_uuid() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let word = |salt: u64| {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(n);
-        h.write_u64(salt);
-        h.finish()
-    };
-    let (a, b) = (word(0x5eed), word(0xfeed));
+    let (a, b) = random_words(n);
     let a = (a & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000; // version 4
     let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000; // RFC 4122 variant
     format!(
@@ -156,4 +167,27 @@ pub fn new_uuid() -> String {
         b >> 48,
         b & 0xffff_ffff_ffff
     )
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn random_words(n: u64) -> (u64, u64) {
+    use std::hash::{BuildHasher, Hasher};
+    let word = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u64(salt);
+        h.finish()
+    };
+    (word(0x5eed), word(0xfeed))
+}
+
+#[cfg(target_arch = "wasm32")]
+fn random_words(n: u64) -> (u64, u64) {
+    let mut buf = [0u8; 16];
+    // Without randomness (never seen in workerd or browsers), the counter alone still keeps
+    // ids distinct within this instance.
+    let _ = getrandom::getrandom(&mut buf);
+    let (hi, lo) = buf.split_at(8);
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+    (word(hi) ^ n, word(lo) ^ n.rotate_left(32))
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::error::FetchError;
-use super::http::DEFAULT_MAX_BODY_BYTES;
+use super::limits::DEFAULT_MAX_BODY_BYTES;
 use crate::alarms::AlarmError;
 use crate::context::CallError;
 use crate::transport::Address;

@@ -1,0 +1,192 @@
+//! The object: reminders on the multiplexed alarms, and proxied fetches whose outcomes are
+//! kept. Plain `lumenize-core` code with no backend in sight: the native runtime and the
+//! Cloudflare backend run this same file.
+
+use lumenize_core::alarms::{Schedule, ScheduleFilter, When};
+use lumenize_core::fetch::{self, FetchOptions, TestMode};
+use lumenize_core::prelude::*;
+use std::time::Duration;
+
+/// The binding the desk is registered under, on both backends.
+pub const DESK_BINDING: &str = "DESK";
+
+/// A reminders desk. Reminders ring by writing a row; fetch outcomes are written with the tag
+/// the caller chose, so a test (or a user) can read back exactly what ran, and how often.
+#[derive(Debug, Default)]
+pub struct Desk;
+
+const SCHEMA: &str = "\
+CREATE TABLE IF NOT EXISTS rung (id INTEGER PRIMARY KEY, text TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS fetched (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, outcome TEXT NOT NULL);";
+
+impl Desk {
+    /// The desk, with its tables.
+    pub fn new(ctx: &Ctx<'_>) -> Desk {
+        // A failure here fails the first turn, which then constructs again.
+        let _ = ctx.sql().exec_batch(SCHEMA);
+        Desk
+    }
+
+    fn remind(&mut self, ctx: &Ctx<'_>, text: String, delay_ms: f64) -> Result<String, String> {
+        let when = When::delay_secs(delay_ms / 1000.0);
+        let s = ctx
+            .alarms()
+            .schedule(when, ctn().call("ring", vec![Value::from(text)]))
+            .map_err(|e| e.to_string())?;
+        Ok(s.id)
+    }
+
+    fn remind_at(
+        &mut self,
+        ctx: &Ctx<'_>,
+        id: String,
+        text: String,
+        at_ms: f64,
+    ) -> Result<String, String> {
+        let s = ctx
+            .alarms()
+            .schedule_with_id(
+                &id,
+                When::at_ms(at_ms as i64),
+                ctn().call("ring", vec![Value::from(text)]),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(s.id)
+    }
+
+    fn ring(&mut self, ctx: &Ctx<'_>, text: String) -> Result<(), String> {
+        ctx.sql()
+            .exec(
+                "INSERT INTO rung (text, at) VALUES (?1, ?2)",
+                &[SqlValue::from(text), SqlValue::Integer(ctx.now_ms())],
+            )
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The cancelled schedule (`null` when there was none): what `cancel_schedule` returns.
+    fn cancel(&mut self, ctx: &Ctx<'_>, id: String) -> Result<Value, String> {
+        let s = ctx
+            .alarms()
+            .cancel_schedule(&id)
+            .map_err(|e| e.to_string())?;
+        Ok(s.as_ref().map_or(Value::Null, schedule_value))
+    }
+
+    fn pending(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
+        let all = ctx
+            .alarms()
+            .get_schedules(&ScheduleFilter::default())
+            .map_err(|e| e.to_string())?;
+        Ok(all.into_iter().map(|s| s.id).collect())
+    }
+
+    fn rung(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
+        let rows = ctx
+            .sql()
+            .exec("SELECT text FROM rung ORDER BY id", &[])
+            .map_err(|e| e.to_string())?;
+        Ok(rows
+            .rows
+            .iter()
+            .filter_map(|r| r[0].as_str().map(String::from))
+            .collect())
+    }
+
+    /// Starts a proxied fetch; its outcome is recorded under `tag`.
+    fn fetch(
+        &mut self,
+        ctx: &Ctx<'_>,
+        tag: String,
+        url: String,
+        timeout_ms: f64,
+        grace_ms: f64,
+        lose_delivery: bool,
+    ) -> Result<String, String> {
+        let options = FetchOptions {
+            timeout: Duration::from_millis(timeout_ms as u64),
+            grace_period: Duration::from_millis(grace_ms as u64),
+            request_id: Some(tag.clone()),
+            test_mode: TestMode {
+                simulate_delivery_failure: lose_delivery,
+            },
+            ..FetchOptions::default()
+        };
+        let cont = ctn().call("fetched", vec![Value::from(tag), result_marker()]);
+        fetch::proxy_fetch_simple(ctx, &Value::from(url), &cont, &options)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The continuation: records what the fetch came to (`200`, `FetchTimeoutError`...).
+    fn fetched(&mut self, ctx: &Ctx<'_>, tag: String, outcome: Value) -> Result<(), String> {
+        let text = match fetch::outcome_from_value(&outcome) {
+            Ok(resp) => resp.status.to_string(),
+            Err(e) => e.name().to_string(),
+        };
+        ctx.sql()
+            .exec(
+                "INSERT INTO fetched (tag, outcome) VALUES (?1, ?2)",
+                &[SqlValue::from(tag), SqlValue::from(text)],
+            )
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Every recorded outcome as `tag=outcome`, in arrival order.
+    fn outcomes(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
+        let rows = ctx
+            .sql()
+            .exec("SELECT tag, outcome FROM fetched ORDER BY id", &[])
+            .map_err(|e| e.to_string())?;
+        Ok(rows
+            .rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}={}",
+                    r[0].as_str().unwrap_or("?"),
+                    r[1].as_str().unwrap_or("?")
+                )
+            })
+            .collect())
+    }
+
+    /// `[no-ops, pending fetches]`: outcomes that lost the race, and fetches still waiting.
+    fn fetch_stats(&mut self, ctx: &Ctx<'_>) -> Result<Vec<f64>, String> {
+        let no_ops = fetch::no_op_count(ctx).map_err(|e| e.to_string())?;
+        let pending = fetch::pending_count(ctx).map_err(|e| e.to_string())?;
+        Ok(vec![no_ops as f64, pending as f64])
+    }
+}
+
+/// A schedule as a plain object: `{id, type, time, method}`.
+fn schedule_value(s: &Schedule) -> Value {
+    Value::object([
+        ("id", Value::from(s.id.as_str())),
+        ("type", Value::from(s.kind.type_name())),
+        ("time", Value::Number(s.time as f64)),
+        (
+            "method",
+            Value::from(s.callback.method_path().unwrap_or_default()),
+        ),
+    ])
+}
+
+lumenize_core::handlers!(Desk {
+    remind(text: String, delay_ms: f64),
+    remind_at as "remindAt"(id: String, text: String, at_ms: f64),
+    ring(text: String),
+    cancel(id: String),
+    pending(),
+    rung(),
+    fetch(tag: String, url: String, timeout_ms: f64, grace_ms: f64, lose_delivery: bool),
+    fetched(tag: String, outcome: Value),
+    outcomes(),
+    fetch_stats as "fetchStats"(),
+});
+
+/// The desk as both backends register it: wrapped so the fetch result method reaches
+/// [`fetch::handle_result`].
+pub fn desk(ctx: &Ctx<'_>) -> fetch::Fetching<Desk> {
+    fetch::Fetching(Desk::new(ctx))
+}

@@ -1,0 +1,147 @@
+//! The fetch executor on Cloudflare: the HTTP exchange of an [`ExecutorJob`] with the
+//! runtime's own `fetch`, bounded by the job's timeout (an `AbortController` plus a timer) and
+//! body cap, producing the same [`FetchResponse`] / [`FetchError`] as the native executor.
+
+use futures_util::future::{select, Either};
+use lumenize_core::fetch::{decode_body, ExecutorJob, FetchError, FetchRequest, FetchResponse};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::sql::js_error_text;
+
+/// Performs the job's request, reading the whole body. Every HTTP status is `Ok`.
+pub async fn perform(job: &ExecutorJob) -> Result<FetchResponse, FetchError> {
+    let req = match &job.request {
+        Ok(r) => r,
+        Err(e) => return Err(e.clone()),
+    };
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = Box::pin(exchange(req, &signal, job.limits.max_body_bytes));
+    let timer = Delay::from(job.limits.timeout);
+    let finished = match select(exchange, timer).await {
+        Either::Left((outcome, _)) => Some(outcome),
+        Either::Right(((), _)) => None,
+    };
+    finished.unwrap_or_else(|| {
+        controller.abort();
+        Err(FetchError::ExecutorTimeout {
+            url: req.url.clone(),
+            timeout_ms: u64::try_from(job.limits.timeout.as_millis()).unwrap_or(u64::MAX),
+        })
+    })
+}
+
+async fn exchange(
+    req: &FetchRequest,
+    signal: &worker::AbortSignal,
+    cap: u64,
+) -> Result<FetchResponse, FetchError> {
+    let url = req.url.clone();
+    let invalid = |message: String| FetchError::InvalidRequest {
+        url: url.clone(),
+        message,
+    };
+    if !(req.url.starts_with("http://") || req.url.starts_with("https://")) {
+        return Err(invalid("only http and https URLs can be fetched".into()));
+    }
+    let headers = Headers::new();
+    for (k, v) in &req.headers {
+        headers
+            .append(k, v)
+            .map_err(|e| invalid(format!("header `{k}`: {e}")))?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::from(req.method.clone()))
+        .with_headers(headers);
+    if let Some(body) = &req.body {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    let request = Request::new_with_init(&req.url, &init).map_err(|e| invalid(e.to_string()))?;
+    let mut resp = Fetch::Request(request)
+        .send_with_signal(signal)
+        .await
+        .map_err(|e| classify(&url, e))?;
+    let status = resp.status_code();
+    let too_large = || FetchError::BodyTooLarge {
+        url: url.clone(),
+        limit: cap,
+        status,
+    };
+    let declared = resp
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|n| n.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap) {
+        return Err(too_large());
+    }
+    let bytes = resp.bytes().await.map_err(|e| classify(&url, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large());
+    }
+    let mut headers: Vec<(String, String)> = resp
+        .headers()
+        .entries()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    headers.sort();
+    let content_type = headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .unwrap_or_default();
+    Ok(FetchResponse {
+        status,
+        status_text: reason(status).to_string(),
+        headers,
+        body: decode_body(&content_type, bytes),
+    })
+}
+
+/// A rejected `fetch()`: a refused or failed connection, or anything else on the network.
+fn classify(url: &str, e: worker::Error) -> FetchError {
+    let message = match &e {
+        worker::Error::JsError(s) => s.clone(),
+        worker::Error::Internal(v) => js_error_text(v),
+        other => other.to_string(),
+    };
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("connect") || lower.contains("refused") || lower.contains("dns") {
+        FetchError::Connect {
+            url: url.to_string(),
+            message,
+        }
+    } else {
+        FetchError::Network {
+            url: url.to_string(),
+            message,
+        }
+    }
+}
+
+/// The canonical reason phrase (workerd's `statusText` is empty for HTTP/1.1 peers that send
+/// none, so it is derived from the code, as the native executor does).
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        418 => "I'm a teapot",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}

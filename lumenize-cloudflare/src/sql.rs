@@ -1,0 +1,138 @@
+//! [`CfStorage`]: lumenize's [`Storage`] over a Durable Object's SQLite (`ctx.storage.sql`),
+//! and [`transaction_sync`], the binding of `ctx.storage.transactionSync` that workers-rs 0.8
+//! lacks.
+
+use std::cell::Cell;
+
+use lumenize_core::storage::{
+    check_not_transaction_control, RowStats, Rows, SqlValue, Storage, StorageError,
+};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use worker::{SqlStorage, SqlStorageValue};
+
+/// An object's SQL storage on Cloudflare. Counts rows read and written from the cursors'
+/// own counters, which are what Cloudflare bills.
+pub struct CfStorage {
+    sql: SqlStorage,
+    stats: Cell<RowStats>,
+}
+
+impl CfStorage {
+    /// Wraps `ctx.storage.sql`.
+    pub fn new(sql: SqlStorage) -> CfStorage {
+        CfStorage {
+            sql,
+            stats: Cell::new(RowStats::default()),
+        }
+    }
+
+    fn run(&self, sql: &str, params: Vec<SqlStorageValue>) -> Result<Rows, StorageError> {
+        let cursor = self
+            .sql
+            .exec(sql, params)
+            .map_err(|e| StorageError::new(e.to_string(), sql))?;
+        let columns = cursor.column_names();
+        let mut rows = Vec::new();
+        for row in cursor.raw() {
+            let row = row.map_err(|e| StorageError::new(e.to_string(), sql))?;
+            rows.push(row.into_iter().map(from_cf).collect());
+        }
+        // Read after the cursor is drained: the counters grow as rows are stepped.
+        let mut s = self.stats.get();
+        s.rows_read += cursor.rows_read() as u64;
+        s.rows_written += cursor.rows_written() as u64;
+        self.stats.set(s);
+        Ok(Rows { columns, rows })
+    }
+}
+
+impl Storage for CfStorage {
+    fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
+        check_not_transaction_control(sql)?;
+        let params = params.iter().map(to_cf).collect::<Result<Vec<_>, _>>()?;
+        self.run(sql, params)
+    }
+
+    fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
+        // `exec` runs every `;`-separated statement when there are no bindings.
+        check_not_transaction_control(sql)?;
+        self.run(sql, Vec::new()).map(drop)
+    }
+
+    fn stats(&self) -> RowStats {
+        self.stats.get()
+    }
+}
+
+/// Integers cross JavaScript numbers: outside ±2^53 they would silently change, so they are
+/// refused instead.
+fn to_cf(v: &SqlValue) -> Result<SqlStorageValue, StorageError> {
+    Ok(match v {
+        SqlValue::Null => SqlStorageValue::Null,
+        SqlValue::Integer(n) => SqlStorageValue::try_from_i64(*n)
+            .map_err(|e| StorageError::new(format!("{e}: {n}"), "bind"))?,
+        SqlValue::Real(f) => SqlStorageValue::Float(*f),
+        SqlValue::Text(s) => SqlStorageValue::String(s.clone()),
+        SqlValue::Blob(b) => SqlStorageValue::Blob(b.clone()),
+    })
+}
+
+fn from_cf(v: SqlStorageValue) -> SqlValue {
+    match v {
+        SqlStorageValue::Null => SqlValue::Null,
+        SqlStorageValue::Boolean(b) => SqlValue::Integer(b as i64),
+        SqlStorageValue::Integer(n) => SqlValue::Integer(n),
+        SqlStorageValue::Float(f) => SqlValue::Real(f),
+        SqlStorageValue::String(s) => SqlValue::Text(s),
+        SqlStorageValue::Blob(b) => SqlValue::Blob(b),
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `DurableObjectStorage`, seen through the one method we bind ourselves.
+    #[wasm_bindgen(extends = js_sys::Object)]
+    type StorageExt;
+
+    #[wasm_bindgen(method, catch, js_name = transactionSync)]
+    fn transaction_sync_raw(this: &StorageExt, f: &js_sys::Function) -> Result<JsValue, JsValue>;
+}
+
+/// Marks the exception thrown to make `transactionSync` roll back (the real error travels
+/// beside it, in Rust).
+const ROLLBACK: &str = "lumenize: turn failed, rolling back";
+
+/// Runs `body` inside `ctx.storage.transactionSync`: its SQL writes commit together when it
+/// returns `true`, and roll back when it returns `false`. `Err` carries the JavaScript
+/// exception when the transaction itself failed (or `body` trapped).
+pub fn transaction_sync(
+    storage: &worker::Storage,
+    body: impl FnOnce() -> bool + 'static,
+) -> Result<bool, String> {
+    let closure = Closure::once(move || -> Result<JsValue, JsValue> {
+        if body() {
+            Ok(JsValue::UNDEFINED)
+        } else {
+            Err(JsValue::from_str(ROLLBACK))
+        }
+    });
+    let raw: &StorageExt = storage.as_raw().unchecked_ref();
+    let outcome = raw.transaction_sync_raw(closure.as_ref().unchecked_ref());
+    drop(closure);
+    match outcome {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_string().as_deref() == Some(ROLLBACK) => Ok(false),
+        Err(e) => Err(js_error_text(&e)),
+    }
+}
+
+/// A readable text for a JavaScript exception.
+pub(crate) fn js_error_text(e: &JsValue) -> String {
+    if let Some(s) = e.as_string() {
+        return s;
+    }
+    e.dyn_ref::<js_sys::Error>()
+        .map(|err| String::from(err.to_string()))
+        .unwrap_or_else(|| format!("{e:?}"))
+}

@@ -1,0 +1,214 @@
+//! [`Workers`]: the stateless side of a Cloudflare deployment. It answers the messages posted
+//! to the worker's [`MESSAGE_PATH`](crate::envelope::MESSAGE_PATH): calls to the workers
+//! registered here (the fetch executor among them), and messages for objects, which it
+//! forwards to their Durable Object (so a tool outside Cloudflare can reach any object).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use lumenize_core::alarms::NoAlarmSlot;
+use lumenize_core::context::{Ctx, CtxParts};
+use lumenize_core::fetch::ExecutorJob;
+use lumenize_core::ocan::{execute_chain, ChainError, Dispatch, OperationChain};
+use lumenize_core::storage::NoStorage;
+use lumenize_core::structured_clone::{self, Value};
+use lumenize_core::transport::Address;
+use worker::{Context, Env, Request, Response};
+
+use crate::envelope::{Answer, Envelope, Outcome, Target, MESSAGE_PATH};
+use crate::transport::CfTransport;
+use crate::{
+    call_envelope, console_line, error_wire, now_ms, read_envelope, send_all, wire_answer,
+};
+
+type Factory = Box<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch>>;
+
+enum Kind {
+    Executor,
+    Dispatch(Factory),
+}
+
+/// The workers of this script, by service binding.
+///
+/// ```ignore
+/// #[event(fetch)]
+/// async fn main(req: Request, env: Env, ctx: Context) -> Result<Response> {
+///     let workers = Workers::new().fetch_executor(EXECUTOR_BINDING);
+///     if let Some(resp) = workers.serve(req, env, ctx).await? {
+///         return Ok(resp);
+///     }
+///     Response::error("not found", 404)
+/// }
+/// ```
+#[derive(Default)]
+pub struct Workers {
+    kinds: Vec<(String, Kind)>,
+}
+
+impl Workers {
+    /// No workers yet.
+    pub fn new() -> Workers {
+        Workers::default()
+    }
+
+    /// Serves the fetch executor under `binding` (usually
+    /// [`EXECUTOR_BINDING`](lumenize_core::fetch::EXECUTOR_BINDING)): `executeFetch(job)`
+    /// answers at once and runs the HTTP exchange in `ctx.waitUntil`, then sends the outcome
+    /// to the origin exactly as the native executor does.
+    pub fn fetch_executor(mut self, binding: &str) -> Workers {
+        self.kinds.push((binding.to_string(), Kind::Executor));
+        self
+    }
+
+    /// Serves a worker type under `binding`: each call runs its handler synchronously (no
+    /// storage, no alarm), then sends its outbox.
+    pub fn worker<T: Dispatch + 'static>(
+        mut self,
+        binding: &str,
+        factory: impl Fn(&Ctx<'_>) -> T + 'static,
+    ) -> Workers {
+        let f: Factory = Box::new(move |ctx| Box::new(factory(ctx)));
+        self.kinds.push((binding.to_string(), Kind::Dispatch(f)));
+        self
+    }
+
+    /// Answers `req` if it is a lumenize message (`Some`), else gives it back (`None`) for the
+    /// script's own routes.
+    pub async fn serve(
+        &self,
+        req: Request,
+        env: Env,
+        ctx: Context,
+    ) -> worker::Result<Result<Response, Request>> {
+        if req.path() != MESSAGE_PATH {
+            return Ok(Err(req));
+        }
+        let transport = CfTransport::new(env);
+        let envelope = match read_envelope(req, &transport).await {
+            Ok(e) => e,
+            Err(resp) => return resp.map(Ok),
+        };
+        let answer = match envelope.to().clone() {
+            Target::Object { .. } => match transport.send(&envelope).await {
+                Ok(a) => a,
+                Err(e) => return Response::error(e, 502).map(Ok),
+            },
+            Target::Worker { binding } => match self.kinds.iter().find(|(b, _)| *b == binding) {
+                Some((_, kind)) => self.call(kind, &binding, envelope, transport, &ctx).await,
+                None => {
+                    return Response::error(format!("no worker is served as {binding}"), 404)
+                        .map(Ok)
+                }
+            },
+            Target::RpcTarget { binding } => {
+                return Response::error(
+                    format!("rpc-target {binding}: RPC targets are not offered on Cloudflare"),
+                    404,
+                )
+                .map(Ok)
+            }
+        };
+        wire_answer(&answer).map(Ok)
+    }
+
+    async fn call(
+        &self,
+        kind: &Kind,
+        binding: &str,
+        envelope: Envelope,
+        transport: CfTransport,
+        ctx: &Context,
+    ) -> Answer {
+        let Envelope::Call { chain, reply, .. } = envelope else {
+            return Answer {
+                outcome: Outcome::Err(error_wire(&ChainError::handler(
+                    "workers only take calls (no deliveries, no alarms)",
+                ))),
+            };
+        };
+        let jobs: Rc<RefCell<Vec<ExecutorJob>>> = Rc::default();
+        let (result, outbox) = {
+            let parts = CtxParts {
+                storage: &NoStorage,
+                slot: &NoAlarmSlot,
+                transport: &transport,
+                now_ms: now_ms(),
+                me: Address::worker(binding),
+                ext: None,
+            };
+            let c = Ctx::new(parts);
+            let result = c.enter(|| {
+                let chain = OperationChain::parse(&chain)?;
+                let value = match kind {
+                    Kind::Executor => execute_chain(&mut JobTaker(jobs.clone()), &c, &chain)?,
+                    Kind::Dispatch(factory) => execute_chain(factory(&c).as_mut(), &c, &chain)?,
+                };
+                structured_clone::stringify(&value).map_err(ChainError::Codec)
+            });
+            for line in c.take_log() {
+                console_line(&line);
+            }
+            let outbox = if result.is_ok() {
+                c.take_outbox()
+            } else {
+                Vec::new()
+            };
+            (result, outbox)
+        };
+        let outcome: Outcome = result.map_err(|e| error_wire(&e)).into();
+        let mut messages: Vec<Envelope> = outbox.iter().map(call_envelope).collect();
+        if let Some(reply) = reply {
+            messages.push(Envelope::Deliver {
+                to: reply.to,
+                continuation: reply.continuation,
+                outcome: outcome.clone(),
+            });
+        }
+        send_all(&transport, messages).await;
+        // The exchange runs after the answer: the origin is not kept waiting (or billed).
+        for job in jobs.take() {
+            let transport = transport.clone();
+            ctx.wait_until(async move {
+                let outcome = crate::executor::perform(&job).await;
+                match job.deliveries(&outcome) {
+                    Ok(messages) => {
+                        let envelopes = messages
+                            .into_iter()
+                            .map(|(to, chain)| Envelope::Call {
+                                to: Target::from(&to),
+                                chain,
+                                reply: None,
+                            })
+                            .collect();
+                        send_all(&transport, envelopes).await;
+                    }
+                    Err(e) => console_line(&format!(
+                        "fetch {}: cannot encode the outcome: {e}",
+                        job.request_id
+                    )),
+                }
+            });
+        }
+        Answer { outcome }
+    }
+}
+
+/// Collects `executeFetch(job)` calls so their exchanges start after the answer.
+struct JobTaker(Rc<RefCell<Vec<ExecutorJob>>>);
+
+impl Dispatch for JobTaker {
+    fn type_name(&self) -> &'static str {
+        "FetchExecutor"
+    }
+
+    fn dispatch(
+        &mut self,
+        _ctx: &Ctx<'_>,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, ChainError> {
+        let job = ExecutorJob::from_call(self.type_name(), method, &args)?;
+        self.0.borrow_mut().push(job);
+        Ok(Value::Undefined)
+    }
+}

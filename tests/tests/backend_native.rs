@@ -1,0 +1,54 @@
+//! The backend scenario suite (`backends/mod.rs`) on the native runtime. Its twin,
+//! `backend_workerd.rs`, runs the same scenarios inside a local workerd.
+
+#[path = "backends/native.rs"]
+mod native;
+#[path = "backends/mod.rs"]
+mod suite;
+
+use native::Native;
+
+#[test]
+fn cancel_returns_the_schedule() {
+    suite::cancel_returns_the_schedule(&mut Native::start());
+}
+
+#[test]
+fn trigger_runs_each_schedule_once() {
+    suite::trigger_runs_each_schedule_once(&mut Native::start());
+}
+
+#[test]
+fn a_real_alarm_fires() {
+    suite::a_real_alarm_fires(&mut Native::start());
+}
+
+#[test]
+fn cancel_races_the_alarm() {
+    suite::cancel_races_the_alarm(&mut Native::start());
+}
+
+#[test]
+fn data_survives_a_restart() {
+    suite::data_survives_a_restart(&mut Native::start());
+}
+
+#[test]
+fn proxy_fetch_outcomes() {
+    suite::proxy_fetch_outcomes(&mut Native::start());
+}
+
+#[test]
+fn a_lost_delivery_times_out_by_the_alarm() {
+    suite::a_lost_delivery_times_out_by_the_alarm(&mut Native::start());
+}
+
+#[test]
+fn proxy_fetch_is_exactly_once_under_a_race() {
+    suite::proxy_fetch_is_exactly_once_under_a_race(&mut Native::start());
+}
+
+#[test]
+fn a_crash_mid_fetch_still_runs_the_continuation_once() {
+    suite::a_crash_mid_fetch_still_runs_the_continuation_once(&mut Native::start());
+}

@@ -1,0 +1,391 @@
+//! One scenario suite, two backends: the reminders desk of `examples/reminders-worker` driven
+//! the same way on the native runtime and inside a local `workerd`. Any behaviour that differs
+//! between the backends fails here.
+//!
+//! Time is real on both sides (workerd's clock cannot be moved from outside), so the suite
+//! keeps every wait short and never sleeps for a fixed time: it either forces schedules with
+//! `trigger` (the backends' `trigger_alarms`), or polls a condition until a deadline, and a
+//! missed deadline fails with what was last seen.
+
+use std::time::{Duration, Instant};
+
+use lumenize_core::ocan::FromValue;
+use lumenize_core::structured_clone::Value;
+
+/// What the suite needs from a backend.
+pub trait Backend {
+    /// Runs `method(args)` on the desk named `desk` and returns its result (or the error
+    /// message of the chain).
+    fn call(&self, desk: &str, method: &str, args: Vec<Value>) -> Result<Value, String>;
+    /// Runs up to `limit` pending schedules of `desk` now; the ids that ran.
+    fn trigger(&self, desk: &str, limit: u32) -> Vec<String>;
+    /// Stops the backend (as a crash would: work in flight is lost) and starts it again on
+    /// the same storage.
+    fn restart(&mut self);
+    /// The base URL of the local endpoint server (`/delay/{ms}`, `/status/{code}`, `/hang`...).
+    fn endpoint(&self) -> String;
+    /// A URL on which nothing listens.
+    fn refused_url(&self) -> String;
+}
+
+/// Polls `check` until it returns `Some`, for at most `limit`.
+pub fn eventually<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match check() {
+            Ok(v) => return v,
+            Err(last) if Instant::now() >= deadline => {
+                panic!("{what}: not within {limit:?}; last seen: {last}")
+            }
+            Err(_) => {
+                std::thread::park_timeout(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::from(v)
+}
+
+fn n(v: f64) -> Value {
+    Value::Number(v)
+}
+
+fn strings(b: &dyn Backend, desk: &str, method: &str) -> Vec<String> {
+    let v = b
+        .call(desk, method, vec![])
+        .unwrap_or_else(|e| panic!("{method}: {e}"));
+    Vec::<String>::from_value(v.clone()).unwrap_or_else(|| panic!("{method}: not strings: {v:?}"))
+}
+
+fn call(b: &dyn Backend, desk: &str, method: &str, args: Vec<Value>) -> Value {
+    b.call(desk, method, args)
+        .unwrap_or_else(|e| panic!("{desk}.{method}: {e}"))
+}
+
+fn fetch_stats(b: &dyn Backend, desk: &str) -> (u64, u64) {
+    let v = call(b, desk, "fetchStats", vec![]);
+    let s = Vec::<f64>::from_value(v).expect("two numbers");
+    (s[0] as u64, s[1] as u64)
+}
+
+/// `cancel_schedule` is atomic and returns the schedule; a second cancel finds nothing.
+pub fn cancel_returns_the_schedule(b: &mut dyn Backend) {
+    let desk = "cancel";
+    let id = call(b, desk, "remind", vec![s("dentist"), n(60_000.0)]);
+    let id = id.as_str().expect("an id").to_string();
+    assert_eq!(strings(b, desk, "pending"), vec![id.clone()]);
+    let cancelled = call(b, desk, "cancel", vec![s(&id)]);
+    assert_eq!(
+        cancelled
+            .get("id")
+            .and_then(|v| v.as_str().map(String::from)),
+        Some(id.clone())
+    );
+    assert_eq!(
+        cancelled
+            .get("type")
+            .and_then(|v| v.as_str().map(String::from))
+            .as_deref(),
+        Some("delayed")
+    );
+    assert_eq!(
+        cancelled
+            .get("method")
+            .and_then(|v| v.as_str().map(String::from))
+            .as_deref(),
+        Some("ring")
+    );
+    assert!(
+        call(b, desk, "cancel", vec![s(&id)]).is_null(),
+        "a second cancel returns null"
+    );
+    assert!(strings(b, desk, "pending").is_empty());
+    assert!(b.trigger(desk, 10).is_empty(), "nothing left to run");
+    assert!(
+        strings(b, desk, "rung").is_empty(),
+        "a cancelled reminder never rings"
+    );
+}
+
+/// Forced schedules run once each, in time order.
+pub fn trigger_runs_each_schedule_once(b: &mut dyn Backend) {
+    let desk = "trigger";
+    call(b, desk, "remind", vec![s("second"), n(50_000.0)]);
+    call(b, desk, "remind", vec![s("first"), n(40_000.0)]);
+    assert_eq!(b.trigger(desk, 1).len(), 1);
+    assert_eq!(strings(b, desk, "rung"), vec!["first"]);
+    assert_eq!(b.trigger(desk, 10).len(), 1);
+    assert!(b.trigger(desk, 10).is_empty());
+    assert_eq!(strings(b, desk, "rung"), vec!["first", "second"]);
+    assert!(strings(b, desk, "pending").is_empty());
+}
+
+/// The platform alarm really fires (no trigger): a short reminder rings by itself.
+pub fn a_real_alarm_fires(b: &mut dyn Backend) {
+    let desk = "alarm";
+    call(b, desk, "remind", vec![s("soon"), n(300.0)]);
+    call(b, desk, "remind", vec![s("now"), n(0.0)]);
+    eventually("both reminders ring", Duration::from_secs(10), || {
+        let rung = strings(b, desk, "rung");
+        if rung.len() == 2 {
+            Ok(rung)
+        } else {
+            Err(format!("{rung:?}"))
+        }
+    });
+    assert_eq!(strings(b, desk, "rung"), vec!["now", "soon"]);
+    assert!(strings(b, desk, "pending").is_empty());
+}
+
+/// Cancels raced against real alarms: each reminder either was cancelled (and the cancel got
+/// the schedule) or rang, exactly once — never both, never neither.
+pub fn cancel_races_the_alarm(b: &mut dyn Backend) {
+    let desk = "race-cancel";
+    let count = 24;
+    let mut ids = Vec::new();
+    for i in 0..count {
+        let id = call(
+            b,
+            desk,
+            "remind",
+            vec![s(&format!("r{i}")), n((i % 6) as f64 * 40.0)],
+        );
+        ids.push((i, id.as_str().expect("id").to_string()));
+    }
+    let mut cancelled = Vec::new();
+    for (i, id) in ids.iter().rev() {
+        if !call(b, desk, "cancel", vec![s(id)]).is_null() {
+            cancelled.push(format!("r{i}"));
+        }
+    }
+    let rung = eventually("every reminder settles", Duration::from_secs(10), || {
+        let rung = strings(b, desk, "rung");
+        let pending = strings(b, desk, "pending");
+        if pending.is_empty() && rung.len() + cancelled.len() == count {
+            Ok(rung)
+        } else {
+            Err(format!(
+                "rung {rung:?}, cancelled {cancelled:?}, pending {pending:?}"
+            ))
+        }
+    });
+    for i in 0..count {
+        let tag = format!("r{i}");
+        let times_rung = rung.iter().filter(|r| **r == tag).count();
+        let was_cancelled = cancelled.contains(&tag);
+        assert_eq!(
+            times_rung + was_cancelled as usize,
+            1,
+            "{tag}: rang {times_rung} time(s), cancelled: {was_cancelled}"
+        );
+    }
+}
+
+/// Schedules and data survive a restart, and the alarm is re-armed from storage.
+pub fn data_survives_a_restart(b: &mut dyn Backend) {
+    let desk = "restart";
+    let far = call(b, desk, "remind", vec![s("far"), n(120_000.0)]);
+    call(b, desk, "remind", vec![s("near"), n(800.0)]);
+    call(b, desk, "ring", vec![s("before")]);
+    b.restart();
+    assert_eq!(strings(b, desk, "rung"), vec!["before"]);
+    eventually(
+        "the near reminder rings after the restart",
+        Duration::from_secs(10),
+        || {
+            let rung = strings(b, desk, "rung");
+            if rung.len() == 2 {
+                Ok(())
+            } else {
+                Err(format!("{rung:?}"))
+            }
+        },
+    );
+    assert_eq!(strings(b, desk, "rung"), vec!["before", "near"]);
+    assert_eq!(
+        strings(b, desk, "pending"),
+        vec![far.as_str().unwrap().to_string()]
+    );
+}
+
+fn wait_outcomes(b: &dyn Backend, desk: &str, count: usize, limit: Duration) -> Vec<String> {
+    eventually(
+        &format!("{count} fetch outcome(s) on {desk}"),
+        limit,
+        || {
+            let o = strings(b, desk, "outcomes");
+            if o.len() >= count {
+                Ok(o)
+            } else {
+                Err(format!("{o:?}"))
+            }
+        },
+    )
+}
+
+/// Responses of any status reach the continuation; definite failures are told apart.
+pub fn proxy_fetch_outcomes(b: &mut dyn Backend) {
+    let desk = "fetch";
+    let ep = b.endpoint();
+    let go = |tag: &str, url: String, timeout: f64| {
+        call(
+            b,
+            desk,
+            "fetch",
+            vec![s(tag), s(&url), n(timeout), n(60_000.0), Value::Bool(false)],
+        );
+    };
+    go("teapot", format!("{ep}/status/418"), 5_000.0);
+    go("uuid", format!("{ep}/uuid"), 5_000.0);
+    go("hang", format!("{ep}/hang"), 300.0);
+    go("refused", b.refused_url(), 5_000.0);
+    let mut got = wait_outcomes(b, desk, 4, Duration::from_secs(15));
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "hang=FetchExecutorTimeoutError",
+            "refused=FetchConnectError",
+            "teapot=418",
+            "uuid=200"
+        ]
+    );
+    assert_eq!(fetch_stats(b, desk), (0, 0), "no no-ops, nothing pending");
+    let dup = b.call(
+        desk,
+        "fetch",
+        vec![
+            s("teapot"),
+            s(&format!("{ep}/hang")),
+            n(60_000.0),
+            n(60_000.0),
+            Value::Bool(false),
+        ],
+    );
+    assert!(dup.is_ok(), "a finished request id can be reused: {dup:?}");
+    let again = b.call(
+        desk,
+        "fetch",
+        vec![
+            s("teapot"),
+            s(&format!("{ep}/uuid")),
+            n(60_000.0),
+            n(60_000.0),
+            Value::Bool(false),
+        ],
+    );
+    let err = again.expect_err("a pending request id is refused");
+    assert!(err.contains("already pending"), "{err}");
+}
+
+/// A lost delivery is noticed by the alarm alone: the continuation gets the ambiguous
+/// no-reply outcome, once.
+pub fn a_lost_delivery_times_out_by_the_alarm(b: &mut dyn Backend) {
+    let desk = "lost";
+    let ep = b.endpoint();
+    call(
+        b,
+        desk,
+        "fetch",
+        vec![
+            s("lost"),
+            s(&format!("{ep}/uuid")),
+            n(200.0),
+            n(100.0),
+            Value::Bool(true),
+        ],
+    );
+    let got = wait_outcomes(b, desk, 1, Duration::from_secs(10));
+    assert_eq!(got, vec!["lost=FetchTimeoutError"]);
+    assert_eq!(fetch_stats(b, desk), (0, 0));
+}
+
+/// Results and forced alarms race for every fetch: each continuation runs exactly once, and
+/// every result that lost is a counted no-op.
+pub fn proxy_fetch_is_exactly_once_under_a_race(b: &mut dyn Backend) {
+    let desk = "race-fetch";
+    let ep = b.endpoint();
+    let count = 16;
+    for i in 0..count {
+        let url = format!("{ep}/delay/{}", (i % 4) * 25);
+        call(
+            b,
+            desk,
+            "fetch",
+            vec![
+                s(&format!("f{i}")),
+                s(&url),
+                n(30_000.0),
+                n(30_000.0),
+                Value::Bool(false),
+            ],
+        );
+        if i % 3 == 1 {
+            b.trigger(desk, 2);
+        }
+    }
+    b.trigger(desk, 3);
+    let got = wait_outcomes(b, desk, count, Duration::from_secs(20));
+    // Let every late result arrive: each alarm win leaves one result to be a no-op.
+    let timeouts = got
+        .iter()
+        .filter(|o| o.ends_with("=FetchTimeoutError"))
+        .count() as u64;
+    eventually(
+        "every late result is counted as a no-op",
+        Duration::from_secs(20),
+        || {
+            let stats = fetch_stats(b, desk);
+            if stats == (timeouts, 0) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "stats {stats:?}, expected ({timeouts}, 0); outcomes {got:?}"
+                ))
+            }
+        },
+    );
+    let got = strings(b, desk, "outcomes");
+    assert_eq!(got.len(), count, "{got:?}");
+    for i in 0..count {
+        let tag = format!("f{i}=");
+        let mine: Vec<&String> = got.iter().filter(|o| o.starts_with(&tag)).collect();
+        assert_eq!(mine.len(), 1, "f{i} ran {} times: {got:?}", mine.len());
+        assert!(
+            mine[0].ends_with("=200") || mine[0].ends_with("=FetchTimeoutError"),
+            "{mine:?}"
+        );
+    }
+    assert!(timeouts > 0, "some alarms won: {got:?}");
+}
+
+/// A crash while a fetch is in flight: after the restart the stored alarm still fires, and
+/// the continuation runs once, with the no-reply outcome.
+pub fn a_crash_mid_fetch_still_runs_the_continuation_once(b: &mut dyn Backend) {
+    let desk = "crash";
+    let ep = b.endpoint();
+    call(
+        b,
+        desk,
+        "fetch",
+        vec![
+            s("slow"),
+            s(&format!("{ep}/delay/5000")),
+            n(500.0),
+            n(300.0),
+            Value::Bool(false),
+        ],
+    );
+    b.restart();
+    let got = wait_outcomes(b, desk, 1, Duration::from_secs(15));
+    assert_eq!(got, vec!["slow=FetchTimeoutError"]);
+    assert_eq!(fetch_stats(b, desk), (0, 0));
+}

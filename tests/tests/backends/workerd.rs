@@ -1,0 +1,261 @@
+//! The suite's Cloudflare backend: the example worker built with worker-build and served by a
+//! real `workerd` on 127.0.0.1, with SQLite-backed Durable Object storage on disk in a
+//! temporary directory. Every process started here is killed when the backend is dropped.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lumenize_cloudflare::envelope::{
+    Answer, Envelope, Outcome, Target, MESSAGE_PATH, TOKEN_HEADER,
+};
+use lumenize_core::fetch::EndpointServer;
+use lumenize_core::ocan::ctn;
+use lumenize_core::structured_clone::{self, ObjectKind, Value};
+
+use crate::suite::Backend;
+use crate::tools::{built_worker, tools};
+
+/// The shared secret the worker is configured with.
+pub const TOKEN: &str = "suite-token";
+
+/// A running workerd with the example worker.
+pub struct Workerd {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    port: u16,
+    http: reqwest::blocking::Client,
+    server: EndpointServer,
+}
+
+fn config(port: u16) -> String {
+    format!(
+        r#"using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "do-disk", disk = (path = "do-disk", writable = true)),
+    # The endpoint server of the suite listens on 127.0.0.1, which the default network
+    # service refuses.
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:{port}", http = (), service = "main")],
+);
+
+const worker :Workerd.Worker = (
+  modules = [
+    (name = "index.js", esModule = embed "index.js"),
+    (name = "index_bg.wasm", wasm = embed "index_bg.wasm"),
+  ],
+  compatibilityDate = "2025-09-01",
+  durableObjectNamespaces = [
+    (className = "DeskObject", uniqueKey = "reminders-worker-desk", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "do-disk"),
+  bindings = [
+    (name = "DESK", durableObjectNamespace = "DeskObject"),
+    (name = "FETCH_EXECUTOR", service = "main"),
+    (name = "LUMENIZE_TOKEN", text = "{TOKEN}"),
+  ],
+  globalOutbound = "internet",
+);
+"#
+    )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Workerd {
+    /// Builds the worker (once per process), then starts workerd on fresh storage.
+    pub fn start() -> Workerd {
+        let build = built_worker();
+        let dir = tempfile::tempdir().expect("temp dir");
+        for f in ["index.js", "index_bg.wasm"] {
+            std::fs::copy(build.join(f), dir.path().join(f)).expect("copy the worker");
+        }
+        std::fs::create_dir_all(dir.path().join("do-disk")).expect("storage dir");
+        let port = free_port();
+        std::fs::write(dir.path().join("config.capnp"), config(port)).expect("write config");
+        let mut w = Workerd {
+            child: None,
+            dir,
+            port,
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            server: EndpointServer::start().expect("endpoint server"),
+        };
+        w.spawn();
+        w
+    }
+
+    fn spawn(&mut self) {
+        let log = |name: &str| std::fs::File::create(self.dir.path().join(name)).expect("log file");
+        let child = Command::new(&tools().workerd)
+            .args(["serve", "config.capnp"])
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log("workerd.out"))
+            .stderr(log("workerd.err"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", tools().workerd.display()));
+        self.child = Some(child);
+        let started = Instant::now();
+        loop {
+            let url = format!("http://127.0.0.1:{}/health", self.port);
+            if self
+                .http
+                .get(&url)
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("workerd exited ({status}):\n{}", self.logs());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "workerd did not answer /health within 20 s:\n{}",
+                self.logs()
+            );
+            std::thread::park_timeout(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// What workerd printed (for failure messages).
+    pub fn logs(&self) -> String {
+        let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
+        format!(
+            "--- stdout\n{}\n--- stderr\n{}",
+            read("workerd.out"),
+            read("workerd.err")
+        )
+    }
+
+    fn post(&self, envelope: &Envelope) -> Result<Answer, String> {
+        let url = format!("http://127.0.0.1:{}{MESSAGE_PATH}", self.port);
+        let resp = self
+            .http
+            .post(url)
+            .header(TOKEN_HEADER, TOKEN)
+            .body(serde_json::to_string(envelope).expect("envelope encodes"))
+            .send()
+            .map_err(|e| format!("POST failed: {e}"))?;
+        let status = resp.status();
+        let text = resp.text().unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!("HTTP {status}: {text}\n{}", self.logs()));
+        }
+        serde_json::from_str(&text).map_err(|e| format!("unreadable answer ({e}): {text}"))
+    }
+
+    /// Posts a raw body with `token` to the message path, for the protocol tests.
+    pub fn post_raw(&self, token: Option<&str>, body: &str) -> (u16, String) {
+        let url = format!("http://127.0.0.1:{}{MESSAGE_PATH}", self.port);
+        let mut req = self.http.post(url).body(body.to_string());
+        if let Some(t) = token {
+            req = req.header(TOKEN_HEADER, t);
+        }
+        let resp = req.send().expect("POST");
+        (resp.status().as_u16(), resp.text().unwrap_or_default())
+    }
+}
+
+fn error_message(wire: &str) -> String {
+    match structured_clone::parse(wire) {
+        Ok(Value::Object(o)) => match &*o.borrow() {
+            ObjectKind::Error(e) => format!("{}: {}", e.name, e.message),
+            _ => format!("not an Error value: {wire}"),
+        },
+        Ok(v) => format!("{v:?}"),
+        Err(e) => format!("unreadable error ({e}): {wire}"),
+    }
+}
+
+impl Backend for Workerd {
+    fn call(&self, desk: &str, method: &str, args: Vec<Value>) -> Result<Value, String> {
+        let chain = ctn()
+            .call(method, args)
+            .stringify()
+            .map_err(|e| e.to_string())?;
+        let answer = self.post(&Envelope::Call {
+            to: Target::object("DESK", desk),
+            chain,
+            reply: None,
+        })?;
+        match answer.outcome {
+            Outcome::Ok(wire) => structured_clone::parse(&wire).map_err(|e| e.to_string()),
+            Outcome::Err(wire) => Err(error_message(&wire)),
+        }
+    }
+
+    fn trigger(&self, desk: &str, limit: u32) -> Vec<String> {
+        let answer = self
+            .post(&Envelope::Trigger {
+                to: Target::object("DESK", desk),
+                limit,
+            })
+            .unwrap_or_else(|e| panic!("trigger: {e}"));
+        match answer.outcome {
+            Outcome::Ok(json) => serde_json::from_str(&json).expect("ids"),
+            Outcome::Err(wire) => panic!("trigger failed: {}", error_message(&wire)),
+        }
+    }
+
+    fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    fn endpoint(&self) -> String {
+        self.server.base_url()
+    }
+
+    fn refused_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", free_port())
+    }
+}
+
+impl Workerd {
+    /// The SQLite files workerd keeps for the objects (one per object, on disk).
+    pub fn object_files(&self) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.dir.path().join("do-disk")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "sqlite") {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Workerd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

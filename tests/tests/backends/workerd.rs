@@ -3,6 +3,7 @@
 //! temporary directory. Every process started here is killed when the backend is dropped.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,40 +29,28 @@ pub struct Workerd {
     server: EndpointServer,
 }
 
+/// The example's own workerd configuration, with this run's port, token and file layout.
 fn config(port: u16) -> String {
-    format!(
-        r#"using Workerd = import "/workerd/workerd.capnp";
-
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "do-disk", disk = (path = "do-disk", writable = true)),
-    # The endpoint server of the suite listens on 127.0.0.1, which the default network
-    # service refuses.
-    (name = "internet", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:{port}", http = (), service = "main")],
-);
-
-const worker :Workerd.Worker = (
-  modules = [
-    (name = "index.js", esModule = embed "index.js"),
-    (name = "index_bg.wasm", wasm = embed "index_bg.wasm"),
-  ],
-  compatibilityDate = "2025-09-01",
-  durableObjectNamespaces = [
-    (className = "DeskObject", uniqueKey = "reminders-worker-desk", enableSql = true),
-  ],
-  durableObjectStorage = (localDisk = "do-disk"),
-  bindings = [
-    (name = "DESK", durableObjectNamespace = "DeskObject"),
-    (name = "FETCH_EXECUTOR", service = "main"),
-    (name = "LUMENIZE_TOKEN", text = "{TOKEN}"),
-  ],
-  globalOutbound = "internet",
-);
-"#
-    )
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/reminders-worker/workerd/config.capnp");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let replaced = text
+        .replace("127.0.0.1:8787", &format!("127.0.0.1:{port}"))
+        .replace("\"../build/index.js\"", "\"index.js\"")
+        .replace("\"../build/index_bg.wasm\"", "\"index_bg.wasm\"")
+        .replace("\"dev-only-token\"", &format!("{TOKEN:?}"));
+    for piece in [
+        format!("127.0.0.1:{port}"),
+        "embed \"index.js\"".into(),
+        format!("{TOKEN:?}"),
+    ] {
+        assert!(
+            replaced.contains(&piece),
+            "{} changed shape: {piece} not substituted",
+            path.display()
+        );
+    }
+    replaced
 }
 
 fn free_port() -> u16 {

@@ -1,0 +1,41 @@
+# Runs the example in a local workerd (no wrangler, no Node 22 needed):
+#
+#   cd examples/reminders-worker && worker-build --release
+#   cd workerd && mkdir -p do-disk          # paths below are relative to the working directory
+#   npx workerd@1.20261117.1 serve config.capnp
+#
+# The backend scenario suite (tests/tests/backend_workerd.rs) starts workerd from this very
+# file, with its own port, token and storage directory substituted.
+using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    # Durable Object storage on disk: SQLite-backed objects need it (inMemory has no SQL).
+    (name = "do-disk", disk = (path = "do-disk", writable = true)),
+    # The default network refuses private and loopback addresses; allow them so a local
+    # endpoint can be proxied. On Cloudflare this service does not exist.
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:8787", http = (), service = "main")],
+);
+
+const worker :Workerd.Worker = (
+  modules = [
+    (name = "index.js", esModule = embed "../build/index.js"),
+    (name = "index_bg.wasm", wasm = embed "../build/index_bg.wasm"),
+  ],
+  compatibilityDate = "2025-09-01",
+  durableObjectNamespaces = [
+    (className = "DeskObject", uniqueKey = "reminders-worker-desk", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "do-disk"),
+  bindings = [
+    (name = "DESK", durableObjectNamespace = "DeskObject"),
+    # The fetch executor is this same worker, reached through a service binding.
+    (name = "FETCH_EXECUTOR", service = "main"),
+    # Local runs only: in production set it with `wrangler secret put LUMENIZE_TOKEN`.
+    (name = "LUMENIZE_TOKEN", text = "dev-only-token"),
+  ],
+  globalOutbound = "internet",
+);

@@ -52,3 +52,8 @@ fn proxy_fetch_is_exactly_once_under_a_race() {
 fn a_crash_mid_fetch_still_runs_the_continuation_once() {
     suite::a_crash_mid_fetch_still_runs_the_continuation_once(&mut Native::start());
 }
+
+#[test]
+fn calls_between_objects_reply_to_continuations() {
+    suite::calls_between_objects_reply_to_continuations(&mut Native::start());
+}

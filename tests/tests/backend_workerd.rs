@@ -84,3 +84,8 @@ fn messages_need_the_token_and_a_valid_envelope() {
     // The object's data lives in a SQLite file on disk, as on Cloudflare.
     assert!(!w.object_files().is_empty(), "{}", w.logs());
 }
+
+#[test]
+fn calls_between_objects_reply_to_continuations() {
+    suite::calls_between_objects_reply_to_continuations(&mut Workerd::start());
+}

@@ -5,6 +5,7 @@
 use lumenize_core::alarms::{Schedule, ScheduleFilter, When};
 use lumenize_core::fetch::{self, FetchOptions, TestMode};
 use lumenize_core::prelude::*;
+use lumenize_core::structured_clone::ObjectKind;
 use std::time::Duration;
 
 /// The binding the desk is registered under, on both backends.
@@ -54,14 +55,48 @@ impl Desk {
         Ok(s.id)
     }
 
-    fn ring(&mut self, ctx: &Ctx<'_>, text: String) -> Result<(), String> {
-        ctx.sql()
+    /// Records `text`; returns how many reminders have rung here.
+    fn ring(&mut self, ctx: &Ctx<'_>, text: String) -> Result<f64, String> {
+        let rows = ctx
+            .sql()
             .exec(
-                "INSERT INTO rung (text, at) VALUES (?1, ?2)",
+                "INSERT INTO rung (text, at) VALUES (?1, ?2) RETURNING (SELECT count(*) FROM rung)",
                 &[SqlValue::from(text), SqlValue::Integer(ctx.now_ms())],
             )
-            .map(drop)
+            .map_err(|e| e.to_string())?;
+        Ok(rows.scalar().and_then(SqlValue::as_f64).unwrap_or(0.0))
+    }
+
+    /// Asks the desk named `peer` to run `method(text)`; its answer (or error) comes back to
+    /// [`Desk::answered`] as a continuation.
+    fn ask(
+        &mut self,
+        ctx: &Ctx<'_>,
+        peer: String,
+        method: String,
+        text: String,
+    ) -> Result<(), String> {
+        let to = Address::object(DESK_BINDING, peer);
+        let cont = ctn().call("answered", vec![result_marker()]);
+        ctx.call(&to, &method, vec![Value::from(text)], Some(&cont))
             .map_err(|e| e.to_string())
+    }
+
+    /// The continuation of [`Desk::ask`]: records `answer:<value>` or `error:<name>`.
+    fn answered(&mut self, ctx: &Ctx<'_>, answer: Value) -> Result<f64, String> {
+        let error_name = match &answer {
+            Value::Object(o) => match &*o.borrow() {
+                ObjectKind::Error(e) => Some(e.name.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let text = match (answer.as_f64(), error_name) {
+            (Some(n), _) => format!("answer:{n}"),
+            (None, Some(name)) => format!("error:{name}"),
+            (None, None) => "answer:?".to_string(),
+        };
+        self.ring(ctx, text)
     }
 
     /// The cancelled schedule (`null` when there was none): what `cancel_schedule` returns.
@@ -176,6 +211,8 @@ lumenize_core::handlers!(Desk {
     remind(text: String, delay_ms: f64),
     remind_at as "remindAt"(id: String, text: String, at_ms: f64),
     ring(text: String),
+    ask(peer: String, method: String, text: String),
+    answered(answer: Value),
     cancel(id: String),
     pending(),
     rung(),

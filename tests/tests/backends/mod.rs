@@ -389,3 +389,26 @@ pub fn a_crash_mid_fetch_still_runs_the_continuation_once(b: &mut dyn Backend) {
     assert_eq!(got, vec!["slow=FetchTimeoutError"]);
     assert_eq!(fetch_stats(b, desk), (0, 0));
 }
+
+/// `call_raw` between objects with a continuation: the callee's answer, and its error, come
+/// back to the caller as new turns.
+pub fn calls_between_objects_reply_to_continuations(b: &mut dyn Backend) {
+    call(b, "caller", "ask", vec![s("callee"), s("ring"), s("hello")]);
+    call(
+        b,
+        "caller",
+        "ask",
+        vec![s("callee"), s("noSuchMethod"), s("x")],
+    );
+    let got = eventually("both answers come back", Duration::from_secs(10), || {
+        let rung = strings(b, "caller", "rung");
+        if rung.len() == 2 {
+            Ok(rung)
+        } else {
+            Err(format!("{rung:?}"))
+        }
+    });
+    assert!(got.contains(&"answer:1".to_string()), "{got:?}");
+    assert!(got.iter().any(|r| r.starts_with("error:")), "{got:?}");
+    assert_eq!(strings(b, "callee", "rung"), vec!["hello"]);
+}

@@ -102,7 +102,7 @@ pub(crate) fn is_rule_path(rules: &RuleSet, p: &[String]) -> bool {
 }
 
 /// Where the parsed part of `source` starts: after a BOM and a shebang line (as syn does).
-fn parse_base(source: &str) -> usize {
+pub(crate) fn parse_base(source: &str) -> usize {
     let mut base = 0;
     if source.starts_with('\u{feff}') {
         base = 3;
@@ -175,7 +175,10 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
         ..
     } = rw;
 
-    let output = match apply::apply_and_verify(src, &tokens, &mut splices) {
+    // The syntax tree shares macro bodies with `tokens`; dropping it first lets the safety net
+    // consume `tokens` without copying them.
+    drop(parsed);
+    let output = match apply::apply_and_verify(src, tokens, &mut splices) {
         Ok(out) => out,
         Err(reason) => {
             let offset = splices.first().map_or(0, |s| s.start);

@@ -125,6 +125,7 @@ mod engine;
 mod imports;
 mod macros;
 mod manifest;
+mod outline;
 mod prefilter;
 mod receiver;
 mod resolve;

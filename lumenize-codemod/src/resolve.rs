@@ -28,7 +28,7 @@ pub(crate) enum Binding {
 }
 
 /// The names one module (or block) binds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Scope {
     pub names: HashMap<String, Binding>,
     /// Sources of glob imports, as written.
@@ -130,6 +130,34 @@ pub(crate) fn collect_modules(items: &[syn::Item], m: &ModPath, out: &mut HashMa
                 child.push(md.ident.to_string());
                 collect_modules(inner, &child, out);
             }
+        }
+    }
+    out.insert(m.clone(), scope);
+}
+
+/// [`collect_modules`] from a file's outline: the same scopes, without the bodies parsed.
+pub(crate) fn collect_outline(
+    items: &[crate::outline::Outline],
+    m: &ModPath,
+    out: &mut HashMap<ModPath, Scope>,
+) {
+    use crate::outline::Outline;
+    let mut scope = Scope::default();
+    for item in items {
+        match item {
+            Outline::Item(i) => scope.add_item(i),
+            Outline::Named(name) => {
+                scope.names.insert(name.clone(), Binding::Local);
+            }
+            Outline::Mod(name, content) => {
+                scope.names.insert(name.clone(), Binding::Module);
+                if let Some(inner) = content {
+                    let mut child = m.clone();
+                    child.push(name.clone());
+                    collect_outline(inner, &child, out);
+                }
+            }
+            Outline::Unnamed => {}
         }
     }
     out.insert(m.clone(), scope);
@@ -332,8 +360,16 @@ impl CrateContext {
                 }
                 parsed[i] = true;
                 progressed = true;
-                if let Ok(file) = syn::parse_file(text) {
-                    collect_modules(&file.items, &module_path_for(path), &mut ctx.modules);
+                let module = module_path_for(path);
+                // The outline reads module-level items without parsing bodies; when it meets
+                // something it does not know, the full parse decides.
+                match crate::outline::outline(&text[crate::engine::parse_base(text)..]) {
+                    Some(items) => collect_outline(&items, &module, &mut ctx.modules),
+                    None => {
+                        if let Ok(file) = syn::parse_file(text) {
+                            collect_modules(&file.items, &module, &mut ctx.modules);
+                        }
+                    }
                 }
             }
             if !progressed {

@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 use proc_macro2::{TokenStream, TokenTree};
 
+use crate::deletions::Deletable;
 use crate::engine::{Splice, Src, Unit, UnitKind};
 use crate::text::SpanPositions;
 
@@ -20,6 +21,7 @@ use crate::text::SpanPositions;
 pub(crate) fn apply_and_verify(
     src: Src<'_>,
     original: TokenStream,
+    deletable: &Deletable,
     splices: &mut Vec<Splice>,
 ) -> Result<String, String> {
     if splices.is_empty() {
@@ -57,7 +59,13 @@ pub(crate) fn apply_and_verify(
             .filter(|t| t.2 <= unit.end)
             .map(|&(k, s, e)| (k, s - unit.start, e - unit.start))
             .collect();
-        verify_unit(text, unit, &members, old_toks)?;
+        // A unit whose every splice deletes an element the grammar lets go (see `deletions`)
+        // is only re-lexed and compared; any other is re-parsed too.
+        let reparse = !matches!(unit.kind, UnitKind::Stmt | UnitKind::Block)
+            || !members
+                .iter()
+                .all(|s| s.replacement.is_empty() && deletable.covers(text, s.start, s.end));
+        verify_unit(text, unit, &members, old_toks, reparse)?;
     }
     Ok(output)
 }
@@ -133,23 +141,25 @@ fn into_stream(g: proc_macro2::Group) -> TokenStream {
 }
 
 /// Every token of `ts` (consumed), in order, with its byte range in the text it was lexed from.
+/// Each span lookup walks proc-macro2's thread-local source map, so they are kept few: a
+/// group's delimiters come from its one span (a delimiter is one ASCII byte) and a
+/// punctuation character's end from its start.
 fn flatten(ts: TokenStream, pos: &SpanPositions<'_>, out: &mut Vec<Tok>) {
     for tt in ts {
         match tt {
             TokenTree::Group(g) => {
-                let o = pos.range(g.span_open());
-                let c = pos.range(g.span_close());
-                out.push((3, o.start, o.end));
+                let r = pos.range(g.span());
+                out.push((3, r.start, r.start + 1));
                 flatten(into_stream(g), pos, out);
-                out.push((4, c.start, c.end));
+                out.push((4, r.end - 1, r.end));
             }
             TokenTree::Ident(i) => {
                 let r = pos.range(i.span());
                 out.push((0, r.start, r.end));
             }
             TokenTree::Punct(p) => {
-                let r = pos.range(p.span());
-                out.push((1, r.start, r.end));
+                let s = pos.start(p.span());
+                out.push((1, s, s + p.as_char().len_utf8()));
             }
             TokenTree::Literal(l) => {
                 let r = pos.range(l.span());
@@ -159,9 +169,9 @@ fn flatten(ts: TokenStream, pos: &SpanPositions<'_>, out: &mut Vec<Tok>) {
     }
 }
 
-/// The original file's tokens inside any of `units` (sorted absolute ranges), with absolute
-/// ranges: the file was lexed once, its stream is consumed here, and groups outside every unit
-/// are dropped unopened.
+/// The original file's tokens that start inside one of `units` (sorted, disjoint absolute
+/// ranges), with absolute ranges: the file was lexed once, its stream is consumed here, groups
+/// outside every unit are dropped unopened, and a token outside them costs one span lookup.
 fn flatten_range(
     ts: TokenStream,
     units: &[(usize, usize)],
@@ -173,28 +183,33 @@ fn flatten_range(
         let i = units.partition_point(|u| u.1 <= s);
         units.get(i).is_some_and(|u| u.0 < e)
     };
-    let push = |kind: u8, r: std::ops::Range<usize>, out: &mut Vec<Tok>| {
-        let (s, e) = (r.start + base, r.end + base);
-        if overlaps(s, e.max(s + 1)) {
-            out.push((kind, s, e));
+    let inside = |s: usize| overlaps(s, s + 1);
+    let leaf = |kind: u8, span: proc_macro2::Span, out: &mut Vec<Tok>| {
+        let s = pos.start(span) + base;
+        if inside(s) {
+            out.push((kind, s, pos.range(span).end + base));
         }
     };
     for tt in ts {
         match tt {
             TokenTree::Group(g) => {
                 let r = pos.range(g.span());
-                if !overlaps(r.start + base, r.end + base) {
+                let (s, e) = (r.start + base, r.end + base);
+                if !overlaps(s, e) {
                     continue;
                 }
-                let open = pos.range(g.span_open());
-                let close = pos.range(g.span_close());
-                push(3, open, out);
+                // A delimiter is one ASCII byte.
+                if inside(s) {
+                    out.push((3, s, s + 1));
+                }
                 flatten_range(into_stream(g), units, base, pos, out);
-                push(4, close, out);
+                if inside(e - 1) {
+                    out.push((4, e - 1, e));
+                }
             }
-            TokenTree::Ident(i) => push(0, pos.range(i.span()), out),
-            TokenTree::Punct(p) => push(1, pos.range(p.span()), out),
-            TokenTree::Literal(l) => push(2, pos.range(l.span()), out),
+            TokenTree::Ident(i) => leaf(0, i.span(), out),
+            TokenTree::Punct(p) => leaf(1, p.span(), out),
+            TokenTree::Literal(l) => leaf(2, l.span(), out),
         }
     }
 }
@@ -204,20 +219,23 @@ fn verify_unit(
     unit: Unit,
     splices: &[Splice],
     old_toks: Vec<Tok>,
+    reparse: bool,
 ) -> Result<(), String> {
     let old = &text[unit.start..unit.end];
     let new = splice_text(&text[..unit.end], unit.start, splices);
     let new = &new[..];
     let new_ts = TokenStream::from_str(new).map_err(|e| format!("the result does not lex: {e}"))?;
-    let parsed = match unit.kind {
-        UnitKind::Block => syn::parse2::<syn::Block>(new_ts.clone()).map(drop),
-        // A block's tail expression has no `;`, which `Stmt` insists on.
-        UnitKind::Stmt => syn::parse2::<syn::Stmt>(new_ts.clone())
-            .map(drop)
-            .or_else(|_| syn::parse2::<syn::Expr>(new_ts.clone()).map(drop)),
-        UnitKind::Items | UnitKind::Whole => syn::parse2::<syn::File>(new_ts.clone()).map(drop),
-    };
-    parsed.map_err(|e| format!("the result does not parse: {e}"))?;
+    if reparse {
+        let parsed = match unit.kind {
+            UnitKind::Block => syn::parse2::<syn::Block>(new_ts.clone()).map(drop),
+            // A block's tail expression has no `;`, which `Stmt` insists on.
+            UnitKind::Stmt => syn::parse2::<syn::Stmt>(new_ts.clone())
+                .map(drop)
+                .or_else(|_| syn::parse2::<syn::Expr>(new_ts.clone()).map(drop)),
+            UnitKind::Items | UnitKind::Whole => syn::parse2::<syn::File>(new_ts.clone()).map(drop),
+        };
+        parsed.map_err(|e| format!("the result does not parse: {e}"))?;
+    }
     let mut new_toks = Vec::new();
     flatten(new_ts, &SpanPositions::new(new), &mut new_toks);
 
@@ -318,6 +336,7 @@ mod tests {
                 pos: &pos,
             },
             ts,
+            &Deletable::default(),
             &mut splices,
         );
         proc_macro2::extra::invalidate_current_thread_spans();

@@ -7,6 +7,7 @@ use std::path::Path;
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 
+use crate::deletions::Deletable;
 use crate::resolve::{collect_modules, module_path_for, CrateContext, Resolver};
 use crate::rules::RuleSet;
 use crate::text::{LineIndex, SpanPositions};
@@ -167,18 +168,29 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
     let resolver = Resolver::new(ctx, &file_modules, &is_target);
     let evidence = prefilter::mentions_target_crate(source.as_bytes(), ctx, rules);
     let mut rw = rewrite::Rewriter::new(src, rules, &resolver, module, evidence);
+    // Imports of removed items: their names are watched while the rewriter runs (a use left
+    // keeps the import), and dropped after it when no use is left.
+    let leaves = imports::removed_leaves(&rw, &parsed);
+    imports::watch_import_names(&mut rw, &leaves);
     syn::visit::Visit::visit_file(&mut rw, &parsed);
-    imports::plan(&mut rw, &parsed);
+    imports::plan(&mut rw, &parsed, &leaves);
+    drop(leaves);
     let rewrite::Rewriter {
         mut splices,
         mut notes,
         ..
     } = rw;
 
+    // Deletions the grammar guarantees, read off the original tree (see `deletions`).
+    let deletable = if splices.is_empty() {
+        Deletable::default()
+    } else {
+        Deletable::collect(src, &parsed)
+    };
     // The syntax tree shares macro bodies with `tokens`; dropping it first lets the safety net
     // consume `tokens` without copying them.
     drop(parsed);
-    let output = match apply::apply_and_verify(src, tokens, &mut splices) {
+    let output = match apply::apply_and_verify(src, tokens, &deletable, &mut splices) {
         Ok(out) => out,
         Err(reason) => {
             let offset = splices.first().map_or(0, |s| s.start);

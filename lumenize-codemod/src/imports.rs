@@ -16,7 +16,7 @@ use crate::text::{
 use crate::Severity;
 
 /// A `use` leaf that imports a removed item.
-struct Leaf<'f> {
+pub(crate) struct Leaf<'f> {
     tree: &'f UseTree,
     item: &'f ItemUse,
     bound: String,
@@ -74,8 +74,9 @@ fn leaves_of<'f>(
     }
 }
 
-/// Leaves importing removed items. Cheap when the file never names one (the usual case).
-fn removed_leaves<'f>(rw: &Rewriter<'_>, file: &'f syn::File) -> Vec<Leaf<'f>> {
+/// Leaves importing removed items. Cheap when the file never names one (the usual case);
+/// otherwise it walks the whole syntax tree (for block-level imports), so it runs once per file.
+pub(crate) fn removed_leaves<'f>(rw: &Rewriter<'_>, file: &'f syn::File) -> Vec<Leaf<'f>> {
     let text = rw.src.text.as_bytes();
     let named = rw
         .rules
@@ -120,30 +121,26 @@ fn removed_leaves<'f>(rw: &Rewriter<'_>, file: &'f syn::File) -> Vec<Leaf<'f>> {
     out
 }
 
-/// Before the rewriter runs: watch the names that possibly-dead imports bind.
-pub(crate) fn watch_import_names(rw: &mut Rewriter<'_>, file: &syn::File) {
-    let names: Vec<String> = removed_leaves(rw, file)
-        .into_iter()
-        .map(|l| l.bound)
-        .collect();
-    for n in names {
-        if n != "_" && !rw.watched.contains(&n) {
-            rw.watched.push(n);
+/// Before the rewriter runs: watch the names that possibly-dead imports (`leaves`, from
+/// [`removed_leaves`]) bind.
+pub(crate) fn watch_import_names(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
+    for l in leaves {
+        if l.bound != "_" && !rw.watched.contains(&l.bound) {
+            rw.watched.push(l.bound.clone());
         }
     }
 }
 
-/// After the rewriter: drop dead imports, add needed ones.
-pub(crate) fn plan(rw: &mut Rewriter<'_>, file: &syn::File) {
-    drop_dead_imports(rw, file);
+/// After the rewriter: drop dead imports (among `leaves`), add needed ones.
+pub(crate) fn plan(rw: &mut Rewriter<'_>, file: &syn::File, leaves: &[Leaf<'_>]) {
+    drop_dead_imports(rw, leaves);
     add_needed_imports(rw, file);
 }
 
-fn drop_dead_imports(rw: &mut Rewriter<'_>, file: &syn::File) {
-    let leaves = removed_leaves(rw, file);
+fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
     // Items in source order, each with its removable leaves.
     let mut items: Vec<(&ItemUse, Vec<&Leaf>)> = Vec::new();
-    for leaf in &leaves {
+    for leaf in leaves {
         let used = rw
             .watched
             .iter()

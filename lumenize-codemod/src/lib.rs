@@ -121,6 +121,7 @@
 use std::path::{Path, PathBuf};
 
 mod apply;
+mod deletions;
 mod engine;
 mod imports;
 mod macros;

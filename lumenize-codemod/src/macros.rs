@@ -43,8 +43,39 @@ fn top_level_commas(g: &TokenTree) -> usize {
 }
 
 impl Rewriter<'_> {
+    /// True when the body's source text names nothing the rewriter acts on: no `await`, no
+    /// name a target call could go by (`call_names`: targets, renames, re-exports), no method
+    /// a rule knows, no name a possibly-dead import binds, and no `use` (a block-level rename
+    /// would add a call name). Visiting such a body finds nothing, so it is not parsed; most
+    /// `format!`/`println!` bodies are skipped this way. The test is on bytes, so it can only
+    /// err toward parsing.
+    fn inert(&self, mac: &syn::Macro) -> bool {
+        let span = match &mac.delimiter {
+            syn::MacroDelimiter::Paren(p) => p.span.join(),
+            syn::MacroDelimiter::Brace(b) => b.span.join(),
+            syn::MacroDelimiter::Bracket(b) => b.span.join(),
+        };
+        let body = self.src.slice(self.src.span(span)).as_bytes();
+        if body.is_empty() {
+            return false;
+        }
+        let has = |n: &str| memchr::memmem::find(body, n.as_bytes()).is_some();
+        !(has("await")
+            || has("use")
+            || self.call_names.iter().any(|n| has(n))
+            || self.watched.iter().any(|n| has(n))
+            || self
+                .rules
+                .sync_methods
+                .iter()
+                .any(|m| m.methods.iter().any(|n| has(n))))
+    }
+
     /// Handles one macro invocation (or `macro_rules!` definition).
     pub(crate) fn macro_body(&mut self, mac: &syn::Macro) {
+        if self.inert(mac) {
+            return;
+        }
         let name = mac
             .path
             .segments
@@ -81,7 +112,7 @@ impl Rewriter<'_> {
                     _ => return,
                 };
                 let at = self.src.node(&c.func).0;
-                self.handled_calls.insert(at);
+                self.handled_calls.insert(self.call_key(c));
                 (
                     at,
                     rule,
@@ -236,6 +267,20 @@ impl Rewriter<'_> {
         else {
             return;
         };
+        // Most doc comments mention no target: decide that on their source text when it has no
+        // escapes (then it holds the comment's text verbatim), without unescaping a copy.
+        let raw = self.src.slice(self.src.span(s.span()));
+        let mentions = |t: &str| {
+            t.contains("await")
+                || self
+                    .rules
+                    .fn_to_methods
+                    .iter()
+                    .any(|r| r.paths.iter().any(|p| t.contains(p.last())))
+        };
+        if !raw.is_empty() && !raw.contains('\\') && !mentions(raw) {
+            return;
+        }
         let text = s.value();
         if !text.contains("await")
             && !self

@@ -62,7 +62,7 @@ pub(crate) struct Rewriter<'a> {
     pub structs: HashMap<(ModPath, String), Vec<(String, syn::Type)>>,
     /// Awaits already handled by an enclosing expression or statement (by `await` offset).
     pub handled: HashSet<usize>,
-    /// Calls already handled by their `.await` (by call start offset).
+    /// Calls already handled by their `.await` (by [`Rewriter::call_key`]).
     pub handled_calls: HashSet<usize>,
     /// The re-parse unit of the code being visited (the outermost function body).
     pub unit: Option<Unit>,
@@ -176,6 +176,12 @@ impl<'a> Rewriter<'a> {
             replacement: replacement.to_string(),
             unit,
         });
+    }
+
+    /// A call's key in `handled_calls`: the offset of its `(`, one span lookup (the start of
+    /// the callee would need syn to rebuild the callee's tokens).
+    pub(crate) fn call_key(&self, call: &syn::ExprCall) -> usize {
+        self.src.span(call.paren_token.span.open()).0
     }
 
     pub(crate) fn line_of(&self, offset: usize) -> usize {
@@ -343,7 +349,6 @@ impl<'a> Rewriter<'a> {
 impl<'ast> Visit<'ast> for Rewriter<'_> {
     fn visit_file(&mut self, f: &'ast syn::File) {
         crate::receiver::collect_structs(self, &f.items, &self.module().clone());
-        crate::imports::watch_import_names(self, f);
         visit::visit_file(self, f);
     }
 

@@ -116,7 +116,7 @@ impl Rewriter<'_> {
                 let Some(target) = self.call_target(call) else {
                     return;
                 };
-                self.handled_calls.insert(self.src.node(&call.func).0);
+                self.handled_calls.insert(self.call_key(call));
                 match target {
                     Target::SyncFn(i) => self.rewrite_sync_fn(aw, call, i),
                     Target::FnToMethod(i) => self.rewrite_fn_to_method(aw, call, i),
@@ -372,13 +372,19 @@ impl Rewriter<'_> {
 
     /// A target call that is not directly awaited: the 0.9 future is stored or passed on.
     pub(crate) fn on_unawaited_call(&mut self, call: &ExprCall) {
-        let at = self.src.node(&call.func).0;
-        if self.handled_calls.contains(&at) {
+        // Most calls are no target: find that out (by name, cheaply) before computing spans.
+        let target = match self.call_target(call) {
+            Some(t @ (Target::SyncFn(_) | Target::FnToMethod(_))) => t,
+            _ => return,
+        };
+        if self.handled_calls.contains(&self.call_key(call)) {
             return;
         }
-        let name = self.src.slice(self.src.node(&call.func)).to_string();
-        match self.call_target(call) {
-            Some(Target::SyncFn(i)) => {
+        let func = self.src.node(&call.func);
+        let at = func.0;
+        let name = self.src.slice(func).to_string();
+        match target {
+            Target::SyncFn(i) => {
                 let rule = &self.rules.sync_fns[i];
                 if rule.drop_none_arg.is_some_and(|k| call.args.len() == k + 1) {
                     let id = rule.rule.clone();
@@ -393,7 +399,7 @@ impl Rewriter<'_> {
                     );
                 }
             }
-            Some(Target::FnToMethod(i)) => {
+            Target::FnToMethod(i) => {
                 let rule = &self.rules.fn_to_methods[i];
                 let (id, method) = (rule.rule.clone(), rule.method.clone());
                 self.note(
@@ -406,7 +412,7 @@ impl Rewriter<'_> {
                     ),
                 );
             }
-            _ => {}
+            Target::Unsure(_) => {}
         }
     }
 }

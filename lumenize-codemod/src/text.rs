@@ -109,6 +109,11 @@ impl<'t> SpanPositions<'t> {
             .map_or(self.text.len(), |(i, _)| ls + i)
     }
 
+    /// Byte offset where `span` starts.
+    pub(crate) fn start(&self, span: proc_macro2::Span) -> usize {
+        self.byte(span.start())
+    }
+
     pub(crate) fn range(&self, span: proc_macro2::Span) -> std::ops::Range<usize> {
         self.byte(span.start())..self.byte(span.end())
     }

@@ -214,6 +214,18 @@ fn flatten_range(
     }
 }
 
+/// Parses a unit's new tokens as what the unit was.
+fn reparse_unit(kind: UnitKind, ts: &TokenStream) -> syn::Result<()> {
+    match kind {
+        UnitKind::Block => syn::parse2::<syn::Block>(ts.clone()).map(drop),
+        // A block's tail expression has no `;`, which `Stmt` insists on.
+        UnitKind::Stmt => syn::parse2::<syn::Stmt>(ts.clone())
+            .map(drop)
+            .or_else(|_| syn::parse2::<syn::Expr>(ts.clone()).map(drop)),
+        UnitKind::Items | UnitKind::Whole => syn::parse2::<syn::File>(ts.clone()).map(drop),
+    }
+}
+
 fn verify_unit(
     text: &str,
     unit: Unit,
@@ -225,15 +237,14 @@ fn verify_unit(
     let new = splice_text(&text[..unit.end], unit.start, splices);
     let new = &new[..];
     let new_ts = TokenStream::from_str(new).map_err(|e| format!("the result does not lex: {e}"))?;
-    if reparse {
-        let parsed = match unit.kind {
-            UnitKind::Block => syn::parse2::<syn::Block>(new_ts.clone()).map(drop),
-            // A block's tail expression has no `;`, which `Stmt` insists on.
-            UnitKind::Stmt => syn::parse2::<syn::Stmt>(new_ts.clone())
-                .map(drop)
-                .or_else(|_| syn::parse2::<syn::Expr>(new_ts.clone()).map(drop)),
-            UnitKind::Items | UnitKind::Whole => syn::parse2::<syn::File>(new_ts.clone()).map(drop),
-        };
+    // Debug builds (every test) re-parse the deletion-only units too and insist they parse:
+    // a check on the grammar argument in `deletions`, over every fixture and property case.
+    if reparse || cfg!(debug_assertions) {
+        let parsed = reparse_unit(unit.kind, &new_ts);
+        debug_assert!(
+            reparse || parsed.is_ok(),
+            "a grammar-guaranteed deletion did not parse: {new}"
+        );
         parsed.map_err(|e| format!("the result does not parse: {e}"))?;
     }
     let mut new_toks = Vec::new();
@@ -341,6 +352,90 @@ mod tests {
         );
         proc_macro2::extra::invalidate_current_thread_spans();
         r
+    }
+
+    /// Like `run`, for a whole file whose one function body is the unit, with the deletions
+    /// syn's tree of the file allows (so the no-re-parse path is taken where it applies).
+    /// Returns the result and whether every splice was such a deletion.
+    fn run_file(text: &str, edits: &[(&str, &str)]) -> (Result<String, String>, bool) {
+        let ts = TokenStream::from_str(text).unwrap();
+        let file = syn::parse2::<syn::File>(ts.clone()).unwrap();
+        let pos = SpanPositions::new(text);
+        let src = Src {
+            text,
+            base: 0,
+            pos: &pos,
+        };
+        let deletable = Deletable::collect(src, &file);
+        drop(file);
+        let body = text.find('{').unwrap();
+        let mut splices: Vec<Splice> = edits
+            .iter()
+            .map(|(find, with)| {
+                let start = text.find(find).unwrap();
+                Splice {
+                    rule: "t".into(),
+                    start,
+                    end: start + find.len(),
+                    replacement: with.to_string(),
+                    unit: Unit {
+                        kind: UnitKind::Block,
+                        start: body,
+                        end: text.len(),
+                    },
+                }
+            })
+            .collect();
+        let fast = splices
+            .iter()
+            .all(|s| s.replacement.is_empty() && deletable.covers(text, s.start, s.end));
+        let r = apply_and_verify(src, ts, &deletable, &mut splices);
+        proc_macro2::extra::invalidate_current_thread_spans();
+        (r, fast)
+    }
+
+    #[test]
+    fn grammar_guaranteed_deletions_skip_the_re_parse_but_not_the_token_check() {
+        // `.await` and a last argument: listed, accepted without a re-parse.
+        let (r, fast) = run_file(
+            "fn t() { let x = f(a, None)\n        .await?; }",
+            &[(", None", ""), ("\n        .await", "")],
+        );
+        assert!(fast);
+        assert_eq!(r.unwrap(), "fn t() { let x = f(a)?; }");
+        // A listed deletion whose result lexes differently is still refused: `1.await.0`
+        // without `.await` is the float `1.0`, not `1` `.` `0`.
+        let (r, fast) = run_file("fn t() { let x = (1.await.0); }", &[(".await", "")]);
+        assert!(fast);
+        let e = r.unwrap_err();
+        assert!(e.contains("straddles") || e.contains("changed"), "{e}");
+    }
+
+    #[test]
+    fn other_deletions_are_re_parsed() {
+        // A lone comma (not an element the grammar lets go) goes through the re-parse.
+        let (r, fast) = run_file("fn t() { f(a, b); }", &[(",", "")]);
+        assert!(!fast);
+        assert!(r.unwrap_err().contains("does not parse"));
+        // The first of two arguments is not listed either (only the last, with its comma).
+        let (r, fast) = run_file("fn t() { f(a, b); }", &[("a, ", "")]);
+        assert!(!fast);
+        assert_eq!(r.unwrap(), "fn t() { f(b); }");
+        // `.await` on a base ending in `}` is left to the re-parse, which refuses a let-else
+        // whose initializer would end in `}`.
+        let (r, fast) = run_file(
+            "fn t() { let Some(x) = match y { _ => z }.await else { return }; }",
+            &[(".await", "")],
+        );
+        assert!(!fast);
+        assert!(r.unwrap_err().contains("does not parse"));
+        // A comment right before the dot hides the base's last token: re-parsed.
+        let (_, fast) = run_file("fn t() { f() // c\n .await; }", &[("\n .await", "")]);
+        assert!(!fast);
+        // A deletion that takes a comment beside the element with it is not a plain deletion.
+        let (r, fast) = run_file("fn t() { f(a /* c */, None); }", &[(" /* c */, None", "")]);
+        assert!(!fast);
+        assert_eq!(r.unwrap(), "fn t() { f(a); }");
     }
 
     #[test]

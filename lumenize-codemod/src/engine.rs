@@ -33,8 +33,47 @@ impl Src<'_> {
         self.span(node.span())
     }
 
+    /// Byte range of a statement: like [`Src::node`], from its first and last tokens when the
+    /// common shapes show them directly (`Spanned` rebuilds the whole statement's tokens to
+    /// find them, which showed up in profiles); debug builds check both agree.
+    pub(crate) fn stmt(&self, stmt: &syn::Stmt) -> (usize, usize) {
+        let quick = match stmt {
+            syn::Stmt::Local(l) if l.attrs.is_empty() => Some((
+                self.span(l.let_token.span).0,
+                self.span(l.semi_token.span).1,
+            )),
+            syn::Stmt::Expr(e, Some(semi)) => {
+                first_token(e).map(|f| (self.span(f).0, self.span(semi.span).1))
+            }
+            _ => None,
+        };
+        debug_assert!(quick.is_none_or(|q| q == self.node(stmt)), "{quick:?}");
+        quick.unwrap_or_else(|| self.node(stmt))
+    }
+
     pub(crate) fn slice(&self, (s, e): (usize, usize)) -> &str {
         self.text.get(s..e).unwrap_or("")
+    }
+}
+
+/// The span of an expression's first token, for the shapes where it is one field away (no
+/// attributes on the way); `None` for the rest.
+fn first_token(e: &syn::Expr) -> Option<Span> {
+    use syn::Expr;
+    match e {
+        Expr::Await(x) if x.attrs.is_empty() => first_token(&x.base),
+        Expr::Call(x) if x.attrs.is_empty() => first_token(&x.func),
+        Expr::MethodCall(x) if x.attrs.is_empty() => first_token(&x.receiver),
+        Expr::Try(x) if x.attrs.is_empty() => first_token(&x.expr),
+        Expr::Field(x) if x.attrs.is_empty() => first_token(&x.base),
+        Expr::Index(x) if x.attrs.is_empty() => first_token(&x.expr),
+        Expr::Assign(x) if x.attrs.is_empty() => first_token(&x.left),
+        Expr::Binary(x) if x.attrs.is_empty() => first_token(&x.left),
+        Expr::Path(x) if x.attrs.is_empty() && x.qself.is_none() => match &x.path.leading_colon {
+            Some(c) => Some(c.spans[0]),
+            None => x.path.segments.first().map(|s| s.ident.span()),
+        },
+        _ => None,
     }
 }
 

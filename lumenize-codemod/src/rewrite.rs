@@ -438,7 +438,7 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
         if self.splices.len() > before {
             let fresh = |sp: &Splice| sp.unit.kind != UnitKind::Stmt;
             if self.splices[before..].iter().any(fresh) {
-                let (start, end) = self.src.node(s);
+                let (start, end) = self.src.stmt(s);
                 let unit = Unit {
                     kind: UnitKind::Stmt,
                     start,

@@ -149,6 +149,31 @@ impl<'a> Alarms<'a> {
         self.insert(id, &when.into(), callback, true)
     }
 
+    /// Like [`Alarms::schedule_with_id`] for an id the caller knows is free (checked with
+    /// [`Alarms::exists`] in the same turn): a plain insert, so the armed time only moves if
+    /// the new schedule is earlier, with no lookup of the earliest schedule. Fails (a storage
+    /// error) if the id is taken after all.
+    pub(crate) fn schedule_new_with_id(
+        &self,
+        id: &str,
+        when: impl Into<When>,
+        callback: Continuation,
+    ) -> Result<Schedule, AlarmError> {
+        if id.is_empty() || id.len() > 256 {
+            return Err(AlarmError::InvalidId(id.to_string()));
+        }
+        self.insert(id, &when.into(), callback, false)
+    }
+
+    /// True when schedule `id` is pending (a point lookup that decodes nothing).
+    pub fn exists(&self, id: &str) -> Result<bool, AlarmError> {
+        let rows = self.storage().exec(
+            "SELECT 1 FROM __lmz_alarms WHERE id = ?1",
+            &[SqlValue::from(id)],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
     fn insert(
         &self,
         id: &str,

@@ -58,9 +58,8 @@ pub fn proxy_fetch_simple(
     let alarm = alarm_id(&id);
     if ctx
         .alarms()
-        .get_schedule(&alarm)
+        .exists(&alarm)
         .map_err(ProxyFetchError::Alarm)?
-        .is_some()
     {
         return Err(ProxyFetchError::DuplicateRequestId(id));
     }
@@ -114,8 +113,9 @@ fn schedule_timeout(
         RESULT_METHOD,
         vec![Value::from(id), no_reply.to_value(), Value::from(inner)],
     );
+    // The id was checked free in this turn: a plain insert, no search for the earliest.
     ctx.alarms()
-        .schedule_with_id(&alarm_id(id), When::at_ms(at), chain)
+        .schedule_new_with_id(&alarm_id(id), When::at_ms(at), chain)
         .map_err(ProxyFetchError::Alarm)?;
     Ok(())
 }

@@ -336,12 +336,21 @@ pub fn fresh_id(now_ms: i64) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static SEED: OnceLock<u32> = OnceLock::new();
     let seed = *SEED.get_or_init(|| {
-        use std::hash::{BuildHasher, Hasher};
-        // RandomState is seeded from the OS where it can be; a Cloudflare backend gets
-        // per-isolate uniqueness from the counter and the time.
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(now_ms as u64);
-        h.finish() as u32
+        // std has no randomness on wasm32-unknown-unknown (RandomState is constant there):
+        // take it from `crypto.getRandomValues` instead.
+        #[cfg(target_arch = "wasm32")]
+        {
+            let mut b = [0u8; 4];
+            let _ = getrandom::getrandom(&mut b);
+            u32::from_le_bytes(b) ^ now_ms as u32
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(now_ms as u64);
+            h.finish() as u32
+        }
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{:012x}{:08x}{:08x}", now_ms.max(0), seed, n as u32)

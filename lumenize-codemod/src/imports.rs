@@ -40,6 +40,38 @@ impl<'f> Visit<'f> for UseCollector<'f> {
     }
 }
 
+/// The `use` items of `items` and of their inline modules, in the order [`UseCollector`]
+/// meets them.
+fn module_uses<'f>(
+    items: &'f [syn::Item],
+    module: &mut ModPath,
+    out: &mut Vec<(&'f ItemUse, ModPath)>,
+) {
+    for item in items {
+        match item {
+            syn::Item::Use(u) => out.push((u, module.clone())),
+            syn::Item::Mod(m) => {
+                if let Some((_, inner)) = &m.content {
+                    module.push(m.ident.to_string());
+                    module_uses(inner, module, out);
+                    module.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// How many times `use` occurs in `text` as a whole word (in code, comments or strings alike:
+/// an upper bound on the number of `use` items).
+fn use_keywords(text: &str) -> usize {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || !c.is_ascii();
+    memchr::memmem::find_iter(b, b"use")
+        .filter(|&i| (i == 0 || !word(b[i - 1])) && b.get(i + 3).is_none_or(|&c| !word(c)))
+        .count()
+}
+
 fn leaves_of<'f>(
     tree: &'f UseTree,
     item: &'f ItemUse,
@@ -91,7 +123,15 @@ pub(crate) fn removed_leaves<'f>(rw: &Rewriter<'_>, file: &'f syn::File) -> Vec<
         module: rw.modules[0].clone(),
         out: Vec::new(),
     };
-    c.visit_file(file);
+    // Block-level imports need a walk of the whole tree; skip it when every `use` keyword of
+    // the text belongs to a module-level item (each item has its own keyword in the text, so
+    // equal counts mean there is no other).
+    let mut module = rw.modules[0].clone();
+    module_uses(&file.items, &mut module, &mut c.out);
+    if use_keywords(rw.src.text) != c.out.len() {
+        c.out.clear();
+        c.visit_file(file);
+    }
     let mut out = Vec::new();
     for (item, m) in c.out {
         let mut prefix = Vec::new();
@@ -423,6 +463,41 @@ fn add_needed_imports(rw: &mut Rewriter<'_>, file: &syn::File) {
             &rule.rule,
             Severity::Edited,
             format!("added `{stmt}` for `.{}(..)`", rule.method),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_use_as_a_word_only() {
+        assert_eq!(use_keywords("use a;\nfn f() { use b::c; }"), 2);
+        // Inside words, raw identifiers, comments and strings: an upper bound, never fewer.
+        assert_eq!(
+            use_keywords("fn user() {} // reuse, use\nlet r#use = \"use\";"),
+            3
+        );
+        assert_eq!(use_keywords("usefulness causes"), 0);
+    }
+
+    #[test]
+    fn module_level_walk_sees_inline_modules_in_order() {
+        let f: syn::File = syn::parse_str(
+            "use a::b; mod m { use super::b as c; mod n { use d::*; } } fn f() { use e; }",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        module_uses(&f.items, &mut vec!["crate".to_string()], &mut out);
+        let mods: Vec<usize> = out.iter().map(|(_, m)| m.len()).collect();
+        assert_eq!(mods, [1, 2, 3]);
+        // The block-level `use e` is the fourth keyword: the full walk is needed here.
+        assert_eq!(
+            use_keywords(
+                "use a::b; mod m { use super::b as c; mod n { use d::*; } } fn f() { use e; }"
+            ),
+            4
         );
     }
 }

@@ -8,11 +8,15 @@
 #        TOOLS=/tmp/lumenize-bench-tools     where ast-grep is installed (npm prefix)
 #        RUNS=5                              hyperfine runs per command
 #        ASTGREP_RUNS=2                      hyperfine runs for ast-grep (it takes ~50x longer)
+#        PAIRS=10                            interleaved check / parse-only pairs on the 0.9
+#                                            corpus (median ratio: robust when the load moves)
+#        INSTR=1                             also count instructions with valgrind (callgrind),
+#                                            single-threaded: the ratio no load can disturb
 #        STRESS=1                            also send every corpus file through the engine,
 #                                            prefilter or not (check --no-prefilter; slow)
 #        OUT=target/bench-codemod            results (markdown + JSON + reliability counts)
 #
-# Needs: cargo, python3, npm (ast-grep is installed from the npm registry at a pinned
+# Needs: cargo, python3, GNU time, npm (ast-grep is installed from the npm registry at a pinned
 # version), ripgrep and hyperfine (installed with apt-get when missing and running as root).
 set -euo pipefail
 
@@ -41,6 +45,7 @@ apt_install() {
 say "tools"
 command -v rg > /dev/null || apt_install ripgrep || cargo install --locked ripgrep
 command -v hyperfine > /dev/null || apt_install hyperfine || cargo install --locked hyperfine
+[ -x /usr/bin/time ] || apt_install time
 ASTGREP="$TOOLS/node_modules/.bin/ast-grep"
 if ! "$ASTGREP" --version 2> /dev/null | grep -q "$ASTGREP_VERSION"; then
   npm install --silent --prefix "$TOOLS" "@ast-grep/cli@$ASTGREP_VERSION"
@@ -62,6 +67,7 @@ for c in "$CORPUS" "$GEN_CORPUS"; do
   echo "$c: $(find "$c" -name '*.rs' -type f | wc -l) .rs files, $(find "$c" -name '*.rs' -type f -print0 | xargs -0 cat | wc -l) lines" >&2
 done
 NPROC="$(nproc)"
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # check exits 1 (changes pending) or 2 (unparsable files in the corpus) by design: -i.
 say "third-party corpus: lumenize-codemod vs rg vs ast-grep"
@@ -79,6 +85,26 @@ hyperfine --warmup 1 --runs "$RUNS" -i --style basic \
   --export-json "$OUT/gen.json" --export-markdown "$OUT/gen.md" \
   -n "lumenize-codemod check" "$BIN check --quiet $GEN_CORPUS" \
   -n "syn parse only" "$BIN bench-parse-only $GEN_CORPUS"
+
+# The same ratio from interleaved pairs: each check run sits next to a parse-only run, so a
+# change in the machine's load hits both sides of a pair (hyperfine runs one command's runs,
+# then the other's). User + system time, and wall time, per pair; the medians are reported.
+say "generated 0.9 corpus: ${PAIRS:-10} interleaved pairs"
+rm -f "$OUT/gen-pairs.txt"
+for _ in $(seq "${PAIRS:-10}"); do
+  /usr/bin/time -f "check %e %U %S" "$BIN" check --quiet "$GEN_CORPUS" 2>> "$OUT/gen-pairs.txt" > /dev/null || true
+  /usr/bin/time -f "parse %e %U %S" "$BIN" bench-parse-only "$GEN_CORPUS" 2>> "$OUT/gen-pairs.txt" > /dev/null || true
+done
+rm -f "$OUT/gen-instructions.txt"
+if [ "${INSTR:-0}" = 1 ] && command -v valgrind > /dev/null; then
+  say "generated 0.9 corpus: instructions (callgrind, one thread; a few minutes)"
+  for cmd in "check --quiet" bench-parse-only; do
+    # shellcheck disable=SC2086 # $cmd is two words on purpose
+    RAYON_NUM_THREADS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BIN" $cmd "$GEN_CORPUS" 2>&1 > /dev/null \
+      | sed -n "s/.*refs: *\([0-9,]*\)/$cmd \1/p" | tr -d , >> "$OUT/gen-instructions.txt" || true
+  done
+fi
+LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 say "reliability on the third-party corpus (check --force, then apply --force)"
 set +e
@@ -106,9 +132,9 @@ rm -rf "$GEN_CORPUS.applied" && cp -r "$GEN_CORPUS" "$GEN_CORPUS.applied"
 "$BIN" check --format json "$GEN_CORPUS.applied" | tail -1 > "$OUT/gen-recheck.json"
 "$BIN" bench-parse-only "$GEN_CORPUS.applied" > "$OUT/gen-reparse.txt" 2>&1
 CHANGED_ON_DISK="$(diff "$OUT/before.sha1" "$OUT/after.sha1" | grep -c '^>' || true)"
-python3 - "$OUT" "$CHECK_RC" "$APPLY_RC" "$CHANGED_ON_DISK" "$NPROC" "$NOPF_RC" << 'PY'
-import json, sys, collections
-out, check_rc, apply_rc, changed_on_disk, nproc, nopf_rc = sys.argv[1:]
+python3 - "$OUT" "$CHECK_RC" "$APPLY_RC" "$CHANGED_ON_DISK" "$NPROC" "$NOPF_RC" "$LOAD_START" "$LOAD_END" << 'PY'
+import json, os, sys, collections, statistics
+out, check_rc, apply_rc, changed_on_disk, nproc, nopf_rc, load_start, load_end = sys.argv[1:]
 lines = [json.loads(l) for l in open(f"{out}/corpus-check.jsonl")]
 summary = lines[-1]
 diags = [l for l in lines if l["type"] == "diagnostic"]
@@ -155,7 +181,28 @@ if os.path.exists(f"{out}/corpus-noprefilter.jsonl"):
                    f"{nopf_sum['edits']} edits, {nopf_sum['errors']} errors, "
                    f"{nopf_sum['needs_review']} need review; by (severity, rule): {dict(nopf_diags)}; "
                    f"files with errors: {nopf_files}")
-report = f"""## Results ({nproc} cores)
+pairs = {"check": [], "parse": []}
+for line in open(f"{out}/gen-pairs.txt"):
+    parts = line.split()
+    if len(parts) == 4 and parts[0] in pairs:
+        pairs[parts[0]].append((float(parts[1]), float(parts[2]) + float(parts[3])))
+pair_line = "not run"
+if pairs["check"] and len(pairs["check"]) == len(pairs["parse"]):
+    w = [c[0] / p[0] for c, p in zip(pairs["check"], pairs["parse"])]
+    u = [c[1] / p[1] for c, p in zip(pairs["check"], pairs["parse"])]
+    pair_line = (f"{len(w)} pairs: wall {statistics.median(w):.2f}x (min {min(w):.2f}, max {max(w):.2f}), "
+                 f"CPU {statistics.median(u):.2f}x (min {min(u):.2f}, max {max(u):.2f}); medians: check "
+                 f"{statistics.median(c[0] for c in pairs['check']):.2f} s wall / "
+                 f"{statistics.median(c[1] for c in pairs['check']):.2f} s CPU, parse only "
+                 f"{statistics.median(p[0] for p in pairs['parse']):.2f} s wall / "
+                 f"{statistics.median(p[1] for p in pairs['parse']):.2f} s CPU")
+instr_line = "not run (INSTR=1 runs it)"
+if os.path.exists(f"{out}/gen-instructions.txt"):
+    counts = dict(l.rsplit(" ", 1) for l in open(f"{out}/gen-instructions.txt").read().splitlines() if l.strip())
+    if len(counts) == 2:
+        c_i, p_i = int(counts["check --quiet"]), int(counts["bench-parse-only"])
+        instr_line = f"{c_i / p_i:.2f}x ({c_i / 1e9:.2f} G vs {p_i / 1e9:.2f} G instructions, one thread)"
+report = f"""## Results ({nproc} cores; load average {load_start} at the start, {load_end} after the timings)
 
 | comparison | wall-time ratio | CPU-time ratio | target |
 |---|---:|---:|---|
@@ -166,6 +213,9 @@ report = f"""## Results ({nproc} cores)
 
 Means: check --force {ours:.3f} s, check (default) {default:.3f} s, rg {rg:.3f} s,
 ast-grep {sg:.3f} s; 0.9 corpus: check {gen:.3f} s, syn parse only {syn:.3f} s.
+
+0.9 corpus, check / syn parse only, interleaved: {pair_line}.
+Instructions: {instr_line}.
 
 ## Reliability (third-party corpus, --force)
 

@@ -73,7 +73,7 @@ impl Collector<'_> {
         };
         let start = self.src.span(comma.span).0;
         let after = match args.trailing_punct() {
-            true => args.pairs().last().and_then(|p| p.punct().copied()),
+            true => args.pairs().next_back().and_then(|p| p.punct().copied()),
             false => None,
         };
         let end = after.map_or_else(|| self.src.span(close).0, |t| self.src.span(t.span).0);

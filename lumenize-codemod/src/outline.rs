@@ -20,8 +20,8 @@ use proc_macro2::{Delimiter, Group, Ident, TokenStream, TokenTree};
 
 /// One module-level item, as far as name resolution cares.
 pub(crate) enum Outline {
-    /// A `use` or `extern crate` item, parsed by syn.
-    Item(syn::Item),
+    /// A `use` or `extern crate` item, parsed by syn (boxed: the other variants are small).
+    Item(Box<syn::Item>),
     /// `mod name;` (`None`) or `mod name { … }` with its items.
     Mod(String, Option<Vec<Outline>>),
     /// Any other item that binds a name (fn, struct, enum, union, const, static, type, trait).
@@ -65,7 +65,7 @@ fn punct(t: Option<&TokenTree>, c: char) -> bool {
     matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c)
 }
 
-fn ident<'t>(t: Option<&'t TokenTree>) -> Option<&'t Ident> {
+fn ident(t: Option<&TokenTree>) -> Option<&Ident> {
     match t {
         Some(TokenTree::Ident(i)) => Some(i),
         _ => None,
@@ -176,13 +176,13 @@ impl Walk {
             let ts = self.take_through_semi(after_attrs)?;
             return syn::parse2(ts)
                 .ok()
-                .map(|u| Outline::Item(syn::Item::Use(u)));
+                .map(|u| Outline::Item(Box::new(syn::Item::Use(u))));
         }
         if keyword(t0, "extern") && keyword(self.peek(1), "crate") {
             let ts = self.take_through_semi(after_attrs)?;
             return syn::parse2(ts)
                 .ok()
-                .map(|e| Outline::Item(syn::Item::ExternCrate(e)));
+                .map(|e| Outline::Item(Box::new(syn::Item::ExternCrate(e))));
         }
         if keyword(t0, "unsafe") && keyword(self.peek(1), "mod") {
             self.at += 1;
@@ -218,9 +218,8 @@ impl Walk {
         // Qualifiers of functions (and of `unsafe impl`, `unsafe trait`, `auto trait`).
         loop {
             let t = self.peek(0);
-            if keyword(t, "const") && !self.const_item() {
-                self.at += 1;
-            } else if keyword(t, "async")
+            if (keyword(t, "const") && !self.const_item())
+                || keyword(t, "async")
                 || keyword(t, "unsafe")
                 || keyword(t, "safe")
                 || keyword(t, "default")
@@ -328,13 +327,11 @@ mod tests {
     use super::*;
     use crate::resolve::{collect_modules, collect_outline};
 
+    /// Module scopes, as `collect_modules` builds them.
+    type Scopes = HashMap<Vec<String>, crate::resolve::Scope>;
+
     /// The scopes from the outline, and from syn's full parse (`None` when it fails).
-    fn both(
-        text: &str,
-    ) -> (
-        Option<HashMap<Vec<String>, crate::resolve::Scope>>,
-        Option<HashMap<Vec<String>, crate::resolve::Scope>>,
-    ) {
+    fn both(text: &str) -> (Option<Scopes>, Option<Scopes>) {
         let m = vec!["crate:x".to_string()];
         let lite = outline(&text[crate::engine::parse_base(text)..]).map(|items| {
             let mut out = HashMap::new();

@@ -19,8 +19,9 @@
 //! - `runtime` (feature `native`, default): the native host — tokio, rusqlite, per-object
 //!   mailboxes, timers, workers, RPC targets, latency injection and accounting.
 //!
-//! Without the `native` feature everything but `runtime` and fetch's HTTP parts compiles (also for
-//! `wasm32-unknown-unknown`), so another host (a Cloudflare backend) can implement the traits.
+//! Without the `native` feature everything but `runtime` and fetch's HTTP parts compiles (also
+//! for `wasm32-unknown-unknown`): that is what the Cloudflare backend, the `lumenize-cloudflare`
+//! crate, builds on. The same object code runs on both hosts.
 #![warn(missing_docs)]
 
 pub mod alarms;

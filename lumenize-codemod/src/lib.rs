@@ -124,6 +124,7 @@ mod apply;
 mod deletions;
 mod engine;
 mod imports;
+mod inert;
 mod macros;
 mod manifest;
 mod outline;

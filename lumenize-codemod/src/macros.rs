@@ -43,37 +43,21 @@ fn top_level_commas(g: &TokenTree) -> usize {
 }
 
 impl Rewriter<'_> {
-    /// True when the body's source text names nothing the rewriter acts on: no `await`, no
-    /// name a target call could go by (`call_names`: targets, renames, re-exports), no method
-    /// a rule knows, no name a possibly-dead import binds, and no `use` (a block-level rename
-    /// would add a call name). Visiting such a body finds nothing, so it is not parsed; most
-    /// `format!`/`println!` bodies are skipped this way. The test is on bytes, so it can only
-    /// err toward parsing.
-    fn inert(&self, mac: &syn::Macro) -> bool {
+    /// True when the body's source text names nothing the rewriter acts on (see `inert`):
+    /// visiting it would find nothing, so it is not parsed (most `format!`/`println!` bodies).
+    fn inert_macro(&mut self, mac: &syn::Macro) -> bool {
         let span = match &mac.delimiter {
             syn::MacroDelimiter::Paren(p) => p.span.join(),
             syn::MacroDelimiter::Brace(b) => b.span.join(),
             syn::MacroDelimiter::Bracket(b) => b.span.join(),
         };
-        let body = self.src.slice(self.src.span(span)).as_bytes();
-        if body.is_empty() {
-            return false;
-        }
-        let has = |n: &str| memchr::memmem::find(body, n.as_bytes()).is_some();
-        !(has("await")
-            || has("use")
-            || self.call_names.iter().any(|n| has(n))
-            || self.watched.iter().any(|n| has(n))
-            || self
-                .rules
-                .sync_methods
-                .iter()
-                .any(|m| m.methods.iter().any(|n| has(n))))
+        let (s, e) = self.src.span(span);
+        self.inert(s, e)
     }
 
     /// Handles one macro invocation (or `macro_rules!` definition).
     pub(crate) fn macro_body(&mut self, mac: &syn::Macro) {
-        if self.inert(mac) {
+        if self.inert_macro(mac) {
             return;
         }
         let name = mac

@@ -75,6 +75,8 @@ pub(crate) struct Rewriter<'a> {
     pub needs_import: Vec<(ModPath, usize)>,
     /// Last segments of target paths and local renames that may lead to a target.
     pub call_names: HashSet<String>,
+    /// Where the names the rewriter acts on occur (see `inert`).
+    pub needles: crate::inert::Needles,
     pub splices: Vec<Splice>,
     pub notes: Vec<Note>,
     pub lines: LineIndex<'a>,
@@ -139,6 +141,7 @@ impl<'a> Rewriter<'a> {
             ident_hits: Vec::new(),
             needs_import: Vec::new(),
             call_names,
+            needles: Default::default(),
             splices: Vec::new(),
             notes: Vec::new(),
             lines: LineIndex::new(src.text),
@@ -295,6 +298,12 @@ impl<'a> Rewriter<'a> {
 
     /// Visits a function: parameters in a barrier frame, the body as the re-parse unit.
     fn visit_fn(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        let (s, _) = self.src.span(block.brace_token.span.open());
+        let (_, e) = self.src.span(block.brace_token.span.close());
+        // A body naming nothing the rewriter acts on holds nothing to do (see `inert`).
+        if self.inert(s, e) {
+            return;
+        }
         let mut frame = Frame {
             barrier: true,
             ..Frame::default()
@@ -323,8 +332,6 @@ impl<'a> Rewriter<'a> {
         }
         let outer_unit = self.unit;
         if outer_unit.is_none() {
-            let (s, _) = self.src.span(block.brace_token.span.open());
-            let (_, e) = self.src.span(block.brace_token.span.close());
             self.unit = Some(Unit {
                 kind: UnitKind::Block,
                 start: s,

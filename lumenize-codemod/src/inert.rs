@@ -1,0 +1,64 @@
+//! Stretches of a file the rewriter can skip: those whose text names nothing it acts on.
+//!
+//! Everything the rewriter does starts from a name in the text: `.await`, a name a target call
+//! could go by (`call_names`: targets, renames, re-exports), a method a rule knows, a name a
+//! possibly-dead import binds (its uses keep the import), or a `use` (a block-level rename adds
+//! a call name). A function body or macro body whose source text contains none of these, even
+//! inside a longer word or a comment, would be visited for nothing, so it is skipped. The test
+//! is on bytes and errs only toward visiting. It is recomputed when `call_names` grows.
+
+use crate::rewrite::Rewriter;
+
+/// Every occurrence of every needle in the file, as sorted byte ranges.
+#[derive(Default)]
+pub(crate) struct Needles {
+    hits: Vec<(usize, usize)>,
+    longest: usize,
+    /// `call_names.len()` when computed (`None`: not yet).
+    names: Option<usize>,
+}
+
+impl Rewriter<'_> {
+    /// True when `text[start..end]` contains no needle.
+    pub(crate) fn inert(&mut self, start: usize, end: usize) -> bool {
+        if start >= end || end > self.src.text.len() {
+            return false;
+        }
+        if self.needles.names != Some(self.call_names.len()) {
+            self.needles = self.find_needles();
+        }
+        let n = &self.needles;
+        let from = n.hits.partition_point(|h| h.0 + n.longest <= start);
+        !n.hits[from..]
+            .iter()
+            .take_while(|h| h.0 < end)
+            .any(|h| h.1 > start)
+    }
+
+    fn find_needles(&self) -> Needles {
+        let text = self.src.text.as_bytes();
+        let methods = self
+            .rules
+            .sync_methods
+            .iter()
+            .flat_map(|m| m.methods.iter());
+        let needles = ["await", "use"]
+            .into_iter()
+            .chain(self.call_names.iter().map(String::as_str))
+            .chain(self.watched.iter().map(String::as_str))
+            .chain(methods.map(String::as_str))
+            .filter(|n| !n.is_empty());
+        let mut hits = Vec::new();
+        let mut longest = 0;
+        for n in needles {
+            longest = longest.max(n.len());
+            hits.extend(memchr::memmem::find_iter(text, n.as_bytes()).map(|p| (p, p + n.len())));
+        }
+        hits.sort_unstable();
+        Needles {
+            hits,
+            longest,
+            names: Some(self.call_names.len()),
+        }
+    }
+}

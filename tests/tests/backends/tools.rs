@@ -14,8 +14,9 @@
 //! installed (no npm, no wasm32 target) fails the test loudly: the suite never passes by
 //! skipping.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -49,20 +50,24 @@ fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
 }
 
+/// Runs a long step with its output on the terminal (children write to the real stderr,
+/// which the test harness does not capture), so a first run shows its progress.
 fn run(what: &str, cmd: &mut Command) {
-    eprintln!("[workerd suite] {what}…");
+    let say = |line: String| {
+        let _ = writeln!(std::io::stderr(), "[workerd suite] {line}");
+    };
+    say(format!("{what}…"));
     let started = Instant::now();
-    let out = cmd
-        .output()
+    let status = cmd
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
         .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
     assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        status.success(),
+        "{what} failed ({status}); its output is above"
     );
-    eprintln!("[workerd suite] {what}: done in {:.0?}", started.elapsed());
+    say(format!("{what}: done in {:.0?}", started.elapsed()));
 }
 
 /// Installs what is missing (once per process) and returns the tools.

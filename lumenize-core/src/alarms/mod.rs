@@ -143,10 +143,7 @@ impl<'a> Alarms<'a> {
         when: impl Into<When>,
         callback: Continuation,
     ) -> Result<Schedule, AlarmError> {
-        if id.is_empty() || id.len() > 256 {
-            return Err(AlarmError::InvalidId(id.to_string()));
-        }
-        self.insert(id, &when.into(), callback, true)
+        self.insert_with_id(id, &when.into(), callback, true)
     }
 
     /// Like [`Alarms::schedule_with_id`] for an id the caller knows is free (checked with
@@ -159,10 +156,20 @@ impl<'a> Alarms<'a> {
         when: impl Into<When>,
         callback: Continuation,
     ) -> Result<Schedule, AlarmError> {
+        self.insert_with_id(id, &when.into(), callback, false)
+    }
+
+    fn insert_with_id(
+        &self,
+        id: &str,
+        when: &When,
+        callback: Continuation,
+        replace: bool,
+    ) -> Result<Schedule, AlarmError> {
         if id.is_empty() || id.len() > 256 {
             return Err(AlarmError::InvalidId(id.to_string()));
         }
-        self.insert(id, &when.into(), callback, false)
+        self.insert(id, when, callback, replace)
     }
 
     /// True when schedule `id` is pending (a point lookup that decodes nothing).

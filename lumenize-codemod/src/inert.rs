@@ -62,3 +62,54 @@ impl Rewriter<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::engine::Src;
+    use crate::resolve::{CrateContext, Resolver};
+    use crate::rules::RuleSet;
+    use crate::text::SpanPositions;
+
+    #[test]
+    fn a_stretch_is_inert_only_without_any_needle() {
+        let text = "fn a() { let v = x.len(); }\n\
+                    fn b() { g().await; }\n\
+                    fn c() { let o = PostprocessOptions::default(); }\n\
+                    fn d() { use q as r; }\n\
+                    fn e() { decode(s); }\n";
+        let rules = RuleSet::builtin();
+        let ctx = CrateContext::default();
+        let modules = HashMap::new();
+        let is_target = |_: &[String]| false;
+        let resolver = Resolver::new(&ctx, &modules, &is_target);
+        let pos = SpanPositions::new(text);
+        let src = Src {
+            text,
+            base: 0,
+            pos: &pos,
+        };
+        let mut rw = Rewriter::new(src, &rules, &resolver, vec!["crate:x".into()], true);
+        rw.watched.push("PostprocessOptions".into());
+        let line = |n: usize| {
+            let start: usize = text.lines().take(n).map(|l| l.len() + 1).sum();
+            (start, start + text.lines().nth(n).unwrap().len())
+        };
+        let inert = |rw: &mut Rewriter<'_>, n: usize| {
+            let (s, e) = line(n);
+            rw.inert(s, e)
+        };
+        assert!(inert(&mut rw, 0), "no needle");
+        assert!(!inert(&mut rw, 1), "`await`");
+        assert!(!inert(&mut rw, 2), "a watched import name");
+        assert!(!inert(&mut rw, 3), "`use`");
+        assert!(inert(&mut rw, 4), "`decode` is no call name yet");
+        // A rename found later (`use …::parse as decode` in a block) makes it one: the needles
+        // are recomputed when the call names grow.
+        rw.call_names.insert("decode".into());
+        assert!(!inert(&mut rw, 4));
+        assert!(!rw.inert(5, 5), "an empty stretch is never skipped");
+    }
+}

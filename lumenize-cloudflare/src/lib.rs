@@ -49,9 +49,6 @@ pub use worker::Workers;
 mod glue {
     //! Small pieces the hosts share.
 
-    use lumenize_core::context::Ctx;
-    use lumenize_core::ocan::{execute_chain, ChainError, Dispatch, OperationChain};
-    use lumenize_core::structured_clone::{self, Value};
     use lumenize_core::transport::Outgoing;
     use worker::{Request, Response};
 
@@ -66,16 +63,6 @@ mod glue {
     /// One line to the worker's log.
     pub(crate) fn console_line(line: &str) {
         worker::console_log!("lumenize: {line}");
-    }
-
-    /// An error as the `Error` value continuations receive, in wire text.
-    pub(crate) fn error_wire(e: &ChainError) -> String {
-        structured_clone::stringify(&e.to_value()).unwrap_or_else(|_| {
-            format!(
-                "{{\"json\":{{\"$type\":\"error\",\"name\":\"ChainError\",\"message\":{:?}}},\"meta\":{{}}}}",
-                e.to_string()
-            )
-        })
     }
 
     /// The envelope of a queued `call_raw`.
@@ -127,21 +114,6 @@ mod glue {
                 console_line(&format!("message not delivered: {e}"));
             }
         }
-    }
-
-    /// Runs a delivered continuation: parse it, fill `$result` with the outcome, execute.
-    pub(crate) fn run_continuation(
-        obj: &mut dyn Dispatch,
-        ctx: &Ctx<'_>,
-        continuation: &str,
-        outcome: Result<String, String>,
-    ) -> Result<(), ChainError> {
-        let chain = OperationChain::parse(continuation)?;
-        let value: Value = match &outcome {
-            Ok(text) | Err(text) => structured_clone::parse(text).map_err(ChainError::Codec)?,
-        };
-        execute_chain(obj, ctx, &chain.with_result(value))?;
-        Ok(())
     }
 }
 

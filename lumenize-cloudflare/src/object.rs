@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use lumenize_core::alarms::{self, fire, SlotState, SqlAlarmSlot};
 use lumenize_core::context::{Ctx, CtxParts};
-use lumenize_core::ocan::{execute_chain, ChainError, Dispatch, OperationChain};
+use lumenize_core::ocan::{execute_chain, run_continuation, ChainError, Dispatch, OperationChain};
 use lumenize_core::storage::{SqlValue, Storage, KV_SCHEMA};
 use lumenize_core::structured_clone;
 use lumenize_core::transport::{Address, Outgoing};
@@ -17,7 +17,7 @@ use worker::{Env, Request, Response, State};
 use crate::envelope::{Answer, Envelope, Outcome, Target};
 use crate::sql::{transaction_sync, CfStorage};
 use crate::transport::CfTransport;
-use crate::{console_line, error_wire, now_ms, read_envelope, send_all, wire_answer};
+use crate::{console_line, now_ms, read_envelope, send_all, wire_answer};
 
 type Factory = Box<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch>>;
 
@@ -104,7 +104,7 @@ impl ObjectHost {
                     let value = execute_chain(obj, ctx, &chain)?;
                     structured_clone::stringify(&value).map_err(ChainError::Codec)
                 });
-                let outcome: Outcome = turn.result.map_err(|e| error_wire(&e)).into();
+                let outcome: Outcome = turn.result.map_err(|e| e.to_wire()).into();
                 let mut messages: Vec<Envelope> =
                     turn.outbox.iter().map(crate::call_envelope).collect();
                 if let Some(reply) = reply {
@@ -123,12 +123,12 @@ impl ObjectHost {
                 ..
             } => {
                 let turn = self.turn(move |obj, ctx| {
-                    crate::run_continuation(obj, ctx, &continuation, outcome.into())
+                    run_continuation(obj, ctx, &continuation, &outcome.into())
                 });
                 let answer = Answer {
                     outcome: match &turn.result {
                         Ok(()) => Outcome::Ok(String::new()),
-                        Err(e) => Outcome::Err(error_wire(e)),
+                        Err(e) => Outcome::Err(e.to_wire()),
                     },
                 };
                 self.after_commit(turn.outbox.iter().map(crate::call_envelope).collect())

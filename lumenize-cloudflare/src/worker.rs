@@ -17,9 +17,7 @@ use worker::{Context, Env, Request, Response};
 
 use crate::envelope::{Answer, Envelope, Outcome, Target, MESSAGE_PATH};
 use crate::transport::CfTransport;
-use crate::{
-    call_envelope, console_line, error_wire, now_ms, read_envelope, send_all, wire_answer,
-};
+use crate::{call_envelope, console_line, now_ms, read_envelope, send_all, wire_answer};
 
 type Factory = Box<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch>>;
 
@@ -121,9 +119,10 @@ impl Workers {
     ) -> Answer {
         let Envelope::Call { chain, reply, .. } = envelope else {
             return Answer {
-                outcome: Outcome::Err(error_wire(&ChainError::handler(
-                    "workers only take calls (no deliveries, no alarms)",
-                ))),
+                outcome: Outcome::Err(
+                    ChainError::handler("workers only take calls (no deliveries, no alarms)")
+                        .to_wire(),
+                ),
             };
         };
         let jobs: Rc<RefCell<Vec<ExecutorJob>>> = Rc::default();
@@ -155,7 +154,7 @@ impl Workers {
             };
             (result, outbox)
         };
-        let outcome: Outcome = result.map_err(|e| error_wire(&e)).into();
+        let outcome: Outcome = result.map_err(|e| e.to_wire()).into();
         let mut messages: Vec<Envelope> = outbox.iter().map(call_envelope).collect();
         if let Some(reply) = reply {
             messages.push(Envelope::Deliver {

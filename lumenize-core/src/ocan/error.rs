@@ -119,6 +119,18 @@ impl ChainError {
         })))
     }
 
+    /// [`ChainError::to_value`] as structured-clone wire text: what hosts deliver to a
+    /// continuation when a call failed.
+    pub fn to_wire(&self) -> String {
+        crate::structured_clone::stringify(&self.to_value()).unwrap_or_else(|_| {
+            // Encoding an Error value cannot reasonably fail; keep a readable fallback.
+            format!(
+                "{{\"json\":{{\"$type\":\"error\",\"name\":\"ChainError\",\"message\":{:?}}},\"meta\":{{}}}}",
+                self.to_string()
+            )
+        })
+    }
+
     /// A short stable name of the variant (`"UnknownMethod"`, `"Handler"`...).
     pub fn kind(&self) -> &'static str {
         match self {

@@ -228,3 +228,20 @@ fn contains_marker_visit(value: &Value, seen: &mut std::collections::HashSet<usi
     };
     children.iter().any(|v| contains_marker_visit(v, seen))
 }
+
+/// Runs a delivered continuation on `target`: parses it, fills its `$result` marker with the
+/// outcome (the result, or the `Error` value of a failed call; both wire text) and executes it.
+/// Every host runs deliveries through this, so `$result` means the same thing everywhere.
+pub fn run_continuation<T: Dispatch + ?Sized>(
+    target: &mut T,
+    ctx: &Ctx<'_>,
+    continuation: &str,
+    outcome: &Result<String, String>,
+) -> Result<(), ChainError> {
+    let chain = OperationChain::parse(continuation)?;
+    let value = match outcome {
+        Ok(text) | Err(text) => crate::structured_clone::parse(text).map_err(ChainError::Codec)?,
+    };
+    execute_chain(target, ctx, &chain.with_result(value))?;
+    Ok(())
+}

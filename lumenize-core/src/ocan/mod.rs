@@ -25,7 +25,7 @@ mod execute;
 pub use convert::describe as convert_describe;
 pub use convert::{FromValue, IntoHandlerResult, IntoValue, Serde};
 pub use error::ChainError;
-pub use execute::{execute_chain, Dispatch, ExecuteChain, MAX_ARGS, MAX_DEPTH};
+pub use execute::{execute_chain, run_continuation, Dispatch, ExecuteChain, MAX_ARGS, MAX_DEPTH};
 
 use crate::structured_clone::{self, ObjectKind, Value};
 

@@ -6,10 +6,10 @@ use super::shared::Shared;
 use super::{Msg, NativeExt, Reply, RuntimeError};
 use crate::alarms::{self, fire, SlotState, SqlAlarmSlot};
 use crate::context::{Ctx, CtxParts};
-use crate::ocan::{execute_chain, ChainError, Dispatch, OperationChain};
+use crate::ocan::{execute_chain, run_continuation, ChainError, Dispatch, OperationChain};
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{SqlValue, Storage, StorageError, KV_SCHEMA};
-use crate::structured_clone::{self, Value};
+use crate::structured_clone;
 use crate::transport::{Address, Delivery};
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -356,34 +356,13 @@ fn alarm_err(e: crate::alarms::AlarmError) -> ChainError {
     }
 }
 
-/// Runs a delivered continuation: parse it, fill `$result` with the outcome, execute.
-pub(crate) fn run_continuation(
-    obj: &mut dyn Dispatch,
-    ctx: &Ctx<'_>,
-    continuation: &str,
-    outcome: &Result<String, String>,
-) -> Result<(), ChainError> {
-    let chain = OperationChain::parse(continuation)?;
-    let value: Value = match outcome {
-        Ok(text) | Err(text) => structured_clone::parse(text).map_err(ChainError::Codec)?,
-    };
-    execute_chain(obj, ctx, &chain.with_result(value))?;
-    Ok(())
-}
-
 /// Builds the delivery of `result` to `reply`'s continuation.
 pub(crate) fn delivery(
     to: Address,
     continuation: String,
     result: Result<String, ChainError>,
 ) -> Delivery {
-    let outcome = match result {
-        Ok(text) => Ok(text),
-        Err(e) => Err(structured_clone::stringify(&e.to_value()).unwrap_or_else(|_| {
-            // Encoding an Error value cannot reasonably fail; keep a readable fallback.
-            format!("{{\"json\":{{\"$type\":\"error\",\"name\":\"ChainError\",\"message\":{:?}}},\"meta\":{{}}}}", e.to_string())
-        })),
-    };
+    let outcome = result.map_err(|e| e.to_wire());
     Delivery {
         to,
         continuation,

@@ -3,11 +3,12 @@
 //! still sent only if the handler succeeds).
 
 use super::accounting::thread_cpu;
-use super::host::{panic_message, run_continuation};
+use super::host::panic_message;
 use super::shared::Shared;
 use super::{Msg, NativeExt};
 use crate::alarms::NoAlarmSlot;
 use crate::context::{Ctx, CtxParts};
+use crate::ocan::run_continuation;
 use crate::ocan::{execute_chain, ChainError, OperationChain};
 use crate::storage::NoStorage;
 use crate::structured_clone;

@@ -319,10 +319,9 @@ fn verify_unit(
 mod tests {
     use super::*;
 
-    /// Runs splices (given as `(find, replace_with)` on the text) through the net.
-    fn run(text: &str, edits: &[(&str, &str)]) -> Result<String, String> {
-        let ts = TokenStream::from_str(text).unwrap();
-        let mut splices: Vec<Splice> = edits
+    /// One splice per `(find, replace_with)`, all in the block unit that starts at `unit_start`.
+    fn splices(text: &str, edits: &[(&str, &str)], unit_start: usize) -> Vec<Splice> {
+        edits
             .iter()
             .map(|(find, with)| {
                 let start = text.find(find).unwrap();
@@ -333,12 +332,18 @@ mod tests {
                     replacement: with.to_string(),
                     unit: Unit {
                         kind: UnitKind::Block,
-                        start: 0,
+                        start: unit_start,
                         end: text.len(),
                     },
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// Runs splices (given as `(find, replace_with)` on the text) through the net.
+    fn run(text: &str, edits: &[(&str, &str)]) -> Result<String, String> {
+        let ts = TokenStream::from_str(text).unwrap();
+        let mut splices = splices(text, edits, 0);
         let pos = SpanPositions::new(text);
         let r = apply_and_verify(
             Src {
@@ -369,23 +374,7 @@ mod tests {
         let deletable = Deletable::collect(src, &file);
         drop(file);
         let body = text.find('{').unwrap();
-        let mut splices: Vec<Splice> = edits
-            .iter()
-            .map(|(find, with)| {
-                let start = text.find(find).unwrap();
-                Splice {
-                    rule: "t".into(),
-                    start,
-                    end: start + find.len(),
-                    replacement: with.to_string(),
-                    unit: Unit {
-                        kind: UnitKind::Block,
-                        start: body,
-                        end: text.len(),
-                    },
-                }
-            })
-            .collect();
+        let mut splices = splices(text, edits, body);
         let fast = splices
             .iter()
             .all(|s| s.replacement.is_empty() && deletable.covers(text, s.start, s.end));

@@ -114,7 +114,7 @@ impl ObjectHost {
                         outcome: outcome.clone(),
                     });
                 }
-                self.after_commit(messages).await;
+                self.send_and_sync_alarm(messages, false).await;
                 Answer { outcome }
             }
             Envelope::Deliver {
@@ -131,8 +131,8 @@ impl ObjectHost {
                         Err(e) => Outcome::Err(e.to_wire()),
                     },
                 };
-                self.after_commit(turn.outbox.iter().map(crate::call_envelope).collect())
-                    .await;
+                let messages = turn.outbox.iter().map(crate::call_envelope).collect();
+                self.send_and_sync_alarm(messages, false).await;
                 answer
             }
             Envelope::Trigger { limit, .. } => {
@@ -243,11 +243,8 @@ impl ObjectHost {
         ran
     }
 
-    /// After a committed turn: push the alarm change, then send the messages.
-    async fn after_commit(&self, messages: Vec<Envelope>) {
-        self.send_and_sync_alarm(messages, false).await;
-    }
-
+    /// After committed turns: push the alarm to the platform (its change, or with `force` its
+    /// current value, since firing consumed it), then send the messages in order.
     async fn send_and_sync_alarm(&self, messages: Vec<Envelope>, force: bool) {
         let change = self.inner.slot.take_change();
         let target = if force {

@@ -24,8 +24,14 @@ pub trait Backend {
     fn restart(&mut self);
     /// The base URL of the local endpoint server (`/delay/{ms}`, `/status/{code}`, `/hang`...).
     fn endpoint(&self) -> String;
-    /// A URL on which nothing listens.
-    fn refused_url(&self) -> String;
+}
+
+/// A port on 127.0.0.1 that was just free (bound, then released): nothing listens on it.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// Polls `check` until it returns `Some`, for at most `limit`.
@@ -246,7 +252,11 @@ pub fn proxy_fetch_outcomes(b: &mut dyn Backend) {
     go("teapot", format!("{ep}/status/418"), 5_000.0);
     go("uuid", format!("{ep}/uuid"), 5_000.0);
     go("hang", format!("{ep}/hang"), 300.0);
-    go("refused", b.refused_url(), 5_000.0);
+    go(
+        "refused",
+        format!("http://127.0.0.1:{}/", free_port()),
+        5_000.0,
+    );
     let mut got = wait_outcomes(b, desk, 4, Duration::from_secs(15));
     got.sort();
     assert_eq!(

@@ -1,8 +1,6 @@
 //! The suite's native backend: `lumenize_core::runtime` on SQLite files in a temporary
 //! directory, with the system clock (the suite's time is real on both backends).
 
-use std::net::TcpListener;
-
 use lumenize_core::fetch::{self, EndpointServer};
 use lumenize_core::ocan::ctn;
 use lumenize_core::runtime::Runtime;
@@ -67,17 +65,4 @@ impl Backend for Native {
     fn endpoint(&self) -> String {
         self.server.base_url()
     }
-
-    fn refused_url(&self) -> String {
-        refused_url()
-    }
-}
-
-/// `http://127.0.0.1:{port}/` for a port that was just free (bound, then released).
-pub fn refused_url() -> String {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    format!("http://127.0.0.1:{port}/")
 }

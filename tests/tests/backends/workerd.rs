@@ -2,7 +2,6 @@
 //! real `workerd` on 127.0.0.1, with SQLite-backed Durable Object storage on disk in a
 //! temporary directory. Every process started here is killed when the backend is dropped.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use lumenize_core::fetch::EndpointServer;
 use lumenize_core::ocan::ctn;
 use lumenize_core::structured_clone::{self, ObjectKind, Value};
 
-use crate::suite::Backend;
+use crate::suite::{free_port, Backend};
 use crate::tools::{built_worker, tools};
 
 /// The shared secret the worker is configured with.
@@ -51,13 +50,6 @@ fn config(port: u16) -> String {
         );
     }
     replaced
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl Workerd {
@@ -217,10 +209,6 @@ impl Backend for Workerd {
 
     fn endpoint(&self) -> String {
         self.server.base_url()
-    }
-
-    fn refused_url(&self) -> String {
-        format!("http://127.0.0.1:{}/", free_port())
     }
 }
 

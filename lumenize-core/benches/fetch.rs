@@ -86,11 +86,19 @@ impl Bench {
         Bench { rt, done, server }
     }
 
-    /// Starts `n` fetches in one origin turn and waits for all continuations.
-    fn run(&self, origin: &str, design: &str, executor: &str, n: u32) -> Duration {
+    /// Starts `n` fetches in one origin turn and waits for all continuations. Returns the
+    /// total time and, when `wait_start` (the start is then a call, not a one-way send), the
+    /// time until the starting turn committed.
+    fn run(
+        &self,
+        origin: &str,
+        design: &str,
+        executor: &str,
+        n: u32,
+        wait_start: bool,
+    ) -> (Duration, Duration) {
         let o = self.rt.object("ORIGIN", origin);
-        let t0 = Instant::now();
-        o.send(&ctn().call(
+        let start = ctn().call(
             "startMany",
             vec![
                 Value::from(design),
@@ -98,8 +106,14 @@ impl Bench {
                 Value::from(self.server.url("/uuid")),
                 Value::from(n),
             ],
-        ))
-        .unwrap();
+        );
+        let t0 = Instant::now();
+        if wait_start {
+            o.call(&start).unwrap();
+        } else {
+            o.send(&start).unwrap();
+        }
+        let started = t0.elapsed();
         for _ in 0..n {
             let ok = self
                 .done
@@ -107,7 +121,7 @@ impl Bench {
                 .expect("a continuation did not run");
             assert!(ok, "a fetch did not end in a 200 response");
         }
-        t0.elapsed()
+        (t0.elapsed(), started)
     }
 }
 
@@ -178,10 +192,10 @@ fn main() {
     for &(design, executor, label) in &designs {
         let origin = format!("seq-{design}-{executor}");
         for _ in 0..100 {
-            bench.run(&origin, design, executor, 1);
+            bench.run(&origin, design, executor, 1, false);
         }
         let mut v: Vec<Duration> = (0..seq_ops)
-            .map(|_| bench.run(&origin, design, executor, 1))
+            .map(|_| bench.run(&origin, design, executor, 1, false).0)
             .collect();
         v.sort();
         let med = percentile(&v, 0.5);
@@ -194,15 +208,15 @@ fn main() {
     }
 
     println!("\n## {concurrent} concurrent fetches of /uuid through one origin\n");
-    println!("| design | total ms | per fetch µs | origin CPU µs/fetch | orchestrator CPU µs/fetch | rows written/fetch | RSS growth at end MiB |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| design | total ms | starting turn ms | per fetch µs | origin CPU µs/fetch | orchestrator CPU µs/fetch | rows written/fetch | RSS growth at end MiB |");
+    println!("|---|---|---|---|---|---|---|---|");
     for &(design, executor, label) in &designs {
         let name = format!("conc-{design}-{executor}");
         let origin = Address::object("ORIGIN", name.as_str());
         let orch = Address::object(fetch::ORCHESTRATOR_BINDING, fetch::ORCHESTRATOR_NAME);
         let (o0, r0) = (bench.rt.accounting(&origin), bench.rt.accounting(&orch));
         let rss0 = rss_bytes();
-        let t = bench.run(&name, design, executor, concurrent);
+        let (t, started) = bench.run(&name, design, executor, concurrent, true);
         let rss1 = rss_bytes();
         // Let the orchestrator finish its delivery reports before reading its accounting.
         bench.rt.settle(Duration::from_secs(60)).unwrap();
@@ -210,8 +224,9 @@ fn main() {
         let per = |a: Duration, b: Duration| (a - b).as_secs_f64() * 1e6 / concurrent as f64;
         let rows = (o1.rows_written - o0.rows_written) + (r1.rows_written - r0.rows_written);
         println!(
-            "| {label} | {:.0} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
+            "| {label} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
             t.as_secs_f64() * 1e3,
+            started.as_secs_f64() * 1e3,
             t.as_secs_f64() * 1e6 / concurrent as f64,
             per(o1.cpu, o0.cpu),
             per(r1.cpu, r0.cpu),

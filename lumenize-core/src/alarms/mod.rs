@@ -71,11 +71,15 @@ pub enum AlarmError {
 }
 
 /// The alarms table, its time index, and the table of given-up schedules.
+///
+/// The `type` check is spelled with `OR` rather than `IN (…)`: SQLite builds an ephemeral
+/// table for an `IN` list on every insert, which cost more than the rest of the insert's
+/// constraint checks together.
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS __lmz_alarms (
   id TEXT PRIMARY KEY NOT NULL,
   operation_chain TEXT NOT NULL,
-  type TEXT NOT NULL CHECK (type IN ('scheduled', 'delayed', 'cron')),
+  type TEXT NOT NULL CHECK (type = 'scheduled' OR type = 'delayed' OR type = 'cron'),
   time INTEGER NOT NULL,
   delay_ms INTEGER,
   cron TEXT,

@@ -55,14 +55,6 @@ pub fn proxy_fetch_simple(
         ));
     }
     let id = options.request_id.clone().unwrap_or_else(new_uuid);
-    let alarm = alarm_id(&id);
-    if ctx
-        .alarms()
-        .exists(&alarm)
-        .map_err(ProxyFetchError::Alarm)?
-    {
-        return Err(ProxyFetchError::DuplicateRequestId(id));
-    }
     let job = Job {
         request_id: id.clone(),
         request: normalized.to_value(),
@@ -95,12 +87,6 @@ fn schedule_timeout(
     continuation: &Continuation,
     options: &FetchOptions,
 ) -> Result<(), ProxyFetchError> {
-    let no_reply = FetchError::NoReply {
-        url: url.to_string(),
-        request_id: id.to_string(),
-        timeout_ms: millis(options.timeout),
-        grace_ms: millis(options.grace_period),
-    };
     // The user's chain travels as opaque wire text (as in the original): stored as a value, its
     // `$result` marker would be resolved as a nested operation when the alarm chain runs.
     let inner = continuation
@@ -109,25 +95,84 @@ fn schedule_timeout(
     let at = ctx
         .now_ms()
         .saturating_add(millis(options.timeout + options.grace_period) as i64);
+    // Only what the NoReply error is built from when the alarm fires, not the error itself:
+    // every pending fetch holds a row, and a small row is cheaper to insert and delete.
+    let deadline = Deadline {
+        url: url.to_string(),
+        timeout_ms: millis(options.timeout),
+        grace_ms: millis(options.grace_period),
+    };
     let chain = ctn().call(
         RESULT_METHOD,
-        vec![Value::from(id), no_reply.to_value(), Value::from(inner)],
+        vec![Value::from(id), deadline.to_value(), Value::from(inner)],
     );
-    // The id was checked free in this turn: a plain insert, no search for the earliest.
-    ctx.alarms()
+    // A plain insert, no search for the earliest. The primary key refuses a pending id; the
+    // lookup that tells that apart from other failures runs only when the insert failed.
+    match ctx
+        .alarms()
         .schedule_new_with_id(&alarm_id(id), When::at_ms(at), chain)
-        .map_err(ProxyFetchError::Alarm)?;
-    Ok(())
+    {
+        Ok(_) => Ok(()),
+        Err(e) => match ctx.alarms().exists(&alarm_id(id)) {
+            Ok(true) => Err(ProxyFetchError::DuplicateRequestId(id.to_string())),
+            _ => Err(ProxyFetchError::Alarm(e)),
+        },
+    }
+}
+
+/// What a `fetch-{id}` alarm stores besides the continuation: enough to build
+/// [`FetchError::NoReply`] when it fires. On the wire: `[url, timeoutMs, gracePeriodMs]`.
+struct Deadline {
+    url: String,
+    timeout_ms: u64,
+    grace_ms: u64,
+}
+
+impl Deadline {
+    fn to_value(&self) -> Value {
+        Value::array([
+            Value::from(self.url.as_str()),
+            Value::Number(self.timeout_ms as f64),
+            Value::Number(self.grace_ms as f64),
+        ])
+    }
+
+    fn from_value(v: &Value) -> Option<Deadline> {
+        let items = v.as_array()?;
+        let ms = |i: usize| {
+            items
+                .get(i)?
+                .as_f64()
+                .filter(|n| *n >= 0.0 && n.is_finite())
+                .map(|n| n as u64)
+        };
+        Some(Deadline {
+            url: items.first()?.as_str()?.to_string(),
+            timeout_ms: ms(1)?,
+            grace_ms: ms(2)?,
+        })
+    }
+
+    fn no_reply(self, request_id: String) -> FetchError {
+        FetchError::NoReply {
+            url: self.url,
+            request_id,
+            timeout_ms: self.timeout_ms,
+            grace_ms: self.grace_ms,
+        }
+    }
 }
 
 /// The convergence point of both paths, run on the origin: `args` are `(requestId, outcome)`
-/// from the executor or `(requestId, NoReply error, continuation)` from the alarm. Returns
-/// `true` when this call ran the continuation, `false` for a counted no-op.
+/// from the executor, or `(requestId, deadline, continuation)` from the alarm, whose outcome is
+/// [`FetchError::NoReply`]. Returns `true` when this call ran the continuation, `false` for a
+/// counted no-op.
 pub fn handle_result<T: Dispatch + ?Sized>(
     target: &mut T,
     ctx: &Ctx<'_>,
     args: Vec<Value>,
 ) -> Result<Value, ChainError> {
+    let from_alarm = args.len() >= 3;
     let mut args = args.into_iter();
     let id = match args.next() {
         Some(Value::String(s)) => s,
@@ -137,7 +182,6 @@ pub fn handle_result<T: Dispatch + ?Sized>(
             )))
         }
     };
-    let outcome = args.next().unwrap_or_default();
     let alarm = alarm_id(&id);
     let schedule = ctx
         .alarms()
@@ -145,26 +189,37 @@ pub fn handle_result<T: Dispatch + ?Sized>(
         .map_err(|e| ChainError::handler(e.to_string()))?;
     let Some(schedule) = schedule else {
         count_no_op(ctx).map_err(|e| ChainError::Storage(e.to_string()))?;
+        let outcome = match from_alarm {
+            true => "no reply".to_string(),
+            false => describe_outcome(&args.next().unwrap_or_default()),
+        };
         ctx.log(format!(
-            "fetch {id}: outcome arrived after the other path won; ignored ({})",
-            describe_outcome(&outcome)
+            "fetch {id}: outcome arrived after the other path won; ignored ({outcome})"
         ));
         return Ok(Value::Bool(false));
     };
-    let inner = stored_continuation(&schedule.callback).ok_or_else(|| {
+    let (deadline, inner) = stored_parts(&schedule.callback).ok_or_else(|| {
         ChainError::handler(format!(
             "schedule {alarm} does not hold a fetch continuation"
         ))
     })?;
+    let outcome = match from_alarm {
+        true => deadline.no_reply(id).to_value(),
+        false => args.next().unwrap_or_default(),
+    };
     let continuation = OperationChain::parse(&inner)?;
     execute_chain(target, ctx, &continuation.with_result(outcome))?;
     Ok(Value::Bool(true))
 }
 
-/// The user continuation inside a `fetch-{id}` alarm chain (third argument of its apply).
-fn stored_continuation(chain: &OperationChain) -> Option<String> {
+/// The deadline and the user continuation inside a `fetch-{id}` alarm chain (second and
+/// third arguments of its apply).
+fn stored_parts(chain: &OperationChain) -> Option<(Deadline, String)> {
     match chain.ops().last()? {
-        Operation::Apply { args } => args.get(2)?.as_str().map(String::from),
+        Operation::Apply { args } => Some((
+            Deadline::from_value(args.get(1)?)?,
+            args.get(2)?.as_str()?.to_string(),
+        )),
         Operation::Get { .. } => None,
     }
 }

@@ -2,7 +2,8 @@
 //! the local `/uuid` endpoint with no injected latency, time for 10,000 concurrent fetches
 //! through one origin, and memory per in-flight fetch. Prints markdown tables.
 //!
-//! `cargo bench -p lumenize-core --bench fetch` (add `-- --quick` for a short run).
+//! `cargo bench -p lumenize-core --bench fetch` (add `-- --quick` for a short run, `--rounds N`
+//! for more or fewer interleaved rounds, `--only <label>` to measure one design).
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -148,40 +149,152 @@ const DESIGNS: [(&str, &str, &str); 4] = [
     ("simple", "rpc", "simple (RPC-target executor)"),
 ];
 
+/// One measured 10k-concurrent round of one design.
+struct ConcurrentRound {
+    total: Duration,
+    started: Duration,
+    origin_cpu_us: f64,
+    orchestrator_cpu_us: f64,
+    rows_per_fetch: f64,
+    rss_growth_mib: f64,
+}
+
+impl Bench {
+    /// `n` concurrent fetches through a fresh origin, with its accounting.
+    fn concurrent_round(
+        &self,
+        design: &str,
+        executor: &str,
+        n: u32,
+        round: usize,
+    ) -> ConcurrentRound {
+        let name = format!("conc-{design}-{executor}-{round}");
+        let origin = Address::object("ORIGIN", name.as_str());
+        let orch = Address::object(fetch::ORCHESTRATOR_BINDING, fetch::ORCHESTRATOR_NAME);
+        let (o0, r0) = (self.rt.accounting(&origin), self.rt.accounting(&orch));
+        let rss0 = rss_bytes();
+        let (total, started) = self.run(&name, design, executor, n, true);
+        let rss1 = rss_bytes();
+        // Let the orchestrator finish its delivery reports before reading its accounting
+        // (and before the next round starts).
+        self.rt.settle(Duration::from_secs(60)).unwrap();
+        let (o1, r1) = (self.rt.accounting(&origin), self.rt.accounting(&orch));
+        let per = |a: Duration, b: Duration| (a - b).as_secs_f64() * 1e6 / n as f64;
+        let rows = (o1.rows_written - o0.rows_written) + (r1.rows_written - r0.rows_written);
+        ConcurrentRound {
+            total,
+            started,
+            origin_cpu_us: per(o1.cpu, o0.cpu),
+            orchestrator_cpu_us: per(r1.cpu, r0.cpu),
+            rows_per_fetch: rows as f64 / n as f64,
+            rss_growth_mib: rss1.saturating_sub(rss0) as f64 / (1 << 20) as f64,
+        }
+    }
+}
+
+/// The child process of the memory table: prints the RSS growth, in bytes, 500 ms after
+/// starting `n` fetches to `/hang` (the executor holds them until its 30 s timeout), and exits
+/// without waiting for them.
+fn memory_child(design: &str, executor: &str, n: u32) -> ! {
+    let bench = Bench::new();
+    // One completed fetch first, so the baseline includes the runtime, the object and the
+    // client pools, and the growth is what the in-flight fetches hold.
+    bench.run("mem", design, executor, 1, false);
+    let rss0 = rss_bytes();
+    bench
+        .rt
+        .object("ORIGIN", "mem")
+        .call_method(
+            "startMany",
+            vec![
+                Value::from(design),
+                Value::from(executor),
+                Value::from(bench.server.url("/hang")),
+                Value::from(n),
+            ],
+        )
+        .unwrap();
+    // Let every message reach its executor (and the slot-limited ones queue up).
+    std::thread::sleep(Duration::from_millis(500));
+    println!("{}", rss_bytes().saturating_sub(rss0));
+    std::process::exit(0);
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--memory-of") {
+        let arg = |k: usize| args.get(i + k).cloned().unwrap_or_default();
+        memory_child(&arg(1), &arg(2), arg(3).parse().unwrap_or(1_000));
+    }
     let quick = args.iter().any(|a| a == "--quick");
+    let value_of = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
     // `--only <label substring>` restricts the designs (for profiling one of them).
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1).cloned());
+    let only = value_of("--only");
     let designs: Vec<(&str, &str, &str)> = DESIGNS
         .into_iter()
         .filter(|(_, _, label)| only.as_deref().is_none_or(|o| label.contains(o)))
         .collect();
-    let (seq_ops, concurrent) = if quick { (200, 1_000) } else { (2_000, 10_000) };
+    // The designs take turns, round after round, so load changes on a shared machine reach
+    // all of them alike; each table reports medians over the rounds.
+    let rounds: usize = value_of("--rounds")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if quick { 2 } else { 5 })
+        .max(1);
+    let (seq_ops, concurrent): (usize, u32) = if quick { (200, 1_000) } else { (2_000, 10_000) };
     let bench = Bench::new();
 
     // Raw HTTP: the same GET with the same client stack, no runtime, no objects.
     let client = HttpClient::new();
     let req = FetchRequest::get(bench.server.url("/uuid"));
-    let raw: Vec<Duration> = bench.rt.tokio().block_on(async {
+    let raw_fetch = |n: usize| -> Vec<Duration> {
+        bench.rt.tokio().block_on(async {
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                let t = Instant::now();
+                client.execute(&req, HttpLimits::default()).await.unwrap();
+                v.push(t.elapsed());
+            }
+            v
+        })
+    };
+    raw_fetch(100);
+    for &(design, executor, _) in &designs {
         for _ in 0..100 {
-            client.execute(&req, HttpLimits::default()).await.unwrap();
+            bench.run(
+                &format!("seq-{design}-{executor}"),
+                design,
+                executor,
+                1,
+                false,
+            );
         }
-        let mut v = Vec::with_capacity(seq_ops);
-        for _ in 0..seq_ops {
-            let t = Instant::now();
-            client.execute(&req, HttpLimits::default()).await.unwrap();
-            v.push(t.elapsed());
+    }
+    let per_round = seq_ops.div_ceil(rounds * 10).max(1);
+    let mut raw = Vec::new();
+    let mut seq: Vec<Vec<Duration>> = vec![Vec::new(); designs.len()];
+    for _ in 0..rounds * 10 {
+        raw.extend(raw_fetch(per_round));
+        for (i, &(design, executor, _)) in designs.iter().enumerate() {
+            let origin = format!("seq-{design}-{executor}");
+            seq[i].extend((0..per_round).map(|_| bench.run(&origin, design, executor, 1, false).0));
         }
-        v.sort();
-        v
-    });
+    }
+    raw.sort();
     let raw_median = percentile(&raw, 0.5);
 
-    println!("## Sequential fetches of /uuid, no injected latency ({seq_ops} ops per design)\n");
+    println!(
+        "## Sequential fetches of /uuid, no injected latency ({} ops per design, interleaved in batches of {per_round})\n",
+        raw.len()
+    );
     println!("| design | median µs | p99 µs | overhead over raw HTTP (median) µs |");
     println!("|---|---|---|---|");
     println!(
@@ -189,77 +302,71 @@ fn main() {
         us(raw_median),
         us(percentile(&raw, 0.99))
     );
-    for &(design, executor, label) in &designs {
-        let origin = format!("seq-{design}-{executor}");
-        for _ in 0..100 {
-            bench.run(&origin, design, executor, 1, false);
-        }
-        let mut v: Vec<Duration> = (0..seq_ops)
-            .map(|_| bench.run(&origin, design, executor, 1, false).0)
-            .collect();
+    for (i, &(_, _, label)) in designs.iter().enumerate() {
+        let v = &mut seq[i];
         v.sort();
-        let med = percentile(&v, 0.5);
+        let med = percentile(v, 0.5);
         println!(
             "| {label} | {} | {} | {} |",
             us(med),
-            us(percentile(&v, 0.99)),
+            us(percentile(v, 0.99)),
             us(med.saturating_sub(raw_median))
         );
     }
 
-    println!("\n## {concurrent} concurrent fetches of /uuid through one origin\n");
-    println!("| design | total ms | starting turn ms | per fetch µs | origin CPU µs/fetch | orchestrator CPU µs/fetch | rows written/fetch | RSS growth at end MiB |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for &(design, executor, label) in &designs {
-        let name = format!("conc-{design}-{executor}");
-        let origin = Address::object("ORIGIN", name.as_str());
-        let orch = Address::object(fetch::ORCHESTRATOR_BINDING, fetch::ORCHESTRATOR_NAME);
-        let (o0, r0) = (bench.rt.accounting(&origin), bench.rt.accounting(&orch));
-        let rss0 = rss_bytes();
-        let (t, started) = bench.run(&name, design, executor, concurrent, true);
-        let rss1 = rss_bytes();
-        // Let the orchestrator finish its delivery reports before reading its accounting.
-        bench.rt.settle(Duration::from_secs(60)).unwrap();
-        let (o1, r1) = (bench.rt.accounting(&origin), bench.rt.accounting(&orch));
-        let per = |a: Duration, b: Duration| (a - b).as_secs_f64() * 1e6 / concurrent as f64;
-        let rows = (o1.rows_written - o0.rows_written) + (r1.rows_written - r0.rows_written);
+    // A warm-up round opens the executors' pooled connections, so the first measured design
+    // does not pay for them alone.
+    for &(design, executor, _) in &designs {
+        bench.concurrent_round(design, executor, concurrent / 10, usize::MAX);
+    }
+    let mut conc: Vec<Vec<ConcurrentRound>> = (0..designs.len()).map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        // Rotate the order, so no design always runs right after the same other one.
+        for k in 0..designs.len() {
+            let i = (k + round) % designs.len();
+            let (design, executor, _) = designs[i];
+            conc[i].push(bench.concurrent_round(design, executor, concurrent, round));
+        }
+    }
+    println!("\n## {concurrent} concurrent fetches of /uuid through one origin (median of {rounds} rounds)\n");
+    println!("| design | total ms | every round ms | starting turn ms | per fetch µs | origin CPU µs/fetch | orchestrator CPU µs/fetch | rows written/fetch | RSS growth at end MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (i, &(_, _, label)) in designs.iter().enumerate() {
+        let r = &conc[i];
+        let med = |f: &dyn Fn(&ConcurrentRound) -> f64| median(r.iter().map(f).collect());
+        let total_ms = med(&|c| c.total.as_secs_f64() * 1e3);
+        let every: Vec<String> = r
+            .iter()
+            .map(|c| format!("{:.0}", c.total.as_secs_f64() * 1e3))
+            .collect();
         println!(
-            "| {label} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
-            t.as_secs_f64() * 1e3,
-            started.as_secs_f64() * 1e3,
-            t.as_secs_f64() * 1e6 / concurrent as f64,
-            per(o1.cpu, o0.cpu),
-            per(r1.cpu, r0.cpu),
-            rows as f64 / concurrent as f64,
-            rss1.saturating_sub(rss0) as f64 / (1 << 20) as f64
+            "| {label} | {total_ms:.0} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
+            every.join(" / "),
+            med(&|c| c.started.as_secs_f64() * 1e3),
+            total_ms * 1e3 / concurrent as f64,
+            med(&|c| c.origin_cpu_us),
+            med(&|c| c.orchestrator_cpu_us),
+            med(&|c| c.rows_per_fetch),
+            med(&|c| c.rss_growth_mib),
         );
     }
 
-    // Memory per in-flight fetch: start fetches to /hang (the executor waits out its timeout,
-    // so they stay in flight), sample RSS once they are all started, then let them time out.
-    let inflight = if quick { 1_000 } else { 5_000 };
-    println!("\n## Memory per in-flight fetch ({inflight} fetches to /hang)\n");
+    // Memory per in-flight fetch, each design in a fresh process of this binary: in this one,
+    // memory the allocator kept from the rounds above would hide the growth.
+    let inflight: u32 = if quick { 1_000 } else { 5_000 };
+    println!("\n## Memory per in-flight fetch ({inflight} fetches to /hang, one fresh process per design)\n");
     println!("| design | RSS growth MiB | per in-flight fetch KiB |");
     println!("|---|---|---|");
+    let exe = std::env::current_exe().unwrap();
     for &(design, executor, label) in &designs {
-        let o = bench
-            .rt
-            .object("ORIGIN", &format!("mem-{design}-{executor}"));
-        let rss0 = rss_bytes();
-        o.call_method(
-            "startMany",
-            vec![
-                Value::from(design),
-                Value::from(executor),
-                Value::from(bench.server.url("/hang")),
-                Value::from(inflight),
-            ],
-        )
-        .unwrap();
-        // Let every message reach its executor (and the slot-limited ones queue up).
-        std::thread::sleep(Duration::from_millis(500));
-        let rss1 = rss_bytes();
-        let grew = rss1.saturating_sub(rss0);
+        let out = std::process::Command::new(&exe)
+            .args(["--memory-of", design, executor, &inflight.to_string()])
+            .output()
+            .unwrap();
+        let grew: u64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("memory child failed: {out:?}"));
         println!(
             "| {label} | {:.1} | {:.2} |",
             grew as f64 / (1 << 20) as f64,

@@ -3,8 +3,8 @@
 //! The splices are checked to be disjoint and on character boundaries, applied to the original
 //! text, and then every re-parse unit they touch (the innermost statement holding them, else
 //! the function body, a run of imports, or the whole file as a fallback) is re-lexed and
-//! re-parsed; the old tokens come from the file's one original lexing. The unit's new token stream must be its
-//! old one with exactly the planned changes: every old token outside a splice kept, in order,
+//! re-parsed; its old tokens come from lexing the unit's original text the same way. The
+//! unit's new token stream must be its old one with exactly the planned changes: every old token outside a splice kept, in order,
 //! at its shifted position; no token cut by a splice; no token straddling a splice boundary
 //! (so a replacement can never merge with a neighbour or swallow it into a comment). Only the
 //! touched units are re-parsed, which keeps the net cheap even on files dense with call sites.
@@ -20,7 +20,6 @@ use crate::text::SpanPositions;
 /// Applies `splices` (sorted in place) to the text and verifies the result.
 pub(crate) fn apply_and_verify(
     src: Src<'_>,
-    original: TokenStream,
     deletable: &Deletable,
     splices: &mut Vec<Splice>,
 ) -> Result<String, String> {
@@ -46,26 +45,14 @@ pub(crate) fn apply_and_verify(
         }
     }
     let output = splice_text(text, 0, splices);
-    let groups = units(src, splices);
-    // One pass over the original tokens for all units (absolute ranges, in source order).
-    let spans: Vec<(usize, usize)> = groups.iter().map(|(u, _)| (u.start, u.end)).collect();
-    let mut all = Vec::new();
-    flatten_range(original, &spans, src.base, src.pos, &mut all);
-    for (unit, members) in groups {
-        let from = all.partition_point(|t| t.1 < unit.start);
-        let old_toks = all[from..]
-            .iter()
-            .take_while(|t| t.1 < unit.end)
-            .filter(|t| t.2 <= unit.end)
-            .map(|&(k, s, e)| (k, s - unit.start, e - unit.start))
-            .collect();
+    for (unit, members) in units(src, splices) {
         // A unit whose every splice deletes an element the grammar lets go (see `deletions`)
         // is only re-lexed and compared; any other is re-parsed too.
         let reparse = !matches!(unit.kind, UnitKind::Stmt | UnitKind::Block)
             || !members
                 .iter()
                 .all(|s| s.replacement.is_empty() && deletable.covers(text, s.start, s.end));
-        verify_unit(text, unit, &members, old_toks, reparse)?;
+        verify_unit(text, unit, &members, reparse)?;
     }
     Ok(output)
 }
@@ -132,8 +119,8 @@ type Tok = (u8, usize, usize);
 /// The contents of `g`, owned. proc-macro2 shares a group's stream between the group and every
 /// handle to it, and iterating a shared stream copies every token in it (a `Box<str>` per
 /// identifier): dropping the group first leaves the returned stream as the only handle, so
-/// iterating it moves the tokens out instead. The flatteners below consume their streams this
-/// way, which made them several times cheaper than walking a shared stream.
+/// iterating it moves the tokens out instead. `flatten` consumes its streams this way, which
+/// made it several times cheaper than walking a shared stream.
 fn into_stream(g: proc_macro2::Group) -> TokenStream {
     let inner = g.stream();
     drop(g);
@@ -169,51 +156,6 @@ fn flatten(ts: TokenStream, pos: &SpanPositions<'_>, out: &mut Vec<Tok>) {
     }
 }
 
-/// The original file's tokens that start inside one of `units` (sorted, disjoint absolute
-/// ranges), with absolute ranges: the file was lexed once, its stream is consumed here, groups
-/// outside every unit are dropped unopened, and a token outside them costs one span lookup.
-fn flatten_range(
-    ts: TokenStream,
-    units: &[(usize, usize)],
-    base: usize,
-    pos: &SpanPositions<'_>,
-    out: &mut Vec<Tok>,
-) {
-    let overlaps = |s: usize, e: usize| {
-        let i = units.partition_point(|u| u.1 <= s);
-        units.get(i).is_some_and(|u| u.0 < e)
-    };
-    let inside = |s: usize| overlaps(s, s + 1);
-    let leaf = |kind: u8, span: proc_macro2::Span, out: &mut Vec<Tok>| {
-        let s = pos.start(span) + base;
-        if inside(s) {
-            out.push((kind, s, pos.range(span).end + base));
-        }
-    };
-    for tt in ts {
-        match tt {
-            TokenTree::Group(g) => {
-                let r = pos.range(g.span());
-                let (s, e) = (r.start + base, r.end + base);
-                if !overlaps(s, e) {
-                    continue;
-                }
-                // A delimiter is one ASCII byte.
-                if inside(s) {
-                    out.push((3, s, s + 1));
-                }
-                flatten_range(into_stream(g), units, base, pos, out);
-                if inside(e - 1) {
-                    out.push((4, e - 1, e));
-                }
-            }
-            TokenTree::Ident(i) => leaf(0, i.span(), out),
-            TokenTree::Punct(p) => leaf(1, p.span(), out),
-            TokenTree::Literal(l) => leaf(2, l.span(), out),
-        }
-    }
-}
-
 /// Parses a unit's new tokens as what the unit was.
 fn reparse_unit(kind: UnitKind, ts: &TokenStream) -> syn::Result<()> {
     match kind {
@@ -226,14 +168,15 @@ fn reparse_unit(kind: UnitKind, ts: &TokenStream) -> syn::Result<()> {
     }
 }
 
-fn verify_unit(
-    text: &str,
-    unit: Unit,
-    splices: &[Splice],
-    old_toks: Vec<Tok>,
-    reparse: bool,
-) -> Result<(), String> {
+fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Result<(), String> {
     let old = &text[unit.start..unit.end];
+    // The unit's old tokens, lexed from its own text exactly as its new text is lexed below:
+    // a unit is a syntax node (or whole lines around items), so it starts and ends outside
+    // any token or comment and lexes alone to the tokens the file's lexing gave it.
+    let old_ts =
+        TokenStream::from_str(old).map_err(|e| format!("the original does not lex: {e}"))?;
+    let mut old_toks = Vec::new();
+    flatten(old_ts, &SpanPositions::new(old), &mut old_toks);
     let new = splice_text(&text[..unit.end], unit.start, splices);
     let new = &new[..];
     let new_ts = TokenStream::from_str(new).map_err(|e| format!("the result does not lex: {e}"))?;
@@ -342,7 +285,6 @@ mod tests {
 
     /// Runs splices (given as `(find, replace_with)` on the text) through the net.
     fn run(text: &str, edits: &[(&str, &str)]) -> Result<String, String> {
-        let ts = TokenStream::from_str(text).unwrap();
         let mut splices = splices(text, edits, 0);
         let pos = SpanPositions::new(text);
         let r = apply_and_verify(
@@ -351,7 +293,6 @@ mod tests {
                 base: 0,
                 pos: &pos,
             },
-            ts,
             &Deletable::default(),
             &mut splices,
         );
@@ -363,8 +304,7 @@ mod tests {
     /// syn's tree of the file allows (so the no-re-parse path is taken where it applies).
     /// Returns the result and whether every splice was such a deletion.
     fn run_file(text: &str, edits: &[(&str, &str)]) -> (Result<String, String>, bool) {
-        let ts = TokenStream::from_str(text).unwrap();
-        let file = syn::parse2::<syn::File>(ts.clone()).unwrap();
+        let file = syn::parse_file(text).unwrap();
         let pos = SpanPositions::new(text);
         let src = Src {
             text,
@@ -378,7 +318,7 @@ mod tests {
         let fast = splices
             .iter()
             .all(|s| s.replacement.is_empty() && deletable.covers(text, s.start, s.end));
-        let r = apply_and_verify(src, ts, &deletable, &mut splices);
+        let r = apply_and_verify(src, &deletable, &mut splices);
         proc_macro2::extra::invalidate_current_thread_spans();
         (r, fast)
     }

@@ -182,11 +182,12 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
         base,
         pos: &pos,
     };
-    // Lex once and keep the tokens: the safety net compares against them.
+    // The safety net lexes the units it checks on its own, so the file's tokens go to syn
+    // (shared, they would be copied for it).
     let parsed = std::str::FromStr::from_str(&source[base..])
         .map_err(|e: proc_macro2::LexError| syn::Error::new(e.span(), e))
-        .and_then(|ts: proc_macro2::TokenStream| Ok((syn::parse2::<syn::File>(ts.clone())?, ts)));
-    let (parsed, tokens) = match parsed {
+        .and_then(syn::parse2::<syn::File>);
+    let parsed = match parsed {
         Ok(f) => f,
         Err(e) => {
             let (line, column) = lines.line_col(src.span(e.span()).0);
@@ -226,10 +227,8 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
     } else {
         Deletable::collect(src, &parsed)
     };
-    // The syntax tree shares macro bodies with `tokens`; dropping it first lets the safety net
-    // consume `tokens` without copying them.
     drop(parsed);
-    let output = match apply::apply_and_verify(src, tokens, &deletable, &mut splices) {
+    let output = match apply::apply_and_verify(src, &deletable, &mut splices) {
         Ok(out) => out,
         Err(reason) => {
             let offset = splices.first().map_or(0, |s| s.start);

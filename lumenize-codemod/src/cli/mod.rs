@@ -151,6 +151,8 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
     let opts = process::Options {
         force: a.force,
         no_prefilter: a.no_prefilter,
+        keep_text: mode != Mode::Check || a.format == Format::Json || verify,
+        keep_edited: a.format == Format::Json || a.verbose || verify,
     };
     let mut report = process::run(&crates, opts, &display, &progress);
     progress.finish_and_clear();

@@ -28,10 +28,13 @@ pub struct Outcome {
     pub path: PathBuf,
     /// Path as shown to the user and in diffs.
     pub display: String,
-    /// The file as read (empty when nothing changes).
+    /// The file as read (empty when nothing changes, or when the run needs no text).
     pub original: String,
-    /// The migrated text with the file's line endings (empty when nothing changes).
+    /// The migrated text with the file's line endings (empty when nothing changes, or when
+    /// the run needs no text).
     pub output: String,
+    /// The output differs from the original (decided before the texts are let go).
+    pub differs: bool,
     /// Edits, in source order.
     pub edits: Vec<Edit>,
     /// Diagnostics, in source order, with `file` set to `display`.
@@ -41,7 +44,7 @@ pub struct Outcome {
 impl Outcome {
     /// The file would change.
     pub fn changed(&self) -> bool {
-        !self.edits.is_empty() && self.original != self.output
+        !self.edits.is_empty() && self.differs
     }
 }
 
@@ -99,6 +102,12 @@ pub struct Options {
     pub force: bool,
     /// Send every selected file to the engine, not only prefilter hits (stress testing).
     pub no_prefilter: bool,
+    /// Keep each changed file's original and migrated text in its outcome (diffs, writes,
+    /// JSON edits, verification need them; a human `check` only needs to know it changed).
+    pub keep_text: bool,
+    /// Keep `Edited` diagnostics (JSON and verbose output show them; the summary does not
+    /// count them). A human `check` of a large tree otherwise holds one per edit until the end.
+    pub keep_edited: bool,
 }
 
 /// Processes the crates that should be processed, each with its rule set.
@@ -178,7 +187,7 @@ fn process_crate(
         .par_iter()
         .filter(|l| l.file.selected)
         .filter_map(|l| {
-            let out = migrate_one(l, &candidate, &ctx, &rules.set, display);
+            let out = migrate_one(l, &candidate, &ctx, &rules.set, display, opts);
             progress.inc(1);
             out
         })
@@ -236,6 +245,7 @@ fn migrate_one(
     ctx: &CrateContext,
     rules: &RuleSet,
     display: &Display,
+    opts: Options,
 ) -> Option<Outcome> {
     let shown = display.show(&l.file.path);
     let text = match &l.text {
@@ -246,6 +256,7 @@ fn migrate_one(
                 display: shown,
                 original: String::new(),
                 output: String::new(),
+                differs: false,
                 edits: Vec::new(),
                 diagnostics: vec![d.clone()],
             })
@@ -282,22 +293,29 @@ fn migrate_one(
     let diagnostics = m
         .diagnostics
         .into_iter()
+        .filter(|d| opts.keep_edited || d.severity != Severity::Edited)
         .map(|mut d| {
             d.file = PathBuf::from(&shown);
             d
         })
         .collect();
-    let (original, output) = if m.edits.is_empty() {
-        (String::new(), String::new())
+    let (original, output, differs) = if m.edits.is_empty() {
+        (String::new(), String::new(), false)
     } else {
         let out = write::with_line_endings(text, m.output, &m.edits);
-        (text.clone(), out)
+        let differs = *text != out;
+        if opts.keep_text {
+            (text.clone(), out, differs)
+        } else {
+            (String::new(), String::new(), differs)
+        }
     };
     Some(Outcome {
         path: path.to_path_buf(),
         display: shown,
         original,
         output,
+        differs,
         edits: m.edits,
         diagnostics,
     })
@@ -312,6 +330,7 @@ pub fn error_outcome(path: &Path, display: &Display, rule: &str, message: String
         display: shown,
         original: String::new(),
         output: String::new(),
+        differs: false,
         edits: Vec::new(),
     }
 }

@@ -93,6 +93,7 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
     let outcome = Outcome {
         path: name.clone(),
         display: display.clone(),
+        differs: text != output,
         original: text,
         output,
         edits: migration.edits,

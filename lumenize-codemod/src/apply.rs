@@ -113,8 +113,7 @@ fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
     groups
 }
 
-/// A token: kind (0 ident, 1 punct, 2 literal, 3 open, 4 close) and byte range in its text.
-type Tok = (u8, usize, usize);
+use crate::lexer::{self, Tok};
 
 /// The contents of `g`, owned. proc-macro2 shares a group's stream between the group and every
 /// handle to it, and iterating a shared stream copies every token in it (a `Box<str>` per
@@ -125,6 +124,17 @@ fn into_stream(g: proc_macro2::Group) -> TokenStream {
     let inner = g.stream();
     drop(g);
     inner
+}
+
+/// proc-macro2's tokens of `text`, flattened.
+pub(crate) fn slow_tokens(text: &str) -> Result<Vec<Tok>, proc_macro2::LexError> {
+    let mut out = Vec::new();
+    flatten(
+        TokenStream::from_str(text)?,
+        &SpanPositions::new(text),
+        &mut out,
+    );
+    Ok(out)
 }
 
 /// Every token of `ts` (consumed), in order, with its byte range in the text it was lexed from.
@@ -169,29 +179,50 @@ fn reparse_unit(kind: UnitKind, ts: &TokenStream) -> syn::Result<()> {
 }
 
 fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Result<(), String> {
+    // The unit's old tokens come from lexing its original text exactly as its new text is
+    // lexed: a unit is a syntax node (or whole lines around items), so it starts and ends
+    // outside any token or comment and lexes alone to the tokens the file's lexing gave it.
     let old = &text[unit.start..unit.end];
-    // The unit's old tokens, lexed from its own text exactly as its new text is lexed below:
-    // a unit is a syntax node (or whole lines around items), so it starts and ends outside
-    // any token or comment and lexes alone to the tokens the file's lexing gave it.
-    let old_ts =
-        TokenStream::from_str(old).map_err(|e| format!("the original does not lex: {e}"))?;
-    let mut old_toks = Vec::new();
-    flatten(old_ts, &SpanPositions::new(old), &mut old_toks);
     let new = splice_text(&text[..unit.end], unit.start, splices);
     let new = &new[..];
-    let new_ts = TokenStream::from_str(new).map_err(|e| format!("the result does not lex: {e}"))?;
+    // Both sides through the quick lexer when it can follow them, else through proc-macro2
+    // (never one of each: they show a doc comment differently).
+    let (mut old_toks, mut new_toks) = (Vec::new(), Vec::new());
+    let quick =
+        lexer::lex(old, &mut old_toks).is_some() && lexer::lex(new, &mut new_toks).is_some();
     // Debug builds (every test) re-parse the deletion-only units too and insist they parse:
     // a check on the grammar argument in `deletions`, over every fixture and property case.
-    if reparse || cfg!(debug_assertions) {
-        let parsed = reparse_unit(unit.kind, &new_ts);
-        debug_assert!(
-            reparse || parsed.is_ok(),
-            "a grammar-guaranteed deletion did not parse: {new}"
-        );
-        parsed.map_err(|e| format!("the result does not parse: {e}"))?;
+    // They also lex every unit with proc-macro2 and insist the quick lexer agrees.
+    let check_quick = quick && cfg!(debug_assertions);
+    if !quick || check_quick {
+        let slow = slow_tokens(old).map_err(|e| format!("the original does not lex: {e}"))?;
+        if check_quick {
+            assert_eq!(old_toks, lexer::fold_docs(old, slow), "quick lexer: {old}");
+        } else {
+            old_toks = slow;
+        }
     }
-    let mut new_toks = Vec::new();
-    flatten(new_ts, &SpanPositions::new(new), &mut new_toks);
+    if reparse || !quick || cfg!(debug_assertions) {
+        let new_ts =
+            TokenStream::from_str(new).map_err(|e| format!("the result does not lex: {e}"))?;
+        if reparse || cfg!(debug_assertions) {
+            let parsed = reparse_unit(unit.kind, &new_ts);
+            debug_assert!(
+                reparse || parsed.is_ok(),
+                "a grammar-guaranteed deletion did not parse: {new}"
+            );
+            parsed.map_err(|e| format!("the result does not parse: {e}"))?;
+        }
+        if !quick || check_quick {
+            let mut slow = Vec::new();
+            flatten(new_ts, &SpanPositions::new(new), &mut slow);
+            if check_quick {
+                assert_eq!(new_toks, lexer::fold_docs(new, slow), "quick lexer: {new}");
+            } else {
+                new_toks = slow;
+            }
+        }
+    }
 
     // Splices relative to the unit, with where their replacement lands in the new text.
     let mut shift: isize = 0;

@@ -125,6 +125,7 @@ mod deletions;
 mod engine;
 mod imports;
 mod inert;
+mod lexer;
 mod macros;
 mod manifest;
 mod outline;

@@ -189,9 +189,10 @@ pub fn handle_result<T: Dispatch + ?Sized>(
         .map_err(|e| ChainError::handler(e.to_string()))?;
     let Some(schedule) = schedule else {
         count_no_op(ctx).map_err(|e| ChainError::Storage(e.to_string()))?;
-        let outcome = match from_alarm {
-            true => "no reply".to_string(),
-            false => describe_outcome(&args.next().unwrap_or_default()),
+        let outcome = if from_alarm {
+            "no reply by the deadline".to_string()
+        } else {
+            describe_outcome(&args.next().unwrap_or_default())
         };
         ctx.log(format!(
             "fetch {id}: outcome arrived after the other path won; ignored ({outcome})"
@@ -203,9 +204,10 @@ pub fn handle_result<T: Dispatch + ?Sized>(
             "schedule {alarm} does not hold a fetch continuation"
         ))
     })?;
-    let outcome = match from_alarm {
-        true => deadline.no_reply(id).to_value(),
-        false => args.next().unwrap_or_default(),
+    let outcome = if from_alarm {
+        deadline.no_reply(id).to_value()
+    } else {
+        args.next().unwrap_or_default()
     };
     let continuation = OperationChain::parse(&inner)?;
     execute_chain(target, ctx, &continuation.with_result(outcome))?;

@@ -1,7 +1,7 @@
 //! One file, start to finish: parse, plan the splices (rewriter, macro bodies, imports), apply
 //! them through the safety net, and turn offsets into the public [`Edit`]s and [`Diagnostic`]s.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 use proc_macro2::Span;
@@ -202,7 +202,7 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
         }
     };
     let module = module_path_for(file);
-    let mut file_modules = HashMap::new();
+    let mut file_modules = HashMap::default();
     collect_modules(&parsed.items, &module, &mut file_modules);
     let is_target = |p: &[String]| is_rule_path(rules, p);
     let resolver = Resolver::new(ctx, &file_modules, &is_target);

@@ -65,7 +65,7 @@ impl Rewriter<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use rustc_hash::FxHashMap as HashMap;
 
     use super::*;
     use crate::engine::Src;
@@ -82,7 +82,7 @@ mod tests {
                     fn e() { decode(s); }\n";
         let rules = RuleSet::builtin();
         let ctx = CrateContext::default();
-        let modules = HashMap::new();
+        let modules = HashMap::default();
         let is_target = |_: &[String]| false;
         let resolver = Resolver::new(&ctx, &modules, &is_target);
         let pos = SpanPositions::new(text);

@@ -27,6 +27,7 @@ pub(crate) fn lex(text: &str, out: &mut Vec<Tok>) -> Option<()> {
         return None;
     }
     let mut stack: Vec<u8> = Vec::new();
+    out.reserve(b.len() / 3);
     let mut i = 0;
     loop {
         i = skip_whitespace(b, i)?;
@@ -78,6 +79,10 @@ fn starts(b: &[u8], i: usize, s: &str) -> bool {
 /// proc-macro2 reports as an error).
 fn skip_whitespace(b: &[u8], mut i: usize) -> Option<usize> {
     while i < b.len() {
+        if matches!(b[i], b' ' | b'\t' | b'\n') {
+            i += 1;
+            continue;
+        }
         if b[i] == b'/' {
             if starts(b, i, "//")
                 && (!starts(b, i, "///") || starts(b, i, "////"))
@@ -143,13 +148,18 @@ fn doc_comment(b: &[u8], i: usize) -> Option<Option<usize>> {
 /// A literal, punctuation character or identifier at `i`: its kind and end. `None` where
 /// proc-macro2 fails (or the subset ends).
 fn leaf(b: &[u8], i: usize) -> Option<(u8, usize)> {
-    if let Some(end) = literal(b, i)? {
-        return Some((2, end));
+    // proc-macro2 tries a literal, then punctuation, then an identifier; only these bytes can
+    // start a literal, and no punctuation character starts an identifier.
+    let c = b[i];
+    if matches!(c, b'"' | b'\'' | b'0'..=b'9' | b'r' | b'b' | b'c') {
+        if let Some(end) = literal(b, i)? {
+            return Some((2, end));
+        }
     }
-    if let Some(end) = punct(b, i) {
-        return Some((1, end));
+    if is_ident_start(c) {
+        return ident(b, i).map(|end| (0, end));
     }
-    ident(b, i).map(|end| (0, end))
+    punct(b, i).map(|end| (1, end))
 }
 
 /// `Some(Some(end))` for a literal, `Some(None)` when there is none here, `None` when the
@@ -387,7 +397,30 @@ fn punct(b: &[u8], i: usize) -> Option<usize> {
         return None;
     }
     let c = b[i];
-    if !b"~!@#$%^&*-=+|;:,<.>/?'".contains(&c) {
+    if !matches!(
+        c,
+        b'~' | b'!'
+            | b'@'
+            | b'#'
+            | b'$'
+            | b'%'
+            | b'^'
+            | b'&'
+            | b'*'
+            | b'-'
+            | b'='
+            | b'+'
+            | b'|'
+            | b';'
+            | b':'
+            | b','
+            | b'<'
+            | b'.'
+            | b'>'
+            | b'/'
+            | b'?'
+            | b'\''
+    ) {
         return None;
     }
     if c == b'\'' {
@@ -405,7 +438,7 @@ fn ident(b: &[u8], i: usize) -> Option<usize> {
     const PREFIXES: [&str; 10] = [
         "r\"", "r#\"", "r##", "b\"", "b'", "br\"", "br#", "c\"", "cr\"", "cr#",
     ];
-    if PREFIXES.iter().any(|p| starts(b, i, p)) {
+    if matches!(b[i], b'r' | b'b' | b'c') && PREFIXES.iter().any(|p| starts(b, i, p)) {
         return None;
     }
     ident_any(b, i)

@@ -2,7 +2,7 @@
 //! splice of the version string so every other byte (comments, order, spacing) stays; and the
 //! renamed-dependency aliases the crate context needs (`lc = { package = "lumenize-core" }`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 use toml_edit::{ImDocument, Item, TableLike};
@@ -290,7 +290,7 @@ mod tests {
             m.output,
             "[dependencies]\nlc = { package = \"lumenize-core\", version = \"1\", features = [\"a\"] }\n"
         );
-        let mut aliases = HashMap::new();
+        let mut aliases = HashMap::default();
         collect_aliases(input, &RuleSet::builtin(), &mut aliases);
         assert_eq!(aliases.get("lc").map(String::as_str), Some("lumenize_core"));
     }

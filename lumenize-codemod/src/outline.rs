@@ -322,7 +322,7 @@ impl Walk {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use rustc_hash::FxHashMap as HashMap;
 
     use super::*;
     use crate::resolve::{collect_modules, collect_outline};
@@ -334,12 +334,12 @@ mod tests {
     fn both(text: &str) -> (Option<Scopes>, Option<Scopes>) {
         let m = vec!["crate:x".to_string()];
         let lite = outline(&text[crate::engine::parse_base(text)..]).map(|items| {
-            let mut out = HashMap::new();
+            let mut out = HashMap::default();
             collect_outline(&items, &m, &mut out);
             out
         });
         let full = syn::parse_file(text).ok().map(|f| {
-            let mut out = HashMap::new();
+            let mut out = HashMap::default();
             collect_modules(&f.items, &m, &mut out);
             out
         });

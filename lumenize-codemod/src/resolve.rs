@@ -7,8 +7,10 @@
 //! crate, or it cannot tell. Callers edit only on the first, and report on "cannot tell".
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Component, Path};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::rules::RuleSet;
 
@@ -391,7 +393,7 @@ impl CrateContext {
         roots: &BTreeSet<String>,
         is_target: &dyn Fn(&[String]) -> bool,
     ) -> BTreeSet<String> {
-        let empty = HashMap::new();
+        let empty = HashMap::default();
         let r = Resolver::new(self, &empty, is_target);
         let leads_to_root = |res: Res| matches!(res, Res::Extern(p) if roots.contains(&p[0]));
         let mut out = BTreeSet::new();
@@ -746,7 +748,7 @@ mod tests {
             (Path::new("app/src/b.rs"), "pub use crate::clone::parse;"),
         ];
         let ctx = CrateContext::scan(files.iter().map(|(p, t)| (*p, *t)));
-        let empty = HashMap::new();
+        let empty = HashMap::default();
         let is_target = |_: &[String]| false;
         let r = Resolver::new(&ctx, &empty, &is_target);
         let main = module_path_for(Path::new("app/src/main.rs"));
@@ -775,7 +777,7 @@ mod tests {
             ),
         ];
         let ctx = CrateContext::scan(files.iter().map(|(p, t)| (*p, *t)));
-        let empty = HashMap::new();
+        let empty = HashMap::default();
         let is_target = |_: &[String]| false;
         let r = Resolver::new(&ctx, &empty, &is_target);
         let target = Res::Extern(segs("lumenize_core::structured_clone::stringify"));
@@ -825,7 +827,7 @@ mod tests {
         );
         // The file being migrated (c3) contributes its own scope, as in `migrate_source`.
         let c3 = module_path_for(Path::new("app/src/c3.rs"));
-        let mut own = HashMap::new();
+        let mut own = HashMap::default();
         let parsed = syn::parse_file("use super::*;\npub use super::*;\n").unwrap();
         collect_modules(&parsed.items, &c3, &mut own);
         let is_target = |p: &[String]| p.last().is_some_and(|l| l == "parse");

@@ -5,7 +5,7 @@
 //! layout between them are never reprinted. The per-rule rewrites live in `sites`; receiver
 //! typing in `receiver`, macro bodies in `macros`, imports in `imports`.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use syn::visit::{self, Visit};
 use syn::{Expr, ExprCall, ExprMethodCall};
@@ -132,9 +132,9 @@ impl<'a> Rewriter<'a> {
             modules: vec![module],
             frames: Vec::new(),
             impls: Vec::new(),
-            structs: HashMap::new(),
-            handled: HashSet::new(),
-            handled_calls: HashSet::new(),
+            structs: HashMap::default(),
+            handled: HashSet::default(),
+            handled_calls: HashSet::default(),
             unit: None,
             evidence,
             watched: Vec::new(),

@@ -4,10 +4,15 @@
 //! text, and then every re-parse unit they touch (the innermost statement holding them, else
 //! the function body, a run of imports, or the whole file as a fallback) is re-lexed and
 //! re-parsed; its old tokens come from lexing the unit's original text the same way. The
-//! unit's new token stream must be its old one with exactly the planned changes: every old token outside a splice kept, in order,
-//! at its shifted position; no token cut by a splice; no token straddling a splice boundary
-//! (so a replacement can never merge with a neighbour or swallow it into a comment). Only the
-//! touched units are re-parsed, which keeps the net cheap even on files dense with call sites.
+//! unit's new token stream must be its old one with exactly the planned changes: every old
+//! token outside a splice kept, in order, at its shifted position; no token cut by a splice; no
+//! token straddling a splice boundary (so a replacement can never merge with a neighbour or
+//! swallow it into a comment). Only the touched units are re-parsed, which keeps the net cheap
+//! even on files dense with call sites.
+//!
+//! Token boundaries come from `lexer` (a port of proc-macro2's lexer to an ASCII subset, with
+//! no allocation per token) when it can follow both texts, else from proc-macro2 itself; the
+//! re-parse always lexes with proc-macro2, as syn needs its tokens.
 
 use std::str::FromStr;
 
@@ -416,6 +421,17 @@ mod tests {
         let e = run("{ f(a, b); }", &[("(", "(1")]).unwrap_err();
         assert!(e.contains("straddles") || e.contains("changed"), "{e}");
         let e = run("{ f(a, b); }", &[(", ", ",1")]).unwrap_err();
+        assert!(e.contains("straddles") || e.contains("changed"), "{e}");
+    }
+
+    #[test]
+    fn units_outside_the_quick_lexers_subset_are_checked_through_proc_macro2() {
+        // `é` is not ASCII: the quick lexer gives up and both sides are lexed by proc-macro2.
+        let mut toks = Vec::new();
+        assert!(lexer::lex("{ f(é, None).await?; }", &mut toks).is_none());
+        let out = run("{ f(é, None).await?; }", &[(", None", ""), (".await", "")]).unwrap();
+        assert_eq!(out, "{ f(é)?; }");
+        let e = run("{ f(é, b); }", &[("(", "(1")]).unwrap_err();
         assert!(e.contains("straddles") || e.contains("changed"), "{e}");
     }
 

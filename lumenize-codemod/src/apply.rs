@@ -118,7 +118,7 @@ fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
     groups
 }
 
-use crate::lexer::{self, Tok};
+use crate::lexer::{self, kind, Tok};
 
 /// The contents of `g`, owned. proc-macro2 shares a group's stream between the group and every
 /// handle to it, and iterating a shared stream copies every token in it (a `Box<str>` per
@@ -151,21 +151,21 @@ fn flatten(ts: TokenStream, pos: &SpanPositions<'_>, out: &mut Vec<Tok>) {
         match tt {
             TokenTree::Group(g) => {
                 let r = pos.range(g.span());
-                out.push((3, r.start, r.start + 1));
+                out.push((kind::OPEN, r.start, r.start + 1));
                 flatten(into_stream(g), pos, out);
-                out.push((4, r.end - 1, r.end));
+                out.push((kind::CLOSE, r.end - 1, r.end));
             }
             TokenTree::Ident(i) => {
                 let r = pos.range(i.span());
-                out.push((0, r.start, r.end));
+                out.push((kind::IDENT, r.start, r.end));
             }
             TokenTree::Punct(p) => {
                 let s = pos.start(p.span());
-                out.push((1, s, s + p.as_char().len_utf8()));
+                out.push((kind::PUNCT, s, s + p.as_char().len_utf8()));
             }
             TokenTree::Literal(l) => {
                 let r = pos.range(l.span());
-                out.push((2, r.start, r.end));
+                out.push((kind::LITERAL, r.start, r.end));
             }
         }
     }

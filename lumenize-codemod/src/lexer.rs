@@ -10,12 +10,28 @@
 //! Debug builds (every test) lex each unit both ways and assert the tokens agree; the ignored
 //! test `quick_lexer_agrees_on_a_corpus` does the same over a whole corpus.
 //!
-//! Token kinds: 0 ident, 1 punct, 2 literal, 3 open delimiter, 4 close delimiter, 5 doc
-//! comment (proc-macro2 turns one into `#`, `!`, `[doc = "…"]`, all spanning the comment;
-//! here it is one token over the same bytes, which compares the same way).
+//! Token kinds are the constants in [`kind`]. A doc comment is one token over its bytes
+//! (proc-macro2 turns it into `#`, `!`, `[doc = "…"]`, all spanning the comment, which
+//! compares the same way).
 
-/// A token: kind and byte range in its text.
+/// A token: kind (one of [`kind`]) and byte range in its text.
 pub(crate) type Tok = (u8, usize, usize);
+
+/// The token kinds of [`Tok`] (plain bytes, so a token stays three words).
+pub(crate) mod kind {
+    /// An identifier or keyword.
+    pub const IDENT: u8 = 0;
+    /// One punctuation character.
+    pub const PUNCT: u8 = 1;
+    /// A literal, suffix included.
+    pub const LITERAL: u8 = 2;
+    /// `(`, `[` or `{`.
+    pub const OPEN: u8 = 3;
+    /// `)`, `]` or `}`.
+    pub const CLOSE: u8 = 4;
+    /// A doc comment.
+    pub const DOC: u8 = 5;
+}
 
 /// Appends the tokens of `text` to `out`; `None` (with `out` in an unspecified state) when
 /// the text is outside the subset or does not lex.
@@ -32,7 +48,7 @@ pub(crate) fn lex(text: &str, out: &mut Vec<Tok>) -> Option<()> {
     loop {
         i = skip_whitespace(b, i)?;
         if let Some(end) = doc_comment(b, i)? {
-            out.push((5, i, end));
+            out.push((kind::DOC, i, end));
             i = end;
             continue;
         }
@@ -43,7 +59,7 @@ pub(crate) fn lex(text: &str, out: &mut Vec<Tok>) -> Option<()> {
             b'(' if starts(b, i, "(/*ERROR*/)") => return None,
             b'(' | b'[' | b'{' => {
                 stack.push(first);
-                out.push((3, i, i + 1));
+                out.push((kind::OPEN, i, i + 1));
                 i += 1;
             }
             b')' | b']' | b'}' => {
@@ -51,7 +67,7 @@ pub(crate) fn lex(text: &str, out: &mut Vec<Tok>) -> Option<()> {
                 if !matches!((open, first), (b'(', b')') | (b'[', b']') | (b'{', b'}')) {
                     return None;
                 }
-                out.push((4, i, i + 1));
+                out.push((kind::CLOSE, i, i + 1));
                 i += 1;
             }
             _ => {
@@ -153,13 +169,13 @@ fn leaf(b: &[u8], i: usize) -> Option<(u8, usize)> {
     let c = b[i];
     if matches!(c, b'"' | b'\'' | b'0'..=b'9' | b'r' | b'b' | b'c') {
         if let Some(end) = literal(b, i)? {
-            return Some((2, end));
+            return Some((kind::LITERAL, end));
         }
     }
     if is_ident_start(c) {
-        return ident(b, i).map(|end| (0, end));
+        return ident(b, i).map(|end| (kind::IDENT, end));
     }
-    punct(b, i).map(|end| (1, end))
+    punct(b, i).map(|end| (kind::PUNCT, end))
 }
 
 /// `Some(Some(end))` for a literal, `Some(None)` when there is none here, `None` when the
@@ -466,14 +482,14 @@ pub(crate) fn fold_docs(text: &str, toks: Vec<Tok>) -> Vec<Tok> {
     while i < toks.len() {
         let (k, s, _) = toks[i];
         // A doc comment's `#` sits on the comment (a `/` punct is never followed by `/`, `*`).
-        if k == 1 && (text[s..].starts_with("//") || text[s..].starts_with("/*")) {
+        if k == kind::PUNCT && (text[s..].starts_with("//") || text[s..].starts_with("/*")) {
             // Then `!`, `[`, `doc`, `=`, the literal (all starting at the comment), and `]`.
             let mut j = i + 1;
             while j < toks.len() && toks[j].1 == s && toks[j].0 != 4 {
                 j += 1;
             }
             let end = toks.get(j).map_or(text.len(), |t| t.2);
-            out.push((5, s, end));
+            out.push((kind::DOC, s, end));
             i = j + 1;
         } else {
             out.push(toks[i]);

@@ -99,15 +99,7 @@ impl Bench {
         wait_start: bool,
     ) -> (Duration, Duration) {
         let o = self.rt.object("ORIGIN", origin);
-        let start = ctn().call(
-            "startMany",
-            vec![
-                Value::from(design),
-                Value::from(executor),
-                Value::from(self.server.url("/uuid")),
-                Value::from(n),
-            ],
-        );
+        let start = start_many(design, executor, &self.server.url("/uuid"), n);
         let t0 = Instant::now();
         if wait_start {
             o.call(&start).unwrap();
@@ -148,6 +140,19 @@ const DESIGNS: [(&str, &str, &str); 4] = [
     ("simple", "worker", "simple (worker executor)"),
     ("simple", "rpc", "simple (RPC-target executor)"),
 ];
+
+/// The origin call that starts `n` fetches of `url` in one turn.
+fn start_many(design: &str, executor: &str, url: &str, n: u32) -> OperationChain {
+    ctn().call(
+        "startMany",
+        vec![
+            Value::from(design),
+            Value::from(executor),
+            Value::from(url),
+            Value::from(n),
+        ],
+    )
+}
 
 /// One measured 10k-concurrent round of one design.
 struct ConcurrentRound {
@@ -201,19 +206,8 @@ fn memory_child(design: &str, executor: &str, n: u32) -> ! {
     // client pools, and the growth is what the in-flight fetches hold.
     bench.run("mem", design, executor, 1, false);
     let rss0 = rss_bytes();
-    bench
-        .rt
-        .object("ORIGIN", "mem")
-        .call_method(
-            "startMany",
-            vec![
-                Value::from(design),
-                Value::from(executor),
-                Value::from(bench.server.url("/hang")),
-                Value::from(n),
-            ],
-        )
-        .unwrap();
+    let start = start_many(design, executor, &bench.server.url("/hang"), n);
+    bench.rt.object("ORIGIN", "mem").call(&start).unwrap();
     // Let every message reach its executor (and the slot-limited ones queue up).
     std::thread::sleep(Duration::from_millis(500));
     println!("{}", rss_bytes().saturating_sub(rss0));

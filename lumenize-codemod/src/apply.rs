@@ -20,6 +20,7 @@ use proc_macro2::{TokenStream, TokenTree};
 
 use crate::deletions::Deletable;
 use crate::engine::{Splice, Src, Unit, UnitKind};
+use crate::lexer::{self, kind, Tok};
 use crate::text::SpanPositions;
 
 /// Applies `splices` (sorted in place) to the text and verifies the result.
@@ -117,8 +118,6 @@ fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
     }
     groups
 }
-
-use crate::lexer::{self, kind, Tok};
 
 /// The contents of `g`, owned. proc-macro2 shares a group's stream between the group and every
 /// handle to it, and iterating a shared stream copies every token in it (a `Box<str>` per

@@ -52,12 +52,12 @@ pub(crate) fn apply_and_verify(
     }
     let output = splice_text(text, 0, splices);
     for (unit, members) in units(src, splices) {
-        // A unit whose every splice deletes an element the grammar lets go (see `deletions`)
-        // is only re-lexed and compared; any other is re-parsed too.
-        let reparse = !matches!(unit.kind, UnitKind::Stmt | UnitKind::Block)
+        // A unit whose every splice is one the grammar guarantees (see `deletions`) is only
+        // re-lexed and compared; any other is re-parsed too.
+        let reparse = unit.kind == UnitKind::Whole
             || !members
                 .iter()
-                .all(|s| s.replacement.is_empty() && deletable.covers(text, s.start, s.end));
+                .all(|s| deletable.keeps_parsing(text, (unit.start, unit.end), s));
         verify_unit(text, unit, &members, reparse)?;
     }
     Ok(output)
@@ -352,7 +352,7 @@ mod tests {
         let mut splices = splices(text, edits, body);
         let fast = splices
             .iter()
-            .all(|s| s.replacement.is_empty() && deletable.covers(text, s.start, s.end));
+            .all(|s| deletable.keeps_parsing(text, (s.unit.start, s.unit.end), s));
         let r = apply_and_verify(src, &deletable, &mut splices);
         proc_macro2::extra::invalidate_current_thread_spans();
         (r, fast)
@@ -400,6 +400,67 @@ mod tests {
         let (r, fast) = run_file("fn t() { f(a /* c */, None); }", &[(" /* c */, None", "")]);
         assert!(!fast);
         assert_eq!(r.unwrap(), "fn t() { f(a); }");
+    }
+
+    #[test]
+    fn balanced_edits_inside_a_macro_body_skip_the_re_parse() {
+        // syn keeps `println!`'s body as tokens: the function body's re-parse never looks in.
+        let (r, fast) = run_file(
+            "fn t() { println!(\"{}\", load(a, None).await?); }",
+            &[(", None", ""), (".await", ""), ("load", "g::h")],
+        );
+        assert!(fast);
+        assert_eq!(r.unwrap(), "fn t() { println!(\"{}\", g::h(a)?); }");
+        // An edit that unbalances the delimiters could end the invocation early: re-parsed.
+        let (_, fast) = run_file("fn t() { m!(x); }", &[("x", "x)(y")]);
+        assert!(!fast);
+        // So is an edit that takes the delimiter itself, and one outside any macro body.
+        let (_, fast) = run_file("fn t() { m!(x); }", &[("(x)", "[x]")]);
+        assert!(!fast);
+        let (_, fast) = run_file("fn t() { f(x); }", &[("x", "y")]);
+        assert!(!fast);
+    }
+
+    #[test]
+    fn an_import_leaves_its_use_group_without_a_re_parse() {
+        let text = "use a::{b, c, d};\nfn t() {}\n";
+        let file = syn::parse_file(text).unwrap();
+        let pos = SpanPositions::new(text);
+        let src = Src {
+            text,
+            base: 0,
+            pos: &pos,
+        };
+        let deletable = Deletable::collect(src, &file);
+        let end = text.find('\n').unwrap() + 1;
+        let items = |find: &str| {
+            let start = text.find(find).unwrap();
+            Splice {
+                rule: "t".into(),
+                start,
+                end: start + find.len(),
+                replacement: String::new(),
+                unit: Unit {
+                    kind: UnitKind::Items,
+                    start: 0,
+                    end,
+                },
+            }
+        };
+        for (find, out) in [("b, ", "use a::{c, d};"), (", d", "use a::{b, c};")] {
+            let s = items(find);
+            assert!(deletable.keeps_parsing(text, (0, end), &s), "{find}");
+            let r = apply_and_verify(src, &deletable, &mut vec![s]).unwrap();
+            assert!(r.starts_with(out), "{r}");
+        }
+        // Not an element: a tree without its comma, a bare comma.
+        for find in ["c", ","] {
+            assert!(
+                !deletable.keeps_parsing(text, (0, end), &items(find)),
+                "{find}"
+            );
+        }
+        proc_macro2::extra::invalidate_current_thread_spans();
     }
 
     #[test]

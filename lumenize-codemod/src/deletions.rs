@@ -1,11 +1,11 @@
-//! Deletions the safety net can accept without re-parsing: read off syn's parse of the
-//! original file, not off the rewriter's plan.
+//! Edits the safety net can accept without re-parsing: read off syn's parse of the original
+//! file, not off the rewriter's plan.
 //!
-//! Most edits delete a `.await` or a call's last argument (`, None`). Re-parsing the statement
-//! after such an edit can only confirm what the grammar already guarantees, so the net skips
-//! that parse for a unit whose every splice is one of these deletions (it still re-lexes the
-//! unit and compares token streams, which proves the splice removed exactly the element's
-//! tokens and merged nothing). What makes each kind safe:
+//! Most edits delete a `.await` or a call's last argument (`, None`), or an import from a
+//! `use` group. Re-parsing the unit after such an edit can only confirm what the grammar
+//! already guarantees, so the net skips that parse for a unit whose every splice is one of
+//! these (it still re-lexes the unit and compares token streams, which proves the splice
+//! removed exactly the element's tokens and merged nothing). What makes each kind safe:
 //!
 //! * `base.await` → `base`. In syn's grammar `.await` is a postfix of the tightest precedence,
 //!   so its operand parses wherever the whole did, with one exception: a statement-like base
@@ -16,20 +16,32 @@
 //!   argument). A call's argument list is any number of comma-separated expressions, with or
 //!   without a trailing comma, so one fewer still parses. Only calls with two or more
 //!   arguments are listed.
+//! * `use a::{b, c, d}` → `use a::{b, d}` (one tree with the comma after it, or the last tree
+//!   with the comma before it): a `use` group is any number of comma-separated trees.
+//! * Any edit strictly inside the delimiters of a macro invocation that lies wholly inside the
+//!   unit, when the text it removes and the text it inserts each lex to balanced delimiters.
+//!   syn keeps a macro's body as opaque tokens, so the unit's re-parse never looks into it:
+//!   with the tokens around the edit unchanged (the token check) and the nesting intact, the
+//!   unit parses exactly as before. (The body itself was never re-parsed by the net either; it
+//!   is parsed by the rewriter, which is how the edit was planned.)
 //!
 //! The elements are collected from the original syntax tree, so only code syn parsed is
-//! covered: edits inside macro bodies (which the statement re-parse never looked into either)
-//! and everything else go through the full re-parse.
+//! covered; everything else goes through the full re-parse.
 
 use syn::punctuated::Punctuated;
 use syn::visit::Visit;
 use syn::{Expr, Token};
 
-use crate::engine::Src;
+use crate::engine::{Splice, Src};
 
-/// Byte ranges (sorted) of the elements a splice may delete without a re-parse.
+/// Byte ranges (sorted) of the elements a splice may delete without a re-parse, and of the
+/// macro invocations in whose bodies any balanced edit is safe.
 #[derive(Debug, Default)]
-pub(crate) struct Deletable(Vec<(usize, usize)>);
+pub(crate) struct Deletable {
+    elements: Vec<(usize, usize)>,
+    /// `(open, close)`: offsets of each macro invocation's delimiters.
+    macros: Vec<(usize, usize)>,
+}
 
 impl Deletable {
     /// Collects the deletable elements of the original file.
@@ -37,10 +49,34 @@ impl Deletable {
         let mut c = Collector {
             src,
             out: Vec::new(),
+            macros: Vec::new(),
         };
         c.visit_file(file);
         c.out.sort_unstable();
-        Deletable(c.out)
+        c.macros.sort_unstable();
+        Deletable {
+            elements: c.out,
+            macros: c.macros,
+        }
+    }
+
+    /// True when the splice cannot make the unit `unit_start..unit_end` stop parsing: it
+    /// deletes one listed element, or it edits a macro body inside the unit in balance.
+    pub(crate) fn keeps_parsing(&self, text: &str, unit: (usize, usize), s: &Splice) -> bool {
+        (s.replacement.is_empty() && self.covers(text, s.start, s.end))
+            || self.inside_macro(unit, s.start, s.end)
+                && balanced(text.get(s.start..s.end).unwrap_or(")"))
+                && balanced(&s.replacement)
+    }
+
+    /// True when `start..end` lies inside the delimiters of a macro invocation that lies
+    /// wholly inside the unit.
+    fn inside_macro(&self, (us, ue): (usize, usize), start: usize, end: usize) -> bool {
+        // Invocations opening at or before `start`; any of them may enclose the edit.
+        let upto = self.macros.partition_point(|m| m.0 < start);
+        self.macros[..upto]
+            .iter()
+            .any(|&(open, close)| us <= open && close < ue && end <= close)
     }
 
     /// True when `text[start..end]`, less surrounding whitespace, is exactly one listed
@@ -51,13 +87,20 @@ impl Deletable {
         };
         let a = start + (s.len() - s.trim_start().len());
         let b = end - (s.len() - s.trim_end().len());
-        self.0.binary_search(&(a, b)).is_ok()
+        self.elements.binary_search(&(a, b)).is_ok()
     }
+}
+
+/// True when `text` lexes (quick lexer) to tokens whose delimiters balance; `false` when it
+/// does not, or is outside the quick lexer's subset.
+fn balanced(text: &str) -> bool {
+    crate::lexer::lex(text, &mut Vec::new()).is_some()
 }
 
 struct Collector<'s> {
     src: Src<'s>,
     out: Vec<(usize, usize)>,
+    macros: Vec<(usize, usize)>,
 }
 
 impl Collector<'_> {
@@ -85,6 +128,35 @@ impl Collector<'_> {
 }
 
 impl<'ast> Visit<'ast> for Collector<'_> {
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        let span = match &m.delimiter {
+            syn::MacroDelimiter::Paren(d) => d.span,
+            syn::MacroDelimiter::Brace(d) => d.span,
+            syn::MacroDelimiter::Bracket(d) => d.span,
+        };
+        let open = self.src.span(span.open()).0;
+        let close = self.src.span(span.close()).0;
+        self.macros.push((open, close));
+        syn::visit::visit_macro(self, m);
+    }
+
+    fn visit_use_group(&mut self, g: &'ast syn::UseGroup) {
+        if g.items.len() >= 2 {
+            let mut prev_comma: Option<usize> = None;
+            for pair in g.items.pairs() {
+                let (start, end) = self.src.node(pair.value());
+                if let Some(comma) = pair.punct() {
+                    self.out.push((start, self.src.span(comma.span).1));
+                }
+                if let Some(c) = prev_comma {
+                    self.out.push((c, end));
+                }
+                prev_comma = pair.punct().map(|c| self.src.span(c.span).0);
+            }
+        }
+        syn::visit::visit_use_group(self, g);
+    }
+
     fn visit_expr_await(&mut self, e: &'ast syn::ExprAwait) {
         let (dot, _) = self.src.span(e.dot_token.span);
         let (_, end) = self.src.span(e.await_token.span);

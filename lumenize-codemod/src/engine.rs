@@ -51,6 +51,21 @@ impl Src<'_> {
         quick.unwrap_or_else(|| self.node(stmt))
     }
 
+    /// Byte offset where a statement starts, when its first token is a field or two away (no
+    /// attributes on the way); `None` for the rest (items among them). Debug builds check it
+    /// against [`Src::node`].
+    pub(crate) fn stmt_start(&self, stmt: &syn::Stmt) -> Option<usize> {
+        let first = match stmt {
+            syn::Stmt::Local(l) if l.attrs.is_empty() => Some(l.let_token.span),
+            syn::Stmt::Expr(e, _) => first_token(e),
+            syn::Stmt::Macro(m) if m.attrs.is_empty() => macro_first_token(&m.mac),
+            _ => None,
+        };
+        let start = first.map(|f| self.span(f).0);
+        debug_assert!(start.is_none_or(|s| s == self.node(stmt).0), "{start:?}");
+        start
+    }
+
     pub(crate) fn slice(&self, (s, e): (usize, usize)) -> &str {
         self.text.get(s..e).unwrap_or("")
     }
@@ -69,12 +84,25 @@ fn first_token(e: &syn::Expr) -> Option<Span> {
         Expr::Index(x) if x.attrs.is_empty() => first_token(&x.expr),
         Expr::Assign(x) if x.attrs.is_empty() => first_token(&x.left),
         Expr::Binary(x) if x.attrs.is_empty() => first_token(&x.left),
-        Expr::Path(x) if x.attrs.is_empty() && x.qself.is_none() => match &x.path.leading_colon {
-            Some(c) => Some(c.spans[0]),
-            None => x.path.segments.first().map(|s| s.ident.span()),
-        },
+        Expr::Path(x) if x.attrs.is_empty() && x.qself.is_none() => path_first_token(&x.path),
+        Expr::Macro(x) if x.attrs.is_empty() => macro_first_token(&x.mac),
+        Expr::If(x) if x.attrs.is_empty() => Some(x.if_token.span),
+        Expr::Match(x) if x.attrs.is_empty() => Some(x.match_token.span),
+        Expr::Return(x) if x.attrs.is_empty() => Some(x.return_token.span),
+        Expr::Lit(x) if x.attrs.is_empty() => Some(x.lit.span()),
         _ => None,
     }
+}
+
+fn path_first_token(p: &syn::Path) -> Option<Span> {
+    match &p.leading_colon {
+        Some(c) => Some(c.spans[0]),
+        None => p.segments.first().map(|s| s.ident.span()),
+    }
+}
+
+fn macro_first_token(m: &syn::Macro) -> Option<Span> {
+    path_first_token(&m.path)
 }
 
 /// The region the safety net re-parses for a splice, and as what.

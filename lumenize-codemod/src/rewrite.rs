@@ -14,7 +14,6 @@ use crate::engine::{Note, Splice, Src, Unit, UnitKind};
 use crate::receiver::Recv;
 use crate::resolve::{ModPath, Res, Resolver, Scope};
 use crate::rules::RuleSet;
-use crate::text::LineIndex;
 use crate::Severity;
 
 /// A block scope (or a function's parameter scope, which is a barrier for local variables).
@@ -79,7 +78,6 @@ pub(crate) struct Rewriter<'a> {
     pub needles: crate::inert::Needles,
     pub splices: Vec<Splice>,
     pub notes: Vec<Note>,
-    pub lines: LineIndex<'a>,
 }
 
 pub(crate) fn peel(e: &Expr) -> &Expr {
@@ -144,7 +142,6 @@ impl<'a> Rewriter<'a> {
             needles: Default::default(),
             splices: Vec::new(),
             notes: Vec::new(),
-            lines: LineIndex::new(src.text),
         }
     }
 
@@ -187,8 +184,10 @@ impl<'a> Rewriter<'a> {
         self.src.span(call.paren_token.span.open()).0
     }
 
+    /// 1-based line of `offset` (rare: only notes that point at another line need it).
     pub(crate) fn line_of(&self, offset: usize) -> usize {
-        self.lines.line_col(offset).0
+        let before = &self.src.text.as_bytes()[..offset.min(self.src.text.len())];
+        memchr::memchr_iter(b'\n', before).count() + 1
     }
 
     /// What a call's function path refers to, if it is (or may be) a target.
@@ -433,7 +432,7 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
             }
         }
         self.frames.push(frame);
-        visit::visit_block(self, b);
+        self.visit_stmts(b);
         self.frames.pop();
     }
 
@@ -527,6 +526,44 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
 }
 
 impl Rewriter<'_> {
+    /// A block's statements. A statement whose text (through the start of the next one, or
+    /// the closing brace) names nothing the rewriter acts on (see `inert`) is not visited: of
+    /// it only what a `let` binds matters to later statements. Debug builds (every test)
+    /// visit it anyway and insist the visit planned nothing.
+    fn visit_stmts(&mut self, b: &syn::Block) {
+        let close = self.src.span(b.brace_token.span.close()).0;
+        let starts: Vec<Option<usize>> = b.stmts.iter().map(|s| self.src.stmt_start(s)).collect();
+        for (k, stmt) in b.stmts.iter().enumerate() {
+            let end = starts[k + 1..].iter().find_map(|&s| s).unwrap_or(close);
+            let inert = starts[k].is_some_and(|start| self.inert(start, end));
+            if !inert {
+                self.visit_stmt(stmt);
+            } else if cfg!(debug_assertions) {
+                let before = self.planned();
+                self.visit_stmt(stmt);
+                assert_eq!(
+                    before,
+                    self.planned(),
+                    "an inert statement planned something"
+                );
+            } else if let syn::Stmt::Local(l) = stmt {
+                self.bind_local(l);
+            }
+        }
+    }
+
+    /// How much has been planned or recorded so far (for the debug check in `visit_stmts`).
+    fn planned(&self) -> [usize; 6] {
+        [
+            self.splices.len(),
+            self.notes.len(),
+            self.ident_hits.len(),
+            self.needs_import.len(),
+            self.call_names.len(),
+            self.handled.len(),
+        ]
+    }
+
     fn visit_stmt_inner(&mut self, s: &syn::Stmt) {
         match s {
             syn::Stmt::Expr(e, Some(_)) => self.statement_await(e),

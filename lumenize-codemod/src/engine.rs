@@ -51,6 +51,17 @@ impl Src<'_> {
         quick.unwrap_or_else(|| self.node(stmt))
     }
 
+    /// Byte range of an expression: like [`Src::node`], from its first and last tokens for the
+    /// shapes where both are a field or two away (call sites' callees and arguments mostly);
+    /// debug builds check both agree.
+    pub(crate) fn expr(&self, e: &syn::Expr) -> (usize, usize) {
+        let quick = first_token(e)
+            .zip(last_token(e))
+            .map(|(f, l)| (self.span(f).0, self.span(l).1));
+        debug_assert!(quick.is_none_or(|q| q == self.node(e)), "{quick:?}");
+        quick.unwrap_or_else(|| self.node(e))
+    }
+
     /// Byte offset where a statement starts, when its first token is a field or two away (no
     /// attributes on the way); `None` for the rest (items among them). Debug builds check it
     /// against [`Src::node`].
@@ -90,6 +101,30 @@ fn first_token(e: &syn::Expr) -> Option<Span> {
         Expr::Match(x) if x.attrs.is_empty() => Some(x.match_token.span),
         Expr::Return(x) if x.attrs.is_empty() => Some(x.return_token.span),
         Expr::Lit(x) if x.attrs.is_empty() => Some(x.lit.span()),
+        Expr::Reference(x) if x.attrs.is_empty() => Some(x.and_token.span),
+        _ => None,
+    }
+}
+
+/// The span of an expression's last token, for the shapes where it is a field or two away
+/// (no attributes); `None` for the rest.
+fn last_token(e: &syn::Expr) -> Option<Span> {
+    use syn::Expr;
+    match e {
+        Expr::Path(x) if x.attrs.is_empty() && x.qself.is_none() => {
+            let last = x.path.segments.last()?;
+            last.arguments.is_none().then(|| last.ident.span())
+        }
+        Expr::Lit(x) if x.attrs.is_empty() => Some(x.lit.span()),
+        Expr::Call(x) if x.attrs.is_empty() => Some(x.paren_token.span.close()),
+        Expr::MethodCall(x) if x.attrs.is_empty() => Some(x.paren_token.span.close()),
+        Expr::Await(x) if x.attrs.is_empty() => Some(x.await_token.span),
+        Expr::Try(x) if x.attrs.is_empty() => Some(x.question_token.span),
+        Expr::Field(x) if x.attrs.is_empty() => Some(match &x.member {
+            syn::Member::Named(i) => i.span(),
+            syn::Member::Unnamed(i) => i.span,
+        }),
+        Expr::Reference(x) if x.attrs.is_empty() => last_token(&x.expr),
         _ => None,
     }
 }

@@ -95,12 +95,12 @@ impl Rewriter<'_> {
                     Some(Target::FnToMethod(i)) => self.rules.fn_to_methods[i].rule.clone(),
                     _ => return,
                 };
-                let at = self.src.node(&c.func).0;
+                let at = self.src.expr(&c.func).0;
                 self.handled_calls.insert(self.call_key(c));
                 (
                     at,
                     rule,
-                    format!("{}(..)", self.src.slice(self.src.node(&c.func))),
+                    format!("{}(..)", self.src.slice(self.src.expr(&c.func))),
                 )
             }
             Expr::MethodCall(mc) => {

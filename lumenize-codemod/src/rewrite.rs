@@ -262,8 +262,8 @@ impl<'a> Rewriter<'a> {
             .map(|r| {
                 (
                     r,
-                    self.src.node(&c.func).0,
-                    format!("{}(..)", self.src.slice(self.src.node(&c.func))),
+                    self.src.expr(&c.func).0,
+                    format!("{}(..)", self.src.slice(self.src.expr(&c.func))),
                 )
             }),
             (true, Some(Expr::MethodCall(mc))) => self

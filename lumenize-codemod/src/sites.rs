@@ -61,7 +61,7 @@ impl Rewriter<'_> {
         let base_end = match peel(&aw.base) {
             Expr::Call(c) => self.src.span(c.paren_token.span.close()).1,
             Expr::MethodCall(m) => self.src.span(m.paren_token.span.close()).1,
-            other => self.src.node(other).1,
+            other => self.src.expr(other).1,
         };
         if base_end <= dot && is_blank(&self.src.text[base_end..dot]) {
             (base_end, end)
@@ -94,12 +94,12 @@ impl Rewriter<'_> {
         k: usize,
     ) -> Option<(usize, usize)> {
         let arg = args.iter().nth(k)?;
-        let (s, e) = self.src.node(arg);
+        let (s, e) = self.src.expr(arg);
         if k > 0 {
             let comma = args.pairs().nth(k - 1)?.punct().copied()?;
             Some((self.src.span(comma.span).0, e))
         } else if let Some(next) = args.iter().nth(1) {
-            Some((s, self.src.node(next).0))
+            Some((s, self.src.expr(next).0))
         } else {
             Some((s, e))
         }
@@ -183,7 +183,7 @@ impl Rewriter<'_> {
         if !self.evidence {
             return;
         }
-        let at = self.src.node(&call.func).0;
+        let at = self.src.expr(&call.func).0;
         let r = self.rules;
         let rule = r
             .sync_fns
@@ -210,9 +210,10 @@ impl Rewriter<'_> {
     }
 
     fn rewrite_sync_fn(&mut self, aw: &ExprAwait, call: &ExprCall, i: usize) {
-        let rule = self.rules.sync_fns[i].clone();
-        let name = self.src.slice(self.src.node(&call.func)).to_string();
-        let at = self.src.node(&call.func).0;
+        let rules = self.rules;
+        let rule = &rules.sync_fns[i];
+        let name = self.src.slice(self.src.expr(&call.func)).to_string();
+        let at = self.src.expr(&call.func).0;
         let mut arg_cut = None;
         if let Some(k) = rule.drop_none_arg {
             let n = call.args.len();
@@ -226,7 +227,7 @@ impl Rewriter<'_> {
                         format!(
                             "`{name}` is passed options (`{}`), which 1.0 removed: port the \
                              transform by hand, then drop the argument and `.await`",
-                            self.src.slice(self.src.node(arg))
+                            self.src.slice(self.src.expr(arg))
                         ),
                     );
                     return;
@@ -279,9 +280,10 @@ impl Rewriter<'_> {
     }
 
     fn rewrite_fn_to_method(&mut self, aw: &ExprAwait, call: &ExprCall, i: usize) {
-        let rule = self.rules.fn_to_methods[i].clone();
-        let (fs, _) = self.src.node(&call.func);
-        let name = self.src.slice(self.src.node(&call.func)).to_string();
+        let rules = self.rules;
+        let rule = &rules.fn_to_methods[i];
+        let (fs, _) = self.src.expr(&call.func);
+        let name = self.src.slice(self.src.expr(&call.func)).to_string();
         let Some(recv) = call.args.iter().nth(rule.receiver_arg) else {
             self.note(
                 fs,
@@ -298,7 +300,7 @@ impl Rewriter<'_> {
             Expr::Reference(r) => &*r.expr,
             other => other,
         };
-        let inner_text = self.src.slice(self.src.node(inner));
+        let inner_text = self.src.slice(self.src.expr(inner));
         let receiver = if needs_parens(inner) {
             format!("({inner_text})")
         } else {
@@ -338,7 +340,8 @@ impl Rewriter<'_> {
     }
 
     fn rewrite_method(&mut self, aw: &ExprAwait, mc: &ExprMethodCall, i: usize, ctx: Ctx) {
-        let rule = self.rules.sync_methods[i].clone();
+        let rules = self.rules;
+        let rule = &rules.sync_methods[i];
         let at = self.src.span(mc.method.span()).0;
         let removal = self.await_deletion(aw);
         let (how, adapter_at) = match (ctx, &rule.value_adapter, &rule.unwrapped_adapter) {
@@ -380,7 +383,7 @@ impl Rewriter<'_> {
         if self.handled_calls.contains(&self.call_key(call)) {
             return;
         }
-        let func = self.src.node(&call.func);
+        let func = self.src.expr(&call.func);
         let at = func.0;
         let name = self.src.slice(func).to_string();
         match target {

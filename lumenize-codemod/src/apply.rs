@@ -346,10 +346,12 @@ mod tests {
             base: 0,
             pos: &pos,
         };
-        let deletable = Deletable::collect(src, &file);
-        drop(file);
         let body = text.find('{').unwrap();
         let mut splices = splices(text, edits, body);
+        let mut near: Vec<usize> = splices.iter().map(|s| s.start).collect();
+        near.sort_unstable();
+        let deletable = Deletable::collect(src, &file, &near);
+        drop(file);
         let fast = splices
             .iter()
             .all(|s| deletable.keeps_parsing(text, (s.unit.start, s.unit.end), s));
@@ -431,7 +433,7 @@ mod tests {
             base: 0,
             pos: &pos,
         };
-        let deletable = Deletable::collect(src, &file);
+        let deletable = Deletable::collect(src, &file, &[]);
         let end = text.find('\n').unwrap() + 1;
         let items = |find: &str| {
             let start = text.find(find).unwrap();

@@ -44,10 +44,15 @@ pub(crate) struct Deletable {
 }
 
 impl Deletable {
-    /// Collects the deletable elements of the original file.
-    pub(crate) fn collect(src: Src<'_>, file: &syn::File) -> Deletable {
+    /// Collects the deletable elements of the original file that could matter to splices
+    /// starting at `near` (sorted offsets): an element or macro body only covers a splice that
+    /// starts inside it, so blocks holding no such offset are not walked (most function
+    /// bodies, on a typical file).
+    pub(crate) fn collect(src: Src<'_>, file: &syn::File, near: &[usize]) -> Deletable {
         let mut c = Collector {
             src,
+            near,
+            in_block: false,
             out: Vec::new(),
             macros: Vec::new(),
         };
@@ -99,6 +104,9 @@ fn balanced(text: &str) -> bool {
 
 struct Collector<'s> {
     src: Src<'s>,
+    near: &'s [usize],
+    /// Inside a block that holds a splice.
+    in_block: bool,
     out: Vec<(usize, usize)>,
     macros: Vec<(usize, usize)>,
 }
@@ -128,6 +136,29 @@ impl Collector<'_> {
 }
 
 impl<'ast> Visit<'ast> for Collector<'_> {
+    fn visit_block(&mut self, b: &'ast syn::Block) {
+        // Only the outermost block (a function body, mostly) is checked: the ones inside a
+        // walked block are walked with it (each check costs two span lookups).
+        if self.in_block {
+            return syn::visit::visit_block(self, b);
+        }
+        let open = self.src.span(b.brace_token.span.open()).0;
+        let close = self.src.span(b.brace_token.span.close()).0;
+        let from = self.near.partition_point(|&n| n < open);
+        if self.near.get(from).is_some_and(|&n| n <= close) {
+            self.in_block = true;
+            syn::visit::visit_block(self, b);
+            self.in_block = false;
+        }
+    }
+
+    // Types, signatures and attributes hold no element a rule edits: not walked. (An edit
+    // there would only go through the re-parse.)
+    fn visit_type(&mut self, _: &'ast syn::Type) {}
+    fn visit_signature(&mut self, _: &'ast syn::Signature) {}
+    fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
+    fn visit_generics(&mut self, _: &'ast syn::Generics) {}
+
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         let span = match &m.delimiter {
             syn::MacroDelimiter::Paren(d) => d.span,

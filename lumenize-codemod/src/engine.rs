@@ -288,7 +288,9 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
     let deletable = if splices.is_empty() {
         Deletable::default()
     } else {
-        Deletable::collect(src, &parsed)
+        let mut near: Vec<usize> = splices.iter().map(|s| s.start).collect();
+        near.sort_unstable();
+        Deletable::collect(src, &parsed, &near)
     };
     drop(parsed);
     let output = match apply::apply_and_verify(src, &deletable, &mut splices) {

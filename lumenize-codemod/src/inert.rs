@@ -13,6 +13,8 @@ use crate::rewrite::Rewriter;
 #[derive(Default)]
 pub(crate) struct Needles {
     hits: Vec<(usize, usize)>,
+    /// Where a method a rule knows is named (a subset of `hits`, sorted).
+    method_hits: Vec<usize>,
     longest: usize,
     /// `call_names.len()` when computed (`None`: not yet).
     names: Option<usize>,
@@ -35,6 +37,17 @@ impl Rewriter<'_> {
             .any(|h| h.1 > start)
     }
 
+    /// True when `text[start..end]` names no method a rule knows: no receiver in it needs
+    /// classifying (see `Rewriter::classify`).
+    pub(crate) fn names_no_method(&mut self, start: usize, end: usize) -> bool {
+        if self.needles.names != Some(self.call_names.len()) {
+            self.needles = self.find_needles();
+        }
+        let m = &self.needles.method_hits;
+        let from = m.partition_point(|&h| h < start);
+        !m.get(from).is_some_and(|&h| h < end)
+    }
+
     fn find_needles(&self) -> Needles {
         let text = self.src.text.as_bytes();
         let methods = self
@@ -55,8 +68,20 @@ impl Rewriter<'_> {
             hits.extend(memchr::memmem::find_iter(text, n.as_bytes()).map(|p| (p, p + n.len())));
         }
         hits.sort_unstable();
+        let mut method_hits: Vec<usize> = hits
+            .iter()
+            .filter(|h| {
+                self.rules
+                    .sync_methods
+                    .iter()
+                    .any(|m| m.methods.iter().any(|n| n.as_bytes() == &text[h.0..h.1]))
+            })
+            .map(|h| h.0)
+            .collect();
+        method_hits.dedup();
         Needles {
             hits,
+            method_hits,
             longest,
             names: Some(self.call_names.len()),
         }

@@ -87,6 +87,10 @@ impl Rewriter<'_> {
 
     /// Classifies a receiver expression for method rule `i`.
     pub(crate) fn receiver_class(&self, e: &Expr, i: usize) -> Recv {
+        debug_assert!(
+            self.classify,
+            "a receiver classified where no method is named"
+        );
         let rule = &self.rules.sync_methods[i];
         match peel(e) {
             Expr::Reference(r) => self.receiver_class(&r.expr, i),

@@ -76,6 +76,10 @@ pub(crate) struct Rewriter<'a> {
     pub call_names: HashSet<String>,
     /// Where the names the rewriter acts on occur (see `inert`).
     pub needles: crate::inert::Needles,
+    /// Bindings get receiver classes. Off inside a function whose text names no method a rule
+    /// knows: no receiver there is ever classified, and classifying every parameter and `let`
+    /// type was a measurable share of the visit.
+    pub classify: bool,
     pub splices: Vec<Splice>,
     pub notes: Vec<Note>,
 }
@@ -140,6 +144,7 @@ impl<'a> Rewriter<'a> {
             needs_import: Vec::new(),
             call_names,
             needles: Default::default(),
+            classify: true,
             splices: Vec::new(),
             notes: Vec::new(),
         }
@@ -246,7 +251,12 @@ impl<'a> Rewriter<'a> {
         let mut names = Vec::new();
         crate::receiver::pat_idents(pat, &mut names);
         let single = matches!(pat, syn::Pat::Ident(_)) && names.len() == 1;
-        let classes: Vec<Recv> = (0..self.rules.sync_methods.len())
+        let n_rules = if self.classify {
+            self.rules.sync_methods.len()
+        } else {
+            0
+        };
+        let classes: Vec<Recv> = (0..n_rules)
             .map(|i| match (single, ty, init) {
                 (true, Some(t), _) => self.type_class(t, i),
                 (true, None, Some(e)) => self.receiver_class(e, i),
@@ -303,6 +313,13 @@ impl<'a> Rewriter<'a> {
         if self.inert(s, e) {
             return;
         }
+        let outer_classify = self.classify;
+        self.classify = !self.names_no_method(s, e);
+        let n_rules = if self.classify {
+            self.rules.sync_methods.len()
+        } else {
+            0
+        };
         let mut frame = Frame {
             barrier: true,
             ..Frame::default()
@@ -311,7 +328,7 @@ impl<'a> Rewriter<'a> {
             if let syn::FnArg::Typed(pt) = input {
                 let mut names = Vec::new();
                 crate::receiver::pat_idents(&pt.pat, &mut names);
-                let classes: Vec<Recv> = (0..self.rules.sync_methods.len())
+                let classes: Vec<Recv> = (0..n_rules)
                     .map(|i| {
                         if names.len() == 1 {
                             self.type_class(&pt.ty, i)
@@ -341,6 +358,7 @@ impl<'a> Rewriter<'a> {
         self.visit_block(block);
         self.frames.pop();
         self.unit = outer_unit;
+        self.classify = outer_classify;
     }
 
     pub(crate) fn record_ident(&mut self, ident: &proc_macro2::Ident) {
@@ -488,7 +506,12 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
                     };
                     let mut names = Vec::new();
                     crate::receiver::pat_idents(pat, &mut names);
-                    let classes: Vec<Recv> = (0..self.rules.sync_methods.len())
+                    let n_rules = if self.classify {
+                        self.rules.sync_methods.len()
+                    } else {
+                        0
+                    };
+                    let classes: Vec<Recv> = (0..n_rules)
                         .map(|i| match ty {
                             Some(t) if names.len() == 1 => self.type_class(t, i),
                             _ => Recv::Unknown,

@@ -45,7 +45,7 @@ impl Rewriter<'_> {
         }
         let m = &self.needles.method_hits;
         let from = m.partition_point(|&h| h < start);
-        !m.get(from).is_some_and(|&h| h < end)
+        m.get(from).is_none_or(|&h| h >= end)
     }
 
     fn find_needles(&self) -> Needles {

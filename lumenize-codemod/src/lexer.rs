@@ -37,54 +37,133 @@ pub(crate) mod kind {
 /// the text is outside the subset or does not lex.
 pub(crate) fn lex(text: &str, out: &mut Vec<Tok>) -> Option<()> {
     let b = text.as_bytes();
-    if b.iter()
-        .any(|&c| !(c == b'\n' || c == b'\t' || (0x20..0x7f).contains(&c)))
-    {
+    if !in_subset(b) {
         return None;
     }
-    let mut stack: Vec<u8> = Vec::new();
-    out.reserve(b.len() / 3);
+    // Ordinary code runs four to five bytes a token: one allocation for nearly every text
+    // (the constant for short units, which can be denser).
+    out.reserve(b.len() / 3 + 16);
+    // The innermost open delimiter, as its index in `out` plus one (0: none). The stack of
+    // the others lives in `out` itself, without an allocation of its own: an open delimiter's
+    // token holds the link to the one around it in place of its end, set when it closes (and
+    // on `None` the tokens are unspecified anyway).
+    let mut open = 0;
     let mut i = 0;
     loop {
         i = skip_whitespace(b, i)?;
-        if let Some(end) = doc_comment(b, i)? {
-            out.push((kind::DOC, i, end));
-            i = end;
-            continue;
-        }
         let Some(&first) = b.get(i) else {
-            return stack.is_empty().then_some(());
+            return (open == 0).then_some(());
         };
-        match first {
+        let (kind, end) = match first {
             b'(' if starts(b, i, "(/*ERROR*/)") => return None,
             b'(' | b'[' | b'{' => {
-                stack.push(first);
-                out.push((kind::OPEN, i, i + 1));
+                out.push((kind::OPEN, i, open));
+                open = out.len();
                 i += 1;
+                continue;
             }
             b')' | b']' | b'}' => {
-                let open = stack.pop()?;
-                if !matches!((open, first), (b'(', b')') | (b'[', b']') | (b'{', b'}')) {
+                let tok = out.get_mut(open.checked_sub(1)?)?;
+                if !matches!(
+                    (b[tok.1], first),
+                    (b'(', b')') | (b'[', b']') | (b'{', b'}')
+                ) {
                     return None;
                 }
-                out.push((kind::CLOSE, i, i + 1));
-                i += 1;
+                open = std::mem::replace(&mut tok.2, tok.1 + 1);
+                (kind::CLOSE, i + 1)
             }
-            _ => {
-                let (kind, end) = leaf(b, i)?;
-                out.push((kind, i, end));
-                i = end;
+            // Only a `/` starts a doc comment (`skip_whitespace` stopped before it).
+            b'/' => match doc_comment(b, i)? {
+                Some(end) => (kind::DOC, end),
+                None => leaf(b, i)?,
+            },
+            // The common tokens without a call to `leaf`, which gives the same answers: an
+            // identifier that can be neither raw nor a literal's prefix (every one of those
+            // has one of these bytes second), and a punctuation character that cannot start a
+            // lifetime.
+            b'r' | b'b' | b'c' if !matches!(b.get(i + 1), Some(b'"' | b'#' | b'\'' | b'r')) => {
+                (kind::IDENT, ident_end(b, i + 1))
             }
-        }
+            b'r' | b'b' | b'c' | b'\'' => leaf(b, i)?,
+            _ if is_ident_start(first) => (kind::IDENT, ident_end(b, i + 1)),
+            _ if CLASS[usize::from(first)] & PUNCT != 0 => (kind::PUNCT, i + 1),
+            _ => leaf(b, i)?,
+        };
+        out.push((kind, i, end));
+        i = end;
     }
 }
 
+/// True when every byte is printable ASCII, tab or newline. The bytes are folded a chunk at a
+/// time without an early exit, which the compiler turns into vector code: a fraction of the
+/// cost of a byte-by-byte `any` (it only leaves early at the end of a chunk).
+fn in_subset(b: &[u8]) -> bool {
+    b.chunks(64).all(|chunk| {
+        chunk.iter().fold(true, |ok, &c| {
+            ok & ((0x20..0x7f).contains(&c) | (c == b'\n') | (c == b'\t'))
+        })
+    })
+}
+
+/// Bits of [`CLASS`].
+const IDENT_START: u8 = 1;
+const IDENT_CONTINUE: u8 = 2;
+const PUNCT: u8 = 4;
+
+/// The class bits of every byte: one load and a test in the hot loops instead of a chain of
+/// comparisons. Bytes outside the subset have none (and `in_subset` has refused them anyway).
+static CLASS: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut table = [0; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphabetic() || b == b'_' {
+            table[c] |= IDENT_START | IDENT_CONTINUE;
+        }
+        if b.is_ascii_digit() {
+            table[c] |= IDENT_CONTINUE;
+        }
+        // proc-macro2's punctuation characters (a lifetime's quote included).
+        if matches!(
+            b,
+            b'~' | b'!'
+                | b'@'
+                | b'#'
+                | b'$'
+                | b'%'
+                | b'^'
+                | b'&'
+                | b'*'
+                | b'-'
+                | b'='
+                | b'+'
+                | b'|'
+                | b';'
+                | b':'
+                | b','
+                | b'<'
+                | b'.'
+                | b'>'
+                | b'/'
+                | b'?'
+                | b'\''
+        ) {
+            table[c] |= PUNCT;
+        }
+        c += 1;
+    }
+    table
+}
+
 fn is_ident_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_'
+    CLASS[usize::from(c)] & IDENT_START != 0
 }
 
 fn is_ident_continue(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_'
+    CLASS[usize::from(c)] & IDENT_CONTINUE != 0
 }
 
 fn starts(b: &[u8], i: usize, s: &str) -> bool {
@@ -94,35 +173,52 @@ fn starts(b: &[u8], i: usize, s: &str) -> bool {
 /// Skips whitespace and plain comments; `None` on an unterminated block comment (which
 /// proc-macro2 reports as an error).
 fn skip_whitespace(b: &[u8], mut i: usize) -> Option<usize> {
-    while i < b.len() {
-        if matches!(b[i], b' ' | b'\t' | b'\n') {
-            i += 1;
-            continue;
-        }
-        if b[i] == b'/' {
-            if starts(b, i, "//")
-                && (!starts(b, i, "///") || starts(b, i, "////"))
-                && !starts(b, i, "//!")
-            {
-                i = line_end(b, i);
-                continue;
-            } else if starts(b, i, "/**/") {
-                i += 4;
-                continue;
-            } else if starts(b, i, "/*")
-                && (!starts(b, i, "/**") || starts(b, i, "/***"))
-                && !starts(b, i, "/*!")
-            {
-                i = block_comment(b, i)?;
-                continue;
-            }
-        }
-        match b[i] {
-            b' ' | b'\t' | b'\n' => i += 1,
-            _ => return Some(i),
+    while let Some(&c) = b.get(i) {
+        match c {
+            b' ' | b'\t' => i += 1,
+            b'\n' => i = spaces(b, i + 1),
+            b'/' => match plain_comment(b, i)? {
+                Some(end) => i = end,
+                None => break,
+            },
+            _ => break,
         }
     }
     Some(i)
+}
+
+/// `Some(Some(end))` for a comment at `i` that is not a doc comment, `Some(None)` for none,
+/// `None` for an unterminated block comment.
+fn plain_comment(b: &[u8], i: usize) -> Option<Option<usize>> {
+    if starts(b, i, "//") && (!starts(b, i, "///") || starts(b, i, "////")) && !starts(b, i, "//!")
+    {
+        Some(Some(line_end(b, i)))
+    } else if starts(b, i, "/**/") {
+        Some(Some(i + 4))
+    } else if starts(b, i, "/*")
+        && (!starts(b, i, "/**") || starts(b, i, "/***"))
+        && !starts(b, i, "/*!")
+    {
+        block_comment(b, i).map(Some)
+    } else {
+        Some(None)
+    }
+}
+
+/// The end of the spaces from `i`, eight bytes at a time: after a newline, for indentation
+/// (most of the whitespace of code, in runs a byte-at-a-time loop takes long over).
+fn spaces(b: &[u8], mut i: usize) -> usize {
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    while let Some(word) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        // In little-endian order the first byte that is not a space is the lowest nonzero
+        // byte of the difference.
+        let diff = u64::from_le_bytes(*word) ^ SPACES;
+        if diff != 0 {
+            return i + (diff.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
 }
 
 fn line_end(b: &[u8], i: usize) -> usize {
@@ -181,16 +277,15 @@ fn leaf(b: &[u8], i: usize) -> Option<(u8, usize)> {
 /// `Some(Some(end))` for a literal, `Some(None)` when there is none here, `None` when the
 /// text is outside the subset.
 fn literal(b: &[u8], i: usize) -> Option<Option<usize>> {
-    let c = b[i];
-    let lit = match c {
-        b'"' => cooked_string(b, i + 1, false)?,
-        b'r' => raw_string(b, i + 1),
-        b'b' if starts(b, i, "b\"") => cooked_string(b, i + 2, true)?,
-        b'b' if starts(b, i, "br") => raw_string(b, i + 2),
-        b'c' if starts(b, i, "c\"") || starts(b, i, "cr\"") || starts(b, i, "cr#") => return None,
-        b'b' if starts(b, i, "b'") => quoted_char(b, i + 2, true)?,
-        b'\'' => quoted_char(b, i + 1, false)?,
-        b'0'..=b'9' => number(b, i),
+    let lit = match &b[i..] {
+        [b'"', ..] => cooked_string(b, i + 1, false)?,
+        [b'r', ..] => raw_string(b, i + 1),
+        [b'b', b'"', ..] => cooked_string(b, i + 2, true)?,
+        [b'b', b'r', ..] => raw_string(b, i + 2),
+        [b'c', b'"', ..] | [b'c', b'r', b'"' | b'#', ..] => return None,
+        [b'b', b'\'', ..] => quoted_char(b, i + 2, true)?,
+        [b'\'', ..] => quoted_char(b, i + 1, false)?,
+        [b'0'..=b'9', ..] => number(b, i),
         _ => None,
     };
     Some(lit)
@@ -199,33 +294,30 @@ fn literal(b: &[u8], i: usize) -> Option<Option<usize>> {
 /// After a literal: an identifier right after it is its suffix.
 fn suffix(b: &[u8], i: usize) -> usize {
     if b.get(i).is_some_and(|&c| is_ident_start(c)) {
-        ident_end(b, i)
+        ident_end(b, i + 1)
     } else {
         i
     }
 }
 
-fn ident_end(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(|&c| is_ident_continue(c)) {
-        i += 1;
-    }
-    i
+/// The end of the identifier characters from `i`.
+fn ident_end(b: &[u8], i: usize) -> usize {
+    b.get(i..)
+        .and_then(|rest| rest.iter().position(|&c| !is_ident_continue(c)))
+        .map_or(b.len(), |n| i + n)
 }
 
 /// The rest of a `"…"` string from after its quote; `Some(None)` when proc-macro2 rejects it
 /// as a string, `None` for escapes outside the subset.
 fn cooked_string(b: &[u8], mut i: usize, bytes: bool) -> Option<Option<usize>> {
-    while i < b.len() {
-        match b[i] {
-            b'"' => return Some(Some(suffix(b, i + 1))),
-            b'\\' => {
-                let n = escape(b, i + 1, bytes)?;
-                match n {
-                    Some(len) => i += 1 + len,
-                    None => return Some(None),
-                }
-            }
-            _ => i += 1,
+    while let Some(n) = memchr::memchr2(b'"', b'\\', &b[i..]) {
+        i += n;
+        if b[i] == b'"' {
+            return Some(Some(suffix(b, i + 1)));
+        }
+        match escape(b, i + 1, bytes)? {
+            Some(len) => i += 1 + len,
+            None => return Some(None),
         }
     }
     Some(None)
@@ -413,30 +505,7 @@ fn punct(b: &[u8], i: usize) -> Option<usize> {
         return None;
     }
     let c = b[i];
-    if !matches!(
-        c,
-        b'~' | b'!'
-            | b'@'
-            | b'#'
-            | b'$'
-            | b'%'
-            | b'^'
-            | b'&'
-            | b'*'
-            | b'-'
-            | b'='
-            | b'+'
-            | b'|'
-            | b';'
-            | b':'
-            | b','
-            | b'<'
-            | b'.'
-            | b'>'
-            | b'/'
-            | b'?'
-            | b'\''
-    ) {
+    if CLASS[usize::from(c)] & PUNCT == 0 {
         return None;
     }
     if c == b'\'' {
@@ -451,10 +520,14 @@ fn punct(b: &[u8], i: usize) -> Option<usize> {
 
 /// An identifier (raw or not) at `i`: its end; `None` where proc-macro2 refuses one.
 fn ident(b: &[u8], i: usize) -> Option<usize> {
-    const PREFIXES: [&str; 10] = [
-        "r\"", "r#\"", "r##", "b\"", "b'", "br\"", "br#", "c\"", "cr\"", "cr#",
-    ];
-    if matches!(b[i], b'r' | b'b' | b'c') && PREFIXES.iter().any(|p| starts(b, i, p)) {
+    // proc-macro2 refuses an identifier where a literal's prefix starts (`r"`, `r#"`, `r##`,
+    // `b"`, `b'`, `br"`, `br#`, `c"`, `cr"`, `cr#`), to report the literal's error instead.
+    if let [b'r', b'"', ..]
+    | [b'r', b'#', b'"' | b'#', ..]
+    | [b'b', b'"' | b'\'', ..]
+    | [b'b' | b'c', b'r', b'"' | b'#', ..]
+    | [b'c', b'"', ..] = &b[i..]
+    {
         return None;
     }
     ident_any(b, i)
@@ -546,6 +619,131 @@ mod tests {
             v.clear();
             assert!(lex(t, &mut v).is_some(), "{t}");
             assert!(v.len() > 5);
+        }
+    }
+
+    /// Places a byte can land in, `§` standing for it: identifiers, whitespace, comments, each
+    /// kind of literal and escape, numbers, lifetimes, raw identifiers, delimiters.
+    const PLACES: [&str; 24] = [
+        "§",
+        "a§b",
+        "x §\n  y",
+        "\n    §",
+        "// §\nx",
+        "/* § */ x",
+        "/// §\n",
+        "/** § */",
+        "\"a§b\"",
+        "\"\\§\"",
+        "b\"§\"",
+        "r#\"§\"#",
+        "br\"§\"",
+        "'§'",
+        "b'§'",
+        "'\\§'",
+        "\"\\x§f\"",
+        "1§2",
+        "0x§",
+        "1.§",
+        "'a§",
+        "r#§",
+        "(§)",
+        "/§",
+    ];
+
+    /// A byte is in the subset: printable ASCII, tab or newline.
+    fn in_subset_char(c: char) -> bool {
+        c == '\n' || c == '\t' || (' '..='~').contains(&c)
+    }
+
+    #[test]
+    fn every_byte_in_every_place() {
+        // U+0000..=U+00FF: every ASCII byte, and from 0x80 the two-byte UTF-8 sequences (the
+        // only way a non-ASCII byte reaches a `&str`).
+        let mut v = Vec::new();
+        for c in (0..=255u8).map(char::from) {
+            for place in PLACES {
+                let text = place.replace('§', c.encode_utf8(&mut [0; 4]));
+                if !in_subset_char(c) {
+                    assert!(lex(&text, &mut v).is_none(), "{text:?}");
+                }
+                check(&text);
+            }
+        }
+    }
+
+    #[test]
+    fn every_pair_and_triple_of_bytes() {
+        // Two bytes decide every prefix but a few three-byte ones (`r#"`, `//!`, `/**`, `br#`,
+        // `cr"`, `1.e`...), so: all pairs of the subset's bytes, and all triples of the bytes
+        // that start or continue a token differently.
+        let subset: Vec<char> = (0..128u8)
+            .map(char::from)
+            .filter(|&c| in_subset_char(c))
+            .collect();
+        for &a in &subset {
+            for &b in &subset {
+                check(&format!("{a}{b}"));
+                check(&format!("x{a}{b}1 "));
+            }
+        }
+        let telling = "rbc#\"'/*!\\xu0_1e.+-aZ{}( \n";
+        for a in telling.chars() {
+            for b in telling.chars() {
+                for c in telling.chars() {
+                    check(&format!("{a}{b}{c}"));
+                    check(&format!("{a}{b}{c}\"#'a */"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn indentation_of_every_width() {
+        // Indentation is skipped a word at a time: every width around the word size, before
+        // each kind of token, stays on the quick path and agrees.
+        let mut v = Vec::new();
+        for width in 0..=25 {
+            for tail in [
+                "x",
+                "// c",
+                "/* c */ y",
+                "/// d",
+                "'a'",
+                "\"s\"",
+                "1.0",
+                "\t x",
+                "",
+            ] {
+                for text in [
+                    format!("{{\n{}{tail}\n}}", " ".repeat(width)),
+                    format!("a\n{}{tail}", " ".repeat(width)),
+                ] {
+                    assert!(lex(&text, &mut v).is_some(), "{text:?}");
+                    check(&text);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 2000,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        /// Token soup from the pieces where the lexer's decisions are: it gives up, or agrees
+        /// with proc-macro2.
+        #[test]
+        fn agrees_on_token_soup(pieces in proptest::collection::vec(proptest::sample::select(&[
+            "r", "b", "c", "br", "cr", "#", "##", "\"", "'", "/", "*", "!", "\\", "x", "u", "{",
+            "}", "(", ")", "[", "]", "0", "7", "9", "f", "e", "E", ".", "..", "_", " ", "\n", "\t",
+            "a", "Self", "self", "super", "crate", "//", "/*", "*/", "///", "//!", "/**", "/*!",
+            "0x", "0b", "0o", "1.", "e+", "-", "é", "\r", "\u{7f}", "'a", "r#", "i32",
+            "        ", "\n    ",
+        ][..]), 0..20)) {
+            check(&pieces.concat());
         }
     }
 

@@ -7,9 +7,12 @@
 use syn::visit::Visit;
 use syn::{ItemUse, UseTree};
 
-use crate::engine::{Splice, Unit, UnitKind};
+use proc_macro2::Span;
+
+use crate::engine::{Splice, Src, Unit, UnitKind};
 use crate::resolve::{ModPath, Res};
 use crate::rewrite::Rewriter;
+use crate::rules::PathPattern;
 use crate::text::{
     has_comment, indentation, is_blank, line_end_after_newline, line_ending, line_start,
 };
@@ -23,38 +26,52 @@ pub(crate) struct Leaf<'f> {
     rule: String,
 }
 
-/// Every `use` item of the file with the module it is in (block-level ones included).
-struct UseCollector<'f> {
-    module: ModPath,
-    out: Vec<(&'f ItemUse, ModPath)>,
+/// The `use` items of a file, each with the index of its module in `modules` (one module path
+/// per module met, not one per item).
+struct Uses<'f> {
+    modules: Vec<ModPath>,
+    items: Vec<(&'f ItemUse, usize)>,
 }
 
-impl<'f> Visit<'f> for UseCollector<'f> {
+impl Uses<'_> {
+    /// Adds the module `name` inside module `outer`; returns its index.
+    fn child(&mut self, outer: usize, name: &syn::Ident) -> usize {
+        let mut path = self.modules[outer].clone();
+        path.push(name.to_string());
+        self.modules.push(path);
+        self.modules.len() - 1
+    }
+}
+
+/// Every `use` item of the file with the module it is in (block-level ones included).
+struct UseCollector<'u, 'f> {
+    /// The index of the current module in `uses.modules`.
+    index: usize,
+    uses: &'u mut Uses<'f>,
+}
+
+impl<'f> Visit<'f> for UseCollector<'_, 'f> {
     fn visit_item_use(&mut self, u: &'f ItemUse) {
-        self.out.push((u, self.module.clone()));
+        self.uses.items.push((u, self.index));
     }
     fn visit_item_mod(&mut self, m: &'f syn::ItemMod) {
-        self.module.push(m.ident.to_string());
+        let outer = self.index;
+        self.index = self.uses.child(outer, &m.ident);
         syn::visit::visit_item_mod(self, m);
-        self.module.pop();
+        self.index = outer;
     }
 }
 
-/// The `use` items of `items` and of their inline modules, in the order [`UseCollector`]
-/// meets them.
-fn module_uses<'f>(
-    items: &'f [syn::Item],
-    module: &mut ModPath,
-    out: &mut Vec<(&'f ItemUse, ModPath)>,
-) {
+/// The `use` items of `items` (in module `index` of `uses.modules`) and of their inline
+/// modules, in the order [`UseCollector`] meets them.
+fn module_uses<'f>(items: &'f [syn::Item], index: usize, uses: &mut Uses<'f>) {
     for item in items {
         match item {
-            syn::Item::Use(u) => out.push((u, module.clone())),
+            syn::Item::Use(u) => uses.items.push((u, index)),
             syn::Item::Mod(m) => {
                 if let Some((_, inner)) = &m.content {
-                    module.push(m.ident.to_string());
-                    module_uses(inner, module, out);
-                    module.pop();
+                    let inner_index = uses.child(index, &m.ident);
+                    module_uses(inner, inner_index, uses);
                 }
             }
             _ => {}
@@ -72,37 +89,100 @@ fn use_keywords(text: &str) -> usize {
         .count()
 }
 
-fn leaves_of<'f>(
-    tree: &'f UseTree,
-    item: &'f ItemUse,
-    prefix: &mut Vec<String>,
-    out: &mut Vec<(&'f UseTree, &'f ItemUse, Vec<String>, String)>,
-) {
-    match tree {
-        UseTree::Path(p) => {
-            prefix.push(p.ident.to_string());
-            leaves_of(&p.tree, item, prefix, out);
-            prefix.pop();
-        }
-        UseTree::Name(n) => {
-            let mut path = prefix.clone();
-            let bound = if n.ident == "self" {
-                prefix.last().cloned().unwrap_or_default()
-            } else {
-                path.push(n.ident.to_string());
-                n.ident.to_string()
-            };
-            out.push((tree, item, path, bound));
-        }
-        UseTree::Rename(r) => {
-            let mut path = prefix.clone();
-            if r.ident != "self" {
-                path.push(r.ident.to_string());
+/// `pat.matches(p)`, rejecting most paths on their last segment first: a pattern that does
+/// not end in `**` matches only paths ending in its own last segment (`*` included, which
+/// `matches` compares literally too).
+fn pattern_matches(pat: &PathPattern, p: &[String]) -> bool {
+    let last = pat.last();
+    (last == "**" || p.last().is_some_and(|l| l == last)) && pat.matches(p)
+}
+
+/// A path built segment by segment that keeps each segment's `String` when it is popped:
+/// `use` items mostly share their first segments (`lumenize_core::…`), which are then
+/// compared instead of printed again, and the others are printed into the old buffers.
+#[derive(Default)]
+struct Segs {
+    buf: Vec<String>,
+    len: usize,
+}
+
+impl Segs {
+    fn push(&mut self, ident: &proc_macro2::Ident) {
+        match self.buf.get_mut(self.len) {
+            Some(s) if ident == s.as_str() => {}
+            Some(s) => {
+                use std::fmt::Write;
+                s.clear();
+                let _ = write!(s, "{ident}");
             }
-            out.push((tree, item, path, r.rename.to_string()));
+            None => self.buf.push(ident.to_string()),
         }
-        UseTree::Glob(_) => {}
-        UseTree::Group(g) => g.items.iter().for_each(|t| leaves_of(t, item, prefix, out)),
+        self.len += 1;
+    }
+
+    fn pop(&mut self) {
+        self.len -= 1;
+    }
+
+    fn path(&self) -> &[String] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The leaves of `tree` (below the segments in `path`, which it leaves as it found them) that
+/// import a removed item.
+fn find_removed<'f>(
+    rw: &Rewriter<'_>,
+    m: &[String],
+    item: &'f ItemUse,
+    tree: &'f UseTree,
+    path: &mut Segs,
+    out: &mut Vec<Leaf<'f>>,
+) {
+    // The path a leaf imports, as `add_use_tree` records it: `self` names the prefix itself.
+    let (ident, rename) = match tree {
+        UseTree::Path(p) => {
+            path.push(&p.ident);
+            find_removed(rw, m, item, &p.tree, path, out);
+            path.pop();
+            return;
+        }
+        UseTree::Group(g) => {
+            for t in &g.items {
+                find_removed(rw, m, item, t, path, out);
+            }
+            return;
+        }
+        UseTree::Glob(_) => return,
+        UseTree::Name(n) => (&n.ident, None),
+        UseTree::Rename(r) => (&r.ident, Some(&r.rename)),
+    };
+    let is_self = ident == "self";
+    if !is_self {
+        path.push(ident);
+    }
+    if let Res::Extern(p) = rw.resolver.resolve(m, &[], path.path()) {
+        if let Some(r) = rw
+            .rules
+            .removed
+            .iter()
+            .find(|r| r.paths.iter().any(|x| pattern_matches(x, &p)))
+        {
+            let bound = match rename {
+                Some(alias) => alias.to_string(),
+                // `self` binds the prefix's last segment (nothing when there is none).
+                None => path.path().last().cloned().unwrap_or_default(),
+            };
+            out.push(Leaf {
+                tree,
+                item,
+                bound,
+                rule: r.rule.clone(),
+            });
+        }
+    }
+    if !is_self {
+        path.pop();
     }
 }
 
@@ -119,44 +199,39 @@ pub(crate) fn removed_leaves<'f>(rw: &Rewriter<'_>, file: &'f syn::File) -> Vec<
     if !named {
         return Vec::new();
     }
-    let mut c = UseCollector {
-        module: rw.modules[0].clone(),
-        out: Vec::new(),
+    let mut uses = Uses {
+        modules: vec![rw.modules[0].clone()],
+        items: Vec::new(),
     };
     // Block-level imports need a walk of the whole tree; skip it when every `use` keyword of
     // the text belongs to a module-level item (each item has its own keyword in the text, so
     // equal counts mean there is no other).
-    let mut module = rw.modules[0].clone();
-    module_uses(&file.items, &mut module, &mut c.out);
-    if use_keywords(rw.src.text) != c.out.len() {
-        c.out.clear();
+    module_uses(&file.items, 0, &mut uses);
+    if use_keywords(rw.src.text) != uses.items.len() {
+        uses.items.clear();
+        uses.modules.truncate(1);
+        let mut c = UseCollector {
+            index: 0,
+            uses: &mut uses,
+        };
         c.visit_file(file);
     }
     let mut out = Vec::new();
-    for (item, m) in c.out {
-        let mut prefix = Vec::new();
+    let mut path = Segs::default();
+    for &(item, m) in &uses.items {
+        // `::` first when absolute, as `add_use_tree` records it.
+        path.len = 0;
         if item.leading_colon.is_some() {
-            prefix.push("::".to_string());
-        }
-        let mut leaves = Vec::new();
-        leaves_of(&item.tree, item, &mut prefix, &mut leaves);
-        for (tree, item, path, bound) in leaves {
-            if let Res::Extern(p) = rw.resolver.resolve(&m, &[], &path) {
-                if let Some(r) = rw
-                    .rules
-                    .removed
-                    .iter()
-                    .find(|r| r.paths.iter().any(|x| x.matches(&p)))
-                {
-                    out.push(Leaf {
-                        tree,
-                        item,
-                        bound,
-                        rule: r.rule.clone(),
-                    });
+            match path.buf.first_mut() {
+                Some(s) => {
+                    s.clear();
+                    s.push_str("::");
                 }
+                None => path.buf.push("::".to_string()),
             }
+            path.len = 1;
         }
+        find_removed(rw, &uses.modules[m], item, &item.tree, &mut path, &mut out);
     }
     out
 }
@@ -177,7 +252,64 @@ pub(crate) fn plan(rw: &mut Rewriter<'_>, file: &syn::File, leaves: &[Leaf<'_>])
     add_needed_imports(rw, file);
 }
 
+/// The span of a use tree's first token.
+fn tree_first(t: &UseTree) -> Span {
+    match t {
+        UseTree::Path(p) => p.ident.span(),
+        UseTree::Name(n) => n.ident.span(),
+        UseTree::Rename(r) => r.ident.span(),
+        UseTree::Glob(g) => g.star_token.span,
+        UseTree::Group(g) => g.brace_token.span.open(),
+    }
+}
+
+/// The span of a use tree's last token.
+fn tree_last(t: &UseTree) -> Span {
+    match t {
+        UseTree::Path(p) => tree_last(&p.tree),
+        UseTree::Name(n) => n.ident.span(),
+        UseTree::Rename(r) => r.rename.span(),
+        UseTree::Glob(g) => g.star_token.span,
+        UseTree::Group(g) => g.brace_token.span.close(),
+    }
+}
+
+/// Where a use tree starts: like `src.node(t).0`, which rebuilds the tree's tokens to find the
+/// first one (it showed up in profiles); debug builds check both agree.
+fn tree_start(src: &Src<'_>, t: &UseTree) -> usize {
+    let start = src.pos.start(tree_first(t)) + src.base;
+    debug_assert_eq!(start, src.node(t).0);
+    start
+}
+
+/// Where a use tree ends: like `src.node(t).1` (see [`tree_start`]).
+fn tree_end(src: &Src<'_>, t: &UseTree) -> usize {
+    let end = src.span(tree_last(t)).1;
+    debug_assert_eq!(end, src.node(t).1);
+    end
+}
+
+/// Byte range of a `use` item: like `src.node(u)`, from its first token (outer attribute,
+/// `pub`, or `use`) and its `;` (see [`tree_start`]).
+fn item_range(src: &Src<'_>, u: &ItemUse) -> (usize, usize) {
+    let first = match (u.attrs.first(), &u.vis) {
+        (Some(a), _) if matches!(a.style, syn::AttrStyle::Outer) => a.pound_token.span,
+        // An inner attribute is not printed (nor parsed, on a `use`): leave it to `node`.
+        (Some(_), _) => return src.node(u),
+        (None, syn::Visibility::Public(p)) => p.span,
+        (None, syn::Visibility::Restricted(r)) => r.pub_token.span,
+        (None, syn::Visibility::Inherited) => u.use_token.span,
+    };
+    let range = (
+        src.pos.start(first) + src.base,
+        src.span(u.semi_token.span).1,
+    );
+    debug_assert_eq!(range, src.node(u));
+    range
+}
+
 fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
+    let src = rw.src;
     // Items in source order, each with its removable leaves.
     let mut items: Vec<(&ItemUse, Vec<&Leaf>)> = Vec::new();
     for leaf in leaves {
@@ -190,10 +322,9 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
                     wk == k && !rw.splices.iter().any(|s| s.start <= at && at < s.end)
                 })
             });
-        let at = rw.src.node(leaf.tree).0;
         if used {
             rw.note(
-                at,
+                tree_start(&src, leaf.tree),
                 &leaf.rule,
                 Severity::NeedsReview,
                 format!(
@@ -206,7 +337,7 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
         }
         if !matches!(leaf.item.vis, syn::Visibility::Inherited) {
             rw.note(
-                at,
+                tree_start(&src, leaf.tree),
                 &leaf.rule,
                 Severity::NeedsReview,
                 format!(
@@ -224,13 +355,12 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
     }
     for (item, dead) in items {
         let is_dead = |t: &UseTree| dead.iter().any(|l| std::ptr::eq(l.tree, t));
-        let (is, ie) = rw.src.node(item);
-        let edits = match prune(rw, &item.tree, &is_dead) {
+        let (is, ie) = item_range(&src, item);
+        let edits = match prune(&src, &item.tree, &is_dead) {
             Err(why) => {
                 for l in &dead {
-                    let at = rw.src.node(l.tree).0;
                     rw.note(
-                        at,
+                        tree_start(&src, l.tree),
                         &l.rule,
                         Severity::NeedsReview,
                         format!("`{}` no longer exists in 1.0 and is unused, but {why}: remove it by hand", l.bound),
@@ -240,7 +370,7 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
             }
             Ok(Prune::Keep) => continue,
             Ok(Prune::All) => {
-                let text = rw.src.text;
+                let text = src.text;
                 let ls = line_start(text, is);
                 let le = line_end_after_newline(text, ie);
                 if is_blank(&text[ls..is]) && is_blank(&text[ie..le]) {
@@ -258,7 +388,7 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
             start,
             end,
         };
-        let rule = dead[0].rule.clone();
+        let rule = &dead[0].rule;
         for (s, e) in edits {
             rw.splices.push(Splice {
                 rule: rule.clone(),
@@ -269,9 +399,8 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
             });
         }
         for l in dead {
-            let at = rw.src.node(l.tree).0;
             rw.note(
-                at,
+                tree_start(&src, l.tree),
                 &l.rule,
                 Severity::Edited,
                 format!(
@@ -290,20 +419,16 @@ enum Prune {
     Edits(Vec<(usize, usize)>),
 }
 
-fn prune(
-    rw: &Rewriter<'_>,
-    tree: &UseTree,
-    dead: &dyn Fn(&UseTree) -> bool,
-) -> Result<Prune, String> {
+fn prune(src: &Src<'_>, tree: &UseTree, dead: &dyn Fn(&UseTree) -> bool) -> Result<Prune, String> {
     let g = match tree {
-        UseTree::Path(p) => return prune(rw, &p.tree, dead),
+        UseTree::Path(p) => return prune(src, &p.tree, dead),
         UseTree::Group(g) => g,
         leaf => return Ok(if dead(leaf) { Prune::All } else { Prune::Keep }),
     };
     let items: Vec<&UseTree> = g.items.iter().collect();
     let states = items
         .iter()
-        .map(|t| prune(rw, t, dead))
+        .map(|t| prune(src, t, dead))
         .collect::<Result<Vec<_>, _>>()?;
     if states.iter().all(|s| matches!(s, Prune::All)) {
         return Ok(Prune::All);
@@ -311,36 +436,39 @@ fn prune(
     if states.iter().all(|s| matches!(s, Prune::Keep)) {
         return Ok(Prune::Keep);
     }
-    let kept: Vec<usize> = (0..items.len())
-        .filter(|&i| !matches!(states[i], Prune::All))
-        .collect();
+    let mut kept = (0..items.len()).filter(|&i| !matches!(states[i], Prune::All));
+    let single_kept = match (kept.next(), kept.next()) {
+        (Some(k), None) => Some(k),
+        _ => None,
+    };
     let mut edits = Vec::new();
     for s in &states {
         if let Prune::Edits(e) = s {
             edits.extend(e.iter().copied());
         }
     }
-    let (open_s, _) = rw.src.span(g.brace_token.span.open());
-    let (_, close_e) = rw.src.span(g.brace_token.span.close());
-    let ranges: Vec<(usize, usize)> = items.iter().map(|t| rw.src.node(*t)).collect();
+    let (open_s, _) = src.span(g.brace_token.span.open());
+    let (_, close_e) = src.span(g.brace_token.span.close());
     let is_self = |t: &UseTree| match t {
         UseTree::Name(n) => n.ident == "self",
         UseTree::Rename(r) => r.ident == "self",
         _ => false,
     };
-    if kept.len() == 1 && !has_comment(rw.src.slice((open_s, close_e))) && !is_self(items[kept[0]])
-    {
-        // `{parse}` reads badly: drop the braces (and a trailing comma).
-        let (ks, ke) = ranges[kept[0]];
-        edits.push((open_s, ks));
-        edits.push((ke, close_e));
-        return Ok(Prune::Edits(edits));
+    if let Some(k) = single_kept {
+        if !has_comment(src.slice((open_s, close_e))) && !is_self(items[k]) {
+            // `{parse}` reads badly: drop the braces (and a trailing comma).
+            edits.push((open_s, tree_start(src, items[k])));
+            edits.push((tree_end(src, items[k]), close_e));
+            return Ok(Prune::Edits(edits));
+        }
     }
-    let commas: Vec<Option<(usize, usize)>> = g
-        .items
-        .pairs()
-        .map(|p| p.punct().map(|c| rw.src.span(c.span)))
-        .collect();
+    // Item and comma positions are computed for the edges of dead runs only.
+    let comma = |i: usize| {
+        g.items
+            .pairs()
+            .nth(i)
+            .and_then(|p| p.punct().map(|c| src.span(c.span)))
+    };
     let n = items.len();
     let mut i = 0;
     while i < n {
@@ -353,15 +481,15 @@ fn prune(
             j += 1;
         }
         let cut = if j + 1 < n {
-            (ranges[i].0, ranges[j + 1].0)
+            (tree_start(src, items[i]), tree_start(src, items[j + 1]))
         } else {
             // The run ends the group; `i > 0` because something is kept.
-            match (commas[j], commas[i - 1]) {
+            match (comma(j), comma(i - 1)) {
                 (Some(last), Some(prev)) => (prev.1, last.1),
-                _ => (ranges[i - 1].1, ranges[j].1),
+                _ => (tree_end(src, items[i - 1]), tree_end(src, items[j])),
             }
         };
-        if has_comment(rw.src.slice(cut)) {
+        if has_comment(src.slice(cut)) {
             return Err("a comment sits among the imports".into());
         }
         edits.push(cut);
@@ -391,53 +519,65 @@ fn add_needed_imports(rw: &mut Rewriter<'_>, file: &syn::File) {
     let mut needed = std::mem::take(&mut rw.needs_import);
     needed.sort();
     needed.dedup();
-    let root = rw.modules[0].clone();
+    // Copies of the references, so that the rule and resolver borrows do not hold `rw`.
+    let (rules, resolver, src) = (rw.rules, rw.resolver, rw.src);
     for (m, i) in needed {
-        let rule = rw.rules.fn_to_methods[i].clone();
-        let Some(import) = rule.import.clone() else {
+        let rule = &rules.fn_to_methods[i];
+        let Some(import) = &rule.import else {
             continue;
         };
-        let import_segs: Vec<String> = import.split("::").map(|s| s.trim().to_string()).collect();
+        // Split once (as `&str`s): the check runs for every import of the module.
+        let import_segs: Vec<&str> = import.split("::").map(str::trim).collect();
         let satisfied = |p: &[String]| {
-            rule.import_satisfied_by.iter().any(|x| x.matches(p)) || p == import_segs.as_slice()
+            rule.import_satisfied_by
+                .iter()
+                .any(|x| pattern_matches(x, p))
+                || (p.len() == import_segs.len() && p.iter().zip(&import_segs).all(|(a, b)| a == b))
         };
-        let scope = rw.resolver.file.get(&m);
         let mut ok = false;
-        if let Some(scope) = scope {
+        if let Some(scope) = resolver.file.get(&m) {
             for b in scope.names.values() {
                 if let crate::resolve::Binding::Use(path) = b {
-                    if matches!(rw.resolver.resolve(&m, &[], path), Res::Extern(p) if satisfied(&p))
-                    {
+                    if matches!(resolver.resolve(&m, &[], path), Res::Extern(p) if satisfied(&p)) {
                         ok = true;
+                        break;
                     }
                 }
             }
-            for g in &scope.globs {
-                if let Res::Extern(mut p) = rw.resolver.resolve(&m, &[], g) {
-                    p.push("*".into());
-                    ok |= satisfied(&p);
+            if !ok {
+                for g in &scope.globs {
+                    if let Res::Extern(mut p) = resolver.resolve(&m, &[], g) {
+                        p.push("*".into());
+                        if satisfied(&p) {
+                            ok = true;
+                            break;
+                        }
+                    }
                 }
             }
         }
         if ok {
             continue;
         }
-        let Some(items) = module_items(file, &root, &m) else {
+        let Some(items) = module_items(file, &rw.modules[0], &m) else {
             continue;
         };
-        let text = rw.src.text;
+        let text = src.text;
         let eol = line_ending(text);
         let stmt = format!("use {import};");
-        let last_use = items.iter().rev().find(|i| matches!(i, syn::Item::Use(_)));
+        let last_use = items.iter().rev().find_map(|i| match i {
+            syn::Item::Use(u) => Some(u),
+            _ => None,
+        });
         let (at, insert) = match (last_use, items.first()) {
             (Some(u), _) => {
-                let (us, ue) = rw.src.node(u);
+                let (us, ue) = item_range(&src, u);
                 let at = line_end_after_newline(text, ue);
                 let nl = if text[..at].ends_with('\n') { "" } else { eol };
                 (at, format!("{nl}{}{stmt}{eol}", indentation(text, us)))
             }
             (None, Some(first)) => {
-                let (fs, _) = rw.src.node(first);
+                let (fs, _) = src.node(first);
                 let ls = line_start(text, fs);
                 if is_blank(&text[ls..fs]) {
                     (ls, format!("{}{stmt}{eol}{eol}", indentation(text, fs)))
@@ -488,10 +628,20 @@ mod tests {
             "use a::b; mod m { use super::b as c; mod n { use d::*; } } fn f() { use e; }",
         )
         .unwrap();
-        let mut out = Vec::new();
-        module_uses(&f.items, &mut vec!["crate".to_string()], &mut out);
-        let mods: Vec<usize> = out.iter().map(|(_, m)| m.len()).collect();
-        assert_eq!(mods, [1, 2, 3]);
+        let mut uses = Uses {
+            modules: vec![vec!["crate".to_string()]],
+            items: Vec::new(),
+        };
+        module_uses(&f.items, 0, &mut uses);
+        let mods: Vec<&[String]> = uses
+            .items
+            .iter()
+            .map(|&(_, m)| uses.modules[m].as_slice())
+            .collect();
+        assert_eq!(
+            mods,
+            [&["crate"][..], &["crate", "m"], &["crate", "m", "n"]]
+        );
         // The block-level `use e` is the fourth keyword: the full walk is needed here.
         assert_eq!(
             use_keywords(
@@ -499,5 +649,98 @@ mod tests {
             ),
             4
         );
+    }
+
+    /// Every subtree of `tree`, parents first.
+    fn subtrees<'t>(tree: &'t UseTree, out: &mut Vec<&'t UseTree>) {
+        out.push(tree);
+        match tree {
+            UseTree::Path(p) => subtrees(&p.tree, out),
+            UseTree::Group(g) => g.items.iter().for_each(|t| subtrees(t, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn ranges_from_first_and_last_tokens_match_the_token_rebuild() {
+        let text = "//! m\n#![allow(unused)]\n/// doc\n#[cfg(test)]\npub use ::a::{b as c, d::{self, *}};\n\
+                    pub(crate) use e::{};\nuse f::{g::{h, i as _}, self as j,};\n\
+                    mod k { pub(in crate::k) use é::ü; }\n";
+        let file: syn::File = syn::parse_str(text).unwrap();
+        let pos = crate::text::SpanPositions::new(text);
+        let src = Src {
+            text,
+            base: 0,
+            pos: &pos,
+        };
+        let mut uses = Uses {
+            modules: vec![vec!["crate".to_string()]],
+            items: Vec::new(),
+        };
+        module_uses(&file.items, 0, &mut uses);
+        let mut items = Vec::new();
+        let mut trees = Vec::new();
+        for &(u, _) in &uses.items {
+            // The quick ranges against `node` (the same check runs in debug builds anyway).
+            assert_eq!(item_range(&src, u), src.node(u));
+            items.push(src.slice(item_range(&src, u)));
+            let mut all = Vec::new();
+            subtrees(&u.tree, &mut all);
+            for t in all {
+                assert_eq!((tree_start(&src, t), tree_end(&src, t)), src.node(t));
+                trees.push(src.slice((tree_start(&src, t), tree_end(&src, t))));
+            }
+        }
+        assert_eq!(
+            items,
+            [
+                "/// doc\n#[cfg(test)]\npub use ::a::{b as c, d::{self, *}};",
+                "pub(crate) use e::{};",
+                "use f::{g::{h, i as _}, self as j,};",
+                "pub(in crate::k) use é::ü;",
+            ]
+        );
+        assert_eq!(
+            trees[..6],
+            [
+                "a::{b as c, d::{self, *}}",
+                "{b as c, d::{self, *}}",
+                "b as c",
+                "d::{self, *}",
+                "{self, *}",
+                "self"
+            ]
+        );
+        assert!(trees.contains(&"*") && trees.contains(&"{}") && trees.contains(&"é::ü"));
+        assert!(trees.contains(&"{h, i as _}") && trees.contains(&"self as j"));
+    }
+
+    #[test]
+    fn path_segments_reuse_their_buffers() {
+        let f: syn::File = syn::parse_str("use a::b::c; use a::r#type::d;").unwrap();
+        let mut segs = Segs::default();
+        let mut seen = Vec::new();
+        for item in &f.items {
+            let syn::Item::Use(u) = item else { continue };
+            segs.len = 0;
+            let mut t = &u.tree;
+            loop {
+                match t {
+                    UseTree::Path(p) => {
+                        segs.push(&p.ident);
+                        t = &p.tree;
+                    }
+                    UseTree::Name(n) => {
+                        segs.push(&n.ident);
+                        break;
+                    }
+                    _ => unreachable!(),
+                }
+            }
+            seen.push(segs.path().join("::"));
+        }
+        assert_eq!(seen, ["a::b::c", "a::r#type::d"]);
+        segs.pop();
+        assert_eq!(segs.path(), ["a", "r#type"]);
     }
 }

@@ -55,12 +55,16 @@ impl Rewriter<'_> {
             .sync_methods
             .iter()
             .flat_map(|m| m.methods.iter());
-        let needles = ["await", "use"]
+        let mut needles: Vec<&str> = ["await", "use"]
             .into_iter()
             .chain(self.call_names.iter().map(String::as_str))
             .chain(self.watched.iter().map(String::as_str))
             .chain(methods.map(String::as_str))
-            .filter(|n| !n.is_empty());
+            .filter(|n| !n.is_empty())
+            .collect();
+        // A watched import is often a call name too: one pass over the text each.
+        needles.sort_unstable();
+        needles.dedup();
         let mut hits = Vec::new();
         let mut longest = 0;
         for n in needles {

@@ -4,10 +4,9 @@
 //! Runs after the rewriter, because whether an import is dead depends on the call sites the
 //! rewriter removed.
 
+use proc_macro2::Span;
 use syn::visit::Visit;
 use syn::{ItemUse, UseTree};
-
-use proc_macro2::Span;
 
 use crate::engine::{Splice, Src, Unit, UnitKind};
 use crate::resolve::{ModPath, Res};
@@ -263,15 +262,23 @@ fn tree_first(t: &UseTree) -> Span {
     }
 }
 
-/// The span of a use tree's last token.
-fn tree_last(t: &UseTree) -> Span {
+/// The span of a use tree's last token, and whether that token is one byte long (`*`, `}`).
+fn tree_last(t: &UseTree) -> (Span, bool) {
     match t {
         UseTree::Path(p) => tree_last(&p.tree),
-        UseTree::Name(n) => n.ident.span(),
-        UseTree::Rename(r) => r.rename.span(),
-        UseTree::Glob(g) => g.star_token.span,
-        UseTree::Group(g) => g.brace_token.span.close(),
+        UseTree::Name(n) => (n.ident.span(), false),
+        UseTree::Rename(r) => (r.rename.span(), false),
+        UseTree::Glob(g) => (g.star_token.span, true),
+        UseTree::Group(g) => (g.brace_token.span.close(), true),
     }
+}
+
+/// Byte range of a one-byte token (`;`, `,`, `*`, a brace): a span's end costs a position
+/// lookup as dear as its start, and is one byte further here. Debug builds check it.
+fn one_byte(src: &Src<'_>, span: Span) -> (usize, usize) {
+    let start = src.pos.start(span) + src.base;
+    debug_assert_eq!((start, start + 1), src.span(span));
+    (start, start + 1)
 }
 
 /// Where a use tree starts: like `src.node(t).0`, which rebuilds the tree's tokens to find the
@@ -284,7 +291,10 @@ fn tree_start(src: &Src<'_>, t: &UseTree) -> usize {
 
 /// Where a use tree ends: like `src.node(t).1` (see [`tree_start`]).
 fn tree_end(src: &Src<'_>, t: &UseTree) -> usize {
-    let end = src.span(tree_last(t)).1;
+    let end = match tree_last(t) {
+        (last, true) => one_byte(src, last).1,
+        (last, false) => src.span(last).1,
+    };
     debug_assert_eq!(end, src.node(t).1);
     end
 }
@@ -302,7 +312,7 @@ fn item_range(src: &Src<'_>, u: &ItemUse) -> (usize, usize) {
     };
     let range = (
         src.pos.start(first) + src.base,
-        src.span(u.semi_token.span).1,
+        one_byte(src, u.semi_token.span).1,
     );
     debug_assert_eq!(range, src.node(u));
     range
@@ -447,14 +457,14 @@ fn prune(src: &Src<'_>, tree: &UseTree, dead: &dyn Fn(&UseTree) -> bool) -> Resu
             edits.extend(e.iter().copied());
         }
     }
-    let (open_s, _) = src.span(g.brace_token.span.open());
-    let (_, close_e) = src.span(g.brace_token.span.close());
     let is_self = |t: &UseTree| match t {
         UseTree::Name(n) => n.ident == "self",
         UseTree::Rename(r) => r.ident == "self",
         _ => false,
     };
     if let Some(k) = single_kept {
+        let (open_s, _) = one_byte(src, g.brace_token.span.open());
+        let (_, close_e) = one_byte(src, g.brace_token.span.close());
         if !has_comment(src.slice((open_s, close_e))) && !is_self(items[k]) {
             // `{parse}` reads badly: drop the braces (and a trailing comma).
             edits.push((open_s, tree_start(src, items[k])));
@@ -467,7 +477,7 @@ fn prune(src: &Src<'_>, tree: &UseTree, dead: &dyn Fn(&UseTree) -> bool) -> Resu
         g.items
             .pairs()
             .nth(i)
-            .and_then(|p| p.punct().map(|c| src.span(c.span)))
+            .and_then(|p| p.punct().map(|c| one_byte(src, c.span)))
     };
     let n = items.len();
     let mut i = 0;
@@ -649,6 +659,29 @@ mod tests {
             ),
             4
         );
+    }
+
+    #[test]
+    fn full_walk_puts_block_level_uses_in_their_module() {
+        let f: syn::File = syn::parse_str(
+            "use a::b; mod m { fn f() { use c::d; } mod n {} } fn g() { use e; } mod o;",
+        )
+        .unwrap();
+        let mut uses = Uses {
+            modules: vec![vec!["crate".to_string()]],
+            items: Vec::new(),
+        };
+        UseCollector {
+            index: 0,
+            uses: &mut uses,
+        }
+        .visit_file(&f);
+        let mods: Vec<String> = uses
+            .items
+            .iter()
+            .map(|&(_, m)| uses.modules[m].join("::"))
+            .collect();
+        assert_eq!(mods, ["crate", "crate::m", "crate"]);
     }
 
     /// Every subtree of `tree`, parents first.

@@ -60,41 +60,47 @@ pub(crate) fn lex(text: &str, out: &mut Vec<Tok>) -> Option<()> {
         let Some(&first) = b.get(i) else {
             return (open == 0).then_some(());
         };
-        let (kind, end) = match first {
-            b'(' if starts(b, i, "(/*ERROR*/)") => return None,
-            b'(' | b'[' | b'{' => {
-                out.push((kind::OPEN, i, open));
-                open = out.len();
-                i += 1;
-                continue;
-            }
-            b')' | b']' | b'}' => {
-                let tok = out.get_mut(open.checked_sub(1)?)?;
-                if !matches!(
-                    (b[tok.1], first),
-                    (b'(', b')') | (b'[', b']') | (b'{', b'}')
-                ) {
-                    return None;
+        // The commonest tokens first, without the `match` (which gives the same answers): an
+        // identifier whose first byte cannot start a literal or a raw identifier, and a
+        // punctuation character that cannot start a comment or a lifetime.
+        let class = CLASS[usize::from(first)];
+        let (kind, end) = if class & PLAIN_IDENT_START != 0 {
+            (kind::IDENT, ident_end(b, i + 1))
+        } else if class & PLAIN_PUNCT != 0 {
+            (kind::PUNCT, i + 1)
+        } else {
+            match first {
+                b'(' if starts(b, i, "(/*ERROR*/)") => return None,
+                b'(' | b'[' | b'{' => {
+                    out.push((kind::OPEN, i, open));
+                    open = out.len();
+                    i += 1;
+                    continue;
                 }
-                open = std::mem::replace(&mut tok.2, tok.1 + 1);
-                (kind::CLOSE, i + 1)
+                b')' | b']' | b'}' => {
+                    let tok = out.get_mut(open.checked_sub(1)?)?;
+                    if !matches!(
+                        (b[tok.1], first),
+                        (b'(', b')') | (b'[', b']') | (b'{', b'}')
+                    ) {
+                        return None;
+                    }
+                    open = std::mem::replace(&mut tok.2, tok.1 + 1);
+                    (kind::CLOSE, i + 1)
+                }
+                // Only a `/` starts a doc comment (`skip_whitespace` stopped before it).
+                b'/' => match doc_comment(b, i)? {
+                    Some(end) => (kind::DOC, end),
+                    None => leaf(b, i)?,
+                },
+                // An identifier starting with `r`, `b` or `c` that can be neither raw nor a
+                // literal's prefix (every one of those has one of these bytes second) does
+                // not need `leaf` either.
+                b'r' | b'b' | b'c' if !matches!(b.get(i + 1), Some(b'"' | b'#' | b'\'' | b'r')) => {
+                    (kind::IDENT, ident_end(b, i + 1))
+                }
+                _ => leaf(b, i)?,
             }
-            // Only a `/` starts a doc comment (`skip_whitespace` stopped before it).
-            b'/' => match doc_comment(b, i)? {
-                Some(end) => (kind::DOC, end),
-                None => leaf(b, i)?,
-            },
-            // The common tokens without a call to `leaf`, which gives the same answers: an
-            // identifier that can be neither raw nor a literal's prefix (every one of those
-            // has one of these bytes second), and a punctuation character that cannot start a
-            // lifetime.
-            b'r' | b'b' | b'c' if !matches!(b.get(i + 1), Some(b'"' | b'#' | b'\'' | b'r')) => {
-                (kind::IDENT, ident_end(b, i + 1))
-            }
-            b'r' | b'b' | b'c' | b'\'' => leaf(b, i)?,
-            _ if is_ident_start(first) => (kind::IDENT, ident_end(b, i + 1)),
-            _ if CLASS[usize::from(first)] & PUNCT != 0 => (kind::PUNCT, i + 1),
-            _ => leaf(b, i)?,
         };
         out.push((kind, i, end));
         i = end;
@@ -116,6 +122,11 @@ fn in_subset(b: &[u8]) -> bool {
 const IDENT_START: u8 = 1;
 const IDENT_CONTINUE: u8 = 2;
 const PUNCT: u8 = 4;
+/// An identifier's first byte that starts neither a literal (`r"`, `b'`, `c"`...) nor a raw
+/// identifier: the identifier goes straight to its end.
+const PLAIN_IDENT_START: u8 = 8;
+/// A punctuation character but `/` and `'`: one token on its own.
+const PLAIN_PUNCT: u8 = 16;
 
 /// The class bits of every byte: one load and a test in the hot loops instead of a chain of
 /// comparisons. Bytes outside the subset have none (and `in_subset` has refused them anyway).
@@ -128,6 +139,9 @@ const fn classes() -> [u8; 256] {
         let b = c as u8;
         if b.is_ascii_alphabetic() || b == b'_' {
             table[c] |= IDENT_START | IDENT_CONTINUE;
+            if !matches!(b, b'r' | b'b' | b'c') {
+                table[c] |= PLAIN_IDENT_START;
+            }
         }
         if b.is_ascii_digit() {
             table[c] |= IDENT_CONTINUE;
@@ -158,6 +172,9 @@ const fn classes() -> [u8; 256] {
                 | b'\''
         ) {
             table[c] |= PUNCT;
+            if !matches!(b, b'/' | b'\'') {
+                table[c] |= PLAIN_PUNCT;
+            }
         }
         c += 1;
     }
@@ -307,10 +324,11 @@ fn suffix(b: &[u8], i: usize) -> usize {
 }
 
 /// The end of the identifier characters from `i`.
-fn ident_end(b: &[u8], i: usize) -> usize {
-    b.get(i..)
-        .and_then(|rest| rest.iter().position(|&c| !is_ident_continue(c)))
-        .map_or(b.len(), |n| i + n)
+fn ident_end(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|&c| is_ident_continue(c)) {
+        i += 1;
+    }
+    i
 }
 
 /// The rest of a `"…"` string from after its quote; `Some(None)` when proc-macro2 rejects it

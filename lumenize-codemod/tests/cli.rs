@@ -441,6 +441,28 @@ fn invalid_utf8_file_is_reported_and_the_run_goes_on() {
 }
 
 #[test]
+fn deeply_nested_code_is_migrated_not_aborted() {
+    // syn parses nesting recursively: at this depth a 2 MiB thread stack overflowed and the
+    // whole process aborted (found with `check --force --no-prefilter` on real crates). Both
+    // the worker threads and the standard-input path must take it.
+    let depth = 3000;
+    let deep = format!(
+        "{LIB_09}\npub fn deep() -> u32 {{\n    {}1{}\n}}\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = legacy_crate(dir.path());
+    write(&app.join("src/lib.rs"), &deep);
+    let o = run(dir.path(), &["check", "--format", "json", "app"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(summary(&o)["files_changed"], 2, "lib.rs and Cargo.toml");
+    let o = run_stdin(dir.path(), &["apply", "-"], &deep);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("let _v = parse(&s)?;"));
+}
+
+#[test]
 fn dirty_git_tree_is_a_warning_not_a_refusal() {
     let dir = tempfile::tempdir().unwrap();
     let app = legacy_crate(dir.path());

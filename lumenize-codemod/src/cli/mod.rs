@@ -75,13 +75,19 @@ fn parse_error(e: clap::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Stack of each worker thread. syn parses nested expressions and types recursively, and a
+/// deeply nested file (generated code, long builder chains) can need more than the 2 MiB a
+/// thread gets by default; running out aborts the whole run. It is address space: pages a
+/// thread never touches cost no memory.
+const WORKER_STACK: usize = 256 << 20;
+
 fn set_threads(n: Option<usize>) {
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK);
     if let Some(n) = n {
-        // Only fails when a pool already exists, which cannot happen this early.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
+        pool = pool.num_threads(n);
     }
+    // Only fails when a pool already exists, which cannot happen this early.
+    let _ = pool.build_global();
 }
 
 fn fatal(msg: &str) -> u8 {
@@ -116,7 +122,19 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
                  (run `apply --verify` on the crate instead)",
             );
         }
-        return stdin::run(mode, &a, &choice, &printer);
+        // On a thread with a worker's stack, for the same reason as the pool's.
+        return std::thread::scope(|s| {
+            let run = || stdin::run(mode, &a, &choice, &printer);
+            match std::thread::Builder::new()
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(s, run)
+            {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|_| fatal("internal error while migrating standard input")),
+                Err(_) => stdin::run(mode, &a, &choice, &printer),
+            }
+        });
     }
 
     let globs = walk::Globs {

@@ -47,28 +47,24 @@ impl Scope {
                 prefix.pop();
             }
             syn::UseTree::Name(n) => {
-                let name = n.ident.to_string();
-                if name == "self" {
+                if n.ident == "self" {
                     if let Some(last) = prefix.last() {
                         self.names
                             .insert(last.clone(), Binding::Use(prefix.clone()));
                     }
                 } else {
-                    let mut path = prefix.clone();
-                    path.push(name.clone());
+                    let name = n.ident.to_string();
+                    let path = extended(prefix, Some(name.clone()));
                     self.names.insert(name, Binding::Use(path));
                 }
             }
             syn::UseTree::Rename(r) => {
-                let alias = r.rename.to_string();
-                if alias == "_" {
+                if r.rename == "_" {
                     return;
                 }
-                let mut path = prefix.clone();
-                if r.ident != "self" {
-                    path.push(r.ident.to_string());
-                }
-                self.names.insert(alias, Binding::Use(path));
+                let last = (r.ident != "self").then(|| r.ident.to_string());
+                let path = extended(prefix, last);
+                self.names.insert(r.rename.to_string(), Binding::Use(path));
             }
             syn::UseTree::Glob(_) => self.globs.push(prefix.clone()),
             syn::UseTree::Group(g) => {
@@ -119,6 +115,15 @@ impl Scope {
         };
         self.names.insert(name.to_string(), Binding::Local);
     }
+}
+
+/// `prefix` and then `last`, allocated once at its final size (a clone and a push would
+/// allocate twice: a clone's capacity is its length).
+fn extended(prefix: &[String], last: Option<String>) -> Vec<String> {
+    let mut path = Vec::with_capacity(prefix.len() + 1);
+    path.extend_from_slice(prefix);
+    path.extend(last);
+    path
 }
 
 /// Collects the scopes of `items` (declared in module `m`) and of their inline modules.
@@ -421,6 +426,12 @@ impl CrateContext {
 }
 
 /// Resolves paths written in the current file, consulting its own modules first.
+///
+/// Cheap per path because the rewriter asks for every candidate call: segments travel as
+/// borrowed `&str`s (joined on the stack when a `use` is followed, see [`joined`]), owned
+/// strings are made once for an external result, and the module last looked up is remembered
+/// (a resolution mostly stays in the module it started in, and hashing a module path costs
+/// more than comparing it).
 pub(crate) struct Resolver<'a> {
     pub ctx: &'a CrateContext,
     pub file: &'a HashMap<ModPath, Scope>,
@@ -431,10 +442,38 @@ pub(crate) struct Resolver<'a> {
     visiting: RefCell<Vec<(ModPath, String)>>,
     /// Lookups left for the current `resolve` (diamonds of globs stay bounded too).
     budget: Cell<usize>,
+    /// The last module found by `scope` (its key, borrowed from the map holding it).
+    last_scope: Cell<Option<(&'a [String], &'a Scope)>>,
 }
 
 /// Lookups one `resolve` may make before giving up with "cannot tell".
 const BUDGET: usize = 4096;
+
+/// Paths up to this many segments are joined on the stack; longer ones allocate.
+const INLINE: usize = 8;
+
+/// Calls `f` with the segments of `a` followed by those of `b`, borrowed.
+fn joined<A: AsRef<str>, B: AsRef<str>, R>(a: &[A], b: &[B], f: impl FnOnce(&[&str]) -> R) -> R {
+    let all = a
+        .iter()
+        .map(AsRef::as_ref)
+        .chain(b.iter().map(AsRef::as_ref));
+    let n = a.len() + b.len();
+    if n <= INLINE {
+        let mut buf = [""; INLINE];
+        for (slot, s) in buf.iter_mut().zip(all) {
+            *slot = s;
+        }
+        f(&buf[..n])
+    } else {
+        f(&all.collect::<Vec<&str>>())
+    }
+}
+
+/// Calls `f` with `segs` borrowed as `&str`s.
+fn borrowed<R>(segs: &[String], f: impl FnOnce(&[&str]) -> R) -> R {
+    joined(segs, &[] as &[&str], f)
+}
 
 impl<'a> Resolver<'a> {
     pub(crate) fn new(
@@ -448,22 +487,40 @@ impl<'a> Resolver<'a> {
             is_target,
             visiting: RefCell::new(Vec::new()),
             budget: Cell::new(BUDGET),
+            last_scope: Cell::new(None),
         }
     }
 }
 
 const MAX_DEPTH: usize = 32;
 
-impl Resolver<'_> {
-    fn scope(&self, m: &[String]) -> Option<&Scope> {
-        self.file.get(m).or_else(|| self.ctx.modules.get(m))
+impl<'a> Resolver<'a> {
+    fn scope(&self, m: &[String]) -> Option<&'a Scope> {
+        if let Some((key, scope)) = self.last_scope.get() {
+            if key == m {
+                return Some(scope);
+            }
+        }
+        let (key, scope) = self
+            .file
+            .get_key_value(m)
+            .or_else(|| self.ctx.modules.get_key_value(m))?;
+        self.last_scope.set(Some((key.as_slice(), scope)));
+        Some(scope)
     }
 
-    fn canonical_extern(&self, mut path: Vec<String>) -> Res {
-        if let Some(c) = self.ctx.aliases.get(&path[0]) {
-            path[0] = c.clone();
-        }
-        Res::Extern(path)
+    /// The external path `path` names, its crate under its canonical name.
+    fn canonical_extern(&self, path: &[&str]) -> Res {
+        let Some((first, more)) = path.split_first() else {
+            return Res::Unknown;
+        };
+        let mut out = Vec::with_capacity(path.len());
+        out.push(match self.ctx.aliases.get(*first) {
+            Some(c) => c.clone(),
+            None => String::from(*first),
+        });
+        out.extend(more.iter().map(|s| String::from(*s)));
+        Res::Extern(out)
     }
 
     /// The crate directory prefix of `m` when `m` is in one of the crate's tests, examples,
@@ -471,6 +528,10 @@ impl Resolver<'_> {
     /// cannot name itself that way).
     fn outside_lib<'m>(&self, m: &'m [String]) -> Option<&'m str> {
         let key = m.first()?.strip_prefix("crate:")?;
+        // The library and lone files, by far the most common, in one suffix test.
+        if key.ends_with("#src") || key.ends_with("#file") {
+            return None;
+        }
         let (prefix, kind) = key.rsplit_once('#')?;
         ["tests/", "examples/", "benches/", "src/bin/"]
             .iter()
@@ -489,8 +550,11 @@ impl Resolver<'_> {
     /// `Cargo.toml` was not scanned, the library's name is unknown: a path that leads to a
     /// target through the library's modules as well cannot be told apart, so it is reported
     /// rather than skipped.
-    fn external(&self, m: &[String], path: Vec<String>, depth: usize) -> Res {
-        if let Some(root) = self.own_lib(m, &path[0]) {
+    fn external(&self, m: &[String], path: &[&str], depth: usize) -> Res {
+        let Some(first) = path.first() else {
+            return Res::Unknown;
+        };
+        if let Some(root) = self.own_lib(m, first) {
             return self.walk(&root, &path[1..], depth + 1);
         }
         let res = self.canonical_extern(path);
@@ -499,7 +563,7 @@ impl Resolver<'_> {
             let root = vec![lib_root(prefix)];
             let unnamed = !self.ctx.manifests.contains(prefix) && self.scope(&root).is_some();
             if unnamed && p.len() > 1 && !(self.is_target)(p) {
-                let through_lib = self.walk(&root, &p[1..], depth + 1);
+                let through_lib = borrowed(&p[1..], |more| self.walk(&root, more, depth + 1));
                 if matches!(&through_lib, Res::Extern(q) if (self.is_target)(q)) {
                     return Res::Unknown;
                 }
@@ -511,49 +575,74 @@ impl Resolver<'_> {
     /// Resolves `segs` as written in module `m`, inside the given block scopes (outermost
     /// first; they are searched innermost first).
     pub(crate) fn resolve(&self, m: &[String], blocks: &[&Scope], segs: &[String]) -> Res {
-        self.budget.set(BUDGET);
-        self.resolve_at(m, blocks, segs, 0)
+        self.resolve_in(m, blocks.iter().copied(), segs)
     }
 
-    fn resolve_at(&self, m: &[String], blocks: &[&Scope], segs: &[String], depth: usize) -> Res {
+    /// [`Resolver::resolve`] with the block scopes as an iterator (outermost first), so that a
+    /// caller holding them in frames need not collect them.
+    pub(crate) fn resolve_in<'s, I>(&self, m: &[String], blocks: I, segs: &[String]) -> Res
+    where
+        I: DoubleEndedIterator<Item = &'s Scope> + Clone,
+    {
+        self.budget.set(BUDGET);
+        borrowed(segs, |segs| self.resolve_blocks(m, blocks, segs))
+    }
+
+    /// The first step of a resolution: block scopes shadow the module's names (and add their
+    /// globs to its globs).
+    fn resolve_blocks<'s, I>(&self, m: &[String], blocks: I, segs: &[&str]) -> Res
+    where
+        I: DoubleEndedIterator<Item = &'s Scope> + Clone,
+    {
+        let Some((first, rest)) = segs.split_first() else {
+            return Res::Unknown;
+        };
+        if matches!(*first, "::" | "crate" | "self" | "super" | "Self") {
+            return self.resolve_at(m, segs, 0);
+        }
+        for b in blocks.clone().rev() {
+            if let Some(binding) = b.names.get(*first) {
+                return self.follow(m, binding, first, rest, 0);
+            }
+        }
+        let block_globs = blocks.flat_map(|b| b.globs.iter());
+        match self.lookup(m, first, rest, block_globs, 0) {
+            Some(res) => res,
+            // Not bound anywhere: an extern crate (or a prelude / primitive name).
+            None => self.external(m, segs, 0),
+        }
+    }
+
+    fn resolve_at(&self, m: &[String], segs: &[&str], depth: usize) -> Res {
         let Some((first, rest)) = segs.split_first() else {
             return Res::Unknown;
         };
         if depth > MAX_DEPTH {
             return Res::Unknown;
         }
-        match first.as_str() {
+        match *first {
             "::" => match rest.first() {
-                Some(_) => self.external(m, rest.to_vec(), depth),
+                Some(_) => self.external(m, rest, depth),
                 None => Res::Unknown,
             },
             "crate" => self.walk(&m[..1], rest, depth),
             "self" => self.walk(m, rest, depth),
             "super" => self.walk(m, segs, depth),
             "Self" => Res::Unknown,
-            _ => {
-                for b in blocks.iter().rev() {
-                    if let Some(binding) = b.names.get(first) {
-                        return self.follow(m, binding, first, rest, depth);
-                    }
-                }
-                let block_globs: Vec<&Vec<String>> =
-                    blocks.iter().flat_map(|b| b.globs.iter()).collect();
-                match self.lookup(m, first, rest, &block_globs, depth) {
-                    Some(res) => res,
-                    // Not bound anywhere: an extern crate (or a prelude / primitive name).
-                    None => self.external(m, segs.to_vec(), depth),
-                }
-            }
+            _ => match self.lookup(m, first, rest, std::iter::empty(), depth) {
+                Some(res) => res,
+                // Not bound anywhere: an extern crate (or a prelude / primitive name).
+                None => self.external(m, segs, depth),
+            },
         }
     }
 
     /// Walks module `m` with the remaining segments.
-    fn walk(&self, m: &[String], rest: &[String], depth: usize) -> Res {
+    fn walk(&self, m: &[String], rest: &[&str], depth: usize) -> Res {
         let Some((name, more)) = rest.split_first() else {
             return Res::Local;
         };
-        match name.as_str() {
+        match *name {
             "super" => {
                 if m.len() <= 1 {
                     return Res::Unknown;
@@ -561,7 +650,7 @@ impl Resolver<'_> {
                 self.walk(&m[..m.len() - 1], more, depth + 1)
             }
             "self" => self.walk(m, more, depth + 1),
-            _ => match self.lookup(m, name, more, &[], depth) {
+            _ => match self.lookup(m, name, more, std::iter::empty(), depth) {
                 Some(res) => res,
                 // A known module without that name: a macro-made item at worst, not a target.
                 None if self.scope(m).is_some() || self.ctx.scanned => Res::Local,
@@ -570,13 +659,14 @@ impl Resolver<'_> {
         }
     }
 
-    /// Looks `name` up in module `m` (explicit names, then globs). `None`: not bound there.
-    fn lookup(
+    /// Looks `name` up in module `m` (explicit names, then globs, then `extra_globs`).
+    /// `None`: not bound there.
+    fn lookup<'g>(
         &self,
         m: &[String],
         name: &str,
-        rest: &[String],
-        extra_globs: &[&Vec<String>],
+        rest: &[&str],
+        extra_globs: impl Iterator<Item = &'g Vec<String>>,
         depth: usize,
     ) -> Option<Res> {
         let left = self.budget.get();
@@ -588,43 +678,16 @@ impl Resolver<'_> {
         if let Some(b) = scope.and_then(|s| s.names.get(name)) {
             return Some(self.follow(m, b, name, rest, depth));
         }
-        let globs = scope
-            .map(|s| s.globs.iter().collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter()
-            .chain(extra_globs.iter().copied());
         let mut unknown = false;
+        let globs = scope.into_iter().flat_map(|s| s.globs.iter());
         for g in globs {
-            match self.glob_source(m, g, depth + 1) {
-                Res::Extern(mut p) => {
-                    p.push(name.to_string());
-                    p.extend(rest.iter().cloned());
-                    // We cannot list an external module's items: a glob supplies the name
-                    // only if it makes a path the rules care about.
-                    if (self.is_target)(&p) {
-                        return Some(Res::Extern(p));
-                    }
-                }
-                Res::Local => {
-                    // A glob of one of our modules: look inside it, if we know it (and are not
-                    // already looking there for this name: a glob cycle supplies nothing new).
-                    let Some(gm) = self.module_of(m, g, depth) else {
-                        continue;
-                    };
-                    let key = (gm.clone(), name.to_string());
-                    if self.visiting.borrow().contains(&key) {
-                        continue;
-                    }
-                    self.visiting.borrow_mut().push(key);
-                    let found = self.lookup(&gm, name, rest, &[], depth + 1);
-                    self.visiting.borrow_mut().pop();
-                    match found {
-                        Some(Res::Unknown) => unknown = true,
-                        Some(res) => return Some(res),
-                        None => {}
-                    }
-                }
-                Res::Unknown => unknown = true,
+            if let Some(res) = self.through_glob(m, g, name, rest, depth, &mut unknown) {
+                return Some(res);
+            }
+        }
+        for g in extra_globs {
+            if let Some(res) = self.through_glob(m, g, name, rest, depth, &mut unknown) {
+                return Some(res);
             }
         }
         if unknown {
@@ -636,6 +699,56 @@ impl Resolver<'_> {
         None
     }
 
+    /// What glob `g` (in module `m`) supplies for `name`: `Some` ends the lookup; a glob that
+    /// cannot tell sets `unknown`.
+    fn through_glob(
+        &self,
+        m: &[String],
+        g: &[String],
+        name: &str,
+        rest: &[&str],
+        depth: usize,
+        unknown: &mut bool,
+    ) -> Option<Res> {
+        match self.glob_source(m, g, depth + 1) {
+            Res::Extern(mut p) => {
+                p.reserve(1 + rest.len());
+                p.push(name.to_string());
+                p.extend(rest.iter().map(|s| String::from(*s)));
+                // We cannot list an external module's items: a glob supplies the name
+                // only if it makes a path the rules care about.
+                if (self.is_target)(&p) {
+                    return Some(Res::Extern(p));
+                }
+            }
+            Res::Local => {
+                // A glob of one of our modules: look inside it, if we know it (and are not
+                // already looking there for this name: a glob cycle supplies nothing new).
+                let gm = self.module_of(m, g, depth)?;
+                let seen = self
+                    .visiting
+                    .borrow()
+                    .iter()
+                    .any(|(vm, vn)| *vm == gm && vn == name);
+                if seen {
+                    return None;
+                }
+                self.visiting
+                    .borrow_mut()
+                    .push((gm.clone(), name.to_string()));
+                let found = self.lookup(&gm, name, rest, std::iter::empty(), depth + 1);
+                self.visiting.borrow_mut().pop();
+                match found {
+                    Some(Res::Unknown) => *unknown = true,
+                    Some(res) => return Some(res),
+                    None => {}
+                }
+            }
+            Res::Unknown => *unknown = true,
+        }
+        None
+    }
+
     /// Resolves a glob's source path. Its first segment is looked up among explicit names only:
     /// consulting globs to resolve globs would loop (and is vanishingly rare in real code).
     fn glob_source(&self, m: &[String], g: &[String], depth: usize) -> Res {
@@ -643,11 +756,11 @@ impl Resolver<'_> {
             return Res::Unknown;
         };
         if matches!(first.as_str(), "::" | "crate" | "self" | "super" | "Self") {
-            return self.resolve_at(m, &[], g, depth);
+            return borrowed(g, |g| self.resolve_at(m, g, depth));
         }
         match self.scope(m).and_then(|s| s.names.get(first)) {
-            Some(b) => self.follow(m, b, first, &g[1..], depth),
-            None => self.external(m, g.to_vec(), depth),
+            Some(b) => borrowed(&g[1..], |rest| self.follow(m, b, first, rest, depth)),
+            None => borrowed(g, |g| self.external(m, g, depth)),
         }
     }
 
@@ -674,8 +787,7 @@ impl Resolver<'_> {
                 _ => match self.scope(&cur).and_then(|sc| sc.names.get(s)) {
                     Some(Binding::Module) => cur.push(s.clone()),
                     Some(Binding::Use(p)) if depth < MAX_DEPTH => {
-                        let p = p.clone();
-                        cur = self.module_of(&cur, &p, depth + 1)?;
+                        cur = self.module_of(&cur, p, depth + 1)?;
                     }
                     _ => return None,
                 },
@@ -684,19 +796,16 @@ impl Resolver<'_> {
         Some(cur)
     }
 
-    fn follow(&self, m: &[String], b: &Binding, name: &str, rest: &[String], depth: usize) -> Res {
+    fn follow(&self, m: &[String], b: &Binding, name: &str, rest: &[&str], depth: usize) -> Res {
         match b {
             Binding::Local => Res::Local,
             Binding::Module => {
-                let mut child = m.to_vec();
+                let mut child = Vec::with_capacity(m.len() + 1);
+                child.extend_from_slice(m);
                 child.push(name.to_string());
                 self.walk(&child, rest, depth + 1)
             }
-            Binding::Use(path) => {
-                let mut full = path.clone();
-                full.extend(rest.iter().cloned());
-                self.resolve_at(m, &[], &full, depth + 1)
-            }
+            Binding::Use(path) => joined(path, rest, |full| self.resolve_at(m, full, depth + 1)),
         }
     }
 }
@@ -840,5 +949,114 @@ mod tests {
             r.resolve(&c3, &[], &segs("missing")),
             Res::Extern(_) | Res::Local | Res::Unknown
         ));
+    }
+
+    #[test]
+    fn paths_longer_than_the_stack_buffer_resolve_whole() {
+        let files = [(
+            Path::new("app/src/lib.rs"),
+            "pub use lumenize_core::a::b::c::d::e::f::g as deep;",
+        )];
+        let ctx = CrateContext::scan(files.iter().map(|(p, t)| (*p, *t)));
+        let empty = HashMap::default();
+        let is_target = |_: &[String]| false;
+        let r = Resolver::new(&ctx, &empty, &is_target);
+        let root = module_path_for(Path::new("app/src/lib.rs"));
+        // 3 + 8 segments once the re-export is followed: more than `INLINE`.
+        let written = segs("crate::deep::h::i::j::k::l::m::n::o");
+        assert!(written.len() > INLINE);
+        assert_eq!(
+            r.resolve(&root, &[], &written),
+            Res::Extern(segs(
+                "lumenize_core::a::b::c::d::e::f::g::h::i::j::k::l::m::n::o"
+            ))
+        );
+        let mut long = segs("x::a::b::c::d::e::f::g::h::i");
+        long.insert(0, "::".to_string());
+        assert_eq!(
+            r.resolve(&root, &[], &long),
+            Res::Extern(long[1..].to_vec())
+        );
+    }
+
+    #[test]
+    fn the_remembered_module_never_answers_for_another() {
+        // Two modules binding the same name differently, resolved alternately: the module
+        // remembered from the previous lookup must not leak into the next one.
+        let file = "use lumenize_core::alarms as x;\n\
+                    mod a { use lumenize_core::structured_clone as x; }\n\
+                    mod b { pub fn x() {} }\n";
+        let m = module_path_for(Path::new("app/src/lib.rs"));
+        let mut own = HashMap::default();
+        collect_modules(&syn::parse_file(file).unwrap().items, &m, &mut own);
+        let ctx = CrateContext::default();
+        let is_target = |_: &[String]| false;
+        let r = Resolver::new(&ctx, &own, &is_target);
+        let child = |name: &str| {
+            let mut c = m.clone();
+            c.push(name.to_string());
+            c
+        };
+        let (a, b, c) = (child("a"), child("b"), child("c"));
+        for _ in 0..2 {
+            assert_eq!(
+                r.resolve(&a, &[], &segs("x::parse")),
+                Res::Extern(segs("lumenize_core::structured_clone::parse"))
+            );
+            assert_eq!(
+                r.resolve(&m, &[], &segs("x::Alarms")),
+                Res::Extern(segs("lumenize_core::alarms::Alarms"))
+            );
+            assert_eq!(r.resolve(&b, &[], &segs("x")), Res::Local);
+            // A module nobody recorded (in an unscanned crate): cannot tell.
+            assert_eq!(r.resolve(&c, &[], &segs("x::parse")), Res::Unknown);
+            assert_eq!(
+                r.resolve(&m, &[], &segs("crate::a::x::parse")),
+                Res::Extern(segs("lumenize_core::structured_clone::parse"))
+            );
+        }
+    }
+
+    #[test]
+    fn block_scopes_shadow_innermost_first_and_lend_their_globs() {
+        let m = module_path_for(Path::new("app/src/lib.rs"));
+        let mut own = HashMap::default();
+        let file = "use lumenize_core::structured_clone::parse;";
+        collect_modules(&syn::parse_file(file).unwrap().items, &m, &mut own);
+        let ctx = CrateContext::default();
+        let is_target = |p: &[String]| p.join("::") == "lumenize_core::alarms::When";
+        let r = Resolver::new(&ctx, &own, &is_target);
+        let block = |src: &str| {
+            let mut s = Scope::default();
+            for item in syn::parse_file(src).unwrap().items {
+                s.add_item(&item);
+            }
+            s
+        };
+        let outer = block("use lumenize_core::ocan::parse;");
+        let inner = block("fn parse() {}");
+        let globs = block("use lumenize_core::alarms::*;");
+        assert_eq!(
+            r.resolve(&m, &[], &segs("parse")),
+            Res::Extern(segs("lumenize_core::structured_clone::parse"))
+        );
+        assert_eq!(
+            r.resolve(&m, &[&outer], &segs("parse")),
+            Res::Extern(segs("lumenize_core::ocan::parse"))
+        );
+        assert_eq!(r.resolve(&m, &[&outer, &inner], &segs("parse")), Res::Local);
+        assert_eq!(
+            r.resolve_in(&m, [&inner, &outer].into_iter(), &segs("parse")),
+            Res::Extern(segs("lumenize_core::ocan::parse"))
+        );
+        // A block's glob supplies a name only when it makes a target path.
+        assert_eq!(
+            r.resolve(&m, &[&globs], &segs("When")),
+            Res::Extern(segs("lumenize_core::alarms::When"))
+        );
+        assert_eq!(
+            r.resolve(&m, &[&globs], &segs("Other")),
+            Res::Extern(segs("Other"))
+        );
     }
 }

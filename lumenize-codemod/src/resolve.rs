@@ -444,6 +444,11 @@ pub(crate) struct Resolver<'a> {
     budget: Cell<usize>,
     /// The last module found by `scope` (its key, borrowed from the map holding it).
     last_scope: Cell<Option<(&'a [String], &'a Scope)>>,
+    /// The module path `resolve_in` was given, by address and length, while that call runs
+    /// (the caller's slice stays borrowed, so no other path can sit at that address), and its
+    /// scope once looked up: most lookups of a resolution are in that module.
+    entry: Cell<(usize, usize)>,
+    entry_scope: Cell<Option<Option<&'a Scope>>>,
 }
 
 /// Lookups one `resolve` may make before giving up with "cannot tell".
@@ -488,6 +493,8 @@ impl<'a> Resolver<'a> {
             visiting: RefCell::new(Vec::new()),
             budget: Cell::new(BUDGET),
             last_scope: Cell::new(None),
+            entry: Cell::new((0, 0)),
+            entry_scope: Cell::new(None),
         }
     }
 }
@@ -496,6 +503,18 @@ const MAX_DEPTH: usize = 32;
 
 impl<'a> Resolver<'a> {
     fn scope(&self, m: &[String]) -> Option<&'a Scope> {
+        if self.entry.get() == (m.as_ptr() as usize, m.len()) {
+            if let Some(known) = self.entry_scope.get() {
+                return known;
+            }
+            let found = self.find_scope(m);
+            self.entry_scope.set(Some(found));
+            return found;
+        }
+        self.find_scope(m)
+    }
+
+    fn find_scope(&self, m: &[String]) -> Option<&'a Scope> {
         if let Some((key, scope)) = self.last_scope.get() {
             if key == m {
                 return Some(scope);
@@ -541,7 +560,11 @@ impl<'a> Resolver<'a> {
 
     /// The root of this crate's library when `name`, written in module `m`, names it.
     fn own_lib(&self, m: &[String], name: &str) -> Option<ModPath> {
-        let prefix = self.outside_lib(m)?;
+        self.lib_named(self.outside_lib(m)?, name)
+    }
+
+    /// The root of the library of the crate in directory `prefix`, when it is called `name`.
+    fn lib_named(&self, prefix: &str, name: &str) -> Option<ModPath> {
         (self.ctx.libs.get(prefix)? == name).then(|| vec![lib_root(prefix)])
     }
 
@@ -554,12 +577,13 @@ impl<'a> Resolver<'a> {
         let Some(first) = path.first() else {
             return Res::Unknown;
         };
-        if let Some(root) = self.own_lib(m, first) {
+        let outside = self.outside_lib(m);
+        if let Some(root) = outside.and_then(|prefix| self.lib_named(prefix, first)) {
             return self.walk(&root, &path[1..], depth + 1);
         }
         let res = self.canonical_extern(path);
         let Res::Extern(p) = &res else { return res };
-        if let Some(prefix) = self.outside_lib(m) {
+        if let Some(prefix) = outside {
             let root = vec![lib_root(prefix)];
             let unnamed = !self.ctx.manifests.contains(prefix) && self.scope(&root).is_some();
             if unnamed && p.len() > 1 && !(self.is_target)(p) {
@@ -585,7 +609,12 @@ impl<'a> Resolver<'a> {
         I: DoubleEndedIterator<Item = &'s Scope> + Clone,
     {
         self.budget.set(BUDGET);
-        borrowed(segs, |segs| self.resolve_blocks(m, blocks, segs))
+        self.entry.set((m.as_ptr() as usize, m.len()));
+        self.entry_scope.set(None);
+        let res = borrowed(segs, |segs| self.resolve_blocks(m, blocks, segs));
+        // The address means nothing once the caller's borrow ends.
+        self.entry.set((0, 0));
+        res
     }
 
     /// The first step of a resolution: block scopes shadow the module's names (and add their

@@ -155,8 +155,8 @@ impl<'a> Rewriter<'a> {
     }
 
     pub(crate) fn resolve(&self, segs: &[String]) -> Res {
-        let blocks: Vec<&Scope> = self.frames.iter().map(|f| &f.scope).collect();
-        self.resolver.resolve(self.module(), &blocks, segs)
+        let blocks = self.frames.iter().map(|f| &f.scope);
+        self.resolver.resolve_in(self.module(), blocks, segs)
     }
 
     pub(crate) fn note(&mut self, offset: usize, rule: &str, severity: Severity, message: String) {

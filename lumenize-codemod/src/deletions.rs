@@ -65,12 +65,12 @@ impl Deletable {
         }
     }
 
-    /// True when the splice cannot make the unit `unit_start..unit_end` stop parsing: it
-    /// deletes one listed element, or it edits a macro body inside the unit in balance.
+    /// True when the splice cannot make the unit (its `(start, end)` offsets) stop parsing:
+    /// it deletes one listed element, or it edits a macro body inside the unit in balance.
     pub(crate) fn keeps_parsing(&self, text: &str, unit: (usize, usize), s: &Splice) -> bool {
         (s.replacement.is_empty() && self.covers(text, s.start, s.end))
             || self.inside_macro(unit, s.start, s.end)
-                && balanced(text.get(s.start..s.end).unwrap_or(")"))
+                && text.get(s.start..s.end).is_some_and(balanced)
                 && balanced(&s.replacement)
     }
 

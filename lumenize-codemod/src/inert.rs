@@ -4,8 +4,10 @@
 //! could go by (`call_names`: targets, renames, re-exports), a method a rule knows, a name a
 //! possibly-dead import binds (its uses keep the import), or a `use` (a block-level rename adds
 //! a call name). A function body or macro body whose source text contains none of these, even
-//! inside a longer word or a comment, would be visited for nothing, so it is skipped. The test
-//! is on bytes and errs only toward visiting. It is recomputed when `call_names` grows.
+//! inside a longer word or a comment, would be visited for nothing, so it is skipped (so is a
+//! statement of a visited body, its `let` bindings still recorded). The test is on bytes and
+//! errs only toward visiting. It is recomputed when `call_names` grows. The same hits tell
+//! whether a function names a method a rule knows: if not, no receiver in it is classified.
 
 use crate::rewrite::Rewriter;
 
@@ -26,10 +28,7 @@ impl Rewriter<'_> {
         if start >= end || end > self.src.text.len() {
             return false;
         }
-        if self.needles.names != Some(self.call_names.len()) {
-            self.needles = self.find_needles();
-        }
-        let n = &self.needles;
+        let n = self.needles();
         let from = n.hits.partition_point(|h| h.0 + n.longest <= start);
         !n.hits[from..]
             .iter()
@@ -40,12 +39,17 @@ impl Rewriter<'_> {
     /// True when `text[start..end]` names no method a rule knows: no receiver in it needs
     /// classifying (see `Rewriter::classify`).
     pub(crate) fn names_no_method(&mut self, start: usize, end: usize) -> bool {
+        let m = &self.needles().method_hits;
+        let from = m.partition_point(|&h| h < start);
+        m.get(from).is_none_or(|&h| h >= end)
+    }
+
+    /// The needle hits, recomputed first when the call names have grown since.
+    fn needles(&mut self) -> &Needles {
         if self.needles.names != Some(self.call_names.len()) {
             self.needles = self.find_needles();
         }
-        let m = &self.needles.method_hits;
-        let from = m.partition_point(|&h| h < start);
-        m.get(from).is_none_or(|&h| h >= end)
+        &self.needles
     }
 
     fn find_needles(&self) -> Needles {

@@ -16,16 +16,17 @@
 //! would from syn's items (a unit test checks that on every fixture). One deliberate difference:
 //! a file whose function bodies do not parse still yields its outline (syn would reject it).
 //!
-//! There are two implementations of the one walk. [`quick`] walks the flat tokens of the
-//! quick lexer ([`crate::lexer`]), which neither allocates per token nor registers the text in
-//! proc-macro2's span map; [`stream`] walks a proc-macro2 `TokenStream`, for the text the
-//! quick lexer does not follow (non-ASCII text, among others). Debug builds run both on
-//! every file the quick walk takes and assert they give the same outline, give-ups included.
+//! The walk ([`quick`]) runs over flat tokens: the quick lexer's ([`crate::lexer`]), which
+//! neither allocates per token nor registers the text in proc-macro2's span map, or, for text
+//! the quick lexer does not follow (non-ASCII, among others), proc-macro2's tokens in the same
+//! shape (doc comments folded into one token, as the safety net compares them). One walk, two
+//! token sources: the tests run it over both and insist on the same outline.
 
 mod quick;
-mod stream;
 #[cfg(test)]
 mod tests;
+
+use crate::lexer::Tok;
 
 /// One module-level item, as far as name resolution cares.
 #[derive(Debug, PartialEq)]
@@ -43,34 +44,16 @@ pub(crate) enum Outline {
 /// The outline of a whole file (`text` after any BOM and shebang line), or `None` when the
 /// file does not lex or the walk meets something it does not recognise.
 pub(crate) fn outline(text: &str) -> Option<Vec<Outline>> {
-    let Some(quick) = quick_outline(text) else {
-        return stream::outline(text);
-    };
-    if cfg!(debug_assertions) {
-        let slow = stream::outline(text);
-        debug_assert!(
-            quick == slow,
-            "the quick outline walk disagrees with the stream walk:\n{:?}\nvs\n{:?}\non {text:?}",
-            scopes(quick.as_deref()),
-            scopes(slow.as_deref()),
-        );
-    }
-    quick
+    quick::outline(text, &tokens(text)?)
 }
 
-/// The quick walk: `None` when the quick lexer does not follow `text` (only the stream walk
-/// can tell then), else what [`outline`] answers.
-fn quick_outline(text: &str) -> Option<Option<Vec<Outline>>> {
+/// The tokens of `text` as the quick lexer gives them; for text outside its subset,
+/// proc-macro2's, in the same shape. `None` when the text does not lex.
+fn tokens(text: &str) -> Option<Vec<Tok>> {
     let mut toks = Vec::new();
-    crate::lexer::lex(text, &mut toks)?;
-    Some(quick::outline(text, &toks))
-}
-
-/// The module scopes an outline binds (under a made-up root), for comparing walks.
-fn scopes(
-    items: Option<&[Outline]>,
-) -> Option<rustc_hash::FxHashMap<crate::resolve::ModPath, crate::resolve::Scope>> {
-    let mut out = Default::default();
-    crate::resolve::collect_outline(items?, &vec!["crate:x".to_string()], &mut out);
-    Some(out)
+    if crate::lexer::lex(text, &mut toks).is_some() {
+        return Some(toks);
+    }
+    let slow = crate::apply::slow_tokens(text).ok()?;
+    Some(crate::lexer::fold_docs(text, slow))
 }

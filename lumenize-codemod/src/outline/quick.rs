@@ -1,22 +1,18 @@
-//! The outline walk over the quick lexer's flat tokens ([`crate::lexer`]): the walk of
-//! [`super::stream`], step for step, without building a `TokenStream` for the whole file.
+//! The outline walk over flat tokens (see [`super`] for where they come from).
 //!
 //! The tokens are flat, so a group is its opening token, its contents and its closing token;
 //! the index of each opening token's closing one is computed once, and stepping over a group
-//! is one lookup. Every check of the stream walk has its counterpart here, over the same
-//! tokens, with one difference in shape: a doc comment is one token (proc-macro2 makes it
-//! `#`, `[doc = "…"]`, or `#`, `!`, `[…]` for `//!` and `/*!`). That matters wherever the
-//! stream walk counts tokens without looking at them; the comments below say where.
+//! is one lookup. A doc comment is one token (proc-macro2's own form is `#`, `[doc = "…"]`,
+//! or `#`, `!`, `[…]` for `//!` and `/*!`; [`crate::lexer::fold_docs`] folds it the same way).
 //!
 //! `use` and `extern crate` items are parsed by syn from their text (from after the outer
-//! attributes through the `;`): the tokens the stream walk hands syn, lexed from the same
-//! bytes.
+//! attributes through the `;`).
 
 use super::Outline;
 use crate::lexer::{kind, Tok};
 
 /// The outline of `text` from its tokens (as [`crate::lexer::lex`] gives them), or `None`
-/// where the stream walk gives up.
+/// where the walk meets something it does not recognise.
 pub(super) fn outline(text: &str, toks: &[Tok]) -> Option<Vec<Outline>> {
     let close = closes(toks)?;
     let walk = Walk {
@@ -337,8 +333,8 @@ impl<'a> Walk<'a> {
     /// A macro invocation item: `path!(…);`, `path![…];`, `path! { … }`.
     fn macro_call(&mut self) -> Option<Outline> {
         if self.punct(self.peek(0), b':') {
-            // A leading `::`: the stream walk steps over two tokens unchecked. Were the second
-            // a doc comment, it would stop on the comment's `!` or `[…]` and give up.
+            // A leading `::`, whose second `:` is not looked at by the loop below: a doc comment
+            // there (no path ever holds one) gives up.
             self.at += 1;
             let second = self.peek(0);
             if second.is_none() || self.is(second, kind::DOC) {

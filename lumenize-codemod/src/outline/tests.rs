@@ -24,19 +24,33 @@ fn both(text: &str) -> (Option<Scopes>, Option<Scopes>) {
     (lite, full)
 }
 
-/// Both walks of `text` (after any BOM and shebang): the quick one (`None` when the quick
-/// lexer does not follow the text) and the stream one.
+/// The walk of `text` (after any BOM and shebang) over both token sources: the quick lexer's
+/// (`None` when it does not follow the text) and proc-macro2's.
 type Walks = (Option<Option<Vec<Outline>>>, Option<Vec<Outline>>);
 
 fn walks(text: &str) -> Walks {
     let text = &text[crate::engine::parse_base(text)..];
-    let out = (quick_outline(text), stream::outline(text));
+    let out = (quick_outline(text), slow_outline(text));
     proc_macro2::extra::invalidate_current_thread_spans();
     out
 }
 
-/// The quick walk's outline of `text`, after checking that it takes the quick path and
-/// agrees with the stream walk.
+/// The walk over the quick lexer's tokens (`None` when it does not follow the text).
+fn quick_outline(text: &str) -> Option<Option<Vec<Outline>>> {
+    let mut toks = Vec::new();
+    crate::lexer::lex(text, &mut toks)?;
+    Some(quick::outline(text, &toks))
+}
+
+/// The walk over proc-macro2's tokens, doc comments folded (`None` when the text does not lex
+/// or the walk gives up).
+fn slow_outline(text: &str) -> Option<Vec<Outline>> {
+    let slow = crate::apply::slow_tokens(text).ok()?;
+    quick::outline(text, &crate::lexer::fold_docs(text, slow))
+}
+
+/// The outline of `text`, after checking that it takes the quick lexer's path and that the
+/// walk over proc-macro2's tokens agrees.
 fn quick(text: &str) -> Option<Vec<Outline>> {
     let (q, s) = walks(text);
     let q = q.unwrap_or_else(|| panic!("the quick lexer refused {text:?}"));
@@ -61,7 +75,7 @@ fn summary(items: &[Outline]) -> String {
     items.iter().map(one).collect::<Vec<_>>().join(" ")
 }
 
-/// [`summary`] of the quick walk's outline (checked against the stream walk's), or `None`.
+/// [`summary`] of the quick path's outline (checked against proc-macro2's), or `None`.
 fn quick_summary(text: &str) -> Option<String> {
     quick(text).map(|items| summary(&items))
 }
@@ -174,7 +188,7 @@ fn binds_what_the_full_parse_binds_on_a_corpus() {
         panic!("set LUMENIZE_OUTLINE_CORPUS to a directory of Rust sources");
     };
     let (mut same, mut gave_up, mut unparsable) = (0, 0, 0);
-    let (mut quick_path, mut quick_gave_up, mut stream_path) = (0, 0, 0);
+    let (mut quick_path, mut quick_gave_up, mut slow_path) = (0, 0, 0);
     for f in rust_files(dir.into()) {
         let Ok(text) = std::fs::read_to_string(&f) else {
             continue;
@@ -185,7 +199,7 @@ fn binds_what_the_full_parse_binds_on_a_corpus() {
                 quick_path += 1;
                 quick_gave_up += usize::from(q.is_none());
             }
-            (None, _) => stream_path += 1,
+            (None, _) => slow_path += 1,
         }
         match both(&text) {
             (Some(lite), Some(full)) => {
@@ -198,8 +212,8 @@ fn binds_what_the_full_parse_binds_on_a_corpus() {
     }
     eprintln!("outline: {same} same as syn, {gave_up} gave up, {unparsable} not parsable");
     eprintln!(
-        "walks: {quick_path} on the quick path (same as the stream walk; {quick_gave_up} \
-         gave up), {stream_path} on the stream walk only"
+        "walks: {quick_path} on the quick lexer's tokens (same over proc-macro2's; \
+         {quick_gave_up} gave up), {slow_path} over proc-macro2's only"
     );
     assert!(same > 0 && quick_path > 0);
 }
@@ -273,7 +287,10 @@ fn gives_up_rather_than_guess() {
 fn both_walks_give_up_on_the_same_texts() {
     for text in GIVE_UPS {
         let (q, s) = walks(text);
-        assert!(s.is_none(), "the stream walk took {text:?}");
+        assert!(
+            s.is_none(),
+            "the walk over proc-macro2's tokens took {text:?}"
+        );
         // The last one does not lex; the quick lexer refuses it like proc-macro2.
         assert!(
             q.is_none_or(|q| q.is_none()),
@@ -296,7 +313,7 @@ fn doc_comments_are_attributes_inner_or_outer() {
     );
     like_syn(text);
     // An inner doc comment after an item, or after an outer one, is no attribute the walk
-    // knows: it gives up, as the stream walk does (syn rejects these files too).
+    // knows: it gives up (syn rejects these files too).
     for text in [
         "fn f() {}\n//! late\n",
         "/// outer\n//! inner\nfn f() {}",
@@ -306,8 +323,8 @@ fn doc_comments_are_attributes_inner_or_outer() {
     ] {
         assert_eq!(quick_summary(text), None, "{text:?}");
     }
-    // A doc comment where the stream walk steps over a token unchecked (after `:` at the
-    // start of a macro path) is several tokens there, one here: both still give up.
+    // A doc comment where the walk steps over a token unchecked (after `:` at the start of a
+    // macro path): it gives up.
     assert_eq!(quick_summary(": /// d\nfoo! {}"), None);
     assert_eq!(quick_summary(": //! d\nfoo! {}"), None);
     // Doc comments inside a `use` item reach syn as attributes, either way.
@@ -384,8 +401,8 @@ fn macro_items_and_their_semicolons() {
     ] {
         assert_eq!(quick_summary(text), None, "{text:?}");
     }
-    // The stream walk steps over the two tokens of a leading `::` without looking at the
-    // second; a group there is one token for both walks.
+    // The walk steps over the two tokens of a leading `::` without looking at the second; a
+    // group there is one token from either lexer.
     assert_eq!(quick_summary(":(x) foo! {}").as_deref(), Some("-"));
 }
 
@@ -404,7 +421,7 @@ fn bodies_and_values_are_skipped_whole() {
 }
 
 #[test]
-fn non_ascii_text_takes_the_stream_walk() {
+fn non_ascii_text_is_walked_over_proc_macro2_tokens() {
     for (text, expect) in [
         ("// café\nuse a::b;\nfn f() {}", "use f"),
         ("fn é() {}\nmod m;", "é mod m;"),

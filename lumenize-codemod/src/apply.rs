@@ -297,8 +297,8 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
 mod tests {
     use super::*;
 
-    /// One splice per `(find, replace_with)`, all in the block unit that starts at `unit_start`.
-    fn splices(text: &str, edits: &[(&str, &str)], unit_start: usize) -> Vec<Splice> {
+    /// One splice per `(find, replace_with)`, all in `unit`.
+    fn splices(text: &str, edits: &[(&str, &str)], unit: Unit) -> Vec<Splice> {
         edits
             .iter()
             .map(|(find, with)| {
@@ -308,19 +308,24 @@ mod tests {
                     start,
                     end: start + find.len(),
                     replacement: with.to_string(),
-                    unit: Unit {
-                        kind: UnitKind::Block,
-                        start: unit_start,
-                        end: text.len(),
-                    },
+                    unit,
                 }
             })
             .collect()
     }
 
+    /// The block unit from `start` to the end of `text`.
+    fn block(text: &str, start: usize) -> Unit {
+        Unit {
+            kind: UnitKind::Block,
+            start,
+            end: text.len(),
+        }
+    }
+
     /// Runs splices (given as `(find, replace_with)` on the text) through the net.
     fn run(text: &str, edits: &[(&str, &str)]) -> Result<String, String> {
-        let mut splices = splices(text, edits, 0);
+        let mut splices = splices(text, edits, block(text, 0));
         let pos = SpanPositions::new(text);
         let r = apply_and_verify(
             Src {
@@ -347,7 +352,7 @@ mod tests {
             pos: &pos,
         };
         let body = text.find('{').unwrap();
-        let mut splices = splices(text, edits, body);
+        let mut splices = splices(text, edits, block(text, body));
         let mut near: Vec<usize> = splices.iter().map(|s| s.start).collect();
         near.sort_unstable();
         let deletable = Deletable::collect(src, &file, &near);
@@ -435,20 +440,12 @@ mod tests {
         };
         let deletable = Deletable::collect(src, &file, &[]);
         let end = text.find('\n').unwrap() + 1;
-        let items = |find: &str| {
-            let start = text.find(find).unwrap();
-            Splice {
-                rule: "t".into(),
-                start,
-                end: start + find.len(),
-                replacement: String::new(),
-                unit: Unit {
-                    kind: UnitKind::Items,
-                    start: 0,
-                    end,
-                },
-            }
+        let unit = Unit {
+            kind: UnitKind::Items,
+            start: 0,
+            end,
         };
+        let items = |find: &str| splices(text, &[(find, "")], unit).remove(0);
         for (find, out) in [("b, ", "use a::{c, d};"), (", d", "use a::{b, c};")] {
             let s = items(find);
             assert!(deletable.keeps_parsing(text, (0, end), &s), "{find}");

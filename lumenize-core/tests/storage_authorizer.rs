@@ -295,11 +295,16 @@ fn file_backed_objects_keep_wal_and_refuse_mode_changes() {
     let s = SqliteStorage::open(&path).unwrap();
     s.exec_batch("CREATE TABLE t (a)").unwrap();
     assert!(wal.exists(), "WAL mode");
-    for sql in ["PRAGMA journal_mode = DELETE", "/* */ pragma journal_mode=delete"] {
+    for sql in [
+        "PRAGMA journal_mode = DELETE",
+        "/* */ pragma journal_mode=delete",
+    ] {
         let err = s.exec(sql, &[]).unwrap_err();
         assert!(err.message.contains("PRAGMA journal_mode"), "{err}");
     }
-    let err = s.exec_batch("SELECT 1; PRAGMA journal_mode=DELETE").unwrap_err();
+    let err = s
+        .exec_batch("SELECT 1; PRAGMA journal_mode=DELETE")
+        .unwrap_err();
     assert!(err.message.contains("is not allowed"), "{err}");
     s.begin().unwrap();
     s.exec("INSERT INTO t VALUES (1)", &[]).unwrap();

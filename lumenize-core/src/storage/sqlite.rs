@@ -214,7 +214,8 @@ fn policy(ctx: &AuthContext<'_>) -> Result<(), String> {
         {
             Err("load_extension() is not allowed".into())
         }
-        AuthAction::CreateVtable { module_name, .. } | AuthAction::DropVtable { module_name, .. }
+        AuthAction::CreateVtable { module_name, .. }
+        | AuthAction::DropVtable { module_name, .. }
             if !module_name.eq_ignore_ascii_case("fts5") =>
         {
             Err(format!(

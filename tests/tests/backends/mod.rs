@@ -459,5 +459,8 @@ pub fn handlers_cannot_escape_the_turn_transaction(b: &mut dyn Backend) {
         call(b, desk, "trySql", vec![s("SELECT 1"), Value::Bool(false)]).as_f64(),
         Some(1.0)
     );
-    assert_eq!(strings(b, desk, "rung"), vec!["before:SELECT 1".to_string()]);
+    assert_eq!(
+        strings(b, desk, "rung"),
+        vec!["before:SELECT 1".to_string()]
+    );
 }

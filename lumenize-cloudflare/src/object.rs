@@ -343,9 +343,6 @@ impl Inner {
                 .map(|()| r)
                 .map_err(|e| ChainError::Storage(e.to_string()))
         });
-        for line in ctx.take_log() {
-            console_line(&line);
-        }
         let outbox = if result.is_ok() {
             ctx.take_outbox()
         } else {

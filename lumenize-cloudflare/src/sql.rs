@@ -4,15 +4,22 @@
 
 use std::cell::Cell;
 
-use lumenize_core::storage::{
-    check_not_transaction_control, RowStats, Rows, SqlValue, Storage, StorageError,
-};
+use lumenize_core::storage::{RowStats, Rows, SqlValue, Storage, StorageError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::{SqlStorage, SqlStorageValue};
 
 /// An object's SQL storage on Cloudflare. Counts rows read and written from the cursors'
 /// own counters, which are what Cloudflare bills.
+///
+/// Which statements a handler may run is enforced by workerd itself: `ctx.storage.sql` compiles
+/// every statement under workerd's SQLite authorizer, which refuses transaction control
+/// (`BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, however spelled, also inside a
+/// batch), `ATTACH`/`DETACH`, temporary objects and every PRAGMA outside a small allowlist:
+/// the set the native backend's authorizer mirrors (see `lumenize_core::storage`). The
+/// JavaScript API offers no authorizer of our own, and a reading of the text would be the
+/// bypassable check the native side replaced, so this type adds none: it only turns the
+/// platform's refusals into errors that say what was refused.
 pub struct CfStorage {
     sql: SqlStorage,
     stats: Cell<RowStats>,
@@ -31,7 +38,7 @@ impl CfStorage {
         let cursor = self
             .sql
             .exec(sql, params)
-            .map_err(|e| StorageError::new(e.to_string(), sql))?;
+            .map_err(|e| refusal(e.to_string(), sql))?;
         let columns = cursor.column_names();
         let mut rows = Vec::new();
         for row in cursor.raw() {
@@ -49,20 +56,39 @@ impl CfStorage {
 
 impl Storage for CfStorage {
     fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
-        check_not_transaction_control(sql)?;
         let params = params.iter().map(to_cf).collect::<Result<Vec<_>, _>>()?;
         self.run(sql, params)
     }
 
     fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
-        // `exec` runs every `;`-separated statement when there are no bindings.
-        check_not_transaction_control(sql)?;
+        // `exec` runs every `;`-separated statement when there are no bindings, each one
+        // compiled under workerd's authorizer.
         self.run(sql, Vec::new()).map(drop)
     }
 
     fn stats(&self) -> RowStats {
         self.stats.get()
     }
+}
+
+/// The error for a statement workerd rejected, saying so when its authorizer refused it (the
+/// same wording as the native backend where the kind is known).
+fn refusal(message: String, sql: &str) -> StorageError {
+    let text = if message.contains("please use the state.storage.transaction") {
+        format!(
+            "transaction control is not allowed: every handler already runs in one \
+             transaction, which the host commits when the handler succeeds and rolls back when \
+             it fails (workerd: {message})"
+        )
+    } else if message.contains("not authorized") {
+        format!(
+            "statement is not allowed in a handler (ATTACH/DETACH, temporary objects, PRAGMAs \
+             outside the allowed set...; see lumenize_core::storage) (workerd: {message})"
+        )
+    } else {
+        message
+    };
+    StorageError::new(text, sql)
 }
 
 /// Integers cross JavaScript numbers: outside ±2^53 they would silently change, so they are

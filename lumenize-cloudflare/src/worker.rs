@@ -144,9 +144,6 @@ impl Workers {
                 };
                 structured_clone::stringify(&value).map_err(ChainError::Codec)
             });
-            for line in c.take_log() {
-                console_line(&line);
-            }
             let outbox = if result.is_ok() {
                 c.take_outbox()
             } else {

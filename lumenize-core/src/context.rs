@@ -52,7 +52,7 @@ pub struct Ctx<'a> {
     parts: CtxParts<'a>,
     outbox: RefCell<Vec<Outgoing>>,
     fired: RefCell<Option<ScheduleRow>>,
-    log: RefCell<Vec<String>>,
+    late_outcomes: Cell<u64>,
 }
 
 thread_local! {
@@ -88,7 +88,7 @@ impl<'a> Ctx<'a> {
             parts,
             outbox: RefCell::new(Vec::new()),
             fired: RefCell::new(None),
-            log: RefCell::new(Vec::new()),
+            late_outcomes: Cell::new(0),
         }
     }
 
@@ -211,14 +211,23 @@ impl<'a> Ctx<'a> {
         self.outbox.borrow_mut().clear();
     }
 
-    /// Records a diagnostic line (e.g. "lost the race for schedule X"); hosts collect them.
+    /// Emits `line` as an `INFO` `tracing` event with this handler's address. Contexts no
+    /// longer keep lines for the host to collect.
+    #[deprecated(note = "emit a `tracing` event (with structured fields) instead")]
     pub fn log(&self, line: impl Into<String>) {
-        self.log.borrow_mut().push(line.into());
+        tracing::info!(address = %self.parts.me, "{}", line.into());
     }
 
-    /// Takes the recorded diagnostic lines.
-    pub fn take_log(&self) -> Vec<String> {
-        std::mem::take(&mut *self.log.borrow_mut())
+    /// Counts an outcome that arrived after the other path of a race had won (the caller
+    /// emits its `tracing` event); the native host adds these to its counters.
+    pub(crate) fn count_late_outcome(&self) {
+        self.late_outcomes.set(self.late_outcomes.get() + 1);
+    }
+
+    /// Takes the count of [`count_late_outcome`](Self::count_late_outcome).
+    #[cfg_attr(not(feature = "native"), allow(dead_code))]
+    pub(crate) fn take_late_outcomes(&self) -> u64 {
+        self.late_outcomes.replace(0)
     }
 
     pub(crate) fn fired(&self) -> &RefCell<Option<ScheduleRow>> {

@@ -203,9 +203,9 @@ impl Harness {
                 v.label()
             ))),
             Err(_) => Err(ExperimentError::Run(format!(
-                "{}: no continuation ran within {limit:?} (runtime log: {:?})",
+                "{}: no continuation ran within {limit:?} (runtime counters: {:?})",
                 v.label(),
-                self.rt.take_log()
+                self.rt.counters()
             ))),
         }
     }
@@ -290,9 +290,9 @@ impl Harness {
         })
     }
 
-    /// Diagnostic lines the runtime logged (lost races, failed continuations), taken.
-    pub fn take_log(&self) -> Vec<String> {
-        self.rt.take_log()
+    /// What the runtime counted so far (failed continuations, late outcomes...).
+    pub fn counters(&self) -> lumenize_core::runtime::Counters {
+        self.rt.counters()
     }
 }
 

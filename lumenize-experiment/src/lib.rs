@@ -132,8 +132,9 @@ pub struct Results {
     pub load_after: Option<[f64; 3]>,
     /// Wall time of the whole run.
     pub elapsed: Duration,
-    /// Lines the runtime logged (lost races and failures; expected empty).
-    pub runtime_log: Vec<String>,
+    /// What the runtime counted (failures and late outcomes; expected all zero). The events
+    /// themselves are `tracing` events: install a subscriber to see them.
+    pub runtime_events: lumenize_core::runtime::Counters,
     /// The command line that produced it (set by the binary; a library call says so).
     pub command: String,
 }
@@ -241,7 +242,7 @@ pub fn run(config: &Config) -> Result<Results, ExperimentError> {
         scale,
         load_after: machine::load_average(),
         elapsed: started.elapsed(),
-        runtime_log: harness.take_log(),
+        runtime_events: harness.counters(),
         command: "(library call: lumenize_experiment::run)".into(),
     })
 }

@@ -440,20 +440,20 @@ fn caveats(s: &mut String, r: &Results) {
     for l in lines {
         let _ = writeln!(s, "- {l}");
     }
-    if r.runtime_log.is_empty() {
+    let c = &r.runtime_events;
+    if c.failures() == 0 && c.late_outcomes() == 0 {
         let _ = writeln!(
             s,
-            "\nThe runtime logged nothing (no lost race, no failed continuation)."
+            "\nThe runtime counted no failure and no late outcome (no lost race, no failed continuation)."
         );
     } else {
         let _ = writeln!(
             s,
-            "\nThe runtime logged {} line(s); the first ones:\n",
-            r.runtime_log.len()
+            "\nThe runtime counted {} failure(s) and {} late outcome(s) (lost races): {c:?}. \
+             Its `tracing` events say which.",
+            c.failures(),
+            c.late_outcomes()
         );
-        for l in r.runtime_log.iter().take(10) {
-            let _ = writeln!(s, "    {l}");
-        }
     }
 }
 

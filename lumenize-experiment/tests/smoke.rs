@@ -111,7 +111,12 @@ fn small_run_writes_a_complete_self_consistent_report() {
             "{want} missing: {names:?}"
         );
     }
-    assert!(results.runtime_log.is_empty(), "{:?}", results.runtime_log);
+    let events = results.runtime_events;
+    assert_eq!(
+        (events.failures(), events.late_outcomes()),
+        (0, 0),
+        "{events:?}"
+    );
 
     check_samples(
         &results,

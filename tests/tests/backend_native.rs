@@ -57,3 +57,8 @@ fn a_crash_mid_fetch_still_runs_the_continuation_once() {
 fn calls_between_objects_reply_to_continuations() {
     suite::calls_between_objects_reply_to_continuations(&mut Native::start());
 }
+
+#[test]
+fn handlers_cannot_escape_the_turn_transaction() {
+    suite::handlers_cannot_escape_the_turn_transaction(&mut Native::start());
+}

@@ -89,3 +89,8 @@ fn messages_need_the_token_and_a_valid_envelope() {
 fn calls_between_objects_reply_to_continuations() {
     suite::calls_between_objects_reply_to_continuations(&mut Workerd::start());
 }
+
+#[test]
+fn handlers_cannot_escape_the_turn_transaction() {
+    suite::handlers_cannot_escape_the_turn_transaction(&mut Workerd::start());
+}

@@ -186,6 +186,19 @@ impl Desk {
             .collect())
     }
 
+    /// Test hook of the backend suite: records `before:<sql>`, then runs `sql` (as a batch when
+    /// `batch`). A refused statement fails the turn, and the record rolls back with it.
+    fn try_sql(&mut self, ctx: &Ctx<'_>, sql: String, batch: bool) -> Result<f64, String> {
+        self.ring(ctx, format!("before:{sql}"))?;
+        let ran = if batch {
+            ctx.sql().exec_batch(&sql)
+        } else {
+            ctx.sql().exec(&sql, &[]).map(drop)
+        };
+        ran.map_err(|e| e.to_string())?;
+        Ok(1.0)
+    }
+
     /// `[no-ops, pending fetches]`: outcomes that lost the race, and fetches still waiting.
     fn fetch_stats(&mut self, ctx: &Ctx<'_>) -> Result<Vec<f64>, String> {
         let no_ops = fetch::no_op_count(ctx).map_err(|e| e.to_string())?;
@@ -220,6 +233,7 @@ lumenize_core::handlers!(Desk {
     fetched(tag: String, outcome: Value),
     outcomes(),
     fetch_stats as "fetchStats"(),
+    try_sql as "trySql"(sql: String, batch: bool),
 });
 
 /// The desk as both backends register it: wrapped so the fetch result method reaches

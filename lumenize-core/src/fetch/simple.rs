@@ -194,9 +194,13 @@ pub fn handle_result<T: Dispatch + ?Sized>(
         } else {
             describe_outcome(&args.next().unwrap_or_default())
         };
-        ctx.log(format!(
-            "fetch {id}: outcome arrived after the other path won; ignored ({outcome})"
-        ));
+        tracing::info!(
+            address = %ctx.me(),
+            fetch_id = %id,
+            outcome = %outcome,
+            "fetch outcome arrived after the other path won; ignored"
+        );
+        ctx.count_late_outcome();
         return Ok(Value::Bool(false));
     };
     let (deadline, inner) = stored_parts(&schedule.callback).ok_or_else(|| {

@@ -2,6 +2,7 @@
 //! message is one or more *turns*; a turn is one transaction.
 
 use super::accounting::thread_cpu;
+use super::counters::Kind;
 use super::shared::Shared;
 use super::{Msg, NativeExt, Reply, RuntimeError};
 use crate::alarms::{self, fire, SlotState, SqlAlarmSlot};
@@ -42,7 +43,8 @@ pub(crate) async fn object_task(
     let mut host = match ObjectHost::open(shared.clone(), key.clone(), name) {
         Ok(h) => Some(h),
         Err(e) => {
-            shared.log(format!("cannot open object {}/{}: {e}", key.0, key.1));
+            tracing::error!(binding = %key.0, id = %key.1, error = %e, "cannot open object");
+            shared.count(Kind::OpenFailure);
             None
         }
     };
@@ -145,8 +147,8 @@ impl ObjectHost {
                 let result =
                     self.turn(|obj, ctx| run_continuation(obj, ctx, &continuation, &outcome));
                 if let Err(e) = result {
-                    self.shared
-                        .log(format!("{}: continuation failed: {e}", self.me));
+                    tracing::warn!(address = %self.me, error = %e, "continuation failed");
+                    self.shared.count(Kind::FailedContinuation);
                 }
             }
             Msg::Resume { chain, awake } => {
@@ -156,8 +158,8 @@ impl ObjectHost {
                     execute_chain(obj, ctx, &chain).map(drop)
                 });
                 if let Err(e) = result {
-                    self.shared
-                        .log(format!("{}: resumed work failed: {e}", self.me));
+                    tracing::warn!(address = %self.me, error = %e, "resumed work failed");
+                    self.shared.count(Kind::FailedResume);
                 }
                 drop(awake);
             }
@@ -211,14 +213,18 @@ impl ObjectHost {
                         let why = e.to_string();
                         let outcome = self
                             .turn(|_, ctx| fire::record_failure(ctx, &id, &why).map_err(alarm_err));
-                        self.shared.log(format!(
-                            "{}: schedule {id} failed: {why}; {outcome:?}",
-                            self.me
-                        ));
+                        tracing::warn!(
+                            address = %self.me,
+                            schedule_id = %id,
+                            error = %why,
+                            recorded = ?outcome,
+                            "schedule failed"
+                        );
+                        self.shared.count(Kind::FailedSchedule);
                     }
                     None => {
-                        self.shared
-                            .log(format!("{}: alarm run failed: {e}", self.me));
+                        tracing::error!(address = %self.me, error = %e, "alarm run failed");
+                        self.shared.count(Kind::AlarmFault);
                         break;
                     }
                 },
@@ -324,9 +330,9 @@ impl ObjectHost {
                 })
             }
         };
-        for line in ctx.take_log() {
-            self.shared.log(format!("{}: {line}", self.me));
-        }
+        self.shared
+            .counters
+            .add(Kind::LateOutcome, ctx.take_late_outcomes());
         match &result {
             Ok(_) => {
                 if let Some(change) = self.slot.take_change() {
@@ -340,8 +346,8 @@ impl ObjectHost {
                 ctx.discard_outbox();
                 let _ = self.storage.rollback();
                 if let Err(e) = self.slot.reload(&self.storage) {
-                    self.shared
-                        .log(format!("{}: cannot reload alarm slot: {e}", self.me));
+                    tracing::error!(address = %self.me, error = %e, "cannot reload the alarm slot");
+                    self.shared.count(Kind::AlarmFault);
                 }
             }
         }

@@ -33,13 +33,25 @@
 //!   timer; reopening a data directory re-arms every object that has one (past-due ones fire at
 //!   once).
 //! - **Time** comes from the builder's clock: the system clock, or a [`ManualClock`].
+//!
+//! # Diagnostics
+//!
+//! What goes wrong outside a caller's view (a call nobody waits for fails, a continuation or a
+//! schedule fails, an object cannot open, a late outcome is ignored) is reported as a
+//! [`tracing`](https://docs.rs/tracing) event, target `lumenize_core::...`, with the
+//! `address` (and `schedule_id`, `error`...) as fields: `ERROR` for faults of the runtime
+//! itself (an object that cannot open, a panicking worker, an alarm that cannot run), `WARN`
+//! for failed handlers, `INFO` for late outcomes. Install any subscriber to see them. The
+//! runtime keeps only fixed-size counts ([`Runtime::counters`]), never the events.
 
 pub mod accounting;
+mod counters;
 mod host;
 mod shared;
 mod worker;
 
 pub use accounting::{Accounting, Prices, CLOUDFLARE_PRICES};
+pub use counters::Counters;
 
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::context::Ctx;
@@ -108,7 +120,8 @@ pub(crate) fn reply(
     match reply {
         Reply::None => {
             if let Err(e) = result {
-                shared.log(format!("{me}: call failed (no reply requested): {e}"));
+                tracing::warn!(address = %me, error = %e, "call failed (no reply requested)");
+                shared.count(counters::Kind::UnansweredFailure);
             }
         }
         Reply::Continuation(r) => {
@@ -426,7 +439,7 @@ impl RuntimeBuilder {
             idle: std::sync::Condvar::new(),
             latency: RwLock::new(Latency::default()),
             accounts: Mutex::new(HashMap::new()),
-            log: Mutex::new(Vec::new()),
+            counters: Default::default(),
             closing: Default::default(),
         });
         if let Some(m) = &self.manual {
@@ -568,13 +581,11 @@ impl Runtime {
             .unwrap_or_default()
     }
 
-    /// Diagnostic lines (failed continuations, failed schedules, lost races...), taken.
-    pub fn take_log(&self) -> Vec<String> {
-        self.shared
-            .log
-            .lock()
-            .map(|mut l| std::mem::take(&mut *l))
-            .unwrap_or_default()
+    /// How often each kind of diagnostic event (failed continuations, failed schedules, late
+    /// outcomes...) happened so far; the events themselves go to `tracing` (see
+    /// [Diagnostics](self#diagnostics)).
+    pub fn counters(&self) -> Counters {
+        self.shared.counters.snapshot()
     }
 
     /// Waits until nothing is in flight and no alarm is due: every queued message handled,
@@ -713,7 +724,8 @@ impl Stub {
         Ok(rx.await.map_err(|_| RuntimeError::Closed)??)
     }
 
-    /// Sends `chain` without waiting (fire-and-forget; failures go to the log).
+    /// Sends `chain` without waiting (fire-and-forget; a failure is a `tracing` event and
+    /// counts in [`Counters::unanswered_failures`]).
     pub fn send(&self, chain: &OperationChain) -> Result<(), RuntimeError> {
         self.check()?;
         let text = chain.stringify()?;

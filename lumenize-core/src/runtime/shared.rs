@@ -2,6 +2,7 @@
 //! in-flight tracking, latency injection, accounting. Also the [`Transport`] implementation.
 
 use super::accounting::Accounting;
+use super::counters::{CounterCells, Kind};
 use super::host::{self, ObjKey};
 use super::worker;
 use super::{Msg, ObjectFactory, WorkerFactory};
@@ -67,7 +68,7 @@ pub(crate) struct Shared {
     pub idle: Condvar,
     pub latency: RwLock<Latency>,
     pub accounts: Mutex<HashMap<Address, Account>>,
-    pub log: Mutex<Vec<String>>,
+    pub counters: CounterCells,
     pub closing: AtomicBool,
 }
 
@@ -84,10 +85,9 @@ impl Shared {
         self.clock.now_ms()
     }
 
-    pub fn log(&self, line: String) {
-        if let Ok(mut l) = self.log.lock() {
-            l.push(line);
-        }
+    /// Counts one diagnostic event (the caller emits its `tracing` event).
+    pub fn count(&self, kind: Kind) {
+        self.counters.add(kind, 1);
     }
 
     // ---- in-flight work (for `settle`) ------------------------------------------------------

@@ -3,6 +3,7 @@
 //! still sent only if the handler succeeds).
 
 use super::accounting::thread_cpu;
+use super::counters::Kind;
 use super::host::panic_message;
 use super::shared::Shared;
 use super::{Msg, NativeExt};
@@ -28,7 +29,8 @@ pub(crate) fn spawn_turn(shared: Arc<Shared>, to: Address, m: Msg) {
 
 fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
     let Some(wt) = shared.workers.get(me.binding()) else {
-        shared.log(format!("no worker or RPC target {me}"));
+        tracing::warn!(address = %me, "no worker or RPC target under this binding");
+        shared.count(Kind::UnknownTarget);
         super::host_fail(
             m,
             ChainError::UnknownMethod {
@@ -96,7 +98,8 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
                 Err((continuation, outcome)) => {
                     if let Err(e) = run_continuation(&mut *instance, &ctx, continuation, outcome) {
                         ctx.discard_outbox();
-                        ctx.log(format!("continuation failed: {e}"));
+                        tracing::warn!(address = %me, error = %e, "continuation failed");
+                        shared.count(Kind::FailedContinuation);
                     }
                     None
                 }
@@ -108,7 +111,8 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
         Ok(result) => result,
         Err(p) => {
             let message = panic_message(&p);
-            shared.log(format!("{me}: handler panicked: {message}"));
+            tracing::error!(address = %me, panic = %message, "handler panicked");
+            shared.count(Kind::Panic);
             ctx.discard_outbox();
             reply
                 .is_some()
@@ -119,9 +123,9 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
     if failed {
         ctx.discard_outbox();
     }
-    for line in ctx.take_log() {
-        shared.log(format!("{me}: {line}"));
-    }
+    shared
+        .counters
+        .add(Kind::LateOutcome, ctx.take_late_outcomes());
     for msg in ctx.take_outbox() {
         shared.send_outgoing(msg);
     }

@@ -3,8 +3,36 @@
 //! `ctx.storage.kv` (whose data lives in the hidden `__cf_kv` table; ours is `__lmz_kv`).
 //!
 //! Transactions are *not* part of this trait: the host wraps each handler in one (rusqlite
-//! `BEGIN IMMEDIATE`/`COMMIT` natively, `transactionSync` on Cloudflare), and user SQL may not
-//! issue `BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT` or `RELEASE` (Cloudflare forbids them too).
+//! `BEGIN IMMEDIATE`/`COMMIT` natively, `transactionSync` on Cloudflare).
+//!
+//! # What a handler may run
+//!
+//! Anything that reads or changes the object's own database: `SELECT` (also `WITH RECURSIVE`),
+//! `INSERT`/`UPDATE`/`DELETE` (with `RETURNING`), `CREATE`/`DROP`/`ALTER` of tables, indexes,
+//! views and triggers, `ANALYZE`, `REINDEX`, full-text search (`CREATE VIRTUAL TABLE ... USING
+//! fts5`), SQLite's functions, and these PRAGMAs: `table_list`, `table_info(t)`,
+//! `data_version` (read only); `foreign_key_check(t)`, `foreign_key_list(t)`, `index_info(i)`,
+//! `index_list(t)`, `index_xinfo(i)` (with a name); the switches `foreign_keys`,
+//! `defer_foreign_keys`, `case_sensitive_like`, `ignore_check_constraints`,
+//! `recursive_triggers`, `reverse_unordered_selects` (read, or set to a boolean). That is the set
+//! a Cloudflare Durable Object allows, so the same SQL runs on both backends.
+//!
+//! Refused with a [`StorageError`] that names the kind of statement:
+//! - **transaction control**: `BEGIN`, `COMMIT`/`END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`,
+//!   `ROLLBACK TO`: every handler already runs in one transaction, committed when it succeeds
+//!   and rolled back when it fails (with the messages it queued);
+//! - **other databases**: `ATTACH`, `DETACH`, and temporary tables, indexes, views and triggers
+//!   (`CREATE TEMP ...`, `temp.` names): an object reaches only its own database;
+//! - **connection settings**: every other PRAGMA (`journal_mode`, `locking_mode`,
+//!   `synchronous`, `writable_schema`, `user_version`, `wal_checkpoint`...);
+//! - `load_extension()` and virtual tables other than fts5;
+//! - `VACUUM` (also `VACUUM INTO`): SQLite refuses it inside a transaction, which a handler is
+//!   always in.
+//!
+//! The check is not a reading of the text: natively it is SQLite's authorizer
+//! (`sqlite3_set_authorizer`, see [`sqlite::SqliteStorage`]), consulted for every action of
+//! every statement as SQLite compiles it, so comments, case and batches (`exec_batch("SELECT 1;
+//! COMMIT")`) change nothing. On Cloudflare workerd's own authorizer refuses the same set.
 
 #[cfg(feature = "native")]
 pub mod sqlite;
@@ -142,18 +170,26 @@ pub struct RowStats {
 /// ([`sqlite::SqliteStorage`]) and, in a Cloudflare backend, over `ctx.storage.sql`.
 pub trait Storage {
     /// Runs one statement with positional parameters (`?1`, `?2`... or `?`) and returns its
-    /// rows (empty for statements that return none). Transaction-control statements are
-    /// rejected.
+    /// rows (empty for statements that return none). Statements outside the
+    /// [allowed set](self#what-a-handler-may-run) are refused.
     fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError>;
 
-    /// Runs several `;`-separated statements without parameters (schema setup).
+    /// Runs several `;`-separated statements without parameters (schema setup), in order,
+    /// stopping at the first that fails or is refused (the ones before it stay in the turn's
+    /// transaction, which rolls back if the handler then fails).
     fn exec_batch(&self, sql: &str) -> Result<(), StorageError>;
 
     /// Cumulative rows read and written through this storage.
     fn stats(&self) -> RowStats;
 }
 
-/// Rejects statements that would break the host's one-transaction-per-handler rule.
+/// Rejects statements whose first word is a transaction-control keyword.
+///
+/// Not a guard: it reads only the first word, so `/* c */ COMMIT` or `SELECT 1; COMMIT` pass.
+/// Both backends now enforce the [rules](self#what-a-handler-may-run) inside SQLite.
+#[deprecated(
+    note = "reads only the first word; the backends enforce the rules with SQLite's authorizer"
+)]
 pub fn check_not_transaction_control(sql: &str) -> Result<(), StorageError> {
     let head: String = sql
         .trim_start()

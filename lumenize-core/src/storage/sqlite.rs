@@ -1,10 +1,21 @@
 //! The native [`Storage`]: one rusqlite connection per object, file-backed (WAL) or in memory.
+//!
+//! Every connection carries a SQLite *authorizer* (`sqlite3_set_authorizer`): SQLite asks it
+//! about each action of a statement while compiling it, whatever the statement's spelling, so
+//! the rules of the [module docs](super#what-a-handler-may-run) hold for comments, mixed case
+//! and batches alike. Only the host's own `BEGIN IMMEDIATE`/`COMMIT`/`ROLLBACK`
+//! ([`SqliteStorage::begin`], [`commit`](SqliteStorage::commit),
+//! [`rollback`](SqliteStorage::rollback)) run with the check lifted.
 
-use super::{check_not_transaction_control, RowStats, Rows, SqlValue, Storage, StorageError};
+use super::{RowStats, Rows, SqlValue, Storage, StorageError};
+use rusqlite::config::DbConfig;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, StatementStatus};
 use std::cell::Cell;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// An object's SQLite database.
 ///
@@ -21,8 +32,201 @@ use std::path::Path;
 ///   `runtime::Accounting`).
 pub struct SqliteStorage {
     conn: Connection,
+    guard: Arc<Guard>,
     read: Cell<u64>,
     written: Cell<u64>,
+}
+
+/// State shared with the authorizer callback (which SQLite requires to be `Send + 'static`).
+#[derive(Default)]
+struct Guard {
+    /// True only while the host runs its own transaction-control statement.
+    host: AtomicBool,
+    /// Why the statement being compiled was refused (the first refused action).
+    refused: Mutex<Option<String>>,
+}
+
+impl Guard {
+    fn authorize(&self, ctx: AuthContext<'_>) -> Authorization {
+        if self.host.load(Ordering::Acquire) {
+            return Authorization::Allow;
+        }
+        match policy(&ctx) {
+            Ok(()) => Authorization::Allow,
+            Err(why) => {
+                if let Ok(mut slot) = self.refused.lock() {
+                    slot.get_or_insert(why);
+                }
+                Authorization::Deny
+            }
+        }
+    }
+
+    fn take_refusal(&self) -> Option<String> {
+        self.refused.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// Lifts the authorizer for the host's own statement; restores it on drop (also on unwind).
+struct HostScope<'a>(&'a Guard);
+
+impl<'a> HostScope<'a> {
+    fn enter(guard: &'a Guard) -> HostScope<'a> {
+        guard.host.store(true, Ordering::Release);
+        HostScope(guard)
+    }
+}
+
+impl Drop for HostScope<'_> {
+    fn drop(&mut self) {
+        self.0.host.store(false, Ordering::Release);
+    }
+}
+
+const TRANSACTION_REFUSED: &str = "every handler already runs in one transaction, which the \
+     host commits when the handler succeeds and rolls back when it fails";
+
+const TEMP_REFUSED: &str = "temporary tables, indexes, views and triggers are not allowed: \
+     they live outside the object's database and vanish whenever the object is closed";
+
+/// PRAGMAs a handler may run (the set workerd allows in a Durable Object, so that the same SQL
+/// runs on both backends): how each may take an argument.
+#[derive(Clone, Copy)]
+enum PragmaArg {
+    /// Any form (`table_list`).
+    Any,
+    /// Read only: no argument.
+    None,
+    /// A switch: no argument (read it) or a boolean literal.
+    Boolean,
+    /// A table or index name, required.
+    Name,
+}
+
+const ALLOWED_PRAGMAS: &[(&str, PragmaArg)] = &[
+    ("table_list", PragmaArg::Any),
+    ("table_info", PragmaArg::Name),
+    ("data_version", PragmaArg::None),
+    ("case_sensitive_like", PragmaArg::Boolean),
+    ("foreign_keys", PragmaArg::Boolean),
+    ("defer_foreign_keys", PragmaArg::Boolean),
+    ("ignore_check_constraints", PragmaArg::Boolean),
+    ("recursive_triggers", PragmaArg::Boolean),
+    ("reverse_unordered_selects", PragmaArg::Boolean),
+    ("foreign_key_check", PragmaArg::Name),
+    ("foreign_key_list", PragmaArg::Name),
+    ("index_info", PragmaArg::Name),
+    ("index_list", PragmaArg::Name),
+    ("index_xinfo", PragmaArg::Name),
+];
+
+fn pragma_allowed(name: &str, value: Option<&str>) -> bool {
+    let Some((_, arg)) = ALLOWED_PRAGMAS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    else {
+        return false;
+    };
+    match (arg, value) {
+        (PragmaArg::Any, _) | (PragmaArg::None, None) | (PragmaArg::Boolean, None) => true,
+        (PragmaArg::Boolean, Some(v)) => {
+            let v = v.trim_matches(|c| c == '\'' || c == '"');
+            ["true", "false", "yes", "no", "on", "off", "1", "0"]
+                .iter()
+                .any(|b| b.eq_ignore_ascii_case(v))
+        }
+        (PragmaArg::Name, Some(_)) => true,
+        (PragmaArg::None, Some(_)) | (PragmaArg::Name, None) => false,
+    }
+}
+
+/// The rules of the module docs, one compiled action at a time: `Err` says why it is refused.
+fn policy(ctx: &AuthContext<'_>) -> Result<(), String> {
+    match ctx.database_name {
+        None | Some("main") => {}
+        // Nothing can be created in `temp` (below), so only reads of its empty schema remain.
+        Some("temp") => {
+            if !matches!(
+                ctx.action,
+                AuthAction::Read { .. } | AuthAction::Update { .. }
+            ) {
+                return Err(TEMP_REFUSED.into());
+            }
+        }
+        Some(db) => {
+            return Err(format!(
+                "database {db:?} is not allowed: an object reaches only its own database"
+            ))
+        }
+    }
+    match ctx.action {
+        AuthAction::Transaction { operation } => {
+            let kind = match operation {
+                TransactionOperation::Begin => "BEGIN",
+                TransactionOperation::Rollback => "ROLLBACK",
+                _ => "COMMIT/END",
+            };
+            Err(format!(
+                "transaction control is not allowed ({kind}): {TRANSACTION_REFUSED}"
+            ))
+        }
+        AuthAction::Savepoint { operation, .. } => {
+            let kind = match operation {
+                TransactionOperation::Begin => "SAVEPOINT",
+                TransactionOperation::Release => "RELEASE",
+                TransactionOperation::Rollback => "ROLLBACK TO",
+                _ => "savepoint",
+            };
+            Err(format!(
+                "transaction control is not allowed ({kind}): {TRANSACTION_REFUSED}"
+            ))
+        }
+        AuthAction::Attach { .. } => {
+            Err("ATTACH is not allowed: an object reaches only its own database".into())
+        }
+        AuthAction::Detach { .. } => {
+            Err("DETACH is not allowed: an object reaches only its own database".into())
+        }
+        AuthAction::CreateTempTable { .. }
+        | AuthAction::CreateTempIndex { .. }
+        | AuthAction::CreateTempTrigger { .. }
+        | AuthAction::CreateTempView { .. }
+        | AuthAction::DropTempTable { .. }
+        | AuthAction::DropTempIndex { .. }
+        | AuthAction::DropTempTrigger { .. }
+        | AuthAction::DropTempView { .. } => Err(TEMP_REFUSED.into()),
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value,
+        } => {
+            if pragma_allowed(pragma_name, pragma_value) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "PRAGMA {pragma_name}{} is not allowed: a handler may run only the PRAGMAs \
+                     listed in lumenize_core::storage's documentation",
+                    pragma_value.map(|v| format!(" = {v}")).unwrap_or_default()
+                ))
+            }
+        }
+        AuthAction::Function { function_name }
+            if function_name.eq_ignore_ascii_case("load_extension") =>
+        {
+            Err("load_extension() is not allowed".into())
+        }
+        AuthAction::CreateVtable { module_name, .. }
+        | AuthAction::DropVtable { module_name, .. }
+            if !module_name.eq_ignore_ascii_case("fts5") =>
+        {
+            Err(format!(
+                "virtual tables using {module_name} are not allowed (only fts5, as on Cloudflare)"
+            ))
+        }
+        AuthAction::Unknown { code, .. } => Err(format!(
+            "SQLite action {code} is not allowed (unknown to lumenize's authorizer)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl SqliteStorage {
@@ -37,23 +241,31 @@ impl SqliteStorage {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
         )
         .map_err(|e| StorageError::new(e.to_string(), "PRAGMA journal_mode=WAL"))?;
-        Ok(Self::wrap(conn))
+        Self::wrap(conn)
     }
 
     /// A fresh in-memory database (gone when dropped).
     pub fn in_memory() -> Result<SqliteStorage, StorageError> {
         let conn = Connection::open_in_memory()
             .map_err(|e| StorageError::new(e.to_string(), "open :memory:"))?;
-        Ok(Self::wrap(conn))
+        Self::wrap(conn)
     }
 
-    fn wrap(conn: Connection) -> SqliteStorage {
+    fn wrap(conn: Connection) -> Result<SqliteStorage, StorageError> {
         conn.set_prepared_statement_cache_capacity(128);
-        SqliteStorage {
+        // Defensive mode: no `writable_schema` tricks or raw writes to shadow tables, even
+        // should an action slip past the authorizer.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
+            .map_err(|e| StorageError::new(e.to_string(), "SQLITE_DBCONFIG_DEFENSIVE"))?;
+        let guard = Arc::new(Guard::default());
+        let hook = guard.clone();
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(ctx)));
+        Ok(SqliteStorage {
             conn,
+            guard,
             read: Cell::new(0),
             written: Cell::new(0),
-        }
+        })
     }
 
     /// Starts the handler's transaction (`BEGIN IMMEDIATE`: takes the write lock now, so a
@@ -81,14 +293,27 @@ impl SqliteStorage {
     }
 
     fn control(&self, sql: &str) -> Result<(), StorageError> {
+        // Not cached: a statement compiled with the check lifted must never be reused by
+        // `exec` (its authorization is decided when it is compiled, not when it runs).
+        let _host = HostScope::enter(&self.guard);
         self.conn
             .execute_batch(sql)
             .map_err(|e| StorageError::new(e.to_string(), sql))
     }
 
-    /// The underlying connection (benchmarks and tests compare against raw rusqlite).
+    /// The underlying connection (benchmarks and tests compare against raw rusqlite). The
+    /// authorizer applies to it too: transactions go through [`begin`](Self::begin),
+    /// [`commit`](Self::commit) and [`rollback`](Self::rollback).
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The error for a failed statement: the authorizer's reason when it refused it.
+    fn error(&self, e: rusqlite::Error, sql: &str) -> StorageError {
+        match self.guard.take_refusal() {
+            Some(why) => StorageError::new(why, sql),
+            None => StorageError::new(e.to_string(), sql),
+        }
     }
 }
 
@@ -118,8 +343,8 @@ fn from_ref(v: ValueRef<'_>) -> SqlValue {
 
 impl Storage for SqliteStorage {
     fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
-        check_not_transaction_control(sql)?;
-        let err = |e: rusqlite::Error| StorageError::new(e.to_string(), sql);
+        self.guard.take_refusal();
+        let err = |e: rusqlite::Error| self.error(e, sql);
         let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
         let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
         let ncol = columns.len();
@@ -146,10 +371,8 @@ impl Storage for SqliteStorage {
     }
 
     fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
-        check_not_transaction_control(sql)?;
-        self.conn
-            .execute_batch(sql)
-            .map_err(|e| StorageError::new(e.to_string(), sql))
+        self.guard.take_refusal();
+        self.conn.execute_batch(sql).map_err(|e| self.error(e, sql))
     }
 
     fn stats(&self) -> RowStats {

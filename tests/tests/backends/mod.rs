@@ -424,3 +424,43 @@ pub fn calls_between_objects_reply_to_continuations(b: &mut dyn Backend) {
     assert!(got.iter().any(|r| r.starts_with("error:")), "{got:?}");
     assert_eq!(strings(b, "callee", "rung"), vec!["hello"]);
 }
+
+/// A handler cannot end, roll back or nest its turn's transaction, nor reach another database
+/// or change the connection's modes, however the statement is spelled: the backend refuses it
+/// (SQLite's authorizer natively, workerd's on Cloudflare), the turn fails, and its earlier
+/// write rolls back with it.
+pub fn handlers_cannot_escape_the_turn_transaction(b: &mut dyn Backend) {
+    let desk = "sql-rules";
+    let hostile = [
+        ("/* c */ COMMIT", false),
+        ("-- x\nROLLBACK", false),
+        ("commit", false),
+        ("END", false),
+        ("BEGIN", false),
+        ("SAVEPOINT s", false),
+        ("release s", false),
+        ("SELECT 1; COMMIT", true),
+        ("SELECT 1; /* c */ rollback", true),
+        ("ATTACH DATABASE ':memory:' AS x", false),
+        ("SELECT 1; ATTACH ':memory:' AS x", true),
+        ("DETACH DATABASE x", false),
+        ("PRAGMA journal_mode = DELETE", false),
+        ("PRAGMA writable_schema = ON", false),
+        ("CREATE TEMP TABLE t (a)", false),
+    ];
+    for (sql, batch) in hostile {
+        match b.call(desk, "trySql", vec![s(sql), Value::Bool(batch)]) {
+            Ok(v) => panic!("{sql:?} (batch: {batch}) ran: {v:?}"),
+            Err(e) => assert!(e.contains("not allowed"), "{sql:?}: {e}"),
+        }
+    }
+    // The host's own commit still works, and nothing a refused turn wrote survived.
+    assert_eq!(
+        call(b, desk, "trySql", vec![s("SELECT 1"), Value::Bool(false)]).as_f64(),
+        Some(1.0)
+    );
+    assert_eq!(
+        strings(b, desk, "rung"),
+        vec!["before:SELECT 1".to_string()]
+    );
+}

@@ -469,3 +469,92 @@ fn chain_values(chain: &OperationChain) -> Vec<Value> {
     }
     out
 }
+
+/// A small message with much to read: distinct markers sharing one long chain. Each marker's
+/// operations and arguments count; past the budget, a clear error before anything runs.
+#[test]
+fn the_work_budget_stops_a_small_message_with_much_to_read() {
+    let long = (0..25).fold(ctn(), |c, i| {
+        c.call(format!("m{i}"), vec![Value::Null; 100])
+    });
+    let shared = long.to_value();
+    let markers: Vec<Value> = (0..500)
+        .map(|_| {
+            Value::object([
+                ("__isNestedOperation", Value::Bool(true)),
+                ("__operationChain", shared.clone()),
+            ])
+        })
+        .collect();
+    let chain = ctn().call("top", vec![Value::array(markers)]);
+    let budget = lumenize_core::ocan::MAX_WORK;
+    assert_eq!(chain.validate(), Err(ChainError::TooMuchWork { budget }));
+    assert_eq!(
+        chain.stringify().unwrap_err(),
+        ChainError::TooMuchWork { budget }
+    );
+    let text = unchecked_wire(&chain);
+    assert!(text.len() < 64 * 1024, "{} bytes", text.len());
+    assert_eq!(
+        OperationChain::parse(&text).unwrap_err(),
+        ChainError::TooMuchWork { budget }
+    );
+    with_ctx(|ctx| {
+        let mut t = Target::default();
+        let e = execute_chain(&mut t, ctx, &chain).unwrap_err();
+        assert_eq!(e, ChainError::TooMuchWork { budget });
+        assert_eq!(t.dispatches, 0);
+    });
+}
+
+/// Wire text whose aliases chain `arrays` arrays, each holding the next, the last holding a
+/// nested `leaf()`: a path `arrays + 1` objects long in text only a few levels deep.
+fn alias_path_text(arrays: usize) -> String {
+    let marker = r#"{"__isNestedOperation":true,"__operationChain":[{"type":"get","key":"leaf"},{"type":"apply","args":[]}]}"#;
+    let aliases: Vec<String> = (0..arrays)
+        .map(|i| {
+            let body = if i + 1 == arrays {
+                format!("[{marker}]")
+            } else {
+                format!(r#"[{{"$ref":{}}}]"#, i + 1)
+            };
+            format!(r#""{i}":{body}"#)
+        })
+        .collect();
+    format!(
+        r#"{{"json":[{{"type":"get","key":"top"}},{{"type":"apply","args":[{{"$ref":0}}]}}],"meta":{{"aliases":{{{}}}}}}}"#,
+        aliases.join(",")
+    )
+}
+
+/// Aliases let a short, shallow text hold a long path; a path longer than `MAX_NESTING` is
+/// refused by writer and reader alike, before resolution recurses along it.
+#[test]
+fn paths_deeper_than_the_nesting_limit_are_refused_by_writer_and_reader() {
+    let max = lumenize_core::ocan::MAX_NESTING;
+    // The argument is at depth 1, so `max - 1` arrays put the marker exactly at the limit.
+    let fits = OperationChain::parse(&alias_path_text(max - 1)).expect("at the limit");
+    with_ctx(|ctx| {
+        let mut t = Target::default();
+        execute_chain(&mut t, ctx, &fits).unwrap();
+        assert_eq!(t.leaf, 1);
+    });
+    assert_eq!(
+        OperationChain::parse(&alias_path_text(max)).unwrap_err(),
+        ChainError::TooNested { max }
+    );
+    // The same in memory: the writer refuses it, and so does a direct run.
+    let mut v = Value::array([ctn().call("leaf", vec![]).nested()]);
+    for _ in 0..max {
+        v = Value::array([v]);
+    }
+    let too_deep = ctn().call("top", vec![v]);
+    assert_eq!(too_deep.validate(), Err(ChainError::TooNested { max }));
+    assert!(too_deep.stringify().is_err());
+    with_ctx(|ctx| {
+        let mut t = Target::default();
+        let e = execute_chain(&mut t, ctx, &too_deep).unwrap_err();
+        assert_eq!(e, ChainError::TooNested { max });
+        assert_eq!(t.dispatches, 0);
+    });
+}

@@ -223,3 +223,47 @@ fn writers_refuse_what_the_reader_would_refuse() {
     assert_eq!(queued, 1, "only the valid call was queued");
     assert_eq!(stored, 0, "nothing was scheduled");
 }
+
+/// A chain around the limits: `ops` operations, `args` arguments in its last call, and an
+/// argument nested `depth` arrays deep (the codec refuses past 128 levels, envelope included).
+fn chain_near_limits(ops: usize, args: usize, depth: usize) -> OperationChain {
+    let mut deep = Value::from(1.0);
+    for _ in 0..depth {
+        deep = Value::array([deep]);
+    }
+    let mut last = vec![Value::Null; args.saturating_sub(1)];
+    last.push(deep);
+    (1..ops)
+        .fold(ctn(), |c, i| c.get(format!("k{i}")))
+        .apply(last)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// Every continuation `Alarms::schedule` stores, the firing side reads back.
+    #[test]
+    fn every_schedule_the_writer_accepts_the_reader_reads(
+        ops in 48usize..=52,
+        args in 98usize..=102,
+        depth in 118usize..=130,
+    ) {
+        let (rt, _clock) = runtime();
+        let p = rt.object("PROBE", "a");
+        let (written, read) = p
+            .run(move |_, ctx| {
+                let chain = chain_near_limits(ops, args, depth);
+                let written = ctx.alarms().schedule(When::at_ms(T0 + 1_000_000), chain);
+                let read = match &written {
+                    Ok(s) => Some(ctx.alarms().get_schedule(&s.id).map(|s| s.is_some())),
+                    Err(_) => None,
+                };
+                Ok((written.is_ok(), read))
+            })
+            .unwrap();
+        if written {
+            proptest::prop_assert_eq!(read, Some(Ok(true)));
+        }
+        proptest::prop_assert_eq!(written, ops <= 50 && args <= 100 && depth <= 124);
+    }
+}

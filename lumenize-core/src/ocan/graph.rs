@@ -21,9 +21,9 @@ pub const MAX_WORK: usize = 1_000_000;
 
 /// Deepest nesting of objects in a chain's arguments, counted from an argument (1) and through
 /// nested-operation markers (a marker's arguments are one level below the marker). The same as
-/// the codec's [`MAX_DEPTH`](crate::structured_clone::MAX_DEPTH): a graph the codec writes
-/// without shared objects always fits; shared objects, written once as aliases, can form longer
-/// paths, which this bounds (resolution recurses along them).
+/// the codec's [`MAX_DEPTH`](crate::structured_clone::MAX_DEPTH), so whatever the codec writes
+/// fits; but wire text can also chain aliases (`$ref`) into paths far longer than its own
+/// nesting, and resolution recurses along paths: this bounds them.
 pub const MAX_NESTING: usize = crate::structured_clone::MAX_DEPTH;
 
 /// What one walk of a chain's argument graph found. Building it validates the chain.

@@ -7,7 +7,15 @@
 //! the TypeScript original parses here and vice versa.
 //!
 //! A *continuation* is simply a chain that runs later with a result substituted for its
-//! `$result` placeholder ([`OperationChain::with_result`]).
+//! `$result` placeholder ([`OperationChain::with_result`]). The substituted result is data:
+//! nothing inside it ever runs, even a value shaped like a nested-operation marker (the
+//! TypeScript original ran such markers against the caller).
+//!
+//! Chains come from other objects and from storage, so reading and running one is bounded:
+//! [`OperationChain::validate`] (run by every writer, by [`OperationChain::parse`] and before
+//! every run) checks the limits of the chain and of every nested marker in its arguments, and
+//! running resolves each object of a shared or cyclic argument graph once, within a work budget
+//! ([`MAX_WORK`]).
 //!
 //! ```
 //! use lumenize_core::ocan::{ctn, result_marker, OperationChain};

@@ -121,7 +121,8 @@ fn record_unreadable(
             SqlValue::Integer(ctx.now_ms()),
         ],
     )?;
-    ctx.log(format!("schedule {:?}: {why}", cells.first()));
+    let id = cells.first().and_then(SqlValue::as_str).unwrap_or("?");
+    ctx.log(format!("schedule {id}: {why}"));
     Ok(())
 }
 

@@ -25,9 +25,21 @@ pub enum CallError {
     /// The chain or continuation could not be encoded.
     #[error("cannot encode the call: {0}")]
     Encode(String),
-    /// The chain is empty or has no call in it.
+    /// The chain is empty, has no call in it, or the receiver would refuse to read it (or the
+    /// continuation, filled with its result): see `OperationChain::validate`.
     #[error("invalid chain: {0}")]
     InvalidChain(String),
+}
+
+impl CallError {
+    /// [`CallError::Encode`] when the codec cannot encode it, [`CallError::InvalidChain`] when
+    /// the receiver would refuse to read it.
+    fn from_chain(e: crate::ocan::ChainError) -> CallError {
+        match e {
+            crate::ocan::ChainError::Codec(c) => CallError::Encode(c.to_string()),
+            other => CallError::InvalidChain(other.to_string()),
+        }
+    }
 }
 
 /// The pieces a host assembles into a [`Ctx`].
@@ -149,7 +161,9 @@ impl<'a> Ctx<'a> {
     /// `$result` marker replaced by the result, or by an `Error` value when the call failed.
     ///
     /// The message is queued and sent only after this handler's transaction commits; if the
-    /// handler fails, it is dropped. An unknown target or an unencodable chain fails at once.
+    /// handler fails, it is dropped. An unknown target, or a chain or continuation the receiver
+    /// would refuse to read ([`OperationChain::validate`],
+    /// [`OperationChain::validate_continuation`]), fails at once.
     pub fn call_raw(
         &self,
         to: &Address,
@@ -164,15 +178,13 @@ impl<'a> Ctx<'a> {
         if !self.parts.transport.knows(to) {
             return Err(CallError::UnknownTarget(to.clone()));
         }
-        let text = chain
-            .stringify()
-            .map_err(|e| CallError::Encode(e.to_string()))?;
+        // Both are checked as their reader will check them (`OperationChain::validate`), so
+        // nothing is sent that the receiver would refuse.
+        let text = chain.stringify().map_err(CallError::from_chain)?;
         let reply = match continuation {
             Some(c) => Some(ReplyTo {
                 to: self.parts.me.clone(),
-                continuation: c
-                    .stringify()
-                    .map_err(|e| CallError::Encode(e.to_string()))?,
+                continuation: c.stringify_continuation().map_err(CallError::from_chain)?,
             }),
             None => None,
         };

@@ -23,19 +23,22 @@ fn chain_wire_text_matches_the_typescript_original() {
 fn with_result_replaces_markers_in_the_last_apply_or_appends() {
     let chain = ctn().call("h", vec!["a".into(), result_marker()]);
     let filled = chain.with_result(Value::from(42.0));
-    let expected = ctn().call("h", vec!["a".into(), 42.0.into()]);
-    assert_eq!(filled.stringify().unwrap(), expected.stringify().unwrap());
+    // The substituted argument is data, and says so on the wire (`data`: its index).
+    assert_eq!(
+        filled.stringify().unwrap(),
+        r#"{"json":[{"type":"get","key":"h"},{"type":"apply","args":["a",42],"data":[1]}],"meta":{}}"#
+    );
+    assert!(filled.is_data_arg(1, 1) && !filled.is_data_arg(1, 0));
     // No marker: appended (the original's implicit form).
     let implicit = ctn()
         .call("h", vec!["a".into()])
         .with_result(Value::from(1.0));
     assert_eq!(
         implicit.stringify().unwrap(),
-        ctn()
-            .call("h", vec!["a".into(), 1.0.into()])
-            .stringify()
-            .unwrap()
+        r#"{"json":[{"type":"get","key":"h"},{"type":"apply","args":["a",1],"data":[1]}],"meta":{}}"#
     );
+    let back = OperationChain::parse(&implicit.stringify().unwrap()).unwrap();
+    assert!(back.is_data_arg(1, 1) && !back.is_data_arg(1, 0));
     // Only the last op is touched: a chain ending in `get` is unchanged.
     let tail_get = ctn().call("h", vec![result_marker()]).get("x");
     assert_eq!(
@@ -64,12 +67,19 @@ fn malformed_chains_are_rejected_with_a_reason() {
         let e = OperationChain::parse(text).unwrap_err().to_string();
         assert!(e.contains(needle), "{text}: {e}");
     }
+    // Written without the writer's checks (which refuse both, see tests/hostile_chains.rs).
+    let unchecked =
+        |c: &OperationChain| lumenize_core::structured_clone::stringify(&c.to_value()).unwrap();
     let long = (0..60).fold(ctn(), |c, i| c.get(format!("k{i}")));
-    let e = OperationChain::parse(&long.stringify().unwrap()).unwrap_err();
+    let e = OperationChain::parse(&unchecked(&long)).unwrap_err();
     assert!(matches!(e, ChainError::TooDeep { len: 60, max: 50 }), "{e}");
     let many = ctn().call("m", (0..101).map(|i| Value::from(i as f64)).collect());
-    let e = OperationChain::parse(&many.stringify().unwrap()).unwrap_err();
+    let e = OperationChain::parse(&unchecked(&many)).unwrap_err();
     assert!(matches!(e, ChainError::TooManyArgs { len: 101, .. }), "{e}");
+    let bad_data =
+        r#"{"json":[{"type":"get","key":"m"},{"type":"apply","args":[1],"data":[1]}],"meta":{}}"#;
+    let e = OperationChain::parse(bad_data).unwrap_err().to_string();
+    assert!(e.contains("not an argument index"), "{e}");
 }
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]

@@ -31,6 +31,13 @@ pub fn due_count(storage: &dyn Storage, now_ms: i64) -> Result<u64, AlarmError> 
 /// Claims the earliest schedule — due now, or any with `ignore_time` (the `trigger_alarms`
 /// test hook) — by deleting it, and records it as the turn's firing schedule. `None` when
 /// there is nothing to fire.
+///
+/// A row that cannot be read back (a continuation the reader refuses, e.g. written by an older
+/// version without the writer's checks, or a corrupt row) is not an error of the turn, which
+/// would roll back and leave it first in line to fail again at once: it is recorded in
+/// `__lmz_alarm_failures` with the reason, removed from the queue in this same turn, and the
+/// next schedule is claimed instead. Each such row is visited once, so the work is bounded by
+/// the rows in the table.
 pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, AlarmError> {
     // Static statements (cached by the storage), one per mode; the earliest row comes from
     // the (time, id) index. Select then delete by id, in the turn's transaction.
@@ -44,26 +51,79 @@ pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, 
         columns!(),
         " FROM __lmz_alarms ORDER BY time, id LIMIT 1"
     );
-    let rows = if ignore_time {
-        ctx.sql().exec(ANY, &[])?
-    } else {
-        ctx.sql().exec(DUE, &[SqlValue::Integer(ctx.now_ms())])?
-    };
-    if let Some(cells) = rows.rows.first() {
+    let mut dropped_unreadable = false;
+    loop {
+        let rows = if ignore_time {
+            ctx.sql().exec(ANY, &[])?
+        } else {
+            ctx.sql().exec(DUE, &[SqlValue::Integer(ctx.now_ms())])?
+        };
+        let Some(cells) = rows.rows.first() else {
+            if dropped_unreadable {
+                rearm(ctx)?;
+            }
+            return Ok(None);
+        };
         ctx.sql().exec(
             "DELETE FROM __lmz_alarms WHERE id = ?1",
             &[cells[0].clone()],
         )?;
+        let decoded = ScheduleRow::from_cells(cells)
+            .and_then(|row| row.clone().into_schedule().map(|s| (row, s)));
+        match decoded {
+            Ok((row, schedule)) => {
+                let time = row.time;
+                *ctx.fired().borrow_mut() = Some(row);
+                if dropped_unreadable || ctx.slot().get() == Some(time) {
+                    rearm(ctx)?;
+                }
+                return Ok(Some(schedule));
+            }
+            // Decoding touches no storage: every error here is about the row itself.
+            Err(e) => {
+                record_unreadable(ctx, cells, &e)?;
+                dropped_unreadable = true;
+            }
+        }
     }
-    let Some(cells) = rows.rows.first() else {
-        return Ok(None);
+}
+
+/// Records a schedule row that cannot be read as given up (it was deleted by the caller).
+fn record_unreadable(
+    ctx: &Ctx<'_>,
+    cells: &[SqlValue],
+    error: &AlarmError,
+) -> Result<(), AlarmError> {
+    let text = |i: usize, fallback: &str| {
+        SqlValue::from(
+            cells
+                .get(i)
+                .and_then(|c| match c {
+                    SqlValue::Text(t) => Some(t.clone()),
+                    SqlValue::Integer(n) => Some(n.to_string()),
+                    SqlValue::Real(x) => Some(x.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| fallback.to_string()),
+        )
     };
-    let row = ScheduleRow::from_cells(cells)?;
-    *ctx.fired().borrow_mut() = Some(row.clone());
-    if ctx.slot().get() == Some(row.time) {
-        rearm(ctx)?;
-    }
-    row.into_schedule().map(Some)
+    let attempts = cells.get(7).and_then(SqlValue::as_i64).unwrap_or(0).max(0);
+    let why = format!("unreadable schedule, removed without running: {error}");
+    ctx.sql().exec(
+        "INSERT INTO __lmz_alarm_failures (id, operation_chain, type, cron, attempts, error, failed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[
+            text(0, "?"),
+            text(1, ""),
+            text(2, "unknown"),
+            cells.get(5).cloned().unwrap_or(SqlValue::Null),
+            SqlValue::Integer(attempts.saturating_add(1)),
+            SqlValue::from(why.as_str()),
+            SqlValue::Integer(ctx.now_ms()),
+        ],
+    )?;
+    let id = cells.first().and_then(SqlValue::as_str).unwrap_or("?");
+    ctx.log(format!("schedule {id}: {why}"));
+    Ok(())
 }
 
 /// After a successful run: a cron schedule goes back in at its next time (unless the

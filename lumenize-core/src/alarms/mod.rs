@@ -56,7 +56,9 @@ pub enum AlarmError {
         /// The parser's reason.
         reason: String,
     },
-    /// The continuation is empty or calls nothing.
+    /// The continuation is empty, calls nothing, or would not be read back when it fires
+    /// (too many operations or arguments, a malformed nested marker, too deep or too large an
+    /// argument graph: see `OperationChain::validate`).
     #[error("invalid continuation: {0}")]
     InvalidContinuation(String),
     /// The caller-chosen id is unusable.
@@ -68,6 +70,17 @@ pub enum AlarmError {
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl AlarmError {
+    /// A continuation the writer refuses: [`AlarmError::Codec`] when the codec cannot encode
+    /// it, [`AlarmError::InvalidContinuation`] when a reader would refuse it.
+    pub(crate) fn from_chain(e: crate::ocan::ChainError) -> AlarmError {
+        match e {
+            crate::ocan::ChainError::Codec(c) => AlarmError::Codec(c.to_string()),
+            other => AlarmError::InvalidContinuation(other.to_string()),
+        }
+    }
 }
 
 /// The alarms table, its time index, and the table of given-up schedules.
@@ -199,9 +212,9 @@ impl<'a> Alarms<'a> {
             ));
         }
         let time = when::resolve(when, now)?;
-        let chain_text = callback
-            .stringify()
-            .map_err(|e| AlarmError::Codec(e.to_string()))?;
+        // Checked exactly as `claim_next` will read it back (`OperationChain::validate`):
+        // refused here rather than stored as a schedule that can never fire.
+        let chain_text = callback.stringify().map_err(AlarmError::from_chain)?;
         let kind = ScheduleKind::from_when(when);
         let row = ScheduleRow {
             id: id.to_string(),

@@ -32,8 +32,8 @@ pub fn direct_fetch(
     let req = FetchRequest::from_value(request).map_err(ProxyFetchError::InvalidRequest)?;
     let ext = NativeExt::of(ctx).ok_or(ProxyFetchError::NoAsyncSupport)?;
     let inner = continuation
-        .stringify()
-        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::Codec(e.to_string())))?;
+        .stringify_continuation()
+        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
     let id = options.request_id.clone().unwrap_or_else(new_uuid);
     let limits = HttpLimits {
         timeout: options.timeout,

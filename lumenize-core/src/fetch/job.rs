@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::limits::HttpLimits;
 use super::message::FetchRequest;
 use super::options::{EXECUTE_METHOD, RESULT_METHOD};
-use crate::ocan::{ctn, ChainError, OperationChain};
+use crate::ocan::{ctn, result_marker, ChainError, OperationChain};
 use crate::structured_clone::Value;
 use crate::transport::Address;
 
@@ -213,7 +213,13 @@ impl Job {
 
 /// The chain the simple design's executor sends to the origin.
 pub(crate) fn result_chain(request_id: &str, outcome: Value) -> OperationChain {
-    ctn().call(RESULT_METHOD, vec![Value::from(request_id), outcome])
+    // The outcome (a response from anywhere) is substituted as data: nothing inside it runs.
+    ctn()
+        .call(
+            RESULT_METHOD,
+            vec![Value::from(request_id), result_marker()],
+        )
+        .with_result(outcome)
 }
 
 /// An address as a plain object: `{kind, binding, id?, name?}`.

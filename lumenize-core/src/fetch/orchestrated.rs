@@ -41,8 +41,8 @@ pub fn proxy_fetch(
     let normalized = FetchRequest::from_value(request).map_err(ProxyFetchError::InvalidRequest)?;
     let id = options.request_id.clone().unwrap_or_else(new_uuid);
     let inner = continuation
-        .stringify()
-        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::Codec(e.to_string())))?;
+        .stringify_continuation()
+        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
     let msg = Value::object([
         ("requestId", Value::from(id.as_str())),
         ("request", normalized.to_value()),

@@ -54,6 +54,11 @@ pub fn proxy_fetch_simple(
             crate::alarms::AlarmError::InvalidContinuation("it calls nothing".into()),
         ));
     }
+    // Refused before anything is queued: the alarm would hold a continuation that cannot be
+    // read back (or filled with its result) when it fires.
+    continuation
+        .validate_continuation()
+        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
     let id = options.request_id.clone().unwrap_or_else(new_uuid);
     let job = Job {
         request_id: id.clone(),
@@ -90,8 +95,8 @@ fn schedule_timeout(
     // The user's chain travels as opaque wire text (as in the original): stored as a value, its
     // `$result` marker would be resolved as a nested operation when the alarm chain runs.
     let inner = continuation
-        .stringify()
-        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::Codec(e.to_string())))?;
+        .stringify_continuation()
+        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
     let at = ctx
         .now_ms()
         .saturating_add(millis(options.timeout + options.grace_period) as i64);

@@ -27,6 +27,21 @@ pub enum ChainError {
         /// The limit.
         max: usize,
     },
+    /// An argument graph nests objects deeper than [`MAX_NESTING`](super::MAX_NESTING)
+    /// (counted from the chain's arguments, through nested-operation markers).
+    #[error("an argument nests objects more than {max} levels deep")]
+    TooNested {
+        /// The limit.
+        max: usize,
+    },
+    /// Reading or running the chain needs more than [`MAX_WORK`](super::MAX_WORK) steps
+    /// (objects visited in the argument graph plus operations run, for one top-level run and
+    /// everything it runs through nested-operation markers). Shared objects count once.
+    #[error("the operation chain needs more work than the budget of {budget} steps")]
+    TooMuchWork {
+        /// The budget.
+        budget: usize,
+    },
     /// The target has no handler by that name.
     #[error("{target} has no method {method:?}")]
     UnknownMethod {
@@ -137,6 +152,8 @@ impl ChainError {
             ChainError::Malformed { .. } => "Malformed",
             ChainError::TooDeep { .. } => "TooDeep",
             ChainError::TooManyArgs { .. } => "TooManyArgs",
+            ChainError::TooNested { .. } => "TooNested",
+            ChainError::TooMuchWork { .. } => "TooMuchWork",
             ChainError::UnknownMethod { .. } => "UnknownMethod",
             ChainError::BadArgument { .. } => "BadArgument",
             ChainError::WrongArgCount { .. } => "WrongArgCount",

@@ -2,7 +2,8 @@
 //! method), [`execute_chain`], and the API-CONTRACT entry point
 //! [`ExecuteChain::__execute_chain`].
 
-use super::{is_nested_marker, marker_chain, ChainError, Operation, OperationChain};
+use super::graph::{Analysis, Run};
+use super::{ChainError, Operation, OperationChain};
 use crate::context::{with_current, Ctx};
 use crate::structured_clone::{ObjectKind, Value};
 
@@ -51,27 +52,40 @@ impl<T: Dispatch + ?Sized> ExecuteChain for T {
 /// - consecutive `get`s before an `apply` name a method path (`["svc","fetch","handle"]` is
 ///   `"svc.fetch.handle"`), which the `apply` calls through [`Dispatch::dispatch`];
 /// - a `get` after a call reads a property of the returned plain object;
-/// - nested-operation markers among the arguments (top level, or inside arrays and plain
-///   objects) are first run against the same target and replaced by their results;
+/// - nested-operation markers among the author's arguments (top level, or inside arrays and
+///   plain objects) are first run against the same target and replaced by their results;
+///   substituted data ([`OperationChain::with_result`]) and the results themselves are never
+///   searched for markers;
 /// - a chain that is only `get $result` evaluates to `undefined` (an unfilled placeholder).
+///
+/// The argument graph is first checked as [`OperationChain::validate`] does. Each object of it
+/// is resolved once, by handle identity: a marker reachable twice runs once, and an array
+/// shared twice in the input is one rebuilt array shared twice in the arguments the handler
+/// receives (the original walked arguments as trees, running a shared marker once per path).
+/// The whole run, markers included, is limited to [`MAX_WORK`](super::MAX_WORK) steps
+/// ([`ChainError::TooMuchWork`]).
 pub fn execute_chain<T: Dispatch + ?Sized>(
     target: &mut T,
     ctx: &Ctx<'_>,
     chain: &OperationChain,
 ) -> Result<Value, ChainError> {
-    execute_at_depth(target, ctx, chain, 0)
+    let mut run = Run::new(Analysis::of(chain)?);
+    run_ops(&mut run, target, ctx, chain, 0)
 }
 
-fn execute_at_depth<T: Dispatch + ?Sized>(
+/// Runs one chain's operations: the top-level chain (`depth` 0) or a marker's (at the marker's
+/// nesting `depth`), within `run`.
+pub(super) fn run_ops<T: Dispatch + ?Sized>(
+    run: &mut Run,
     target: &mut T,
     ctx: &Ctx<'_>,
     chain: &OperationChain,
     depth: usize,
 ) -> Result<Value, ChainError> {
     let ops = chain.ops();
-    if ops.len() > MAX_DEPTH || depth > MAX_DEPTH {
+    if ops.len() > MAX_DEPTH || run.level() > MAX_DEPTH {
         return Err(ChainError::TooDeep {
-            len: ops.len().max(depth),
+            len: ops.len().max(run.level()),
             max: MAX_DEPTH,
         });
     }
@@ -83,6 +97,7 @@ fn execute_at_depth<T: Dispatch + ?Sized>(
     let mut path: Vec<&str> = Vec::new();
     let mut current: Option<Value> = None;
     for (index, op) in ops.iter().enumerate() {
+        run.spend(1)?;
         match op {
             Operation::Get { key } => match current.take() {
                 Some(value) => current = Some(read_property(&value, key, index)?),
@@ -108,8 +123,13 @@ fn execute_at_depth<T: Dispatch + ?Sized>(
                     });
                 }
                 let mut resolved = Vec::with_capacity(args.len());
-                for arg in args {
-                    resolved.push(resolve_nested(target, ctx, arg, depth)?);
+                for (i, arg) in args.iter().enumerate() {
+                    if chain.is_data_arg(index, i) {
+                        // Substituted data: passed as it is, never searched for markers.
+                        resolved.push(arg.clone());
+                    } else {
+                        resolved.push(run.resolve(target, ctx, arg, depth + 1)?);
+                    }
                 }
                 let method = path.join(".");
                 path.clear();
@@ -158,80 +178,12 @@ fn read_property(value: &Value, key: &str, index: usize) -> Result<Value, ChainE
     Ok(out)
 }
 
-/// Replaces nested-operation markers in `arg` (top level, arrays, plain-object values) by the
-/// result of running them. Leaves values without markers untouched (identity kept).
-fn resolve_nested<T: Dispatch + ?Sized>(
-    target: &mut T,
-    ctx: &Ctx<'_>,
-    arg: &Value,
-    depth: usize,
-) -> Result<Value, ChainError> {
-    if is_nested_marker(arg) {
-        let chain = marker_chain(arg)?;
-        return execute_at_depth(target, ctx, &chain, depth + 1);
-    }
-    let Some(obj) = arg.as_object() else {
-        return Ok(arg.clone());
-    };
-    if depth > MAX_DEPTH {
-        return Err(ChainError::TooDeep {
-            len: depth,
-            max: MAX_DEPTH,
-        });
-    }
-    // Collect children first: running a nested chain must not happen while the cell is borrowed.
-    let children: Vec<Value> = match &*obj.borrow() {
-        ObjectKind::Array(items) => items.clone(),
-        ObjectKind::Plain(props) => props.iter().map(|(_, v)| v.clone()).collect(),
-        _ => return Ok(arg.clone()),
-    };
-    if !children.iter().any(contains_marker) {
-        return Ok(arg.clone());
-    }
-    let mut resolved = Vec::with_capacity(children.len());
-    for child in &children {
-        resolved.push(resolve_nested(target, ctx, child, depth + 1)?);
-    }
-    let rebuilt = match &*obj.borrow() {
-        ObjectKind::Array(_) => Value::array(resolved),
-        ObjectKind::Plain(props) => Value::object(
-            props
-                .keys()
-                .map(str::to_string)
-                .zip(resolved)
-                .collect::<Vec<_>>(),
-        ),
-        _ => arg.clone(),
-    };
-    Ok(rebuilt)
-}
-
-fn contains_marker(value: &Value) -> bool {
-    contains_marker_visit(value, &mut std::collections::HashSet::new())
-}
-
-/// Depth-first search with a visited set, so shared and cyclic graphs are walked once.
-fn contains_marker_visit(value: &Value, seen: &mut std::collections::HashSet<usize>) -> bool {
-    if is_nested_marker(value) {
-        return true;
-    }
-    let Some(obj) = value.as_object() else {
-        return false;
-    };
-    if !seen.insert(obj.addr()) {
-        return false;
-    }
-    let children: Vec<Value> = match &*obj.borrow() {
-        ObjectKind::Array(items) => items.clone(),
-        ObjectKind::Plain(props) => props.iter().map(|(_, v)| v.clone()).collect(),
-        _ => return false,
-    };
-    children.iter().any(|v| contains_marker_visit(v, seen))
-}
-
 /// Runs a delivered continuation on `target`: parses it, fills its `$result` marker with the
 /// outcome (the result, or the `Error` value of a failed call; both wire text) and executes it.
 /// Every host runs deliveries through this, so `$result` means the same thing everywhere.
+///
+/// The outcome is data: it reaches the handler as it is, and nothing inside it runs, even a
+/// value shaped like a nested-operation marker (see [`OperationChain::with_result`]).
 pub fn run_continuation<T: Dispatch + ?Sized>(
     target: &mut T,
     ctx: &Ctx<'_>,

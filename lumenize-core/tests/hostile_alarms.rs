@@ -1,0 +1,269 @@
+//! Poison schedules (issue 14, item 1): a schedule whose continuation cannot be read back must
+//! neither block the object's later schedules nor make the host fire again and again. Writers
+//! refuse such continuations; rows written before that (by an older version, simulated with
+//! raw SQL) are recorded as failed and removed the first time they come up.
+//!
+//! Driven by a manual clock and `trigger_alarms`; alarm invocations are counted from the
+//! runtime's accounting, never timed.
+
+mod common;
+
+use common::*;
+use lumenize_core::alarms::{fire::failures, When};
+use lumenize_core::clock::ManualClock;
+use lumenize_core::fetch::{self, FetchOptions};
+use lumenize_core::ocan::{result_marker, OperationChain};
+use lumenize_core::prelude::*;
+use lumenize_core::runtime::Stub;
+use lumenize_core::storage::SqlValue;
+use lumenize_core::structured_clone;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SETTLE: Duration = Duration::from_secs(10);
+
+fn runtime() -> (Runtime, Arc<ManualClock>) {
+    let clock = ManualClock::new(T0);
+    let rt = fetch::install(Runtime::builder())
+        .object("PROBE", Probe::new)
+        .manual_clock(clock.clone())
+        .build()
+        .expect("runtime");
+    (rt, clock)
+}
+
+/// Wire texts an older writer stored without the reader's checks.
+fn poison_texts() -> Vec<String> {
+    let unchecked = |c: OperationChain| structured_clone::stringify(&c.to_value()).unwrap();
+    let nested_too_long = ctn().call("m", vec![Value::Null; 101]).nested();
+    vec![
+        unchecked(ctn().call("bump", vec![Value::Null; 101])),
+        unchecked(
+            (0..51)
+                .fold(ctn(), |c, i| c.get(format!("k{i}")))
+                .apply(vec![]),
+        ),
+        unchecked(ctn().call("bump", vec![Value::array([nested_too_long])])),
+        "not structured clone at all".to_string(),
+    ]
+}
+
+/// Inserts a schedule row directly, as an older version would have written it.
+fn insert_raw(p: &Stub, id: &str, chain: String, time: i64) {
+    let id = id.to_string();
+    p.run(move |_, ctx| {
+        ctx.sql()
+            .exec(
+                "INSERT INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) \
+                 VALUES (?1, ?2, 'scheduled', ?3, NULL, NULL, ?3, 0)",
+                &[SqlValue::from(id), SqlValue::from(chain), SqlValue::Integer(time)],
+            )
+            .map_err(|e| ChainError::Storage(e.to_string()))?;
+        Ok(())
+    })
+    .unwrap();
+}
+
+fn count(p: &Stub, tag: &str) -> f64 {
+    num(p.call_method("count", vec![tag.into()]).unwrap())
+}
+
+fn schedule_bump_at(p: &Stub, tag: &str, at: i64) -> String {
+    let tag = tag.to_string();
+    p.run(move |_, ctx| {
+        ctx.alarms()
+            .schedule(
+                When::at_ms(at),
+                ctn().call("bump", vec![tag.into(), 1.0.into()]),
+            )
+            .map(|s| s.id)
+            .map_err(|e| ChainError::handler(e.to_string()))
+    })
+    .unwrap()
+}
+
+fn failure_ids(p: &Stub) -> Vec<(String, String)> {
+    p.run(|_, ctx| {
+        failures(ctx.sql())
+            .map(|f| f.into_iter().map(|r| (r.id, r.error)).collect())
+            .map_err(|e| ChainError::handler(e.to_string()))
+    })
+    .unwrap()
+}
+
+fn pending(p: &Stub) -> f64 {
+    num(p.call_method("pending", vec![]).unwrap())
+}
+
+fn next_alarm(p: &Stub) -> Option<i64> {
+    p.run(|_, ctx| Ok(ctx.alarms().next_alarm())).unwrap()
+}
+
+#[test]
+fn unreadable_schedules_are_recorded_and_later_ones_still_fire() {
+    let (rt, _clock) = runtime();
+    let p = rt.object("PROBE", "a");
+    let poisons = poison_texts();
+    for (i, text) in poisons.iter().enumerate() {
+        insert_raw(
+            &p,
+            &format!("poison-{i}"),
+            text.clone(),
+            T0 - 10_000 + i as i64,
+        );
+    }
+    // Not due yet, so the runtime's own timer leaves it to `trigger_alarms`.
+    let good = schedule_bump_at(&p, "good", T0 + 1_000_000);
+    // Bounded: at most 10 schedules in one call. Before the fix the first poison row failed
+    // the claim, the turn rolled back, and nothing ever ran.
+    let ran = p.trigger_alarms(10).unwrap();
+    assert_eq!(ran, vec![good]);
+    assert_eq!(count(&p, "good"), 1.0);
+    let failed = failure_ids(&p);
+    assert_eq!(failed.len(), poisons.len(), "{failed:?}");
+    for (i, (id, error)) in failed.iter().enumerate() {
+        assert_eq!(id, &format!("poison-{i}"));
+        assert!(error.contains("unreadable schedule"), "{error}");
+    }
+    assert!(failed[0].1.contains("101 arguments"), "{}", failed[0].1);
+    assert_eq!(pending(&p), 0.0);
+    assert_eq!(next_alarm(&p), None);
+    rt.settle(SETTLE).unwrap();
+}
+
+#[test]
+fn the_idle_runtime_does_not_fire_again_and_again_for_a_poison_row() {
+    let (rt, clock) = runtime();
+    let p = rt.object("PROBE", "a");
+    // First the guard: with the old claim, this already fails (and the natural path below
+    // would spin forever instead of failing).
+    insert_raw(&p, "poison-early", poison_texts().remove(0), T0 - 1);
+    let first = schedule_bump_at(&p, "first", T0 + 1_000_000);
+    assert_eq!(p.trigger_alarms(1).unwrap(), vec![first]);
+
+    // Now the timer path: a poison row due just before a good schedule.
+    insert_raw(&p, "poison-late", poison_texts().remove(1), T0 + 4_000);
+    schedule_bump_at(&p, "late", T0 + 5_000);
+    assert_eq!(next_alarm(&p), Some(T0 + 5_000));
+    let before = rt.accounting(p.address()).requests;
+    clock.advance(5_000);
+    rt.settle(SETTLE).unwrap();
+    // Alarm invocations while settling: one (a spinning host makes a new one per pass).
+    let invocations = rt.accounting(p.address()).requests - before;
+    assert!(
+        invocations <= 2,
+        "{invocations} alarm invocations: the host fired again and again"
+    );
+    assert_eq!(count(&p, "late"), 1.0);
+    assert_eq!(failure_ids(&p).len(), 2);
+    assert_eq!(next_alarm(&p), None, "nothing left to arm");
+}
+
+#[test]
+fn writers_refuse_what_the_reader_would_refuse() {
+    let (rt, _clock) = runtime();
+    let p = rt.object("PROBE", "a");
+    let outcome = p
+        .run(|_, ctx| {
+            let too_many = ctn().call("bump", vec![Value::Null; 101]);
+            let too_long = (0..51)
+                .fold(ctn(), |c, i| c.get(format!("k{i}")))
+                .apply(vec![]);
+            let nested = ctn().call(
+                "bump",
+                vec![Value::object([(
+                    "x",
+                    ctn().call("m", vec![Value::Null; 101]).nested(),
+                )])],
+            );
+            // No room for the result: 100 arguments and no `$result` marker.
+            let full = ctn().call("bump", vec![Value::Null; 100]);
+            let mut refused = Vec::new();
+            for chain in [&too_many, &too_long, &nested] {
+                refused.push(
+                    ctx.alarms()
+                        .schedule(When::at_ms(T0), chain.clone())
+                        .is_err(),
+                );
+                refused.push(ctx.call_raw(ctx.me(), chain, None).is_err());
+                refused.push(
+                    ctx.call_raw(ctx.me(), &ctn().call("ping", vec![]), Some(chain))
+                        .is_err(),
+                );
+            }
+            refused.push(
+                ctx.call_raw(ctx.me(), &ctn().call("ping", vec![]), Some(&full))
+                    .is_err(),
+            );
+            let url = Value::from("http://127.0.0.1:9/x");
+            for chain in [&too_many, &full] {
+                let opts = FetchOptions::default();
+                refused.push(fetch::proxy_fetch_simple(ctx, &url, chain, &opts).is_err());
+                refused.push(fetch::proxy_fetch(ctx, &url, chain, &opts).is_err());
+            }
+            // The same continuation with its marker fits.
+            let fits = ctn().call("bump", {
+                let mut v = vec![Value::Null; 99];
+                v.push(result_marker());
+                v
+            });
+            let accepted = ctx
+                .call_raw(ctx.me(), &ctn().call("ping", vec![]), Some(&fits))
+                .is_ok();
+            let queued = ctx.take_outbox().len();
+            Ok((refused, accepted, queued, ctx.alarms().count().unwrap()))
+        })
+        .unwrap();
+    let (refused, accepted, queued, stored) = outcome;
+    assert!(
+        refused.iter().all(|r| *r),
+        "accepted by a writer: {refused:?}"
+    );
+    assert!(accepted);
+    assert_eq!(queued, 1, "only the valid call was queued");
+    assert_eq!(stored, 0, "nothing was scheduled");
+}
+
+/// A chain around the limits: `ops` operations, `args` arguments in its last call, and an
+/// argument nested `depth` arrays deep (the codec refuses past 128 levels, envelope included).
+fn chain_near_limits(ops: usize, args: usize, depth: usize) -> OperationChain {
+    let mut deep = Value::from(1.0);
+    for _ in 0..depth {
+        deep = Value::array([deep]);
+    }
+    let mut last = vec![Value::Null; args.saturating_sub(1)];
+    last.push(deep);
+    (1..ops)
+        .fold(ctn(), |c, i| c.get(format!("k{i}")))
+        .apply(last)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// Every continuation `Alarms::schedule` stores, the firing side reads back.
+    #[test]
+    fn every_schedule_the_writer_accepts_the_reader_reads(
+        ops in 48usize..=52,
+        args in 98usize..=102,
+        depth in 118usize..=130,
+    ) {
+        let (rt, _clock) = runtime();
+        let p = rt.object("PROBE", "a");
+        let (written, read) = p
+            .run(move |_, ctx| {
+                let chain = chain_near_limits(ops, args, depth);
+                let written = ctx.alarms().schedule(When::at_ms(T0 + 1_000_000), chain);
+                let read = match &written {
+                    Ok(s) => Some(ctx.alarms().get_schedule(&s.id).map(|s| s.is_some())),
+                    Err(_) => None,
+                };
+                Ok((written.is_ok(), read))
+            })
+            .unwrap();
+        if written {
+            proptest::prop_assert_eq!(read, Some(Ok(true)));
+        }
+        proptest::prop_assert_eq!(written, ops <= 50 && args <= 100 && depth <= 124);
+    }
+}

@@ -76,6 +76,7 @@ mod de;
 mod describe;
 mod encode;
 mod error;
+pub(crate) mod expand;
 mod intermediate;
 mod iso;
 mod raw;
@@ -163,8 +164,28 @@ pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, CloneE
 
 /// Converts a [`Value`] into any `DeserializeOwned` type. Errors name the path in the value
 /// (`value.items[2].name`).
+///
+/// A Rust value is a tree, so an object the graph reaches twice is deserialized twice. To keep
+/// the work linear in the graph, the repetition is budgeted: about a million units (a unit is a
+/// value, or a byte of string or binary data) plus four times the graph's own size. A graph
+/// whose shared references expand beyond that (48 arrays each holding the next one twice are
+/// 2 KB of wire text but 2^48 leaves) is an error that says "expansion budget", and a cyclic
+/// value is an error that says "cycle", rather than exponential or endless work.
+///
+/// ```
+/// use lumenize_core::structured_clone::{from_value, Value};
+/// let shared = Value::array([Value::from(1)]);
+/// let v = Value::array([shared.clone(), shared]);
+/// assert_eq!(from_value::<Vec<Vec<u8>>>(&v).unwrap(), [[1], [1]]);
+/// ```
 pub fn from_value<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, CloneError> {
-    T::deserialize(de::ValueDe { v: value, depth: 0 }).map_err(|e| e.in_root("value"))
+    let walk = std::cell::RefCell::new(expand::Walk::default());
+    T::deserialize(de::ValueDe {
+        v: value,
+        depth: 0,
+        walk: &walk,
+    })
+    .map_err(|e| e.in_root("value"))
 }
 
 /// Serializes a `Serialize` value straight to wire text: `stringify(&to_value(value)?)`.

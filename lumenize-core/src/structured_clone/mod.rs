@@ -28,8 +28,14 @@
 //!   it (counting through aliases, so it never writes what the decoder would reject): no input
 //!   can exhaust the stack (the limit fits a 2 MiB thread stack even in a debug build).
 //! - **Identity is `Rc` identity.** An [`Object`] is an `Rc<RefCell<…>>` handle; two positions
-//!   holding clones of one handle are one object and encode as one alias. A cyclic graph is
-//!   never freed by reference counting (see [`Object`]).
+//!   holding clones of one handle are one object and encode as one alias. Reference counting
+//!   alone never frees a cycle, so the decoder registers the graphs where it closed one and
+//!   [`collect_cycles`] (which the runtime hosts call after every turn) frees those nothing
+//!   else holds; cycles you build yourself are yours to break (see [`Object`]).
+//! - **Tree walks are budgeted.** What writes a graph out as a tree ([`from_value`], raw
+//!   bodies, a fetch body's JSON) repeats shared objects; the repetition may reach about a
+//!   million units plus four times the graph, beyond which it is an error ("expansion
+//!   budget"), and cycles are an error there too.
 //! - **`RequestSync`/`ResponseSync` bodies are raw**, as in the original: the body is embedded
 //!   as plain `JSON.stringify` would write it (a `Date` becomes its ISO string, `undefined`
 //!   properties vanish, a bigint or a cycle is an error) and decoded as plain JSON (a
@@ -72,6 +78,7 @@
 //! [`to_string`], [`from_str`].
 
 mod binary;
+mod cycles;
 mod de;
 mod describe;
 mod encode;
@@ -87,6 +94,7 @@ mod text;
 mod typed;
 mod value;
 
+pub use cycles::{collect_cycles, CycleCollection};
 pub use describe::describe;
 pub use error::CloneError;
 pub use intermediate::Intermediate;

@@ -21,11 +21,17 @@ static LIVE: AtomicIsize = AtomicIsize::new(0);
 thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
     static BYTES: Cell<u64> = const { Cell::new(0) };
+    /// Bytes allocated minus bytes freed by this thread.
+    static NET: Cell<i64> = const { Cell::new(0) };
 }
 
 fn note(size: usize) {
     let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
     let _ = BYTES.try_with(|c| c.set(c.get() + size as u64));
+}
+
+fn net(delta: i64) {
+    let _ = NET.try_with(|c| c.set(c.get() + delta));
 }
 
 unsafe impl GlobalAlloc for Counting {
@@ -35,10 +41,12 @@ unsafe impl GlobalAlloc for Counting {
             return std::ptr::null_mut();
         }
         note(layout.size());
+        net(layout.size() as i64);
         System.alloc(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        net(-(layout.size() as i64));
         System.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -48,6 +56,7 @@ unsafe impl GlobalAlloc for Counting {
             return std::ptr::null_mut();
         }
         note(new_size);
+        net(grow as i64);
         System.realloc(ptr, layout, new_size)
     }
 }
@@ -55,6 +64,12 @@ unsafe impl GlobalAlloc for Counting {
 /// The process's live heap bytes.
 pub fn live_bytes() -> isize {
     LIVE.load(Ordering::Relaxed)
+}
+
+/// Bytes this thread allocated minus those it freed (values are `!Send`: a value graph is
+/// allocated and freed on one thread, so this shows a leak even while other tests run).
+pub fn thread_net_bytes() -> i64 {
+    NET.with(Cell::get)
 }
 
 /// (allocations, bytes allocated) by this thread so far.

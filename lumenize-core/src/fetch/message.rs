@@ -74,6 +74,11 @@ impl FetchRequest {
     /// Reads a request from a value: a URL string, a `URL` object or a `RequestSync`. A
     /// `RequestSync` body that is a string is sent as is; bytes (`ArrayBuffer`) raw; any other
     /// plain data as JSON text (with `content-type: application/json` unless one is set).
+    ///
+    /// A JSON body is written out as a tree: an object it reaches twice is written twice, within
+    /// a budget (about a million values plus four times the body's own size). A body whose
+    /// shared references would expand beyond that, or a cyclic one, is an
+    /// [`FetchError::InvalidRequest`] saying "expansion budget" or "cycle".
     pub fn from_value(value: &Value) -> Result<FetchRequest, FetchError> {
         let bad = |message: &str| FetchError::InvalidRequest {
             url: String::new(),

@@ -73,10 +73,21 @@ pub(crate) fn register<'a>(objects: impl Iterator<Item = &'a Object>) {
 /// What [`collect_cycles`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CycleCollection {
-    /// Objects scanned (the subgraph reachable from the registered objects).
-    pub scanned: usize,
-    /// Objects found unreachable from outside their cycles and freed.
-    pub freed: usize,
+    scanned: usize,
+    freed: usize,
+}
+
+impl CycleCollection {
+    /// Objects scanned: the subgraph reachable from the registered objects (0 when no cyclic
+    /// text was decoded since the last collection).
+    pub fn scanned(&self) -> usize {
+        self.scanned
+    }
+
+    /// Objects found unreachable from outside their cycles, and freed.
+    pub fn freed(&self) -> usize {
+        self.freed
+    }
 }
 
 /// Frees the cycles of values decoded on this thread that nothing else holds any more.
@@ -92,7 +103,7 @@ pub struct CycleCollection {
 /// let kept = parse(text).unwrap();
 /// drop(parse(text).unwrap()); // a dropped cycle: garbage
 /// let done = collect_cycles();
-/// assert_eq!(done.freed, 1);
+/// assert_eq!(done.freed(), 1);
 /// // The kept value is intact.
 /// let me = kept.get("me").unwrap();
 /// assert!(me.as_object().unwrap().ptr_eq(kept.as_object().unwrap()));

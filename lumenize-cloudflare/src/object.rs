@@ -285,6 +285,8 @@ impl ObjectHost {
             *out_in.borrow_mut() = Some(turn);
             ok
         });
+        // Free the cycles of what the turn decoded (issue 14 item 3; structured_clone/cycles.rs).
+        structured_clone::collect_cycles();
         let mut turn = out.borrow_mut().take().unwrap_or(Turn {
             result: Err(ChainError::Storage("the transaction did not run".into())),
             outbox: Vec::new(),

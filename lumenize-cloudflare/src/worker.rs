@@ -151,6 +151,8 @@ impl Workers {
             };
             (result, outbox)
         };
+        // Free the cycles of what the turn decoded (issue 14 item 3; structured_clone/cycles.rs).
+        structured_clone::collect_cycles();
         let outcome: Outcome = result.map_err(|e| e.to_wire()).into();
         let mut messages: Vec<Envelope> = outbox.iter().map(call_envelope).collect();
         if let Some(reply) = reply {

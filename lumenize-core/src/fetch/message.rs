@@ -6,6 +6,7 @@
 //! threads, so the executor works on these `Send` types and converts at the edges.
 
 use super::error::FetchError;
+use crate::structured_clone::expand::{Refusal, Walk};
 use crate::structured_clone::{Object, ObjectKind, RequestSync, ResponseSync, Value};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -73,6 +74,11 @@ impl FetchRequest {
     /// Reads a request from a value: a URL string, a `URL` object or a `RequestSync`. A
     /// `RequestSync` body that is a string is sent as is; bytes (`ArrayBuffer`) raw; any other
     /// plain data as JSON text (with `content-type: application/json` unless one is set).
+    ///
+    /// A JSON body is written out as a tree: an object it reaches twice is written twice, within
+    /// a budget (about a million values plus four times the body's own size). A body whose
+    /// shared references would expand beyond that, or a cyclic one, is an
+    /// [`FetchError::InvalidRequest`] saying "expansion budget" or "cycle".
     pub fn from_value(value: &Value) -> Result<FetchRequest, FetchError> {
         let bad = |message: &str| FetchError::InvalidRequest {
             url: String::new(),
@@ -118,9 +124,9 @@ impl FetchRequest {
                 }
             }
             other => {
-                let json = value_to_json(other).ok_or_else(|| FetchError::InvalidRequest {
+                let json = value_to_json(other).map_err(|why| FetchError::InvalidRequest {
                     url: r.url.clone(),
-                    message: "body is neither text, bytes nor plain JSON data".into(),
+                    message: format!("body is neither text, bytes nor plain JSON data: {why}"),
                 })?;
                 if !headers
                     .iter()
@@ -241,7 +247,7 @@ impl FetchResponse {
                     _ => Body::Empty,
                 }
             }
-            other => Body::Json(value_to_json(other)?),
+            other => Body::Json(value_to_json(other).ok()?),
         };
         Some(FetchResponse {
             status: r.status,
@@ -311,42 +317,64 @@ pub(crate) fn json_to_value(j: &serde_json::Value) -> Value {
     }
 }
 
-/// A `Value` that is plain JSON data back into JSON; `None` for anything JSON cannot hold
-/// (cycles are cut off by a depth limit and give `None` too).
-pub(crate) fn value_to_json(v: &Value) -> Option<serde_json::Value> {
-    fn go(v: &Value, depth: usize) -> Option<serde_json::Value> {
+/// A `Value` that is plain JSON data (arrays, plain objects, strings, numbers, booleans,
+/// `null`) back into JSON; anything else is an error saying why.
+///
+/// JSON is a tree, so an object the graph reaches twice is written twice. The repetition is
+/// budgeted as in the codec's own tree walks (`from_value`, raw bodies): a graph whose shared
+/// references would expand beyond about a million values plus four times its own size is
+/// refused ("expansion budget") instead of costing exponential time and memory, and a cycle is
+/// refused ("cycle"). Nesting is capped at 256 levels.
+pub(crate) fn value_to_json(v: &Value) -> Result<serde_json::Value, String> {
+    fn go(v: &Value, depth: usize, walk: &mut Walk) -> Result<serde_json::Value, String> {
         if depth > 256 {
-            return None;
+            return Err("nesting deeper than 256 levels".into());
         }
-        Some(match v {
-            Value::Null => serde_json::Value::Null,
-            Value::Bool(b) => serde_json::Value::Bool(*b),
-            // JSON.stringify writes integral numbers without a fraction, and NaN/±Inf as null.
-            Value::Number(n) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
-                serde_json::Value::from(*n as i64)
+        let refused = |walk: &Walk, r: Refusal| match r {
+            Refusal::Cycle => "cycle: the body contains itself".to_string(),
+            Refusal::Budget => walk.budget_message(),
+        };
+        let o = match v {
+            Value::Object(o) => o,
+            _ => {
+                walk.primitive(v).map_err(|r| refused(walk, r))?;
+                return match v {
+                    Value::Null => Ok(serde_json::Value::Null),
+                    Value::Bool(b) => Ok(serde_json::Value::Bool(*b)),
+                    // JSON.stringify writes integral numbers without a fraction, NaN/±Inf as null.
+                    Value::Number(n) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
+                        Ok(serde_json::Value::from(*n as i64))
+                    }
+                    Value::Number(n) => Ok(serde_json::Number::from_f64(*n)
+                        .map(serde_json::Value::Number)
+                        .unwrap_or(serde_json::Value::Null)),
+                    Value::String(s) => Ok(serde_json::Value::String(s.clone())),
+                    Value::Undefined => Err("undefined is not JSON data".into()),
+                    _ => Err("a bigint is not JSON data".into()),
+                };
             }
-            Value::Number(n) => serde_json::Number::from_f64(*n)
-                .map(serde_json::Value::Number)
-                .unwrap_or(serde_json::Value::Null),
-            Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::Object(o) => match &*o.borrow() {
-                ObjectKind::Array(items) => serde_json::Value::Array(
-                    items
-                        .iter()
-                        .map(|i| go(i, depth + 1))
-                        .collect::<Option<_>>()?,
-                ),
-                ObjectKind::Plain(p) => serde_json::Value::Object(
-                    p.iter()
-                        .map(|(k, v)| Some((k.to_string(), go(v, depth + 1)?)))
-                        .collect::<Option<_>>()?,
-                ),
-                _ => return None,
-            },
-            Value::Undefined | Value::BigInt(_) => return None,
-        })
+        };
+        let kind = o
+            .try_borrow()
+            .ok_or_else(|| "an object is mutably borrowed".to_string())?;
+        let entered = walk.enter(o, &kind).map_err(|r| refused(walk, r))?;
+        let result = match &*kind {
+            ObjectKind::Array(items) => items
+                .iter()
+                .map(|i| go(i, depth + 1, walk))
+                .collect::<Result<_, _>>()
+                .map(serde_json::Value::Array),
+            ObjectKind::Plain(p) => p
+                .iter()
+                .map(|(k, v)| Ok((k.to_string(), go(v, depth + 1, walk)?)))
+                .collect::<Result<_, String>>()
+                .map(serde_json::Value::Object),
+            _ => Err("only arrays and plain objects are JSON data".into()),
+        };
+        walk.leave(entered);
+        result
     }
-    go(v, 0)
+    go(v, 0, &mut Walk::default())
 }
 
 /// The body of a response from its raw bytes and `Content-Type` (lowercased): JSON when it

@@ -248,6 +248,8 @@ impl ObjectHost {
         let cpu0 = thread_cpu();
         let rows0 = self.storage.stats();
         let result = self.turn_inner(body);
+        // Free the cycles of what the turn decoded (issue 14 item 3; structured_clone/cycles.rs).
+        structured_clone::collect_cycles();
         let rows1 = self.storage.stats();
         let cpu = thread_cpu().saturating_sub(cpu0);
         shared.account(&self.me, |a| {

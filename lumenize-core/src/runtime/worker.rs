@@ -106,6 +106,8 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
             }
         })
     }));
+    // Free the cycles of what the turn decoded (issue 14 item 3; structured_clone/cycles.rs).
+    structured_clone::collect_cycles();
     let cpu = thread_cpu().saturating_sub(cpu0);
     let result = match outcome {
         Ok(result) => result,

@@ -5,14 +5,22 @@
 //! integer fields (and `i128`/`u128`); plain objects and `Map`s feed structs and maps; arrays and
 //! `Set`s feed sequences; a `Date` reads as its ISO string, a `URL` as its href, boxed
 //! primitives as their primitive, an `ArrayBuffer` as bytes and a typed array as a sequence of
-//! numbers. Recursion is bounded by [`MAX_DEPTH`], so a cyclic value is an error, not a hang.
+//! numbers.
+//!
+//! The output is a tree, so an object reached twice is deserialized twice. The walk is budgeted
+//! (see `expand.rs`): a value whose shared references would expand beyond
+//! `EXPANSION_BASE + EXPANSION_FACTOR x its size` is an error rather than exponential work, and
+//! a cycle is an error naming where it closes. Recursion is also bounded by [`MAX_DEPTH`].
+
+use std::cell::RefCell;
 
 use serde::de::{self, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
 use super::error::{CloneError, Res};
+use super::expand::{Entered, Refusal, Walk};
 use super::iso;
-use super::value::{ObjectKind, Value};
+use super::value::{Object, ObjectKind, Value};
 
 /// How deep `from_value` descends. Lower than the codec's [`MAX_DEPTH`](super::MAX_DEPTH)
 /// (like serde_json's 128) because derived `Deserialize` code uses large stack frames.
@@ -22,17 +30,52 @@ pub(crate) const MAX_DEPTH: usize = 128;
 pub(crate) struct ValueDe<'a> {
     pub(crate) v: &'a Value,
     pub(crate) depth: usize,
+    /// The budgeted walk shared by the whole deserialization.
+    pub(crate) walk: &'a RefCell<Walk>,
 }
 
-impl ValueDe<'_> {
-    fn enter(&self) -> Res<usize> {
+impl<'a> ValueDe<'a> {
+    /// A deserializer one level down, at `v`.
+    fn child(&self, v: &'a Value, depth: usize) -> ValueDe<'a> {
+        ValueDe {
+            v,
+            depth,
+            walk: self.walk,
+        }
+    }
+
+    /// Enters object `o` (depth, cycle and budget checks); returns the child depth.
+    fn enter(&self, o: &Object, kind: &ObjectKind) -> Res<(usize, Entered)> {
         if self.depth >= MAX_DEPTH {
             return Err(CloneError::here(format!(
-                "nesting deeper than the limit of {MAX_DEPTH} levels (is the value cyclic?)"
+                "nesting deeper than the limit of {MAX_DEPTH} levels"
             )));
         }
-        Ok(self.depth + 1)
+        let mut walk = self.walk.borrow_mut();
+        match walk.enter(o, kind) {
+            Ok(entered) => Ok((self.depth + 1, entered)),
+            Err(r) => Err(refusal(&walk, r)),
+        }
     }
+
+    fn leave(&self, entered: Entered) {
+        self.walk.borrow_mut().leave(entered);
+    }
+
+    /// Charges a primitive.
+    fn primitive(&self) -> Res<()> {
+        let mut walk = self.walk.borrow_mut();
+        walk.primitive(self.v).map_err(|r| refusal(&walk, r))
+    }
+}
+
+fn refusal(walk: &Walk, r: Refusal) -> CloneError {
+    CloneError::here(match r {
+        Refusal::Cycle => "cycle: this object contains itself, and a cyclic value cannot be \
+                           deserialized into a Rust type"
+            .to_string(),
+        Refusal::Budget => walk.budget_message(),
+    })
 }
 
 fn kind_name(k: &ObjectKind) -> &'static str {
@@ -66,6 +109,9 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_> {
     type Error = CloneError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Res<V::Value> {
+        if !matches!(self.v, Value::Object(_)) {
+            self.primitive()?;
+        }
         let o = match self.v {
             Value::Undefined | Value::Null => return visitor.visit_unit(),
             Value::Bool(b) => return visitor.visit_bool(*b),
@@ -87,24 +133,28 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_> {
             Value::String(s) => return visitor.visit_str(s),
             Value::Object(o) => o,
         };
-        let depth = self.enter()?;
         let kind = o
             .try_borrow()
             .ok_or_else(|| CloneError::here("object is mutably borrowed"))?;
-        match &*kind {
+        let (depth, entered) = self.enter(o, &kind)?;
+        let walk = self.walk;
+        let result = match &*kind {
             ObjectKind::Array(items) | ObjectKind::Set(items) => visitor.visit_seq(SeqDe {
                 iter: items.iter().enumerate(),
                 depth,
+                walk,
             }),
             ObjectKind::Plain(props) => visitor.visit_map(PropsDe {
                 iter: props.iter(),
                 value: None,
                 depth,
+                walk,
             }),
             ObjectKind::Map(entries) => visitor.visit_map(EntriesDe {
                 iter: entries.iter().enumerate(),
                 value: None,
                 depth,
+                walk,
             }),
             ObjectKind::Date(ms) => match iso::to_iso(*ms) {
                 Some(text) => visitor.visit_string(text),
@@ -124,7 +174,9 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_> {
                 "cannot deserialize {} into a Rust type",
                 kind_name(other)
             ))),
-        }
+        };
+        self.leave(entered);
+        result
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Res<V::Value> {
@@ -149,13 +201,16 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_> {
         visitor: V,
     ) -> Res<V::Value> {
         match self.v {
-            Value::String(s) => visitor.visit_enum(s.as_str().into_deserializer()),
+            Value::String(s) => {
+                self.primitive()?;
+                visitor.visit_enum(s.as_str().into_deserializer())
+            }
             Value::Object(o) => {
-                let depth = self.enter()?;
                 let kind = o
                     .try_borrow()
                     .ok_or_else(|| CloneError::here("object is mutably borrowed"))?;
-                match &*kind {
+                let (depth, entered) = self.enter(o, &kind)?;
+                let result = match &*kind {
                     ObjectKind::Plain(p) if p.len() == 1 => {
                         let (variant, value) = p
                             .iter()
@@ -164,15 +219,16 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_> {
                         visitor
                             .visit_enum(EnumDe {
                                 variant,
-                                value,
-                                depth,
+                                value: self.child(value, depth),
                             })
                             .map_err(|e| e.in_key(variant))
                     }
                     _ => Err(CloneError::here(
                         "expected an enum: a variant name or an object with exactly one key",
                     )),
-                }
+                };
+                self.leave(entered);
+                result
             }
             _ => Err(CloneError::here(
                 "expected an enum: a variant name or an object with exactly one key",
@@ -190,6 +246,7 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_> {
 struct SeqDe<'a> {
     iter: std::iter::Enumerate<std::slice::Iter<'a, Value>>,
     depth: usize,
+    walk: &'a RefCell<Walk>,
 }
 
 impl<'de> de::SeqAccess<'de> for SeqDe<'_> {
@@ -200,6 +257,7 @@ impl<'de> de::SeqAccess<'de> for SeqDe<'_> {
                 .deserialize(ValueDe {
                     v,
                     depth: self.depth,
+                    walk: self.walk,
                 })
                 .map(Some)
                 .map_err(|e| e.in_index(i)),
@@ -212,6 +270,7 @@ struct PropsDe<'a, I: Iterator<Item = (&'a str, &'a Value)>> {
     iter: I,
     value: Option<(&'a str, &'a Value)>,
     depth: usize,
+    walk: &'a RefCell<Walk>,
 }
 
 impl<'a, 'de, I: Iterator<Item = (&'a str, &'a Value)>> de::MapAccess<'de> for PropsDe<'a, I> {
@@ -233,6 +292,7 @@ impl<'a, 'de, I: Iterator<Item = (&'a str, &'a Value)>> de::MapAccess<'de> for P
         seed.deserialize(ValueDe {
             v,
             depth: self.depth,
+            walk: self.walk,
         })
         .map_err(|e| e.in_key(k))
     }
@@ -242,6 +302,7 @@ struct EntriesDe<'a> {
     iter: std::iter::Enumerate<std::slice::Iter<'a, (Value, Value)>>,
     value: Option<(usize, &'a Value)>,
     depth: usize,
+    walk: &'a RefCell<Walk>,
 }
 
 impl<'de> de::MapAccess<'de> for EntriesDe<'_> {
@@ -253,6 +314,7 @@ impl<'de> de::MapAccess<'de> for EntriesDe<'_> {
                 seed.deserialize(ValueDe {
                     v: k,
                     depth: self.depth,
+                    walk: self.walk,
                 })
                 .map(Some)
                 .map_err(|e| e.in_index(0).in_index(i).in_key("entries"))
@@ -268,6 +330,7 @@ impl<'de> de::MapAccess<'de> for EntriesDe<'_> {
         seed.deserialize(ValueDe {
             v,
             depth: self.depth,
+            walk: self.walk,
         })
         .map_err(|e| e.in_index(1).in_index(i).in_key("entries"))
     }
@@ -276,8 +339,7 @@ impl<'de> de::MapAccess<'de> for EntriesDe<'_> {
 /// `{variant: value}`.
 struct EnumDe<'a> {
     variant: &'a str,
-    value: &'a Value,
-    depth: usize,
+    value: ValueDe<'a>,
 }
 
 impl<'de, 'a> de::EnumAccess<'de> for EnumDe<'a> {
@@ -285,55 +347,33 @@ impl<'de, 'a> de::EnumAccess<'de> for EnumDe<'a> {
     type Variant = VariantDe<'a>;
     fn variant_seed<V: de::DeserializeSeed<'de>>(self, seed: V) -> Res<(V::Value, VariantDe<'a>)> {
         let name = seed.deserialize(self.variant.into_deserializer())?;
-        Ok((
-            name,
-            VariantDe {
-                value: self.value,
-                depth: self.depth,
-            },
-        ))
+        Ok((name, VariantDe { value: self.value }))
     }
 }
 
 struct VariantDe<'a> {
-    value: &'a Value,
-    depth: usize,
+    value: ValueDe<'a>,
 }
 
 impl<'de> de::VariantAccess<'de> for VariantDe<'_> {
     type Error = CloneError;
     fn unit_variant(self) -> Res<()> {
-        match self.value {
+        match self.value.v {
             Value::Null | Value::Undefined => Ok(()),
             _ => Err(CloneError::here("expected null for a unit variant")),
         }
     }
     fn newtype_variant_seed<T: de::DeserializeSeed<'de>>(self, seed: T) -> Res<T::Value> {
-        seed.deserialize(ValueDe {
-            v: self.value,
-            depth: self.depth,
-        })
+        seed.deserialize(self.value)
     }
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Res<V::Value> {
-        de::Deserializer::deserialize_any(
-            ValueDe {
-                v: self.value,
-                depth: self.depth,
-            },
-            visitor,
-        )
+        de::Deserializer::deserialize_any(self.value, visitor)
     }
     fn struct_variant<V: Visitor<'de>>(
         self,
         _: &'static [&'static str],
         visitor: V,
     ) -> Res<V::Value> {
-        de::Deserializer::deserialize_any(
-            ValueDe {
-                v: self.value,
-                depth: self.depth,
-            },
-            visitor,
-        )
+        de::Deserializer::deserialize_any(self.value, visitor)
     }
 }

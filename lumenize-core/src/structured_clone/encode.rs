@@ -56,7 +56,7 @@ pub(crate) fn stringify(value: &Value) -> Res<String> {
 
 /// Hashes object addresses (already unique; only their low alignment bits need mixing away).
 #[derive(Default)]
-struct AddrHasher(u64);
+pub(crate) struct AddrHasher(u64);
 
 impl Hasher for AddrHasher {
     fn finish(&self) -> u64 {
@@ -73,7 +73,7 @@ impl Hasher for AddrHasher {
     }
 }
 
-type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
+pub(crate) type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
 
 #[derive(Default)]
 struct Encoder {
@@ -87,6 +87,9 @@ struct Encoder {
     ids: AddrMap<usize>,
     /// Alias bodies, by id.
     aliases: Vec<String>,
+    /// The walk over raw bodies: one for the document, so a body shared by many requests
+    /// counts as repetition too.
+    raw: super::expand::Walk,
 }
 
 /// The depth after opening one more JSON container, or an error past [`MAX_DEPTH`].
@@ -527,7 +530,7 @@ impl Encoder {
         // JSON.stringify drops a property whose value is undefined.
         if !body.is_undefined() {
             out.push_str(",\"body\":");
-            raw::write_raw(out, body, d, &mut Vec::new()).map_err(|e| e.in_key("body"))?;
+            raw::write_raw(out, body, d, &mut self.raw).map_err(|e| e.in_key("body"))?;
         }
         out.push('}');
         Ok(())

@@ -28,8 +28,14 @@
 //!   it (counting through aliases, so it never writes what the decoder would reject): no input
 //!   can exhaust the stack (the limit fits a 2 MiB thread stack even in a debug build).
 //! - **Identity is `Rc` identity.** An [`Object`] is an `Rc<RefCell<…>>` handle; two positions
-//!   holding clones of one handle are one object and encode as one alias. A cyclic graph is
-//!   never freed by reference counting (see [`Object`]).
+//!   holding clones of one handle are one object and encode as one alias. Reference counting
+//!   alone never frees a cycle, so the decoder registers the graphs where it closed one and
+//!   [`collect_cycles`] (which the runtime hosts call after every turn) frees those nothing
+//!   else holds; cycles you build yourself are yours to break (see [`Object`]).
+//! - **Tree walks are budgeted.** What writes a graph out as a tree ([`from_value`], raw
+//!   bodies, a fetch body's JSON) repeats shared objects; the repetition may reach about a
+//!   million units plus four times the graph, beyond which it is an error ("expansion
+//!   budget"), and cycles are an error there too.
 //! - **`RequestSync`/`ResponseSync` bodies are raw**, as in the original: the body is embedded
 //!   as plain `JSON.stringify` would write it (a `Date` becomes its ISO string, `undefined`
 //!   properties vanish, a bigint or a cycle is an error) and decoded as plain JSON (a
@@ -72,10 +78,12 @@
 //! [`to_string`], [`from_str`].
 
 mod binary;
+mod cycles;
 mod de;
 mod describe;
 mod encode;
 mod error;
+pub(crate) mod expand;
 mod intermediate;
 mod iso;
 mod raw;
@@ -86,6 +94,7 @@ mod text;
 mod typed;
 mod value;
 
+pub use cycles::{collect_cycles, CycleCollection};
 pub use describe::describe;
 pub use error::CloneError;
 pub use intermediate::Intermediate;
@@ -163,8 +172,28 @@ pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, CloneE
 
 /// Converts a [`Value`] into any `DeserializeOwned` type. Errors name the path in the value
 /// (`value.items[2].name`).
+///
+/// A Rust value is a tree, so an object the graph reaches twice is deserialized twice. To keep
+/// the work linear in the graph, the repetition is budgeted: about a million units (a unit is a
+/// value, or a byte of string or binary data) plus four times the graph's own size. A graph
+/// whose shared references expand beyond that (48 arrays each holding the next one twice are
+/// 2 KB of wire text but 2^48 leaves) is an error that says "expansion budget", and a cyclic
+/// value is an error that says "cycle", rather than exponential or endless work.
+///
+/// ```
+/// use lumenize_core::structured_clone::{from_value, Value};
+/// let shared = Value::array([Value::from(1)]);
+/// let v = Value::array([shared.clone(), shared]);
+/// assert_eq!(from_value::<Vec<Vec<u8>>>(&v).unwrap(), [[1], [1]]);
+/// ```
 pub fn from_value<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, CloneError> {
-    T::deserialize(de::ValueDe { v: value, depth: 0 }).map_err(|e| e.in_root("value"))
+    let walk = std::cell::RefCell::new(expand::Walk::default());
+    T::deserialize(de::ValueDe {
+        v: value,
+        depth: 0,
+        walk: &walk,
+    })
+    .map_err(|e| e.in_root("value"))
 }
 
 /// Serializes a `Serialize` value straight to wire text: `stringify(&to_value(value)?)`.

@@ -52,12 +52,22 @@ pub(crate) struct Reader<'a> {
     target: Option<Object>,
     /// Whether the last container read was a `$ref`, and to which alias.
     pub(crate) last_ref: Option<usize>,
+    /// The alias whose body is being read, if any.
+    in_alias: Option<usize>,
+    /// (alias, alias it refers to) for every `$ref` inside an alias body: the decoded graph
+    /// has a cycle exactly when these edges do (only a `$ref` can close one).
+    alias_edges: Vec<(usize, usize)>,
 }
 
 /// Decodes wire text.
 pub(crate) fn parse(text: &str) -> Res<Value> {
     let mut r = Reader::new(text);
     let root = r.envelope().and_then(|root| r.finish().map(|()| root));
+    // A cyclic graph is never freed by reference counting: hand it to the cycle collector
+    // (whether or not decoding succeeded, the partial graph may hold cycles too).
+    if !r.alias_edges.is_empty() && has_cycle(&mut r.alias_edges) {
+        super::cycles::register(r.slots.values().map(|s| &s.obj));
+    }
     // Errors about the envelope itself have no key to name: `$` is the document.
     root.map_err(|e| if e.path.is_empty() { e.in_root("$") } else { e })
 }
@@ -75,6 +85,48 @@ pub(crate) fn parse_raw(text: &str) -> Res<Value> {
     Ok(v)
 }
 
+/// Whether the directed graph given by `edges` has a cycle (a self-loop included). Sorts
+/// `edges`; iterative depth-first search, linear in the edges.
+fn has_cycle(edges: &mut [(usize, usize)]) -> bool {
+    edges.sort_unstable();
+    let out = |n: usize| {
+        let start = edges.partition_point(|e| e.0 < n);
+        let end = edges.partition_point(|e| e.0 <= n);
+        start..end
+    };
+    // 1: on the current path, 2: done.
+    let mut state: HashMap<usize, u8> = HashMap::new();
+    let mut stack: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    for &(start, _) in edges.iter() {
+        if state.contains_key(&start) {
+            continue;
+        }
+        state.insert(start, 1);
+        stack.push((start, out(start)));
+        while let Some((node, range)) = stack.last_mut() {
+            match range.next() {
+                Some(e) => {
+                    let to = edges[e].1;
+                    match state.get(&to) {
+                        Some(1) => return true,
+                        Some(_) => {}
+                        None => {
+                            state.insert(to, 1);
+                            let r = out(to);
+                            stack.push((to, r));
+                        }
+                    }
+                }
+                None => {
+                    state.insert(*node, 2);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    false
+}
+
 impl<'a> Reader<'a> {
     fn new(src: &'a str) -> Reader<'a> {
         Reader {
@@ -85,6 +137,8 @@ impl<'a> Reader<'a> {
             header_fixups: Vec::new(),
             target: None,
             last_ref: None,
+            in_alias: None,
+            alias_edges: Vec::new(),
         }
     }
 
@@ -148,7 +202,9 @@ impl<'a> Reader<'a> {
                     return Err(r.syntax("an alias body must be an object or an array"));
                 }
                 r.target = Some(obj);
+                r.in_alias = Some(id);
                 r.read_value(d, Mode::Encoded)?;
+                r.in_alias = None;
                 if r.target.take().is_some() {
                     return Err(CloneError::here("an alias body must be an object"));
                 }
@@ -372,6 +428,9 @@ impl<'a> Reader<'a> {
         let id = n as usize;
         let obj = self.slot(id, at).obj.clone();
         self.last_ref = Some(id);
+        if let Some(from) = self.in_alias {
+            self.alias_edges.push((from, id));
+        }
         Ok(Value::Object(obj))
     }
 

@@ -8,12 +8,14 @@
 //!
 //! Handles are `Rc<RefCell<_>>`: values are built and consumed on one thread (a handler runs on
 //! one thread at a time); they cross threads only as wire text. A value graph with a cycle is
-//! never freed by reference counting alone (it leaks until the process ends); avoid keeping
-//! long-lived cyclic graphs, or break the cycle by hand through [`Object::borrow_mut`].
+//! never freed by reference counting alone. Cycles the decoder made are freed by
+//! [`collect_cycles`](super::collect_cycles) once nothing else holds them (the runtime hosts
+//! call it after every turn); a cycle you build yourself through [`Object::borrow_mut`] leaks
+//! unless you break it by hand.
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::fmt;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// A JavaScript value as the structured-clone wire format sees it.
 #[derive(Clone, Default)]
@@ -127,6 +129,21 @@ impl Object {
     /// objects that have a single handle (they cannot appear twice in a graph).
     pub(crate) fn handle_count(&self) -> usize {
         Rc::strong_count(&self.0)
+    }
+
+    /// A handle that does not keep the object alive (for the cycle collector's registry).
+    pub(crate) fn downgrade(&self) -> WeakObject {
+        WeakObject(Rc::downgrade(&self.0))
+    }
+}
+
+/// A non-owning handle to an [`Object`].
+pub(crate) struct WeakObject(Weak<RefCell<ObjectKind>>);
+
+impl WeakObject {
+    /// The object, if it is still alive.
+    pub(crate) fn upgrade(&self) -> Option<Object> {
+        self.0.upgrade().map(Object)
     }
 }
 

@@ -57,3 +57,13 @@ fn a_crash_mid_fetch_still_runs_the_continuation_once() {
 fn calls_between_objects_reply_to_continuations() {
     suite::calls_between_objects_reply_to_continuations(&mut Native::start());
 }
+
+#[test]
+fn a_fetch_response_stops_at_the_cap() {
+    suite::a_fetch_response_stops_at_the_cap(&mut Native::start());
+}
+
+#[test]
+fn redirects_are_checked_hop_by_hop() {
+    suite::redirects_are_checked_hop_by_hop(&mut Native::start());
+}

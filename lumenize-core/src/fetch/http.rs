@@ -7,14 +7,11 @@ use std::sync::Arc;
 use super::error::FetchError;
 use super::limits::{CappedBody, HttpLimits};
 use super::message::{decode_body, FetchRequest, FetchResponse};
-use super::policy::{DeniedAddress, FetchPolicy};
+use super::policy::{DeniedAddress, FetchPolicy, MAX_REDIRECTS};
 
 /// Most HTTP exchanges in flight at once in this process; more wait for a free slot (inside
 /// their timeout). Bounds sockets: 10,000 concurrent fetches must not exhaust file descriptors.
 pub const MAX_CONCURRENT_EXCHANGES: usize = 512;
-
-/// Most redirects followed for one request (each hop checked by the policy).
-pub const MAX_REDIRECTS: usize = 10;
 
 static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_EXCHANGES);
 

@@ -73,7 +73,7 @@ pub use error::FetchError;
 #[cfg(feature = "native")]
 pub use executor::{FetchExecutor, FetchExecutorRpcTarget};
 #[cfg(feature = "native")]
-pub use http::{HttpClient, MAX_CONCURRENT_EXCHANGES, MAX_REDIRECTS};
+pub use http::{HttpClient, MAX_CONCURRENT_EXCHANGES};
 pub use job::{address_from_value, address_to_value, ExecutorJob};
 pub use limits::{CapExceeded, CappedBody, HttpLimits, DEFAULT_MAX_BODY_BYTES};
 pub use message::{
@@ -85,7 +85,9 @@ pub use options::{
     EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME, RESULT_METHOD,
 };
 pub use orchestrated::{proxy_fetch, FetchOrchestrator};
-pub use policy::{classify, AddressClass, DeniedAddress, FetchPolicy, MAX_ALLOWED_ADDRS};
+pub use policy::{
+    classify, AddressClass, DeniedAddress, FetchPolicy, MAX_ALLOWED_ADDRS, MAX_REDIRECTS,
+};
 #[cfg(feature = "native")]
 pub use server::{EndpointServer, MAX_BYTES, MAX_DELAY_MS};
 pub use simple::{alarm_id, handle_result, no_op_count, pending_count, proxy_fetch_simple};

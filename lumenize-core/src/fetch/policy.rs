@@ -37,6 +37,9 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+/// Most redirects an executor follows for one request (each hop checked by the policy).
+pub const MAX_REDIRECTS: usize = 10;
+
 /// Most explicitly allowed addresses a policy keeps (a policy is configuration, not data).
 pub const MAX_ALLOWED_ADDRS: usize = 64;
 

@@ -424,3 +424,69 @@ pub fn calls_between_objects_reply_to_continuations(b: &mut dyn Backend) {
     assert!(got.iter().any(|r| r.starts_with("error:")), "{got:?}");
     assert_eq!(strings(b, "callee", "rung"), vec!["hello"]);
 }
+
+/// The executor stops reading a response at the body cap, whatever the length header says:
+/// `/trickle` sends more than the cap without a length and never ends, so an executor that
+/// waited for the whole body before checking would time out instead.
+pub fn a_fetch_response_stops_at_the_cap(b: &mut dyn Backend) {
+    let desk = "capped";
+    let ep = b.endpoint();
+    let go = |tag: &str, url: String| {
+        call(
+            b,
+            desk,
+            "fetchCapped",
+            vec![s(tag), s(&url), n(20_000.0), n(1000.0)],
+        );
+    };
+    go("endless", format!("{ep}/trickle/300000"));
+    go("fits", format!("{ep}/bytes/1000"));
+    go("declared", format!("{ep}/bytes/1001"));
+    let mut got = wait_outcomes(b, desk, 3, Duration::from_secs(15));
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "declared=FetchBodyTooLargeError",
+            "endless=FetchBodyTooLargeError",
+            "fits=200"
+        ]
+    );
+}
+
+/// Every redirect hop passes the executor's policy: a hop to the cloud metadata address is
+/// refused before any connection to it, an allowed hop is followed.
+pub fn redirects_are_checked_hop_by_hop(b: &mut dyn Backend) {
+    let desk = "hops";
+    let ep = b.endpoint();
+    let go = |tag: &str, url: String| {
+        call(
+            b,
+            desk,
+            "fetch",
+            vec![
+                s(tag),
+                s(&url),
+                n(10_000.0),
+                n(60_000.0),
+                Value::Bool(false),
+            ],
+        );
+    };
+    go(
+        "metadata",
+        format!("{ep}/redirect?to=http://169.254.169.254/latest/meta-data/"),
+    );
+    go("private", format!("{ep}/redirect?to=http://10.0.0.1/"));
+    go("local", format!("{ep}/redirect?to={ep}/uuid"));
+    let mut got = wait_outcomes(b, desk, 3, Duration::from_secs(15));
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "local=200",
+            "metadata=FetchDeniedError",
+            "private=FetchDeniedError"
+        ]
+    );
+}

@@ -69,7 +69,7 @@ mod glue {
     use worker::{Request, Response};
 
     use crate::envelope::{Answer, Envelope, ReplyTarget, Target, TOKEN_HEADER};
-    use crate::guard::{check_token, MAX_MESSAGE_BYTES};
+    use crate::guard::{check_token, MAX_MESSAGE_BYTES, TEST_HOOKS_BINDING};
     use crate::transport::CfTransport;
 
     /// "Now" from the runtime (in workerd it only advances across I/O, like a frozen turn).
@@ -135,6 +135,17 @@ mod glue {
         }
         String::from_utf8(body.into_bytes())
             .map_err(|e| Response::error(format!("unreadable body: {e}"), 400))
+    }
+
+    /// The answer to a `Trigger` when the test hooks are off.
+    pub(crate) fn trigger_refused() -> worker::Result<Response> {
+        Response::error(
+            format!(
+                "the trigger test hook is off: set {TEST_HOOKS_BINDING} only in test \
+                 configurations"
+            ),
+            403,
+        )
     }
 
     /// The HTTP answer to a processed message.

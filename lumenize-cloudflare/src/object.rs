@@ -15,7 +15,7 @@ use lumenize_core::transport::{Address, Outgoing};
 use worker::{Env, Request, Response, State};
 
 use crate::envelope::{Answer, Envelope, Outcome, Target};
-use crate::guard::{trigger_limit, TEST_HOOKS_BINDING};
+use crate::guard::trigger_limit;
 use crate::sql::{transaction_sync, CfStorage};
 use crate::transport::CfTransport;
 use crate::{console_line, now_ms, read_envelope, send_all, wire_answer};
@@ -138,13 +138,7 @@ impl ObjectHost {
             }
             Envelope::Trigger { limit, .. } => {
                 if !self.inner.transport.test_hooks() {
-                    return Response::error(
-                        format!(
-                            "the trigger test hook is off: set {TEST_HOOKS_BINDING} only in test \
-                             configurations"
-                        ),
-                        403,
-                    );
+                    return crate::trigger_refused();
                 }
                 let ran = self.run_alarms(trigger_limit(limit), true).await;
                 Answer {

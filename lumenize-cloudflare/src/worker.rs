@@ -95,6 +95,10 @@ impl Workers {
             Ok(e) => e,
             Err(resp) => return resp.map(Ok),
         };
+        // Refused here too, so the caller sees the 403 rather than a failed forward.
+        if matches!(envelope, Envelope::Trigger { .. }) && !transport.test_hooks() {
+            return crate::trigger_refused().map(Ok);
+        }
         let answer = match envelope.to().clone() {
             Target::Object { .. } => match transport.send(&envelope).await {
                 Ok(a) => a,

@@ -181,6 +181,14 @@ fn an_oversized_message_gets_413() {
     );
     let answer = w.raw_exchange(head.as_bytes(), std::time::Duration::from_secs(10));
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // Without a declared length (chunked), reading stops at the cap.
+    let answer = w.chunked_exchange(
+        MESSAGE_PATH,
+        &[(TOKEN_HEADER, workerd::TOKEN)],
+        MAX_MESSAGE_BYTES as usize + 1,
+        std::time::Duration::from_secs(20),
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     // A message within the cap is still served.
     let (status, text) = w.post_raw(Some(workerd::TOKEN), &ring_envelope("fine"));
     assert_eq!(status, 200, "{text}");

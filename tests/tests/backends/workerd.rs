@@ -186,6 +186,64 @@ impl Workerd {
         String::from_utf8_lossy(&out).into_owned()
     }
 
+    /// POSTs `len` bytes of `x` to `path` with chunked encoding (no declared length) from a
+    /// writer thread, and reads the response head (see [`Workerd::raw_exchange`]); the writer
+    /// stops quietly when the server stops reading.
+    pub fn chunked_exchange(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        len: usize,
+        limit: Duration,
+    ) -> String {
+        use std::io::{Read, Write};
+        let s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(limit)).expect("read timeout");
+        let mut w = s.try_clone().expect("clone the socket");
+        let mut head = format!("POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\n", self.port);
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("transfer-encoding: chunked\r\nconnection: close\r\n\r\n");
+        let writer = std::thread::spawn(move || {
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut left = len;
+            let mut go = || -> std::io::Result<()> {
+                w.write_all(head.as_bytes())?;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    w.write_all(format!("{n:x}\r\n").as_bytes())?;
+                    w.write_all(&chunk[..n])?;
+                    w.write_all(b"\r\n")?;
+                    left -= n;
+                }
+                w.write_all(b"0\r\n\r\n")
+            };
+            let _ = go();
+        });
+        let mut r = s;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    if out.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                Err(e) => panic!(
+                    "no answer within {limit:?} ({e}); got so far: {}",
+                    String::from_utf8_lossy(&out)
+                ),
+            }
+        }
+        let _ = r.shutdown(std::net::Shutdown::Both);
+        let _ = writer.join();
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     /// How many requests reached the suite's endpoint server.
     pub fn endpoint_requests(&self) -> u64 {
         self.server.requests()

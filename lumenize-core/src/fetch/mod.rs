@@ -46,6 +46,7 @@
 //! - [`FetchError`] (outcomes without a response, definite vs ambiguous) and the thread-safe
 //!   [`FetchRequest`] / [`FetchResponse`] with their `RequestSync` / `ResponseSync` conversions;
 //! - [`HttpClient`]: the real HTTP exchange (reqwest), size cap and executor-side timeout;
+//! - [`FetchPolicy`]: which addresses executors may reach (public ones only by default);
 //! - [`FetchExecutor`] / [`FetchExecutorRpcTarget`]: the executor as a worker / RPC target;
 //! - [`FetchOrchestrator`]: the baseline's orchestrator object;
 //! - [`EndpointServer`]: a local axum server with scripted endpoints for tests and experiments.
@@ -86,7 +87,7 @@ pub use options::{
 };
 pub use orchestrated::{proxy_fetch, FetchOrchestrator};
 pub use policy::{
-    classify, AddressClass, DeniedAddress, FetchPolicy, MAX_ALLOWED_ADDRS, MAX_REDIRECTS,
+    address_class, AddressClass, DeniedAddress, FetchPolicy, MAX_ALLOWED_ADDRS, MAX_REDIRECTS,
 };
 #[cfg(feature = "native")]
 pub use server::{EndpointServer, MAX_BYTES, MAX_DELAY_MS};

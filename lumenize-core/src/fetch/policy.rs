@@ -179,11 +179,6 @@ impl FetchPolicy {
         self
     }
 
-    /// True for the default policy (nothing but public addresses).
-    pub fn is_default(&self) -> bool {
-        *self == FetchPolicy::default()
-    }
-
     /// Checks a URL before it is requested (or followed as a redirect): the scheme must be
     /// http(s); an IP-literal host must be allowed (with its port); a host name must not be
     /// `localhost`-like or a metadata name unless allowed. The addresses a name resolves to
@@ -209,7 +204,7 @@ impl FetchPolicy {
 
     /// Checks an address a host name resolved to (any port: see [`FetchPolicy::allow_addr`]).
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), DeniedAddress> {
-        match classify(ip) {
+        match address_class(ip) {
             Some(class) if !self.allows_class(class) => {
                 Err(DeniedAddress::class(ip.to_string(), class))
             }
@@ -235,7 +230,14 @@ impl FetchPolicy {
 
 /// The class of a non-public address, `None` for a public one. IPv6 forms that embed an IPv4
 /// address (mapped, compatible, NAT64, 6to4) are classified by that address.
-pub fn classify(ip: IpAddr) -> Option<AddressClass> {
+///
+/// ```
+/// use lumenize_core::fetch::{address_class, AddressClass};
+/// assert_eq!(address_class("169.254.169.254".parse().unwrap()), Some(AddressClass::LinkLocal));
+/// assert_eq!(address_class("::ffff:10.0.0.1".parse().unwrap()), Some(AddressClass::Private));
+/// assert_eq!(address_class("1.1.1.1".parse().unwrap()), None);
+/// ```
+pub fn address_class(ip: IpAddr) -> Option<AddressClass> {
     match ip {
         IpAddr::V4(v4) => classify_v4(v4),
         IpAddr::V6(v6) => classify_v6(v6),

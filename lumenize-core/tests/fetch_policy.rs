@@ -1,7 +1,8 @@
 //! The fetch policy against a real local server: by default nothing on loopback (or any other
-//! non-public address) is reached, redirects included; an explicit opt-in reaches it. Only
-//! 127.0.0.0/8 and ::1 are ever connected to: every other address here is refused before any
-//! connection is attempted.
+//! non-public address) is reached, redirects included; an explicit opt-in reaches it. The only
+//! addresses requested here are loopback ones and 0.0.0.0 / `::` (which would reach this host),
+//! so even a broken policy sends nothing off this machine; private, link-local and metadata
+//! addresses are checked without I/O.
 
 mod fetch_support;
 
@@ -53,16 +54,24 @@ fn the_default_policy_refuses_loopback_before_connecting() {
         assert!(message.contains("loopback"), "{url}: {message}");
         assert!(message.contains("allow_loopback"), "{url}: {message}");
     }
-    // Private, link-local (metadata) and unspecified addresses are refused without a
-    // connection attempt (nothing outside 127/8 is ever contacted by this test).
+    // "This host" is refused too (connecting to 0.0.0.0 reaches local services).
+    for url in [
+        format!("http://0.0.0.0:{port}/uuid"),
+        format!("http://[::]:{port}/uuid"),
+    ] {
+        let message = denied(get(&client, &url));
+        assert!(message.contains("unspecified"), "{url}: {message}");
+    }
+    // Private, link-local and metadata addresses take the same path (the URL check runs
+    // before any connection); checked without I/O, so a regression here can never send
+    // traffic off this machine.
     for (url, what) in [
         ("http://10.255.255.1/", "private"),
         ("http://169.254.169.254/latest/meta-data/", "metadata"),
         ("http://[fe80::1]/", "link-local"),
-        ("http://0.0.0.0:1/", "unspecified"),
         ("http://metadata.google.internal/", "metadata"),
     ] {
-        let message = denied(get(&client, url));
+        let message = client.policy().check_url(url).unwrap_err().to_string();
         assert!(message.contains(what), "{url}: {message}");
     }
     assert_eq!(server.requests(), 0, "nothing reached the server");
@@ -81,8 +90,12 @@ fn opting_in_to_loopback_reaches_the_local_server() {
         200
     );
     // Loopback only: the rest stays refused.
-    denied(get(&client, "http://10.255.255.1/"));
-    denied(get(&client, "http://169.254.169.254/"));
+    denied(get(&client, &format!("http://0.0.0.0:{port}/uuid")));
+    assert!(client.policy().check_url("http://10.255.255.1/").is_err());
+    assert!(client
+        .policy()
+        .check_url("http://169.254.169.254/")
+        .is_err());
 }
 
 #[test]
@@ -103,8 +116,7 @@ fn a_redirect_from_an_allowed_server_to_a_refused_address_is_not_followed() {
         other.url("/uuid"),
         format!("http://localhost:{}/uuid", allowed.addr().port()),
         format!("http://localhost:{other_port}/uuid"),
-        "http://169.254.169.254/latest/meta-data/".to_string(),
-        "http://10.0.0.1/".to_string(),
+        format!("http://0.0.0.0:{other_port}/uuid"),
     ] {
         let before = allowed.requests();
         let message = denied(get(&client, &redirect(&allowed, &target)));

@@ -454,11 +454,14 @@ pub fn a_fetch_response_stops_at_the_cap(b: &mut dyn Backend) {
     );
 }
 
-/// Every redirect hop passes the executor's policy: a hop to the cloud metadata address is
-/// refused before any connection to it, an allowed hop is followed.
+/// Every redirect hop passes the executor's policy: a hop to "this host" (0.0.0.0, `::`,
+/// refused even where loopback is allowed) is refused before any connection, an allowed hop
+/// is followed. (Were the check missing, the 0.0.0.0 hop would reach the local endpoint
+/// server and answer 200: nothing here can reach beyond this machine.)
 pub fn redirects_are_checked_hop_by_hop(b: &mut dyn Backend) {
     let desk = "hops";
     let ep = b.endpoint();
+    let port = ep.rsplit(':').next().expect("a port").to_string();
     let go = |tag: &str, url: String| {
         call(
             b,
@@ -474,10 +477,13 @@ pub fn redirects_are_checked_hop_by_hop(b: &mut dyn Backend) {
         );
     };
     go(
-        "metadata",
-        format!("{ep}/redirect?to=http://169.254.169.254/latest/meta-data/"),
+        "unspecified4",
+        format!("{ep}/redirect?to=http://0.0.0.0:{port}/uuid"),
     );
-    go("private", format!("{ep}/redirect?to=http://10.0.0.1/"));
+    go(
+        "unspecified6",
+        format!("{ep}/redirect?to=http://[::]:{port}/uuid"),
+    );
     go("local", format!("{ep}/redirect?to={ep}/uuid"));
     let mut got = wait_outcomes(b, desk, 3, Duration::from_secs(15));
     got.sort();
@@ -485,8 +491,8 @@ pub fn redirects_are_checked_hop_by_hop(b: &mut dyn Backend) {
         got,
         vec![
             "local=200",
-            "metadata=FetchDeniedError",
-            "private=FetchDeniedError"
+            "unspecified4=FetchDeniedError",
+            "unspecified6=FetchDeniedError"
         ]
     );
 }

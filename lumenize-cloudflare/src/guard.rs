@@ -17,8 +17,10 @@ use subtle::ConstantTimeEq;
 /// -hex 32`, 64 characters) cannot be guessed.
 pub const MIN_TOKEN_BYTES: usize = 32;
 
-/// The largest message body a host reads (32 MiB): room for a fetch result at the default
-/// 10 MiB body cap after its base64 and JSON encoding, far below what a Durable Object can hold.
+/// The largest message body a host reads (32 MiB), far below what a Durable Object can hold.
+/// A fetch result at the default 10 MiB body cap fits after its encoding (base64 for binary
+/// bodies, JSON escaping for text), except a text body made mostly of characters JSON escapes
+/// (quotes, control characters): that delivery is refused and the origin sees its timeout.
 pub const MAX_MESSAGE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The variable that turns the test hooks on (the `Trigger` message). Set it (to `"1"` or

@@ -110,7 +110,9 @@ pub enum Envelope {
         outcome: Outcome,
     },
     /// Run up to `limit` pending schedules of `to` now, whatever their time (the Cloudflare
-    /// form of the native runtime's `Stub::trigger_alarms`).
+    /// form of the native runtime's `Stub::trigger_alarms`). A test hook: refused (403) unless
+    /// the worker sets [`TEST_HOOKS_BINDING`](crate::guard::TEST_HOOKS_BINDING), and `limit` is
+    /// lowered to [`MAX_TRIGGER`](crate::guard::MAX_TRIGGER).
     Trigger {
         /// The object.
         to: Target,

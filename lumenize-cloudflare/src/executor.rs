@@ -1,29 +1,42 @@
 //! The fetch executor on Cloudflare: the HTTP exchange of an [`ExecutorJob`] with the
 //! runtime's own `fetch`, bounded by the job's timeout (an `AbortController` plus a timer) and
-//! body cap, producing the same [`FetchResponse`] / [`FetchError`] as the native executor.
+//! body cap (the body is streamed and dropped at the cap), every hop checked by the executor's
+//! [`FetchPolicy`] (redirects are followed here, `redirect: "manual"`), producing the same
+//! [`FetchResponse`] / [`FetchError`] as the native executor.
 
 use futures_util::future::{select, Either};
-use lumenize_core::fetch::{decode_body, ExecutorJob, FetchError, FetchRequest, FetchResponse};
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use futures_util::StreamExt;
+use lumenize_core::fetch::{
+    decode_body, CappedBody, ExecutorJob, FetchError, FetchPolicy, FetchRequest, FetchResponse,
+    MAX_REDIRECTS,
+};
+use worker::{
+    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+};
 
+use crate::guard::{next_hop, Hop};
 use crate::sql::js_error_text;
 
+/// Headers that carry credentials: not sent once a redirect leaves the original origin.
+const CREDENTIALS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
 /// Performs the job's request, reading the whole body. Every HTTP status is `Ok`.
-pub async fn perform(job: &ExecutorJob) -> Result<FetchResponse, FetchError> {
+pub async fn perform(job: &ExecutorJob, policy: &FetchPolicy) -> Result<FetchResponse, FetchError> {
     let req = match &job.request {
         Ok(r) => r,
         Err(e) => return Err(e.clone()),
     };
     let controller = AbortController::default();
     let signal = controller.signal();
-    let exchange = Box::pin(exchange(req, &signal, job.limits.max_body_bytes));
+    let exchange = Box::pin(exchange(req, policy, &signal, job.limits.max_body_bytes));
     let timer = Delay::from(job.limits.timeout);
     let finished = match select(exchange, timer).await {
         Either::Left((outcome, _)) => Some(outcome),
         Either::Right(((), _)) => None,
     };
+    // Also after a refused (oversized) body: stop the download in flight.
+    controller.abort();
     finished.unwrap_or_else(|| {
-        controller.abort();
         Err(FetchError::ExecutorTimeout {
             url: req.url.clone(),
             timeout_ms: u64::try_from(job.limits.timeout.as_millis()).unwrap_or(u64::MAX),
@@ -33,6 +46,7 @@ pub async fn perform(job: &ExecutorJob) -> Result<FetchResponse, FetchError> {
 
 async fn exchange(
     req: &FetchRequest,
+    policy: &FetchPolicy,
     signal: &worker::AbortSignal,
     cap: u64,
 ) -> Result<FetchResponse, FetchError> {
@@ -44,26 +58,63 @@ async fn exchange(
     if !(req.url.starts_with("http://") || req.url.starts_with("https://")) {
         return Err(invalid("only http and https URLs can be fetched".into()));
     }
-    let headers = Headers::new();
-    for (k, v) in &req.headers {
-        headers
-            .append(k, v)
-            .map_err(|e| invalid(format!("header `{k}`: {e}")))?;
+    let mut hop = Hop {
+        url: req.url.clone(),
+        method: req.method.clone(),
+        keeps_body: true,
+        keeps_credentials: true,
+    };
+    for hops in 0..=MAX_REDIRECTS {
+        policy.check_url(&hop.url).map_err(|e| FetchError::Denied {
+            url: url.clone(),
+            message: if hops == 0 { e } else { e.redirected() }.to_string(),
+        })?;
+        let headers = Headers::new();
+        for (k, v) in &req.headers {
+            if !hop.keeps_credentials && CREDENTIALS.contains(&k.to_ascii_lowercase().as_str()) {
+                continue;
+            }
+            headers
+                .append(k, v)
+                .map_err(|e| invalid(format!("header `{k}`: {e}")))?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::from(hop.method.clone()))
+            .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual);
+        if let (Some(body), true) = (&req.body, hop.keeps_body) {
+            init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+        }
+        let request =
+            Request::new_with_init(&hop.url, &init).map_err(|e| invalid(e.to_string()))?;
+        let resp = Fetch::Request(request)
+            .send_with_signal(signal)
+            .await
+            .map_err(|e| classify(&url, e))?;
+        let status = resp.status_code();
+        let location = resp.headers().get("location").ok().flatten();
+        if let Some(next) = next_hop(&hop, status, location.as_deref()) {
+            hop = next;
+            continue;
+        }
+        return read_response(&url, resp, status, cap).await;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::from(req.method.clone()))
-        .with_headers(headers);
-    if let Some(body) = &req.body {
-        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-    }
-    let request = Request::new_with_init(&req.url, &init).map_err(|e| invalid(e.to_string()))?;
-    let mut resp = Fetch::Request(request)
-        .send_with_signal(signal)
-        .await
-        .map_err(|e| classify(&url, e))?;
-    let status = resp.status_code();
-    let too_large = || FetchError::BodyTooLarge {
+    Err(FetchError::Network {
         url: url.clone(),
+        message: format!("more than {MAX_REDIRECTS} redirects"),
+    })
+}
+
+/// Reads the body chunk by chunk, stopping at the cap (a missing or lying length header
+/// changes nothing).
+async fn read_response(
+    url: &str,
+    mut resp: worker::Response,
+    status: u16,
+    cap: u64,
+) -> Result<FetchResponse, FetchError> {
+    let too_large = || FetchError::BodyTooLarge {
+        url: url.to_string(),
         limit: cap,
         status,
     };
@@ -72,14 +123,16 @@ async fn exchange(
         .get("content-length")
         .ok()
         .flatten()
-        .and_then(|n| n.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap) {
-        return Err(too_large());
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    let mut body = CappedBody::new(cap, declared).map_err(|_| too_large())?;
+    // A response without a body (204, HEAD) has no stream.
+    if let Ok(mut stream) = resp.stream() {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| classify(url, e))?;
+            body.push(&chunk).map_err(|_| too_large())?;
+        }
     }
-    let bytes = resp.bytes().await.map_err(|e| classify(&url, e))?;
-    if bytes.len() as u64 > cap {
-        return Err(too_large());
-    }
+    let bytes = body.into_bytes();
     let mut headers: Vec<(String, String)> = resp
         .headers()
         .entries()

@@ -12,8 +12,21 @@
 //!   only.
 //!
 //! Messages are authenticated by a shared secret, [`envelope::TOKEN_BINDING`]: set it with
-//! `wrangler secret put LUMENIZE_TOKEN`. Without it every message is refused, because the
-//! worker's public URL must not run chains for anyone.
+//! `wrangler secret put LUMENIZE_TOKEN` to a random value of at least
+//! [`guard::MIN_TOKEN_BYTES`] bytes (`openssl rand -hex 32`). Without it, or with a shorter
+//! one, every message is refused and the worker logs why, because its public URL must not run
+//! chains for anyone. Never put the token in `[vars]`: vars are plaintext in `wrangler.toml`
+//! and the dashboard (the runtime cannot tell a var from a secret, so this is on you).
+//! Message bodies are capped at [`guard::MAX_MESSAGE_BYTES`] (`413` beyond), and the `Trigger`
+//! test hook is served only where [`guard::TEST_HOOKS_BINDING`] is set.
+//!
+//! The fetch executor reaches public addresses only unless registered with a wider
+//! [`FetchPolicy`](lumenize_core::fetch::FetchPolicy) (`Workers::fetch_executor_with_policy`).
+//! It follows redirects itself (`redirect: "manual"`, at most
+//! [`MAX_REDIRECTS`](lumenize_core::fetch::MAX_REDIRECTS) hops) and checks the URL of every
+//! hop; the platform's `fetch` takes no resolver, so unlike the native executor it cannot
+//! check the addresses a public *name* resolves to (Cloudflare's edge does not reach private
+//! networks; a self-hosted workerd restricts them with its `network` service).
 //!
 //! Differences from the native runtime, by the platform's nature: an object is addressed by
 //! name (routed with `idFromName`) or by Cloudflare's own id, so a native id computed with
@@ -24,6 +37,7 @@
 #![warn(missing_docs)]
 
 pub mod envelope;
+pub mod guard;
 
 #[cfg(target_arch = "wasm32")]
 mod executor;
@@ -49,10 +63,13 @@ pub use worker::Workers;
 mod glue {
     //! Small pieces the hosts share.
 
+    use futures_util::StreamExt;
+    use lumenize_core::fetch::CappedBody;
     use lumenize_core::transport::Outgoing;
     use worker::{Request, Response};
 
-    use crate::envelope::{Answer, Envelope, ReplyTarget, Target, TOKEN_BINDING, TOKEN_HEADER};
+    use crate::envelope::{Answer, Envelope, ReplyTarget, Target, TOKEN_HEADER};
+    use crate::guard::{check_token, MAX_MESSAGE_BYTES, TEST_HOOKS_BINDING};
     use crate::transport::CfTransport;
 
     /// "Now" from the runtime (in workerd it only advances across I/O, like a frozen turn).
@@ -77,27 +94,58 @@ mod glue {
         }
     }
 
-    /// Checks the token and reads the envelope; an error response otherwise.
+    /// Checks the token (before reading anything else) and reads the envelope under the size
+    /// cap; an error response otherwise (403 wrong token, 500 misconfigured, 413 too large).
     pub(crate) async fn read_envelope(
         mut req: Request,
         transport: &CfTransport,
     ) -> Result<Envelope, worker::Result<Response>> {
-        let Some(expected) = transport.token() else {
-            return Err(Response::error(
-                format!("the {TOKEN_BINDING} secret is not set: lumenize messages are refused"),
-                500,
-            ));
-        };
         let given = req.headers().get(TOKEN_HEADER).ok().flatten();
-        if given.as_deref() != Some(expected.as_str()) {
-            return Err(Response::error("missing or wrong lumenize token", 403));
+        if let Err(refusal) = check_token(transport.token().as_deref(), given.as_deref()) {
+            if refusal.status() == 500 {
+                // A configuration error: say so where the operator looks.
+                console_line(&refusal.to_string());
+            }
+            return Err(Response::error(refusal.to_string(), refusal.status()));
         }
-        let text = match req.text().await {
-            Ok(t) => t,
-            Err(e) => return Err(Response::error(format!("unreadable body: {e}"), 400)),
-        };
+        let text = read_capped(&mut req).await?;
         serde_json::from_str(&text)
             .map_err(|e| Response::error(format!("not a lumenize message: {e}"), 400))
+    }
+
+    /// The body as text, at most [`MAX_MESSAGE_BYTES`]: the declared length is checked
+    /// first, then the stream is read chunk by chunk and dropped at the cap.
+    async fn read_capped(req: &mut Request) -> Result<String, worker::Result<Response>> {
+        let too_large =
+            || Response::error(format!("message body above {MAX_MESSAGE_BYTES} bytes"), 413);
+        let declared = req
+            .headers()
+            .get("content-length")
+            .ok()
+            .flatten()
+            .and_then(|n| n.trim().parse::<u64>().ok());
+        let mut body = CappedBody::new(MAX_MESSAGE_BYTES, declared).map_err(|_| too_large())?;
+        // No body at all is an empty one (refused as JSON below).
+        if let Ok(mut stream) = req.stream() {
+            while let Some(chunk) = stream.next().await {
+                let chunk =
+                    chunk.map_err(|e| Response::error(format!("unreadable body: {e}"), 400))?;
+                body.push(&chunk).map_err(|_| too_large())?;
+            }
+        }
+        String::from_utf8(body.into_bytes())
+            .map_err(|e| Response::error(format!("unreadable body: {e}"), 400))
+    }
+
+    /// The answer to a `Trigger` when the test hooks are off.
+    pub(crate) fn trigger_refused() -> worker::Result<Response> {
+        Response::error(
+            format!(
+                "the trigger test hook is off: set {TEST_HOOKS_BINDING} only in test \
+                 configurations"
+            ),
+            403,
+        )
     }
 
     /// The HTTP answer to a processed message.

@@ -15,6 +15,7 @@ use lumenize_core::transport::{Address, Outgoing};
 use worker::{Env, Request, Response, State};
 
 use crate::envelope::{Answer, Envelope, Outcome, Target};
+use crate::guard::trigger_limit;
 use crate::sql::{transaction_sync, CfStorage};
 use crate::transport::CfTransport;
 use crate::{console_line, now_ms, read_envelope, send_all, wire_answer};
@@ -136,7 +137,10 @@ impl ObjectHost {
                 answer
             }
             Envelope::Trigger { limit, .. } => {
-                let ran = self.run_alarms(limit as usize, true).await;
+                if !self.inner.transport.test_hooks() {
+                    return crate::trigger_refused();
+                }
+                let ran = self.run_alarms(trigger_limit(limit), true).await;
                 Answer {
                     outcome: Outcome::Ok(serde_json::to_string(&ran).unwrap_or_default()),
                 }
@@ -147,7 +151,8 @@ impl ObjectHost {
 
     /// Handles the Durable Object's alarm: runs every due schedule (each in its own turn),
     /// then arms the alarm for the next one. A failing schedule is retried by lumenize's own
-    /// backoff, so the platform's alarm retry is never needed: this always returns `Ok`.
+    /// backoff; but when the object cannot even be opened, nothing was run or re-armed, so
+    /// this returns the error and the platform retries the alarm (with its own backoff).
     pub async fn alarm(&self) -> worker::Result<Response> {
         let to = Target::Object {
             binding: self.inner.binding.clone(),
@@ -155,8 +160,9 @@ impl ObjectHost {
             name: None,
         };
         if let Err(e) = self.open(&to) {
-            console_line(&format!("alarm: cannot open the object: {e}"));
-            return Response::ok("");
+            let message = format!("alarm: cannot open the object: {e}");
+            console_line(&message);
+            return Err(worker::Error::RustError(message));
         }
         let due = fire::due_count(&self.inner.storage, now_ms()).unwrap_or(0);
         self.run_alarms(due as usize, false).await;

@@ -7,6 +7,7 @@ use lumenize_core::transport::{Address, Transport};
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 use crate::envelope::{Answer, Envelope, Target, MESSAGE_PATH, TOKEN_BINDING, TOKEN_HEADER};
+use crate::guard::{check_token, test_hooks_enabled, TEST_HOOKS_BINDING};
 
 /// The transport of one invocation (it only needs the environment's bindings).
 #[derive(Clone)]
@@ -20,21 +21,25 @@ impl CfTransport {
         CfTransport { env }
     }
 
-    /// The token messages must carry, from the secret or variable [`TOKEN_BINDING`].
+    /// The token messages must carry: the secret [`TOKEN_BINDING`]. (The runtime shows
+    /// secrets and `[vars]` alike, so a plaintext var cannot be told apart here: keep the
+    /// token out of `[vars]`.)
     pub fn token(&self) -> Option<String> {
-        self.env
-            .secret(TOKEN_BINDING)
-            .map(|s| s.to_string())
-            .or_else(|_| self.env.var(TOKEN_BINDING).map(|v| v.to_string()))
-            .ok()
-            .filter(|t| !t.is_empty())
+        self.env.secret(TOKEN_BINDING).map(|s| s.to_string()).ok()
+    }
+
+    /// Whether the test hooks are on ([`TEST_HOOKS_BINDING`]).
+    pub(crate) fn test_hooks(&self) -> bool {
+        let flag = self.env.var(TEST_HOOKS_BINDING).map(|v| v.to_string()).ok();
+        test_hooks_enabled(flag.as_deref())
     }
 
     /// Posts `envelope` to its receiver and reads the answer.
     pub async fn send(&self, envelope: &Envelope) -> Result<Answer, String> {
-        let token = self
-            .token()
-            .ok_or_else(|| format!("the {TOKEN_BINDING} secret is not set"))?;
+        let token = self.token();
+        // The same rules as for incoming messages: never send under a weak token.
+        check_token(token.as_deref(), token.as_deref()).map_err(|e| e.to_string())?;
+        let token = token.unwrap_or_default();
         let body = serde_json::to_string(envelope).map_err(|e| e.to_string())?;
         let headers = Headers::new();
         headers

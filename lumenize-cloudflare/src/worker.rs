@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use lumenize_core::alarms::NoAlarmSlot;
 use lumenize_core::context::{Ctx, CtxParts};
-use lumenize_core::fetch::ExecutorJob;
+use lumenize_core::fetch::{ExecutorJob, FetchPolicy};
 use lumenize_core::ocan::{execute_chain, ChainError, Dispatch, OperationChain};
 use lumenize_core::storage::NoStorage;
 use lumenize_core::structured_clone::{self, Value};
@@ -22,7 +22,7 @@ use crate::{call_envelope, console_line, now_ms, read_envelope, send_all, wire_a
 type Factory = Box<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch>>;
 
 enum Kind {
-    Executor,
+    Executor(FetchPolicy),
     Dispatch(Factory),
 }
 
@@ -52,9 +52,18 @@ impl Workers {
     /// Serves the fetch executor under `binding` (usually
     /// [`EXECUTOR_BINDING`](lumenize_core::fetch::EXECUTOR_BINDING)): `executeFetch(job)`
     /// answers at once and runs the HTTP exchange in `ctx.waitUntil`, then sends the outcome
-    /// to the origin exactly as the native executor does.
-    pub fn fetch_executor(mut self, binding: &str) -> Workers {
-        self.kinds.push((binding.to_string(), Kind::Executor));
+    /// to the origin exactly as the native executor does. It reaches public addresses only
+    /// ([`FetchPolicy::default`]); see [`Workers::fetch_executor_with_policy`].
+    pub fn fetch_executor(self, binding: &str) -> Workers {
+        self.fetch_executor_with_policy(binding, FetchPolicy::default())
+    }
+
+    /// [`Workers::fetch_executor`] reaching what `policy` allows (e.g. loopback for a local
+    /// test server in `workerd`). Every URL and redirect hop is checked; names are not
+    /// resolved first (see the crate docs).
+    pub fn fetch_executor_with_policy(mut self, binding: &str, policy: FetchPolicy) -> Workers {
+        self.kinds
+            .push((binding.to_string(), Kind::Executor(policy)));
         self
     }
 
@@ -86,6 +95,10 @@ impl Workers {
             Ok(e) => e,
             Err(resp) => return resp.map(Ok),
         };
+        // Refused here too, so the caller sees the 403 rather than a failed forward.
+        if matches!(envelope, Envelope::Trigger { .. }) && !transport.test_hooks() {
+            return crate::trigger_refused().map(Ok);
+        }
         let answer = match envelope.to().clone() {
             Target::Object { .. } => match transport.send(&envelope).await {
                 Ok(a) => a,
@@ -139,7 +152,7 @@ impl Workers {
             let result = c.enter(|| {
                 let chain = OperationChain::parse(&chain)?;
                 let value = match kind {
-                    Kind::Executor => execute_chain(&mut JobTaker(jobs.clone()), &c, &chain)?,
+                    Kind::Executor(_) => execute_chain(&mut JobTaker(jobs.clone()), &c, &chain)?,
                     Kind::Dispatch(factory) => execute_chain(factory(&c).as_mut(), &c, &chain)?,
                 };
                 structured_clone::stringify(&value).map_err(ChainError::Codec)
@@ -164,10 +177,15 @@ impl Workers {
         }
         send_all(&transport, messages).await;
         // The exchange runs after the answer: the origin is not kept waiting (or billed).
+        let policy = match kind {
+            Kind::Executor(p) => p.clone(),
+            Kind::Dispatch(_) => FetchPolicy::default(),
+        };
         for job in jobs.take() {
             let transport = transport.clone();
+            let policy = policy.clone();
             ctx.wait_until(async move {
-                let outcome = crate::executor::perform(&job).await;
+                let outcome = crate::executor::perform(&job, &policy).await;
                 match job.deliveries(&outcome) {
                     Ok(messages) => {
                         let envelopes = messages

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lumenize_core::fetch::{
-    self, Design, EndpointServer, FetchOptions, FetchRequest, Fetching, HttpClient, HttpLimits,
+    self, Design, EndpointServer, FetchOptions, FetchPolicy, FetchRequest, Fetching, HttpClient,
+    HttpLimits,
 };
 use lumenize_core::prelude::*;
 
@@ -28,11 +29,14 @@ fn design_of(name: &str) -> Design {
 }
 
 fn options(executor: &str) -> FetchOptions {
-    if executor == "rpc" {
+    let mut o = if executor == "rpc" {
         FetchOptions::with_rpc_target_executor()
     } else {
         FetchOptions::default()
-    }
+    };
+    // The endpoint server is on loopback (the direct design's own policy).
+    o.policy = FetchPolicy::default().allow_loopback();
+    o
 }
 
 impl BenchOrigin {
@@ -78,12 +82,13 @@ impl Bench {
         let server = EndpointServer::start_with_workers(2).unwrap();
         let (tx, done) = mpsc::channel();
         let tx = Arc::new(Mutex::new(tx));
-        let rt = fetch::install(Runtime::builder())
-            .object("ORIGIN", move |_| {
-                Fetching(BenchOrigin { done: tx.clone() })
-            })
-            .build()
-            .unwrap();
+        let rt =
+            fetch::install_with_policy(Runtime::builder(), FetchPolicy::default().allow_loopback())
+                .object("ORIGIN", move |_| {
+                    Fetching(BenchOrigin { done: tx.clone() })
+                })
+                .build()
+                .unwrap();
         Bench { rt, done, server }
     }
 
@@ -247,7 +252,7 @@ fn main() {
     let bench = Bench::new();
 
     // Raw HTTP: the same GET with the same client stack, no runtime, no objects.
-    let client = HttpClient::new();
+    let client = HttpClient::with_policy(FetchPolicy::default().allow_loopback());
     let req = FetchRequest::get(bench.server.url("/uuid"));
     let raw_fetch = |n: usize| -> Vec<Duration> {
         bench.rt.tokio().block_on(async {

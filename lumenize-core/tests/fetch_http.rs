@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use lumenize_core::fetch::{
-    Body, EndpointServer, FetchError, FetchRequest, FetchResponse, HttpClient, HttpLimits,
+    Body, EndpointServer, FetchError, FetchPolicy, FetchRequest, FetchResponse, HttpClient,
+    HttpLimits,
 };
 use lumenize_core::structured_clone::{Object, ObjectKind, RequestSync, Value};
 
@@ -14,8 +15,13 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// The endpoint server listens on loopback, which the default policy refuses.
+fn local_client() -> HttpClient {
+    HttpClient::with_policy(FetchPolicy::default().allow_loopback())
+}
+
 fn fetch(req: &FetchRequest, limits: HttpLimits) -> Result<FetchResponse, FetchError> {
-    rt().block_on(HttpClient::new().execute(req, limits))
+    rt().block_on(local_client().execute(req, limits))
 }
 
 fn get(url: &str) -> Result<FetchResponse, FetchError> {
@@ -197,7 +203,7 @@ fn bad_urls_methods_and_headers_are_invalid_requests() {
 #[test]
 fn many_concurrent_requests_share_one_client() {
     let server = EndpointServer::start().unwrap();
-    let client = HttpClient::new();
+    let client = local_client();
     let results = rt().block_on(async {
         let tasks: Vec<_> = (0..300)
             .map(|_| {

@@ -32,6 +32,10 @@ fn all_errors() -> Vec<FetchError> {
             url: url.clone(),
             message: "no executor bound as FETCH_EXECUTOR".into(),
         },
+        FetchError::Denied {
+            url: url.clone(),
+            message: "refused by the fetch policy: 127.0.0.1 is a loopback address".into(),
+        },
         FetchError::NoReply {
             url,
             request_id: "req-1".into(),

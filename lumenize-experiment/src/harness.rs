@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lumenize_core::fetch::{
-    self, EndpointServer, FetchOptions, Fetching, EXECUTOR_BINDING, EXECUTOR_RPC_BINDING,
-    ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME,
+    self, EndpointServer, FetchOptions, FetchPolicy, Fetching, EXECUTOR_BINDING,
+    EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME,
 };
 use lumenize_core::prelude::*;
 use lumenize_core::runtime::{Accounting, Stub};
@@ -45,6 +45,8 @@ impl Origin {
             FetchOptions::default()
         };
         opts.timeout = Duration::from_millis(timeout_ms);
+        // The endpoint server is on loopback: the direct design opts in like the executors.
+        opts.policy = FetchPolicy::default().allow_loopback();
         let cont = ctn().call("onResult", vec![result_marker()]);
         let req = Value::from(url);
         for _ in 0..n {
@@ -108,14 +110,16 @@ impl Harness {
             .map_err(|e| ExperimentError::Setup(format!("endpoint server: {e}")))?;
         let (tx, done) = mpsc::channel();
         let tx = Arc::new(Mutex::new(tx));
-        let rt = fetch::install(Runtime::builder())
-            .object(ORIGIN_BINDING, move |_| {
-                Fetching(Origin { done: tx.clone() })
-            })
-            .threads(threads)
-            .data_dir(data_dir)
-            .build()
-            .map_err(|e| ExperimentError::Setup(format!("runtime: {e}")))?;
+        // The endpoint server listens on loopback, which executors refuse unless told.
+        let rt =
+            fetch::install_with_policy(Runtime::builder(), FetchPolicy::default().allow_loopback())
+                .object(ORIGIN_BINDING, move |_| {
+                    Fetching(Origin { done: tx.clone() })
+                })
+                .threads(threads)
+                .data_dir(data_dir)
+                .build()
+                .map_err(|e| ExperimentError::Setup(format!("runtime: {e}")))?;
         Ok(Harness { rt, server, done })
     }
 

@@ -62,3 +62,13 @@ fn calls_between_objects_reply_to_continuations() {
 fn handlers_cannot_escape_the_turn_transaction() {
     suite::handlers_cannot_escape_the_turn_transaction(&mut Native::start());
 }
+
+#[test]
+fn a_fetch_response_stops_at_the_cap() {
+    suite::a_fetch_response_stops_at_the_cap(&mut Native::start());
+}
+
+#[test]
+fn redirects_are_checked_hop_by_hop() {
+    suite::redirects_are_checked_hop_by_hop(&mut Native::start());
+}

@@ -94,3 +94,157 @@ fn calls_between_objects_reply_to_continuations() {
 fn handlers_cannot_escape_the_turn_transaction() {
     suite::handlers_cannot_escape_the_turn_transaction(&mut Workerd::start());
 }
+
+#[test]
+fn a_fetch_response_stops_at_the_cap() {
+    suite::a_fetch_response_stops_at_the_cap(&mut Workerd::start());
+}
+
+#[test]
+fn redirects_are_checked_hop_by_hop() {
+    suite::redirects_are_checked_hop_by_hop(&mut Workerd::start());
+}
+
+fn envelope_text(e: &lumenize_cloudflare::envelope::Envelope) -> String {
+    serde_json::to_string(e).unwrap()
+}
+
+fn ring_envelope(desk: &str) -> String {
+    use lumenize_cloudflare::envelope::{Envelope, Target};
+    let chain = lumenize_core::ocan::ctn()
+        .call("ring", vec!["hello".into()])
+        .stringify()
+        .unwrap();
+    envelope_text(&Envelope::Call {
+        to: Target::object("DESK", desk),
+        chain,
+        reply: None,
+    })
+}
+
+/// The `Trigger` test hook runs every schedule early: a deployment without the test flag
+/// refuses it (the example's config sets the flag for local runs only).
+#[test]
+fn trigger_is_refused_without_the_test_hooks_flag() {
+    use lumenize_cloudflare::envelope::{Envelope, Target};
+    let flag = "(name = \"LUMENIZE_TEST_HOOKS\", text = \"1\"),";
+    let w = Workerd::start_with(|c| {
+        assert!(c.contains(flag), "the example config sets the flag");
+        c.replace(flag, "")
+    });
+    let id = suite::Backend::call(
+        &w,
+        "hooks",
+        "remind",
+        vec![
+            "later".into(),
+            lumenize_core::structured_clone::Value::Number(60_000.0),
+        ],
+    )
+    .unwrap();
+    let trigger = envelope_text(&Envelope::Trigger {
+        to: Target::object("DESK", "hooks"),
+        limit: u32::MAX,
+    });
+    let (status, text) = w.post_raw(Some(workerd::TOKEN), &trigger);
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("LUMENIZE_TEST_HOOKS"), "{text}");
+    let pending = suite::Backend::call(&w, "hooks", "pending", vec![]).unwrap();
+    let pending = <Vec<String> as lumenize_core::ocan::FromValue>::from_value(pending).unwrap();
+    assert_eq!(
+        pending,
+        vec![id.as_str().unwrap().to_string()],
+        "nothing ran"
+    );
+}
+
+/// A guessable token is refused outright, with a clear error, even when the message carries
+/// it: the worker is misconfigured.
+#[test]
+fn a_short_token_refuses_every_message() {
+    let short = "short-but-matching";
+    let w =
+        Workerd::start_with(|c| c.replace(&format!("{:?}", workerd::TOKEN), &format!("{short:?}")));
+    let (status, text) = w.post_raw(Some(short), &ring_envelope("weak"));
+    assert_eq!(status, 500, "{text}");
+    assert!(text.contains("fewer than 32"), "{text}");
+}
+
+/// A message body above the cap is refused with 413 as soon as its declared length is read
+/// (the server does not wait for the body: a watchdog fails the test if it does).
+#[test]
+fn an_oversized_message_gets_413() {
+    use lumenize_cloudflare::envelope::{MESSAGE_PATH, TOKEN_HEADER};
+    use lumenize_cloudflare::guard::MAX_MESSAGE_BYTES;
+    let w = Workerd::start();
+    let head = format!(
+        "POST {MESSAGE_PATH} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\n{TOKEN_HEADER}: {}\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{{",
+        w.port(),
+        workerd::TOKEN,
+        MAX_MESSAGE_BYTES + 1
+    );
+    let answer = w.raw_exchange(head.as_bytes(), std::time::Duration::from_secs(10));
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // Without a declared length (chunked), reading stops at the cap.
+    let answer = w.chunked_exchange(
+        MESSAGE_PATH,
+        &[(TOKEN_HEADER, workerd::TOKEN)],
+        MAX_MESSAGE_BYTES as usize + 1,
+        std::time::Duration::from_secs(20),
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // A message within the cap is still served.
+    let (status, text) = w.post_raw(Some(workerd::TOKEN), &ring_envelope("fine"));
+    assert_eq!(status, 200, "{text}");
+}
+
+/// The executor's default policy (no local opt-in in the config) refuses the local server,
+/// by address and by name, with a definite outcome; nothing reaches the server.
+#[test]
+fn the_default_executor_refuses_loopback() {
+    use lumenize_core::structured_clone::Value;
+    let opt_in = "(name = \"ALLOW_LOCAL_FETCH\", text = \"1\"),";
+    let w = Workerd::start_with(|c| {
+        assert!(
+            c.contains(opt_in),
+            "the example config opts in for local runs"
+        );
+        c.replace(opt_in, "")
+    });
+    let ep = suite::Backend::endpoint(&w);
+    let port = ep.rsplit(':').next().unwrap().to_string();
+    for (tag, url) in [
+        ("literal", format!("{ep}/uuid")),
+        ("name", format!("http://localhost:{port}/uuid")),
+    ] {
+        suite::Backend::call(
+            &w,
+            "strict",
+            "fetch",
+            vec![
+                tag.into(),
+                url.into(),
+                Value::Number(10_000.0),
+                Value::Number(60_000.0),
+                Value::Bool(false),
+            ],
+        )
+        .unwrap();
+    }
+    let got = suite::eventually("both outcomes", std::time::Duration::from_secs(15), || {
+        let v = suite::Backend::call(&w, "strict", "outcomes", vec![])?;
+        let mut o = <Vec<String> as lumenize_core::ocan::FromValue>::from_value(v).unwrap();
+        o.sort();
+        if o.len() == 2 {
+            Ok(o)
+        } else {
+            Err(format!("{o:?}"))
+        }
+    });
+    assert_eq!(
+        got,
+        vec!["literal=FetchDeniedError", "name=FetchDeniedError"]
+    );
+    assert_eq!(w.endpoint_requests(), 0, "nothing reached the local server");
+}

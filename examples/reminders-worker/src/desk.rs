@@ -152,6 +152,27 @@ impl Desk {
             .map_err(|e| e.to_string())
     }
 
+    /// Starts a proxied fetch whose response body may have at most `max_body` bytes; its
+    /// outcome is recorded under `tag`.
+    fn fetch_capped(
+        &mut self,
+        ctx: &Ctx<'_>,
+        tag: String,
+        url: String,
+        timeout_ms: f64,
+        max_body: f64,
+    ) -> Result<String, String> {
+        let options = FetchOptions {
+            timeout: Duration::from_millis(timeout_ms as u64),
+            request_id: Some(tag.clone()),
+            max_body_bytes: max_body as u64,
+            ..FetchOptions::default()
+        };
+        let cont = ctn().call("fetched", vec![Value::from(tag), result_marker()]);
+        fetch::proxy_fetch_simple(ctx, &Value::from(url), &cont, &options)
+            .map_err(|e| e.to_string())
+    }
+
     /// The continuation: records what the fetch came to (`200`, `FetchTimeoutError`...).
     fn fetched(&mut self, ctx: &Ctx<'_>, tag: String, outcome: Value) -> Result<(), String> {
         let text = match fetch::outcome_from_value(&outcome) {
@@ -230,6 +251,7 @@ lumenize_core::handlers!(Desk {
     pending(),
     rung(),
     fetch(tag: String, url: String, timeout_ms: f64, grace_ms: f64, lose_delivery: bool),
+    fetch_capped as "fetchCapped"(tag: String, url: String, timeout_ms: f64, max_body: f64),
     fetched(tag: String, outcome: Value),
     outcomes(),
     fetch_stats as "fetchStats"(),

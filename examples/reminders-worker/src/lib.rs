@@ -17,7 +17,7 @@ mod cloudflare {
     //! The Cloudflare entry points. Everything lumenize-specific is one line each.
 
     use lumenize_cloudflare::{ObjectHost, Workers};
-    use lumenize_core::fetch::EXECUTOR_BINDING;
+    use lumenize_core::fetch::{FetchPolicy, EXECUTOR_BINDING};
     use worker::*;
 
     use crate::desk::{desk, DESK_BINDING};
@@ -40,9 +40,22 @@ mod cloudflare {
         }
     }
 
+    /// Set to `"1"` only in local configurations (the workerd config of the tests): lets the
+    /// fetch executor reach loopback, where a local test server listens. Deployed, the
+    /// executor reaches public addresses only.
+    const ALLOW_LOCAL_FETCH: &str = "ALLOW_LOCAL_FETCH";
+
     #[event(fetch)]
     async fn main(req: Request, env: Env, ctx: Context) -> Result<Response> {
-        let workers = Workers::new().fetch_executor(EXECUTOR_BINDING);
+        let local = env
+            .var(ALLOW_LOCAL_FETCH)
+            .is_ok_and(|v| v.to_string() == "1");
+        let policy = if local {
+            FetchPolicy::default().allow_loopback()
+        } else {
+            FetchPolicy::default()
+        };
+        let workers = Workers::new().fetch_executor_with_policy(EXECUTOR_BINDING, policy);
         match workers.serve(req, env, ctx).await? {
             Ok(answered) => Ok(answered),
             Err(req) if req.path() == "/health" => Response::ok("ok"),

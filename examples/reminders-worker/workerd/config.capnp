@@ -34,8 +34,14 @@ const worker :Workerd.Worker = (
     (name = "DESK", durableObjectNamespace = "DeskObject"),
     # The fetch executor is this same worker, reached through a service binding.
     (name = "FETCH_EXECUTOR", service = "main"),
-    # Local runs only: in production set it with `wrangler secret put LUMENIZE_TOKEN`.
-    (name = "LUMENIZE_TOKEN", text = "dev-only-token"),
+    # Local runs only: in production set it with `wrangler secret put LUMENIZE_TOKEN` to a
+    # random value of at least 32 bytes (`openssl rand -hex 32`); shorter ones are refused.
+    (name = "LUMENIZE_TOKEN", text = "dev-only-token-not-a-secret-0123456789abcdef"),
+    # Local runs and tests only: serves the `Trigger` test hook (runs schedules early).
+    # Never set it in a deployment.
+    (name = "LUMENIZE_TEST_HOOKS", text = "1"),
+    # Local runs and tests only: the fetch executor may reach loopback (a local test server).
+    (name = "ALLOW_LOCAL_FETCH", text = "1"),
   ],
   globalOutbound = "internet",
 );

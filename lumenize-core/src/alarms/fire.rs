@@ -122,7 +122,7 @@ fn record_unreadable(
         ],
     )?;
     let id = cells.first().and_then(SqlValue::as_str).unwrap_or("?");
-    ctx.log(format!("schedule {id}: {why}"));
+    tracing::error!(address = %ctx.me(), schedule_id = %id, error = %error, "unreadable schedule removed without running");
     Ok(())
 }
 

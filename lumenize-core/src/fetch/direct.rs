@@ -21,7 +21,8 @@ use crate::structured_clone::Value;
 
 /// Fetches `request` from this object and runs `continuation` with the outcome (a
 /// `ResponseSync` or a fetch `Error` value). Uses `options.timeout` and
-/// `options.max_body_bytes`; executor, grace period and test mode do not apply. Returns the
+/// `options.max_body_bytes`, and reaches what `options.policy` allows; executor, grace period
+/// and test mode do not apply. Returns the
 /// request id (for logs only).
 pub fn direct_fetch(
     ctx: &Ctx<'_>,
@@ -41,7 +42,7 @@ pub fn direct_fetch(
     };
     let awake = ext.hold_awake();
     let sender = ext.sender();
-    let client = client();
+    let client = client(&options.policy);
     let log_id = id.clone();
     ext.spawn(async move {
         let outcome = client.execute(&req, limits).await;

@@ -79,6 +79,16 @@ pub enum FetchError {
         /// What happened.
         message: String,
     },
+    /// Definite. The executor's [`FetchPolicy`](super::FetchPolicy) refused an address: the
+    /// URL's (nothing was sent), a redirect's (the earlier hops were sent, nothing to the
+    /// refused address), or one a host name resolved to (no connection was made to it).
+    #[error("fetch of {url} refused: {message}")]
+    Denied {
+        /// The URL as given.
+        url: String,
+        /// Which address was refused, and why.
+        message: String,
+    },
     /// **Ambiguous.** No result reached the origin by `timeout + grace period`. The executor
     /// may have died or its delivery may have been lost; the request may or may not have
     /// reached the server. A result that arrives later is dropped (counted and logged).
@@ -98,7 +108,7 @@ pub enum FetchError {
 }
 
 /// The error names on the wire, one per variant, in variant order.
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 8] = [
     "FetchInvalidRequestError",
     "FetchConnectError",
     "FetchNetworkError",
@@ -106,6 +116,7 @@ const NAMES: [&str; 7] = [
     "FetchExecutorTimeoutError",
     "FetchExecutorError",
     "FetchTimeoutError",
+    "FetchDeniedError",
 ];
 
 impl FetchError {
@@ -123,6 +134,7 @@ impl FetchError {
             | FetchError::BodyTooLarge { url, .. }
             | FetchError::ExecutorTimeout { url, .. }
             | FetchError::Executor { url, .. }
+            | FetchError::Denied { url, .. }
             | FetchError::NoReply { url, .. } => url,
         }
     }
@@ -138,6 +150,7 @@ impl FetchError {
             FetchError::ExecutorTimeout { .. } => 4,
             FetchError::Executor { .. } => 5,
             FetchError::NoReply { .. } => 6,
+            FetchError::Denied { .. } => 7,
         };
         NAMES[i]
     }
@@ -227,6 +240,10 @@ impl FetchError {
             },
             "FetchExecutorError" => FetchError::Executor {
                 message: msg(format!("fetch executor error for {url}: ")),
+                url,
+            },
+            "FetchDeniedError" => FetchError::Denied {
+                message: msg(format!("fetch of {url} refused: ")),
                 url,
             },
             "FetchTimeoutError" => FetchError::NoReply {

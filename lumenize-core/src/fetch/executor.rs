@@ -8,34 +8,77 @@
 //! continuations, `NativeExt::spawn`), so both forms share one implementation and there is no
 //! separate `LumenizeRpcTarget` base type.
 
+use std::cell::RefCell;
+
 use super::http::HttpClient;
 use super::job::ExecutorJob;
+use super::policy::FetchPolicy;
 use super::FetchError;
 use crate::context::Ctx;
 use crate::ocan::{ChainError, Dispatch};
 use crate::runtime::{MessageSender, NativeExt};
 use crate::structured_clone::Value;
 
+/// Most pooled clients (one per distinct policy) a thread keeps; the oldest goes first.
+const MAX_CLIENTS_PER_THREAD: usize = 8;
+
 thread_local! {
-    // One pooled client per runtime thread: reqwest's pool lives on the runtime that made its
-    // connections, and tokio worker threads belong to exactly one runtime.
-    static CLIENT: HttpClient = HttpClient::new();
+    // One pooled client per runtime thread and policy: reqwest's pool lives on the runtime
+    // that made its connections, tokio worker threads belong to exactly one runtime, and a
+    // connection opened under one policy must not serve a request under a stricter one.
+    static CLIENTS: RefCell<Vec<HttpClient>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The pooled HTTP client of the current thread.
-pub(crate) fn client() -> HttpClient {
-    CLIENT.with(HttpClient::clone)
+/// The pooled HTTP client of the current thread for `policy`.
+pub(crate) fn client(policy: &FetchPolicy) -> HttpClient {
+    CLIENTS.with(|clients| {
+        let mut clients = clients.borrow_mut();
+        if let Some(c) = clients.iter().find(|c| c.policy() == policy) {
+            return c.clone();
+        }
+        let made = HttpClient::with_policy(policy.clone());
+        if clients.len() >= MAX_CLIENTS_PER_THREAD {
+            clients.remove(0);
+        }
+        clients.push(made.clone());
+        made
+    })
 }
 
-/// The worker form of the executor. Register it with [`install`](super::install) or
-/// `RuntimeBuilder::worker(EXECUTOR_BINDING, |_| FetchExecutor)`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct FetchExecutor;
+/// The worker form of the executor. Register it with [`install`](super::install) (public
+/// addresses only), [`install_with_policy`](super::install_with_policy), or
+/// `RuntimeBuilder::worker(EXECUTOR_BINDING, |_| FetchExecutor::default())`.
+///
+/// ```
+/// use lumenize_core::fetch::{FetchExecutor, FetchPolicy};
+/// let for_local_tests = FetchExecutor::with_policy(FetchPolicy::default().allow_loopback());
+/// # drop(for_local_tests);
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct FetchExecutor {
+    policy: FetchPolicy,
+}
 
 /// The RPC-target form of the executor, same behaviour. Register it with
 /// [`install`](super::install) or `RuntimeBuilder::rpc_target(EXECUTOR_RPC_BINDING, ..)`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct FetchExecutorRpcTarget;
+#[derive(Debug, Default, Clone)]
+pub struct FetchExecutorRpcTarget {
+    policy: FetchPolicy,
+}
+
+impl FetchExecutor {
+    /// An executor that reaches what `policy` allows (the default: public addresses only).
+    pub fn with_policy(policy: FetchPolicy) -> FetchExecutor {
+        FetchExecutor { policy }
+    }
+}
+
+impl FetchExecutorRpcTarget {
+    /// An executor that reaches what `policy` allows (the default: public addresses only).
+    pub fn with_policy(policy: FetchPolicy) -> FetchExecutorRpcTarget {
+        FetchExecutorRpcTarget { policy }
+    }
+}
 
 impl Dispatch for FetchExecutor {
     fn type_name(&self) -> &'static str {
@@ -47,7 +90,7 @@ impl Dispatch for FetchExecutor {
         method: &str,
         args: Vec<Value>,
     ) -> Result<Value, ChainError> {
-        dispatch_execute(self.type_name(), ctx, method, args)
+        dispatch_execute(self.type_name(), &self.policy, ctx, method, args)
     }
 }
 
@@ -61,27 +104,28 @@ impl Dispatch for FetchExecutorRpcTarget {
         method: &str,
         args: Vec<Value>,
     ) -> Result<Value, ChainError> {
-        dispatch_execute(self.type_name(), ctx, method, args)
+        dispatch_execute(self.type_name(), &self.policy, ctx, method, args)
     }
 }
 
 fn dispatch_execute(
     target: &str,
+    policy: &FetchPolicy,
     ctx: &Ctx<'_>,
     method: &str,
     args: Vec<Value>,
 ) -> Result<Value, ChainError> {
     let job = ExecutorJob::from_call(target, method, &args)?;
-    execute_fetch(ctx, job)?;
+    execute_fetch(ctx, policy, job)?;
     Ok(Value::Undefined)
 }
 
 /// Starts the job's fetch as async work. Errors only when this is not the native runtime.
-fn execute_fetch(ctx: &Ctx<'_>, job: ExecutorJob) -> Result<(), ChainError> {
+fn execute_fetch(ctx: &Ctx<'_>, policy: &FetchPolicy, job: ExecutorJob) -> Result<(), ChainError> {
     let ext = NativeExt::of(ctx)
         .ok_or_else(|| ChainError::handler("executeFetch needs the native runtime"))?;
     let sender = ext.sender();
-    let client = client();
+    let client = client(policy);
     ext.spawn(async move {
         let outcome = match &job.request {
             Ok(req) => client.execute(req, job.limits).await,

@@ -46,6 +46,7 @@
 //! - [`FetchError`] (outcomes without a response, definite vs ambiguous) and the thread-safe
 //!   [`FetchRequest`] / [`FetchResponse`] with their `RequestSync` / `ResponseSync` conversions;
 //! - [`HttpClient`]: the real HTTP exchange (reqwest), size cap and executor-side timeout;
+//! - [`FetchPolicy`]: which addresses executors may reach (public ones only by default);
 //! - [`FetchExecutor`] / [`FetchExecutorRpcTarget`]: the executor as a worker / RPC target;
 //! - [`FetchOrchestrator`]: the baseline's orchestrator object;
 //! - [`EndpointServer`]: a local axum server with scripted endpoints for tests and experiments.
@@ -62,6 +63,7 @@ mod limits;
 mod message;
 mod options;
 mod orchestrated;
+mod policy;
 #[cfg(feature = "native")]
 mod server;
 mod simple;
@@ -74,7 +76,7 @@ pub use executor::{FetchExecutor, FetchExecutorRpcTarget};
 #[cfg(feature = "native")]
 pub use http::{HttpClient, MAX_CONCURRENT_EXCHANGES};
 pub use job::{address_from_value, address_to_value, ExecutorJob};
-pub use limits::{HttpLimits, DEFAULT_MAX_BODY_BYTES};
+pub use limits::{CapExceeded, CappedBody, HttpLimits, DEFAULT_MAX_BODY_BYTES};
 pub use message::{
     decode_body, outcome_from_value, outcome_to_value, Body, FetchRequest, FetchResponse,
     BODY_ENCODING_HEADER,
@@ -84,6 +86,9 @@ pub use options::{
     EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME, RESULT_METHOD,
 };
 pub use orchestrated::{proxy_fetch, FetchOrchestrator};
+pub use policy::{
+    address_class, AddressClass, DeniedAddress, FetchPolicy, MAX_ALLOWED_ADDRS, MAX_REDIRECTS,
+};
 #[cfg(feature = "native")]
 pub use server::{EndpointServer, MAX_BYTES, MAX_DELAY_MS};
 pub use simple::{alarm_id, handle_result, no_op_count, pending_count, proxy_fetch_simple};
@@ -96,11 +101,24 @@ use crate::structured_clone::Value;
 
 #[cfg(feature = "native")]
 /// Registers the worker executor ([`EXECUTOR_BINDING`]), the RPC-target executor
-/// ([`EXECUTOR_RPC_BINDING`]) and the orchestrator object ([`ORCHESTRATOR_BINDING`]).
+/// ([`EXECUTOR_RPC_BINDING`]) and the orchestrator object ([`ORCHESTRATOR_BINDING`]). The
+/// executors reach public addresses only; see [`install_with_policy`].
 pub fn install(builder: RuntimeBuilder) -> RuntimeBuilder {
+    install_with_policy(builder, FetchPolicy::default())
+}
+
+#[cfg(feature = "native")]
+/// [`install`], with executors that reach what `policy` allows (e.g.
+/// `FetchPolicy::default().allow_loopback()` for a local test server).
+pub fn install_with_policy(builder: RuntimeBuilder, policy: FetchPolicy) -> RuntimeBuilder {
+    let rpc = policy.clone();
     builder
-        .worker(EXECUTOR_BINDING, |_| FetchExecutor)
-        .rpc_target(EXECUTOR_RPC_BINDING, |_| FetchExecutorRpcTarget)
+        .worker(EXECUTOR_BINDING, move |_| {
+            FetchExecutor::with_policy(policy.clone())
+        })
+        .rpc_target(EXECUTOR_RPC_BINDING, move |_| {
+            FetchExecutorRpcTarget::with_policy(rpc.clone())
+        })
         .object(ORCHESTRATOR_BINDING, |_| FetchOrchestrator)
 }
 

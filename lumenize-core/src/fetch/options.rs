@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::error::FetchError;
 use super::limits::DEFAULT_MAX_BODY_BYTES;
+use super::policy::FetchPolicy;
 use crate::alarms::AlarmError;
 use crate::context::CallError;
 use crate::transport::Address;
@@ -63,6 +64,12 @@ pub struct FetchOptions {
     pub max_body_bytes: u64,
     /// Test-only behaviour.
     pub test_mode: TestMode,
+    /// Direct design only: which addresses the object itself may fetch. Default: public
+    /// addresses only. The proxy designs obey the executor's own policy, set where it is
+    /// registered ([`install_with_policy`](super::install_with_policy), or the Cloudflare
+    /// `Workers::fetch_executor_with_policy`): the executor, not the caller, decides where it
+    /// connects.
+    pub policy: FetchPolicy,
 }
 
 impl Default for FetchOptions {
@@ -75,6 +82,7 @@ impl Default for FetchOptions {
             request_id: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             test_mode: TestMode::default(),
+            policy: FetchPolicy::default(),
         }
     }
 }

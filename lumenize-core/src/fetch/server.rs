@@ -10,6 +10,8 @@
 //! | `/bytes/{n}` | `n` bytes (at most 256 MiB), `application/octet-stream`, `i % 251` pattern |
 //! | `/echo` | any method: `200 {"method","path","headers":[[k,v]...],"body"}` (body as text) |
 //! | `/hang` | never answers |
+//! | `/trickle/{n}` | `200`, `n` bytes (at most 256 MiB) in 64 KiB chunks without a length, then never ends |
+//! | `/redirect?to={url}` | `302` to `url` (any method) |
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +20,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -143,6 +145,8 @@ fn router(stats: Arc<Stats>) -> Router {
         .route("/bytes/:n", get(bytes))
         .route("/echo", any(echo))
         .route("/hang", any(hang))
+        .route("/trickle/:n", get(trickle))
+        .route("/redirect", any(redirect))
         .layer(axum::middleware::from_fn_with_state(stats.clone(), count))
         .with_state(stats)
 }
@@ -220,4 +224,46 @@ async fn echo(
 
 async fn hang() -> Response {
     std::future::pending::<Response>().await
+}
+
+/// A body whose length is not declared and whose end never comes: an executor that waits for
+/// the whole body before checking its cap hangs here, one that streams stops at the cap.
+async fn trickle(Path(n): Path<usize>) -> Response {
+    if n > MAX_BYTES {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("more than {MAX_BYTES} bytes"),
+        )
+            .into_response();
+    }
+    const CHUNK: usize = 64 * 1024;
+    let chunks = (0..n.div_ceil(CHUNK)).map(move |c| {
+        let len = CHUNK.min(n - c * CHUNK);
+        Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; len]))
+    });
+    let stream = futures_util::stream::StreamExt::chain(
+        futures_util::stream::iter(chunks),
+        futures_util::stream::pending(),
+    );
+    (
+        [("content-type", "application/octet-stream")],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct RedirectTo {
+    to: String,
+}
+
+async fn redirect(Query(q): Query<RedirectTo>) -> Response {
+    match axum::http::HeaderValue::from_str(&q.to) {
+        Ok(location) => (
+            StatusCode::FOUND,
+            [(axum::http::header::LOCATION, location)],
+        )
+            .into_response(),
+        Err(_) => (StatusCode::BAD_REQUEST, "invalid redirect target").into_response(),
+    }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use lumenize_core::clock::ManualClock;
 use lumenize_core::fetch::{
-    self, outcome_from_value, Body, Design, FetchError, FetchOptions, Fetching, TestMode,
+    self, outcome_from_value, Body, Design, FetchError, FetchOptions, FetchPolicy, Fetching,
+    TestMode,
 };
 use lumenize_core::prelude::*;
 use lumenize_core::runtime::Stub;
@@ -29,7 +30,8 @@ fn design_of(name: &str) -> Result<Design, String> {
 }
 
 /// Options as a plain object: `{executor: "worker"|"rpc", timeoutMs, graceMs, maxBody,
-/// simulate, requestId}`.
+/// simulate, requestId, strict}`. The direct design may reach the local endpoint server
+/// (loopback) unless `strict` is true.
 pub fn options_from(v: &Value) -> FetchOptions {
     let mut o = match v.get("executor").and_then(|e| e.as_str().map(String::from)) {
         Some(e) if e == "rpc" => FetchOptions::with_rpc_target_executor(),
@@ -55,6 +57,9 @@ pub fn options_from(v: &Value) -> FetchOptions {
     o.request_id = v
         .get("requestId")
         .and_then(|x| x.as_str().map(String::from));
+    if v.get("strict").and_then(|b| b.as_bool()) != Some(true) {
+        o.policy = FetchPolicy::default().allow_loopback();
+    }
     o
 }
 
@@ -150,7 +155,17 @@ pub fn runtime_with_clock(
     dir: Option<&std::path::Path>,
     clock: Arc<ManualClock>,
 ) -> (Runtime, Arc<ManualClock>) {
-    let mut b = fetch::install(Runtime::builder())
+    runtime_with_policy(dir, clock, FetchPolicy::default().allow_loopback())
+}
+
+/// A runtime whose executors reach what `policy` allows (the other constructors allow
+/// loopback, where the endpoint server listens).
+pub fn runtime_with_policy(
+    dir: Option<&std::path::Path>,
+    clock: Arc<ManualClock>,
+    policy: FetchPolicy,
+) -> (Runtime, Arc<ManualClock>) {
+    let mut b = fetch::install_with_policy(Runtime::builder(), policy)
         .object(ORIGIN, |_| Fetching(Origin))
         .manual_clock(clock.clone());
     if let Some(d) = dir {

@@ -464,3 +464,75 @@ pub fn handlers_cannot_escape_the_turn_transaction(b: &mut dyn Backend) {
         vec!["before:SELECT 1".to_string()]
     );
 }
+
+/// The executor stops reading a response at the body cap, whatever the length header says:
+/// `/trickle` sends more than the cap without a length and never ends, so an executor that
+/// waited for the whole body before checking would time out instead.
+pub fn a_fetch_response_stops_at_the_cap(b: &mut dyn Backend) {
+    let desk = "capped";
+    let ep = b.endpoint();
+    let go = |tag: &str, url: String| {
+        call(
+            b,
+            desk,
+            "fetchCapped",
+            vec![s(tag), s(&url), n(20_000.0), n(1000.0)],
+        );
+    };
+    go("endless", format!("{ep}/trickle/300000"));
+    go("fits", format!("{ep}/bytes/1000"));
+    go("declared", format!("{ep}/bytes/1001"));
+    let mut got = wait_outcomes(b, desk, 3, Duration::from_secs(15));
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "declared=FetchBodyTooLargeError",
+            "endless=FetchBodyTooLargeError",
+            "fits=200"
+        ]
+    );
+}
+
+/// Every redirect hop passes the executor's policy: a hop to "this host" (0.0.0.0, `::`,
+/// refused even where loopback is allowed) is refused before any connection, an allowed hop
+/// is followed. (Were the check missing, the 0.0.0.0 hop would reach the local endpoint
+/// server and answer 200: nothing here can reach beyond this machine.)
+pub fn redirects_are_checked_hop_by_hop(b: &mut dyn Backend) {
+    let desk = "hops";
+    let ep = b.endpoint();
+    let port = ep.rsplit(':').next().expect("a port").to_string();
+    let go = |tag: &str, url: String| {
+        call(
+            b,
+            desk,
+            "fetch",
+            vec![
+                s(tag),
+                s(&url),
+                n(10_000.0),
+                n(60_000.0),
+                Value::Bool(false),
+            ],
+        );
+    };
+    go(
+        "unspecified4",
+        format!("{ep}/redirect?to=http://0.0.0.0:{port}/uuid"),
+    );
+    go(
+        "unspecified6",
+        format!("{ep}/redirect?to=http://[::]:{port}/uuid"),
+    );
+    go("local", format!("{ep}/redirect?to={ep}/uuid"));
+    let mut got = wait_outcomes(b, desk, 3, Duration::from_secs(15));
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "local=200",
+            "unspecified4=FetchDeniedError",
+            "unspecified6=FetchDeniedError"
+        ]
+    );
+}

@@ -1,7 +1,7 @@
 //! The suite's native backend: `lumenize_core::runtime` on SQLite files in a temporary
 //! directory, with the system clock (the suite's time is real on both backends).
 
-use lumenize_core::fetch::{self, EndpointServer};
+use lumenize_core::fetch::{self, EndpointServer, FetchPolicy};
 use lumenize_core::ocan::ctn;
 use lumenize_core::runtime::Runtime;
 use lumenize_core::structured_clone::Value;
@@ -9,7 +9,8 @@ use reminders_worker::desk::{desk, DESK_BINDING};
 
 use crate::suite::Backend;
 
-/// The native runtime with the desk and the fetch executor registered.
+/// The native runtime with the desk and the fetch executor registered (allowed to reach
+/// loopback, where the suite's endpoint server listens).
 pub struct Native {
     runtime: Option<Runtime>,
     dir: tempfile::TempDir,
@@ -17,7 +18,7 @@ pub struct Native {
 }
 
 fn build(dir: &std::path::Path) -> Runtime {
-    fetch::install(Runtime::builder())
+    fetch::install_with_policy(Runtime::builder(), FetchPolicy::default().allow_loopback())
         .object(DESK_BINDING, desk)
         .data_dir(dir)
         .build()

@@ -16,8 +16,11 @@ use lumenize_core::structured_clone::{self, ObjectKind, Value};
 use crate::suite::{free_port, Backend};
 use crate::tools::{built_worker, tools};
 
-/// The shared secret the worker is configured with.
-pub const TOKEN: &str = "suite-token";
+/// The shared secret the worker is configured with (at least 32 bytes, or it is refused).
+pub const TOKEN: &str = "suite-token-0123456789abcdef-0123456789abcdef";
+
+/// The example config's dev token, which the suite replaces with [`TOKEN`].
+const DEV_TOKEN: &str = "\"dev-only-token-not-a-secret-0123456789abcdef\"";
 
 /// A running workerd with the example worker.
 pub struct Workerd {
@@ -37,7 +40,7 @@ fn config(port: u16) -> String {
         .replace("127.0.0.1:8787", &format!("127.0.0.1:{port}"))
         .replace("\"../build/index.js\"", "\"index.js\"")
         .replace("\"../build/index_bg.wasm\"", "\"index_bg.wasm\"")
-        .replace("\"dev-only-token\"", &format!("{TOKEN:?}"));
+        .replace(DEV_TOKEN, &format!("{TOKEN:?}"));
     for piece in [
         format!("127.0.0.1:{port}"),
         "embed \"index.js\"".into(),
@@ -55,6 +58,12 @@ fn config(port: u16) -> String {
 impl Workerd {
     /// Builds the worker (once per process), then starts workerd on fresh storage.
     pub fn start() -> Workerd {
+        Workerd::start_with(|c| c)
+    }
+
+    /// [`Workerd::start`] with the configuration changed by `edit` (which receives the
+    /// example's config with this run's substitutions).
+    pub fn start_with(edit: impl FnOnce(String) -> String) -> Workerd {
         let build = built_worker();
         let dir = tempfile::tempdir().expect("temp dir");
         for f in ["index.js", "index_bg.wasm"] {
@@ -62,7 +71,7 @@ impl Workerd {
         }
         std::fs::create_dir_all(dir.path().join("do-disk")).expect("storage dir");
         let port = free_port();
-        std::fs::write(dir.path().join("config.capnp"), config(port)).expect("write config");
+        std::fs::write(dir.path().join("config.capnp"), edit(config(port))).expect("write config");
         let mut w = Workerd {
             child: None,
             dir,
@@ -147,6 +156,102 @@ impl Workerd {
             return Err(format!("HTTP {status}: {text}\n{}", self.logs()));
         }
         serde_json::from_str(&text).map_err(|e| format!("unreadable answer ({e}): {text}"))
+    }
+
+    /// Sends raw bytes to workerd's port and reads what comes back until the connection
+    /// closes or `limit` passes (a watchdog, so a server that waits forever fails the test).
+    pub fn raw_exchange(&self, request: &[u8], limit: Duration) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(limit)).expect("read timeout");
+        s.write_all(request).expect("write the request");
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    // One response is all these tests read.
+                    if out.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                Err(e) => panic!(
+                    "no answer within {limit:?} ({e}); got so far: {}",
+                    String::from_utf8_lossy(&out)
+                ),
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// POSTs `len` bytes of `x` to `path` with chunked encoding (no declared length) from a
+    /// writer thread, and reads the response head (see [`Workerd::raw_exchange`]); the writer
+    /// stops quietly when the server stops reading.
+    pub fn chunked_exchange(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        len: usize,
+        limit: Duration,
+    ) -> String {
+        use std::io::{Read, Write};
+        let s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(limit)).expect("read timeout");
+        let mut w = s.try_clone().expect("clone the socket");
+        let mut head = format!("POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\n", self.port);
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("transfer-encoding: chunked\r\nconnection: close\r\n\r\n");
+        let writer = std::thread::spawn(move || {
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut left = len;
+            let mut go = || -> std::io::Result<()> {
+                w.write_all(head.as_bytes())?;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    w.write_all(format!("{n:x}\r\n").as_bytes())?;
+                    w.write_all(&chunk[..n])?;
+                    w.write_all(b"\r\n")?;
+                    left -= n;
+                }
+                w.write_all(b"0\r\n\r\n")
+            };
+            let _ = go();
+        });
+        let mut r = s;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    if out.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                Err(e) => panic!(
+                    "no answer within {limit:?} ({e}); got so far: {}",
+                    String::from_utf8_lossy(&out)
+                ),
+            }
+        }
+        let _ = r.shutdown(std::net::Shutdown::Both);
+        let _ = writer.join();
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// How many requests reached the suite's endpoint server.
+    pub fn endpoint_requests(&self) -> u64 {
+        self.server.requests()
+    }
+
+    /// The port workerd listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Posts a raw body with `token` to the message path, for the protocol tests.

@@ -94,8 +94,8 @@ pub(crate) enum Msg {
 pub(crate) enum Reply {
     None,
     Continuation(ReplyTo),
-    Sync(std::sync::mpsc::Sender<Result<String, ChainError>>),
-    Async(tokio::sync::oneshot::Sender<Result<String, ChainError>>),
+    Sync(std::sync::mpsc::Sender<Result<String, RuntimeError>>),
+    Async(tokio::sync::oneshot::Sender<Result<String, RuntimeError>>),
 }
 
 /// Sends a turn's result where its message asked.
@@ -116,32 +116,42 @@ pub(crate) fn reply(
             shared.send_delivery(me, d);
         }
         Reply::Sync(tx) => {
-            let _ = tx.send(result);
+            let _ = tx.send(result.map_err(RuntimeError::Chain));
         }
         Reply::Async(tx) => {
-            let _ = tx.send(result);
+            let _ = tx.send(result.map_err(RuntimeError::Chain));
         }
     }
 }
 
-pub(crate) fn host_fail(msg: Msg, err: ChainError) {
+/// Answers a message that `target` will not run (unknown, overloaded, cannot be opened...)
+/// with `err`: a waiting caller gets the error, a caller's continuation runs with it as an
+/// `Error` value, and what nobody waits for (fire-and-forget calls, continuation deliveries,
+/// resumed work) is logged.
+pub(crate) fn refuse(shared: &Arc<Shared>, target: &Address, msg: Msg, err: RuntimeError) {
     match msg {
         Msg::Call { reply, .. } => match reply {
+            Reply::None => shared.log(format!("{target}: message dropped: {err}")),
+            Reply::Continuation(r) => {
+                let d = host::delivery(r.to, r.continuation, Err(err.into_chain()));
+                shared.send_delivery(target, d);
+            }
             Reply::Sync(tx) => {
                 let _ = tx.send(Err(err));
             }
             Reply::Async(tx) => {
                 let _ = tx.send(Err(err));
             }
-            _ => {}
         },
+        Msg::Deliver { .. } => shared.log(format!("{target}: continuation dropped: {err}")),
+        Msg::Resume { .. } => shared.log(format!("{target}: resumed work dropped: {err}")),
+        Msg::Alarm => {}
         Msg::Trigger { done, .. } => {
-            let _ = done.send(Err(RuntimeError::Chain(err)));
+            let _ = done.send(Err(err));
         }
         Msg::Run { done, .. } => {
-            let _ = done.send(Err(RuntimeError::Chain(err)));
+            let _ = done.send(Err(err));
         }
-        _ => {}
     }
 }
 
@@ -164,9 +174,42 @@ pub enum RuntimeError {
     /// `settle` gave up.
     #[error("still busy after {0:?}")]
     Timeout(Duration),
-    /// Filesystem or database error while opening.
+    /// Filesystem or database error while opening (an object that could not be opened is
+    /// tried again by its next message).
     #[error("storage: {0}")]
     Storage(String),
+    /// The target's mailbox is full (see [`RuntimeBuilder::mailbox_capacity`]): the message
+    /// was not queued. Try again later; nothing of it ran.
+    #[error("{to} is overloaded: {capacity} messages are already waiting")]
+    Overloaded {
+        /// The target.
+        to: Address,
+        /// The mailbox capacity it reached.
+        capacity: usize,
+    },
+    /// An object id that this runtime never issues: ids are 64 lowercase hex digits
+    /// ([`object_id`]). Anything else (path separators, `..`, NUL, other lengths or
+    /// characters) is refused before it can reach storage.
+    #[error("invalid object id {id} for {binding}: an object id is 64 lowercase hex digits")]
+    InvalidObjectId {
+        /// The binding.
+        binding: String,
+        /// The refused id, escaped and shortened.
+        id: String,
+    },
+}
+
+impl RuntimeError {
+    /// The error as a continuation sees it.
+    fn into_chain(self) -> ChainError {
+        match self {
+            RuntimeError::Chain(c) => c,
+            other => ChainError::Handler {
+                name: "RuntimeError".into(),
+                message: other.to_string(),
+            },
+        }
+    }
 }
 
 /// Native extras reachable from a handler's [`Ctx`]: spawn async work, send messages later,
@@ -242,23 +285,27 @@ impl MessageSender {
         &self.me
     }
 
-    /// Sends `chain` (wire text) to `to`, with an optional continuation to reply to.
+    /// Sends `chain` (wire text) to `to`, with an optional continuation to reply to. Fails at
+    /// once when `to` or the reply address is not a known address, or when `to`'s mailbox is
+    /// full ([`RuntimeError::Overloaded`]; nothing was sent).
     pub fn call_raw_wire(
         &self,
         to: &Address,
         chain: String,
         reply: Option<ReplyTo>,
     ) -> Result<(), RuntimeError> {
-        if !self.shared.knows_address(to) {
-            return Err(RuntimeError::UnknownTarget(to.clone()));
+        self.shared.check_address(to)?;
+        if let Some(r) = &reply {
+            self.shared.check_address(&r.to)?;
         }
-        self.shared.send_outgoing(Outgoing {
-            from: self.me.clone(),
-            to: to.clone(),
-            chain,
-            reply,
-        });
-        Ok(())
+        self.shared
+            .route_outgoing(Outgoing {
+                from: self.me.clone(),
+                to: to.clone(),
+                chain,
+                reply,
+            })
+            .map_err(|(r, _)| r.err)
     }
 
     /// Runs `chain` (wire text) on this very address as the rest of the invocation that
@@ -271,17 +318,18 @@ impl MessageSender {
         chain: String,
         awake: Option<AwakeGuard>,
     ) -> Result<(), RuntimeError> {
-        if !self.shared.knows_address(&self.me) {
-            return Err(RuntimeError::UnknownTarget(self.me.clone()));
-        }
         self.shared
-            .deliver_now(&self.me, Msg::Resume { chain, awake });
-        Ok(())
+            .deliver_now(&self.me, Msg::Resume { chain, awake })
+            .map_err(|r| r.err)
     }
 
-    /// Delivers an outcome to a continuation (what a callee does after a call).
-    pub fn deliver(&self, delivery: Delivery) {
-        self.shared.send_delivery(&self.me, delivery);
+    /// Delivers an outcome to a continuation (what a callee does after a call). Fails, like
+    /// every other way of sending, when `delivery.to` is not a known address or its mailbox
+    /// is full.
+    pub fn deliver(&self, delivery: Delivery) -> Result<(), RuntimeError> {
+        self.shared
+            .route_delivery(&self.me, delivery)
+            .map_err(|r| r.err)
     }
 }
 
@@ -304,16 +352,44 @@ pub struct RuntimeBuilder {
     data_dir: Option<PathBuf>,
     manual: Option<Arc<ManualClock>>,
     threads: usize,
+    mailbox: usize,
+    max_open: Option<usize>,
+    idle: Duration,
+}
+
+/// Messages a mailbox holds by default (see [`RuntimeBuilder::mailbox_capacity`]).
+const DEFAULT_MAILBOX: usize = 16_384;
+/// How long an object stays open without messages by default.
+const DEFAULT_IDLE: Duration = Duration::from_secs(60);
+/// Longest binding name (it becomes a directory name).
+const MAX_BINDING_LEN: usize = 128;
+
+/// The default cap on open objects: an eighth of the process's open-file limit (an open
+/// object holds three descriptors: its database, WAL and shared-memory files), between 16 and
+/// 1,024.
+fn default_max_open() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
+    } else {
+        1_024
+    };
+    (soft / 8).clamp(16, 1_024)
 }
 
 fn check_binding(binding: &str) -> Result<(), RuntimeError> {
     if binding.is_empty()
+        || binding.len() > MAX_BINDING_LEN
         || !binding
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
         return Err(RuntimeError::Config(format!(
-            "binding {binding:?} must be non-empty ASCII letters, digits, '_' or '-'"
+            "binding {binding:?} must be 1 to {MAX_BINDING_LEN} ASCII letters, digits, '_' or '-'"
         )));
     }
     Ok(())
@@ -347,6 +423,7 @@ impl RuntimeBuilder {
             WorkerType {
                 factory: Arc::new(move |ctx| Box::new(factory(ctx))),
                 rpc_only: false,
+                inflight: Default::default(),
             },
         );
         self
@@ -363,6 +440,7 @@ impl RuntimeBuilder {
             WorkerType {
                 factory: Arc::new(move |ctx| Box::new(factory(ctx))),
                 rpc_only: true,
+                inflight: Default::default(),
             },
         );
         self
@@ -383,6 +461,48 @@ impl RuntimeBuilder {
     /// Tokio worker threads (default 2).
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n.max(1);
+        self
+    }
+
+    /// Bounds every mailbox (default 16,384; at least 1): an object queues at most `n`
+    /// messages, and a worker or RPC target binding has at most `n` messages in flight.
+    /// Beyond that a message is refused, never queued: a stub or a
+    /// [`MessageSender`] gets [`RuntimeError::Overloaded`] at once; a call queued by a
+    /// handler has its continuation run with that error (as a `RuntimeError` `Error` value),
+    /// or is logged when it has none; a continuation delivery that finds its caller full is
+    /// logged and dropped, as on Cloudflare an overloaded object refuses the callee's reply.
+    /// Alarms are not messages and are never refused.
+    ///
+    /// ```
+    /// use lumenize_core::prelude::*;
+    /// # #[derive(Default)] struct Counter;
+    /// # lumenize_core::handlers!(Counter {});
+    /// let rt = Runtime::builder().object("COUNTER", |_| Counter).mailbox_capacity(100).build().unwrap();
+    /// ```
+    pub fn mailbox_capacity(mut self, n: usize) -> Self {
+        self.mailbox = n.max(1);
+        self
+    }
+
+    /// At most `n` objects keep their database open at once (at least 1; only with a
+    /// [`data_dir`](Self::data_dir)). Default: an eighth of the process's open-file limit
+    /// (an open object holds three descriptors), between 16 and 1,024. An object that needs
+    /// to open while the cap is reached asks the least recently used idle object to close and
+    /// waits for it; objects busy with messages are never closed mid-way.
+    pub fn max_open_objects(mut self, n: usize) -> Self {
+        self.max_open = Some(n.max(1));
+        self
+    }
+
+    /// Closes (hibernates) an object after `idle` of the runtime's clock without a message
+    /// (default 60 s; `Duration::MAX` never closes for idleness; only with a
+    /// [`data_dir`](Self::data_dir): objects in memory never close). A closed object costs
+    /// no task, connection or file; its next message or alarm reopens it. Its SQLite state
+    /// is intact, but its instance is rebuilt by the factory, as after a restart: in-memory
+    /// fields do not survive hibernation, as on Cloudflare. An object held awake (see
+    /// [`NativeExt::hold_awake`]) is not closed.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = idle;
         self
     }
 
@@ -411,6 +531,16 @@ impl RuntimeBuilder {
             Some(m) => m.clone(),
             None => Arc::new(SystemClock),
         };
+        let limits = shared::Limits {
+            mailbox: self.mailbox,
+            max_open: self.max_open.unwrap_or_else(default_max_open),
+            idle_ms: i64::try_from(self.idle.as_millis()).ok(),
+        };
+        // Only objects with files are limited: in memory, closing would lose their state.
+        let open_slots = self
+            .data_dir
+            .as_ref()
+            .map(|_| Arc::new(tokio::sync::Semaphore::new(limits.max_open)));
         let shared = Arc::new(Shared {
             objects: self.objects,
             workers: self.workers,
@@ -419,6 +549,10 @@ impl RuntimeBuilder {
             manual: self.manual.clone(),
             handle: tokio.handle().clone(),
             live: Mutex::new(HashMap::new()),
+            limits,
+            open_slots,
+            idle_set: Mutex::new(Default::default()),
+            open_count: Default::default(),
             timer: Mutex::new(Default::default()),
             timer_notify: tokio::sync::Notify::new(),
             clock_notify: tokio::sync::Notify::new(),
@@ -498,6 +632,9 @@ impl Runtime {
             data_dir: None,
             manual: None,
             threads: 2,
+            mailbox: DEFAULT_MAILBOX,
+            max_open: None,
+            idle: DEFAULT_IDLE,
         }
     }
 
@@ -622,6 +759,12 @@ impl Runtime {
     pub fn tokio(&self) -> tokio::runtime::Handle {
         self.shared.handle.clone()
     }
+
+    /// How many objects have their database open now (never more than
+    /// [`RuntimeBuilder::max_open_objects`] with a data directory).
+    pub fn open_objects(&self) -> usize {
+        self.shared.open_count.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for Runtime {
@@ -651,11 +794,7 @@ impl Stub {
     }
 
     fn check(&self) -> Result<(), RuntimeError> {
-        if self.shared.knows_address(&self.to) {
-            Ok(())
-        } else {
-            Err(RuntimeError::UnknownTarget(self.to.clone()))
-        }
+        self.shared.check_address(&self.to)
     }
 
     fn outside(&self) -> Address {
@@ -668,14 +807,16 @@ impl Stub {
         self.check()?;
         let text = chain.stringify()?;
         let (tx, rx) = std::sync::mpsc::channel();
-        self.shared.route(
-            &self.outside(),
-            &self.to,
-            Msg::Call {
-                chain: text,
-                reply: Reply::Sync(tx),
-            },
-        );
+        self.shared
+            .route(
+                &self.outside(),
+                &self.to,
+                Msg::Call {
+                    chain: text,
+                    reply: Reply::Sync(tx),
+                },
+            )
+            .map_err(|r| r.err)?;
         let wire = rx.recv().map_err(|_| RuntimeError::Closed)??;
         Ok(structured_clone::parse(&wire).map_err(ChainError::Codec)?)
     }
@@ -702,30 +843,33 @@ impl Stub {
     pub async fn call_async(&self, chain: String) -> Result<String, RuntimeError> {
         self.check()?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.shared.route(
-            &self.outside(),
-            &self.to,
-            Msg::Call {
-                chain,
-                reply: Reply::Async(tx),
-            },
-        );
-        Ok(rx.await.map_err(|_| RuntimeError::Closed)??)
+        self.shared
+            .route(
+                &self.outside(),
+                &self.to,
+                Msg::Call {
+                    chain,
+                    reply: Reply::Async(tx),
+                },
+            )
+            .map_err(|r| r.err)?;
+        rx.await.map_err(|_| RuntimeError::Closed)?
     }
 
     /// Sends `chain` without waiting (fire-and-forget; failures go to the log).
     pub fn send(&self, chain: &OperationChain) -> Result<(), RuntimeError> {
         self.check()?;
         let text = chain.stringify()?;
-        self.shared.route(
-            &self.outside(),
-            &self.to,
-            Msg::Call {
-                chain: text,
-                reply: Reply::None,
-            },
-        );
-        Ok(())
+        self.shared
+            .route(
+                &self.outside(),
+                &self.to,
+                Msg::Call {
+                    chain: text,
+                    reply: Reply::None,
+                },
+            )
+            .map_err(|r| r.err)
     }
 
     /// Test hook: runs the next `n` schedules of this object now, whatever their time, each in
@@ -765,8 +909,8 @@ impl Stub {
     fn send_object(&self, m: Msg) -> Result<(), RuntimeError> {
         let key = self.object_key()?;
         self.shared
-            .send_object(&key, self.to.name().map(str::to_string), m);
-        Ok(())
+            .send_object(&key, self.to.name().map(str::to_string), m)
+            .map_err(|r| r.err)
     }
 }
 

@@ -1,0 +1,193 @@
+//! Objects over a long life: idle objects close (hibernate) and reopen with their state, the
+//! number of open objects stays under a cap, alarms of closed objects still fire, and a failed
+//! open is retried instead of being remembered.
+
+mod common;
+
+use common::*;
+use lumenize_core::clock::ManualClock;
+use lumenize_core::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const SETTLE: Duration = Duration::from_secs(60);
+const CHILD_ENV: &str = "LMZ_EVICTION_CHILD";
+
+/// A scratch directory, in memory when the system has one (10,000 SQLite files on a real
+/// disk would make the suite slow for no benefit).
+fn scratch() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(d) = tempfile::tempdir_in(shm) {
+            return d;
+        }
+    }
+    tempfile::tempdir().unwrap()
+}
+
+fn count(rt: &Runtime, name: &str, tag: &str) -> f64 {
+    num(rt
+        .object("PROBE", name)
+        .call_method("count", vec![tag.into()])
+        .unwrap())
+}
+
+/// Runs the test named `name` of this binary in a child process with `CHILD_ENV` set, and
+/// fails if the child fails.
+fn run_in_child(name: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "child failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The child really ran the scenario (not zero tests by a typo in the name).
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("scenario done"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// 10,000 objects touched one after the other with only 256 file descriptors for the whole
+/// process: every one answers, and schedules of objects closed long ago still fire.
+#[test]
+fn ten_thousand_objects_under_256_open_files_all_answer_and_their_alarms_fire() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        run_in_child("ten_thousand_objects_under_256_open_files_all_answer_and_their_alarms_fire");
+        return;
+    }
+    let limit = libc::rlimit {
+        rlim_cur: 256,
+        rlim_max: 256,
+    };
+    // SAFETY: plain syscall on a valid struct.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let dir = scratch();
+    let clock = ManualClock::new(T0);
+    let rt = Runtime::builder()
+        .object("PROBE", Probe::new)
+        .data_dir(dir.path())
+        .manual_clock(clock.clone())
+        .build()
+        .expect("runtime");
+    const N: usize = 10_000;
+    const EVERY: usize = 100; // every 100th object schedules an alarm
+    // Many calls in flight at once (far more than may be open), so both runtime threads work.
+    let bump = ctn()
+        .call("bump", vec!["touched".into(), 1.0.into()])
+        .stringify()
+        .unwrap();
+    let schedule = ctn()
+        .call("schedule_bump", vec!["alarm".into(), 1_000.0.into()])
+        .stringify()
+        .unwrap();
+    let handle = rt.tokio();
+    for batch in (0..N).collect::<Vec<_>>().chunks(500) {
+        let calls: Vec<_> = batch
+            .iter()
+            .map(|&i| {
+                let p = rt.object("PROBE", &format!("o{i}"));
+                let (bump, schedule) = (bump.clone(), schedule.clone());
+                handle.spawn(async move {
+                    let touched = p.call_async(bump).await?;
+                    if i % EVERY == 0 {
+                        p.call_async(schedule).await?;
+                    }
+                    Ok::<_, lumenize_core::runtime::RuntimeError>(touched)
+                })
+            })
+            .collect();
+        for (i, call) in batch.iter().zip(calls) {
+            let wire = handle
+                .block_on(call)
+                .unwrap()
+                .unwrap_or_else(|e| panic!("object {i}: {e}"));
+            let v = lumenize_core::structured_clone::parse(&wire).unwrap();
+            assert_eq!(num(v), 1.0, "object {i}");
+        }
+        // The default cap under this limit: an eighth of it.
+        assert!(rt.open_objects() <= 32, "{} open", rt.open_objects());
+    }
+    clock.advance(1_000);
+    rt.settle(SETTLE).unwrap();
+    for i in (0..N).step_by(EVERY) {
+        assert_eq!(count(&rt, &format!("o{i}"), "alarm"), 1.0, "object {i}");
+    }
+    // Every object still has its state (the first ones were closed long ago).
+    assert_eq!(count(&rt, "o0", "touched"), 1.0);
+    assert_eq!(count(&rt, "o1", "touched"), 1.0);
+    println!("scenario done");
+}
+
+/// A failed open is not remembered: once the cause is gone, the next message opens the object.
+#[test]
+fn a_failed_open_is_retried_by_the_next_message() {
+    let dir = scratch();
+    let clock = ManualClock::new(T0);
+    let rt = Runtime::builder()
+        .object("PROBE", Probe::new)
+        .data_dir(dir.path())
+        .manual_clock(clock)
+        .build()
+        .expect("runtime");
+    // A file where the binding's directory should be: opening any PROBE object fails.
+    let blocker: PathBuf = dir.path().join("PROBE");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let p = rt.object("PROBE", "a");
+    let err = p
+        .call_method("bump", vec!["x".into(), 1.0.into()])
+        .unwrap_err();
+    assert!(err.to_string().contains("PROBE"), "{err}");
+    // The cause goes away: the next message succeeds.
+    std::fs::remove_file(&blocker).unwrap();
+    assert_eq!(
+        num(p.call_method("bump", vec!["x".into(), 1.0.into()]).unwrap()),
+        1.0
+    );
+}
+
+/// An alarm that fires while its object cannot be opened is not lost: it is retried later.
+#[test]
+fn an_alarm_whose_object_cannot_open_is_retried() {
+    let dir = scratch();
+    {
+        let clock = ManualClock::new(T0);
+        let rt = Runtime::builder()
+            .object("PROBE", Probe::new)
+            .data_dir(dir.path())
+            .manual_clock(clock)
+            .build()
+            .expect("runtime");
+        rt.object("PROBE", "a")
+            .call_method("schedule_bump", vec!["alarm".into(), 1_000.0.into()])
+            .unwrap();
+    }
+    // Reopen: the stored alarm is armed, then the object's directory goes away.
+    let clock = ManualClock::new(T0);
+    let rt = Runtime::builder()
+        .object("PROBE", Probe::new)
+        .data_dir(dir.path())
+        .manual_clock(clock.clone())
+        .build()
+        .expect("runtime");
+    let real = dir.path().join("PROBE");
+    let away = dir.path().join("PROBE.away");
+    std::fs::rename(&real, &away).unwrap();
+    std::fs::write(&real, b"not a directory").unwrap();
+    clock.advance(1_000);
+    rt.settle(SETTLE).unwrap();
+    // The directory comes back; a minute later the alarm has run, exactly once.
+    std::fs::remove_file(&real).unwrap();
+    std::fs::rename(&away, &real).unwrap();
+    clock.advance(60_000);
+    rt.settle(SETTLE).unwrap();
+    assert_eq!(count(&rt, "a", "alarm"), 1.0);
+}

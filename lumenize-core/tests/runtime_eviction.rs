@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use lumenize_core::clock::ManualClock;
 use lumenize_core::prelude::*;
+use lumenize_core::runtime::RuntimeBuilder;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -80,7 +81,7 @@ fn ten_thousand_objects_under_256_open_files_all_answer_and_their_alarms_fire() 
         .expect("runtime");
     const N: usize = 10_000;
     const EVERY: usize = 100; // every 100th object schedules an alarm
-    // Many calls in flight at once (far more than may be open), so both runtime threads work.
+                              // Many calls in flight at once (far more than may be open), so both runtime threads work.
     let bump = ctn()
         .call("bump", vec!["touched".into(), 1.0.into()])
         .stringify()
@@ -190,4 +191,100 @@ fn an_alarm_whose_object_cannot_open_is_retried() {
     clock.advance(60_000);
     rt.settle(SETTLE).unwrap();
     assert_eq!(count(&rt, "a", "alarm"), 1.0);
+}
+
+/// Counts its calls in memory and in SQLite: the first shows whether the instance was
+/// rebuilt, the second that the state survived.
+struct Memo {
+    in_memory: u32,
+}
+
+impl Memo {
+    fn hit(&mut self, ctx: &Ctx<'_>) -> Result<Vec<Value>, String> {
+        self.in_memory += 1;
+        let stored = ctx
+            .kv()
+            .get("hits")
+            .map_err(err)?
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0)
+            + 1.0;
+        ctx.kv().put("hits", &Value::from(stored)).map_err(err)?;
+        Ok(vec![
+            Value::from(self.in_memory as f64),
+            Value::from(stored),
+        ])
+    }
+}
+
+lumenize_core::handlers!(Memo { hit() });
+
+fn memo_runtime(
+    dir: Option<&Path>,
+    build: impl FnOnce(RuntimeBuilder) -> RuntimeBuilder,
+) -> (Runtime, std::sync::Arc<ManualClock>) {
+    let clock = ManualClock::new(T0);
+    let mut b = Runtime::builder()
+        .object("MEMO", |_| Memo { in_memory: 0 })
+        .manual_clock(clock.clone());
+    if let Some(dir) = dir {
+        b = b.data_dir(dir);
+    }
+    (build(b).build().expect("runtime"), clock)
+}
+
+/// (calls counted in memory, calls counted in SQLite)
+fn hit(rt: &Runtime, name: &str) -> (f64, f64) {
+    let v = rt.object("MEMO", name).call_method("hit", vec![]).unwrap();
+    let items = match v.as_object().map(|o| o.borrow().clone()) {
+        Some(lumenize_core::structured_clone::ObjectKind::Array(items)) => items,
+        _ => panic!("not an array"),
+    };
+    (num(items[0].clone()), num(items[1].clone()))
+}
+
+#[test]
+fn an_idle_object_hibernates_keeping_its_sql_state_but_not_its_fields() {
+    let dir = scratch();
+    let (rt, clock) = memo_runtime(Some(dir.path()), |b| {
+        b.idle_timeout(Duration::from_secs(10))
+    });
+    assert_eq!(hit(&rt, "m"), (1.0, 1.0));
+    clock.advance(9_999);
+    assert_eq!(
+        hit(&rt, "m"),
+        (2.0, 2.0),
+        "not idle long enough: still open"
+    );
+    clock.advance(10_000);
+    assert_eq!(
+        hit(&rt, "m"),
+        (1.0, 3.0),
+        "reopened: a new instance over the same database"
+    );
+}
+
+#[test]
+fn objects_in_memory_never_hibernate() {
+    let (rt, clock) = memo_runtime(None, |b| b.idle_timeout(Duration::from_secs(1)));
+    assert_eq!(hit(&rt, "m"), (1.0, 1.0));
+    clock.advance(3_600_000);
+    assert_eq!(
+        hit(&rt, "m"),
+        (2.0, 2.0),
+        "closing would have lost everything"
+    );
+}
+
+#[test]
+fn open_objects_stay_under_the_cap_and_every_one_answers() {
+    let dir = scratch();
+    let (rt, _clock) = memo_runtime(Some(dir.path()), |b| b.max_open_objects(2));
+    for round in 1..=3 {
+        for i in 0..20 {
+            let (_, stored) = hit(&rt, &format!("m{i}"));
+            assert_eq!(stored, round as f64, "object {i}");
+            assert!(rt.open_objects() <= 2, "{} open", rt.open_objects());
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use lumenize_core::clock::ManualClock;
+use lumenize_core::ocan::OperationChain;
 use lumenize_core::prelude::*;
 use lumenize_core::runtime::{NativeExt, RuntimeError};
 use lumenize_core::transport::{Delivery, Outgoing, ReplyTo};
@@ -202,22 +203,46 @@ fn an_address_with_a_multibyte_id_displays_without_panicking() {
 
 // ---- bounded mailboxes -------------------------------------------------------------------
 
-/// Signals the test when its handler is running, then waits until the test releases it.
-static ENTERED: Mutex<Option<mpsc::Sender<()>>> = Mutex::new(None);
-static RELEASE: Mutex<Option<mpsc::Receiver<()>>> = Mutex::new(None);
+/// Named latches: a handler holding latch `name` tells the test it is running, then blocks
+/// until the test releases it. No sleeps: the test knows exactly when the handler is stuck.
+struct Latch {
+    entered: mpsc::Sender<()>,
+    release: std::sync::Arc<Mutex<mpsc::Receiver<()>>>,
+}
 
+static LATCHES: Mutex<Vec<(String, Latch)>> = Mutex::new(Vec::new());
+
+/// Registers latch `name`: returns (entered, release).
+fn latch(name: &str) -> (mpsc::Receiver<()>, mpsc::Sender<()>) {
+    let (entered_tx, entered_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel();
+    LATCHES.lock().unwrap().push((
+        name.to_string(),
+        Latch {
+            entered: entered_tx,
+            release: std::sync::Arc::new(Mutex::new(release_rx)),
+        },
+    ));
+    (entered_rx, release_tx)
+}
+
+fn hold_latch(name: &str) {
+    let (entered, release) = {
+        let l = LATCHES.lock().unwrap();
+        let (_, latch) = l.iter().find(|(n, _)| n == name).expect("latch");
+        (latch.entered.clone(), latch.release.clone())
+    };
+    let _ = entered.send(());
+    let _ = release.lock().unwrap().recv();
+}
+
+/// Holds latches, counts ticks, calls other gates.
 #[derive(Default)]
 struct Gate;
 
 impl Gate {
-    fn hold(&mut self, _ctx: &Ctx<'_>) {
-        if let Some(tx) = ENTERED.lock().unwrap().as_ref() {
-            tx.send(()).unwrap();
-        }
-        let rx = RELEASE.lock().unwrap().take();
-        if let Some(rx) = rx {
-            rx.recv().unwrap();
-        }
+    fn hold(&mut self, _ctx: &Ctx<'_>, latch: String) {
+        hold_latch(&latch);
     }
     fn tick(&mut self, ctx: &Ctx<'_>) -> Result<f64, String> {
         let n = ctx
@@ -230,49 +255,133 @@ impl Gate {
         ctx.kv().put("n", &Value::from(n)).map_err(err)?;
         Ok(n)
     }
+    /// Calls `tick` on gate `name`, its outcome going to `got`.
+    fn call_gate(&mut self, ctx: &Ctx<'_>, name: String) -> Result<(), String> {
+        ctx.call(
+            &Address::object("GATE", name),
+            "tick",
+            vec![],
+            Some(&ctn().call("got", vec![result_marker()])),
+        )
+        .map_err(err)
+    }
+    fn got(&mut self, ctx: &Ctx<'_>, result: Value) -> Result<(), String> {
+        let text = match result.as_object().map(|o| o.borrow().clone()) {
+            Some(lumenize_core::structured_clone::ObjectKind::Error(e)) => {
+                format!("error:{}", e.message)
+            }
+            _ => format!("{:?}", result.as_f64()),
+        };
+        ctx.kv().put("got", &Value::from(text)).map_err(err)
+    }
+    fn got_text(&mut self, ctx: &Ctx<'_>) -> Result<String, String> {
+        Ok(ctx
+            .kv()
+            .get("got")
+            .map_err(err)?
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default())
+    }
 }
 
-lumenize_core::handlers!(Gate { hold(), tick() });
+lumenize_core::handlers!(Gate {
+    hold(latch: String),
+    tick(),
+    call_gate(name: String),
+    got(result: Value),
+    got_text(),
+});
 
-const FLOOD: usize = 20_000;
+const CAP: usize = 64;
+
+fn gate_runtime() -> Runtime {
+    Runtime::builder()
+        .object("GATE", |_| Gate)
+        .worker("GATE_WORKER", |_| Gate)
+        .mailbox_capacity(CAP)
+        .manual_clock(ManualClock::new(T0))
+        .build()
+        .expect("runtime")
+}
+
+/// Sends `tick` until refused; returns how many were accepted and the refusal.
+fn flood(stub: &lumenize_core::runtime::Stub, chain: &OperationChain) -> (usize, RuntimeError) {
+    for accepted in 0..100 * CAP {
+        if let Err(e) = stub.send(chain) {
+            return (accepted, e);
+        }
+    }
+    panic!("the mailbox took {} messages", 100 * CAP);
+}
 
 #[test]
 fn a_flooded_object_refuses_messages_instead_of_queueing_without_bound() {
-    let (entered_tx, entered_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel();
-    *ENTERED.lock().unwrap() = Some(entered_tx);
-    *RELEASE.lock().unwrap() = Some(release_rx);
-    let rt = Runtime::builder()
-        .object("GATE", |_| Gate)
-        .manual_clock(ManualClock::new(T0))
-        .build()
-        .expect("runtime");
+    let (entered, release) = latch("object");
+    let rt = gate_runtime();
     let g = rt.object("GATE", "g");
-    g.send(&ctn().call("hold", vec![])).unwrap();
+    g.send(&ctn().call("hold", vec!["object".into()])).unwrap();
     // The handler runs and blocks: from now on nothing leaves the mailbox.
-    entered_rx.recv().unwrap();
-    let mut accepted = 0usize;
-    let mut refused = None;
-    for _ in 0..FLOOD {
-        match g.send(&ctn().call("tick", vec![])) {
-            Ok(()) => accepted += 1,
-            Err(e) => {
-                refused = Some(e);
-                break;
-            }
-        }
-    }
-    let refused = refused.expect("the mailbox took every message");
+    entered.recv().unwrap();
+    let (accepted, refused) = flood(&g, &ctn().call("tick", vec![]));
+    assert_eq!(accepted, CAP);
     assert!(
-        matches!(refused, RuntimeError::Overloaded { .. }),
+        matches!(&refused, RuntimeError::Overloaded { capacity, .. } if *capacity == CAP),
         "{refused:?}"
     );
     assert!(refused.to_string().contains("overloaded"), "{refused}");
-    release_tx.send(()).unwrap();
+    // A blocking call is refused the same way, at once.
+    let err = g.call_method("tick", vec![]).unwrap_err();
+    assert!(matches!(err, RuntimeError::Overloaded { .. }), "{err:?}");
+    release.send(()).unwrap();
     rt.settle(SETTLE).unwrap();
     // Everything accepted ran; the object is usable again.
     assert_eq!(
         num(g.call_method("tick", vec![]).unwrap()),
         accepted as f64 + 1.0
+    );
+}
+
+#[test]
+fn a_flooded_worker_refuses_messages_instead_of_spawning_without_bound() {
+    let (entered, release) = latch("worker");
+    let rt = gate_runtime();
+    let w = rt.worker("GATE_WORKER");
+    // Every message holds the latch: none finishes until the test releases it.
+    let (accepted, refused) = flood(&w, &ctn().call("hold", vec!["worker".into()]));
+    entered.recv().unwrap();
+    assert_eq!(accepted, CAP);
+    assert!(
+        matches!(&refused, RuntimeError::Overloaded { capacity, .. } if *capacity == CAP),
+        "{refused:?}"
+    );
+    for _ in 0..accepted {
+        release.send(()).unwrap();
+    }
+    rt.settle(SETTLE).unwrap();
+    assert!(w.send(&ctn().call("tick", vec![])).is_ok());
+    rt.settle(SETTLE).unwrap();
+}
+
+#[test]
+fn a_call_refused_for_overload_runs_its_continuation_with_the_error() {
+    let (entered, release) = latch("callee");
+    let rt = gate_runtime();
+    let callee = rt.object("GATE", "callee");
+    callee
+        .send(&ctn().call("hold", vec!["callee".into()]))
+        .unwrap();
+    entered.recv().unwrap();
+    let (accepted, _) = flood(&callee, &ctn().call("tick", vec![]));
+    assert_eq!(accepted, CAP);
+    let caller = rt.object("GATE", "caller");
+    caller
+        .call_method("call_gate", vec!["callee".into()])
+        .unwrap();
+    release.send(()).unwrap();
+    rt.settle(SETTLE).unwrap();
+    let got = text(caller.call_method("got_text", vec![]).unwrap());
+    assert!(
+        got.starts_with("error:") && got.contains("overloaded"),
+        "{got}"
     );
 }

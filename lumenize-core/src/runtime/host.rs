@@ -38,12 +38,7 @@ pub(crate) fn db_path(
     binding: &str,
     id: &str,
 ) -> Result<std::path::PathBuf, StorageError> {
-    let binding_ok = !binding.is_empty()
-        && binding.len() <= 128
-        && binding
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if !binding_ok || !is_object_id(id) {
+    if !super::valid_binding(binding) || !is_object_id(id) {
         return Err(StorageError::new(
             format!(
                 "refused object path: binding {binding:?}, id {}",
@@ -530,5 +525,39 @@ pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "non-string panic payload".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::db_path;
+    use std::path::Path;
+
+    #[test]
+    fn db_path_refuses_anything_that_could_leave_the_data_dir() {
+        let dir = Path::new("/data");
+        let good = crate::transport::id_from_name("P", "x");
+        assert_eq!(
+            db_path(dir, "P", &good).unwrap(),
+            dir.join("P").join(format!("{good}.sqlite"))
+        );
+        let long = "a".repeat(129);
+        for binding in ["", "..", ".", "a/b", "/abs", "a\0b", "é", long.as_str()] {
+            assert!(db_path(dir, binding, &good).is_err(), "{binding:?}");
+        }
+        for id in [
+            "",
+            "..",
+            "../../etc/passwd",
+            "/etc/passwd",
+            "a\0b",
+            &good[..63],
+            &format!("{good}0"),
+            &good.to_uppercase(),
+            &format!("{}/", &good[..63]),
+        ] {
+            let err = db_path(dir, "P", id).unwrap_err();
+            assert!(err.to_string().contains("refused object path"), "{err}");
+        }
     }
 }

@@ -22,11 +22,23 @@
 //!
 //! Model:
 //! - **Objects** are registered by binding; `object(binding, name)` addresses one by name
-//!   (id = SHA-256 of binding and name). An object's task starts on its first message, opens
-//!   `<data_dir>/<binding>/<id>.sqlite` (WAL) or an in-memory database, and handles its
-//!   mailbox one message at a time. Every message is one *turn* (alarms: one turn per
-//!   schedule), and a turn is one SQLite transaction: commit on success; on error or panic
-//!   rollback, drop the turn's outgoing messages, report the error, keep going.
+//!   (id = SHA-256 of binding and name; `object_by_id` takes only such ids, 64 lowercase hex
+//!   digits, so an id can never name a path outside the data directory). An object's task
+//!   starts on its first message, opens `<data_dir>/<binding>/<id>.sqlite` (WAL) or an
+//!   in-memory database, and handles its mailbox one message at a time. Every message is one
+//!   *turn* (alarms: one turn per schedule), and a turn is one SQLite transaction: commit on
+//!   success; on error or panic rollback, drop the turn's outgoing messages, report the
+//!   error, keep going.
+//! - **Hibernation** (with a data directory): an object closes — task, connection, WAL and
+//!   shared-memory files — after [`idle_timeout`](RuntimeBuilder::idle_timeout) without
+//!   messages, or when another object needs its slot under
+//!   [`max_open_objects`](RuntimeBuilder::max_open_objects) (least recently used idle object
+//!   first). Its next message or alarm reopens it: SQLite state intact, instance rebuilt by
+//!   the factory (in-memory fields do not survive, as on Cloudflare). An object that cannot
+//!   be opened answers that message with [`RuntimeError::Storage`]; nothing is remembered, the
+//!   next message tries again, and an alarm is retried a second later.
+//! - **Mailboxes are bounded** ([`mailbox_capacity`](RuntimeBuilder::mailbox_capacity)): a
+//!   message beyond the bound is refused with [`RuntimeError::Overloaded`], never queued.
 //! - **Workers** and **RPC targets** are stateless: a fresh instance per message, many at once.
 //! - **Messages** cross as structured-clone wire text. Outgoing calls are sent after commit.
 //! - **Alarms**: each object's armed time is mirrored in its database and in one runtime-wide
@@ -80,6 +92,8 @@ pub(crate) enum Msg {
         chain: String,
         awake: Option<AwakeGuard>,
     },
+    /// The object's alarm is due. Never queued in a mailbox: `Shared::send_object` turns it
+    /// into the task's alarm flag, so a full mailbox cannot refuse (and lose) it.
     Alarm,
     Trigger {
         n: usize,
@@ -252,7 +266,8 @@ impl NativeExt {
     }
 
     /// Keeps this address accounted as awake until the guard drops (an object awaiting a
-    /// direct fetch is not hibernateable, so Cloudflare bills the wait).
+    /// direct fetch is not hibernateable, so Cloudflare bills the wait). The runtime does not
+    /// close an object held awake, whatever its idle time.
     pub fn hold_awake(&self) -> AwakeGuard {
         self.shared.awake_enter(&self.me);
         AwakeGuard {
@@ -381,13 +396,18 @@ fn default_max_open() -> usize {
     (soft / 8).clamp(16, 1_024)
 }
 
-fn check_binding(binding: &str) -> Result<(), RuntimeError> {
-    if binding.is_empty()
-        || binding.len() > MAX_BINDING_LEN
-        || !binding
+/// Whether `binding` may name a binding: it becomes a directory name, so 1 to 128 ASCII
+/// letters, digits, `_` or `-` (no separator, dot, NUL or anything else).
+pub(crate) fn valid_binding(binding: &str) -> bool {
+    !binding.is_empty()
+        && binding.len() <= MAX_BINDING_LEN
+        && binding
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+}
+
+fn check_binding(binding: &str) -> Result<(), RuntimeError> {
+    if !valid_binding(binding) {
         return Err(RuntimeError::Config(format!(
             "binding {binding:?} must be 1 to {MAX_BINDING_LEN} ASCII letters, digits, '_' or '-'"
         )));
@@ -839,7 +859,9 @@ impl Stub {
         self.call(&crate::ocan::ctn().call("fetch", vec![request]))
     }
 
-    /// Runs an encoded chain and returns the encoded result (async, `Send`).
+    /// Runs an encoded chain and returns the encoded result (async, `Send`). A full mailbox
+    /// fails at once with [`RuntimeError::Overloaded`] (no waiting for room: the caller
+    /// decides when to retry).
     pub async fn call_async(&self, chain: String) -> Result<String, RuntimeError> {
         self.check()?;
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -856,7 +878,8 @@ impl Stub {
         rx.await.map_err(|_| RuntimeError::Closed)?
     }
 
-    /// Sends `chain` without waiting (fire-and-forget; failures go to the log).
+    /// Sends `chain` without waiting (fire-and-forget; failures go to the log). An unknown
+    /// address or a full mailbox ([`RuntimeError::Overloaded`]) fails at once.
     pub fn send(&self, chain: &OperationChain) -> Result<(), RuntimeError> {
         self.check()?;
         let text = chain.stringify()?;

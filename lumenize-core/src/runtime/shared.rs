@@ -48,6 +48,13 @@ pub(crate) struct Refused {
     pub err: RuntimeError,
 }
 
+impl Refused {
+    /// Boxed: refusals are rare, and the happy path should not carry their size.
+    pub fn new(msg: Msg, err: RuntimeError) -> Box<Refused> {
+        Box::new(Refused { msg, err })
+    }
+}
+
 /// What the runtime tells an object's task besides its mailbox. An alarm is a flag, not a
 /// message, so a full mailbox can never refuse (and so lose) an alarm.
 #[derive(Default)]
@@ -307,7 +314,7 @@ impl Shared {
     }
 
     /// [`Shared::send_outgoing`] that hands a refusal back to the caller (with the target).
-    pub fn route_outgoing(self: &Arc<Self>, msg: Outgoing) -> Result<(), (Refused, Address)> {
+    pub fn route_outgoing(self: &Arc<Self>, msg: Outgoing) -> Result<(), (Box<Refused>, Address)> {
         let from = msg.from.clone();
         let to = msg.to.clone();
         if let Some(r) = &msg.reply {
@@ -337,7 +344,11 @@ impl Shared {
     }
 
     /// [`Shared::send_delivery`] that hands a refusal back to the caller.
-    pub fn route_delivery(self: &Arc<Self>, from: &Address, d: Delivery) -> Result<(), Refused> {
+    pub fn route_delivery(
+        self: &Arc<Self>,
+        from: &Address,
+        d: Delivery,
+    ) -> Result<(), Box<Refused>> {
         let to = d.to.clone();
         let m = Msg::Deliver {
             continuation: d.continuation,
@@ -348,9 +359,14 @@ impl Shared {
 
     /// Routes `m` from `from` to `to`, through the latency delay when one is configured. The
     /// address is checked at once; a delayed message refused on arrival is answered then.
-    pub fn route(self: &Arc<Self>, from: &Address, to: &Address, m: Msg) -> Result<(), Refused> {
+    pub fn route(
+        self: &Arc<Self>,
+        from: &Address,
+        to: &Address,
+        m: Msg,
+    ) -> Result<(), Box<Refused>> {
         if let Err(err) = self.check_address(to) {
-            return Err(Refused { msg: m, err });
+            return Err(Refused::new(m, err));
         }
         // Calls from outside the runtime (stubs) are not anyone's usage.
         let accounted = from.binding() != OUTSIDE;
@@ -385,9 +401,9 @@ impl Shared {
     }
 
     /// Hands `m` to `to` now: an object's mailbox, or a new worker turn.
-    pub fn deliver_now(self: &Arc<Self>, to: &Address, m: Msg) -> Result<(), Refused> {
+    pub fn deliver_now(self: &Arc<Self>, to: &Address, m: Msg) -> Result<(), Box<Refused>> {
         if let Err(err) = self.check_address(to) {
-            return Err(Refused { msg: m, err });
+            return Err(Refused::new(m, err));
         }
         match to {
             Address::Object { binding, id, name } => {
@@ -407,30 +423,22 @@ impl Shared {
         key: &ObjKey,
         name: Option<String>,
         m: Msg,
-    ) -> Result<(), Refused> {
+    ) -> Result<(), Box<Refused>> {
         let address = || Address::Object {
             binding: key.0.clone(),
             id: key.1.clone(),
             name: name.clone(),
         };
         if let Err(err) = self.check_address(&address()) {
-            return Err(Refused { msg: m, err });
+            return Err(Refused::new(m, err));
         }
         if self.closing.load(Ordering::SeqCst) {
             // Shutting down: messages are lost, as in a crash (alarms are durable).
-            return Err(Refused {
-                msg: m,
-                err: RuntimeError::Closed,
-            });
+            return Err(Refused::new(m, RuntimeError::Closed));
         }
         let mut live = match self.live.lock() {
             Ok(l) => l,
-            Err(_) => {
-                return Err(Refused {
-                    msg: m,
-                    err: RuntimeError::Closed,
-                })
-            }
+            Err(_) => return Err(Refused::new(m, RuntimeError::Closed)),
         };
         // Counted before the task can see the message, so its `work_end` never comes first.
         self.work_begin();
@@ -447,13 +455,13 @@ impl Shared {
                     Ok(()) => return Ok(()),
                     Err(mpsc::error::TrySendError::Full(m)) => {
                         self.work_end();
-                        return Err(Refused {
-                            msg: m,
-                            err: RuntimeError::Overloaded {
+                        return Err(Refused::new(
+                            m,
+                            RuntimeError::Overloaded {
                                 to: address(),
                                 capacity: self.limits.mailbox,
                             },
-                        });
+                        ));
                     }
                     // The task ended without retiring (it panicked): start a new one.
                     Err(mpsc::error::TrySendError::Closed(m)) => m,

@@ -19,20 +19,14 @@ use std::sync::Arc;
 
 /// Runs `m` on a fresh instance of the worker or RPC target at `to`, in a new task. Refuses
 /// when the binding already has its mailbox capacity of messages in flight.
-pub(crate) fn spawn_turn(shared: Arc<Shared>, to: Address, m: Msg) -> Result<(), Refused> {
+pub(crate) fn spawn_turn(shared: Arc<Shared>, to: Address, m: Msg) -> Result<(), Box<Refused>> {
     let Some(wt) = shared.workers.get(to.binding()) else {
-        return Err(Refused {
-            msg: m,
-            err: RuntimeError::UnknownTarget(to),
-        });
+        return Err(Refused::new(m, RuntimeError::UnknownTarget(to)));
     };
     let capacity = shared.limits.mailbox;
     if wt.inflight.fetch_add(1, Ordering::SeqCst) >= capacity {
         wt.inflight.fetch_sub(1, Ordering::SeqCst);
-        return Err(Refused {
-            msg: m,
-            err: RuntimeError::Overloaded { to, capacity },
-        });
+        return Err(Refused::new(m, RuntimeError::Overloaded { to, capacity }));
     }
     shared.work_begin();
     let handle = shared.handle.clone();

@@ -288,3 +288,28 @@ fn open_objects_stay_under_the_cap_and_every_one_answers() {
         }
     }
 }
+
+#[test]
+fn an_alarm_reopens_its_closed_object() {
+    let dir = scratch();
+    let clock = ManualClock::new(T0);
+    let rt = Runtime::builder()
+        .object("PROBE", Probe::new)
+        .data_dir(dir.path())
+        .manual_clock(clock.clone())
+        .max_open_objects(1)
+        .build()
+        .expect("runtime");
+    rt.object("PROBE", "a")
+        .call_method("schedule_bump", vec!["alarm".into(), 1_000.0.into()])
+        .unwrap();
+    // "b" needs the only slot: "a" closes.
+    rt.object("PROBE", "b")
+        .call_method("bump", vec!["x".into(), 1.0.into()])
+        .unwrap();
+    assert_eq!(rt.open_objects(), 1);
+    clock.advance(1_000);
+    rt.settle(SETTLE).unwrap();
+    assert_eq!(count(&rt, "a", "alarm"), 1.0);
+    assert_eq!(count(&rt, "b", "x"), 1.0);
+}

@@ -147,13 +147,16 @@ pub(crate) async fn object_task(
                 }
             }
         }
+        // Idle time counts from when the last work was picked up: read before the work can
+        // answer anyone, so a caller that moves a manual clock after its answer always moves
+        // it past this point.
+        last_active = shared.now_ms();
         if let Some(o) = open.as_mut() {
             match work {
                 Work::Msg(m) => o.host.handle(m),
                 Work::Alarm => o.host.handle(Msg::Alarm),
             }
         }
-        last_active = shared.now_ms();
         shared.work_end();
     }
 }

@@ -217,7 +217,23 @@ impl Memo {
     }
 }
 
-lumenize_core::handlers!(Memo { hit() });
+/// Guards that hold objects awake across turns, by tag (as a pending direct fetch does).
+static HELD: std::sync::Mutex<Vec<(String, lumenize_core::runtime::AwakeGuard)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn release(tag: &str) {
+    HELD.lock().unwrap().retain(|(t, _)| t != tag);
+}
+
+impl Memo {
+    fn hold(&mut self, ctx: &Ctx<'_>, tag: String) -> Result<(), String> {
+        let ext = lumenize_core::runtime::NativeExt::of(ctx).ok_or("not native")?;
+        HELD.lock().unwrap().push((tag, ext.hold_awake()));
+        Ok(())
+    }
+}
+
+lumenize_core::handlers!(Memo { hit(), hold(tag: String) });
 
 fn memo_runtime(
     dir: Option<&Path>,
@@ -312,4 +328,43 @@ fn an_alarm_reopens_its_closed_object() {
     rt.settle(SETTLE).unwrap();
     assert_eq!(count(&rt, "a", "alarm"), 1.0);
     assert_eq!(count(&rt, "b", "x"), 1.0);
+}
+
+#[test]
+fn an_object_held_awake_does_not_hibernate_until_released() {
+    let dir = scratch();
+    let (rt, clock) = memo_runtime(Some(dir.path()), |b| {
+        b.idle_timeout(Duration::from_secs(10))
+    });
+    assert_eq!(hit(&rt, "m"), (1.0, 1.0));
+    rt.object("MEMO", "m")
+        .call_method("hold", vec!["held-idle".into()])
+        .unwrap();
+    clock.advance(3_600_000);
+    assert_eq!(hit(&rt, "m"), (2.0, 2.0), "held awake: still open");
+    release("held-idle");
+    clock.advance(10_000);
+    assert_eq!(hit(&rt, "m"), (1.0, 3.0), "released, then idle: reopened");
+}
+
+#[test]
+fn a_released_object_gives_its_slot_to_a_waiting_one() {
+    let dir = scratch();
+    let (rt, _clock) = memo_runtime(Some(dir.path()), |b| b.max_open_objects(1));
+    rt.object("MEMO", "a")
+        .call_method("hold", vec!["held-slot".into()])
+        .unwrap();
+    // "b" needs the only slot, held by an object that may not close: it waits, until the
+    // release wakes "a" to close.
+    rt.object("MEMO", "b")
+        .send(&ctn().call("hit", vec![]))
+        .unwrap();
+    // Cannot finish whatever the timing (b has no slot); the bounded wait only gives both
+    // tasks time to reach their waiting states, so that the release below is what must
+    // wake "a" (without that wake-up, b would wait forever).
+    assert!(rt.settle(Duration::from_millis(100)).is_err());
+    assert_eq!(rt.open_objects(), 1);
+    release("held-slot");
+    rt.settle(SETTLE).unwrap();
+    assert_eq!(hit(&rt, "b"), (2.0, 2.0), "b ran, and stayed open");
 }

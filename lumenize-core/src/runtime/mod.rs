@@ -357,6 +357,8 @@ pub struct AwakeGuard {
 impl Drop for AwakeGuard {
     fn drop(&mut self) {
         self.shared.awake_exit(&self.me);
+        // An object that was held awake while idle may close now.
+        self.shared.wake_object(&self.me);
     }
 }
 

@@ -70,14 +70,14 @@ pub(crate) struct Mailbox {
     signal: Arc<Signal>,
 }
 
-/// Open objects that are idle, least recently used first, and how many tasks wait for an
-/// open slot. One lock for both, so that an object going idle and a task starting to wait
-/// cannot miss each other.
+/// Open objects that are idle, least recently used first, and how many closes tasks waiting
+/// for an open slot asked for when no object was idle. One lock for both, so that an object
+/// going idle and a task starting to wait cannot miss each other.
 #[derive(Default)]
 pub(crate) struct IdleSet {
     next: u64,
     lru: BTreeMap<u64, Arc<Signal>>,
-    waiting: usize,
+    wanted: usize,
 }
 
 /// Latency added to hops: a default, and overrides per (from binding, to binding).
@@ -561,6 +561,18 @@ impl Shared {
             .unwrap_or(false)
     }
 
+    /// Makes an object's task look at its state again (e.g. it was held awake and no longer
+    /// is: now it may hibernate, or give its slot to a waiting object).
+    pub fn wake_object(&self, who: &Address) {
+        if let Address::Object { binding, id, .. } = who {
+            if let Ok(live) = self.live.lock() {
+                if let Some(mb) = live.get(&(binding.clone(), id.clone())) {
+                    mb.signal.notify.notify_one();
+                }
+            }
+        }
+    }
+
     /// Whether an object last active at `last_active` has been idle long enough to close.
     pub fn idle_expired(&self, last_active: i64) -> bool {
         self.hibernates()
@@ -570,11 +582,12 @@ impl Shared {
                 .is_some_and(|ms| self.now_ms().saturating_sub(last_active) >= ms)
     }
 
-    /// Records an open object as idle. `None` when tasks wait for an open slot: the object
-    /// should close at once instead.
+    /// Records an open object as idle. `None` when a task waiting for an open slot asked for
+    /// a close: the object should close at once instead.
     pub fn idle_enter(&self, signal: &Arc<Signal>) -> Option<u64> {
         let mut set = self.idle_set.lock().ok()?;
-        if set.waiting > 0 {
+        if set.wanted > 0 {
+            set.wanted -= 1;
             return None;
         }
         let seq = set.next;
@@ -590,31 +603,26 @@ impl Shared {
         }
     }
 
-    /// A slot to hold a database open: at once when one is free; otherwise asks the least
-    /// recently used idle object to close and waits (objects going idle while anyone waits
-    /// close instead of staying open). `None` when objects are not limited (in memory).
+    /// A slot to hold a database open: at once when one is free; otherwise asks for one close
+    /// — the least recently used idle object, or when none is idle the next object to go
+    /// idle — and waits. Every waiter asks for one close and every close frees a slot, and
+    /// tokio's semaphore hands freed slots to waiters first, so waiting always ends (once the
+    /// busy objects finish their queued messages). `None` when objects are not limited (in
+    /// memory).
     pub async fn acquire_open(&self) -> Option<OwnedSemaphorePermit> {
         let slots = self.open_slots.as_ref()?;
         if let Ok(p) = slots.clone().try_acquire_owned() {
             return Some(p);
         }
-        struct Waiting<'a>(&'a Mutex<IdleSet>);
-        impl Drop for Waiting<'_> {
-            fn drop(&mut self) {
-                if let Ok(mut set) = self.0.lock() {
-                    set.waiting -= 1;
+        if let Ok(mut set) = self.idle_set.lock() {
+            match set.lru.pop_first() {
+                Some((_, victim)) => {
+                    victim.evict.store(true, Ordering::SeqCst);
+                    victim.notify.notify_one();
                 }
+                None => set.wanted += 1,
             }
         }
-        let _waiting = {
-            let mut set = self.idle_set.lock().ok()?;
-            set.waiting += 1;
-            if let Some((_, victim)) = set.lru.pop_first() {
-                victim.evict.store(true, Ordering::SeqCst);
-                victim.notify.notify_one();
-            }
-            Waiting(&self.idle_set)
-        };
         slots.clone().acquire_owned().await.ok()
     }
 }

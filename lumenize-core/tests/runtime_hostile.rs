@@ -385,3 +385,39 @@ fn a_call_refused_for_overload_runs_its_continuation_with_the_error() {
         "{got}"
     );
 }
+
+#[test]
+fn a_flooded_object_still_receives_the_answers_to_its_own_calls() {
+    let (callee_entered, callee_release) = latch("reserve-callee");
+    let (caller_entered, caller_release) = latch("reserve-caller");
+    let rt = gate_runtime();
+    let callee = rt.object("GATE", "reserve-callee");
+    let caller = rt.object("GATE", "reserve-caller");
+    // The callee is stuck, so the caller's call waits in its mailbox.
+    callee
+        .send(&ctn().call("hold", vec!["reserve-callee".into()]))
+        .unwrap();
+    callee_entered.recv().unwrap();
+    caller
+        .call_method("call_gate", vec!["reserve-callee".into()])
+        .unwrap();
+    // Now the caller is stuck too, and its mailbox is flooded with requests.
+    caller
+        .send(&ctn().call("hold", vec!["reserve-caller".into()]))
+        .unwrap();
+    caller_entered.recv().unwrap();
+    let (accepted, _) = flood(&caller, &ctn().call("tick", vec![]));
+    assert_eq!(accepted, CAP);
+    // The callee answers: the reply finds the caller's mailbox full of requests, and still
+    // gets in.
+    callee_release.send(()).unwrap();
+    // The callee takes messages in order: once this call answers, the caller's call has run
+    // and its reply has been handed to the caller's mailbox.
+    callee.call_method("tick", vec![]).unwrap();
+    caller_release.send(()).unwrap();
+    rt.settle(SETTLE).unwrap();
+    assert_eq!(
+        text(caller.call_method("got_text", vec![]).unwrap()),
+        "Some(1.0)"
+    );
+}

@@ -376,6 +376,8 @@ pub struct RuntimeBuilder {
 
 /// Messages a mailbox holds by default (see [`RuntimeBuilder::mailbox_capacity`]).
 const DEFAULT_MAILBOX: usize = 16_384;
+/// The largest mailbox capacity (tokio's channels take at most `usize::MAX >> 3`).
+const MAX_MAILBOX: usize = 1 << 24;
 /// How long an object stays open without messages by default.
 const DEFAULT_IDLE: Duration = Duration::from_secs(60);
 /// Longest binding name (it becomes a directory name).
@@ -486,8 +488,11 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Bounds every mailbox (default 16,384; at least 1): an object queues at most `n`
-    /// messages, and a worker or RPC target binding has at most `n` messages in flight.
+    /// Bounds every mailbox (default 16,384; between 1 and 2^24): an object queues at most
+    /// `n` messages, and a worker or RPC target binding has at most `n` messages in flight.
+    /// Replies — continuation deliveries and resumed invocations, which answer calls the
+    /// target made itself — have a reserve of another `n`, so a flood of requests cannot
+    /// make an object lose its answers.
     /// Beyond that a message is refused, never queued: a stub or a
     /// [`MessageSender`] gets [`RuntimeError::Overloaded`] at once; a call queued by a
     /// handler has its continuation run with that error (as a `RuntimeError` `Error` value),
@@ -502,7 +507,7 @@ impl RuntimeBuilder {
     /// let rt = Runtime::builder().object("COUNTER", |_| Counter).mailbox_capacity(100).build().unwrap();
     /// ```
     pub fn mailbox_capacity(mut self, n: usize) -> Self {
-        self.mailbox = n.max(1);
+        self.mailbox = n.clamp(1, MAX_MAILBOX);
         self
     }
 
@@ -665,7 +670,10 @@ impl Runtime {
         self.stub(Address::object(binding, name))
     }
 
-    /// The object with id `id` of type `binding`.
+    /// The object with id `id` of type `binding`. Ids are 64 lowercase hex digits (see
+    /// [`object_id`]); calls through a stub with any other id fail with
+    /// [`RuntimeError::InvalidObjectId`], so an id taken from user input can never reach a
+    /// file outside the data directory.
     pub fn object_by_id(&self, binding: &str, id: &str) -> Stub {
         self.stub(Address::object_by_id(binding, id))
     }

@@ -39,6 +39,23 @@ pub(crate) struct Limits {
     pub idle_ms: Option<i64>,
 }
 
+impl Limits {
+    /// The size of an object's channel: the mailbox and the replies' reserve.
+    pub fn channel(&self) -> usize {
+        self.mailbox.saturating_mul(2)
+    }
+
+    /// How many messages may be waiting (or, for workers, in flight) for `m` to be taken:
+    /// the capacity for requests, twice that for replies (continuation deliveries and
+    /// resumed invocations, which answer calls the target itself made).
+    pub fn bound_for(&self, m: &Msg) -> usize {
+        match m {
+            Msg::Deliver { .. } | Msg::Resume { .. } => self.channel(),
+            _ => self.mailbox,
+        }
+    }
+}
+
 /// How long an alarm whose object could not be opened waits before it is tried again.
 pub(crate) const OPEN_RETRY_MS: i64 = 1_000;
 
@@ -451,6 +468,21 @@ impl Shared {
                     mb.signal.notify.notify_one();
                     return Ok(());
                 }
+                // Requests fill the mailbox up to its capacity; replies may use a reserve of
+                // as much again, so a flood of requests cannot make an object lose the
+                // answers to its own calls.
+                let queued = self.limits.channel().saturating_sub(mb.tx.capacity());
+                let bound = self.limits.bound_for(&m);
+                if queued >= bound {
+                    self.work_end();
+                    return Err(Refused::new(
+                        m,
+                        RuntimeError::Overloaded {
+                            to: address(),
+                            capacity: bound,
+                        },
+                    ));
+                }
                 match mb.tx.try_send(m) {
                     Ok(()) => return Ok(()),
                     Err(mpsc::error::TrySendError::Full(m)) => {
@@ -459,7 +491,7 @@ impl Shared {
                             m,
                             RuntimeError::Overloaded {
                                 to: address(),
-                                capacity: self.limits.mailbox,
+                                capacity: self.limits.channel(),
                             },
                         ));
                     }
@@ -469,7 +501,7 @@ impl Shared {
             }
             None => m,
         };
-        let (tx, rx) = mpsc::channel(self.limits.mailbox);
+        let (tx, rx) = mpsc::channel(self.limits.channel());
         let signal = Arc::new(Signal::default());
         match m {
             Msg::Alarm => signal.alarm.store(true, Ordering::SeqCst),

@@ -23,7 +23,7 @@ pub(crate) fn spawn_turn(shared: Arc<Shared>, to: Address, m: Msg) -> Result<(),
     let Some(wt) = shared.workers.get(to.binding()) else {
         return Err(Refused::new(m, RuntimeError::UnknownTarget(to)));
     };
-    let capacity = shared.limits.mailbox;
+    let capacity = shared.limits.bound_for(&m);
     if wt.inflight.fetch_add(1, Ordering::SeqCst) >= capacity {
         wt.inflight.fetch_sub(1, Ordering::SeqCst);
         return Err(Refused::new(m, RuntimeError::Overloaded { to, capacity }));

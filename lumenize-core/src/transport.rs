@@ -100,8 +100,13 @@ impl fmt::Display for Address {
                 name: Some(name),
                 ..
             } => write!(f, "{binding}/{name}"),
+            Address::Object { binding, id, .. } if is_object_id(id) => {
+                write!(f, "{binding}#{}", &id[..12])
+            }
+            // Not an id this runtime issues (e.g. hostile input to `object_by_id`): shown
+            // escaped and cut by characters, never by bytes, so displaying it cannot panic.
             Address::Object { binding, id, .. } => {
-                write!(f, "{binding}#{}", &id[..id.len().min(12)])
+                write!(f, "{binding}#{}", shown_id(id))
             }
             Address::Worker { binding } => write!(f, "worker {binding}"),
             Address::RpcTarget { binding } => write!(f, "rpc-target {binding}"),
@@ -127,9 +132,28 @@ pub fn id_from_name(binding: &str, name: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// True when `id` looks like an object id (64 lowercase hex digits).
+/// True when `id` looks like an object id (64 lowercase hex digits). Hosts refuse any other
+/// id before it reaches storage: an id becomes a file name, so it must never carry a path
+/// separator, `..`, a NUL or anything else outside this alphabet.
+///
+/// ```
+/// use lumenize_core::transport::{id_from_name, is_object_id};
+/// assert!(is_object_id(&id_from_name("COUNTER", "alice")));
+/// assert!(!is_object_id("../../etc/passwd"));
+/// ```
 pub fn is_object_id(id: &str) -> bool {
     id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A short, escaped rendering of an id that may be hostile (for errors and logs): at most
+/// 24 characters, debug-escaped, so control characters or a huge id cannot flood a log line.
+pub(crate) fn shown_id(id: &str) -> String {
+    const SHOWN: usize = 24;
+    let mut cut: String = id.chars().take(SHOWN).collect();
+    if cut.len() < id.len() {
+        cut.push('…');
+    }
+    format!("{cut:?}")
 }
 
 /// Where the outcome of a call goes: a continuation to run on the caller.

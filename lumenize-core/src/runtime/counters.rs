@@ -24,11 +24,15 @@ pub(crate) enum Kind {
     Panic,
     /// A message went to a worker or RPC target binding that does not exist.
     UnknownTarget,
+    /// A message nobody waits for (a fire-and-forget call, a continuation delivery, resumed
+    /// work, a call whose reply address is unusable) was dropped: its target refused it
+    /// (overloaded, unknown, cannot be opened).
+    DroppedMessage,
     /// An outcome arrived after the other path of a race had won, and was ignored.
     LateOutcome,
 }
 
-const KINDS: usize = 9;
+const KINDS: usize = 10;
 
 /// The live counters, shared by the runtime's threads.
 #[derive(Default)]
@@ -104,6 +108,13 @@ impl Counters {
     /// Messages to worker or RPC target bindings that do not exist.
     pub fn unknown_targets(&self) -> u64 {
         self.get(Kind::UnknownTarget)
+    }
+
+    /// Messages nobody waited for (fire-and-forget calls, continuation deliveries, resumed
+    /// work) that were dropped because their target refused them: a full mailbox, an
+    /// unknown or unusable address, an object that could not be opened.
+    pub fn dropped_messages(&self) -> u64 {
+        self.get(Kind::DroppedMessage)
     }
 
     /// Outcomes that arrived after the other path of a race had already won (a fetch result

@@ -3,19 +3,20 @@
 
 use super::accounting::thread_cpu;
 use super::counters::Kind;
-use super::shared::Shared;
-use super::{Msg, NativeExt, Reply, RuntimeError};
+use super::shared::{Shared, Signal, OPEN_RETRY_MS};
+use super::{Msg, NativeExt, RuntimeError};
 use crate::alarms::{self, fire, SlotState, SqlAlarmSlot};
 use crate::context::{Ctx, CtxParts};
 use crate::ocan::{execute_chain, run_continuation, ChainError, Dispatch, OperationChain};
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{SqlValue, Storage, StorageError, KV_SCHEMA};
 use crate::structured_clone;
-use crate::transport::{Address, Delivery};
+use crate::transport::{is_object_id, shown_id, Address, Delivery};
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 /// (binding, id): how the runtime keys a live object.
 pub(crate) type ObjKey = (String, String);
@@ -29,54 +30,191 @@ pub(crate) struct ObjectHost {
     instance: Option<Box<dyn Dispatch + Send>>,
 }
 
-/// The file of object `id` under `binding` in `dir`.
-pub(crate) fn db_path(dir: &std::path::Path, binding: &str, id: &str) -> std::path::PathBuf {
-    dir.join(binding).join(format!("{id}.sqlite"))
+/// The file of object `id` under `binding` in `dir`. Both become path components, so both are
+/// checked here, whatever the caller checked before: a binding is 1 to 128 ASCII letters,
+/// digits, `_` or `-`; an id is 64 lowercase hex digits. No separator, `..`, NUL or absolute
+/// path can reach outside `dir`.
+pub(crate) fn db_path(
+    dir: &std::path::Path,
+    binding: &str,
+    id: &str,
+) -> Result<std::path::PathBuf, StorageError> {
+    if !super::valid_binding(binding) || !is_object_id(id) {
+        return Err(StorageError::new(
+            format!(
+                "refused object path: binding {binding:?}, id {}",
+                shown_id(id)
+            ),
+            "object path",
+        ));
+    }
+    Ok(dir.join(binding).join(format!("{id}.sqlite")))
 }
 
+/// What an object's task does next.
+enum Work {
+    Msg(Msg),
+    Alarm,
+}
+
+/// An open object: its host and the slot it holds (released when it closes).
+struct Open {
+    host: ObjectHost,
+    _slot: Option<OwnedSemaphorePermit>,
+    count: Arc<Shared>,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.count.open_count.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// One object's task: takes its messages and alarms one at a time; opens the object for the
+/// first one (and again after closing), closes it when idle long enough or when another
+/// object needs its slot, and ends once closed with nothing to do. A failed open answers the
+/// work with the error and is not remembered: the next message or alarm tries again.
 pub(crate) async fn object_task(
     shared: Arc<Shared>,
     key: ObjKey,
     name: Option<String>,
-    mut rx: mpsc::UnboundedReceiver<Msg>,
+    mut rx: mpsc::Receiver<Msg>,
+    signal: Arc<Signal>,
 ) {
-    let mut host = match ObjectHost::open(shared.clone(), key.clone(), name) {
-        Ok(h) => Some(h),
-        Err(e) => {
-            tracing::error!(binding = %key.0, id = %key.1, error = %e, "cannot open object");
-            shared.count(Kind::OpenFailure);
-            None
+    let me = Address::object_by_id(key.0.clone(), key.1.clone());
+    let mut open: Option<Open> = None;
+    let mut last_active = shared.now_ms();
+    loop {
+        let work = match rx.try_recv() {
+            Ok(m) => Work::Msg(m),
+            // The runtime dropped the mailbox: it is shutting down.
+            Err(mpsc::error::TryRecvError::Disconnected) => return,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                if signal.alarm.swap(false, Ordering::SeqCst) {
+                    Work::Alarm
+                } else if signal.evict.swap(false, Ordering::SeqCst) && open.is_some() {
+                    // Another object needs the slot (see `Shared::acquire_open`).
+                    open = None;
+                    continue;
+                } else if open.is_none() {
+                    if shared.retire(&key, &signal, &rx) {
+                        return;
+                    }
+                    continue;
+                } else {
+                    match idle_wait(&shared, &me, &mut rx, &signal, last_active).await {
+                        Idle::Msg(m) => Work::Msg(m),
+                        Idle::Wake => continue,
+                        Idle::Close => {
+                            open = None;
+                            continue;
+                        }
+                        Idle::Shutdown => return,
+                    }
+                }
+            }
+        };
+        // Idle past the timeout by the runtime's clock: hibernate before this turn, so that
+        // whether the instance is rebuilt depends on the clock, never on a race with the idle
+        // timer.
+        if open.is_some() && shared.idle_expired(last_active) && !shared.is_awake(&me) {
+            open = None;
         }
-    };
-    while let Some(msg) = rx.recv().await {
-        match host.as_mut() {
-            Some(h) => h.handle(msg),
-            None => fail_message(
-                msg,
-                ChainError::Storage(format!("object {}/{} could not be opened", key.0, key.1)),
-            ),
+        if open.is_none() {
+            let slot = shared.acquire_open().await;
+            match ObjectHost::open(shared.clone(), key.clone(), name.clone()) {
+                Ok(host) => {
+                    shared.open_count.fetch_add(1, Ordering::SeqCst);
+                    open = Some(Open {
+                        host,
+                        _slot: slot,
+                        count: shared.clone(),
+                    });
+                }
+                Err(e) => {
+                    drop(slot);
+                    let err = RuntimeError::Storage(format!(
+                        "cannot open object {}/{}: {e}",
+                        key.0, key.1
+                    ));
+                    tracing::error!(address = %me, error = %err, "cannot open object");
+                    shared.count(Kind::OpenFailure);
+                    match work {
+                        Work::Msg(m) => super::refuse(&shared, &me, m, err),
+                        // The timer entry was consumed when it fired: try again later.
+                        Work::Alarm => shared.timer_arm_by(&key, shared.now_ms() + OPEN_RETRY_MS),
+                    }
+                    shared.work_end();
+                    continue;
+                }
+            }
+        }
+        // Idle time counts from when the last work was picked up: read before the work can
+        // answer anyone, so a caller that moves a manual clock after its answer always moves
+        // it past this point.
+        last_active = shared.now_ms();
+        if let Some(o) = open.as_mut() {
+            match work {
+                Work::Msg(m) => o.host.handle(m),
+                Work::Alarm => o.host.handle(Msg::Alarm),
+            }
         }
         shared.work_end();
     }
 }
 
-/// Answers a message that cannot be processed.
-fn fail_message(msg: Msg, err: ChainError) {
-    match msg {
-        Msg::Call {
-            reply: Reply::Sync(tx),
-            ..
-        } => {
-            let _ = tx.send(Err(err));
+enum Idle {
+    Msg(Msg),
+    /// A signal arrived (an alarm, or a request to close): look again.
+    Wake,
+    /// Idle long enough, or asked to make room: close.
+    Close,
+    Shutdown,
+}
+
+/// Waits, with the object open and nothing to do, for a message, a signal or the idle
+/// timeout. While it waits the object is in the idle set (the first to close when a slot is
+/// needed); when tasks already wait for a slot it closes at once.
+async fn idle_wait(
+    shared: &Arc<Shared>,
+    me: &Address,
+    rx: &mut mpsc::Receiver<Msg>,
+    signal: &Arc<Signal>,
+    last_active: i64,
+) -> Idle {
+    // An object held awake (awaiting I/O) is not hibernateable.
+    let hibernates = shared.hibernates() && !shared.is_awake(me);
+    let seq = if hibernates {
+        match shared.idle_enter(signal) {
+            Some(seq) => Some(seq),
+            None => return Idle::Close,
         }
-        Msg::Trigger { done, .. } => {
-            let _ = done.send(Err(RuntimeError::Chain(err)));
+    } else {
+        None
+    };
+    let deadline = shared
+        .limits
+        .idle_ms
+        .filter(|_| hibernates)
+        .map(|ms| last_active.saturating_add(ms));
+    let idle_timer = async {
+        match deadline {
+            Some(at) => shared.sleep_until(at).await,
+            None => std::future::pending().await,
         }
-        Msg::Run { done, .. } => {
-            let _ = done.send(Err(RuntimeError::Chain(err)));
-        }
-        _ => {}
+    };
+    let out = tokio::select! {
+        m = rx.recv() => match m {
+            Some(m) => Idle::Msg(m),
+            None => Idle::Shutdown,
+        },
+        _ = signal.notify.notified() => Idle::Wake,
+        _ = idle_timer => Idle::Close,
+    };
+    if let Some(seq) = seq {
+        shared.idle_leave(seq);
     }
+    out
 }
 
 impl ObjectHost {
@@ -87,7 +225,7 @@ impl ObjectHost {
     ) -> Result<ObjectHost, StorageError> {
         let storage = match &shared.data_dir {
             Some(dir) => {
-                let path = db_path(dir, &key.0, &key.1);
+                let path = db_path(dir, &key.0, &key.1)?;
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).map_err(|e| {
                         StorageError::new(e.to_string(), format!("mkdir {}", parent.display()))
@@ -97,20 +235,33 @@ impl ObjectHost {
             }
             None => SqliteStorage::in_memory()?,
         };
-        storage.exec_batch(KV_SCHEMA)?;
-        alarms::init_schema(&storage)?;
-        // The name is first-write-wins, like the original's `__lmz_do_instance_name`.
-        if let Some(n) = &name {
-            storage.exec(
-                "INSERT OR IGNORE INTO __lmz_meta (key, value) VALUES ('name', ?1)",
-                &[SqlValue::from(n.as_str())],
-            )?;
-        }
-        let stored_name = storage
-            .exec("SELECT value FROM __lmz_meta WHERE key = 'name'", &[])?
-            .scalar()
-            .and_then(|v| v.as_str().map(str::to_string));
-        let slot = SlotState::load(&storage)?;
+        // One transaction for the whole setup: objects reopen often (hibernation), and one
+        // commit costs far less than one per statement.
+        storage.begin()?;
+        let setup = (|| {
+            storage.exec_batch(KV_SCHEMA)?;
+            alarms::init_schema(&storage)?;
+            // The name is first-write-wins, like the original's `__lmz_do_instance_name`.
+            if let Some(n) = &name {
+                storage.exec(
+                    "INSERT OR IGNORE INTO __lmz_meta (key, value) VALUES ('name', ?1)",
+                    &[SqlValue::from(n.as_str())],
+                )?;
+            }
+            let stored_name = storage
+                .exec("SELECT value FROM __lmz_meta WHERE key = 'name'", &[])?
+                .scalar()
+                .and_then(|v| v.as_str().map(str::to_string));
+            let slot = SlotState::load(&storage)?;
+            Ok((stored_name, slot))
+        })();
+        let (stored_name, slot) = match setup.and_then(|out| storage.commit().map(|()| out)) {
+            Ok(out) => out,
+            Err(e) => {
+                let _ = storage.rollback();
+                return Err(e);
+            }
+        };
         let me = Address::Object {
             binding: key.0.clone(),
             id: key.1.clone(),
@@ -385,5 +536,39 @@ pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "non-string panic payload".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::db_path;
+    use std::path::Path;
+
+    #[test]
+    fn db_path_refuses_anything_that_could_leave_the_data_dir() {
+        let dir = Path::new("/data");
+        let good = crate::transport::id_from_name("P", "x");
+        assert_eq!(
+            db_path(dir, "P", &good).unwrap(),
+            dir.join("P").join(format!("{good}.sqlite"))
+        );
+        let long = "a".repeat(129);
+        for binding in ["", "..", ".", "a/b", "/abs", "a\0b", "é", long.as_str()] {
+            assert!(db_path(dir, binding, &good).is_err(), "{binding:?}");
+        }
+        for id in [
+            "",
+            "..",
+            "../../etc/passwd",
+            "/etc/passwd",
+            "a\0b",
+            &good[..63],
+            &format!("{good}0"),
+            &good.to_uppercase(),
+            &format!("{}/", &good[..63]),
+        ] {
+            let err = db_path(dir, "P", id).unwrap_err();
+            assert!(err.to_string().contains("refused object path"), "{err}");
+        }
     }
 }

@@ -22,11 +22,23 @@
 //!
 //! Model:
 //! - **Objects** are registered by binding; `object(binding, name)` addresses one by name
-//!   (id = SHA-256 of binding and name). An object's task starts on its first message, opens
-//!   `<data_dir>/<binding>/<id>.sqlite` (WAL) or an in-memory database, and handles its
-//!   mailbox one message at a time. Every message is one *turn* (alarms: one turn per
-//!   schedule), and a turn is one SQLite transaction: commit on success; on error or panic
-//!   rollback, drop the turn's outgoing messages, report the error, keep going.
+//!   (id = SHA-256 of binding and name; `object_by_id` takes only such ids, 64 lowercase hex
+//!   digits, so an id can never name a path outside the data directory). An object's task
+//!   starts on its first message, opens `<data_dir>/<binding>/<id>.sqlite` (WAL) or an
+//!   in-memory database, and handles its mailbox one message at a time. Every message is one
+//!   *turn* (alarms: one turn per schedule), and a turn is one SQLite transaction: commit on
+//!   success; on error or panic rollback, drop the turn's outgoing messages, report the
+//!   error, keep going.
+//! - **Hibernation** (with a data directory): an object closes — task, connection, WAL and
+//!   shared-memory files — after [`idle_timeout`](RuntimeBuilder::idle_timeout) without
+//!   messages, or when another object needs its slot under
+//!   [`max_open_objects`](RuntimeBuilder::max_open_objects) (least recently used idle object
+//!   first). Its next message or alarm reopens it: SQLite state intact, instance rebuilt by
+//!   the factory (in-memory fields do not survive, as on Cloudflare). An object that cannot
+//!   be opened answers that message with [`RuntimeError::Storage`]; nothing is remembered, the
+//!   next message tries again, and an alarm is retried a second later.
+//! - **Mailboxes are bounded** ([`mailbox_capacity`](RuntimeBuilder::mailbox_capacity)): a
+//!   message beyond the bound is refused with [`RuntimeError::Overloaded`], never queued.
 //! - **Workers** and **RPC targets** are stateless: a fresh instance per message, many at once.
 //! - **Messages** cross as structured-clone wire text. Outgoing calls are sent after commit.
 //! - **Alarms**: each object's armed time is mirrored in its database and in one runtime-wide
@@ -92,6 +104,8 @@ pub(crate) enum Msg {
         chain: String,
         awake: Option<AwakeGuard>,
     },
+    /// The object's alarm is due. Never queued in a mailbox: `Shared::send_object` turns it
+    /// into the task's alarm flag, so a full mailbox cannot refuse (and lose) it.
     Alarm,
     Trigger {
         n: usize,
@@ -106,8 +120,8 @@ pub(crate) enum Msg {
 pub(crate) enum Reply {
     None,
     Continuation(ReplyTo),
-    Sync(std::sync::mpsc::Sender<Result<String, ChainError>>),
-    Async(tokio::sync::oneshot::Sender<Result<String, ChainError>>),
+    Sync(std::sync::mpsc::Sender<Result<String, RuntimeError>>),
+    Async(tokio::sync::oneshot::Sender<Result<String, RuntimeError>>),
 }
 
 /// Sends a turn's result where its message asked.
@@ -129,32 +143,48 @@ pub(crate) fn reply(
             shared.send_delivery(me, d);
         }
         Reply::Sync(tx) => {
-            let _ = tx.send(result);
+            let _ = tx.send(result.map_err(RuntimeError::Chain));
         }
         Reply::Async(tx) => {
-            let _ = tx.send(result);
+            let _ = tx.send(result.map_err(RuntimeError::Chain));
         }
     }
 }
 
-pub(crate) fn host_fail(msg: Msg, err: ChainError) {
+/// Answers a message that `target` will not run (unknown, overloaded, cannot be opened...)
+/// with `err`: a waiting caller gets the error, a caller's continuation runs with it as an
+/// `Error` value, and what nobody waits for (fire-and-forget calls, continuation deliveries,
+/// resumed work) is logged.
+/// Reports a message nobody waits for that `target` refused: a `tracing` event and a count.
+fn dropped(shared: &Shared, target: &Address, what: &str, err: &RuntimeError) {
+    tracing::warn!(address = %target, message = what, error = %err, "message dropped");
+    shared.count(counters::Kind::DroppedMessage);
+}
+
+pub(crate) fn refuse(shared: &Arc<Shared>, target: &Address, msg: Msg, err: RuntimeError) {
     match msg {
         Msg::Call { reply, .. } => match reply {
+            Reply::None => dropped(shared, target, "call", &err),
+            Reply::Continuation(r) => {
+                let d = host::delivery(r.to, r.continuation, Err(err.into_chain()));
+                shared.send_delivery(target, d);
+            }
             Reply::Sync(tx) => {
                 let _ = tx.send(Err(err));
             }
             Reply::Async(tx) => {
                 let _ = tx.send(Err(err));
             }
-            _ => {}
         },
+        Msg::Deliver { .. } => dropped(shared, target, "continuation", &err),
+        Msg::Resume { .. } => dropped(shared, target, "resumed work", &err),
+        Msg::Alarm => {}
         Msg::Trigger { done, .. } => {
-            let _ = done.send(Err(RuntimeError::Chain(err)));
+            let _ = done.send(Err(err));
         }
         Msg::Run { done, .. } => {
-            let _ = done.send(Err(RuntimeError::Chain(err)));
+            let _ = done.send(Err(err));
         }
-        _ => {}
     }
 }
 
@@ -177,9 +207,42 @@ pub enum RuntimeError {
     /// `settle` gave up.
     #[error("still busy after {0:?}")]
     Timeout(Duration),
-    /// Filesystem or database error while opening.
+    /// Filesystem or database error while opening (an object that could not be opened is
+    /// tried again by its next message).
     #[error("storage: {0}")]
     Storage(String),
+    /// The target's mailbox is full (see [`RuntimeBuilder::mailbox_capacity`]): the message
+    /// was not queued. Try again later; nothing of it ran.
+    #[error("{to} is overloaded: {capacity} messages are already waiting")]
+    Overloaded {
+        /// The target.
+        to: Address,
+        /// The mailbox capacity it reached.
+        capacity: usize,
+    },
+    /// An object id that this runtime never issues: ids are 64 lowercase hex digits
+    /// ([`object_id`]). Anything else (path separators, `..`, NUL, other lengths or
+    /// characters) is refused before it can reach storage.
+    #[error("invalid object id {id} for {binding}: an object id is 64 lowercase hex digits")]
+    InvalidObjectId {
+        /// The binding.
+        binding: String,
+        /// The refused id, escaped and shortened.
+        id: String,
+    },
+}
+
+impl RuntimeError {
+    /// The error as a continuation sees it.
+    fn into_chain(self) -> ChainError {
+        match self {
+            RuntimeError::Chain(c) => c,
+            other => ChainError::Handler {
+                name: "RuntimeError".into(),
+                message: other.to_string(),
+            },
+        }
+    }
 }
 
 /// Native extras reachable from a handler's [`Ctx`]: spawn async work, send messages later,
@@ -222,7 +285,8 @@ impl NativeExt {
     }
 
     /// Keeps this address accounted as awake until the guard drops (an object awaiting a
-    /// direct fetch is not hibernateable, so Cloudflare bills the wait).
+    /// direct fetch is not hibernateable, so Cloudflare bills the wait). The runtime does not
+    /// close an object held awake, whatever its idle time.
     pub fn hold_awake(&self) -> AwakeGuard {
         self.shared.awake_enter(&self.me);
         AwakeGuard {
@@ -255,23 +319,27 @@ impl MessageSender {
         &self.me
     }
 
-    /// Sends `chain` (wire text) to `to`, with an optional continuation to reply to.
+    /// Sends `chain` (wire text) to `to`, with an optional continuation to reply to. Fails at
+    /// once when `to` or the reply address is not a known address, or when `to`'s mailbox is
+    /// full ([`RuntimeError::Overloaded`]; nothing was sent).
     pub fn call_raw_wire(
         &self,
         to: &Address,
         chain: String,
         reply: Option<ReplyTo>,
     ) -> Result<(), RuntimeError> {
-        if !self.shared.knows_address(to) {
-            return Err(RuntimeError::UnknownTarget(to.clone()));
+        self.shared.check_address(to)?;
+        if let Some(r) = &reply {
+            self.shared.check_address(&r.to)?;
         }
-        self.shared.send_outgoing(Outgoing {
-            from: self.me.clone(),
-            to: to.clone(),
-            chain,
-            reply,
-        });
-        Ok(())
+        self.shared
+            .route_outgoing(Outgoing {
+                from: self.me.clone(),
+                to: to.clone(),
+                chain,
+                reply,
+            })
+            .map_err(|(r, _)| r.err)
     }
 
     /// Runs `chain` (wire text) on this very address as the rest of the invocation that
@@ -284,17 +352,18 @@ impl MessageSender {
         chain: String,
         awake: Option<AwakeGuard>,
     ) -> Result<(), RuntimeError> {
-        if !self.shared.knows_address(&self.me) {
-            return Err(RuntimeError::UnknownTarget(self.me.clone()));
-        }
         self.shared
-            .deliver_now(&self.me, Msg::Resume { chain, awake });
-        Ok(())
+            .deliver_now(&self.me, Msg::Resume { chain, awake })
+            .map_err(|r| r.err)
     }
 
-    /// Delivers an outcome to a continuation (what a callee does after a call).
-    pub fn deliver(&self, delivery: Delivery) {
-        self.shared.send_delivery(&self.me, delivery);
+    /// Delivers an outcome to a continuation (what a callee does after a call). Fails, like
+    /// every other way of sending, when `delivery.to` is not a known address or its mailbox
+    /// is full.
+    pub fn deliver(&self, delivery: Delivery) -> Result<(), RuntimeError> {
+        self.shared
+            .route_delivery(&self.me, delivery)
+            .map_err(|r| r.err)
     }
 }
 
@@ -307,6 +376,8 @@ pub struct AwakeGuard {
 impl Drop for AwakeGuard {
     fn drop(&mut self) {
         self.shared.awake_exit(&self.me);
+        // An object that was held awake while idle may close now.
+        self.shared.wake_object(&self.me);
     }
 }
 
@@ -317,16 +388,51 @@ pub struct RuntimeBuilder {
     data_dir: Option<PathBuf>,
     manual: Option<Arc<ManualClock>>,
     threads: usize,
+    mailbox: usize,
+    max_open: Option<usize>,
+    idle: Duration,
+}
+
+/// Messages a mailbox holds by default (see [`RuntimeBuilder::mailbox_capacity`]).
+const DEFAULT_MAILBOX: usize = 16_384;
+/// The largest mailbox capacity (tokio's channels take at most `usize::MAX >> 3`).
+const MAX_MAILBOX: usize = 1 << 24;
+/// How long an object stays open without messages by default.
+const DEFAULT_IDLE: Duration = Duration::from_secs(60);
+/// Longest binding name (it becomes a directory name).
+const MAX_BINDING_LEN: usize = 128;
+
+/// The default cap on open objects: an eighth of the process's open-file limit (an open
+/// object holds three descriptors: its database, WAL and shared-memory files), between 16 and
+/// 1,024.
+fn default_max_open() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
+    } else {
+        1_024
+    };
+    (soft / 8).clamp(16, 1_024)
+}
+
+/// Whether `binding` may name a binding: it becomes a directory name, so 1 to 128 ASCII
+/// letters, digits, `_` or `-` (no separator, dot, NUL or anything else).
+pub(crate) fn valid_binding(binding: &str) -> bool {
+    !binding.is_empty()
+        && binding.len() <= MAX_BINDING_LEN
+        && binding
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn check_binding(binding: &str) -> Result<(), RuntimeError> {
-    if binding.is_empty()
-        || !binding
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+    if !valid_binding(binding) {
         return Err(RuntimeError::Config(format!(
-            "binding {binding:?} must be non-empty ASCII letters, digits, '_' or '-'"
+            "binding {binding:?} must be 1 to {MAX_BINDING_LEN} ASCII letters, digits, '_' or '-'"
         )));
     }
     Ok(())
@@ -360,6 +466,7 @@ impl RuntimeBuilder {
             WorkerType {
                 factory: Arc::new(move |ctx| Box::new(factory(ctx))),
                 rpc_only: false,
+                inflight: Default::default(),
             },
         );
         self
@@ -376,6 +483,7 @@ impl RuntimeBuilder {
             WorkerType {
                 factory: Arc::new(move |ctx| Box::new(factory(ctx))),
                 rpc_only: true,
+                inflight: Default::default(),
             },
         );
         self
@@ -396,6 +504,51 @@ impl RuntimeBuilder {
     /// Tokio worker threads (default 2).
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n.max(1);
+        self
+    }
+
+    /// Bounds every mailbox (default 16,384; between 1 and 2^24): an object queues at most
+    /// `n` messages, and a worker or RPC target binding has at most `n` messages in flight.
+    /// Replies — continuation deliveries and resumed invocations, which answer calls the
+    /// target made itself — have a reserve of another `n`, so a flood of requests cannot
+    /// make an object lose its answers.
+    /// Beyond that a message is refused, never queued: a stub or a
+    /// [`MessageSender`] gets [`RuntimeError::Overloaded`] at once; a call queued by a
+    /// handler has its continuation run with that error (as a `RuntimeError` `Error` value),
+    /// or is logged when it has none; a continuation delivery that finds its caller full is
+    /// logged and dropped, as on Cloudflare an overloaded object refuses the callee's reply.
+    /// Alarms are not messages and are never refused.
+    ///
+    /// ```
+    /// use lumenize_core::prelude::*;
+    /// # #[derive(Default)] struct Counter;
+    /// # lumenize_core::handlers!(Counter {});
+    /// let rt = Runtime::builder().object("COUNTER", |_| Counter).mailbox_capacity(100).build().unwrap();
+    /// ```
+    pub fn mailbox_capacity(mut self, n: usize) -> Self {
+        self.mailbox = n.clamp(1, MAX_MAILBOX);
+        self
+    }
+
+    /// At most `n` objects keep their database open at once (at least 1; only with a
+    /// [`data_dir`](Self::data_dir)). Default: an eighth of the process's open-file limit
+    /// (an open object holds three descriptors), between 16 and 1,024. An object that needs
+    /// to open while the cap is reached asks the least recently used idle object to close and
+    /// waits for it; objects busy with messages are never closed mid-way.
+    pub fn max_open_objects(mut self, n: usize) -> Self {
+        self.max_open = Some(n.max(1));
+        self
+    }
+
+    /// Closes (hibernates) an object after `idle` of the runtime's clock without a message
+    /// (default 60 s; `Duration::MAX` never closes for idleness; only with a
+    /// [`data_dir`](Self::data_dir): objects in memory never close). A closed object costs
+    /// no task, connection or file; its next message or alarm reopens it. Its SQLite state
+    /// is intact, but its instance is rebuilt by the factory, as after a restart: in-memory
+    /// fields do not survive hibernation, as on Cloudflare. An object held awake (see
+    /// [`NativeExt::hold_awake`]) is not closed.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = idle;
         self
     }
 
@@ -424,6 +577,16 @@ impl RuntimeBuilder {
             Some(m) => m.clone(),
             None => Arc::new(SystemClock),
         };
+        let limits = shared::Limits {
+            mailbox: self.mailbox,
+            max_open: self.max_open.unwrap_or_else(default_max_open),
+            idle_ms: i64::try_from(self.idle.as_millis()).ok(),
+        };
+        // Only objects with files are limited: in memory, closing would lose their state.
+        let open_slots = self
+            .data_dir
+            .as_ref()
+            .map(|_| Arc::new(tokio::sync::Semaphore::new(limits.max_open)));
         let shared = Arc::new(Shared {
             objects: self.objects,
             workers: self.workers,
@@ -432,6 +595,10 @@ impl RuntimeBuilder {
             manual: self.manual.clone(),
             handle: tokio.handle().clone(),
             live: Mutex::new(HashMap::new()),
+            limits,
+            open_slots,
+            idle_set: Mutex::new(Default::default()),
+            open_count: Default::default(),
             timer: Mutex::new(Default::default()),
             timer_notify: tokio::sync::Notify::new(),
             clock_notify: tokio::sync::Notify::new(),
@@ -511,6 +678,9 @@ impl Runtime {
             data_dir: None,
             manual: None,
             threads: 2,
+            mailbox: DEFAULT_MAILBOX,
+            max_open: None,
+            idle: DEFAULT_IDLE,
         }
     }
 
@@ -519,7 +689,10 @@ impl Runtime {
         self.stub(Address::object(binding, name))
     }
 
-    /// The object with id `id` of type `binding`.
+    /// The object with id `id` of type `binding`. Ids are 64 lowercase hex digits (see
+    /// [`object_id`]); calls through a stub with any other id fail with
+    /// [`RuntimeError::InvalidObjectId`], so an id taken from user input can never reach a
+    /// file outside the data directory.
     pub fn object_by_id(&self, binding: &str, id: &str) -> Stub {
         self.stub(Address::object_by_id(binding, id))
     }
@@ -633,6 +806,12 @@ impl Runtime {
     pub fn tokio(&self) -> tokio::runtime::Handle {
         self.shared.handle.clone()
     }
+
+    /// How many objects have their database open now (never more than
+    /// [`RuntimeBuilder::max_open_objects`] with a data directory).
+    pub fn open_objects(&self) -> usize {
+        self.shared.open_count.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for Runtime {
@@ -662,11 +841,7 @@ impl Stub {
     }
 
     fn check(&self) -> Result<(), RuntimeError> {
-        if self.shared.knows_address(&self.to) {
-            Ok(())
-        } else {
-            Err(RuntimeError::UnknownTarget(self.to.clone()))
-        }
+        self.shared.check_address(&self.to)
     }
 
     fn outside(&self) -> Address {
@@ -679,14 +854,16 @@ impl Stub {
         self.check()?;
         let text = chain.stringify()?;
         let (tx, rx) = std::sync::mpsc::channel();
-        self.shared.route(
-            &self.outside(),
-            &self.to,
-            Msg::Call {
-                chain: text,
-                reply: Reply::Sync(tx),
-            },
-        );
+        self.shared
+            .route(
+                &self.outside(),
+                &self.to,
+                Msg::Call {
+                    chain: text,
+                    reply: Reply::Sync(tx),
+                },
+            )
+            .map_err(|r| r.err)?;
         let wire = rx.recv().map_err(|_| RuntimeError::Closed)??;
         Ok(structured_clone::parse(&wire).map_err(ChainError::Codec)?)
     }
@@ -709,35 +886,41 @@ impl Stub {
         self.call(&crate::ocan::ctn().call("fetch", vec![request]))
     }
 
-    /// Runs an encoded chain and returns the encoded result (async, `Send`).
+    /// Runs an encoded chain and returns the encoded result (async, `Send`). A full mailbox
+    /// fails at once with [`RuntimeError::Overloaded`] (no waiting for room: the caller
+    /// decides when to retry).
     pub async fn call_async(&self, chain: String) -> Result<String, RuntimeError> {
         self.check()?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.shared.route(
-            &self.outside(),
-            &self.to,
-            Msg::Call {
-                chain,
-                reply: Reply::Async(tx),
-            },
-        );
-        Ok(rx.await.map_err(|_| RuntimeError::Closed)??)
+        self.shared
+            .route(
+                &self.outside(),
+                &self.to,
+                Msg::Call {
+                    chain,
+                    reply: Reply::Async(tx),
+                },
+            )
+            .map_err(|r| r.err)?;
+        rx.await.map_err(|_| RuntimeError::Closed)?
     }
 
     /// Sends `chain` without waiting (fire-and-forget; a failure is a `tracing` event and
-    /// counts in [`Counters::unanswered_failures`]).
+    /// counts in [`Counters::unanswered_failures`]). An unknown address or a full mailbox
+    /// ([`RuntimeError::Overloaded`]) fails at once.
     pub fn send(&self, chain: &OperationChain) -> Result<(), RuntimeError> {
         self.check()?;
         let text = chain.stringify()?;
-        self.shared.route(
-            &self.outside(),
-            &self.to,
-            Msg::Call {
-                chain: text,
-                reply: Reply::None,
-            },
-        );
-        Ok(())
+        self.shared
+            .route(
+                &self.outside(),
+                &self.to,
+                Msg::Call {
+                    chain: text,
+                    reply: Reply::None,
+                },
+            )
+            .map_err(|r| r.err)
     }
 
     /// Test hook: runs the next `n` schedules of this object now, whatever their time, each in
@@ -777,8 +960,8 @@ impl Stub {
     fn send_object(&self, m: Msg) -> Result<(), RuntimeError> {
         let key = self.object_key()?;
         self.shared
-            .send_object(&key, self.to.name().map(str::to_string), m);
-        Ok(())
+            .send_object(&key, self.to.name().map(str::to_string), m)
+            .map_err(|r| r.err)
     }
 }
 

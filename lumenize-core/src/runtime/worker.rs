@@ -5,8 +5,8 @@
 use super::accounting::thread_cpu;
 use super::counters::Kind;
 use super::host::panic_message;
-use super::shared::Shared;
-use super::{Msg, NativeExt};
+use super::shared::{Refused, Shared};
+use super::{Msg, NativeExt, RuntimeError};
 use crate::alarms::NoAlarmSlot;
 use crate::context::{Ctx, CtxParts};
 use crate::ocan::run_continuation;
@@ -15,29 +15,37 @@ use crate::storage::NoStorage;
 use crate::structured_clone;
 use crate::transport::Address;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// Runs `m` on a fresh instance of the worker or RPC target at `to`, in a new task.
-pub(crate) fn spawn_turn(shared: Arc<Shared>, to: Address, m: Msg) {
+/// Runs `m` on a fresh instance of the worker or RPC target at `to`, in a new task. Refuses
+/// when the binding already has its mailbox capacity of messages in flight.
+pub(crate) fn spawn_turn(shared: Arc<Shared>, to: Address, m: Msg) -> Result<(), Box<Refused>> {
+    let Some(wt) = shared.workers.get(to.binding()) else {
+        return Err(Refused::new(m, RuntimeError::UnknownTarget(to)));
+    };
+    let capacity = shared.limits.bound_for(&m);
+    if wt.inflight.fetch_add(1, Ordering::SeqCst) >= capacity {
+        wt.inflight.fetch_sub(1, Ordering::SeqCst);
+        return Err(Refused::new(m, RuntimeError::Overloaded { to, capacity }));
+    }
     shared.work_begin();
     let handle = shared.handle.clone();
     handle.spawn(async move {
         run(&shared, &to, m);
+        if let Some(wt) = shared.workers.get(to.binding()) {
+            wt.inflight.fetch_sub(1, Ordering::SeqCst);
+        }
         shared.work_end();
     });
+    Ok(())
 }
 
 fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
     let Some(wt) = shared.workers.get(me.binding()) else {
         tracing::warn!(address = %me, "no worker or RPC target under this binding");
         shared.count(Kind::UnknownTarget);
-        super::host_fail(
-            m,
-            ChainError::UnknownMethod {
-                target: me.to_string(),
-                method: "(binding)".into(),
-            },
-        );
+        super::refuse(shared, me, m, RuntimeError::UnknownTarget(me.clone()));
         return;
     };
     // A resumed invocation is part of the request that spawned its async work.
@@ -75,12 +83,14 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
             outcome,
         } => (Err((continuation, outcome)), None),
         other => {
-            super::host_fail(
+            super::refuse(
+                shared,
+                me,
                 other,
-                ChainError::NotCallable {
+                RuntimeError::Chain(ChainError::NotCallable {
                     index: 0,
                     message: "workers have no alarms or storage turns".into(),
-                },
+                }),
             );
             shared.awake_exit(me);
             return;

@@ -123,6 +123,11 @@ impl Harness {
         Ok(Harness { rt, server, done })
     }
 
+    /// The runtime the designs run on (for tests that shape its hops).
+    pub fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
     /// Switches the hop-latency profile.
     pub fn set_profile(&self, p: LatencyProfile) {
         profile::apply(&self.rt, p, ORIGIN_BINDING);
@@ -221,8 +226,9 @@ impl Harness {
             .map_err(|e| ExperimentError::Run(format!("runtime did not settle: {e}")))
     }
 
-    /// Runs `ops` operations one after the other on origin `origin`, returning each one's
-    /// latency (start sent → continuation ran) and the usage per operation. `tick` is called
+    /// Runs `ops` operations one after the other on origin `origin` (each starts once the
+    /// previous one has settled), returning each one's latency (start sent → continuation
+    /// ran) and the usage per operation. `tick` is called
     /// after each operation.
     pub fn sequential(
         &self,
@@ -240,9 +246,12 @@ impl Harness {
             self.send_start(origin, v, fetch_ms, 1)?;
             self.wait_one(v, fetch_ms)?;
             lat.push(t0.elapsed());
+            // One at a time: the next operation starts only once this one's late messages
+            // (the orchestrator's delivery report) are handled, so operations never overlap
+            // and each costs the same rows (an overlapping schedule skips a mirror write).
+            self.settle()?;
             tick();
         }
-        self.settle()?;
         let after = self.snapshot(origin, v);
         Ok((lat, Self::usage(&before, &after, u64::from(ops))))
     }

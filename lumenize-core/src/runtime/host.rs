@@ -137,7 +137,7 @@ pub(crate) async fn object_task(
                         "cannot open object {}/{}: {e}",
                         key.0, key.1
                     ));
-                    tracing::error!(address = %me, error = %err, "cannot open object");
+                    tracing::error!(binding = %key.0, id = %key.1, error = %err, "cannot open object");
                     shared.count(Kind::OpenFailure);
                     match work {
                         Work::Msg(m) => super::refuse(&shared, &me, m, err),

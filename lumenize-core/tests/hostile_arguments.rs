@@ -331,3 +331,78 @@ impl ArrayItem for lumenize_core::structured_clone::Object {
         }
     }
 }
+
+/// Budget units of converting one array visit: the array and one per item (numbers here).
+fn visit_units(len: usize) -> usize {
+    1 + len
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Random alias DAGs of depth 3 (rows of numbers, squares of row handles, a cube of square
+    /// handles) as `Vec<Vec<Vec<f64>>>`: whatever repeats at most the fixed allowance converts
+    /// exactly; whatever repeats more than the allowance plus four times the graph is refused;
+    /// either way the call allocates at most in proportion to the graph plus the allowance.
+    #[test]
+    fn alias_dags_convert_exactly_or_are_refused_with_bounded_work(
+        rows in proptest::collection::vec(0usize..400, 1..12),
+        squares in proptest::collection::vec(proptest::collection::vec(0usize..1000, 0..120), 1..12),
+        cube in proptest::collection::vec(0usize..1000, 0..120),
+    ) {
+        let row_values: Vec<Value> = rows.iter().map(|&len| numbers(len)).collect();
+        let square_rows: Vec<Vec<usize>> = squares
+            .iter()
+            .map(|s| s.iter().map(|i| i % rows.len()).collect())
+            .collect();
+        let square_values: Vec<Value> = square_rows
+            .iter()
+            .map(|s| Value::array(s.iter().map(|&r| row_values[r].clone())))
+            .collect();
+        let cube_squares: Vec<usize> = cube.iter().map(|i| i % squares.len()).collect();
+        let arg = Value::array(cube_squares.iter().map(|&s| square_values[s].clone()));
+
+        // The expected tree, and the budget's view of it.
+        let row_sum = |len: usize| (len * len.saturating_sub(1) / 2) as f64;
+        let square_units = |s: usize| {
+            visit_units(square_rows[s].len())
+                + square_rows[s].iter().map(|&r| visit_units(rows[r])).sum::<usize>()
+        };
+        let tree = visit_units(cube_squares.len())
+            + cube_squares.iter().map(|&s| square_units(s)).sum::<usize>();
+        let mut graph = visit_units(cube_squares.len());
+        let (mut seen_rows, mut seen_squares) = (vec![false; rows.len()], vec![false; squares.len()]);
+        for &s in &cube_squares {
+            if !std::mem::replace(&mut seen_squares[s], true) {
+                graph += visit_units(square_rows[s].len());
+                for &r in &square_rows[s] {
+                    if !std::mem::replace(&mut seen_rows[r], true) {
+                        graph += visit_units(rows[r]);
+                    }
+                }
+            }
+        }
+        let expansion = tree - graph;
+        let numbers_expected: usize =
+            cube_squares.iter().flat_map(|&s| &square_rows[s]).map(|&r| rows[r]).sum();
+        let sum_expected: f64 =
+            cube_squares.iter().flat_map(|&s| &square_rows[s]).map(|&r| row_sum(rows[r])).sum();
+
+        let chain = ctn().call("cubes", vec![arg]);
+        let mut t = Target::default();
+        let (result, _, bytes) =
+            measure(|| with_ctx(|ctx| execute_chain(&mut t, ctx, &chain)));
+        const ALLOWANCE: usize = 1 << 20;
+        // A unit costs at most a cloned handle and a converted number (~40 bytes), plus the
+        // vectors' growth: 128 bytes per unit is a generous ceiling.
+        let ceiling = 128 * (5 * graph + ALLOWANCE) as u64;
+        proptest::prop_assert!(bytes <= ceiling, "{bytes} bytes for graph {graph}");
+        if expansion <= ALLOWANCE {
+            let sum = result.expect("within the allowance, it converts");
+            proptest::prop_assert_eq!(sum.as_f64(), Some(sum_expected));
+            proptest::prop_assert_eq!(t.numbers, numbers_expected);
+        } else if expansion > ALLOWANCE + 4 * graph {
+            assert_refused(&t, result, bytes);
+        }
+    }
+}

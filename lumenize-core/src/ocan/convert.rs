@@ -258,7 +258,7 @@ pub(crate) fn convert_arg<T: FromValue>(value: Value) -> Result<T, String> {
     match T::from_value(value) {
         Some(v) => Ok(v),
         None => Err(match with_scope(|scope| scope.refused.take()).flatten() {
-            Some(why) => format!("{got} that is refused: {why}"),
+            Some(why) => format!("{got} (refused: {why})"),
             None => got,
         }),
     }

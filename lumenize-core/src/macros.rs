@@ -12,14 +12,18 @@ pub fn next_arg<T: FromValue>(
     index: usize,
 ) -> Result<T, ChainError> {
     let value = args.next().unwrap_or(Value::Undefined);
-    let got = crate::ocan::convert_describe(&value);
-    T::from_value(value).ok_or_else(|| ChainError::BadArgument {
+    crate::ocan::convert::convert_arg(value).map_err(|got| ChainError::BadArgument {
         method: method.to_string(),
         index,
         expected: T::EXPECTED.to_string(),
         got,
     })
 }
+
+/// The budget scope of one call's argument conversions: shared objects repeated across all of
+/// a call's arguments are charged together. Used by [`handlers!`](crate::handlers).
+#[doc(hidden)]
+pub use crate::ocan::convert::ArgScope;
 
 /// Implements [`Dispatch`](crate::ocan::Dispatch) for a type by listing the methods that
 /// chains may call. Each listed method is an ordinary method of the type taking
@@ -72,10 +76,13 @@ macro_rules! handlers {
                         }
                         let mut it = args.into_iter();
                         let mut index = 0usize;
+                        // One expansion budget for all the arguments; closed before the call.
+                        let scope = $crate::macros::ArgScope::open();
                         $(
                             let $arg: $argty = $crate::macros::next_arg(&mut it, method, index)?;
                             index += 1;
                         )*
+                        ::std::mem::drop(scope);
                         return $crate::ocan::IntoHandlerResult::into_handler_result(
                             self.$method(ctx $(, $arg)*),
                         );

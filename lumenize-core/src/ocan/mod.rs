@@ -25,7 +25,7 @@
 //! assert_eq!(filled.method_path().as_deref(), Some("handleResult"));
 //! ```
 
-mod convert;
+pub(crate) mod convert;
 mod error;
 mod execute;
 mod graph;

@@ -16,6 +16,11 @@
 //! handles (the one it was entered by and the one closing the cycle), so tracking which
 //! multi-handle objects are on the current path is enough. Objects with a single handle, all of
 //! a tree-shaped value, cost no hashing.
+//!
+//! Conversions driven by a target type of finite depth (handler parameters such as
+//! `Vec<Vec<f64>>`, see `ocan/convert.rs`) end on cycles by themselves: for them
+//! [`Walk::enter_typed`] counts an object met again on the current path as one more repeat
+//! rather than refusing it, under the same budget.
 
 use super::encode::AddrMap;
 use super::value::{Object, ObjectKind, Value};
@@ -45,8 +50,13 @@ pub(crate) struct Walk {
 pub(crate) enum Entered {
     /// An object with a single handle: untracked.
     Single,
-    /// A multi-handle object met for the first time, or again (a repeat).
-    Shared { addr: usize, repeat: bool },
+    /// A multi-handle object met for the first time, or again (a repeat); `on_path` when this
+    /// entry marked it as on the current path (cleared again by [`Walk::leave`]).
+    Shared {
+        addr: usize,
+        repeat: bool,
+        on_path: bool,
+    },
 }
 
 /// Why a walk stopped.
@@ -74,10 +84,46 @@ impl Walk {
                 }
             };
             self.repeats += repeat as usize;
-            Entered::Shared { addr, repeat }
+            Entered::Shared {
+                addr,
+                repeat,
+                on_path: true,
+            }
         } else {
             Entered::Single
         };
+        self.charge_entered(entered, kind)
+    }
+
+    /// Enters object `o` like [`Walk::enter`], for a conversion whose target type has a finite
+    /// depth: an object met again is a repeat even when it is on the current path (such a
+    /// conversion ends on a cycle by itself, after as many repeats as the type is deep), so only
+    /// a spent budget is refused.
+    pub(crate) fn enter_typed(
+        &mut self,
+        o: &Object,
+        kind: &ObjectKind,
+    ) -> Result<Entered, Refusal> {
+        let entered = if o.handle_count() > 1 {
+            let addr = o.addr();
+            let repeat = self.shared.contains_key(&addr);
+            if !repeat {
+                self.shared.insert(addr, false);
+            }
+            self.repeats += repeat as usize;
+            Entered::Shared {
+                addr,
+                repeat,
+                on_path: false,
+            }
+        } else {
+            Entered::Single
+        };
+        self.charge_entered(entered, kind)
+    }
+
+    /// Charges a just-entered object's own payload; leaves it again when that is refused.
+    fn charge_entered(&mut self, entered: Entered, kind: &ObjectKind) -> Result<Entered, Refusal> {
         if let Err(e) = self.charge(1 + payload(kind)) {
             self.leave(entered);
             return Err(e);
@@ -87,9 +133,16 @@ impl Walk {
 
     /// Leaves an object entered by [`Walk::enter`].
     pub(crate) fn leave(&mut self, entered: Entered) {
-        if let Entered::Shared { addr, repeat } = entered {
-            if let Some(on_path) = self.shared.get_mut(&addr) {
-                *on_path = false;
+        if let Entered::Shared {
+            addr,
+            repeat,
+            on_path: marked,
+        } = entered
+        {
+            if marked {
+                if let Some(on_path) = self.shared.get_mut(&addr) {
+                    *on_path = false;
+                }
             }
             self.repeats -= repeat as usize;
         }
@@ -115,6 +168,11 @@ impl Walk {
             return Err(Refusal::Budget);
         }
         Ok(())
+    }
+
+    /// Whether the budget has been exceeded (a [`Refusal::Budget`] was returned).
+    pub(crate) fn over_budget(&self) -> bool {
+        self.expanded > self.limit()
     }
 
     fn limit(&self) -> usize {

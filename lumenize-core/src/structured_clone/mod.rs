@@ -187,11 +187,20 @@ pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, CloneE
 /// assert_eq!(from_value::<Vec<Vec<u8>>>(&v).unwrap(), [[1], [1]]);
 /// ```
 pub fn from_value<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, CloneError> {
-    let walk = std::cell::RefCell::new(expand::Walk::default());
+    from_value_in(value, &std::cell::RefCell::new(expand::Walk::default()))
+}
+
+/// [`from_value`] within an enclosing budgeted walk: objects `walk` has already met count as
+/// repeats (how a handler's `Vec<Serde<X>>` parameter pays for converting one shared `X` at
+/// every position).
+pub(crate) fn from_value_in<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    walk: &std::cell::RefCell<expand::Walk>,
+) -> Result<T, CloneError> {
     T::deserialize(de::ValueDe {
         v: value,
         depth: 0,
-        walk: &walk,
+        walk,
     })
     .map_err(|e| e.in_root("value"))
 }

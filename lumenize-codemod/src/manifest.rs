@@ -7,9 +7,9 @@ use std::path::Path;
 
 use toml_edit::{ImDocument, Item, TableLike};
 
+use crate::results::{Diagnostic, Edit, FileMigration, Severity};
 use crate::rules::{Dependency, RuleSet};
 use crate::text::LineIndex;
-use crate::{Diagnostic, Edit, FileMigration, Severity};
 
 /// Every dependency table of a manifest (`[dependencies]`, dev/build, per-target, workspace).
 fn dependency_tables(doc: &toml_edit::Table) -> Vec<&dyn TableLike> {

@@ -9,7 +9,21 @@ use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table};
 
-use crate::{RuleError, RuleInfo};
+/// A short description of one rule, for `list-rules`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleInfo {
+    /// The rule id, e.g. `sync-structured-clone`.
+    pub id: String,
+    /// One line: what it rewrites.
+    pub summary: String,
+    /// Where it came from: `built-in` or the config file's path.
+    pub source: String,
+}
+
+/// A rule set could not be built (unreadable or invalid config, unknown rule id).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RuleError(pub String);
 
 const BUILTIN: &str = include_str!("../rules/builtin.toml");
 
@@ -400,6 +414,31 @@ fn paths(t: &Table, key: &str, ctx: &str) -> Result<Vec<PathPattern>, String> {
     list.iter()
         .map(|s| PathPattern::parse(s).map_err(|e| format!("`{ctx}`: {e}")))
         .collect()
+}
+
+impl RuleSet {
+    /// True when an external path is one the rules name (a target, a removed item, a receiver
+    /// type, an import that satisfies a rule).
+    pub(crate) fn names_path(&self, p: &[String]) -> bool {
+        self.sync_fns
+            .iter()
+            .flat_map(|r| &r.paths)
+            .any(|x| x.matches(p))
+            || self.fn_to_methods.iter().any(|r| {
+                r.paths.iter().any(|x| x.matches(p))
+                    || r.import_satisfied_by.iter().any(|x| x.matches(p))
+            })
+            || self
+                .removed
+                .iter()
+                .flat_map(|r| &r.paths)
+                .any(|x| x.matches(p))
+            || self
+                .sync_methods
+                .iter()
+                .flat_map(|r| &r.receiver_types)
+                .any(|x| x.matches(p))
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{Diagnostic, Edit, Severity};
+use crate::results::{Diagnostic, Edit, Severity};
 
 /// The rule id of the diagnostics that report an applied `.await` fix.
 pub const AWAIT_FIX_RULE: &str = "verify-await";

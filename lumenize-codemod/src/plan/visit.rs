@@ -1,246 +1,20 @@
 //! The visitor: walks a parsed file keeping track of modules, block scopes and bindings, finds
-//! the call sites the rules name, and plans splices (or notes, when it cannot be sure).
+//! the call sites the rules name, and hands them to the per-rule planners.
 //!
 //! Every rewrite is expressed as splices of the original text: the arguments, comments and
 //! layout between them are never reprinted. The per-rule rewrites live in `sites`; receiver
 //! typing in `receiver`, macro bodies in `macros`, imports in `imports`.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-
 use syn::visit::{self, Visit};
-use syn::{Expr, ExprCall, ExprMethodCall};
+use syn::Expr;
 
-use crate::engine::{Note, Splice, Src, Unit, UnitKind};
-use crate::receiver::Recv;
-use crate::resolve::{ModPath, Res, Resolver, Scope};
-use crate::rules::RuleSet;
-use crate::Severity;
+use super::receiver::collect_structs;
+use super::state::{Ctx, Frame, Recv, Rewriter, Target};
+use crate::resolve::{Binding, Scope};
+use crate::syntax::{pat_idents, peel};
+use crate::text::{Splice, Unit, UnitKind};
 
-/// A block scope (or a function's parameter scope, which is a barrier for local variables).
-#[derive(Default)]
-pub(crate) struct Frame {
-    pub scope: Scope,
-    /// Local variables: their receiver class per method rule.
-    pub vars: HashMap<String, Vec<Recv>>,
-    /// Variables holding a not-yet-awaited target call: name -> (rule, offset of the call).
-    pub deferred: HashMap<String, (String, usize, String)>,
-    /// Variables of outer functions are not visible past this frame (items still are).
-    pub barrier: bool,
-}
-
-/// Where an awaited target call sits, which decides the shape of its rewrite.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Ctx {
-    /// Its value is discarded (`x.await;`, `x.await?;`, `let _ = x.await;`).
-    Statement,
-    /// `x.await?` used as a value: adapters go after `?` (ending at this offset).
-    Try(usize),
-    /// `x.await.unwrap()` / `.expect(..)`: adapters go after the call (ending at this offset).
-    Unwrapped(usize),
-    /// Any other use of the value.
-    Value,
-}
-
-/// What a free-function call resolves to.
-pub(crate) enum Target {
-    SyncFn(usize),
-    FnToMethod(usize),
-    /// Named like a target, but where it comes from could not be told.
-    Unsure(String),
-}
-
-pub(crate) struct Rewriter<'a> {
-    pub src: Src<'a>,
-    pub rules: &'a RuleSet,
-    pub resolver: &'a Resolver<'a>,
-    pub modules: Vec<ModPath>,
-    pub frames: Vec<Frame>,
-    /// For `self` / `self.field`: the impl's self type (module it is in, type name).
-    pub impls: Vec<Option<(ModPath, String)>>,
-    /// Struct fields of this file: (module, struct) -> [(field, type)].
-    pub structs: HashMap<(ModPath, String), Vec<(String, syn::Type)>>,
-    /// Awaits already handled by an enclosing expression or statement (by `await` offset).
-    pub handled: HashSet<usize>,
-    /// Calls already handled by their `.await` (by [`Rewriter::call_key`]).
-    pub handled_calls: HashSet<usize>,
-    /// The re-parse unit of the code being visited (the outermost function body).
-    pub unit: Option<Unit>,
-    /// The file names the target crate (or a re-export of it): uncertain sites get reported.
-    pub evidence: bool,
-    /// Names of imports that may be dead, and where each occurs outside imports.
-    pub watched: Vec<String>,
-    pub ident_hits: Vec<(usize, usize)>,
-    /// Modules where a rule needs its import (module, rule index).
-    pub needs_import: Vec<(ModPath, usize)>,
-    /// Last segments of target paths and local renames that may lead to a target.
-    pub call_names: HashSet<String>,
-    /// Where the names the rewriter acts on occur (see `inert`).
-    pub needles: crate::inert::Needles,
-    /// Bindings get receiver classes. Off inside a function whose text names no method a rule
-    /// knows: no receiver there is ever classified, and classifying every parameter and `let`
-    /// type was a measurable share of the visit.
-    pub classify: bool,
-    pub splices: Vec<Splice>,
-    pub notes: Vec<Note>,
-}
-
-pub(crate) fn peel(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(p) => peel(&p.expr),
-        Expr::Group(g) => peel(&g.expr),
-        _ => e,
-    }
-}
-
-fn path_segments(path: &syn::Path) -> Vec<String> {
-    let mut segs = Vec::with_capacity(path.segments.len() + 1);
-    if path.leading_colon.is_some() {
-        segs.push("::".to_string());
-    }
-    segs.extend(path.segments.iter().map(|s| s.ident.to_string()));
-    segs
-}
-
-impl<'a> Rewriter<'a> {
-    pub(crate) fn new(
-        src: Src<'a>,
-        rules: &'a RuleSet,
-        resolver: &'a Resolver<'a>,
-        module: ModPath,
-        evidence: bool,
-    ) -> Self {
-        let mut call_names: HashSet<String> = rules
-            .sync_fns
-            .iter()
-            .flat_map(|r| &r.paths)
-            .chain(rules.fn_to_methods.iter().flat_map(|r| &r.paths))
-            .map(|p| p.last().to_string())
-            .collect();
-        // Renames (`use …::parse as decode`) and re-export names can lead to a target too.
-        for scope in resolver.file.values() {
-            for (name, b) in &scope.names {
-                if let crate::resolve::Binding::Use(p) = b {
-                    if p.last() != Some(name) {
-                        call_names.insert(name.clone());
-                    }
-                }
-            }
-        }
-        call_names.extend(resolver.ctx.export_names.iter().cloned());
-        Rewriter {
-            src,
-            rules,
-            resolver,
-            modules: vec![module],
-            frames: Vec::new(),
-            impls: Vec::new(),
-            structs: HashMap::default(),
-            handled: HashSet::default(),
-            handled_calls: HashSet::default(),
-            unit: None,
-            evidence,
-            watched: Vec::new(),
-            ident_hits: Vec::new(),
-            needs_import: Vec::new(),
-            call_names,
-            needles: Default::default(),
-            classify: true,
-            splices: Vec::new(),
-            notes: Vec::new(),
-        }
-    }
-
-    pub(crate) fn module(&self) -> &ModPath {
-        self.modules.last().expect("module stack is never empty")
-    }
-
-    pub(crate) fn resolve(&self, segs: &[String]) -> Res {
-        let blocks = self.frames.iter().map(|f| &f.scope);
-        self.resolver.resolve_in(self.module(), blocks, segs)
-    }
-
-    pub(crate) fn note(&mut self, offset: usize, rule: &str, severity: Severity, message: String) {
-        self.notes.push(Note {
-            offset,
-            rule: rule.to_string(),
-            message,
-            severity,
-        });
-    }
-
-    pub(crate) fn splice(&mut self, rule: &str, (start, end): (usize, usize), replacement: &str) {
-        let unit = self.unit.unwrap_or(Unit {
-            kind: UnitKind::Whole,
-            start: self.src.base,
-            end: self.src.text.len(),
-        });
-        self.splices.push(Splice {
-            rule: rule.to_string(),
-            start,
-            end,
-            replacement: replacement.to_string(),
-            unit,
-        });
-    }
-
-    /// A call's key in `handled_calls`: the offset of its `(`, one span lookup (the start of
-    /// the callee would need syn to rebuild the callee's tokens).
-    pub(crate) fn call_key(&self, call: &syn::ExprCall) -> usize {
-        self.src.span(call.paren_token.span.open()).0
-    }
-
-    /// 1-based line of `offset` (rare: only notes that point at another line need it).
-    pub(crate) fn line_of(&self, offset: usize) -> usize {
-        let before = &self.src.text.as_bytes()[..offset.min(self.src.text.len())];
-        memchr::memchr_iter(b'\n', before).count() + 1
-    }
-
-    /// What a call's function path refers to, if it is (or may be) a target.
-    pub(crate) fn call_target(&self, call: &ExprCall) -> Option<Target> {
-        let Expr::Path(p) = peel(&call.func) else {
-            return None;
-        };
-        if p.qself.is_some() {
-            return None;
-        }
-        let last = &p.path.segments.last()?.ident;
-        if !self.call_names.iter().any(|n| last == n) {
-            return None;
-        }
-        self.segs_target(&path_segments(&p.path))
-    }
-
-    /// What a path (as written, last segment = the function) resolves to, if a target.
-    pub(crate) fn segs_target(&self, segs: &[String]) -> Option<Target> {
-        let last = segs.last()?;
-        match self.resolve(segs) {
-            Res::Extern(path) => {
-                let r = self.rules;
-                if let Some(i) = r
-                    .sync_fns
-                    .iter()
-                    .position(|f| f.paths.iter().any(|x| x.matches(&path)))
-                {
-                    return Some(Target::SyncFn(i));
-                }
-                r.fn_to_methods
-                    .iter()
-                    .position(|f| f.paths.iter().any(|x| x.matches(&path)))
-                    .map(Target::FnToMethod)
-            }
-            Res::Local => None,
-            Res::Unknown => Some(Target::Unsure(last.clone())),
-        }
-    }
-
-    /// Index of the method rule for this method name, if any.
-    pub(crate) fn method_rule(&self, mc: &ExprMethodCall) -> Option<usize> {
-        self.rules
-            .sync_methods
-            .iter()
-            .position(|m| m.methods.iter().any(|n| mc.method == n))
-    }
-
+impl Rewriter<'_> {
     /// Records what a `let` binds: receiver classes, shadowing, and deferred target calls.
     fn bind_local(&mut self, local: &syn::Local) {
         let init = local.init.as_ref().map(|i| &*i.expr);
@@ -249,7 +23,7 @@ impl<'a> Rewriter<'a> {
             other => (other, None),
         };
         let mut names = Vec::new();
-        crate::receiver::pat_idents(pat, &mut names);
+        pat_idents(pat, &mut names);
         let single = matches!(pat, syn::Pat::Ident(_)) && names.len() == 1;
         let n_rules = if self.classify {
             self.rules.sync_methods.len()
@@ -293,10 +67,7 @@ impl<'a> Rewriter<'a> {
             return;
         };
         for n in &names {
-            frame
-                .scope
-                .names
-                .insert(n.clone(), crate::resolve::Binding::Local);
+            frame.scope.names.insert(n.clone(), Binding::Local);
             frame.vars.insert(n.clone(), classes.clone());
             frame.deferred.remove(n);
         }
@@ -327,7 +98,7 @@ impl<'a> Rewriter<'a> {
         for input in &sig.inputs {
             if let syn::FnArg::Typed(pt) = input {
                 let mut names = Vec::new();
-                crate::receiver::pat_idents(&pt.pat, &mut names);
+                pat_idents(&pt.pat, &mut names);
                 let classes: Vec<Recv> = (0..n_rules)
                     .map(|i| {
                         if names.len() == 1 {
@@ -338,10 +109,7 @@ impl<'a> Rewriter<'a> {
                     })
                     .collect();
                 for n in names {
-                    frame
-                        .scope
-                        .names
-                        .insert(n.clone(), crate::resolve::Binding::Local);
+                    frame.scope.names.insert(n.clone(), Binding::Local);
                     frame.vars.insert(n, classes.clone());
                 }
             }
@@ -372,7 +140,7 @@ impl<'a> Rewriter<'a> {
 
 impl<'ast> Visit<'ast> for Rewriter<'_> {
     fn visit_file(&mut self, f: &'ast syn::File) {
-        crate::receiver::collect_structs(self, &f.items, &self.module().clone());
+        collect_structs(self, &f.items, &self.module().clone());
         visit::visit_file(self, f);
     }
 
@@ -440,7 +208,7 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
                     let mut s = Scope::default();
                     s.add_item(&syn::Item::Use(u.clone()));
                     for (name, bnd) in s.names {
-                        if let crate::resolve::Binding::Use(p) = bnd {
+                        if let Binding::Use(p) = bnd {
                             if p.last() != Some(&name) {
                                 self.call_names.insert(name);
                             }
@@ -505,7 +273,7 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
                         other => (other, None),
                     };
                     let mut names = Vec::new();
-                    crate::receiver::pat_idents(pat, &mut names);
+                    pat_idents(pat, &mut names);
                     let n_rules = if self.classify {
                         self.rules.sync_methods.len()
                     } else {
@@ -518,10 +286,7 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
                         })
                         .collect();
                     for n in names {
-                        frame
-                            .scope
-                            .names
-                            .insert(n.clone(), crate::resolve::Binding::Local);
+                        frame.scope.names.insert(n.clone(), Binding::Local);
                         frame.vars.insert(n, classes.clone());
                     }
                 }

@@ -4,10 +4,10 @@
 
 use syn::{Expr, ExprAwait, ExprCall, ExprMethodCall};
 
-use crate::receiver::Recv;
-use crate::rewrite::{peel, Ctx, Rewriter, Target};
+use super::state::{Ctx, Recv, Rewriter, Target};
+use crate::results::Severity;
+use crate::syntax::peel;
 use crate::text::{has_comment, is_blank, line_end_after_newline, line_start};
-use crate::Severity;
 
 fn is_none(e: &Expr) -> bool {
     match peel(e) {

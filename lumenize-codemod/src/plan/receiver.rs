@@ -8,47 +8,15 @@
 
 use syn::Expr;
 
+use super::state::{Recv, Rewriter};
 use crate::resolve::{ModPath, Res};
-use crate::rewrite::{peel, Rewriter};
-
-/// What a receiver expression is, for one method rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Recv {
-    /// Evidently the rule's receiver type: rewrite.
-    Evident,
-    /// Evidently something else: leave alone, say nothing.
-    Other,
-    /// Cannot tell: report.
-    Unknown,
-}
+use crate::syntax::peel;
 
 /// Smart pointers and wrappers that forward method calls to their content.
 const WRAPPERS: &[&str] = &["Arc", "Rc", "Box"];
 
 /// Methods that hand back (a view of) their receiver.
 const PASS_THROUGH: &[&str] = &["clone", "as_ref", "as_mut", "borrow", "borrow_mut", "deref"];
-
-/// Every identifier a pattern binds.
-pub(crate) fn pat_idents(p: &syn::Pat, out: &mut Vec<String>) {
-    use syn::Pat::*;
-    match p {
-        Ident(i) => {
-            out.push(i.ident.to_string());
-            if let Some((_, sub)) = &i.subpat {
-                pat_idents(sub, out);
-            }
-        }
-        Type(t) => pat_idents(&t.pat, out),
-        Reference(r) => pat_idents(&r.pat, out),
-        Paren(pp) => pat_idents(&pp.pat, out),
-        Tuple(t) => t.elems.iter().for_each(|e| pat_idents(e, out)),
-        TupleStruct(t) => t.elems.iter().for_each(|e| pat_idents(e, out)),
-        Slice(s) => s.elems.iter().for_each(|e| pat_idents(e, out)),
-        Or(o) => o.cases.iter().for_each(|e| pat_idents(e, out)),
-        Struct(s) => s.fields.iter().for_each(|f| pat_idents(&f.pat, out)),
-        _ => {}
-    }
-}
 
 /// Records the named fields of every struct in `items` (and inline modules).
 pub(crate) fn collect_structs(rw: &mut Rewriter<'_>, items: &[syn::Item], m: &ModPath) {

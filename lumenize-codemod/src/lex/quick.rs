@@ -570,40 +570,15 @@ fn ident_any(b: &[u8], i: usize) -> Option<usize> {
     Some(end)
 }
 
-/// proc-macro2's tokens (as the safety net flattens them) with each doc comment's `#`, `!`,
-/// `[doc = "…"]` folded into one token, as [`lex`] gives it: for checking one against the
-/// other.
-pub(crate) fn fold_docs(text: &str, toks: Vec<Tok>) -> Vec<Tok> {
-    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
-    let mut i = 0;
-    while i < toks.len() {
-        let (k, s, _) = toks[i];
-        // A doc comment's `#` sits on the comment (a `/` punct is never followed by `/`, `*`).
-        if k == kind::PUNCT && (text[s..].starts_with("//") || text[s..].starts_with("/*")) {
-            // Then `!`, `[`, `doc`, `=`, the literal (all starting at the comment), and `]`.
-            let mut j = i + 1;
-            while j < toks.len() && toks[j].1 == s && toks[j].0 != 4 {
-                j += 1;
-            }
-            let end = toks.get(j).map_or(text.len(), |t| t.2);
-            out.push((kind::DOC, s, end));
-            i = j + 1;
-        } else {
-            out.push(toks[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lex::slow::fold_docs;
 
     fn check(text: &str) {
         let mut quick = Vec::new();
         let ours = lex(text, &mut quick).map(|()| quick);
-        let theirs = crate::apply::slow_tokens(text)
+        let theirs = crate::lex::slow_tokens(text)
             .ok()
             .map(|t| fold_docs(text, t));
         proc_macro2::extra::invalidate_current_thread_spans();
@@ -790,7 +765,7 @@ mod tests {
                     let Ok(text) = std::fs::read_to_string(&p) else {
                         continue;
                     };
-                    let text = &text[crate::engine::parse_base(&text)..];
+                    let text = &text[crate::text::parse_base(&text)..];
                     files += 1;
                     let mut v = Vec::new();
                     if lex(text, &mut v).is_some() {

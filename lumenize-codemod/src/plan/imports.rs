@@ -8,14 +8,15 @@ use proc_macro2::Span;
 use syn::visit::Visit;
 use syn::{ItemUse, UseTree};
 
-use crate::engine::{Splice, Src, Unit, UnitKind};
+use super::state::Rewriter;
 use crate::resolve::{ModPath, Res};
-use crate::rewrite::Rewriter;
+use crate::results::Severity;
 use crate::rules::PathPattern;
+use crate::syntax::Src;
 use crate::text::{
     has_comment, indentation, is_blank, line_end_after_newline, line_ending, line_start,
 };
-use crate::Severity;
+use crate::text::{Splice, Unit, UnitKind};
 
 /// A `use` leaf that imports a removed item.
 pub(crate) struct Leaf<'f> {

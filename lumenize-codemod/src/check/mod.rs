@@ -1,4 +1,4 @@
-//! Applying splices, and the safety net that refuses a bad result.
+//! Layer 8, checking: applying splices, and the safety net that refuses a bad result.
 //!
 //! The splices are checked to be disjoint and on character boundaries, applied to the original
 //! text, and then every re-parse unit they touch (the innermost statement holding them, else
@@ -16,12 +16,14 @@
 
 use std::str::FromStr;
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 
-use crate::deletions::Deletable;
-use crate::engine::{Splice, Src, Unit, UnitKind};
-use crate::lexer::{self, kind, Tok};
-use crate::text::SpanPositions;
+pub(crate) mod deletions;
+
+use crate::lex::{self, flatten, slow_tokens};
+use crate::syntax::Src;
+use crate::text::{SpanPositions, Splice, Unit, UnitKind};
+use deletions::Deletable;
 
 /// Applies `splices` (sorted in place) to the text and verifies the result.
 pub(crate) fn apply_and_verify(
@@ -119,57 +121,6 @@ fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
     groups
 }
 
-/// The contents of `g`, owned. proc-macro2 shares a group's stream between the group and every
-/// handle to it, and iterating a shared stream copies every token in it (a `Box<str>` per
-/// identifier): dropping the group first leaves the returned stream as the only handle, so
-/// iterating it moves the tokens out instead. `flatten` consumes its streams this way, which
-/// made it several times cheaper than walking a shared stream.
-fn into_stream(g: proc_macro2::Group) -> TokenStream {
-    let inner = g.stream();
-    drop(g);
-    inner
-}
-
-/// proc-macro2's tokens of `text`, flattened.
-pub(crate) fn slow_tokens(text: &str) -> Result<Vec<Tok>, proc_macro2::LexError> {
-    let mut out = Vec::new();
-    flatten(
-        TokenStream::from_str(text)?,
-        &SpanPositions::new(text),
-        &mut out,
-    );
-    Ok(out)
-}
-
-/// Every token of `ts` (consumed), in order, with its byte range in the text it was lexed from.
-/// Each span lookup walks proc-macro2's thread-local source map, so they are kept few: a
-/// group's delimiters come from its one span (a delimiter is one ASCII byte) and a
-/// punctuation character's end from its start.
-fn flatten(ts: TokenStream, pos: &SpanPositions<'_>, out: &mut Vec<Tok>) {
-    for tt in ts {
-        match tt {
-            TokenTree::Group(g) => {
-                let r = pos.range(g.span());
-                out.push((kind::OPEN, r.start, r.start + 1));
-                flatten(into_stream(g), pos, out);
-                out.push((kind::CLOSE, r.end - 1, r.end));
-            }
-            TokenTree::Ident(i) => {
-                let r = pos.range(i.span());
-                out.push((kind::IDENT, r.start, r.end));
-            }
-            TokenTree::Punct(p) => {
-                let s = pos.start(p.span());
-                out.push((kind::PUNCT, s, s + p.as_char().len_utf8()));
-            }
-            TokenTree::Literal(l) => {
-                let r = pos.range(l.span());
-                out.push((kind::LITERAL, r.start, r.end));
-            }
-        }
-    }
-}
-
 /// Parses a unit's new tokens as what the unit was.
 fn reparse_unit(kind: UnitKind, ts: &TokenStream) -> syn::Result<()> {
     match kind {
@@ -192,8 +143,7 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
     // Both sides through the quick lexer when it can follow them, else through proc-macro2
     // (never one of each: they show a doc comment differently).
     let (mut old_toks, mut new_toks) = (Vec::new(), Vec::new());
-    let quick =
-        lexer::lex(old, &mut old_toks).is_some() && lexer::lex(new, &mut new_toks).is_some();
+    let quick = lex::lex(old, &mut old_toks).is_some() && lex::lex(new, &mut new_toks).is_some();
     // Debug builds (every test) re-parse the deletion-only units too and insist they parse:
     // a check on the grammar argument in `deletions`, over every fixture and property case.
     // They also lex every unit with proc-macro2 and insist the quick lexer agrees.
@@ -201,7 +151,7 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
     if !quick || check_quick {
         let slow = slow_tokens(old).map_err(|e| format!("the original does not lex: {e}"))?;
         if check_quick {
-            assert_eq!(old_toks, lexer::fold_docs(old, slow), "quick lexer: {old}");
+            assert_eq!(old_toks, lex::fold_docs(old, slow), "quick lexer: {old}");
         } else {
             old_toks = slow;
         }
@@ -221,7 +171,7 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
             let mut slow = Vec::new();
             flatten(new_ts, &SpanPositions::new(new), &mut slow);
             if check_quick {
-                assert_eq!(new_toks, lexer::fold_docs(new, slow), "quick lexer: {new}");
+                assert_eq!(new_toks, lex::fold_docs(new, slow), "quick lexer: {new}");
             } else {
                 new_toks = slow;
             }
@@ -487,7 +437,7 @@ mod tests {
     fn units_outside_the_quick_lexers_subset_are_checked_through_proc_macro2() {
         // `é` is not ASCII: the quick lexer gives up and both sides are lexed by proc-macro2.
         let mut toks = Vec::new();
-        assert!(lexer::lex("{ f(é, None).await?; }", &mut toks).is_none());
+        assert!(lex::lex("{ f(é, None).await?; }", &mut toks).is_none());
         let out = run("{ f(é, None).await?; }", &[(", None", ""), (".await", "")]).unwrap();
         assert_eq!(out, "{ f(é)?; }");
         let e = run("{ f(é, b); }", &[("(", "(1")]).unwrap_err();

@@ -14,9 +14,9 @@ use syn::punctuated::Punctuated;
 use syn::visit::Visit;
 use syn::{Expr, Token};
 
-use crate::receiver::Recv;
-use crate::rewrite::{peel, Ctx, Rewriter, Target};
-use crate::Severity;
+use super::state::{Ctx, Recv, Rewriter, Target};
+use crate::results::Severity;
+use crate::syntax::peel;
 
 fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
     matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c)

@@ -6,6 +6,8 @@
 //! the path leads into an external crate (and which item), it names something defined in this
 //! crate, or it cannot tell. Callers edit only on the first, and report on "cannot tell".
 
+pub(crate) mod outline;
+
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::path::{Component, Path};
@@ -144,11 +146,11 @@ pub(crate) fn collect_modules(items: &[syn::Item], m: &ModPath, out: &mut HashMa
 
 /// [`collect_modules`] from a file's outline: the same scopes, without the bodies parsed.
 pub(crate) fn collect_outline(
-    items: &[crate::outline::Outline],
+    items: &[outline::Outline],
     m: &ModPath,
     out: &mut HashMap<ModPath, Scope>,
 ) {
-    use crate::outline::Outline;
+    use outline::Outline;
     let mut scope = Scope::default();
     for item in items {
         match item {
@@ -349,7 +351,7 @@ impl CrateContext {
                 })
             })
             .collect();
-        let is_target = |p: &[String]| crate::engine::is_rule_path(rules, p);
+        let is_target = |p: &[String]| rules.names_path(p);
         // Re-exports chain through modules that never mention the target crate by name, so
         // iterate: each round adds the names the previous round found to lead to a target.
         for _round in 0..8 {
@@ -370,7 +372,7 @@ impl CrateContext {
                 let module = module_path_for(path);
                 // The outline reads module-level items without parsing bodies; when it meets
                 // something it does not know, the full parse decides.
-                match crate::outline::outline(&text[crate::engine::parse_base(text)..]) {
+                match outline::outline(&text[crate::text::parse_base(text)..]) {
                     Some(items) => collect_outline(&items, &module, &mut ctx.modules),
                     None => {
                         if let Ok(file) = syn::parse_file(text) {

@@ -8,6 +8,8 @@
 
 pub(crate) mod quick;
 pub(crate) mod slow;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use quick::{kind, lex, Tok};
 pub(crate) use slow::{flatten, fold_docs, slow_tokens};

@@ -2,10 +2,10 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::*;
 use crate::lex::kind;
-use crate::resolve::{collect_modules, collect_outline};
+use crate::resolve::scope::{collect_modules, collect_outline, Scope};
 
 /// Module scopes, as `collect_modules` builds them.
-type Scopes = HashMap<Vec<String>, crate::resolve::Scope>;
+type Scopes = HashMap<Vec<String>, Scope>;
 
 /// The scopes from the outline, and from syn's full parse (`None` when it fails).
 fn both(text: &str) -> (Option<Scopes>, Option<Scopes>) {

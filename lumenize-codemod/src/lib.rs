@@ -167,6 +167,19 @@ pub fn migrate_source(
     engine::migrate(file, source, ctx, rules)
 }
 
+/// `original` with `edits` (sorted by start, disjoint, as in [`FileMigration::edits`]) applied:
+/// the migration's output when they are its edits. `None` when an edit is out of order or
+/// outside the text.
+///
+/// ```
+/// use lumenize_codemod::{apply_edits, Edit};
+/// let edit = Edit { rule: "r".into(), start: 4, end: 8, replacement: "g".into(), line: 1, column: 5 };
+/// assert_eq!(apply_edits("let f(a).await;", &[edit]).as_deref(), Some("let g.await;"));
+/// ```
+pub fn apply_edits(original: &str, edits: &[Edit]) -> Option<String> {
+    text::apply(original, 0, edits)
+}
+
 /// Migrates a `Cargo.toml` (the `bump-dependency` rule), format-preserving: only the version
 /// string changes.
 ///

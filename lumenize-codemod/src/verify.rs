@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::results::{Diagnostic, Edit, Severity};
+use crate::text::{LineIndex, OffsetMap};
 
 /// The rule id of the diagnostics that report an applied `.await` fix.
 pub const AWAIT_FIX_RULE: &str = "verify-await";
@@ -62,18 +63,17 @@ impl Touched {
         diagnostics: &[Diagnostic],
     ) {
         let map = OffsetMap::new(edits);
+        let (old_lines, new_lines) = (LineIndex::new(original), LineIndex::new(output));
         let set = self.lines.entry(normalize(file)).or_default();
-        for (e, new_start) in edits.iter().zip(&map.new_starts) {
-            let first = line_of(output, *new_start);
-            let last = line_of(output, new_start + e.replacement.len());
-            set.extend(first..=last);
+        for l in map.landings() {
+            set.extend(new_lines.line(l.new_start)..=new_lines.line(l.new_end));
         }
         for d in diagnostics
             .iter()
             .filter(|d| d.severity != Severity::Edited)
         {
-            let offset = offset_of(original, d.line, d.column);
-            set.insert(line_of(output, map.map(offset)));
+            let offset = old_lines.offset(d.line, d.column);
+            set.insert(new_lines.line(map.map(offset)));
         }
     }
 
@@ -88,66 +88,6 @@ impl Touched {
     pub fn is_empty(&self) -> bool {
         self.lines.values().all(BTreeSet::is_empty)
     }
-}
-
-/// Maps byte offsets of an original text to the text after the (sorted, disjoint) edits.
-struct OffsetMap<'e> {
-    edits: &'e [Edit],
-    new_starts: Vec<usize>,
-}
-
-impl<'e> OffsetMap<'e> {
-    fn new(edits: &'e [Edit]) -> Self {
-        let mut shift: isize = 0;
-        let mut new_starts = Vec::with_capacity(edits.len());
-        for e in edits {
-            new_starts.push((e.start as isize + shift).max(0) as usize);
-            shift += e.replacement.len() as isize - (e.end - e.start) as isize;
-        }
-        OffsetMap { edits, new_starts }
-    }
-
-    fn map(&self, offset: usize) -> usize {
-        let mut shift: isize = 0;
-        for (e, new_start) in self.edits.iter().zip(&self.new_starts) {
-            if offset < e.start {
-                break;
-            }
-            if offset < e.end {
-                return *new_start; // inside a replaced range: its start
-            }
-            shift += e.replacement.len() as isize - (e.end - e.start) as isize;
-        }
-        (offset as isize + shift).max(0) as usize
-    }
-}
-
-/// 1-based line of byte `offset` (clamped to the text).
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// Byte offset of 1-based `line` and character `column` (clamped to the text).
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let mut start = 0;
-    for _ in 1..line {
-        match text[start..].find('\n') {
-            Some(i) => start += i + 1,
-            None => return text.len(),
-        }
-    }
-    let rest = &text[start..];
-    let line_len = rest.find('\n').unwrap_or(rest.len());
-    let col = rest[..line_len]
-        .char_indices()
-        .nth(column.saturating_sub(1))
-        .map_or(line_len, |(i, _)| i);
-    start + col
 }
 
 /// Paths are compared canonicalized when they exist (so `/tmp/x` and `/private/tmp/x`, or a

@@ -22,7 +22,7 @@ pub(crate) mod deletions;
 
 use crate::lex::{self, flatten, slow_tokens};
 use crate::syntax::Src;
-use crate::text::{SpanPositions, Splice, Unit, UnitKind};
+use crate::text::{landings, Landing, SpanPositions, Splice, Unit, UnitKind};
 use deletions::Deletable;
 
 /// Applies `splices` (sorted in place) to the text and verifies the result.
@@ -52,7 +52,7 @@ pub(crate) fn apply_and_verify(
             ));
         }
     }
-    let output = splice_text(text, 0, splices);
+    let output = crate::text::apply(text, 0, splices).ok_or("edits out of order")?;
     for (unit, members) in units(src, splices) {
         // A unit whose every splice is one the grammar guarantees (see `deletions`) is only
         // re-lexed and compared; any other is re-parsed too.
@@ -63,19 +63,6 @@ pub(crate) fn apply_and_verify(
         verify_unit(text, unit, &members, reparse)?;
     }
     Ok(output)
-}
-
-/// `text[offset..]` with `splices` (absolute, sorted, inside it) applied.
-fn splice_text(text: &str, offset: usize, splices: &[Splice]) -> String {
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut at = offset;
-    for s in splices {
-        out.push_str(&text[at..s.start]);
-        out.push_str(&s.replacement);
-        at = s.end;
-    }
-    out.push_str(&text[at..]);
-    out
 }
 
 /// Groups splices by re-parse unit, merging units that overlap or touch.
@@ -138,7 +125,8 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
     // lexed: a unit is a syntax node (or whole lines around items), so it starts and ends
     // outside any token or comment and lexes alone to the tokens the file's lexing gave it.
     let old = &text[unit.start..unit.end];
-    let new = splice_text(&text[..unit.end], unit.start, splices);
+    let new = crate::text::apply(&text[..unit.end], unit.start, splices)
+        .ok_or("edits outside their unit")?;
     let new = &new[..];
     // Both sides through the quick lexer when it can follow them, else through proc-macro2
     // (never one of each: they show a doc comment differently).
@@ -179,31 +167,24 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
     }
 
     // Splices relative to the unit, with where their replacement lands in the new text.
-    let mut shift: isize = 0;
-    let mut rel = Vec::with_capacity(splices.len());
-    for s in splices {
-        let (a, b) = (s.start - unit.start, s.end - unit.start);
-        let na = (a as isize + shift) as usize;
-        rel.push((a, b, na, na + s.replacement.len()));
-        shift += s.replacement.len() as isize - (b - a) as isize;
-    }
+    let rel: Vec<Landing> = landings(splices, unit.start).collect();
     // Old tokens kept, with their expected new start.
     let mut kept = Vec::with_capacity(old_toks.len());
     let mut k = 0;
     let mut delta: isize = 0;
     for &(kind, s, e) in &old_toks {
-        while k < rel.len() && rel[k].1 <= s {
-            delta += (rel[k].3 - rel[k].2) as isize - (rel[k].1 - rel[k].0) as isize;
+        while k < rel.len() && rel[k].end <= s {
+            delta += rel[k].growth();
             k += 1;
         }
         let inside = rel[k..]
             .iter()
-            .take_while(|r| r.0 < e)
-            .any(|r| r.0 <= s && e <= r.1 && r.0 < r.1);
+            .take_while(|r| r.start < e)
+            .any(|r| r.start <= s && e <= r.end && r.start < r.end);
         let cut = rel[k..]
             .iter()
-            .take_while(|r| r.0 < e)
-            .any(|r| (r.0 > s && r.0 < e) || (r.1 > s && r.1 < e));
+            .take_while(|r| r.start < e)
+            .any(|r| (r.start > s && r.start < e) || (r.end > s && r.end < e));
         if cut {
             return Err(format!("an edit cuts the token `{}`", &old[s..e]));
         }
@@ -214,10 +195,13 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
     }
     let mut ki = 0;
     for &(kind, s, e) in &new_toks {
-        let in_repl = rel.iter().any(|r| r.2 <= s && e <= r.3 && r.2 < r.3);
-        let straddles = rel
+        let in_repl = rel
             .iter()
-            .any(|r| r.2 < r.3 && ((s < r.2 && e > r.2) || (s < r.3 && e > r.3)));
+            .any(|r| r.new_start <= s && e <= r.new_end && r.new_start < r.new_end);
+        let straddles = rel.iter().any(|r| {
+            r.new_start < r.new_end
+                && ((s < r.new_start && e > r.new_start) || (s < r.new_end && e > r.new_end))
+        });
         if straddles {
             return Err(format!(
                 "the token `{}` straddles an edit boundary",

@@ -12,7 +12,7 @@ use crate::resolve::{ModPath, Res, Resolver, Scope};
 use crate::results::Severity;
 use crate::rules::RuleSet;
 use crate::syntax::{peel, Src};
-use crate::text::{Note, Splice, Unit, UnitKind};
+use crate::text::{LineIndex, Note, Splice, Unit, UnitKind};
 
 /// What a receiver expression is, for one method rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,8 +192,7 @@ impl<'a> Rewriter<'a> {
 
     /// 1-based line of `offset` (rare: only notes that point at another line need it).
     pub(crate) fn line_of(&self, offset: usize) -> usize {
-        let before = &self.src.text.as_bytes()[..offset.min(self.src.text.len())];
-        memchr::memchr_iter(b'\n', before).count() + 1
+        LineIndex::new(self.src.text).line(offset)
     }
 
     /// What a call's function path refers to, if it is (or may be) a target.

@@ -10,7 +10,7 @@ mod lines;
 mod splice;
 
 pub(crate) use lines::*;
-pub(crate) use splice::{Note, Splice, Unit, UnitKind};
+pub(crate) use splice::{apply, landings, Landing, Note, OffsetMap, Splice, Unit, UnitKind};
 
 /// Where the parsed part of `source` starts: after a BOM and a shebang line (as syn does).
 pub(crate) fn parse_base(source: &str) -> usize {

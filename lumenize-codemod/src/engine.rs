@@ -71,11 +71,7 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
     syn::visit::Visit::visit_file(&mut rw, &parsed);
     imports::plan(&mut rw, &parsed, &leaves);
     drop(leaves);
-    let Rewriter {
-        mut splices,
-        mut notes,
-        ..
-    } = rw;
+    let (mut splices, mut notes) = rw.into_plan();
 
     // Deletions the grammar guarantees, read off the original tree (see `deletions`).
     let deletable = if splices.is_empty() {

@@ -58,39 +58,63 @@ pub(crate) enum Target {
     Unsure(String),
 }
 
+/// The planner: the visitor's position in the file, what it knows about the file, and the
+/// splices and notes it has planned. Its fields are private; the planners in this layer read
+/// and extend it through the methods below, which keep these invariants:
+///
+/// - `splices` and `notes` only grow while the file is visited (`imports` adds its own after
+///   the visit); each splice carries the innermost re-parse unit known when it was planned
+///   (narrowed to its statement by [`Rewriter::narrow_units`]).
+/// - An `.await` is rewritten or reported once: its offset goes into `handled` when an
+///   enclosing expression or statement takes care of it ([`Rewriter::claim_await`]).
+/// - A call is rewritten or reported once: the offset of its `(` goes into `handled_calls`
+///   when its `.await` handled it, so the visit of the call itself stays silent.
+/// - `watched` holds the names bound by imports that may be dead (set before the visit);
+///   `ident_hits` records `(index into watched, offset)` for every identifier outside imports
+///   with such a name. An import is dropped only when none of its hits is inside a splice-free
+///   stretch ([`Rewriter::watched_name_used`]).
+/// - `call_names` holds every name a call of a target may be written with: last segments of
+///   the rules' paths, renames and re-exports of them. It only grows (a block-level rename adds
+///   one); the needles of `inert` are recomputed when it does. A call whose last segment is not
+///   in it is never a target.
+/// - The module, frame and impl stacks are pushed and popped in pairs by the visitor; the
+///   module stack is never empty.
 pub(crate) struct Rewriter<'a> {
-    pub src: Src<'a>,
-    pub rules: &'a RuleSet,
-    pub resolver: &'a Resolver<'a>,
-    pub modules: Vec<ModPath>,
-    pub frames: Vec<Frame>,
+    src: Src<'a>,
+    rules: &'a RuleSet,
+    resolver: &'a Resolver<'a>,
+    /// The module stack: the file's module first, then inline modules being visited.
+    modules: Vec<ModPath>,
+    /// Block scopes of the function being visited, outermost first.
+    frames: Vec<Frame>,
     /// For `self` / `self.field`: the impl's self type (module it is in, type name).
-    pub impls: Vec<Option<(ModPath, String)>>,
+    impls: Vec<Option<(ModPath, String)>>,
     /// Struct fields of this file: (module, struct) -> [(field, type)].
-    pub structs: HashMap<(ModPath, String), Vec<(String, syn::Type)>>,
+    structs: HashMap<(ModPath, String), Vec<(String, syn::Type)>>,
     /// Awaits already handled by an enclosing expression or statement (by `await` offset).
-    pub handled: HashSet<usize>,
+    handled: HashSet<usize>,
     /// Calls already handled by their `.await` (by [`Rewriter::call_key`]).
-    pub handled_calls: HashSet<usize>,
+    handled_calls: HashSet<usize>,
     /// The re-parse unit of the code being visited (the outermost function body).
-    pub unit: Option<Unit>,
+    unit: Option<Unit>,
     /// The file names the target crate (or a re-export of it): uncertain sites get reported.
-    pub evidence: bool,
-    /// Names of imports that may be dead, and where each occurs outside imports.
-    pub watched: Vec<String>,
-    pub ident_hits: Vec<(usize, usize)>,
+    evidence: bool,
+    /// Names of imports that may be dead.
+    watched: Vec<String>,
+    /// Where each watched name occurs outside imports: (index into `watched`, offset).
+    ident_hits: Vec<(usize, usize)>,
     /// Modules where a rule needs its import (module, rule index).
-    pub needs_import: Vec<(ModPath, usize)>,
+    needs_import: Vec<(ModPath, usize)>,
     /// Last segments of target paths and local renames that may lead to a target.
-    pub call_names: HashSet<String>,
+    call_names: HashSet<String>,
     /// Where the names the rewriter acts on occur (see `inert`).
-    pub needles: Needles,
+    needles: Needles,
     /// Bindings get receiver classes. Off inside a function whose text names no method a rule
     /// knows: no receiver there is ever classified, and classifying every parameter and `let`
     /// type was a measurable share of the visit.
-    pub classify: bool,
-    pub splices: Vec<Splice>,
-    pub notes: Vec<Note>,
+    classify: bool,
+    splices: Vec<Splice>,
+    notes: Vec<Note>,
 }
 
 fn path_segments(path: &syn::Path) -> Vec<String> {
@@ -149,6 +173,206 @@ impl<'a> Rewriter<'a> {
             splices: Vec::new(),
             notes: Vec::new(),
         }
+    }
+
+    /// The file's text and span positions.
+    pub(crate) fn src(&self) -> Src<'a> {
+        self.src
+    }
+
+    pub(crate) fn rules(&self) -> &'a RuleSet {
+        self.rules
+    }
+
+    pub(crate) fn resolver(&self) -> &'a Resolver<'a> {
+        self.resolver
+    }
+
+    /// True when the file names the target crate (or a re-export of it).
+    pub(crate) fn evidence(&self) -> bool {
+        self.evidence
+    }
+
+    /// Ends planning: the splices and notes.
+    pub(crate) fn into_plan(self) -> (Vec<Splice>, Vec<Note>) {
+        (self.splices, self.notes)
+    }
+
+    /// The file's own module (the bottom of the module stack).
+    pub(crate) fn root_module(&self) -> &ModPath {
+        &self.modules[0]
+    }
+
+    /// Enters an inline module: block scopes of an enclosing function do not reach into it, so
+    /// they are set aside until [`Rewriter::leave_module`] gives them back.
+    pub(crate) fn enter_module(&mut self, path: ModPath) -> Vec<Frame> {
+        self.modules.push(path);
+        std::mem::take(&mut self.frames)
+    }
+
+    pub(crate) fn leave_module(&mut self, frames: Vec<Frame>) {
+        self.frames = frames;
+        self.modules.pop();
+    }
+
+    /// Block scopes of the function being visited, outermost first.
+    pub(crate) fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+
+    pub(crate) fn frame_mut(&mut self) -> Option<&mut Frame> {
+        self.frames.last_mut()
+    }
+
+    pub(crate) fn push_frame(&mut self, frame: Frame) {
+        self.frames.push(frame);
+    }
+
+    pub(crate) fn pop_frame(&mut self) {
+        self.frames.pop();
+    }
+
+    /// The self type of the impl being visited (`None` inside a trait or a free function).
+    pub(crate) fn current_impl(&self) -> Option<&Option<(ModPath, String)>> {
+        self.impls.last()
+    }
+
+    pub(crate) fn push_impl(&mut self, self_ty: Option<(ModPath, String)>) {
+        self.impls.push(self_ty);
+    }
+
+    pub(crate) fn pop_impl(&mut self) {
+        self.impls.pop();
+    }
+
+    pub(crate) fn add_struct(&mut self, key: (ModPath, String), fields: Vec<(String, syn::Type)>) {
+        self.structs.insert(key, fields);
+    }
+
+    pub(crate) fn struct_fields(&self, key: &(ModPath, String)) -> Option<&[(String, syn::Type)]> {
+        self.structs.get(key).map(Vec::as_slice)
+    }
+
+    /// The re-parse unit of the code being visited.
+    pub(crate) fn unit(&self) -> Option<Unit> {
+        self.unit
+    }
+
+    pub(crate) fn set_unit(&mut self, unit: Option<Unit>) {
+        self.unit = unit;
+    }
+
+    /// Whether bindings get receiver classes here (see the field).
+    pub(crate) fn classify(&self) -> bool {
+        self.classify
+    }
+
+    pub(crate) fn set_classify(&mut self, on: bool) {
+        self.classify = on;
+    }
+
+    /// Takes the `.await` at `offset` in hand: `false` when something already did.
+    pub(crate) fn claim_await(&mut self, offset: usize) -> bool {
+        self.handled.insert(offset)
+    }
+
+    /// Marks a call as handled by its `.await`.
+    pub(crate) fn mark_call_handled(&mut self, call: &syn::ExprCall) {
+        let key = self.call_key(call);
+        self.handled_calls.insert(key);
+    }
+
+    pub(crate) fn call_handled(&self, call: &syn::ExprCall) -> bool {
+        self.handled_calls.contains(&self.call_key(call))
+    }
+
+    /// True when a call of a target may be written with this last segment.
+    pub(crate) fn is_call_name(&self, name: &proc_macro2::Ident) -> bool {
+        self.call_names.iter().any(|n| name == n)
+    }
+
+    /// Adds a name a target may be called by (a rename found in a block).
+    pub(crate) fn add_call_name(&mut self, name: String) {
+        self.call_names.insert(name);
+    }
+
+    /// Watches the name a possibly-dead import binds (before the visit).
+    pub(crate) fn watch(&mut self, name: &str) {
+        if name != "_" && !self.watched.iter().any(|w| w == name) {
+            self.watched.push(name.to_string());
+        }
+    }
+
+    /// Records an identifier outside imports, if it has a watched name.
+    pub(crate) fn record_ident(&mut self, ident: &proc_macro2::Ident) {
+        // Only names that a possibly-dead import binds matter (usually none): no allocation.
+        if let Some(k) = self.watched.iter().position(|w| ident == w) {
+            let at = self.src.span(ident.span()).0;
+            self.ident_hits.push((k, at));
+        }
+    }
+
+    /// True when the watched `name` occurs outside imports somewhere no splice removes.
+    pub(crate) fn watched_name_used(&self, name: &str) -> bool {
+        self.watched
+            .iter()
+            .position(|w| w == name)
+            .is_some_and(|k| {
+                self.ident_hits.iter().any(|&(wk, at)| {
+                    wk == k && !self.splices.iter().any(|s| s.start <= at && at < s.end)
+                })
+            })
+    }
+
+    /// Records that module `m` needs the import of rule `rule`.
+    pub(crate) fn need_import(&mut self, m: ModPath, rule: usize) {
+        self.needs_import.push((m, rule));
+    }
+
+    pub(crate) fn take_needed_imports(&mut self) -> Vec<(ModPath, usize)> {
+        std::mem::take(&mut self.needs_import)
+    }
+
+    /// Adds a splice with its own re-parse unit.
+    pub(crate) fn push_splice(&mut self, splice: Splice) {
+        self.splices.push(splice);
+    }
+
+    /// How many splices are planned so far.
+    pub(crate) fn splice_count(&self) -> usize {
+        self.splices.len()
+    }
+
+    /// The splices planned since there were `before`.
+    pub(crate) fn splices_since(&self, before: usize) -> &[Splice] {
+        &self.splices[before..]
+    }
+
+    /// Gives the splices planned since there were `before` that lie inside `unit` and satisfy
+    /// `narrower` (their unit is coarser than `unit`) that unit.
+    pub(crate) fn narrow_units(
+        &mut self,
+        before: usize,
+        unit: Unit,
+        narrower: impl Fn(&Splice) -> bool,
+    ) {
+        for sp in &mut self.splices[before..] {
+            if narrower(sp) && sp.start >= unit.start && sp.end <= unit.end {
+                sp.unit = unit;
+            }
+        }
+    }
+
+    /// How much has been planned or recorded so far (for the debug check in `visit_stmts`).
+    pub(crate) fn progress(&self) -> [usize; 6] {
+        [
+            self.splices.len(),
+            self.notes.len(),
+            self.ident_hits.len(),
+            self.needs_import.len(),
+            self.call_names.len(),
+            self.handled.len(),
+        ]
     }
 
     pub(crate) fn module(&self) -> &ModPath {

@@ -25,8 +25,8 @@ impl Rewriter<'_> {
         let mut names = Vec::new();
         pat_idents(pat, &mut names);
         let single = matches!(pat, syn::Pat::Ident(_)) && names.len() == 1;
-        let n_rules = if self.classify {
-            self.rules.sync_methods.len()
+        let n_rules = if self.classify() {
+            self.rules().sync_methods.len()
         } else {
             0
         };
@@ -39,31 +39,31 @@ impl Rewriter<'_> {
             .collect();
         let deferred = match (single, init.map(peel)) {
             (true, Some(Expr::Call(c))) => match self.call_target(c) {
-                Some(Target::SyncFn(i)) => Some(self.rules.sync_fns[i].rule.clone()),
-                Some(Target::FnToMethod(i)) => Some(self.rules.fn_to_methods[i].rule.clone()),
+                Some(Target::SyncFn(i)) => Some(self.rules().sync_fns[i].rule.clone()),
+                Some(Target::FnToMethod(i)) => Some(self.rules().fn_to_methods[i].rule.clone()),
                 _ => None,
             }
             .map(|r| {
                 (
                     r,
-                    self.src.expr(&c.func).0,
-                    format!("{}(..)", self.src.slice(self.src.expr(&c.func))),
+                    self.src().expr(&c.func).0,
+                    format!("{}(..)", self.src().slice(self.src().expr(&c.func))),
                 )
             }),
             (true, Some(Expr::MethodCall(mc))) => self
                 .method_rule(mc)
                 .filter(|&i| self.receiver_class(&mc.receiver, i) == Recv::Evident)
                 .map(|i| {
-                    let at = self.src.span(mc.method.span()).0;
+                    let at = self.src().span(mc.method.span()).0;
                     (
-                        self.rules.sync_methods[i].rule.clone(),
+                        self.rules().sync_methods[i].rule.clone(),
                         at,
                         format!(".{}(..)", mc.method),
                     )
                 }),
             _ => None,
         };
-        let Some(frame) = self.frames.last_mut() else {
+        let Some(frame) = self.frame_mut() else {
             return;
         };
         for n in &names {
@@ -78,16 +78,17 @@ impl Rewriter<'_> {
 
     /// Visits a function: parameters in a barrier frame, the body as the re-parse unit.
     fn visit_fn(&mut self, sig: &syn::Signature, block: &syn::Block) {
-        let (s, _) = self.src.span(block.brace_token.span.open());
-        let (_, e) = self.src.span(block.brace_token.span.close());
+        let (s, _) = self.src().span(block.brace_token.span.open());
+        let (_, e) = self.src().span(block.brace_token.span.close());
         // A body naming nothing the rewriter acts on holds nothing to do (see `inert`).
         if self.inert(s, e) {
             return;
         }
-        let outer_classify = self.classify;
-        self.classify = !self.names_no_method(s, e);
-        let n_rules = if self.classify {
-            self.rules.sync_methods.len()
+        let outer_classify = self.classify();
+        let classify = !self.names_no_method(s, e);
+        self.set_classify(classify);
+        let n_rules = if self.classify() {
+            self.rules().sync_methods.len()
         } else {
             0
         };
@@ -114,27 +115,19 @@ impl Rewriter<'_> {
                 }
             }
         }
-        let outer_unit = self.unit;
+        let outer_unit = self.unit();
         if outer_unit.is_none() {
-            self.unit = Some(Unit {
+            self.set_unit(Some(Unit {
                 kind: UnitKind::Block,
                 start: s,
                 end: e,
-            });
+            }));
         }
-        self.frames.push(frame);
+        self.push_frame(frame);
         self.visit_block(block);
-        self.frames.pop();
-        self.unit = outer_unit;
-        self.classify = outer_classify;
-    }
-
-    pub(crate) fn record_ident(&mut self, ident: &proc_macro2::Ident) {
-        // Only names that a possibly-dead import binds matter (usually none): no allocation.
-        if let Some(k) = self.watched.iter().position(|w| ident == w) {
-            let at = self.src.span(ident.span()).0;
-            self.ident_hits.push((k, at));
-        }
+        self.pop_frame();
+        self.set_unit(outer_unit);
+        self.set_classify(outer_classify);
     }
 }
 
@@ -147,12 +140,10 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         let mut path = self.module().clone();
         path.push(m.ident.to_string());
-        self.modules.push(path);
         // Local variables and block items of an enclosing function do not reach into a module.
-        let frames = std::mem::take(&mut self.frames);
+        let frames = self.enter_module(path);
         visit::visit_item_mod(self, m);
-        self.frames = frames;
-        self.modules.pop();
+        self.leave_module(frames);
     }
 
     fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {
@@ -168,18 +159,18 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
                 .map(|s| (self.module().clone(), s.ident.to_string())),
             _ => None,
         };
-        self.impls.push(self_ty);
+        self.push_impl(self_ty);
         visit::visit_item_impl(self, i);
-        self.impls.pop();
+        self.pop_impl();
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         for a in &f.attrs {
             self.visit_attribute(a);
         }
-        self.impls.push(None);
+        self.push_impl(None);
         self.visit_fn(&f.sig, &f.block);
-        self.impls.pop();
+        self.pop_impl();
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
@@ -210,37 +201,33 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
                     for (name, bnd) in s.names {
                         if let Binding::Use(p) = bnd {
                             if p.last() != Some(&name) {
-                                self.call_names.insert(name);
+                                self.add_call_name(name);
                             }
                         }
                     }
                 }
             }
         }
-        self.frames.push(frame);
+        self.push_frame(frame);
         self.visit_stmts(b);
-        self.frames.pop();
+        self.pop_frame();
     }
 
     fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
-        let before = self.splices.len();
+        let before = self.splice_count();
         self.visit_stmt_inner(s);
         // The safety net re-parses the innermost statement holding a splice, not the whole
         // function: only statements that got splices pay for computing their range.
-        if self.splices.len() > before {
+        if self.splice_count() > before {
             let fresh = |sp: &Splice| sp.unit.kind != UnitKind::Stmt;
-            if self.splices[before..].iter().any(fresh) {
-                let (start, end) = self.src.stmt(s);
+            if self.splices_since(before).iter().any(fresh) {
+                let (start, end) = self.src().stmt(s);
                 let unit = Unit {
                     kind: UnitKind::Stmt,
                     start,
                     end,
                 };
-                for sp in &mut self.splices[before..] {
-                    if fresh(sp) && sp.start >= start && sp.end <= end {
-                        sp.unit = unit;
-                    }
-                }
+                self.narrow_units(before, unit, fresh);
             }
         }
     }
@@ -254,13 +241,13 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
             Expr::Await(aw) => self.on_await(aw, Ctx::Value),
             Expr::Try(t) => {
                 if let Expr::Await(aw) = peel(&t.expr) {
-                    let end = self.src.span(t.question_token.span).1;
+                    let end = self.src().span(t.question_token.span).1;
                     self.on_await(aw, Ctx::Try(end));
                 }
             }
             Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect" => {
                 if let Expr::Await(aw) = peel(&mc.receiver) {
-                    let end = self.src.span(mc.paren_token.span.close()).1;
+                    let end = self.src().span(mc.paren_token.span.close()).1;
                     self.on_await(aw, Ctx::Unwrapped(end));
                 }
             }
@@ -274,8 +261,8 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
                     };
                     let mut names = Vec::new();
                     pat_idents(pat, &mut names);
-                    let n_rules = if self.classify {
-                        self.rules.sync_methods.len()
+                    let n_rules = if self.classify() {
+                        self.rules().sync_methods.len()
                     } else {
                         0
                     };
@@ -290,9 +277,9 @@ impl<'ast> Visit<'ast> for Rewriter<'_> {
                         frame.vars.insert(n, classes.clone());
                     }
                 }
-                self.frames.push(frame);
+                self.push_frame(frame);
                 visit::visit_expr(self, e);
-                self.frames.pop();
+                self.pop_frame();
                 return;
             }
             _ => {}
@@ -319,37 +306,25 @@ impl Rewriter<'_> {
     /// it only what a `let` binds matters to later statements. Debug builds (every test)
     /// visit it anyway and insist the visit planned nothing.
     fn visit_stmts(&mut self, b: &syn::Block) {
-        let close = self.src.span(b.brace_token.span.close()).0;
-        let starts: Vec<Option<usize>> = b.stmts.iter().map(|s| self.src.stmt_start(s)).collect();
+        let close = self.src().span(b.brace_token.span.close()).0;
+        let starts: Vec<Option<usize>> = b.stmts.iter().map(|s| self.src().stmt_start(s)).collect();
         for (k, stmt) in b.stmts.iter().enumerate() {
             let end = starts[k + 1..].iter().find_map(|&s| s).unwrap_or(close);
             let inert = starts[k].is_some_and(|start| self.inert(start, end));
             if !inert {
                 self.visit_stmt(stmt);
             } else if cfg!(debug_assertions) {
-                let before = self.planned();
+                let before = self.progress();
                 self.visit_stmt(stmt);
                 assert_eq!(
                     before,
-                    self.planned(),
+                    self.progress(),
                     "an inert statement planned something"
                 );
             } else if let syn::Stmt::Local(l) = stmt {
                 self.bind_local(l);
             }
         }
-    }
-
-    /// How much has been planned or recorded so far (for the debug check in `visit_stmts`).
-    fn planned(&self) -> [usize; 6] {
-        [
-            self.splices.len(),
-            self.notes.len(),
-            self.ident_hits.len(),
-            self.needs_import.len(),
-            self.call_names.len(),
-            self.handled.len(),
-        ]
     }
 
     fn visit_stmt_inner(&mut self, s: &syn::Stmt) {

@@ -15,7 +15,7 @@ pub(crate) struct Src<'a> {
     pub pos: &'a SpanPositions<'a>,
 }
 
-impl Src<'_> {
+impl<'a> Src<'a> {
     pub(crate) fn span(&self, span: Span) -> (usize, usize) {
         let r = self.pos.range(span);
         (r.start + self.base, r.end + self.base)
@@ -69,7 +69,7 @@ impl Src<'_> {
         start
     }
 
-    pub(crate) fn slice(&self, (s, e): (usize, usize)) -> &str {
+    pub(crate) fn slice(&self, (s, e): (usize, usize)) -> &'a str {
         self.text.get(s..e).unwrap_or("")
     }
 }

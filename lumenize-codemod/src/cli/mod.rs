@@ -7,6 +7,7 @@
 //! crates (`verify`) → `report` prints and computes the exit code.
 
 mod args;
+#[cfg(feature = "bench-parse-only")]
 mod bench;
 mod config;
 mod diff;
@@ -51,6 +52,7 @@ pub fn main() -> ExitCode {
         Command::Diff(a) => run_files(Mode::Diff, a, false),
         Command::Check(a) => run_files(Mode::Check, a, false),
         Command::ListRules(r) => list_rules(r),
+        #[cfg(feature = "bench-parse-only")]
         Command::BenchParseOnly(b) => {
             set_threads(b.threads);
             bench::run(&b)

@@ -110,6 +110,11 @@
 //! from = "0.4"
 //! to = "1"
 //!
+//! # Packages whose users are migrated, besides the `[[dependency]]` packages and the crates
+//! # the paths above start with (see `RuleSet::target_packages`).
+//! [targets]
+//! packages = ["my-db-legacy"]
+//!
 //! # Macros whose bodies are comma-separated expressions (rewritten like code), and those of
 //! # them that await their arguments themselves (a candidate given to them is reported).
 //! [macros]
@@ -147,6 +152,7 @@ mod engine;
 // 10. `apply --verify`: the compiler's view of migrated crates.
 pub mod verify;
 
+pub use manifest::{ManifestError, ManifestInfo};
 pub use resolve::CrateContext;
 pub use results::{Diagnostic, Edit, FileMigration, Severity};
 pub use rules::{RuleError, RuleInfo, RuleSet};

@@ -195,7 +195,10 @@ impl Rewriter<'_> {
                         (self.rules().fn_to_methods[k].rule.clone(), true)
                     }
                     Some(Target::Unsure(_)) if self.evidence() => {
-                        ("sync-structured-clone".to_string(), awaited)
+                        match self.rules().default_fn_rule() {
+                            Some(rule) => (rule.to_string(), awaited),
+                            None => continue,
+                        }
                     }
                     _ => continue,
                 }
@@ -297,9 +300,7 @@ impl Rewriter<'_> {
             let call = format!("{name}(");
             if let Some(line) = text.lines().find(|l| {
                 l.contains(&call)
-                    && (l.contains("await")
-                        || name.contains("execute_operation_chain")
-                        || r.fn_to_methods.iter().any(|f| f.rule == *rule))
+                    && (l.contains("await") || r.fn_to_methods.iter().any(|f| f.rule == *rule))
             }) {
                 hit = Some((rule.clone(), name, line.trim().to_string()));
                 break;

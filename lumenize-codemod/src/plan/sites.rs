@@ -184,22 +184,12 @@ impl Rewriter<'_> {
             return;
         }
         let at = self.src().expr(&call.func).0;
-        let r = self.rules();
-        let rule = r
-            .sync_fns
-            .iter()
-            .find(|f| f.paths.iter().any(|p| p.last() == name))
-            .map(|f| f.rule.clone())
-            .or_else(|| {
-                r.fn_to_methods
-                    .iter()
-                    .find(|f| f.paths.iter().any(|p| p.last() == name))
-                    .map(|f| f.rule.clone())
-            })
-            .unwrap_or_else(|| "sync-structured-clone".to_string());
+        let Some(rule) = self.rules().fn_rule_named(name) else {
+            return;
+        };
         self.note(
             at,
-            &rule,
+            rule,
             Severity::NeedsReview,
             format!(
                 "could not tell where `{name}` comes from (a glob import of a module this run \

@@ -20,10 +20,26 @@ pub struct RuleInfo {
     pub source: String,
 }
 
-/// A rule set could not be built (unreadable or invalid config, unknown rule id).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct RuleError(pub String);
+/// A rule set could not be built (invalid config, unknown rule id).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// A rules file is invalid: which file, and why.
+    #[error("{origin}: {reason}")]
+    Config {
+        /// The file (as given to [`RuleSet::with_config`]).
+        origin: String,
+        /// What is wrong, and where in the file.
+        reason: String,
+    },
+    /// `--rule` / `--skip-rule` named an id no rule has.
+    #[error("unknown rule id `{id}` (known: {})", known.join(", "))]
+    UnknownId {
+        /// The id asked for.
+        id: String,
+        /// The ids of the rule set.
+        known: Vec<String>,
+    },
+}
 
 const BUILTIN: &str = include_str!("../rules/builtin.toml");
 
@@ -163,7 +179,10 @@ impl RuleSet {
     pub fn with_config(mut self, toml_text: &str, origin: &Path) -> Result<RuleSet, RuleError> {
         let origin = origin.display().to_string();
         self.load(toml_text, &origin)
-            .map_err(|e| RuleError(format!("{origin}: {e}")))?;
+            .map_err(|reason| RuleError::Config {
+                origin: origin.clone(),
+                reason,
+            })?;
         Ok(self)
     }
 
@@ -216,11 +235,10 @@ impl RuleSet {
     fn check_ids(&self, ids: &[String]) -> Result<(), RuleError> {
         for id in ids {
             if !self.infos.iter().any(|i| &i.id == id) {
-                let known: Vec<&str> = self.infos.iter().map(|i| i.id.as_str()).collect();
-                return Err(RuleError(format!(
-                    "unknown rule id `{id}` (known: {})",
-                    known.join(", ")
-                )));
+                return Err(RuleError::UnknownId {
+                    id: id.clone(),
+                    known: self.infos.iter().map(|i| i.id.clone()).collect(),
+                });
             }
         }
         Ok(())
@@ -575,7 +593,8 @@ mod tests {
                 Path::new("x.toml"),
             )
             .unwrap_err();
-        assert!(err.0.contains("x.toml") && err.0.contains("nope"), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("x.toml") && msg.contains("nope"), "{err}");
         let err = base
             .clone()
             .with_config(
@@ -583,10 +602,11 @@ mod tests {
                 Path::new("x.toml"),
             )
             .unwrap_err();
-        assert!(err.0.contains("receiver"), "{err}");
+        assert!(err.to_string().contains("receiver"), "{err}");
         let err = base.clone().only(&["bogus".into()]).unwrap_err();
+        let msg = err.to_string();
         assert!(
-            err.0.contains("bogus") && err.0.contains("sync-schedule"),
+            msg.contains("bogus") && msg.contains("sync-schedule"),
             "{err}"
         );
     }

@@ -32,7 +32,6 @@
 //! running cargo.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -239,24 +238,15 @@ fn remove_await_suggestion(
 }
 
 /// Why verification could not run (the findings themselves are not errors).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// `cargo` could not be started.
-    Spawn(std::io::Error),
+    #[error("--verify: cannot run `cargo check`: {0}")]
+    Spawn(#[source] std::io::Error),
     /// A file to fix could not be read or written.
-    Io(PathBuf, std::io::Error),
+    #[error("--verify: {path}: {1}", path = .0.display())]
+    Io(PathBuf, #[source] std::io::Error),
 }
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VerifyError::Spawn(e) => write!(f, "--verify: cannot run `cargo check`: {e}"),
-            VerifyError::Io(p, e) => write!(f, "--verify: {}: {e}", p.display()),
-        }
-    }
-}
-
-impl std::error::Error for VerifyError {}
 
 /// Applies `.await` removals, each only if the file still holds `.await` (after optional
 /// whitespace) at that range. Returns one [`Severity::Edited`] diagnostic per applied fix.
@@ -267,18 +257,20 @@ pub fn apply_await_fixes(fixes: &[AwaitFix]) -> Result<Vec<Diagnostic>, VerifyEr
     }
     let mut applied = Vec::new();
     for (file, mut list) in by_file {
-        let mut text =
+        let text =
             std::fs::read_to_string(file).map_err(|e| VerifyError::Io(file.to_path_buf(), e))?;
-        // Back to front, so earlier offsets stay valid; duplicates and overlaps are skipped.
+        // Back to front, so each range is checked against text no later fix has moved;
+        // duplicates and overlaps are skipped.
         list.sort_by_key(|f| std::cmp::Reverse(f.start));
         let mut floor = usize::MAX;
+        let (mut cuts, mut reported) = (Vec::new(), Vec::new());
         for f in list {
             let Some(range) = await_range(&text, f).filter(|r| r.end <= floor) else {
                 continue;
             };
-            text.replace_range(range.clone(), "");
             floor = range.start;
-            applied.push(Diagnostic {
+            cuts.push(range);
+            reported.push(Diagnostic {
                 file: f.file.clone(),
                 line: f.line,
                 column: f.column,
@@ -296,6 +288,12 @@ pub fn apply_await_fixes(fixes: &[AwaitFix]) -> Result<Vec<Diagnostic>, VerifyEr
                 severity: Severity::Edited,
             });
         }
+        cuts.reverse();
+        // The ranges are disjoint, in order, on character boundaries (`await_range`).
+        let Some(text) = crate::text::apply(&text, 0, &cuts) else {
+            continue;
+        };
+        applied.extend(reported);
         write_newer_than_last_check(file, &text)
             .map_err(|e| VerifyError::Io(file.to_path_buf(), e))?;
     }

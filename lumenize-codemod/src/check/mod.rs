@@ -25,12 +25,39 @@ use crate::syntax::Src;
 use crate::text::{landings, Landing, SpanPositions, Splice, Unit, UnitKind};
 use deletions::Deletable;
 
+/// Why the safety net refused the planned splices (shown in the file's error diagnostic).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Rejection {
+    #[error("overlapping edits at byte {0}")]
+    Overlap(usize),
+    #[error("edit {0}..{1} is not on character boundaries")]
+    NotOnCharBoundary(usize, usize),
+    #[error("edits out of order")]
+    OutOfOrder,
+    #[error("edits outside their unit")]
+    OutsideUnit,
+    #[error("the original does not lex: {0}")]
+    OriginalDoesNotLex(String),
+    #[error("the result does not lex: {0}")]
+    ResultDoesNotLex(String),
+    #[error("the result does not parse: {0}")]
+    ResultDoesNotParse(String),
+    #[error("an edit cuts the token `{0}`")]
+    CutsToken(String),
+    #[error("the token `{0}` straddles an edit boundary")]
+    Straddles(String),
+    #[error("the token stream changed outside the edits near `{0}`")]
+    StreamChanged(String),
+    #[error("tokens outside the edits disappeared")]
+    TokensDisappeared,
+}
+
 /// Applies `splices` (sorted in place) to the text and verifies the result.
 pub(crate) fn apply_and_verify(
     src: Src<'_>,
     deletable: &Deletable,
     splices: &mut Vec<Splice>,
-) -> Result<String, String> {
+) -> Result<String, Rejection> {
     if splices.is_empty() {
         return Ok(src.text.to_string());
     }
@@ -41,18 +68,15 @@ pub(crate) fn apply_and_verify(
         if w[1].start < w[0].end
             || (w[1].start == w[0].start && w[0].start == w[0].end && w[1].start == w[1].end)
         {
-            return Err(format!("overlapping edits at byte {}", w[1].start));
+            return Err(Rejection::Overlap(w[1].start));
         }
     }
     for s in splices.iter() {
         if s.end > text.len() || !text.is_char_boundary(s.start) || !text.is_char_boundary(s.end) {
-            return Err(format!(
-                "edit {}..{} is not on character boundaries",
-                s.start, s.end
-            ));
+            return Err(Rejection::NotOnCharBoundary(s.start, s.end));
         }
     }
-    let output = crate::text::apply(text, 0, splices).ok_or("edits out of order")?;
+    let output = crate::text::apply(text, 0, splices).ok_or(Rejection::OutOfOrder)?;
     for (unit, members) in units(src, splices) {
         // A unit whose every splice is one the grammar guarantees (see `deletions`) is only
         // re-lexed and compared; any other is re-parsed too.
@@ -120,13 +144,13 @@ fn reparse_unit(kind: UnitKind, ts: &TokenStream) -> syn::Result<()> {
     }
 }
 
-fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Result<(), String> {
+fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Result<(), Rejection> {
     // The unit's old tokens come from lexing its original text exactly as its new text is
     // lexed: a unit is a syntax node (or whole lines around items), so it starts and ends
     // outside any token or comment and lexes alone to the tokens the file's lexing gave it.
     let old = &text[unit.start..unit.end];
-    let new = crate::text::apply(&text[..unit.end], unit.start, splices)
-        .ok_or("edits outside their unit")?;
+    let new =
+        crate::text::apply(&text[..unit.end], unit.start, splices).ok_or(Rejection::OutsideUnit)?;
     let new = &new[..];
     // Both sides through the quick lexer when it can follow them, else through proc-macro2
     // (never one of each: they show a doc comment differently).
@@ -137,7 +161,7 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
     // They also lex every unit with proc-macro2 and insist the quick lexer agrees.
     let check_quick = quick && cfg!(debug_assertions);
     if !quick || check_quick {
-        let slow = slow_tokens(old).map_err(|e| format!("the original does not lex: {e}"))?;
+        let slow = slow_tokens(old).map_err(|e| Rejection::OriginalDoesNotLex(e.to_string()))?;
         if check_quick {
             assert_eq!(old_toks, lex::fold_docs(old, slow), "quick lexer: {old}");
         } else {
@@ -146,14 +170,14 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
     }
     if reparse || !quick || cfg!(debug_assertions) {
         let new_ts =
-            TokenStream::from_str(new).map_err(|e| format!("the result does not lex: {e}"))?;
+            TokenStream::from_str(new).map_err(|e| Rejection::ResultDoesNotLex(e.to_string()))?;
         if reparse || cfg!(debug_assertions) {
             let parsed = reparse_unit(unit.kind, &new_ts);
             debug_assert!(
                 reparse || parsed.is_ok(),
                 "a grammar-guaranteed deletion did not parse: {new}"
             );
-            parsed.map_err(|e| format!("the result does not parse: {e}"))?;
+            parsed.map_err(|e| Rejection::ResultDoesNotParse(e.to_string()))?;
         }
         if !quick || check_quick {
             let mut slow = Vec::new();
@@ -186,7 +210,7 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
             .take_while(|r| r.start < e)
             .any(|r| (r.start > s && r.start < e) || (r.end > s && r.end < e));
         if cut {
-            return Err(format!("an edit cuts the token `{}`", &old[s..e]));
+            return Err(Rejection::CutsToken(old[s..e].to_string()));
         }
         if !inside {
             let ns = (s as isize + delta) as usize;
@@ -203,26 +227,18 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
                 && ((s < r.new_start && e > r.new_start) || (s < r.new_end && e > r.new_end))
         });
         if straddles {
-            return Err(format!(
-                "the token `{}` straddles an edit boundary",
-                &new[s..e]
-            ));
+            return Err(Rejection::Straddles(new[s..e].to_string()));
         }
         if in_repl {
             continue;
         }
         match kept.get(ki) {
             Some(&(ok, os, oe, ns)) if ok == kind && ns == s && old[os..oe] == new[s..e] => ki += 1,
-            _ => {
-                return Err(format!(
-                    "the token stream changed outside the edits near `{}`",
-                    &new[s..e]
-                ))
-            }
+            _ => return Err(Rejection::StreamChanged(new[s..e].to_string())),
         }
     }
     if ki != kept.len() {
-        return Err("tokens outside the edits disappeared".into());
+        return Err(Rejection::TokensDisappeared);
     }
     Ok(())
 }
@@ -271,7 +287,7 @@ mod tests {
             &mut splices,
         );
         proc_macro2::extra::invalidate_current_thread_spans();
-        r
+        r.map_err(|e| e.to_string())
     }
 
     /// Like `run`, for a whole file whose one function body is the unit, with the deletions
@@ -296,7 +312,7 @@ mod tests {
             .all(|s| deletable.keeps_parsing(text, (s.unit.start, s.unit.end), s));
         let r = apply_and_verify(src, &deletable, &mut splices);
         proc_macro2::extra::invalidate_current_thread_spans();
-        (r, fast)
+        (r.map_err(|e| e.to_string()), fast)
     }
 
     #[test]

@@ -74,6 +74,16 @@ impl Replacement for Edit {
     }
 }
 
+/// A deletion.
+impl Replacement for std::ops::Range<usize> {
+    fn range(&self) -> (usize, usize) {
+        (self.start, self.end)
+    }
+    fn replacement(&self) -> &str {
+        ""
+    }
+}
+
 /// `text[from..]` with `splices` (absolute offsets, sorted, disjoint, inside `from..`)
 /// applied. `None` when a splice is out of order or outside the text.
 pub(crate) fn apply<R: Replacement>(text: &str, from: usize, splices: &[R]) -> Option<String> {

@@ -10,9 +10,10 @@
 //! swallow it into a comment). Only the touched units are re-parsed, which keeps the net cheap
 //! even on files dense with call sites.
 //!
-//! Token boundaries come from `lexer` (a port of proc-macro2's lexer to an ASCII subset, with
-//! no allocation per token) when it can follow both texts, else from proc-macro2 itself; the
-//! re-parse always lexes with proc-macro2, as syn needs its tokens.
+//! Token boundaries come from the quick lexer (`lex::quick`, a port of proc-macro2's lexer to
+//! an ASCII subset, with no allocation per token) when it can follow both texts, else from
+//! proc-macro2 itself (`lex::slow`); the re-parse always lexes with proc-macro2, as syn needs
+//! its tokens.
 
 use std::str::FromStr;
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use lumenize_codemod::RuleSet;
 
+use super::error::CliError;
 use super::walk;
 
 /// The config file name looked for.
@@ -55,7 +56,7 @@ impl Rules {
 
     /// The rule set for files in `dir` (a crate directory, or the directory of a loose file).
     /// Errors name the config file and the reason.
-    pub fn for_dir(&mut self, dir: Option<&Path>) -> Result<Arc<ActiveRules>, String> {
+    pub fn for_dir(&mut self, dir: Option<&Path>) -> Result<Arc<ActiveRules>, CliError> {
         let config = match &self.choice.config {
             Some(c) => Some(c.clone()),
             None => dir.and_then(discover),
@@ -71,7 +72,7 @@ impl Rules {
 }
 
 /// Builds one rule set from an optional config file and the --rule/--skip-rule lists.
-pub fn build(config: Option<&Path>, choice: &RuleChoice) -> Result<RuleSet, String> {
+pub fn build(config: Option<&Path>, choice: &RuleChoice) -> Result<RuleSet, CliError> {
     build_with_packages(config, choice).map(|(set, _)| set)
 }
 
@@ -81,23 +82,26 @@ pub fn build(config: Option<&Path>, choice: &RuleChoice) -> Result<RuleSet, Stri
 fn build_with_packages(
     config: Option<&Path>,
     choice: &RuleChoice,
-) -> Result<(RuleSet, BTreeSet<String>), String> {
+) -> Result<(RuleSet, BTreeSet<String>), CliError> {
     let mut set = RuleSet::builtin();
     if let Some(path) = config {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|source| CliError::ReadConfig {
+            path: path.to_path_buf(),
+            source,
+        })?;
         set = set
             .with_config(&text, path)
-            .map_err(|e| format!("invalid config {}: {e}", path.display()))?;
+            .map_err(|source| CliError::InvalidConfig {
+                path: path.to_path_buf(),
+                source,
+            })?;
     }
     let packages = set.target_packages().clone();
     if !choice.only.is_empty() {
-        set = set.only(&choice.only).map_err(|e| format!("--rule: {e}"))?;
+        set = set.only(&choice.only).map_err(CliError::Rule)?;
     }
     if !choice.skip.is_empty() {
-        set = set
-            .skip(&choice.skip)
-            .map_err(|e| format!("--skip-rule: {e}"))?;
+        set = set.skip(&choice.skip).map_err(CliError::SkipRule)?;
     }
     Ok((set, packages))
 }

@@ -11,6 +11,7 @@ mod args;
 mod bench;
 mod config;
 mod diff;
+mod error;
 mod git;
 mod manifest;
 mod process;
@@ -92,7 +93,7 @@ fn set_threads(n: Option<usize>) {
     let _ = pool.build_global();
 }
 
-fn fatal(msg: &str) -> u8 {
+fn fatal(msg: impl std::fmt::Display) -> u8 {
     report::err_line(&format!("error: {msg}"));
     2
 }

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use lumenize_codemod::{ManifestInfo, RuleSet};
 
+use super::error::CliError;
 use super::manifest;
 
 /// What kind of file the engine gets.
@@ -149,7 +150,7 @@ pub fn discover(paths: &[PathBuf], globs: &Globs) -> Workset {
             match build_selector(&abs, globs) {
                 Ok(s) => s,
                 Err(e) => {
-                    errors.push((given.clone(), e));
+                    errors.push((given.clone(), e.to_string()));
                     continue;
                 }
             }
@@ -186,14 +187,16 @@ pub fn discover(paths: &[PathBuf], globs: &Globs) -> Workset {
     }
 }
 
-fn build_selector(dir: &Path, globs: &Globs) -> Result<Selector, String> {
-    let build = |list: &[String]| -> Result<Gitignore, String> {
+fn build_selector(dir: &Path, globs: &Globs) -> Result<Selector, CliError> {
+    let build = |list: &[String]| -> Result<Gitignore, CliError> {
         let mut b = GitignoreBuilder::new(dir);
         for g in list {
-            b.add_line(None, g)
-                .map_err(|e| format!("bad glob {g:?}: {e}"))?;
+            b.add_line(None, g).map_err(|source| CliError::Glob {
+                glob: g.clone(),
+                source,
+            })?;
         }
-        b.build().map_err(|e| format!("bad glob: {e}"))
+        b.build().map_err(CliError::Globs)
     };
     Ok(Selector::Under {
         dir: dir.to_path_buf(),

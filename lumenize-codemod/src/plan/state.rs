@@ -71,8 +71,8 @@ pub(crate) enum Target {
 ///   when its `.await` handled it, so the visit of the call itself stays silent.
 /// - `watched` holds the names bound by imports that may be dead (set before the visit);
 ///   `ident_hits` records `(index into watched, offset)` for every identifier outside imports
-///   with such a name. An import is dropped only when none of its hits is inside a splice-free
-///   stretch ([`Rewriter::watched_name_used`]).
+///   with such a name. An import is dropped only when every hit of its name lies inside a
+///   splice (the use was rewritten away), see [`Rewriter::watched_name_used`].
 /// - `call_names` holds every name a call of a target may be written with: last segments of
 ///   the rules' paths, renames and re-exports of them. It only grows (a block-level rename adds
 ///   one); the needles of `inert` are recomputed when it does. A call whose last segment is not

@@ -83,38 +83,56 @@ pub(crate) struct Rewriter<'a> {
     src: Src<'a>,
     rules: &'a RuleSet,
     resolver: &'a Resolver<'a>,
+    /// The file names the target crate (or a re-export of it): uncertain sites get reported.
+    evidence: bool,
+    /// Where the visitor is.
+    at: Position,
+    /// What is known about the file's names.
+    names: Names,
+    /// What has been planned, and what is already taken care of.
+    plan: Plan,
+}
+
+/// Where the visitor is in the file.
+struct Position {
     /// The module stack: the file's module first, then inline modules being visited.
     modules: Vec<ModPath>,
     /// Block scopes of the function being visited, outermost first.
     frames: Vec<Frame>,
     /// For `self` / `self.field`: the impl's self type (module it is in, type name).
     impls: Vec<Option<(ModPath, String)>>,
-    /// Struct fields of this file: (module, struct) -> [(field, type)].
-    structs: HashMap<(ModPath, String), Vec<(String, syn::Type)>>,
-    /// Awaits already handled by an enclosing expression or statement (by `await` offset).
-    handled: HashSet<usize>,
-    /// Calls already handled by their `.await` (by [`Rewriter::call_key`]).
-    handled_calls: HashSet<usize>,
     /// The re-parse unit of the code being visited (the outermost function body).
     unit: Option<Unit>,
-    /// The file names the target crate (or a re-export of it): uncertain sites get reported.
-    evidence: bool,
-    /// Names of imports that may be dead.
-    watched: Vec<String>,
-    /// Where each watched name occurs outside imports: (index into `watched`, offset).
-    ident_hits: Vec<(usize, usize)>,
-    /// Modules where a rule needs its import (module, rule index).
-    needs_import: Vec<(ModPath, usize)>,
-    /// Last segments of target paths and local renames that may lead to a target.
-    call_names: HashSet<String>,
-    /// Where the names the rewriter acts on occur (see `inert`).
-    needles: Needles,
     /// Bindings get receiver classes. Off inside a function whose text names no method a rule
     /// knows: no receiver there is ever classified, and classifying every parameter and `let`
     /// type was a measurable share of the visit.
     classify: bool,
+}
+
+/// What the planner knows about the file's names.
+struct Names {
+    /// Struct fields of this file: (module, struct) -> [(field, type)].
+    structs: HashMap<(ModPath, String), Vec<(String, syn::Type)>>,
+    /// Last segments of target paths and local renames that may lead to a target.
+    call_names: HashSet<String>,
+    /// Where the names the rewriter acts on occur (see `inert`).
+    needles: Needles,
+    /// Names of imports that may be dead.
+    watched: Vec<String>,
+    /// Where each watched name occurs outside imports: (index into `watched`, offset).
+    ident_hits: Vec<(usize, usize)>,
+}
+
+/// What has been planned so far.
+struct Plan {
     splices: Vec<Splice>,
     notes: Vec<Note>,
+    /// Awaits already handled by an enclosing expression or statement (by `await` offset).
+    handled: HashSet<usize>,
+    /// Calls already handled by their `.await` (by [`Rewriter::call_key`]).
+    handled_calls: HashSet<usize>,
+    /// Modules where a rule needs its import (module, rule index).
+    needs_import: Vec<(ModPath, usize)>,
 }
 
 fn path_segments(path: &syn::Path) -> Vec<String> {
@@ -156,22 +174,28 @@ impl<'a> Rewriter<'a> {
             src,
             rules,
             resolver,
-            modules: vec![module],
-            frames: Vec::new(),
-            impls: Vec::new(),
-            structs: HashMap::default(),
-            handled: HashSet::default(),
-            handled_calls: HashSet::default(),
-            unit: None,
             evidence,
-            watched: Vec::new(),
-            ident_hits: Vec::new(),
-            needs_import: Vec::new(),
-            call_names,
-            needles: Default::default(),
-            classify: true,
-            splices: Vec::new(),
-            notes: Vec::new(),
+            at: Position {
+                modules: vec![module],
+                frames: Vec::new(),
+                impls: Vec::new(),
+                unit: None,
+                classify: true,
+            },
+            names: Names {
+                structs: HashMap::default(),
+                call_names,
+                needles: Needles::default(),
+                watched: Vec::new(),
+                ident_hits: Vec::new(),
+            },
+            plan: Plan {
+                splices: Vec::new(),
+                notes: Vec::new(),
+                handled: HashSet::default(),
+                handled_calls: HashSet::default(),
+                needs_import: Vec::new(),
+            },
         }
     }
 
@@ -195,157 +219,163 @@ impl<'a> Rewriter<'a> {
 
     /// Ends planning: the splices and notes.
     pub(crate) fn into_plan(self) -> (Vec<Splice>, Vec<Note>) {
-        (self.splices, self.notes)
+        (self.plan.splices, self.plan.notes)
     }
 
     /// The file's own module (the bottom of the module stack).
     pub(crate) fn root_module(&self) -> &ModPath {
-        &self.modules[0]
+        &self.at.modules[0]
     }
 
     /// Enters an inline module: block scopes of an enclosing function do not reach into it, so
     /// they are set aside until [`Rewriter::leave_module`] gives them back.
     pub(crate) fn enter_module(&mut self, path: ModPath) -> Vec<Frame> {
-        self.modules.push(path);
-        std::mem::take(&mut self.frames)
+        self.at.modules.push(path);
+        std::mem::take(&mut self.at.frames)
     }
 
     pub(crate) fn leave_module(&mut self, frames: Vec<Frame>) {
-        self.frames = frames;
-        self.modules.pop();
+        self.at.frames = frames;
+        self.at.modules.pop();
     }
 
     /// Block scopes of the function being visited, outermost first.
     pub(crate) fn frames(&self) -> &[Frame] {
-        &self.frames
+        &self.at.frames
     }
 
     pub(crate) fn frame_mut(&mut self) -> Option<&mut Frame> {
-        self.frames.last_mut()
+        self.at.frames.last_mut()
     }
 
     pub(crate) fn push_frame(&mut self, frame: Frame) {
-        self.frames.push(frame);
+        self.at.frames.push(frame);
     }
 
     pub(crate) fn pop_frame(&mut self) {
-        self.frames.pop();
+        self.at.frames.pop();
     }
 
     /// The self type of the impl being visited (`None` inside a trait or a free function).
     pub(crate) fn current_impl(&self) -> Option<&Option<(ModPath, String)>> {
-        self.impls.last()
+        self.at.impls.last()
     }
 
     pub(crate) fn push_impl(&mut self, self_ty: Option<(ModPath, String)>) {
-        self.impls.push(self_ty);
+        self.at.impls.push(self_ty);
     }
 
     pub(crate) fn pop_impl(&mut self) {
-        self.impls.pop();
+        self.at.impls.pop();
     }
 
     pub(crate) fn add_struct(&mut self, key: (ModPath, String), fields: Vec<(String, syn::Type)>) {
-        self.structs.insert(key, fields);
+        self.names.structs.insert(key, fields);
     }
 
     pub(crate) fn struct_fields(&self, key: &(ModPath, String)) -> Option<&[(String, syn::Type)]> {
-        self.structs.get(key).map(Vec::as_slice)
+        self.names.structs.get(key).map(Vec::as_slice)
     }
 
     /// The re-parse unit of the code being visited.
     pub(crate) fn unit(&self) -> Option<Unit> {
-        self.unit
+        self.at.unit
     }
 
     pub(crate) fn set_unit(&mut self, unit: Option<Unit>) {
-        self.unit = unit;
+        self.at.unit = unit;
     }
 
     /// Whether bindings get receiver classes here (see the field).
     pub(crate) fn classify(&self) -> bool {
-        self.classify
+        self.at.classify
     }
 
     pub(crate) fn set_classify(&mut self, on: bool) {
-        self.classify = on;
+        self.at.classify = on;
     }
 
     /// Takes the `.await` at `offset` in hand: `false` when something already did.
     pub(crate) fn claim_await(&mut self, offset: usize) -> bool {
-        self.handled.insert(offset)
+        self.plan.handled.insert(offset)
     }
 
     /// Marks a call as handled by its `.await`.
     pub(crate) fn mark_call_handled(&mut self, call: &syn::ExprCall) {
         let key = self.call_key(call);
-        self.handled_calls.insert(key);
+        self.plan.handled_calls.insert(key);
     }
 
     pub(crate) fn call_handled(&self, call: &syn::ExprCall) -> bool {
-        self.handled_calls.contains(&self.call_key(call))
+        self.plan.handled_calls.contains(&self.call_key(call))
     }
 
     /// True when a call of a target may be written with this last segment.
     pub(crate) fn is_call_name(&self, name: &proc_macro2::Ident) -> bool {
-        self.call_names.iter().any(|n| name == n)
+        self.names.call_names.iter().any(|n| name == n)
     }
 
     /// Adds a name a target may be called by (a rename found in a block).
     pub(crate) fn add_call_name(&mut self, name: String) {
-        self.call_names.insert(name);
+        self.names.call_names.insert(name);
     }
 
     /// Watches the name a possibly-dead import binds (before the visit).
     pub(crate) fn watch(&mut self, name: &str) {
-        if name != "_" && !self.watched.iter().any(|w| w == name) {
-            self.watched.push(name.to_string());
+        if name != "_" && !self.names.watched.iter().any(|w| w == name) {
+            self.names.watched.push(name.to_string());
         }
     }
 
     /// Records an identifier outside imports, if it has a watched name.
     pub(crate) fn record_ident(&mut self, ident: &proc_macro2::Ident) {
         // Only names that a possibly-dead import binds matter (usually none): no allocation.
-        if let Some(k) = self.watched.iter().position(|w| ident == w) {
+        if let Some(k) = self.names.watched.iter().position(|w| ident == w) {
             let at = self.src.span(ident.span()).0;
-            self.ident_hits.push((k, at));
+            self.names.ident_hits.push((k, at));
         }
     }
 
     /// True when the watched `name` occurs outside imports somewhere no splice removes.
     pub(crate) fn watched_name_used(&self, name: &str) -> bool {
-        self.watched
+        self.names
+            .watched
             .iter()
             .position(|w| w == name)
             .is_some_and(|k| {
-                self.ident_hits.iter().any(|&(wk, at)| {
-                    wk == k && !self.splices.iter().any(|s| s.start <= at && at < s.end)
+                self.names.ident_hits.iter().any(|&(wk, at)| {
+                    wk == k
+                        && !self
+                            .plan
+                            .splices
+                            .iter()
+                            .any(|s| s.start <= at && at < s.end)
                 })
             })
     }
 
     /// Records that module `m` needs the import of rule `rule`.
     pub(crate) fn need_import(&mut self, m: ModPath, rule: usize) {
-        self.needs_import.push((m, rule));
+        self.plan.needs_import.push((m, rule));
     }
 
     pub(crate) fn take_needed_imports(&mut self) -> Vec<(ModPath, usize)> {
-        std::mem::take(&mut self.needs_import)
+        std::mem::take(&mut self.plan.needs_import)
     }
 
     /// Adds a splice with its own re-parse unit.
     pub(crate) fn push_splice(&mut self, splice: Splice) {
-        self.splices.push(splice);
+        self.plan.splices.push(splice);
     }
 
     /// How many splices are planned so far.
     pub(crate) fn splice_count(&self) -> usize {
-        self.splices.len()
+        self.plan.splices.len()
     }
 
     /// The splices planned since there were `before`.
     pub(crate) fn splices_since(&self, before: usize) -> &[Splice] {
-        &self.splices[before..]
+        &self.plan.splices[before..]
     }
 
     /// Gives the splices planned since there were `before` that lie inside `unit` and satisfy
@@ -356,7 +386,7 @@ impl<'a> Rewriter<'a> {
         unit: Unit,
         narrower: impl Fn(&Splice) -> bool,
     ) {
-        for sp in &mut self.splices[before..] {
+        for sp in &mut self.plan.splices[before..] {
             if narrower(sp) && sp.start >= unit.start && sp.end <= unit.end {
                 sp.unit = unit;
             }
@@ -366,26 +396,26 @@ impl<'a> Rewriter<'a> {
     /// How much has been planned or recorded so far (for the debug check in `visit_stmts`).
     pub(crate) fn progress(&self) -> [usize; 6] {
         [
-            self.splices.len(),
-            self.notes.len(),
-            self.ident_hits.len(),
-            self.needs_import.len(),
-            self.call_names.len(),
-            self.handled.len(),
+            self.plan.splices.len(),
+            self.plan.notes.len(),
+            self.names.ident_hits.len(),
+            self.plan.needs_import.len(),
+            self.names.call_names.len(),
+            self.plan.handled.len(),
         ]
     }
 
     pub(crate) fn module(&self) -> &ModPath {
-        self.modules.last().expect("module stack is never empty")
+        self.at.modules.last().expect("module stack is never empty")
     }
 
     pub(crate) fn resolve(&self, segs: &[String]) -> Res {
-        let blocks = self.frames.iter().map(|f| &f.scope);
+        let blocks = self.at.frames.iter().map(|f| &f.scope);
         self.resolver.resolve_in(self.module(), blocks, segs)
     }
 
     pub(crate) fn note(&mut self, offset: usize, rule: &str, severity: Severity, message: String) {
-        self.notes.push(Note {
+        self.plan.notes.push(Note {
             offset,
             rule: rule.to_string(),
             message,
@@ -394,12 +424,12 @@ impl<'a> Rewriter<'a> {
     }
 
     pub(crate) fn splice(&mut self, rule: &str, (start, end): (usize, usize), replacement: &str) {
-        let unit = self.unit.unwrap_or(Unit {
+        let unit = self.at.unit.unwrap_or(Unit {
             kind: UnitKind::Whole,
             start: self.src.base,
             end: self.src.text.len(),
         });
-        self.splices.push(Splice {
+        self.plan.splices.push(Splice {
             rule: rule.to_string(),
             start,
             end,
@@ -428,7 +458,7 @@ impl<'a> Rewriter<'a> {
             return None;
         }
         let last = &p.path.segments.last()?.ident;
-        if !self.call_names.iter().any(|n| last == n) {
+        if !self.names.call_names.iter().any(|n| last == n) {
             return None;
         }
         self.segs_target(&path_segments(&p.path))
@@ -482,11 +512,15 @@ impl<'a> Rewriter<'a> {
 
     /// The needle hits, recomputed first when the call names have grown since.
     fn needles(&mut self) -> &Needles {
-        if !self.needles.is_current(self.call_names.len()) {
-            self.needles =
-                Needles::find(self.src.text, self.rules, &self.call_names, &self.watched);
+        if !self.names.needles.is_current(self.names.call_names.len()) {
+            self.names.needles = Needles::find(
+                self.src.text,
+                self.rules,
+                &self.names.call_names,
+                &self.names.watched,
+            );
         }
-        &self.needles
+        &self.names.needles
     }
 }
 
@@ -517,7 +551,7 @@ mod tests {
             pos: &pos,
         };
         let mut rw = Rewriter::new(src, &rules, &resolver, vec!["crate:x".into()], true);
-        rw.watched.push("PostprocessOptions".into());
+        rw.names.watched.push("PostprocessOptions".into());
         let line = |n: usize| {
             let start: usize = text.lines().take(n).map(|l| l.len() + 1).sum();
             (start, start + text.lines().nth(n).unwrap().len())
@@ -533,7 +567,7 @@ mod tests {
         assert!(inert(&mut rw, 4), "`decode` is no call name yet");
         // A rename found later (`use …::parse as decode` in a block) makes it one: the needles
         // are recomputed when the call names grow.
-        rw.call_names.insert("decode".into());
+        rw.names.call_names.insert("decode".into());
         assert!(!inert(&mut rw, 4));
         assert!(!rw.inert(5, 5), "an empty stretch is never skipped");
     }

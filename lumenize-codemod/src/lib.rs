@@ -110,6 +110,11 @@
 //! from = "0.4"
 //! to = "1"
 //!
+//! # Packages whose users are migrated, besides the `[[dependency]]` packages and the crates
+//! # the paths above start with (see `RuleSet::target_packages`).
+//! [targets]
+//! packages = ["my-db-legacy"]
+//!
 //! # Macros whose bodies are comma-separated expressions (rewritten like code), and those of
 //! # them that await their arguments themselves (a candidate given to them is reported).
 //! [macros]
@@ -118,108 +123,39 @@
 //! ```
 #![warn(missing_docs)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-mod apply;
-mod deletions;
-mod engine;
-mod imports;
-mod inert;
-mod lexer;
-mod macros;
-mod manifest;
-mod outline;
-mod prefilter;
-mod receiver;
-mod resolve;
-mod rewrite;
-mod rules;
-mod sites;
+// The layers, bottom-up. Each may import only the layers declared before it; the files of one
+// layer's folder may import each other, without circles. `tests/tidy.rs` reads this list and
+// enforces it (ARCHITECTURE.md describes each layer).
+
+// 0. What a migration returns: `FileMigration`, `Edit`, `Diagnostic`, `Severity`.
+mod results;
+// 1. Source text and positions: offsets, lines, columns; planned splices and notes.
 mod text;
+// 2. Lexing: token boundaries, the quick lexer with proc-macro2 as its fallback.
+mod lex;
+// 3. Syntax helpers: byte ranges of syn nodes, small shape queries.
+mod syntax;
+// 4. Rules as data (`RuleSet`) and the questions asked of them.
+mod rules;
+// 5. Cargo.toml: renamed dependencies, library names, version bumps.
+mod manifest;
+// 6. Name resolution: scopes, module layout, the crate scan, the resolver.
+mod resolve;
+// 7. Planning: the visitor and everything that turns a call site into splices and notes.
+mod plan;
+// 8. Checking: the safety net that applies the splices and re-lexes/re-parses the result.
+mod check;
+// 9. The engine: one file from text to `FileMigration`.
+mod engine;
+// 10. `apply --verify`: the compiler's view of migrated crates.
 pub mod verify;
 
+pub use manifest::{ManifestError, ManifestInfo};
 pub use resolve::CrateContext;
-pub use rules::RuleSet;
-
-/// How a diagnostic should be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Severity {
-    /// The tool changed this site; nothing to do.
-    Edited,
-    /// The tool found a candidate it could not change safely; a person must look.
-    NeedsReview,
-    /// The file could not be processed (parse failure, safety-net rejection).
-    Error,
-}
-
-/// One byte-range splice on the original text.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Edit {
-    /// The rule that produced it (e.g. `sync-structured-clone`).
-    pub rule: String,
-    /// Byte offset where the replaced range starts in the original text.
-    pub start: usize,
-    /// Byte offset where the replaced range ends (exclusive).
-    pub end: usize,
-    /// The text that replaces `start..end`.
-    pub replacement: String,
-    /// 1-based line of `start`.
-    pub line: usize,
-    /// 1-based column (in characters) of `start`.
-    pub column: usize,
-}
-
-/// Something the user should know about a site or a file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Diagnostic {
-    /// The file (as given to the engine).
-    pub file: PathBuf,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column (in characters).
-    pub column: usize,
-    /// The rule id (or `parse` / `safety-net` for file-level errors).
-    pub rule: String,
-    /// What happened and what to do about it.
-    pub message: String,
-    /// Edited, needs review, or error.
-    pub severity: Severity,
-}
-
-/// The result of migrating one file.
-#[derive(Debug, Clone, Default)]
-pub struct FileMigration {
-    /// The migrated text (equal to the input when `edits` is empty).
-    pub output: String,
-    /// The splices applied, in source order.
-    pub edits: Vec<Edit>,
-    /// Everything reported, in source order.
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl FileMigration {
-    /// True when the output differs from the input.
-    pub fn changed(&self) -> bool {
-        !self.edits.is_empty()
-    }
-}
-
-/// A short description of one rule, for `list-rules`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RuleInfo {
-    /// The rule id, e.g. `sync-structured-clone`.
-    pub id: String,
-    /// One line: what it rewrites.
-    pub summary: String,
-    /// Where it came from: `built-in` or the config file's path.
-    pub source: String,
-}
-
-/// A rule set could not be built (unreadable or invalid config, unknown rule id).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct RuleError(pub String);
+pub use results::{Diagnostic, Edit, FileMigration, Severity};
+pub use rules::{RuleError, RuleInfo, RuleSet};
 
 /// Migrates one file's text. Never panics; problems become diagnostics.
 ///
@@ -235,6 +171,19 @@ pub fn migrate_source(
     rules: &RuleSet,
 ) -> FileMigration {
     engine::migrate(file, source, ctx, rules)
+}
+
+/// `original` with `edits` (sorted by start, disjoint, as in [`FileMigration::edits`]) applied:
+/// the migration's output when they are its edits. `None` when an edit is out of order or
+/// outside the text.
+///
+/// ```
+/// use lumenize_codemod::{apply_edits, Edit};
+/// let edit = Edit { rule: "r".into(), start: 4, end: 8, replacement: "g".into(), line: 1, column: 5 };
+/// assert_eq!(apply_edits("let f(a).await;", &[edit]).as_deref(), Some("let g.await;"));
+/// ```
+pub fn apply_edits(original: &str, edits: &[Edit]) -> Option<String> {
+    text::apply(original, 0, edits)
 }
 
 /// Migrates a `Cargo.toml` (the `bump-dependency` rule), format-preserving: only the version
@@ -264,7 +213,7 @@ pub fn migrate_manifest(file: &Path, source: &str, rules: &RuleSet) -> FileMigra
 /// assert!(!lumenize_codemod::may_need_migration(b"fn main() { let x: u8 = \"1\".parse().unwrap(); }"));
 /// ```
 pub fn may_need_migration(source: &[u8]) -> bool {
-    prefilter::builtin().may_need_migration(source)
+    plan::prefilter::builtin().may_need_migration(source)
 }
 
 impl CrateContext {
@@ -277,12 +226,12 @@ impl CrateContext {
 
     /// A reusable prefilter for this crate and rule set.
     pub fn prefilter(&self, rules: &RuleSet) -> Prefilter {
-        Prefilter(prefilter::Prefilter::new(rules, self))
+        Prefilter(plan::prefilter::Prefilter::new(rules, self))
     }
 }
 
 /// A compiled byte prefilter (see [`CrateContext::prefilter`]).
-pub struct Prefilter(prefilter::Prefilter);
+pub struct Prefilter(plan::prefilter::Prefilter);
 
 impl Prefilter {
     /// `false` means the engine would neither edit nor report anything in this file.

@@ -9,7 +9,37 @@ use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table};
 
-use crate::{RuleError, RuleInfo};
+/// A short description of one rule, for `list-rules`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleInfo {
+    /// The rule id, e.g. `sync-structured-clone`.
+    pub id: String,
+    /// One line: what it rewrites.
+    pub summary: String,
+    /// Where it came from: `built-in` or the config file's path.
+    pub source: String,
+}
+
+/// A rule set could not be built (invalid config, unknown rule id).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// A rules file is invalid: which file, and why.
+    #[error("{origin}: {reason}")]
+    Config {
+        /// The file (as given to [`RuleSet::with_config`]).
+        origin: String,
+        /// What is wrong, and where in the file.
+        reason: String,
+    },
+    /// `--rule` / `--skip-rule` named an id no rule has.
+    #[error("unknown rule id `{id}` (known: {})", known.join(", "))]
+    UnknownId {
+        /// The id asked for.
+        id: String,
+        /// The ids of the rule set.
+        known: Vec<String>,
+    },
+}
 
 const BUILTIN: &str = include_str!("../rules/builtin.toml");
 
@@ -129,6 +159,8 @@ pub struct RuleSet {
     pub(crate) dependencies: Vec<Dependency>,
     pub(crate) expression_macros: BTreeSet<String>,
     pub(crate) implicit_await_macros: BTreeSet<String>,
+    /// Packages whose users get migrated (see [`RuleSet::target_packages`]).
+    packages: BTreeSet<String>,
 }
 
 impl RuleSet {
@@ -147,7 +179,10 @@ impl RuleSet {
     pub fn with_config(mut self, toml_text: &str, origin: &Path) -> Result<RuleSet, RuleError> {
         let origin = origin.display().to_string();
         self.load(toml_text, &origin)
-            .map_err(|e| RuleError(format!("{origin}: {e}")))?;
+            .map_err(|reason| RuleError::Config {
+                origin: origin.clone(),
+                reason,
+            })?;
         Ok(self)
     }
 
@@ -166,6 +201,19 @@ impl RuleSet {
     /// Every active rule, in a stable order (declaration order: built-in first).
     pub fn rules(&self) -> Vec<RuleInfo> {
         self.infos.clone()
+    }
+
+    /// The packages whose users the rules migrate: the packages of the `[[dependency]]`
+    /// entries, the crate each item path starts with (as written and with `-` for `_`), and
+    /// those listed under `[targets] packages`. A crate depending on none of them is skipped
+    /// unless forced. `--rule`/`--skip-rule` do not narrow this list.
+    ///
+    /// ```
+    /// let rules = lumenize_codemod::RuleSet::builtin();
+    /// assert!(rules.target_packages().contains("lumenize-core"));
+    /// ```
+    pub fn target_packages(&self) -> &BTreeSet<String> {
+        &self.packages
     }
 
     /// Crate names the rules refer to (`lumenize_core` for the built-in set).
@@ -187,11 +235,10 @@ impl RuleSet {
     fn check_ids(&self, ids: &[String]) -> Result<(), RuleError> {
         for id in ids {
             if !self.infos.iter().any(|i| &i.id == id) {
-                let known: Vec<&str> = self.infos.iter().map(|i| i.id.as_str()).collect();
-                return Err(RuleError(format!(
-                    "unknown rule id `{id}` (known: {})",
-                    known.join(", ")
-                )));
+                return Err(RuleError::UnknownId {
+                    id: id.clone(),
+                    known: self.infos.iter().map(|i| i.id.clone()).collect(),
+                });
             }
         }
         Ok(())
@@ -218,6 +265,7 @@ impl RuleSet {
                 "removed-item",
                 "dependency",
                 "macros",
+                "targets",
             ]
             .contains(&key)
             {
@@ -321,6 +369,13 @@ impl RuleSet {
                 rule: rule.clone(),
             });
         }
+        if let Some(t) = doc.get("targets") {
+            let t = t.as_table().ok_or("`targets` must be a table")?;
+            if t.get("packages").is_some() {
+                self.packages.extend(strings(t, "packages", "targets")?);
+            }
+        }
+        self.packages.extend(packages_named(&doc));
         if let Some(m) = doc.get("macros") {
             let m = m.as_table().ok_or("`macros` must be a table")?;
             if m.get("expression-lists").is_some() {
@@ -346,6 +401,42 @@ impl RuleSet {
         }
         Ok(rule)
     }
+}
+
+/// The packages a (validated) rules file names: `[[dependency]] package`, and the first
+/// segment of every item path (`my_db::query::fetch` gives `my_db` and `my-db`).
+fn packages_named(doc: &DocumentMut) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let entries = |name: &str| {
+        doc.get(name)
+            .and_then(Item::as_array_of_tables)
+            .into_iter()
+            .flat_map(|a| a.iter())
+    };
+    for t in entries("dependency") {
+        if let Some(p) = t.get("package").and_then(Item::as_str) {
+            out.insert(p.to_string());
+        }
+    }
+    for kind in ["sync-fn", "fn-to-method", "removed-item", "sync-method"] {
+        for t in entries(kind) {
+            for key in ["paths", "receiver-types"] {
+                let Some(paths) = t.get(key).and_then(Item::as_array) else {
+                    continue;
+                };
+                for first in paths
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .filter_map(|p| p.split("::").next())
+                    .filter(|c| !c.is_empty() && !c.contains('*'))
+                {
+                    out.insert(first.to_string());
+                    out.insert(first.replace('_', "-"));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn tables<'d>(doc: &'d DocumentMut, key: &str) -> Result<Vec<&'d Table>, String> {
@@ -402,6 +493,60 @@ fn paths(t: &Table, key: &str, ctx: &str) -> Result<Vec<PathPattern>, String> {
         .collect()
 }
 
+impl RuleSet {
+    /// The rule a call of a free function named `name` belongs to, when the name could not be
+    /// resolved: the function rule (sync-fn, then fn-to-method) with a path ending in `name`,
+    /// else the first function rule. `None` when no function rule is active.
+    pub(crate) fn fn_rule_named(&self, name: &str) -> Option<&str> {
+        let named = |paths: &[PathPattern]| paths.iter().any(|p| p.last() == name);
+        self.sync_fns
+            .iter()
+            .find(|f| named(&f.paths))
+            .map(|f| f.rule.as_str())
+            .or_else(|| {
+                self.fn_to_methods
+                    .iter()
+                    .find(|f| named(&f.paths))
+                    .map(|f| f.rule.as_str())
+            })
+            .or_else(|| self.default_fn_rule())
+    }
+
+    /// The rule an unresolvable call of a function-rule name is reported under: the first
+    /// sync-fn rule, else the first fn-to-method rule.
+    pub(crate) fn default_fn_rule(&self) -> Option<&str> {
+        self.sync_fns
+            .first()
+            .map(|f| f.rule.as_str())
+            .or_else(|| self.fn_to_methods.first().map(|f| f.rule.as_str()))
+    }
+}
+
+impl RuleSet {
+    /// True when an external path is one the rules name (a target, a removed item, a receiver
+    /// type, an import that satisfies a rule).
+    pub(crate) fn names_path(&self, p: &[String]) -> bool {
+        self.sync_fns
+            .iter()
+            .flat_map(|r| &r.paths)
+            .any(|x| x.matches(p))
+            || self.fn_to_methods.iter().any(|r| {
+                r.paths.iter().any(|x| x.matches(p))
+                    || r.import_satisfied_by.iter().any(|x| x.matches(p))
+            })
+            || self
+                .removed
+                .iter()
+                .flat_map(|r| &r.paths)
+                .any(|x| x.matches(p))
+            || self
+                .sync_methods
+                .iter()
+                .flat_map(|r| &r.receiver_types)
+                .any(|x| x.matches(p))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,7 +593,8 @@ mod tests {
                 Path::new("x.toml"),
             )
             .unwrap_err();
-        assert!(err.0.contains("x.toml") && err.0.contains("nope"), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("x.toml") && msg.contains("nope"), "{err}");
         let err = base
             .clone()
             .with_config(
@@ -456,10 +602,11 @@ mod tests {
                 Path::new("x.toml"),
             )
             .unwrap_err();
-        assert!(err.0.contains("receiver"), "{err}");
+        assert!(err.to_string().contains("receiver"), "{err}");
         let err = base.clone().only(&["bogus".into()]).unwrap_err();
+        let msg = err.to_string();
         assert!(
-            err.0.contains("bogus") && err.0.contains("sync-schedule"),
+            msg.contains("bogus") && msg.contains("sync-schedule"),
             "{err}"
         );
     }
@@ -479,5 +626,41 @@ mod tests {
         let only = set.only(&["db-sync".into()]).unwrap();
         assert_eq!(only.sync_methods.len(), 1);
         assert!(only.sync_fns.is_empty());
+    }
+
+    #[test]
+    fn builtin_target_packages_are_data() {
+        let p = RuleSet::builtin().target_packages().clone();
+        for name in ["lumenize-core", "lumenize-core-legacy"] {
+            assert!(p.contains(name), "{name} in {p:?}");
+        }
+    }
+
+    #[test]
+    fn config_target_packages() {
+        let text = r#"
+[rules.db-sync]
+summary = "x"
+[[sync-fn]]
+rule = "db-sync"
+paths = ["my_db::query::fetch_all"]
+[[sync-method]]
+rule = "db-sync"
+methods = ["query"]
+receiver-types = ["other_db::**::Db"]
+[[dependency]]
+rule = "db-sync"
+package = "my-db-legacy"
+from = "0.4"
+to = "1"
+"#;
+        let set = RuleSet::default()
+            .with_config(text, Path::new("lumenize-codemod.toml"))
+            .unwrap();
+        let p = set.target_packages();
+        for name in ["my_db", "my-db", "other_db", "other-db", "my-db-legacy"] {
+            assert!(p.contains(name), "{name} in {p:?}");
+        }
+        assert!(!p.iter().any(|n| n.contains('*')));
     }
 }

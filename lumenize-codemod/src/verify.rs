@@ -32,11 +32,11 @@
 //! running cargo.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{Diagnostic, Edit, Severity};
+use crate::results::{Diagnostic, Edit, Severity};
+use crate::text::{LineIndex, OffsetMap};
 
 /// The rule id of the diagnostics that report an applied `.await` fix.
 pub const AWAIT_FIX_RULE: &str = "verify-await";
@@ -62,18 +62,17 @@ impl Touched {
         diagnostics: &[Diagnostic],
     ) {
         let map = OffsetMap::new(edits);
+        let (old_lines, new_lines) = (LineIndex::new(original), LineIndex::new(output));
         let set = self.lines.entry(normalize(file)).or_default();
-        for (e, new_start) in edits.iter().zip(&map.new_starts) {
-            let first = line_of(output, *new_start);
-            let last = line_of(output, new_start + e.replacement.len());
-            set.extend(first..=last);
+        for l in map.landings() {
+            set.extend(new_lines.line(l.new_start)..=new_lines.line(l.new_end));
         }
         for d in diagnostics
             .iter()
             .filter(|d| d.severity != Severity::Edited)
         {
-            let offset = offset_of(original, d.line, d.column);
-            set.insert(line_of(output, map.map(offset)));
+            let offset = old_lines.offset(d.line, d.column);
+            set.insert(new_lines.line(map.map(offset)));
         }
     }
 
@@ -88,66 +87,6 @@ impl Touched {
     pub fn is_empty(&self) -> bool {
         self.lines.values().all(BTreeSet::is_empty)
     }
-}
-
-/// Maps byte offsets of an original text to the text after the (sorted, disjoint) edits.
-struct OffsetMap<'e> {
-    edits: &'e [Edit],
-    new_starts: Vec<usize>,
-}
-
-impl<'e> OffsetMap<'e> {
-    fn new(edits: &'e [Edit]) -> Self {
-        let mut shift: isize = 0;
-        let mut new_starts = Vec::with_capacity(edits.len());
-        for e in edits {
-            new_starts.push((e.start as isize + shift).max(0) as usize);
-            shift += e.replacement.len() as isize - (e.end - e.start) as isize;
-        }
-        OffsetMap { edits, new_starts }
-    }
-
-    fn map(&self, offset: usize) -> usize {
-        let mut shift: isize = 0;
-        for (e, new_start) in self.edits.iter().zip(&self.new_starts) {
-            if offset < e.start {
-                break;
-            }
-            if offset < e.end {
-                return *new_start; // inside a replaced range: its start
-            }
-            shift += e.replacement.len() as isize - (e.end - e.start) as isize;
-        }
-        (offset as isize + shift).max(0) as usize
-    }
-}
-
-/// 1-based line of byte `offset` (clamped to the text).
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// Byte offset of 1-based `line` and character `column` (clamped to the text).
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let mut start = 0;
-    for _ in 1..line {
-        match text[start..].find('\n') {
-            Some(i) => start += i + 1,
-            None => return text.len(),
-        }
-    }
-    let rest = &text[start..];
-    let line_len = rest.find('\n').unwrap_or(rest.len());
-    let col = rest[..line_len]
-        .char_indices()
-        .nth(column.saturating_sub(1))
-        .map_or(line_len, |(i, _)| i);
-    start + col
 }
 
 /// Paths are compared canonicalized when they exist (so `/tmp/x` and `/private/tmp/x`, or a
@@ -299,24 +238,15 @@ fn remove_await_suggestion(
 }
 
 /// Why verification could not run (the findings themselves are not errors).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// `cargo` could not be started.
-    Spawn(std::io::Error),
+    #[error("--verify: cannot run `cargo check`: {0}")]
+    Spawn(#[source] std::io::Error),
     /// A file to fix could not be read or written.
-    Io(PathBuf, std::io::Error),
+    #[error("--verify: {path}: {1}", path = .0.display())]
+    Io(PathBuf, #[source] std::io::Error),
 }
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VerifyError::Spawn(e) => write!(f, "--verify: cannot run `cargo check`: {e}"),
-            VerifyError::Io(p, e) => write!(f, "--verify: {}: {e}", p.display()),
-        }
-    }
-}
-
-impl std::error::Error for VerifyError {}
 
 /// Applies `.await` removals, each only if the file still holds `.await` (after optional
 /// whitespace) at that range. Returns one [`Severity::Edited`] diagnostic per applied fix.
@@ -327,18 +257,20 @@ pub fn apply_await_fixes(fixes: &[AwaitFix]) -> Result<Vec<Diagnostic>, VerifyEr
     }
     let mut applied = Vec::new();
     for (file, mut list) in by_file {
-        let mut text =
+        let text =
             std::fs::read_to_string(file).map_err(|e| VerifyError::Io(file.to_path_buf(), e))?;
-        // Back to front, so earlier offsets stay valid; duplicates and overlaps are skipped.
+        // Back to front, so each range is checked against text no later fix has moved;
+        // duplicates and overlaps are skipped.
         list.sort_by_key(|f| std::cmp::Reverse(f.start));
         let mut floor = usize::MAX;
+        let (mut cuts, mut reported) = (Vec::new(), Vec::new());
         for f in list {
             let Some(range) = await_range(&text, f).filter(|r| r.end <= floor) else {
                 continue;
             };
-            text.replace_range(range.clone(), "");
             floor = range.start;
-            applied.push(Diagnostic {
+            cuts.push(range);
+            reported.push(Diagnostic {
                 file: f.file.clone(),
                 line: f.line,
                 column: f.column,
@@ -356,6 +288,12 @@ pub fn apply_await_fixes(fixes: &[AwaitFix]) -> Result<Vec<Diagnostic>, VerifyEr
                 severity: Severity::Edited,
             });
         }
+        cuts.reverse();
+        // The ranges are disjoint, in order, on character boundaries (`await_range`).
+        let Some(text) = crate::text::apply(&text, 0, &cuts) else {
+            continue;
+        };
+        applied.extend(reported);
         write_newer_than_last_check(file, &text)
             .map_err(|e| VerifyError::Io(file.to_path_buf(), e))?;
     }

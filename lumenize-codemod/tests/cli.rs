@@ -823,3 +823,18 @@ fn workspace_members_inherit_the_dependency() {
         "the version lives in the workspace root"
     );
 }
+
+/// The benchmark's parse-only baseline is not part of the users' binary (it is built only
+/// with the `bench-parse-only` feature, see scripts/bench-codemod.sh).
+#[cfg(not(feature = "bench-parse-only"))]
+#[test]
+fn the_bench_command_is_not_in_the_users_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(dir.path(), &["bench-parse-only", "."]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unrecognized subcommand"),
+        "{}",
+        stderr(&o)
+    );
+}

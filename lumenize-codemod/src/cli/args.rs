@@ -114,7 +114,9 @@ pub enum Command {
     /// List the active rules (built-in, from the config file, after --rule/--skip-rule).
     #[command(long_about = LIST_LONG, after_long_help = LIST_AFTER)]
     ListRules(RuleArgs),
-    /// Only syn-parse the files a run would read (benchmark baseline; not a user command).
+    /// Only syn-parse the files a run would read (benchmark baseline; not a user command,
+    /// built only with the `bench-parse-only` feature).
+    #[cfg(feature = "bench-parse-only")]
     #[command(hide = true)]
     BenchParseOnly(BenchArgs),
 }
@@ -339,6 +341,7 @@ pub struct ApplyArgs {
 }
 
 /// Arguments of the hidden `bench-parse-only` command.
+#[cfg(feature = "bench-parse-only")]
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Files or directories, walked exactly like `check`.

@@ -1,4 +1,5 @@
-//! The hidden `bench-parse-only` command: the benchmark's baseline.
+//! The hidden `bench-parse-only` command: the benchmark's baseline, built only with the
+//! `bench-parse-only` cargo feature (`scripts/bench-codemod.sh` builds it that way).
 //!
 //! It walks and reads exactly the files `check` would migrate (same walker, same crate
 //! filter, same thread pool) and only runs `syn::parse_file` on them, so

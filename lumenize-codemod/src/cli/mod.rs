@@ -7,9 +7,11 @@
 //! crates (`verify`) → `report` prints and computes the exit code.
 
 mod args;
+#[cfg(feature = "bench-parse-only")]
 mod bench;
 mod config;
 mod diff;
+mod error;
 mod git;
 mod manifest;
 mod process;
@@ -51,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Diff(a) => run_files(Mode::Diff, a, false),
         Command::Check(a) => run_files(Mode::Check, a, false),
         Command::ListRules(r) => list_rules(r),
+        #[cfg(feature = "bench-parse-only")]
         Command::BenchParseOnly(b) => {
             set_threads(b.threads);
             bench::run(&b)
@@ -90,7 +93,7 @@ fn set_threads(n: Option<usize>) {
     let _ = pool.build_global();
 }
 
-fn fatal(msg: &str) -> u8 {
+fn fatal(msg: impl std::fmt::Display) -> u8 {
     report::err_line(&format!("error: {msg}"));
     2
 }

@@ -14,7 +14,10 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::{WalkBuilder, WalkState};
 use rayon::prelude::*;
 
-use super::manifest::{self, ManifestInfo};
+use lumenize_codemod::{ManifestInfo, RuleSet};
+
+use super::error::CliError;
+use super::manifest;
 
 /// What kind of file the engine gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +150,7 @@ pub fn discover(paths: &[PathBuf], globs: &Globs) -> Workset {
             match build_selector(&abs, globs) {
                 Ok(s) => s,
                 Err(e) => {
-                    errors.push((given.clone(), e));
+                    errors.push((given.clone(), e.to_string()));
                     continue;
                 }
             }
@@ -184,14 +187,16 @@ pub fn discover(paths: &[PathBuf], globs: &Globs) -> Workset {
     }
 }
 
-fn build_selector(dir: &Path, globs: &Globs) -> Result<Selector, String> {
-    let build = |list: &[String]| -> Result<Gitignore, String> {
+fn build_selector(dir: &Path, globs: &Globs) -> Result<Selector, CliError> {
+    let build = |list: &[String]| -> Result<Gitignore, CliError> {
         let mut b = GitignoreBuilder::new(dir);
         for g in list {
-            b.add_line(None, g)
-                .map_err(|e| format!("bad glob {g:?}: {e}"))?;
+            b.add_line(None, g).map_err(|source| CliError::Glob {
+                glob: g.clone(),
+                source,
+            })?;
         }
-        b.build().map_err(|e| format!("bad glob: {e}"))
+        b.build().map_err(CliError::Globs)
     };
     Ok(Selector::Under {
         dir: dir.to_path_buf(),
@@ -281,12 +286,12 @@ fn group_by_crate(files: Vec<SourceFile>) -> Vec<CrateUnit> {
             let dir = f.path.parent()?;
             let info = std::fs::read_to_string(&f.path)
                 .map_err(|e| e.to_string())
-                .and_then(|t| manifest::read(&t));
+                .and_then(|t| ManifestInfo::read(&t).map_err(|e| e.to_string()));
             Some((dir.to_path_buf(), info))
         })
         .collect();
     let is_crate = |d: &Path| match infos.get(d) {
-        Some(Ok(i)) => i.is_package,
+        Some(Ok(i)) => i.is_package(),
         // An unreadable manifest is treated as a crate so its error is reported.
         Some(Err(_)) => true,
         None => false,
@@ -319,7 +324,7 @@ fn group_by_crate(files: Vec<SourceFile>) -> Vec<CrateUnit> {
                 targeted: true,
                 manifest_error,
             };
-            unit.retarget(&lumenize_packages());
+            unit.retarget(builtin_packages());
             unit
         })
         .collect();
@@ -328,23 +333,24 @@ fn group_by_crate(files: Vec<SourceFile>) -> Vec<CrateUnit> {
     crates
 }
 
-/// The built-in target packages.
-pub fn lumenize_packages() -> BTreeSet<String> {
-    manifest::LUMENIZE_PACKAGES
-        .iter()
-        .map(|p| p.to_string())
-        .collect()
+/// The packages the built-in rules target (see [`RuleSet::target_packages`]).
+pub fn builtin_packages() -> &'static BTreeSet<String> {
+    static PACKAGES: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
+    PACKAGES.get_or_init(|| RuleSet::builtin().target_packages().clone())
 }
 
 /// Direct dependencies plus `key.workspace = true` ones, resolved through the workspace
 /// root's `[workspace.dependencies]` (where a key may rename a package).
 fn dependencies(crate_dir: &Path, info: &ManifestInfo) -> BTreeSet<String> {
-    let mut deps = info.packages.clone();
-    if !info.inherited.is_empty() {
-        let ws = workspace_root(crate_dir).map(|(_, ws)| ws.workspace_packages);
-        for key in &info.inherited {
-            let package = ws.as_ref().and_then(|w| w.get(key)).unwrap_or(key);
-            deps.insert(package.clone());
+    let mut deps = info.packages().clone();
+    if !info.inherited().is_empty() {
+        let ws = workspace_root(crate_dir).map(|(_, ws)| ws);
+        for key in info.inherited() {
+            let package = ws
+                .as_ref()
+                .and_then(|w| w.workspace_package(key))
+                .unwrap_or(key);
+            deps.insert(package.to_string());
         }
     }
     deps
@@ -359,7 +365,7 @@ pub fn workspace_root(dir: &Path) -> Option<(PathBuf, ManifestInfo)> {
         if !text.contains("workspace") {
             return None;
         }
-        let info = manifest::read(&text).ok()?;
-        info.is_workspace.then(|| (d.to_path_buf(), info))
+        let info = ManifestInfo::read(&text).ok()?;
+        info.is_workspace().then(|| (d.to_path_buf(), info))
     })
 }

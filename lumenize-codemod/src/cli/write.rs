@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use lumenize_codemod::Edit;
+use lumenize_codemod::{apply_edits, Edit};
 
 /// The output text with the file's line-ending convention applied to inserted text.
 ///
@@ -15,10 +15,17 @@ pub fn with_line_endings(original: &str, output: String, edits: &[Edit]) -> Stri
     if !is_crlf(original) || !edits.iter().any(|e| has_bare_lf(&e.replacement)) {
         return output;
     }
-    match splice(original, edits, |r| r.to_string()) {
-        Some(plain) if plain == output => splice(original, edits, to_crlf).unwrap_or(output),
-        _ => output,
+    if apply_edits(original, edits).is_none_or(|plain| plain != output) {
+        return output;
     }
+    let crlf: Vec<Edit> = edits
+        .iter()
+        .map(|e| Edit {
+            replacement: to_crlf(&e.replacement),
+            ..e.clone()
+        })
+        .collect();
+    apply_edits(original, &crlf).unwrap_or(output)
 }
 
 /// Most line breaks in `text` are CRLF.
@@ -46,22 +53,6 @@ fn to_crlf(s: &str) -> String {
         prev = c;
     }
     out
-}
-
-/// Applies sorted, non-overlapping edits; `None` if they are not (or fall off char bounds).
-fn splice(original: &str, edits: &[Edit], map: impl Fn(&str) -> String) -> Option<String> {
-    let mut out = String::with_capacity(original.len());
-    let mut at = 0;
-    for e in edits {
-        if e.start < at || e.end < e.start {
-            return None;
-        }
-        out.push_str(original.get(at..e.start)?);
-        out.push_str(&map(&e.replacement));
-        at = e.end;
-    }
-    out.push_str(original.get(at..)?);
-    Some(out)
 }
 
 /// Replaces `path` with `contents` atomically: a temporary file in the same directory gets the

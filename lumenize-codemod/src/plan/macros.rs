@@ -14,9 +14,9 @@ use syn::punctuated::Punctuated;
 use syn::visit::Visit;
 use syn::{Expr, Token};
 
-use crate::receiver::Recv;
-use crate::rewrite::{peel, Ctx, Rewriter, Target};
-use crate::Severity;
+use super::state::{Ctx, Recv, Rewriter, Target};
+use crate::results::Severity;
+use crate::syntax::peel;
 
 fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
     matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c)
@@ -51,7 +51,7 @@ impl Rewriter<'_> {
             syn::MacroDelimiter::Brace(b) => b.span.join(),
             syn::MacroDelimiter::Bracket(b) => b.span.join(),
         };
-        let (s, e) = self.src.span(span);
+        let (s, e) = self.src().span(span);
         self.inert(s, e)
     }
 
@@ -66,10 +66,10 @@ impl Rewriter<'_> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
-        if self.rules.expression_macros.contains(&name) {
+        if self.rules().expression_macros.contains(&name) {
             let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
             if let Ok(list) = parser.parse2(mac.tokens.clone()) {
-                if self.rules.implicit_await_macros.contains(&name) {
+                if self.rules().implicit_await_macros.contains(&name) {
                     for e in &list {
                         self.implicitly_awaited(e, &name);
                     }
@@ -91,16 +91,16 @@ impl Rewriter<'_> {
         let (at, rule, what) = match peel(e) {
             Expr::Call(c) => {
                 let rule = match self.call_target(c) {
-                    Some(Target::SyncFn(i)) => self.rules.sync_fns[i].rule.clone(),
-                    Some(Target::FnToMethod(i)) => self.rules.fn_to_methods[i].rule.clone(),
+                    Some(Target::SyncFn(i)) => self.rules().sync_fns[i].rule.clone(),
+                    Some(Target::FnToMethod(i)) => self.rules().fn_to_methods[i].rule.clone(),
                     _ => return,
                 };
-                let at = self.src.expr(&c.func).0;
-                self.handled_calls.insert(self.call_key(c));
+                let at = self.src().expr(&c.func).0;
+                self.mark_call_handled(c);
                 (
                     at,
                     rule,
-                    format!("{}(..)", self.src.slice(self.src.expr(&c.func))),
+                    format!("{}(..)", self.src().slice(self.src().expr(&c.func))),
                 )
             }
             Expr::MethodCall(mc) => {
@@ -109,13 +109,13 @@ impl Rewriter<'_> {
                 };
                 match self.receiver_class(&mc.receiver, i) {
                     Recv::Evident => {}
-                    Recv::Unknown if self.evidence => {}
+                    Recv::Unknown if self.evidence() => {}
                     _ => return,
                 }
-                let at = self.src.span(mc.method.span()).0;
+                let at = self.src().span(mc.method.span()).0;
                 (
                     at,
-                    self.rules.sync_methods[i].rule.clone(),
+                    self.rules().sync_methods[i].rule.clone(),
                     format!(".{}(..)", mc.method),
                 )
             }
@@ -136,7 +136,7 @@ impl Rewriter<'_> {
     /// otherwise every candidate is reported.
     fn scan_tokens(&mut self, ts: TokenStream, mac: &str, edit: bool) {
         let tts: Vec<TokenTree> = ts.into_iter().collect();
-        let implicit = self.rules.implicit_await_macros.contains(mac);
+        let implicit = self.rules().implicit_await_macros.contains(mac);
         for i in 0..tts.len() {
             let id = match &tts[i] {
                 TokenTree::Group(g) => {
@@ -170,7 +170,7 @@ impl Rewriter<'_> {
             // Is it a candidate at all?
             let (rule, old_form) = if method {
                 match self
-                    .rules
+                    .rules()
                     .sync_methods
                     .iter()
                     .find(|m| m.methods.iter().any(|n| id == n))
@@ -179,21 +179,26 @@ impl Rewriter<'_> {
                     _ => continue,
                 }
             } else {
-                if !self.call_names.iter().any(|n| id == n) {
+                if !self.is_call_name(id) {
                     continue;
                 }
                 let segs = path_segments(&tts[start..=i]);
                 match self.segs_target(&segs) {
                     Some(Target::SyncFn(k)) => {
-                        let r = &self.rules.sync_fns[k];
+                        let r = &self.rules().sync_fns[k];
                         let old = r
                             .drop_none_arg
                             .is_some_and(|a| top_level_commas(&tts[i + 1]) >= a);
                         (r.rule.clone(), old)
                     }
-                    Some(Target::FnToMethod(k)) => (self.rules.fn_to_methods[k].rule.clone(), true),
-                    Some(Target::Unsure(_)) if self.evidence => {
-                        ("sync-structured-clone".to_string(), awaited)
+                    Some(Target::FnToMethod(k)) => {
+                        (self.rules().fn_to_methods[k].rule.clone(), true)
+                    }
+                    Some(Target::Unsure(_)) if self.evidence() => {
+                        match self.rules().default_fn_rule() {
+                            Some(rule) => (rule.to_string(), awaited),
+                            None => continue,
+                        }
                     }
                     _ => continue,
                 }
@@ -213,10 +218,10 @@ impl Rewriter<'_> {
             if !(awaited || old_form || implicit) {
                 continue;
             }
-            if method && !self.evidence {
+            if method && !self.evidence() {
                 continue;
             }
-            let at = self.src.span(id.span()).0;
+            let at = self.src().span(id.span()).0;
             let how = if edit {
                 format!("is awaited implicitly by `{mac}!`")
             } else {
@@ -238,7 +243,7 @@ impl Rewriter<'_> {
 
     /// Reports doc comments (and so doctests) that use a target with `.await`.
     pub(crate) fn doc_attribute(&mut self, a: &syn::Attribute) {
-        if !self.evidence || !a.path().is_ident("doc") {
+        if !self.evidence() || !a.path().is_ident("doc") {
             return;
         }
         let syn::Meta::NameValue(nv) = &a.meta else {
@@ -253,11 +258,11 @@ impl Rewriter<'_> {
         };
         // Most doc comments mention no target: decide that on their source text when it has no
         // escapes (then it holds the comment's text verbatim), without unescaping a copy.
-        let raw = self.src.slice(self.src.span(s.span()));
+        let raw = self.src().slice(self.src().span(s.span()));
         let mentions = |t: &str| {
             t.contains("await")
                 || self
-                    .rules
+                    .rules()
                     .fn_to_methods
                     .iter()
                     .any(|r| r.paths.iter().any(|p| t.contains(p.last())))
@@ -268,14 +273,14 @@ impl Rewriter<'_> {
         let text = s.value();
         if !text.contains("await")
             && !self
-                .rules
+                .rules()
                 .fn_to_methods
                 .iter()
                 .any(|r| r.paths.iter().any(|p| text.contains(p.last())))
         {
             return;
         }
-        let r = self.rules;
+        let r = self.rules();
         let names = r
             .sync_fns
             .iter()
@@ -295,16 +300,14 @@ impl Rewriter<'_> {
             let call = format!("{name}(");
             if let Some(line) = text.lines().find(|l| {
                 l.contains(&call)
-                    && (l.contains("await")
-                        || name.contains("execute_operation_chain")
-                        || r.fn_to_methods.iter().any(|f| f.rule == *rule))
+                    && (l.contains("await") || r.fn_to_methods.iter().any(|f| f.rule == *rule))
             }) {
                 hit = Some((rule.clone(), name, line.trim().to_string()));
                 break;
             }
         }
         if let Some((rule, name, line)) = hit {
-            let at = self.src.node(a).0;
+            let at = self.src().node(a).0;
             self.note(
                 at,
                 &rule,
@@ -377,14 +380,14 @@ fn path_segments(tts: &[TokenTree]) -> Vec<String> {
 fn after_await_ctx(rw: &Rewriter<'_>, tts: &[TokenTree], j: usize) -> Ctx {
     if let Some(TokenTree::Punct(p)) = tts.get(j + 1) {
         if p.as_char() == '?' {
-            return Ctx::Try(rw.src.span(p.span()).1);
+            return Ctx::Try(rw.src().span(p.span()).1);
         }
     }
     if is_punct(tts.get(j + 1), '.')
         && (is_ident(tts.get(j + 2), "unwrap") || is_ident(tts.get(j + 2), "expect"))
         && is_paren(tts.get(j + 3))
     {
-        return Ctx::Unwrapped(rw.src.span(tts[j + 3].span()).1);
+        return Ctx::Unwrapped(rw.src().span(tts[j + 3].span()).1);
     }
     Ctx::Value
 }

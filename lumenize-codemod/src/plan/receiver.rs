@@ -8,47 +8,15 @@
 
 use syn::Expr;
 
+use super::state::{Recv, Rewriter};
 use crate::resolve::{ModPath, Res};
-use crate::rewrite::{peel, Rewriter};
-
-/// What a receiver expression is, for one method rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Recv {
-    /// Evidently the rule's receiver type: rewrite.
-    Evident,
-    /// Evidently something else: leave alone, say nothing.
-    Other,
-    /// Cannot tell: report.
-    Unknown,
-}
+use crate::syntax::peel;
 
 /// Smart pointers and wrappers that forward method calls to their content.
 const WRAPPERS: &[&str] = &["Arc", "Rc", "Box"];
 
 /// Methods that hand back (a view of) their receiver.
 const PASS_THROUGH: &[&str] = &["clone", "as_ref", "as_mut", "borrow", "borrow_mut", "deref"];
-
-/// Every identifier a pattern binds.
-pub(crate) fn pat_idents(p: &syn::Pat, out: &mut Vec<String>) {
-    use syn::Pat::*;
-    match p {
-        Ident(i) => {
-            out.push(i.ident.to_string());
-            if let Some((_, sub)) = &i.subpat {
-                pat_idents(sub, out);
-            }
-        }
-        Type(t) => pat_idents(&t.pat, out),
-        Reference(r) => pat_idents(&r.pat, out),
-        Paren(pp) => pat_idents(&pp.pat, out),
-        Tuple(t) => t.elems.iter().for_each(|e| pat_idents(e, out)),
-        TupleStruct(t) => t.elems.iter().for_each(|e| pat_idents(e, out)),
-        Slice(s) => s.elems.iter().for_each(|e| pat_idents(e, out)),
-        Or(o) => o.cases.iter().for_each(|e| pat_idents(e, out)),
-        Struct(s) => s.fields.iter().for_each(|f| pat_idents(&f.pat, out)),
-        _ => {}
-    }
-}
 
 /// Records the named fields of every struct in `items` (and inline modules).
 pub(crate) fn collect_structs(rw: &mut Rewriter<'_>, items: &[syn::Item], m: &ModPath) {
@@ -60,7 +28,7 @@ pub(crate) fn collect_structs(rw: &mut Rewriter<'_>, items: &[syn::Item], m: &Mo
                     .iter()
                     .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
                     .collect();
-                rw.structs.insert((m.clone(), s.ident.to_string()), fields);
+                rw.add_struct((m.clone(), s.ident.to_string()), fields);
             }
             syn::Item::Mod(md) => {
                 if let Some((_, inner)) = &md.content {
@@ -77,7 +45,7 @@ pub(crate) fn collect_structs(rw: &mut Rewriter<'_>, items: &[syn::Item], m: &Mo
 impl Rewriter<'_> {
     /// A short name of rule `i`'s receiver type, for messages.
     pub(crate) fn receiver_hint(&self, i: usize) -> String {
-        let r = &self.rules.sync_methods[i];
+        let r = &self.rules().sync_methods[i];
         r.receiver_types
             .first()
             .map(|t| t.last().to_string())
@@ -88,10 +56,10 @@ impl Rewriter<'_> {
     /// Classifies a receiver expression for method rule `i`.
     pub(crate) fn receiver_class(&self, e: &Expr, i: usize) -> Recv {
         debug_assert!(
-            self.classify,
+            self.classify(),
             "a receiver classified where no method is named"
         );
-        let rule = &self.rules.sync_methods[i];
+        let rule = &self.rules().sync_methods[i];
         match peel(e) {
             Expr::Reference(r) => self.receiver_class(&r.expr, i),
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
@@ -110,7 +78,7 @@ impl Rewriter<'_> {
                 let name = &p.path.segments[0].ident;
                 if name == "self" {
                     // A method on the impl's own type: evident only if that type is the target.
-                    return match self.impls.last() {
+                    return match self.current_impl() {
                         Some(Some((_, ty))) => self.path_class(std::slice::from_ref(ty), i),
                         _ => Recv::Unknown,
                     };
@@ -125,10 +93,10 @@ impl Rewriter<'_> {
                 if !is_self {
                     return Recv::Unknown;
                 }
-                let Some(Some((m, ty))) = self.impls.last() else {
+                let Some(Some((m, ty))) = self.current_impl() else {
                     return Recv::Unknown;
                 };
-                let Some(fields) = self.structs.get(&(m.clone(), ty.clone())) else {
+                let Some(fields) = self.struct_fields(&(m.clone(), ty.clone())) else {
                     return Recv::Unknown;
                 };
                 match fields.iter().find(|(n, _)| field == n) {
@@ -158,7 +126,7 @@ impl Rewriter<'_> {
     }
 
     fn var_class(&self, name: &str, i: usize) -> Recv {
-        for f in self.frames.iter().rev() {
+        for f in self.frames().iter().rev() {
             if let Some(c) = f.vars.get(name) {
                 return c.get(i).copied().unwrap_or(Recv::Unknown);
             }
@@ -199,7 +167,7 @@ impl Rewriter<'_> {
     }
 
     fn path_class(&self, segs: &[String], i: usize) -> Recv {
-        let rule = &self.rules.sync_methods[i];
+        let rule = &self.rules().sync_methods[i];
         match self.resolve(segs) {
             Res::Extern(p) if rule.receiver_types.iter().any(|t| t.matches(&p)) => Recv::Evident,
             Res::Extern(_) | Res::Local => Recv::Other,

@@ -16,7 +16,7 @@
 //! would from syn's items (a unit test checks that on every fixture). One deliberate difference:
 //! a file whose function bodies do not parse still yields its outline (syn would reject it).
 //!
-//! The walk ([`quick`]) runs over flat tokens: the quick lexer's ([`crate::lexer`]), which
+//! The walk ([`quick`]) runs over flat tokens: the quick lexer's ([`crate::lex`]), which
 //! neither allocates per token nor registers the text in proc-macro2's span map, or, for text
 //! the quick lexer does not follow (non-ASCII, among others), proc-macro2's tokens in the same
 //! shape (doc comments folded into one token, as the safety net compares them). One walk, two
@@ -25,8 +25,6 @@
 mod quick;
 #[cfg(test)]
 mod tests;
-
-use crate::lexer::Tok;
 
 /// One module-level item, as far as name resolution cares.
 #[derive(Debug, PartialEq)]
@@ -44,16 +42,5 @@ pub(crate) enum Outline {
 /// The outline of a whole file (`text` after any BOM and shebang line), or `None` when the
 /// file does not lex or the walk meets something it does not recognise.
 pub(crate) fn outline(text: &str) -> Option<Vec<Outline>> {
-    quick::outline(text, &tokens(text)?)
-}
-
-/// The tokens of `text` as the quick lexer gives them; for text outside its subset,
-/// proc-macro2's, in the same shape. `None` when the text does not lex.
-fn tokens(text: &str) -> Option<Vec<Tok>> {
-    let mut toks = Vec::new();
-    if crate::lexer::lex(text, &mut toks).is_some() {
-        return Some(toks);
-    }
-    let slow = crate::apply::slow_tokens(text).ok()?;
-    Some(crate::lexer::fold_docs(text, slow))
+    quick::outline(text, &crate::lex::tokens(text)?)
 }

@@ -1,4 +1,4 @@
-//! Applying splices, and the safety net that refuses a bad result.
+//! Layer 8, checking: applying splices, and the safety net that refuses a bad result.
 //!
 //! The splices are checked to be disjoint and on character boundaries, applied to the original
 //! text, and then every re-parse unit they touch (the innermost statement holding them, else
@@ -10,25 +10,55 @@
 //! swallow it into a comment). Only the touched units are re-parsed, which keeps the net cheap
 //! even on files dense with call sites.
 //!
-//! Token boundaries come from `lexer` (a port of proc-macro2's lexer to an ASCII subset, with
-//! no allocation per token) when it can follow both texts, else from proc-macro2 itself; the
-//! re-parse always lexes with proc-macro2, as syn needs its tokens.
+//! Token boundaries come from the quick lexer (`lex::quick`, a port of proc-macro2's lexer to
+//! an ASCII subset, with no allocation per token) when it can follow both texts, else from
+//! proc-macro2 itself (`lex::slow`); the re-parse always lexes with proc-macro2, as syn needs
+//! its tokens.
 
 use std::str::FromStr;
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 
-use crate::deletions::Deletable;
-use crate::engine::{Splice, Src, Unit, UnitKind};
-use crate::lexer::{self, kind, Tok};
-use crate::text::SpanPositions;
+pub(crate) mod deletions;
+
+use crate::lex::{self, flatten, slow_tokens};
+use crate::syntax::Src;
+use crate::text::{landings, Landing, SpanPositions, Splice, Unit, UnitKind};
+use deletions::Deletable;
+
+/// Why the safety net refused the planned splices (shown in the file's error diagnostic).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Rejection {
+    #[error("overlapping edits at byte {0}")]
+    Overlap(usize),
+    #[error("edit {0}..{1} is not on character boundaries")]
+    NotOnCharBoundary(usize, usize),
+    #[error("edits out of order")]
+    OutOfOrder,
+    #[error("edits outside their unit")]
+    OutsideUnit,
+    #[error("the original does not lex: {0}")]
+    OriginalDoesNotLex(String),
+    #[error("the result does not lex: {0}")]
+    ResultDoesNotLex(String),
+    #[error("the result does not parse: {0}")]
+    ResultDoesNotParse(String),
+    #[error("an edit cuts the token `{0}`")]
+    CutsToken(String),
+    #[error("the token `{0}` straddles an edit boundary")]
+    Straddles(String),
+    #[error("the token stream changed outside the edits near `{0}`")]
+    StreamChanged(String),
+    #[error("tokens outside the edits disappeared")]
+    TokensDisappeared,
+}
 
 /// Applies `splices` (sorted in place) to the text and verifies the result.
 pub(crate) fn apply_and_verify(
     src: Src<'_>,
     deletable: &Deletable,
     splices: &mut Vec<Splice>,
-) -> Result<String, String> {
+) -> Result<String, Rejection> {
     if splices.is_empty() {
         return Ok(src.text.to_string());
     }
@@ -39,18 +69,15 @@ pub(crate) fn apply_and_verify(
         if w[1].start < w[0].end
             || (w[1].start == w[0].start && w[0].start == w[0].end && w[1].start == w[1].end)
         {
-            return Err(format!("overlapping edits at byte {}", w[1].start));
+            return Err(Rejection::Overlap(w[1].start));
         }
     }
     for s in splices.iter() {
         if s.end > text.len() || !text.is_char_boundary(s.start) || !text.is_char_boundary(s.end) {
-            return Err(format!(
-                "edit {}..{} is not on character boundaries",
-                s.start, s.end
-            ));
+            return Err(Rejection::NotOnCharBoundary(s.start, s.end));
         }
     }
-    let output = splice_text(text, 0, splices);
+    let output = crate::text::apply(text, 0, splices).ok_or(Rejection::OutOfOrder)?;
     for (unit, members) in units(src, splices) {
         // A unit whose every splice is one the grammar guarantees (see `deletions`) is only
         // re-lexed and compared; any other is re-parsed too.
@@ -61,19 +88,6 @@ pub(crate) fn apply_and_verify(
         verify_unit(text, unit, &members, reparse)?;
     }
     Ok(output)
-}
-
-/// `text[offset..]` with `splices` (absolute, sorted, inside it) applied.
-fn splice_text(text: &str, offset: usize, splices: &[Splice]) -> String {
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut at = offset;
-    for s in splices {
-        out.push_str(&text[at..s.start]);
-        out.push_str(&s.replacement);
-        at = s.end;
-    }
-    out.push_str(&text[at..]);
-    out
 }
 
 /// Groups splices by re-parse unit, merging units that overlap or touch.
@@ -119,57 +133,6 @@ fn units(src: Src<'_>, splices: &[Splice]) -> Vec<(Unit, Vec<Splice>)> {
     groups
 }
 
-/// The contents of `g`, owned. proc-macro2 shares a group's stream between the group and every
-/// handle to it, and iterating a shared stream copies every token in it (a `Box<str>` per
-/// identifier): dropping the group first leaves the returned stream as the only handle, so
-/// iterating it moves the tokens out instead. `flatten` consumes its streams this way, which
-/// made it several times cheaper than walking a shared stream.
-fn into_stream(g: proc_macro2::Group) -> TokenStream {
-    let inner = g.stream();
-    drop(g);
-    inner
-}
-
-/// proc-macro2's tokens of `text`, flattened.
-pub(crate) fn slow_tokens(text: &str) -> Result<Vec<Tok>, proc_macro2::LexError> {
-    let mut out = Vec::new();
-    flatten(
-        TokenStream::from_str(text)?,
-        &SpanPositions::new(text),
-        &mut out,
-    );
-    Ok(out)
-}
-
-/// Every token of `ts` (consumed), in order, with its byte range in the text it was lexed from.
-/// Each span lookup walks proc-macro2's thread-local source map, so they are kept few: a
-/// group's delimiters come from its one span (a delimiter is one ASCII byte) and a
-/// punctuation character's end from its start.
-fn flatten(ts: TokenStream, pos: &SpanPositions<'_>, out: &mut Vec<Tok>) {
-    for tt in ts {
-        match tt {
-            TokenTree::Group(g) => {
-                let r = pos.range(g.span());
-                out.push((kind::OPEN, r.start, r.start + 1));
-                flatten(into_stream(g), pos, out);
-                out.push((kind::CLOSE, r.end - 1, r.end));
-            }
-            TokenTree::Ident(i) => {
-                let r = pos.range(i.span());
-                out.push((kind::IDENT, r.start, r.end));
-            }
-            TokenTree::Punct(p) => {
-                let s = pos.start(p.span());
-                out.push((kind::PUNCT, s, s + p.as_char().len_utf8()));
-            }
-            TokenTree::Literal(l) => {
-                let r = pos.range(l.span());
-                out.push((kind::LITERAL, r.start, r.end));
-            }
-        }
-    }
-}
-
 /// Parses a unit's new tokens as what the unit was.
 fn reparse_unit(kind: UnitKind, ts: &TokenStream) -> syn::Result<()> {
     match kind {
@@ -182,46 +145,46 @@ fn reparse_unit(kind: UnitKind, ts: &TokenStream) -> syn::Result<()> {
     }
 }
 
-fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Result<(), String> {
+fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Result<(), Rejection> {
     // The unit's old tokens come from lexing its original text exactly as its new text is
     // lexed: a unit is a syntax node (or whole lines around items), so it starts and ends
     // outside any token or comment and lexes alone to the tokens the file's lexing gave it.
     let old = &text[unit.start..unit.end];
-    let new = splice_text(&text[..unit.end], unit.start, splices);
+    let new =
+        crate::text::apply(&text[..unit.end], unit.start, splices).ok_or(Rejection::OutsideUnit)?;
     let new = &new[..];
     // Both sides through the quick lexer when it can follow them, else through proc-macro2
     // (never one of each: they show a doc comment differently).
     let (mut old_toks, mut new_toks) = (Vec::new(), Vec::new());
-    let quick =
-        lexer::lex(old, &mut old_toks).is_some() && lexer::lex(new, &mut new_toks).is_some();
+    let quick = lex::lex(old, &mut old_toks).is_some() && lex::lex(new, &mut new_toks).is_some();
     // Debug builds (every test) re-parse the deletion-only units too and insist they parse:
     // a check on the grammar argument in `deletions`, over every fixture and property case.
     // They also lex every unit with proc-macro2 and insist the quick lexer agrees.
     let check_quick = quick && cfg!(debug_assertions);
     if !quick || check_quick {
-        let slow = slow_tokens(old).map_err(|e| format!("the original does not lex: {e}"))?;
+        let slow = slow_tokens(old).map_err(|e| Rejection::OriginalDoesNotLex(e.to_string()))?;
         if check_quick {
-            assert_eq!(old_toks, lexer::fold_docs(old, slow), "quick lexer: {old}");
+            assert_eq!(old_toks, lex::fold_docs(old, slow), "quick lexer: {old}");
         } else {
             old_toks = slow;
         }
     }
     if reparse || !quick || cfg!(debug_assertions) {
         let new_ts =
-            TokenStream::from_str(new).map_err(|e| format!("the result does not lex: {e}"))?;
+            TokenStream::from_str(new).map_err(|e| Rejection::ResultDoesNotLex(e.to_string()))?;
         if reparse || cfg!(debug_assertions) {
             let parsed = reparse_unit(unit.kind, &new_ts);
             debug_assert!(
                 reparse || parsed.is_ok(),
                 "a grammar-guaranteed deletion did not parse: {new}"
             );
-            parsed.map_err(|e| format!("the result does not parse: {e}"))?;
+            parsed.map_err(|e| Rejection::ResultDoesNotParse(e.to_string()))?;
         }
         if !quick || check_quick {
             let mut slow = Vec::new();
             flatten(new_ts, &SpanPositions::new(new), &mut slow);
             if check_quick {
-                assert_eq!(new_toks, lexer::fold_docs(new, slow), "quick lexer: {new}");
+                assert_eq!(new_toks, lex::fold_docs(new, slow), "quick lexer: {new}");
             } else {
                 new_toks = slow;
             }
@@ -229,33 +192,26 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
     }
 
     // Splices relative to the unit, with where their replacement lands in the new text.
-    let mut shift: isize = 0;
-    let mut rel = Vec::with_capacity(splices.len());
-    for s in splices {
-        let (a, b) = (s.start - unit.start, s.end - unit.start);
-        let na = (a as isize + shift) as usize;
-        rel.push((a, b, na, na + s.replacement.len()));
-        shift += s.replacement.len() as isize - (b - a) as isize;
-    }
+    let rel: Vec<Landing> = landings(splices, unit.start).collect();
     // Old tokens kept, with their expected new start.
     let mut kept = Vec::with_capacity(old_toks.len());
     let mut k = 0;
     let mut delta: isize = 0;
     for &(kind, s, e) in &old_toks {
-        while k < rel.len() && rel[k].1 <= s {
-            delta += (rel[k].3 - rel[k].2) as isize - (rel[k].1 - rel[k].0) as isize;
+        while k < rel.len() && rel[k].end <= s {
+            delta += rel[k].growth();
             k += 1;
         }
         let inside = rel[k..]
             .iter()
-            .take_while(|r| r.0 < e)
-            .any(|r| r.0 <= s && e <= r.1 && r.0 < r.1);
+            .take_while(|r| r.start < e)
+            .any(|r| r.start <= s && e <= r.end && r.start < r.end);
         let cut = rel[k..]
             .iter()
-            .take_while(|r| r.0 < e)
-            .any(|r| (r.0 > s && r.0 < e) || (r.1 > s && r.1 < e));
+            .take_while(|r| r.start < e)
+            .any(|r| (r.start > s && r.start < e) || (r.end > s && r.end < e));
         if cut {
-            return Err(format!("an edit cuts the token `{}`", &old[s..e]));
+            return Err(Rejection::CutsToken(old[s..e].to_string()));
         }
         if !inside {
             let ns = (s as isize + delta) as usize;
@@ -264,31 +220,26 @@ fn verify_unit(text: &str, unit: Unit, splices: &[Splice], reparse: bool) -> Res
     }
     let mut ki = 0;
     for &(kind, s, e) in &new_toks {
-        let in_repl = rel.iter().any(|r| r.2 <= s && e <= r.3 && r.2 < r.3);
-        let straddles = rel
+        let in_repl = rel
             .iter()
-            .any(|r| r.2 < r.3 && ((s < r.2 && e > r.2) || (s < r.3 && e > r.3)));
+            .any(|r| r.new_start <= s && e <= r.new_end && r.new_start < r.new_end);
+        let straddles = rel.iter().any(|r| {
+            r.new_start < r.new_end
+                && ((s < r.new_start && e > r.new_start) || (s < r.new_end && e > r.new_end))
+        });
         if straddles {
-            return Err(format!(
-                "the token `{}` straddles an edit boundary",
-                &new[s..e]
-            ));
+            return Err(Rejection::Straddles(new[s..e].to_string()));
         }
         if in_repl {
             continue;
         }
         match kept.get(ki) {
             Some(&(ok, os, oe, ns)) if ok == kind && ns == s && old[os..oe] == new[s..e] => ki += 1,
-            _ => {
-                return Err(format!(
-                    "the token stream changed outside the edits near `{}`",
-                    &new[s..e]
-                ))
-            }
+            _ => return Err(Rejection::StreamChanged(new[s..e].to_string())),
         }
     }
     if ki != kept.len() {
-        return Err("tokens outside the edits disappeared".into());
+        return Err(Rejection::TokensDisappeared);
     }
     Ok(())
 }
@@ -337,7 +288,7 @@ mod tests {
             &mut splices,
         );
         proc_macro2::extra::invalidate_current_thread_spans();
-        r
+        r.map_err(|e| e.to_string())
     }
 
     /// Like `run`, for a whole file whose one function body is the unit, with the deletions
@@ -362,7 +313,7 @@ mod tests {
             .all(|s| deletable.keeps_parsing(text, (s.unit.start, s.unit.end), s));
         let r = apply_and_verify(src, &deletable, &mut splices);
         proc_macro2::extra::invalidate_current_thread_spans();
-        (r, fast)
+        (r.map_err(|e| e.to_string()), fast)
     }
 
     #[test]
@@ -487,7 +438,7 @@ mod tests {
     fn units_outside_the_quick_lexers_subset_are_checked_through_proc_macro2() {
         // `é` is not ASCII: the quick lexer gives up and both sides are lexed by proc-macro2.
         let mut toks = Vec::new();
-        assert!(lexer::lex("{ f(é, None).await?; }", &mut toks).is_none());
+        assert!(lex::lex("{ f(é, None).await?; }", &mut toks).is_none());
         let out = run("{ f(é, None).await?; }", &[(", None", ""), (".await", "")]).unwrap();
         assert_eq!(out, "{ f(é)?; }");
         let e = run("{ f(é, b); }", &[("(", "(1")]).unwrap_err();

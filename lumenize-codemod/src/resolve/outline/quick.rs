@@ -3,15 +3,15 @@
 //! The tokens are flat, so a group is its opening token, its contents and its closing token;
 //! the index of each opening token's closing one is computed once, and stepping over a group
 //! is one lookup. A doc comment is one token (proc-macro2's own form is `#`, `[doc = "…"]`,
-//! or `#`, `!`, `[…]` for `//!` and `/*!`; [`crate::lexer::fold_docs`] folds it the same way).
+//! or `#`, `!`, `[…]` for `//!` and `/*!`; [`crate::lex::fold_docs`] folds it the same way).
 //!
 //! `use` and `extern crate` items are parsed by syn from their text (from after the outer
 //! attributes through the `;`).
 
 use super::Outline;
-use crate::lexer::{kind, Tok};
+use crate::lex::{kind, Tok};
 
-/// The outline of `text` from its tokens (as [`crate::lexer::lex`] gives them), or `None`
+/// The outline of `text` from its tokens (as [`crate::lex::lex`] gives them), or `None`
 /// where the walk meets something it does not recognise.
 pub(super) fn outline(text: &str, toks: &[Tok]) -> Option<Vec<Outline>> {
     let close = closes(toks)?;

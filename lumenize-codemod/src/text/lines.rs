@@ -29,6 +29,29 @@ impl<'a> LineIndex<'a> {
         }
         (line + 1, col)
     }
+
+    /// 1-based line of `offset` (clamped to the text).
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|&s| s <= offset.min(self.text.len()))
+    }
+
+    /// Byte offset of 1-based `line` and `column` as [`LineIndex::line_col`] counts them
+    /// (clamped to the line, and to the text).
+    pub(crate) fn offset(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.starts.get(line.max(1) - 1) else {
+            return self.text.len();
+        };
+        let rest = &self.text[start..];
+        let line_len = rest.find('\n').unwrap_or(rest.len());
+        // The BOM is not a column (see `line_col`).
+        let skip = usize::from(start == 0 && rest.starts_with('\u{feff}'));
+        let col = rest[..line_len]
+            .char_indices()
+            .nth((column.saturating_sub(1)) + skip)
+            .map_or(line_len, |(i, _)| i);
+        start + col
+    }
 }
 
 fn floor_char_boundary(text: &str, mut i: usize) -> usize {
@@ -122,6 +145,24 @@ impl<'t> SpanPositions<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offset_inverts_line_col_and_line_counts_newlines() {
+        let text = "\u{feff}ab é\r\n\ncd\n";
+        let idx = LineIndex::new(text);
+        for o in (3..=text.len()).filter(|&o| text.is_char_boundary(o)) {
+            let (line, col) = idx.line_col(o);
+            assert_eq!(idx.offset(line, col), o, "offset {o}");
+            assert_eq!(idx.line(o), line);
+            assert_eq!(idx.line(o), text[..o].matches('\n').count() + 1);
+        }
+        assert_eq!(idx.offset(9, 1), text.len(), "past the last line");
+        assert_eq!(
+            idx.offset(1, 99),
+            text.find('\n').unwrap(),
+            "past the line's end"
+        );
+    }
 
     #[test]
     fn columns_count_chars_and_skip_the_bom() {

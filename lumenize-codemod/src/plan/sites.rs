@@ -4,10 +4,10 @@
 
 use syn::{Expr, ExprAwait, ExprCall, ExprMethodCall};
 
-use crate::receiver::Recv;
-use crate::rewrite::{peel, Ctx, Rewriter, Target};
+use super::state::{Ctx, Recv, Rewriter, Target};
+use crate::results::Severity;
+use crate::syntax::peel;
 use crate::text::{has_comment, is_blank, line_end_after_newline, line_start};
-use crate::Severity;
 
 fn is_none(e: &Expr) -> bool {
     match peel(e) {
@@ -56,14 +56,14 @@ impl Rewriter<'_> {
     /// line goes, so no whitespace-only line is left behind: use [`Self::await_deletion`] when
     /// the range is replaced by nothing.
     fn await_removal(&self, aw: &ExprAwait) -> (usize, usize) {
-        let (dot, _) = self.src.span(aw.dot_token.span);
-        let (_, end) = self.src.span(aw.await_token.span);
+        let (dot, _) = self.src().span(aw.dot_token.span);
+        let (_, end) = self.src().span(aw.await_token.span);
         let base_end = match peel(&aw.base) {
-            Expr::Call(c) => self.src.span(c.paren_token.span.close()).1,
-            Expr::MethodCall(m) => self.src.span(m.paren_token.span.close()).1,
-            other => self.src.expr(other).1,
+            Expr::Call(c) => self.src().span(c.paren_token.span.close()).1,
+            Expr::MethodCall(m) => self.src().span(m.paren_token.span.close()).1,
+            other => self.src().expr(other).1,
         };
-        if base_end <= dot && is_blank(&self.src.text[base_end..dot]) {
+        if base_end <= dot && is_blank(&self.src().text[base_end..dot]) {
             (base_end, end)
         } else {
             (dot, end)
@@ -75,7 +75,7 @@ impl Rewriter<'_> {
     /// nothing but `.await` and blanks).
     fn await_deletion(&self, aw: &ExprAwait) -> (usize, usize) {
         let (s, e) = self.await_removal(aw);
-        let text = self.src.text;
+        let text = self.src().text;
         let ls = line_start(text, s);
         let le = line_end_after_newline(text, e);
         if is_blank(&text[ls..s]) && is_blank(&text[e..le]) {
@@ -94,12 +94,12 @@ impl Rewriter<'_> {
         k: usize,
     ) -> Option<(usize, usize)> {
         let arg = args.iter().nth(k)?;
-        let (s, e) = self.src.expr(arg);
+        let (s, e) = self.src().expr(arg);
         if k > 0 {
             let comma = args.pairs().nth(k - 1)?.punct().copied()?;
-            Some((self.src.span(comma.span).0, e))
+            Some((self.src().span(comma.span).0, e))
         } else if let Some(next) = args.iter().nth(1) {
-            Some((s, self.src.expr(next).0))
+            Some((s, self.src().expr(next).0))
         } else {
             Some((s, e))
         }
@@ -107,8 +107,8 @@ impl Rewriter<'_> {
 
     /// Entry point for an awaited expression found in context `ctx`.
     pub(crate) fn on_await(&mut self, aw: &ExprAwait, ctx: Ctx) {
-        let at = self.src.span(aw.await_token.span).0;
-        if !self.handled.insert(at) {
+        let at = self.src().span(aw.await_token.span).0;
+        if !self.claim_await(at) {
             return;
         }
         match peel(&aw.base) {
@@ -116,7 +116,7 @@ impl Rewriter<'_> {
                 let Some(target) = self.call_target(call) else {
                     return;
                 };
-                self.handled_calls.insert(self.call_key(call));
+                self.mark_call_handled(call);
                 match target {
                     Target::SyncFn(i) => self.rewrite_sync_fn(aw, call, i),
                     Target::FnToMethod(i) => self.rewrite_fn_to_method(aw, call, i),
@@ -130,9 +130,9 @@ impl Rewriter<'_> {
                 match self.receiver_class(&mc.receiver, i) {
                     Recv::Evident => self.rewrite_method(aw, mc, i, ctx),
                     Recv::Other => {}
-                    Recv::Unknown if self.evidence => {
-                        let rule = self.rules.sync_methods[i].rule.clone();
-                        let at = self.src.span(mc.method.span()).0;
+                    Recv::Unknown if self.evidence() => {
+                        let rule = self.rules().sync_methods[i].rule.clone();
+                        let at = self.src().span(mc.method.span()).0;
                         self.note(
                             at,
                             &rule,
@@ -168,7 +168,7 @@ impl Rewriter<'_> {
     }
 
     pub(crate) fn deferred(&self, name: &str) -> Option<(String, usize, String)> {
-        for f in self.frames.iter().rev() {
+        for f in self.frames().iter().rev() {
             if let Some(d) = f.deferred.get(name) {
                 return Some(d.clone());
             }
@@ -180,26 +180,16 @@ impl Rewriter<'_> {
     }
 
     fn report_unsure(&mut self, call: &ExprCall, name: &str) {
-        if !self.evidence {
+        if !self.evidence() {
             return;
         }
-        let at = self.src.expr(&call.func).0;
-        let r = self.rules;
-        let rule = r
-            .sync_fns
-            .iter()
-            .find(|f| f.paths.iter().any(|p| p.last() == name))
-            .map(|f| f.rule.clone())
-            .or_else(|| {
-                r.fn_to_methods
-                    .iter()
-                    .find(|f| f.paths.iter().any(|p| p.last() == name))
-                    .map(|f| f.rule.clone())
-            })
-            .unwrap_or_else(|| "sync-structured-clone".to_string());
+        let at = self.src().expr(&call.func).0;
+        let Some(rule) = self.rules().fn_rule_named(name) else {
+            return;
+        };
         self.note(
             at,
-            &rule,
+            rule,
             Severity::NeedsReview,
             format!(
                 "could not tell where `{name}` comes from (a glob import of a module this run \
@@ -210,10 +200,10 @@ impl Rewriter<'_> {
     }
 
     fn rewrite_sync_fn(&mut self, aw: &ExprAwait, call: &ExprCall, i: usize) {
-        let rules = self.rules;
+        let rules = self.rules();
         let rule = &rules.sync_fns[i];
-        let name = self.src.slice(self.src.expr(&call.func)).to_string();
-        let at = self.src.expr(&call.func).0;
+        let name = self.src().slice(self.src().expr(&call.func)).to_string();
+        let at = self.src().expr(&call.func).0;
         let mut arg_cut = None;
         if let Some(k) = rule.drop_none_arg {
             let n = call.args.len();
@@ -227,7 +217,7 @@ impl Rewriter<'_> {
                         format!(
                             "`{name}` is passed options (`{}`), which 1.0 removed: port the \
                              transform by hand, then drop the argument and `.await`",
-                            self.src.slice(self.src.expr(arg))
+                            self.src().slice(self.src().expr(arg))
                         ),
                     );
                     return;
@@ -235,8 +225,8 @@ impl Rewriter<'_> {
                 let cut = self.arg_removal(&call.args, k).expect("argument k exists");
                 // The argument is the last one: what lies between the cut's start and `)`
                 // (a trailing comma, blanks) must hold no comment, or it would move or vanish.
-                let close = self.src.span(call.paren_token.span.close()).0;
-                if has_comment(self.src.slice((cut.0, close.max(cut.1)))) {
+                let close = self.src().span(call.paren_token.span.close()).0;
+                if has_comment(self.src().slice((cut.0, close.max(cut.1)))) {
                     self.note(
                         at,
                         &rule.rule,
@@ -280,10 +270,10 @@ impl Rewriter<'_> {
     }
 
     fn rewrite_fn_to_method(&mut self, aw: &ExprAwait, call: &ExprCall, i: usize) {
-        let rules = self.rules;
+        let rules = self.rules();
         let rule = &rules.fn_to_methods[i];
-        let (fs, _) = self.src.expr(&call.func);
-        let name = self.src.slice(self.src.expr(&call.func)).to_string();
+        let (fs, _) = self.src().expr(&call.func);
+        let name = self.src().slice(self.src().expr(&call.func)).to_string();
         let Some(recv) = call.args.iter().nth(rule.receiver_arg) else {
             self.note(
                 fs,
@@ -300,7 +290,7 @@ impl Rewriter<'_> {
             Expr::Reference(r) => &*r.expr,
             other => other,
         };
-        let inner_text = self.src.slice(self.src.expr(inner));
+        let inner_text = self.src().slice(self.src().expr(inner));
         let receiver = if needs_parens(inner) {
             format!("({inner_text})")
         } else {
@@ -309,7 +299,7 @@ impl Rewriter<'_> {
         let cut = self
             .arg_removal(&call.args, rule.receiver_arg)
             .expect("receiver argument exists");
-        let removed = self.src.slice(cut).replacen(inner_text, "", 1);
+        let removed = self.src().slice(cut).replacen(inner_text, "", 1);
         if has_comment(&removed) {
             self.note(
                 fs,
@@ -319,7 +309,7 @@ impl Rewriter<'_> {
             );
             return;
         }
-        let open_end = self.src.span(call.paren_token.span.open()).1;
+        let open_end = self.src().span(call.paren_token.span.open()).1;
         self.splice(
             &rule.rule,
             (fs, open_end),
@@ -335,14 +325,14 @@ impl Rewriter<'_> {
         );
         if rule.import.is_some() {
             let m = self.module().clone();
-            self.needs_import.push((m, i));
+            self.need_import(m, i);
         }
     }
 
     fn rewrite_method(&mut self, aw: &ExprAwait, mc: &ExprMethodCall, i: usize, ctx: Ctx) {
-        let rules = self.rules;
+        let rules = self.rules();
         let rule = &rules.sync_methods[i];
-        let at = self.src.span(mc.method.span()).0;
+        let at = self.src().span(mc.method.span()).0;
         let removal = self.await_deletion(aw);
         let (how, adapter_at) = match (ctx, &rule.value_adapter, &rule.unwrapped_adapter) {
             (Ctx::Value, Some(v), _) => {
@@ -380,15 +370,15 @@ impl Rewriter<'_> {
             Some(t @ (Target::SyncFn(_) | Target::FnToMethod(_))) => t,
             _ => return,
         };
-        if self.handled_calls.contains(&self.call_key(call)) {
+        if self.call_handled(call) {
             return;
         }
-        let func = self.src.expr(&call.func);
+        let func = self.src().expr(&call.func);
         let at = func.0;
-        let name = self.src.slice(func).to_string();
+        let name = self.src().slice(func).to_string();
         match target {
             Target::SyncFn(i) => {
-                let rule = &self.rules.sync_fns[i];
+                let rule = &self.rules().sync_fns[i];
                 if rule.drop_none_arg.is_some_and(|k| call.args.len() == k + 1) {
                     let id = rule.rule.clone();
                     self.note(
@@ -403,7 +393,7 @@ impl Rewriter<'_> {
                 }
             }
             Target::FnToMethod(i) => {
-                let rule = &self.rules.fn_to_methods[i];
+                let rule = &self.rules().fn_to_methods[i];
                 let (id, method) = (rule.rule.clone(), rule.method.clone());
                 self.note(
                     at,

@@ -1,55 +1,26 @@
-//! `Cargo.toml`: the `dependency` rules (bump `lumenize-core = "0.9"` to `"1"`), as a span
-//! splice of the version string so every other byte (comments, order, spacing) stays; and the
-//! renamed-dependency aliases the crate context needs (`lc = { package = "lumenize-core" }`).
+//! The `dependency` rules (bump `lumenize-core = "0.9"` to `"1"`), as a span splice of the
+//! version string so every other byte (comments, order, spacing) stays; and what the crate
+//! context needs from a manifest: renamed-dependency aliases (`lc = { package =
+//! "lumenize-core" }`) and the library's name.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
-use toml_edit::{ImDocument, Item, TableLike};
+use toml_edit::{ImDocument, Item};
 
+use crate::results::{Diagnostic, Edit, FileMigration, Severity};
 use crate::rules::{Dependency, RuleSet};
 use crate::text::LineIndex;
-use crate::{Diagnostic, Edit, FileMigration, Severity};
 
-/// Every dependency table of a manifest (`[dependencies]`, dev/build, per-target, workspace).
-fn dependency_tables(doc: &toml_edit::Table) -> Vec<&dyn TableLike> {
-    let mut out = Vec::new();
-    fn kinds<'t>(t: &'t dyn TableLike, out: &mut Vec<&'t dyn TableLike>) {
-        for k in ["dependencies", "dev-dependencies", "build-dependencies"] {
-            if let Some(d) = t.get(k).and_then(Item::as_table_like) {
-                out.push(d);
-            }
-        }
-    }
-    kinds(doc, &mut out);
-    if let Some(ws) = doc.get("workspace").and_then(Item::as_table_like) {
-        kinds(ws, &mut out);
-    }
-    if let Some(targets) = doc.get("target").and_then(Item::as_table_like) {
-        for (_, t) in targets.iter() {
-            if let Some(t) = t.as_table_like() {
-                kinds(t, &mut out);
-            }
-        }
-    }
-    out
-}
-
-/// The package an entry names (`package = "…"` or its key).
-fn package_of<'a>(key: &'a str, item: &'a Item) -> &'a str {
-    item.as_table_like()
-        .and_then(|t| t.get("package"))
-        .and_then(Item::as_str)
-        .unwrap_or(key)
-}
+use super::{dependency_tables, package_of};
 
 /// Records `alias -> canonical crate name` for renamed dependencies on a rule's package.
 pub(crate) fn collect_aliases(text: &str, rules: &RuleSet, out: &mut HashMap<String, String>) {
     let Ok(doc) = ImDocument::parse(text) else {
         return;
     };
-    for table in dependency_tables(doc.as_table()) {
-        for (key, item) in table.iter() {
+    for table in dependency_tables(doc.as_table()).filter(|t| t.edited()) {
+        for (key, item) in table.table.iter() {
             let package = package_of(key, item);
             if package != key && rules.dependencies.iter().any(|d| d.package == package) {
                 out.insert(key.replace('-', "_"), package.replace('-', "_"));
@@ -123,7 +94,8 @@ pub(crate) fn migrate_manifest(file: &Path, source: &str, rules: &RuleSet) -> Fi
     };
     let mut edits = Vec::new();
     let mut diagnostics = Vec::new();
-    for table in dependency_tables(doc.as_table()) {
+    for table in dependency_tables(doc.as_table()).filter(|t| t.edited()) {
+        let table = table.table;
         for (key, item) in table.iter() {
             let package = package_of(key, item);
             // `lumenize-core = { package = "lumenize-core-legacy", path = … }` counts too.
@@ -150,14 +122,13 @@ pub(crate) fn migrate_manifest(file: &Path, source: &str, rules: &RuleSet) -> Fi
             );
         }
     }
-    let mut output = source.to_string();
-    edits.sort_by_key(|e: &Edit| std::cmp::Reverse(e.start));
-    for e in &edits {
-        output.replace_range(e.start..e.end, &e.replacement);
-    }
-    edits.reverse();
+    edits.sort_by_key(|e: &Edit| e.start);
+    let output = crate::text::apply(source, 0, &edits);
     // Safety net: the result must still be a manifest.
-    if !edits.is_empty() && ImDocument::parse(output.as_str()).is_err() {
+    let valid = output
+        .as_deref()
+        .is_some_and(|o| edits.is_empty() || ImDocument::parse(o).is_ok());
+    let (Some(output), true) = (output, valid) else {
         diagnostics.retain(|d| d.severity != Severity::Edited);
         diagnostics.push(diag(
             edits[0].start,
@@ -166,7 +137,7 @@ pub(crate) fn migrate_manifest(file: &Path, source: &str, rules: &RuleSet) -> Fi
             Severity::Error,
         ));
         return unchanged(diagnostics);
-    }
+    };
     diagnostics.sort_by_key(|d| (d.line, d.column));
     FileMigration {
         output,

@@ -8,14 +8,15 @@ use proc_macro2::Span;
 use syn::visit::Visit;
 use syn::{ItemUse, UseTree};
 
-use crate::engine::{Splice, Src, Unit, UnitKind};
+use super::state::Rewriter;
 use crate::resolve::{ModPath, Res};
-use crate::rewrite::Rewriter;
+use crate::results::Severity;
 use crate::rules::PathPattern;
+use crate::syntax::Src;
 use crate::text::{
     has_comment, indentation, is_blank, line_end_after_newline, line_ending, line_start,
 };
-use crate::Severity;
+use crate::text::{Splice, Unit, UnitKind};
 
 /// A `use` leaf that imports a removed item.
 pub(crate) struct Leaf<'f> {
@@ -160,9 +161,9 @@ fn find_removed<'f>(
     if !is_self {
         path.push(ident);
     }
-    if let Res::Extern(p) = rw.resolver.resolve(m, &[], path.path()) {
+    if let Res::Extern(p) = rw.resolver().resolve(m, &[], path.path()) {
         if let Some(r) = rw
-            .rules
+            .rules()
             .removed
             .iter()
             .find(|r| r.paths.iter().any(|x| pattern_matches(x, &p)))
@@ -188,9 +189,9 @@ fn find_removed<'f>(
 /// Leaves importing removed items. Cheap when the file never names one (the usual case);
 /// otherwise it walks the whole syntax tree (for block-level imports), so it runs once per file.
 pub(crate) fn removed_leaves<'f>(rw: &Rewriter<'_>, file: &'f syn::File) -> Vec<Leaf<'f>> {
-    let text = rw.src.text.as_bytes();
+    let text = rw.src().text.as_bytes();
     let named = rw
-        .rules
+        .rules()
         .removed
         .iter()
         .flat_map(|r| &r.paths)
@@ -199,14 +200,14 @@ pub(crate) fn removed_leaves<'f>(rw: &Rewriter<'_>, file: &'f syn::File) -> Vec<
         return Vec::new();
     }
     let mut uses = Uses {
-        modules: vec![rw.modules[0].clone()],
+        modules: vec![rw.root_module().clone()],
         items: Vec::new(),
     };
     // Block-level imports need a walk of the whole tree; skip it when every `use` keyword of
     // the text belongs to a module-level item (each item has its own keyword in the text, so
     // equal counts mean there is no other).
     module_uses(&file.items, 0, &mut uses);
-    if use_keywords(rw.src.text) != uses.items.len() {
+    if use_keywords(rw.src().text) != uses.items.len() {
         uses.items.clear();
         uses.modules.truncate(1);
         let mut c = UseCollector {
@@ -239,9 +240,7 @@ pub(crate) fn removed_leaves<'f>(rw: &Rewriter<'_>, file: &'f syn::File) -> Vec<
 /// [`removed_leaves`]) bind.
 pub(crate) fn watch_import_names(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
     for l in leaves {
-        if l.bound != "_" && !rw.watched.contains(&l.bound) {
-            rw.watched.push(l.bound.clone());
-        }
+        rw.watch(&l.bound);
     }
 }
 
@@ -319,19 +318,11 @@ fn item_range(src: &Src<'_>, u: &ItemUse) -> (usize, usize) {
 }
 
 fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
-    let src = rw.src;
+    let src = rw.src();
     // Items in source order, each with its removable leaves.
     let mut items: Vec<(&ItemUse, Vec<&Leaf>)> = Vec::new();
     for leaf in leaves {
-        let used = rw
-            .watched
-            .iter()
-            .position(|w| *w == leaf.bound)
-            .is_some_and(|k| {
-                rw.ident_hits.iter().any(|&(wk, at)| {
-                    wk == k && !rw.splices.iter().any(|s| s.start <= at && at < s.end)
-                })
-            });
+        let used = rw.watched_name_used(&leaf.bound);
         if used {
             rw.note(
                 tree_start(&src, leaf.tree),
@@ -400,7 +391,7 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
         };
         let rule = &dead[0].rule;
         for (s, e) in edits {
-            rw.splices.push(Splice {
+            rw.push_splice(Splice {
                 rule: rule.clone(),
                 start: s,
                 end: e,
@@ -526,11 +517,11 @@ fn module_items<'f>(file: &'f syn::File, root: &ModPath, m: &ModPath) -> Option<
 }
 
 fn add_needed_imports(rw: &mut Rewriter<'_>, file: &syn::File) {
-    let mut needed = std::mem::take(&mut rw.needs_import);
+    let mut needed = rw.take_needed_imports();
     needed.sort();
     needed.dedup();
     // Copies of the references, so that the rule and resolver borrows do not hold `rw`.
-    let (rules, resolver, src) = (rw.rules, rw.resolver, rw.src);
+    let (rules, resolver, src) = (rw.rules(), rw.resolver(), rw.src());
     for (m, i) in needed {
         let rule = &rules.fn_to_methods[i];
         let Some(import) = &rule.import else {
@@ -569,7 +560,7 @@ fn add_needed_imports(rw: &mut Rewriter<'_>, file: &syn::File) {
         if ok {
             continue;
         }
-        let Some(items) = module_items(file, &rw.modules[0], &m) else {
+        let Some(items) = module_items(file, rw.root_module(), &m) else {
             continue;
         };
         let text = src.text;
@@ -597,7 +588,7 @@ fn add_needed_imports(rw: &mut Rewriter<'_>, file: &syn::File) {
             }
             (None, None) => continue,
         };
-        rw.splices.push(Splice {
+        rw.push_splice(Splice {
             rule: rule.rule.clone(),
             start: at,
             end: at,

@@ -1,16 +1,16 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::*;
-use crate::lexer::kind;
-use crate::resolve::{collect_modules, collect_outline};
+use crate::lex::kind;
+use crate::resolve::scope::{collect_modules, collect_outline, Scope};
 
 /// Module scopes, as `collect_modules` builds them.
-type Scopes = HashMap<Vec<String>, crate::resolve::Scope>;
+type Scopes = HashMap<Vec<String>, Scope>;
 
 /// The scopes from the outline, and from syn's full parse (`None` when it fails).
 fn both(text: &str) -> (Option<Scopes>, Option<Scopes>) {
     let m = vec!["crate:x".to_string()];
-    let lite = outline(&text[crate::engine::parse_base(text)..]).map(|items| {
+    let lite = outline(&text[crate::text::parse_base(text)..]).map(|items| {
         let mut out = HashMap::default();
         collect_outline(&items, &m, &mut out);
         out
@@ -29,7 +29,7 @@ fn both(text: &str) -> (Option<Scopes>, Option<Scopes>) {
 type Walks = (Option<Option<Vec<Outline>>>, Option<Vec<Outline>>);
 
 fn walks(text: &str) -> Walks {
-    let text = &text[crate::engine::parse_base(text)..];
+    let text = &text[crate::text::parse_base(text)..];
     let out = (quick_outline(text), slow_outline(text));
     proc_macro2::extra::invalidate_current_thread_spans();
     out
@@ -38,15 +38,15 @@ fn walks(text: &str) -> Walks {
 /// The walk over the quick lexer's tokens (`None` when it does not follow the text).
 fn quick_outline(text: &str) -> Option<Option<Vec<Outline>>> {
     let mut toks = Vec::new();
-    crate::lexer::lex(text, &mut toks)?;
+    crate::lex::lex(text, &mut toks)?;
     Some(quick::outline(text, &toks))
 }
 
 /// The walk over proc-macro2's tokens, doc comments folded (`None` when the text does not lex
 /// or the walk gives up).
 fn slow_outline(text: &str) -> Option<Vec<Outline>> {
-    let slow = crate::apply::slow_tokens(text).ok()?;
-    quick::outline(text, &crate::lexer::fold_docs(text, slow))
+    let slow = crate::lex::slow_tokens(text).ok()?;
+    quick::outline(text, &crate::lex::fold_docs(text, slow))
 }
 
 /// The outline of `text`, after checking that it takes the quick lexer's path and that the
@@ -135,7 +135,7 @@ fn walks_agree_on_fixtures_missing_a_token() {
     for f in rust_files(dir) {
         let text = std::fs::read_to_string(&f).unwrap();
         let mut toks = Vec::new();
-        if crate::lexer::lex(&text, &mut toks).is_none() {
+        if crate::lex::lex(&text, &mut toks).is_none() {
             continue;
         }
         let step = (toks.len() / 60).max(1);

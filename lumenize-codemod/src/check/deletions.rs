@@ -32,7 +32,8 @@ use syn::punctuated::Punctuated;
 use syn::visit::Visit;
 use syn::{Expr, Token};
 
-use crate::engine::{Splice, Src};
+use crate::syntax::Src;
+use crate::text::Splice;
 
 /// Byte ranges (sorted) of the elements a splice may delete without a re-parse, and of the
 /// macro invocations in whose bodies any balanced edit is safe.
@@ -99,7 +100,7 @@ impl Deletable {
 /// True when `text` lexes (quick lexer) to tokens whose delimiters balance; `false` when it
 /// does not, or is outside the quick lexer's subset.
 fn balanced(text: &str) -> bool {
-    crate::lexer::lex(text, &mut Vec::new()).is_some()
+    crate::lex::lex(text, &mut Vec::new()).is_some()
 }
 
 struct Collector<'s> {

@@ -4,7 +4,6 @@
 
 use super::accounting::thread_cpu;
 use super::counters::Kind;
-use super::host::panic_message;
 use super::shared::{Refused, Shared};
 use super::{Msg, NativeExt, RuntimeError};
 use crate::alarms::NoAlarmSlot;
@@ -14,6 +13,7 @@ use crate::ocan::{execute_chain, ChainError, OperationChain};
 use crate::storage::NoStorage;
 use crate::structured_clone;
 use crate::transport::Address;
+use crate::turn::panic_message;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

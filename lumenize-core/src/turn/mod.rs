@@ -157,7 +157,7 @@ impl<'a> TurnEnv<'a> {
 /// ```
 /// use lumenize_core::ocan::Dispatch;
 /// use lumenize_core::turn::Instance;
-/// fn name(i: &mut impl Instance) -> &'static str { i.dispatch().type_name() }
+/// fn name<I: Instance>(i: &mut I) -> &'static str { i.dispatch().type_name() }
 /// # let _ = name::<Box<dyn Dispatch>>;
 /// ```
 pub trait Instance {

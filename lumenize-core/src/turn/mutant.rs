@@ -5,11 +5,13 @@
 /// A deliberately broken rule of the engine.
 ///
 /// ```
+/// # #[cfg(feature = "sim-mutants")] {
 /// use lumenize_core::turn::{select_mutant, selected_mutant, Mutant};
 /// let m: Mutant = "double-continuation".parse().unwrap();
 /// select_mutant(Some(m));
 /// assert_eq!(selected_mutant(), Some(Mutant::DoubleContinuation));
 /// select_mutant(None);
+/// # }
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(not(feature = "sim-mutants"), allow(dead_code))]

@@ -298,7 +298,7 @@ fn an_alarm_run_fires_due_schedules_records_failures_and_always_reports_the_slot
 
     now.set(T0 + 1_000);
     let run = e.alarm(&env);
-    assert_eq!(run.ran(), [ok.clone()]);
+    assert_eq!(run.ran(), std::slice::from_ref(&ok));
     assert_eq!(run.failures().len(), 1);
     let f = &run.failures()[0];
     assert_eq!(f.id(), bad);
@@ -358,15 +358,11 @@ fn reopening_after_a_crash_arms_from_what_committed() {
     assert_eq!(e.armed(), Some(at));
 }
 
-fn text(v: &String) -> String {
-    match structured_clone_parse(v) {
+fn text(v: &str) -> String {
+    match lumenize_core::structured_clone::parse(v).unwrap() {
         Value::String(s) => s.to_string(),
         other => panic!("not a string: {other:?}"),
     }
-}
-
-fn structured_clone_parse(v: &str) -> Value {
-    lumenize_core::structured_clone::parse(v).unwrap()
 }
 
 #[cfg(feature = "sim-mutants")]

@@ -3,21 +3,19 @@
 
 use super::accounting::thread_cpu;
 use super::counters::Kind;
-use super::shared::{Shared, Signal, OPEN_RETRY_MS};
-use super::{Msg, NativeExt, RuntimeError};
+use super::ext::NativeExt;
+use super::protocol::{Msg, ObjKey, Router, RuntimeError};
+use super::shared::{valid_binding, Shared, Signal, OPEN_RETRY_MS};
 use crate::context::Ctx;
 use crate::ocan::{ChainError, Dispatch};
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::StorageError;
-use crate::transport::{is_object_id, shown_id, Address, Delivery};
+use crate::transport::{is_object_id, shown_id, Address};
 use crate::turn::{AlarmRun, Outputs, Turn, TurnEngine, TurnEnv};
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
-
-/// (binding, id): how the runtime keys a live object.
-pub(crate) type ObjKey = (String, String);
 
 /// The factory of a native object, as the engine sees it.
 pub(crate) type NativeFactory = Box<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch + Send> + Send>;
@@ -38,7 +36,7 @@ pub(crate) fn db_path(
     binding: &str,
     id: &str,
 ) -> Result<std::path::PathBuf, StorageError> {
-    if !super::valid_binding(binding) || !is_object_id(id) {
+    if !valid_binding(binding) || !is_object_id(id) {
         return Err(StorageError::new(
             format!(
                 "refused object path: binding {binding:?}, id {}",
@@ -139,7 +137,7 @@ pub(crate) async fn object_task(
                     tracing::error!(binding = %key.0, id = %key.1, error = %err, "cannot open object");
                     shared.count(Kind::OpenFailure);
                     match work {
-                        Work::Msg(m) => super::refuse(&shared, &me, m, err),
+                        Work::Msg(m) => shared.refuse(&me, m, err),
                         // The timer entry was consumed when it fired: try again later.
                         Work::Alarm => shared.timer_arm_by(&key, shared.now_ms() + OPEN_RETRY_MS),
                     }
@@ -257,7 +255,7 @@ impl ObjectHost {
             Msg::Call { chain, reply } => {
                 self.count_request();
                 let result = self.turn(|e, env| e.call(env, &chain));
-                super::reply(&self.shared, self.me(), reply, result);
+                self.shared.reply(self.me(), reply, result);
             }
             Msg::Deliver {
                 continuation,
@@ -346,10 +344,7 @@ impl ObjectHost {
         let me = self.engine.me().clone();
         shared.awake_enter(&me);
         let cpu0 = thread_cpu();
-        let ext = NativeExt {
-            shared: shared.clone(),
-            me: me.clone(),
-        };
+        let ext = NativeExt::new(shared.clone(), me.clone());
         let transport = shared.clone();
         let now = || shared.now_ms();
         let env = TurnEnv::new(&transport, &now).with_ext(&ext);
@@ -397,20 +392,6 @@ impl<R> EngineOutput for Turn<R> {
 impl EngineOutput for AlarmRun {
     fn outputs(&self) -> &Outputs {
         AlarmRun::outputs(self)
-    }
-}
-
-/// Builds the delivery of `result` to `reply`'s continuation.
-pub(crate) fn delivery(
-    to: Address,
-    continuation: String,
-    result: Result<String, ChainError>,
-) -> Delivery {
-    let outcome = result.map_err(|e| e.to_wire());
-    Delivery {
-        to,
-        continuation,
-        outcome,
     }
 }
 

@@ -2,8 +2,9 @@
 //! key-value view ([`Kv`]) built on SQL, like Cloudflare's `ctx.storage.sql` and
 //! `ctx.storage.kv` (whose data lives in the hidden `__cf_kv` table; ours is `__lmz_kv`).
 //!
-//! Transactions are *not* part of this trait: the host wraps each handler in one (rusqlite
-//! `BEGIN IMMEDIATE`/`COMMIT` natively, `transactionSync` on Cloudflare).
+//! Transactions are *not* part of [`Storage`] (a handler cannot open one): the host's turn
+//! engine wraps each handler in one through [`TxStorage`] (rusqlite `BEGIN IMMEDIATE`/`COMMIT`
+//! natively, `transactionSync` on Cloudflare).
 //!
 //! # What a handler may run
 //!
@@ -181,6 +182,31 @@ pub trait Storage {
 
     /// Cumulative rows read and written through this storage.
     fn stats(&self) -> RowStats;
+}
+
+/// A [`Storage`] that can run a body in one transaction: what a turn engine
+/// ([`crate::turn::TurnEngine`]) needs from a host. Natively `BEGIN IMMEDIATE`/`COMMIT`/
+/// `ROLLBACK` ([`sqlite::SqliteStorage`]); on Cloudflare `ctx.storage.transactionSync`, which
+/// only exists in this callback form, hence the shape of the method.
+///
+/// ```
+/// # #[cfg(feature = "native")] {
+/// use lumenize_core::storage::{sqlite::SqliteStorage, Storage, TxStorage};
+/// let db = SqliteStorage::in_memory().unwrap();
+/// db.exec_batch("CREATE TABLE t (x)").unwrap();
+/// // `false` asks for a rollback: nothing of the body stays.
+/// let kept = db.transaction(&mut || db.exec("INSERT INTO t VALUES (1)", &[]).is_err()).unwrap();
+/// assert!(!kept);
+/// assert_eq!(db.exec("SELECT count(*) FROM t", &[]).unwrap().scalar().unwrap().as_i64(), Some(0));
+/// # }
+/// ```
+pub trait TxStorage: Storage {
+    /// Runs `body` once inside one transaction. `body` returns `true` to commit, `false` to
+    /// roll back. Returns `Ok(true)` when the body's writes committed, `Ok(false)` when they
+    /// were rolled back as asked, and `Err` when the transaction itself failed (it could not
+    /// start, in which case `body` did not run, or its commit failed): then nothing of the
+    /// body stays. `body` must not unwind (the engine catches panics inside it).
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError>;
 }
 
 /// Rejects statements whose first word is a transaction-control keyword.

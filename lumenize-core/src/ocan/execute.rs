@@ -1,32 +1,11 @@
-//! Running a chain against an object: the [`Dispatch`] trait (method name + arguments → a user
-//! method), [`execute_chain`], and the API-CONTRACT entry point
-//! [`ExecuteChain::__execute_chain`].
+//! Running a chain against an object: [`execute_chain`], the API-CONTRACT entry point
+//! [`ExecuteChain::__execute_chain`], and [`run_continuation`] for delivered results.
 
-use super::graph::{Analysis, Run};
-use super::{ChainError, Operation, OperationChain};
+use super::dispatch::Dispatch;
+use super::graph::{run_ops, Analysis, Run};
+use super::{ChainError, OperationChain};
 use crate::context::{with_current, Ctx};
-use crate::structured_clone::{ObjectKind, Value};
-
-/// Longest chain accepted (the original's `maxDepth`).
-pub const MAX_DEPTH: usize = 50;
-/// Most arguments accepted in one `apply` (the original's `maxArgs`).
-pub const MAX_ARGS: usize = 100;
-
-/// Maps a method path and arguments to a user method. Implement it with the
-/// [`handlers!`](crate::handlers) macro rather than by hand.
-pub trait Dispatch {
-    /// The type's name, for error messages.
-    fn type_name(&self) -> &'static str;
-
-    /// Calls the handler named `method` (a dotted path for chains like `svc.fetch.handle`)
-    /// with `args`. Returns [`ChainError::UnknownMethod`] when there is none.
-    fn dispatch(
-        &mut self,
-        ctx: &Ctx<'_>,
-        method: &str,
-        args: Vec<Value>,
-    ) -> Result<Value, ChainError>;
-}
+use crate::structured_clone::Value;
 
 /// Runs an operation chain against `target` (API-CONTRACT: the 1.0 replacement of
 /// `execute_operation_chain`). In `lumenize_core::prelude`; implemented for every
@@ -71,111 +50,6 @@ pub fn execute_chain<T: Dispatch + ?Sized>(
 ) -> Result<Value, ChainError> {
     let mut run = Run::new(Analysis::of(chain)?);
     run_ops(&mut run, target, ctx, chain, 0)
-}
-
-/// Runs one chain's operations: the top-level chain (`depth` 0) or a marker's (at the marker's
-/// nesting `depth`), within `run`.
-pub(super) fn run_ops<T: Dispatch + ?Sized>(
-    run: &mut Run,
-    target: &mut T,
-    ctx: &Ctx<'_>,
-    chain: &OperationChain,
-    depth: usize,
-) -> Result<Value, ChainError> {
-    let ops = chain.ops();
-    if ops.len() > MAX_DEPTH || run.level() > MAX_DEPTH {
-        return Err(ChainError::TooDeep {
-            len: ops.len().max(run.level()),
-            max: MAX_DEPTH,
-        });
-    }
-    if ops.is_empty() {
-        return Err(ChainError::Malformed {
-            message: "empty operation chain".into(),
-        });
-    }
-    let mut path: Vec<&str> = Vec::new();
-    let mut current: Option<Value> = None;
-    for (index, op) in ops.iter().enumerate() {
-        run.spend(1)?;
-        match op {
-            Operation::Get { key } => match current.take() {
-                Some(value) => current = Some(read_property(&value, key, index)?),
-                None => path.push(key),
-            },
-            Operation::Apply { args } => {
-                if current.is_some() {
-                    return Err(ChainError::NotCallable {
-                        index,
-                        message: "a returned value cannot be called".into(),
-                    });
-                }
-                if path.is_empty() {
-                    return Err(ChainError::NotCallable {
-                        index,
-                        message: "apply without a method name before it".into(),
-                    });
-                }
-                if args.len() > MAX_ARGS {
-                    return Err(ChainError::TooManyArgs {
-                        len: args.len(),
-                        max: MAX_ARGS,
-                    });
-                }
-                let mut resolved = Vec::with_capacity(args.len());
-                for (i, arg) in args.iter().enumerate() {
-                    if chain.is_data_arg(index, i) {
-                        // Substituted data: passed as it is, never searched for markers.
-                        resolved.push(arg.clone());
-                    } else {
-                        resolved.push(run.resolve(target, ctx, arg, depth + 1)?);
-                    }
-                }
-                let method = path.join(".");
-                path.clear();
-                current = Some(target.dispatch(ctx, &method, resolved)?);
-            }
-        }
-    }
-    match current {
-        Some(value) if path.is_empty() => Ok(value),
-        Some(_) => unreachable!("gets after a call are folded into `current`"),
-        None if path == ["$result"] => Ok(Value::Undefined),
-        None => Err(ChainError::NotCallable {
-            index: ops.len() - 1,
-            message: format!(
-                "`{}` is read but never called (only handler methods can be reached)",
-                path.join(".")
-            ),
-        }),
-    }
-}
-
-fn read_property(value: &Value, key: &str, index: usize) -> Result<Value, ChainError> {
-    let Some(obj) = value.as_object() else {
-        return Err(ChainError::NotCallable {
-            index,
-            message: format!("cannot read `{key}` of a primitive"),
-        });
-    };
-    let out = match &*obj.borrow() {
-        ObjectKind::Plain(props) => props.get(key).cloned().unwrap_or(Value::Undefined),
-        ObjectKind::Array(items) => match key {
-            "length" => Value::from(items.len() as f64),
-            _ => key
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| items.get(i).cloned())
-                .unwrap_or(Value::Undefined),
-        },
-        _ => {
-            return Err(ChainError::NotCallable {
-                index,
-                message: format!("cannot read `{key}` of {value:?}"),
-            })
-        }
-    };
-    Ok(out)
 }
 
 /// Runs a delivered continuation on `target`: parses it, fills its `$result` marker with the

@@ -1,12 +1,14 @@
 //! The argument graph of a chain: one walk that both validates it and finds what resolution
-//! has to rebuild ([`Analysis`]), and the resolution itself ([`Run`]).
+//! has to rebuild ([`Analysis`]), the resolution itself ([`Run`]), and [`run_ops`], which runs
+//! a chain's operations and resolves its arguments (the two recurse into each other through
+//! nested markers, so they live in one file).
 //!
 //! Arguments are decoded structured-clone graphs, so they may share objects and contain
 //! cycles: 48 levels of `[a, a]` are ~2 KB of wire text but 2^48 paths. Everything here works
 //! on objects, not paths: each object is visited once (by handle identity), so cost is linear in
 //! the size of the decoded graph, and a work budget ([`MAX_WORK`]) gives a clear error on top.
 
-use super::execute::{Dispatch, MAX_ARGS, MAX_DEPTH};
+use super::dispatch::{Dispatch, MAX_ARGS, MAX_DEPTH};
 use super::{is_nested_marker, marker_chain, ChainError, Operation, OperationChain};
 use crate::context::Ctx;
 use crate::structured_clone::{Object, ObjectKind, Props, Value};
@@ -267,7 +269,7 @@ impl Run {
         if let Some(chain) = self.analysis.markers.get(&addr).cloned() {
             self.memo.insert(addr, Memo::Running);
             self.level += 1;
-            let result = super::execute::run_ops(self, target, ctx, &chain, depth);
+            let result = run_ops(self, target, ctx, &chain, depth);
             self.level -= 1;
             let result = result?;
             self.memo.insert(addr, Memo::Done(result.clone()));
@@ -310,4 +312,109 @@ impl Run {
         self.memo.insert(addr, Memo::Done(out.clone()));
         Ok(out)
     }
+}
+
+/// Runs one chain's operations: the top-level chain (`depth` 0) or a marker's (at the marker's
+/// nesting `depth`), within `run`.
+pub(super) fn run_ops<T: Dispatch + ?Sized>(
+    run: &mut Run,
+    target: &mut T,
+    ctx: &Ctx<'_>,
+    chain: &OperationChain,
+    depth: usize,
+) -> Result<Value, ChainError> {
+    let ops = chain.ops();
+    if ops.len() > MAX_DEPTH || run.level() > MAX_DEPTH {
+        return Err(ChainError::TooDeep {
+            len: ops.len().max(run.level()),
+            max: MAX_DEPTH,
+        });
+    }
+    if ops.is_empty() {
+        return Err(ChainError::Malformed {
+            message: "empty operation chain".into(),
+        });
+    }
+    let mut path: Vec<&str> = Vec::new();
+    let mut current: Option<Value> = None;
+    for (index, op) in ops.iter().enumerate() {
+        run.spend(1)?;
+        match op {
+            Operation::Get { key } => match current.take() {
+                Some(value) => current = Some(read_property(&value, key, index)?),
+                None => path.push(key),
+            },
+            Operation::Apply { args } => {
+                if current.is_some() {
+                    return Err(ChainError::NotCallable {
+                        index,
+                        message: "a returned value cannot be called".into(),
+                    });
+                }
+                if path.is_empty() {
+                    return Err(ChainError::NotCallable {
+                        index,
+                        message: "apply without a method name before it".into(),
+                    });
+                }
+                if args.len() > MAX_ARGS {
+                    return Err(ChainError::TooManyArgs {
+                        len: args.len(),
+                        max: MAX_ARGS,
+                    });
+                }
+                let mut resolved = Vec::with_capacity(args.len());
+                for (i, arg) in args.iter().enumerate() {
+                    if chain.is_data_arg(index, i) {
+                        // Substituted data: passed as it is, never searched for markers.
+                        resolved.push(arg.clone());
+                    } else {
+                        resolved.push(run.resolve(target, ctx, arg, depth + 1)?);
+                    }
+                }
+                let method = path.join(".");
+                path.clear();
+                current = Some(target.dispatch(ctx, &method, resolved)?);
+            }
+        }
+    }
+    match current {
+        Some(value) if path.is_empty() => Ok(value),
+        Some(_) => unreachable!("gets after a call are folded into `current`"),
+        None if path == ["$result"] => Ok(Value::Undefined),
+        None => Err(ChainError::NotCallable {
+            index: ops.len() - 1,
+            message: format!(
+                "`{}` is read but never called (only handler methods can be reached)",
+                path.join(".")
+            ),
+        }),
+    }
+}
+
+fn read_property(value: &Value, key: &str, index: usize) -> Result<Value, ChainError> {
+    let Some(obj) = value.as_object() else {
+        return Err(ChainError::NotCallable {
+            index,
+            message: format!("cannot read `{key}` of a primitive"),
+        });
+    };
+    let out = match &*obj.borrow() {
+        ObjectKind::Plain(props) => props.get(key).cloned().unwrap_or(Value::Undefined),
+        ObjectKind::Array(items) => match key {
+            "length" => Value::from(items.len() as f64),
+            _ => key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i).cloned())
+                .unwrap_or(Value::Undefined),
+        },
+        _ => {
+            return Err(ChainError::NotCallable {
+                index,
+                message: format!("cannot read `{key}` of {value:?}"),
+            })
+        }
+    };
+    Ok(out)
 }

@@ -26,6 +26,7 @@
 //! ```
 
 pub(crate) mod convert;
+mod dispatch;
 mod error;
 mod execute;
 mod graph;
@@ -33,8 +34,9 @@ mod graph;
 #[doc(hidden)]
 pub use convert::describe as convert_describe;
 pub use convert::{FromValue, IntoHandlerResult, IntoValue, Serde};
+pub use dispatch::{Dispatch, MAX_ARGS, MAX_DEPTH};
 pub use error::ChainError;
-pub use execute::{execute_chain, run_continuation, Dispatch, ExecuteChain, MAX_ARGS, MAX_DEPTH};
+pub use execute::{execute_chain, run_continuation, ExecuteChain};
 pub use graph::{MAX_NESTING, MAX_WORK};
 
 use crate::structured_clone::{self, ObjectKind, Value};

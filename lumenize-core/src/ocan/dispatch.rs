@@ -1,0 +1,28 @@
+//! The [`Dispatch`] trait (method name + arguments → a user method) and the limits every chain
+//! obeys. The lowest layer of running chains: `graph` resolves and runs on top of it, `execute`
+//! holds the public entry points.
+
+use super::ChainError;
+use crate::context::Ctx;
+use crate::structured_clone::Value;
+
+/// Longest chain accepted (the original's `maxDepth`).
+pub const MAX_DEPTH: usize = 50;
+/// Most arguments accepted in one `apply` (the original's `maxArgs`).
+pub const MAX_ARGS: usize = 100;
+
+/// Maps a method path and arguments to a user method. Implement it with the
+/// [`handlers!`](crate::handlers) macro rather than by hand.
+pub trait Dispatch {
+    /// The type's name, for error messages.
+    fn type_name(&self) -> &'static str;
+
+    /// Calls the handler named `method` (a dotted path for chains like `svc.fetch.handle`)
+    /// with `args`. Returns [`ChainError::UnknownMethod`] when there is none.
+    fn dispatch(
+        &mut self,
+        ctx: &Ctx<'_>,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, ChainError>;
+}

@@ -1,0 +1,254 @@
+//! Deterministic simulation of the lumenize runtime, with fault injection.
+//!
+//! `lumenize-sim` runs the real `lumenize-core` code — objects with `handlers!`, their SQLite
+//! storage (rusqlite, in memory), alarms (`alarms::fire`), `proxy_fetch_simple` through both
+//! executor forms, the orchestrated `proxy_fetch` with the real `FetchOrchestrator`,
+//! `call_raw` continuations, cron and one-shot schedules raced by cancels — on a host of its
+//! own: one seeded, single-threaded event queue with a virtual clock. The network, the
+//! executor's HTTP exchange, the endpoint, crashes and storage are simulated, each with fault
+//! rates the seed picks ([`faults::Faults`]). An oracle checks invariants after every step
+//! and at quiescence; a failing seed replays exactly, with a readable trace.
+//!
+//! # Why our own scheduler, not turmoil or madsim
+//!
+//! lumenize's hosts are message-based and synchronous: a turn is a plain function call over
+//! a `Ctx`, and everything between turns is a message, an alarm or an HTTP exchange. There
+//! is no async code to schedule (the core's turn never awaits), so what turmoil and madsim
+//! offer — a deterministic tokio, simulated sockets — would only wrap code we do not run.
+//! What we need instead is control at the host's own seams (deliver this message now, later,
+//! twice or never; crash between commit and send; fail statement k), which a queue of host
+//! events gives directly, with no async runtime in the way and ~microseconds per event.
+//!
+//! # Determinism
+//!
+//! All randomness comes from the seed ([`rng::Rng`], PCG streams, integer ranges); the queue
+//! is ordered by (virtual time, sequence number); maps are `BTreeMap`s; request and schedule
+//! ids are chosen by the workload (never `new_uuid` or `fresh_id`, which are random per
+//! process); no wall clock or thread timing reaches the trace. Seeds run on several threads,
+//! but each seed alone on one, and the run's digest combines the seeds' digests in seed order.
+#![warn(missing_docs)]
+
+pub mod faults;
+pub mod host;
+pub mod objects;
+pub mod oracle;
+pub mod rng;
+pub mod storage;
+pub mod trace;
+
+use sha2::{Digest, Sha256};
+
+/// A deliberately broken rule, to prove the simulator catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mutant {
+    /// No mutant: the real rules.
+    None,
+    /// The simple design's result path runs the continuation without claiming the timeout
+    /// alarm, so both paths can run it.
+    DoubleContinuation,
+    /// The host sends a turn's messages before COMMIT (the output gate broken).
+    OutboxBeforeCommit,
+    /// The host forgets to push a turn's alarm change to the platform alarm.
+    LostAlarmChange,
+}
+
+/// What one run is.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Client operations per seed (about 85% of them fetches).
+    pub ops: u32,
+    /// The mutant.
+    pub mutant: Mutant,
+    /// Faults on (the seed picks the rates) or off.
+    pub faults: bool,
+    /// Keep the readable trace.
+    pub trace: bool,
+    /// Most events per seed before it counts as not reaching quiescence.
+    pub max_events: u64,
+    /// Re-fire an alarm at once after a storage fault that hit before any schedule was
+    /// claimed, as `runtime/host.rs` does (finding 1: a hot loop while the fault lasts).
+    pub hot_alarm_retry: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ops: 120,
+            mutant: Mutant::None,
+            faults: true,
+            trace: false,
+            max_events: 200_000,
+            hot_alarm_retry: false,
+        }
+    }
+}
+
+/// The outcome of one seed.
+#[derive(Clone, Debug)]
+pub struct SeedReport {
+    /// The seed.
+    pub seed: u64,
+    /// Fetches started (committed), all designs.
+    pub fetches: u64,
+    /// `call_raw` calls started.
+    pub calls: u64,
+    /// Schedules started (one-shot and cron).
+    pub schedules: u64,
+    /// Orchestrated fetches with a late result after their NoReply (documented).
+    pub orch_late: u64,
+    /// Host counters.
+    pub stats: host::Stats,
+    /// Violations found.
+    pub violations: Vec<String>,
+    /// The digest of the seed's trace.
+    pub digest: [u8; 32],
+    /// The readable trace (when asked for).
+    pub trace: Vec<String>,
+}
+
+/// Simulates one seed.
+pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
+    let mut sim = host::Sim::new(seed, opts.ops, opts.mutant, opts.faults, opts.trace);
+    sim.set_hot_alarm_retry(opts.hot_alarm_retry);
+    objects::set_mutant(opts.mutant);
+    sim.run(opts.max_events);
+    let count = |f: &dyn Fn(objects::Kind) -> bool| {
+        sim.oracle
+            .tags
+            .values()
+            .filter(|r| r.kind.is_some_and(f))
+            .count() as u64
+    };
+    use objects::Kind::*;
+    SeedReport {
+        seed,
+        fetches: count(&|k| matches!(k, Simple | SimpleRpc | Orchestrated)),
+        calls: count(&|k| k == Call),
+        schedules: count(&|k| matches!(k, Once | Cron)),
+        orch_late: sim.oracle.orch_late + sim.oracle.orch_timeout_after_result,
+        stats: sim.stats.clone(),
+        violations: sim.oracle.violations.clone(),
+        digest: sim.trace.digest(),
+        trace: sim.trace.lines().to_vec(),
+    }
+}
+
+/// The totals of a run of consecutive seeds.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Seeds run.
+    pub seeds: u64,
+    /// Fetches started.
+    pub fetches: u64,
+    /// Calls started.
+    pub calls: u64,
+    /// Schedules started.
+    pub schedules: u64,
+    /// Turns run.
+    pub turns: u64,
+    /// Crashes.
+    pub crashes: u64,
+    /// Messages lost.
+    pub lost: u64,
+    /// Messages duplicated.
+    pub duplicated: u64,
+    /// Storage faults injected.
+    pub storage_faults: u64,
+    /// Late orchestrated results (documented weakness).
+    pub orch_late: u64,
+    /// Events.
+    pub events: u64,
+    /// Seeds with violations.
+    pub failed_seeds: Vec<u64>,
+    /// Violations.
+    pub violations: u64,
+    /// The first failing seed's first violation.
+    pub first_violation: Option<String>,
+    /// Digest of the seeds' digests, in seed order.
+    pub digest: [u8; 32],
+}
+
+impl Summary {
+    /// The contract's last line: `sim: seeds=N fetches=F ... violations=V ... trace=HEX`.
+    pub fn line(&self) -> String {
+        let hex: String = self.digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "sim: seeds={} fetches={} calls={} schedules={} turns={} events={} crashes={} \
+             lost={} duplicated={} storage_faults={} orch_double={} violations={} trace={hex}",
+            self.seeds,
+            self.fetches,
+            self.calls,
+            self.schedules,
+            self.turns,
+            self.events,
+            self.crashes,
+            self.lost,
+            self.duplicated,
+            self.storage_faults,
+            self.orch_late,
+            self.violations
+        )
+    }
+}
+
+/// Runs seeds `start..start + n` on `jobs` threads (each seed on one thread) and sums them.
+/// The result does not depend on `jobs`.
+pub fn run_seeds(start: u64, n: u64, jobs: usize, opts: &Options) -> Summary {
+    let jobs = jobs.max(1) as u64;
+    let mut reports: Vec<(u64, [u8; 32], SeedReport)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|j| {
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    let mut i = j;
+                    while i < n {
+                        let mut r = run_seed(start + i, opts);
+                        r.trace.clear();
+                        out.push((start + i, r.digest, r));
+                        i += jobs;
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    reports.sort_by_key(|r| r.0);
+    let mut sum = Summary {
+        seeds: n,
+        ..Summary::default()
+    };
+    let mut h = Sha256::new();
+    for (seed, digest, r) in &reports {
+        h.update(seed.to_le_bytes());
+        h.update(digest);
+        sum.fetches += r.fetches;
+        sum.calls += r.calls;
+        sum.schedules += r.schedules;
+        sum.turns += r.stats.turns;
+        sum.events += r.stats.events;
+        sum.crashes += r.stats.crashes;
+        sum.lost += r.stats.lost;
+        sum.duplicated += r.stats.duplicated;
+        sum.storage_faults += r.stats.storage_faults;
+        sum.orch_late += r.orch_late;
+        if !r.violations.is_empty() {
+            sum.violations += r.violations.len() as u64;
+            sum.failed_seeds.push(*seed);
+            if sum.first_violation.is_none() {
+                sum.first_violation = r.violations.first().cloned();
+            }
+        }
+    }
+    if reports.len() as u64 != n {
+        // A seed's thread panicked: that is a failure too.
+        sum.violations += 1;
+        sum.first_violation
+            .get_or_insert_with(|| "a simulation thread panicked".into());
+    }
+    sum.digest = h.finalize().into();
+    sum
+}

@@ -1,10 +1,10 @@
-//! [`CfStorage`]: lumenize's [`Storage`] over a Durable Object's SQLite (`ctx.storage.sql`),
-//! and [`transaction_sync`], the binding of `ctx.storage.transactionSync` that workers-rs 0.8
-//! lacks.
+//! [`CfStorage`]: lumenize's [`Storage`] (and [`TxStorage`], for the turn engine) over a
+//! Durable Object's SQLite (`ctx.storage.sql`), and [`transaction_sync`], the binding of
+//! `ctx.storage.transactionSync` that workers-rs 0.8 lacks.
 
 use std::cell::Cell;
 
-use lumenize_core::storage::{RowStats, Rows, SqlValue, Storage, StorageError};
+use lumenize_core::storage::{RowStats, Rows, SqlValue, Storage, StorageError, TxStorage};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::{SqlStorage, SqlStorageValue};
@@ -22,14 +22,33 @@ use worker::{SqlStorage, SqlStorageValue};
 /// platform's refusals into errors that say what was refused.
 pub struct CfStorage {
     sql: SqlStorage,
+    /// The object's storage, for `transactionSync` (`None`: built by [`CfStorage::new`], which
+    /// runs statements but has no transactions).
+    storage: Option<worker::Storage>,
     stats: Cell<RowStats>,
 }
 
 impl CfStorage {
-    /// Wraps `ctx.storage.sql`.
+    /// Wraps `ctx.storage.sql` (statements only: [`TxStorage::transaction`] fails; use
+    /// [`CfStorage::for_object`] for a turn engine).
     pub fn new(sql: SqlStorage) -> CfStorage {
         CfStorage {
             sql,
+            storage: None,
+            stats: Cell::new(RowStats::default()),
+        }
+    }
+
+    /// Wraps an object's storage: its SQL, and `transactionSync` for
+    /// [`TxStorage::transaction`].
+    ///
+    /// ```ignore
+    /// let storage = CfStorage::for_object(state.storage());
+    /// ```
+    pub fn for_object(storage: worker::Storage) -> CfStorage {
+        CfStorage {
+            sql: storage.sql(),
+            storage: Some(storage),
             stats: Cell::new(RowStats::default()),
         }
     }
@@ -68,6 +87,19 @@ impl Storage for CfStorage {
 
     fn stats(&self) -> RowStats {
         self.stats.get()
+    }
+}
+
+impl TxStorage for CfStorage {
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        let Some(storage) = &self.storage else {
+            return Err(StorageError::new(
+                "this CfStorage has no transactions (build it with CfStorage::for_object)",
+                "transactionSync",
+            ));
+        };
+        run_transaction(storage, body)
+            .map_err(|js| StorageError::new(format!("commit failed: {js}"), "transactionSync"))
     }
 }
 
@@ -121,8 +153,13 @@ extern "C" {
     #[wasm_bindgen(extends = js_sys::Object)]
     type StorageExt;
 
+    /// `transactionSync` with a closure that lives on the stack for the call only (wasm-bindgen
+    /// invalidates it when the call returns), so the body may borrow.
     #[wasm_bindgen(method, catch, js_name = transactionSync)]
-    fn transaction_sync_raw(this: &StorageExt, f: &js_sys::Function) -> Result<JsValue, JsValue>;
+    fn transaction_sync_raw(
+        this: &StorageExt,
+        f: &mut dyn FnMut() -> Result<JsValue, JsValue>,
+    ) -> Result<JsValue, JsValue>;
 }
 
 /// Marks the exception thrown to make `transactionSync` roll back (the real error travels
@@ -136,17 +173,24 @@ pub fn transaction_sync(
     storage: &worker::Storage,
     body: impl FnOnce() -> bool + 'static,
 ) -> Result<bool, String> {
-    let closure = Closure::once(move || -> Result<JsValue, JsValue> {
+    let mut body = Some(body);
+    run_transaction(storage, &mut || body.take().is_some_and(|b| b()))
+}
+
+/// [`transaction_sync`] for a borrowing body (called once).
+fn run_transaction(
+    storage: &worker::Storage,
+    body: &mut dyn FnMut() -> bool,
+) -> Result<bool, String> {
+    let mut call = || -> Result<JsValue, JsValue> {
         if body() {
             Ok(JsValue::UNDEFINED)
         } else {
             Err(JsValue::from_str(ROLLBACK))
         }
-    });
+    };
     let raw: &StorageExt = storage.as_raw().unchecked_ref();
-    let outcome = raw.transaction_sync_raw(closure.as_ref().unchecked_ref());
-    drop(closure);
-    match outcome {
+    match raw.transaction_sync_raw(&mut call) {
         Ok(_) => Ok(true),
         Err(e) if e.as_string().as_deref() == Some(ROLLBACK) => Ok(false),
         Err(e) => Err(js_error_text(&e)),

@@ -13,6 +13,8 @@
 //! - [`storage`], [`alarms`], [`clock`], [`transport`]: the backend-neutral traits (SQL storage,
 //!   the one alarm slot, time, message transport) and the alarms service written against them.
 //! - [`context`]: [`context::Ctx`], what a handler reaches during its turn.
+//! - [`turn`]: the turn engine, the rules of a turn (one transaction, alarm runs, the outbox
+//!   released after commit) written once for every host.
 //! - [`fetch`]: proxied, orchestrated and direct external fetches. The coordination (the
 //!   simple design's alarm race, the orchestrator, the executor protocol) is portable; the
 //!   HTTP client, the direct design and the test endpoint server need `native`.
@@ -36,6 +38,7 @@ pub mod runtime;
 pub mod storage;
 pub mod structured_clone;
 pub mod transport;
+pub mod turn;
 
 /// The names most programs need: `use lumenize_core::prelude::*;`.
 pub mod prelude {

@@ -14,13 +14,13 @@
 //! | `injected_latency` | total latency the runtime added to this address's outgoing hops (exact `Duration`s; with the system clock the wait itself fires on tokio's next 1 ms timer tick) | — |
 //! | `failed_turns` | turns rolled back (error or panic) | — |
 
-use super::shared::Shared;
 use crate::transport::Address;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What one object or worker has consumed so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -150,16 +150,15 @@ pub(crate) fn thread_cpu() -> Duration {
 }
 
 /// A spawned future whose polls are charged, as thread CPU time, to the address that spawned
-/// it. A future runs on one thread per poll, so the thread CPU clock read around `poll` is
-/// exactly that poll's cost (time the task waits between polls costs nothing, as on
-/// Cloudflare, where an awaited `fetch()` bills no CPU).
-pub(crate) struct CpuCharged<F> {
+/// it (through `charge`). A future runs on one thread per poll, so the thread CPU clock read
+/// around `poll` is exactly that poll's cost (time the task waits between polls costs nothing,
+/// as on Cloudflare, where an awaited `fetch()` bills no CPU).
+pub(crate) struct CpuCharged<F, C> {
     pub fut: Pin<Box<F>>,
-    pub shared: Arc<Shared>,
-    pub who: Address,
+    pub charge: C,
 }
 
-impl<F: Future> Future for CpuCharged<F> {
+impl<F: Future, C: Fn(Duration) + Unpin> Future for CpuCharged<F, C> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -167,8 +166,91 @@ impl<F: Future> Future for CpuCharged<F> {
         let this = self.get_mut();
         let cpu0 = thread_cpu();
         let out = this.fut.as_mut().poll(cx);
-        let cpu = thread_cpu().saturating_sub(cpu0);
-        this.shared.account(&this.who, |a| a.totals.cpu += cpu);
+        (this.charge)(thread_cpu().saturating_sub(cpu0));
         out
+    }
+}
+
+/// Awake-time bookkeeping of one address: the union of overlapping awake intervals.
+#[derive(Default)]
+struct AwakeState {
+    depth: u32,
+    since: Option<Instant>,
+}
+
+/// One address's totals and awake state.
+#[derive(Default)]
+pub(crate) struct Account {
+    pub totals: Accounting,
+    awake: AwakeState,
+}
+
+/// The bookkeeping of every address: what each consumed and whether it is awake now (in a
+/// turn, or held by an [`AwakeGuard`](super::AwakeGuard)). Keyed by [`account_key`].
+#[derive(Default)]
+pub(crate) struct Accounts(Mutex<HashMap<Address, Account>>);
+
+/// The accounting key of an address: objects by binding and id (the name is dropped).
+pub(crate) fn account_key(a: &Address) -> Address {
+    match a {
+        Address::Object { binding, id, .. } => Address::object_by_id(binding.clone(), id.clone()),
+        other => other.clone(),
+    }
+}
+
+impl Accounts {
+    /// Updates the account of `who`.
+    pub fn charge(&self, who: &Address, f: impl FnOnce(&mut Account)) {
+        if let Ok(mut map) = self.0.lock() {
+            f(map.entry(account_key(who)).or_default());
+        }
+    }
+
+    /// `who` starts being awake (nested: it stays awake until the matching exit).
+    pub fn awake_enter(&self, who: &Address) {
+        self.charge(who, |a| {
+            if a.awake.depth == 0 {
+                a.awake.since = Some(Instant::now());
+            }
+            a.awake.depth += 1;
+        });
+    }
+
+    /// The matching end of [`Accounts::awake_enter`].
+    pub fn awake_exit(&self, who: &Address) {
+        self.charge(who, |a| {
+            a.awake.depth = a.awake.depth.saturating_sub(1);
+            if a.awake.depth == 0 {
+                if let Some(since) = a.awake.since.take() {
+                    a.totals.awake += since.elapsed();
+                }
+            }
+        });
+    }
+
+    /// Whether `who` is awake now.
+    pub fn is_awake(&self, who: &Address) -> bool {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&account_key(who)).map(|a| a.awake.depth > 0))
+            .unwrap_or(false)
+    }
+
+    /// The totals of `who`.
+    pub fn totals(&self, who: &Address) -> Accounting {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&account_key(who)).map(|a| a.totals))
+            .unwrap_or_default()
+    }
+
+    /// The totals of every address that did anything.
+    pub fn all(&self) -> Vec<(Address, Accounting)> {
+        self.0
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.totals)).collect())
+            .unwrap_or_default()
     }
 }

@@ -3,31 +3,28 @@
 
 use super::accounting::thread_cpu;
 use super::counters::Kind;
-use super::shared::{Shared, Signal, OPEN_RETRY_MS};
-use super::{Msg, NativeExt, RuntimeError};
-use crate::alarms::{self, fire, SlotState, SqlAlarmSlot};
-use crate::context::{Ctx, CtxParts};
-use crate::ocan::{execute_chain, run_continuation, ChainError, Dispatch, OperationChain};
+use super::ext::NativeExt;
+use super::protocol::{Msg, ObjKey, Router, RuntimeError};
+use super::shared::{valid_binding, Shared, Signal, OPEN_RETRY_MS};
+use crate::context::Ctx;
+use crate::ocan::{ChainError, Dispatch};
 use crate::storage::sqlite::SqliteStorage;
-use crate::storage::{SqlValue, Storage, StorageError, KV_SCHEMA};
-use crate::structured_clone;
-use crate::transport::{is_object_id, shown_id, Address, Delivery};
+use crate::storage::StorageError;
+use crate::transport::{is_object_id, shown_id, Address};
+use crate::turn::{AlarmRun, Outputs, Turn, TurnEngine, TurnEnv};
 use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
-/// (binding, id): how the runtime keys a live object.
-pub(crate) type ObjKey = (String, String);
+/// The factory of a native object, as the engine sees it.
+pub(crate) type NativeFactory = Box<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch + Send> + Send>;
 
+/// One open object: its turn engine (storage, alarm slot, instance) and the runtime.
 pub(crate) struct ObjectHost {
     shared: Arc<Shared>,
     key: ObjKey,
-    me: Address,
-    storage: SqliteStorage,
-    slot: SlotState,
-    instance: Option<Box<dyn Dispatch + Send>>,
+    engine: TurnEngine<SqliteStorage, NativeFactory>,
 }
 
 /// The file of object `id` under `binding` in `dir`. Both become path components, so both are
@@ -39,7 +36,7 @@ pub(crate) fn db_path(
     binding: &str,
     id: &str,
 ) -> Result<std::path::PathBuf, StorageError> {
-    if !super::valid_binding(binding) || !is_object_id(id) {
+    if !valid_binding(binding) || !is_object_id(id) {
         return Err(StorageError::new(
             format!(
                 "refused object path: binding {binding:?}, id {}",
@@ -140,7 +137,7 @@ pub(crate) async fn object_task(
                     tracing::error!(binding = %key.0, id = %key.1, error = %err, "cannot open object");
                     shared.count(Kind::OpenFailure);
                     match work {
-                        Work::Msg(m) => super::refuse(&shared, &me, m, err),
+                        Work::Msg(m) => shared.refuse(&me, m, err),
                         // The timer entry was consumed when it fired: try again later.
                         Work::Alarm => shared.timer_arm_by(&key, shared.now_ms() + OPEN_RETRY_MS),
                     }
@@ -235,100 +232,67 @@ impl ObjectHost {
             }
             None => SqliteStorage::in_memory()?,
         };
-        // One transaction for the whole setup: objects reopen often (hibernation), and one
-        // commit costs far less than one per statement.
-        storage.begin()?;
-        let setup = (|| {
-            storage.exec_batch(KV_SCHEMA)?;
-            alarms::init_schema(&storage)?;
-            // The name is first-write-wins, like the original's `__lmz_do_instance_name`.
-            if let Some(n) = &name {
-                storage.exec(
-                    "INSERT OR IGNORE INTO __lmz_meta (key, value) VALUES ('name', ?1)",
-                    &[SqlValue::from(n.as_str())],
-                )?;
-            }
-            let stored_name = storage
-                .exec("SELECT value FROM __lmz_meta WHERE key = 'name'", &[])?
-                .scalar()
-                .and_then(|v| v.as_str().map(str::to_string));
-            let slot = SlotState::load(&storage)?;
-            Ok((stored_name, slot))
-        })();
-        let (stored_name, slot) = match setup.and_then(|out| storage.commit().map(|()| out)) {
-            Ok(out) => out,
-            Err(e) => {
-                let _ = storage.rollback();
-                return Err(e);
-            }
-        };
-        let me = Address::Object {
-            binding: key.0.clone(),
-            id: key.1.clone(),
-            name: stored_name.or(name),
-        };
+        let factory = shared.objects.get(&key.0).map(|t| t.factory.clone());
+        let factory = factory
+            .ok_or_else(|| StorageError::new(format!("no object type {:?}", key.0), "open"))?;
+        let factory: NativeFactory = Box::new(move |ctx| factory(ctx));
         // No timer update here: stored alarms were armed when the runtime started
         // (`rearm_stored`), and every later change goes through a committed turn.
+        let engine = TurnEngine::open(storage, &key.0, &key.1, name.as_deref(), factory)?;
         Ok(ObjectHost {
             shared,
             key,
-            me,
-            storage,
-            slot,
-            instance: None,
+            engine,
         })
+    }
+
+    fn me(&self) -> &Address {
+        self.engine.me()
     }
 
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Call { chain, reply } => {
                 self.count_request();
-                let result = self.turn(|obj, ctx| {
-                    let chain = OperationChain::parse(&chain)?;
-                    let value = execute_chain(obj, ctx, &chain)?;
-                    structured_clone::stringify(&value).map_err(ChainError::Codec)
-                });
-                super::reply(&self.shared, &self.me, reply, result);
+                let result = self.turn(|e, env| e.call(env, &chain));
+                self.shared.reply(self.me(), reply, result);
             }
             Msg::Deliver {
                 continuation,
                 outcome,
             } => {
                 self.count_request();
-                let result =
-                    self.turn(|obj, ctx| run_continuation(obj, ctx, &continuation, &outcome));
+                let result = self.turn(|e, env| e.deliver(env, &continuation, &outcome));
                 if let Err(e) = result {
-                    tracing::warn!(address = %self.me, error = %e, "continuation failed");
+                    tracing::warn!(address = %self.me(), error = %e, "continuation failed");
                     self.shared.count(Kind::FailedContinuation);
                 }
             }
             Msg::Resume { chain, awake } => {
                 // Not a request: the rest of the invocation that started the async work.
-                let result = self.turn(|obj, ctx| {
-                    let chain = OperationChain::parse(&chain)?;
-                    execute_chain(obj, ctx, &chain).map(drop)
-                });
+                let result = self.turn(|e, env| e.resume(env, &chain));
                 if let Err(e) = result {
-                    tracing::warn!(address = %self.me, error = %e, "resumed work failed");
+                    tracing::warn!(address = %self.me(), error = %e, "resumed work failed");
                     self.shared.count(Kind::FailedResume);
                 }
                 drop(awake);
             }
             Msg::Alarm => {
                 self.count_request();
-                let due = alarms::fire::due_count(&self.storage, self.shared.now_ms()).unwrap_or(0);
-                self.run_alarms(due as usize, false);
+                self.run_alarms(|e, env| e.alarm(env));
             }
             Msg::Trigger { n, done } => {
                 self.count_request();
-                let fired = self.run_alarms(n, true);
+                let fired = self.run_alarms(|e, env| e.trigger(env, n));
                 let _ = done.send(Ok(fired));
             }
             Msg::Run { f, done } => {
                 let out = RefCell::new(None);
-                let result = self.turn(|obj, ctx| {
-                    *out.borrow_mut() = Some(f(obj, ctx)?);
-                    Ok(())
+                let result = self.turn(|e, env| {
+                    e.turn(env, |obj, ctx| {
+                        *out.borrow_mut() = Some(f(obj, ctx)?);
+                        Ok(())
+                    })
                 });
                 let _ = done.send(result.map_err(RuntimeError::Chain).and_then(|()| {
                     out.into_inner()
@@ -339,203 +303,95 @@ impl ObjectHost {
     }
 
     fn count_request(&self) {
-        self.shared.account(&self.me, |a| a.totals.requests += 1);
+        self.shared.account(self.me(), |a| a.totals.requests += 1);
     }
 
-    /// Runs up to `limit` schedules, each in its own turn; returns the ids that ran.
-    fn run_alarms(&mut self, limit: usize, ignore_time: bool) -> Vec<String> {
-        let mut ran = Vec::new();
-        for _ in 0..limit {
-            let claimed: RefCell<Option<String>> = RefCell::new(None);
-            let result = self.turn(|obj, ctx| {
-                let Some(s) = fire::claim_next(ctx, ignore_time).map_err(alarm_err)? else {
-                    return Ok(None);
-                };
-                *claimed.borrow_mut() = Some(s.id.clone());
-                execute_chain(obj, ctx, &s.callback)?;
-                fire::complete(ctx).map_err(alarm_err)?;
-                Ok(Some(s.id))
-            });
-            match result {
-                Ok(Some(id)) => ran.push(id),
-                Ok(None) => break,
-                Err(e) => match claimed.into_inner() {
-                    Some(id) => {
-                        let why = e.to_string();
-                        let outcome = self
-                            .turn(|_, ctx| fire::record_failure(ctx, &id, &why).map_err(alarm_err));
-                        tracing::warn!(
-                            address = %self.me,
-                            schedule_id = %id,
-                            error = %why,
-                            recorded = ?outcome,
-                            "schedule failed"
-                        );
-                        self.shared.count(Kind::FailedSchedule);
-                    }
-                    None => {
-                        tracing::error!(address = %self.me, error = %e, "alarm run failed");
-                        self.shared.count(Kind::AlarmFault);
-                        break;
-                    }
-                },
-            }
+    /// Runs the engine's alarm run `run` (one turn per schedule), counts its failures, sends
+    /// its outbox and re-syncs the timer entry (consumed when the alarm fired) with the slot.
+    /// Returns the ids that ran.
+    fn run_alarms(
+        &mut self,
+        run: impl FnOnce(&mut TurnEngine<SqliteStorage, NativeFactory>, &TurnEnv<'_>) -> AlarmRun,
+    ) -> Vec<String> {
+        let mut alarm_run = self.with_engine(run);
+        for _ in alarm_run.failures() {
+            self.shared.count(Kind::FailedSchedule);
         }
-        // The timer entry was consumed when the alarm fired: re-sync it with the slot.
-        self.shared.timer_set(&self.key, self.slot.armed());
-        ran
+        if alarm_run.fault().is_some() {
+            self.shared.count(Kind::AlarmFault);
+        }
+        self.release(alarm_run.outputs_mut());
+        alarm_run.ran().to_vec()
     }
 
-    /// One turn: one transaction around `body`. On success commits, then pushes the alarm
-    /// change to the timer and sends the outbox (the output gate). On error or panic rolls
-    /// back, drops the outbox, and (on panic) discards the instance so the next turn starts
-    /// from a fresh one, as Cloudflare resets an object after an uncaught exception.
+    /// One turn through the engine, with the accounting around it and its outputs released.
     fn turn<R>(
         &mut self,
-        body: impl FnOnce(&mut dyn Dispatch, &Ctx<'_>) -> Result<R, ChainError>,
+        f: impl FnOnce(&mut TurnEngine<SqliteStorage, NativeFactory>, &TurnEnv<'_>) -> Turn<R>,
     ) -> Result<R, ChainError> {
-        let shared = self.shared.clone();
-        shared.awake_enter(&self.me);
-        let cpu0 = thread_cpu();
-        let rows0 = self.storage.stats();
-        let result = self.turn_inner(body);
-        // Free the cycles of what the turn decoded (issue 14 item 3; structured_clone/cycles.rs).
-        structured_clone::collect_cycles();
-        let rows1 = self.storage.stats();
-        let cpu = thread_cpu().saturating_sub(cpu0);
-        shared.account(&self.me, |a| {
-            a.totals.cpu += cpu;
-            a.totals.rows_read += rows1.rows_read - rows0.rows_read;
-            a.totals.rows_written += rows1.rows_written - rows0.rows_written;
-            if result.is_err() {
-                a.totals.failed_turns += 1;
-            }
-        });
-        shared.awake_exit(&self.me);
-        result
+        let mut turn = self.with_engine(f);
+        self.release(turn.outputs_mut());
+        turn.into_parts().0
     }
 
-    fn turn_inner<R>(
+    /// Runs `f` with the engine and this runtime's environment, charging the CPU, awake time
+    /// and rows of its turns.
+    fn with_engine<T: EngineOutput>(
         &mut self,
-        body: impl FnOnce(&mut dyn Dispatch, &Ctx<'_>) -> Result<R, ChainError>,
-    ) -> Result<R, ChainError> {
-        let storage_err = |e: StorageError| ChainError::Storage(e.to_string());
-        self.storage.begin().map_err(storage_err)?;
-        let ext = NativeExt {
-            shared: self.shared.clone(),
-            me: self.me.clone(),
-        };
-        let slot = SqlAlarmSlot {
-            state: &self.slot,
-            storage: &self.storage,
-        };
-        let transport = self.shared.clone();
-        let ctx = Ctx::new(CtxParts {
-            storage: &self.storage,
-            slot: &slot,
-            transport: &transport,
-            now_ms: self.shared.now_ms(),
-            me: self.me.clone(),
-            ext: Some(&ext),
+        f: impl FnOnce(&mut TurnEngine<SqliteStorage, NativeFactory>, &TurnEnv<'_>) -> T,
+    ) -> T {
+        let shared = self.shared.clone();
+        let me = self.engine.me().clone();
+        shared.awake_enter(&me);
+        let cpu0 = thread_cpu();
+        let ext = NativeExt::new(shared.clone(), me.clone());
+        let transport = shared.clone();
+        let now = || shared.now_ms();
+        let env = TurnEnv::new(&transport, &now).with_ext(&ext);
+        let out = f(&mut self.engine, &env);
+        let cpu = thread_cpu().saturating_sub(cpu0);
+        let o = out.outputs();
+        shared.account(&me, |a| {
+            a.totals.cpu += cpu;
+            a.totals.rows_read += o.rows().rows_read;
+            a.totals.rows_written += o.rows().rows_written;
+            a.totals.failed_turns += o.failed_turns();
         });
-        let factory = self
-            .shared
-            .objects
-            .get(&self.key.0)
-            .map(|t| t.factory.clone());
-        let fresh = self.instance.is_none();
-        let instance = &mut self.instance;
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            ctx.enter(|| {
-                if instance.is_none() {
-                    let f = factory.ok_or_else(|| ChainError::UnknownMethod {
-                        target: "runtime".into(),
-                        method: "constructor".into(),
-                    })?;
-                    *instance = Some(f(&ctx));
-                }
-                match instance.as_deref_mut() {
-                    Some(obj) => body(obj, &ctx),
-                    None => Err(ChainError::NoContext),
-                }
-            })
-        }));
-        let result = match outcome {
-            Ok(Ok(r)) => match self
-                .slot
-                .flush(&self.storage)
-                .and_then(|()| self.storage.commit())
-            {
-                Ok(()) => Ok(r),
-                Err(e) => Err(storage_err(e)),
-            },
-            Ok(Err(e)) => {
-                if fresh {
-                    // The constructor's writes rolled back with the turn: construct again.
-                    self.instance = None;
-                }
-                Err(e)
-            }
-            Err(panic) => {
-                self.instance = None;
-                Err(ChainError::Panicked {
-                    message: panic_message(&panic),
-                })
-            }
-        };
+        shared.awake_exit(&me);
+        out
+    }
+
+    /// After commit: the timer takes the alarm change, the outbox is sent (the output gate).
+    fn release(&self, out: &mut Outputs) {
         self.shared
             .counters
-            .add(Kind::LateOutcome, ctx.take_late_outcomes());
-        match &result {
-            Ok(_) => {
-                if let Some(change) = self.slot.take_change() {
-                    self.shared.timer_set(&self.key, change);
-                }
-                for msg in ctx.take_outbox() {
-                    self.shared.send_outgoing(msg);
-                }
-            }
-            Err(_) => {
-                ctx.discard_outbox();
-                let _ = self.storage.rollback();
-                if let Err(e) = self.slot.reload(&self.storage) {
-                    tracing::error!(address = %self.me, error = %e, "cannot reload the alarm slot");
-                    self.shared.count(Kind::AlarmFault);
-                }
-            }
+            .add(Kind::LateOutcome, out.late_outcomes());
+        for _ in 0..out.alarm_faults() {
+            self.shared.count(Kind::AlarmFault);
         }
-        result
+        if let Some(change) = out.alarm_change() {
+            self.shared.timer_set(&self.key, change);
+        }
+        for msg in out.take_outbox() {
+            self.shared.send_outgoing(msg);
+        }
     }
 }
 
-fn alarm_err(e: crate::alarms::AlarmError) -> ChainError {
-    match e {
-        crate::alarms::AlarmError::Storage(s) => ChainError::Storage(s.to_string()),
-        other => ChainError::handler(other.to_string()),
+/// What the engine returns: one turn or an alarm run, both carrying [`Outputs`].
+trait EngineOutput {
+    fn outputs(&self) -> &Outputs;
+}
+
+impl<R> EngineOutput for Turn<R> {
+    fn outputs(&self) -> &Outputs {
+        Turn::outputs(self)
     }
 }
 
-/// Builds the delivery of `result` to `reply`'s continuation.
-pub(crate) fn delivery(
-    to: Address,
-    continuation: String,
-    result: Result<String, ChainError>,
-) -> Delivery {
-    let outcome = result.map_err(|e| e.to_wire());
-    Delivery {
-        to,
-        continuation,
-        outcome,
-    }
-}
-
-pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".into()
+impl EngineOutput for AlarmRun {
+    fn outputs(&self) -> &Outputs {
+        AlarmRun::outputs(self)
     }
 }
 

@@ -58,12 +58,18 @@
 
 pub mod accounting;
 mod counters;
+mod ext;
 mod host;
+mod protocol;
+mod routing;
 mod shared;
 mod worker;
 
 pub use accounting::{Accounting, Prices, CLOUDFLARE_PRICES};
 pub use counters::Counters;
+pub use ext::{AwakeGuard, MessageSender, NativeExt};
+pub use protocol::RuntimeError;
+pub use shared::{ObjectFactory, WorkerFactory};
 
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::context::Ctx;
@@ -71,315 +77,15 @@ use crate::ocan::{ChainError, Dispatch, OperationChain};
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::Storage;
 use crate::structured_clone::{self, Value};
-use crate::transport::{id_from_name, Address, Delivery, Outgoing, ReplyTo};
-use shared::{Latency, ObjectType, Shared, WorkerType};
+use crate::transport::{id_from_name, Address};
+use protocol::{Msg, Reply, RunFn};
+use shared::{valid_binding, Latency, ObjectType, Shared, WorkerType};
 use std::any::Any;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-
-/// Builds an object instance (runs inside the object's first turn, so it may read storage).
-pub type ObjectFactory = Arc<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch + Send> + Send + Sync>;
-/// Builds a worker or RPC-target instance (one per message).
-pub type WorkerFactory = Arc<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch + Send> + Send + Sync>;
-
-type RunFn =
-    Box<dyn FnOnce(&mut dyn Dispatch, &Ctx<'_>) -> Result<Box<dyn Any + Send>, ChainError> + Send>;
-
-/// What the runtime's tasks pass around.
-pub(crate) enum Msg {
-    Call {
-        chain: String,
-        reply: Reply,
-    },
-    Deliver {
-        continuation: String,
-        outcome: Result<String, String>,
-    },
-    /// The rest of an invocation that awaited async work (a direct fetch's continuation):
-    /// one more turn, but not a new request. `awake` keeps the address awake until it ran.
-    Resume {
-        chain: String,
-        awake: Option<AwakeGuard>,
-    },
-    /// The object's alarm is due. Never queued in a mailbox: `Shared::send_object` turns it
-    /// into the task's alarm flag, so a full mailbox cannot refuse (and lose) it.
-    Alarm,
-    Trigger {
-        n: usize,
-        done: std::sync::mpsc::Sender<Result<Vec<String>, RuntimeError>>,
-    },
-    Run {
-        f: RunFn,
-        done: std::sync::mpsc::Sender<Result<Box<dyn Any + Send>, RuntimeError>>,
-    },
-}
-
-pub(crate) enum Reply {
-    None,
-    Continuation(ReplyTo),
-    Sync(std::sync::mpsc::Sender<Result<String, RuntimeError>>),
-    Async(tokio::sync::oneshot::Sender<Result<String, RuntimeError>>),
-}
-
-/// Sends a turn's result where its message asked.
-pub(crate) fn reply(
-    shared: &Arc<Shared>,
-    me: &Address,
-    reply: Reply,
-    result: Result<String, ChainError>,
-) {
-    match reply {
-        Reply::None => {
-            if let Err(e) = result {
-                tracing::warn!(address = %me, error = %e, "call failed (no reply requested)");
-                shared.count(counters::Kind::UnansweredFailure);
-            }
-        }
-        Reply::Continuation(r) => {
-            let d = host::delivery(r.to, r.continuation, result);
-            shared.send_delivery(me, d);
-        }
-        Reply::Sync(tx) => {
-            let _ = tx.send(result.map_err(RuntimeError::Chain));
-        }
-        Reply::Async(tx) => {
-            let _ = tx.send(result.map_err(RuntimeError::Chain));
-        }
-    }
-}
-
-/// Answers a message that `target` will not run (unknown, overloaded, cannot be opened...)
-/// with `err`: a waiting caller gets the error, a caller's continuation runs with it as an
-/// `Error` value, and what nobody waits for (fire-and-forget calls, continuation deliveries,
-/// resumed work) is logged.
-/// Reports a message nobody waits for that `target` refused: a `tracing` event and a count.
-fn dropped(shared: &Shared, target: &Address, what: &str, err: &RuntimeError) {
-    tracing::warn!(address = %target, message = what, error = %err, "message dropped");
-    shared.count(counters::Kind::DroppedMessage);
-}
-
-pub(crate) fn refuse(shared: &Arc<Shared>, target: &Address, msg: Msg, err: RuntimeError) {
-    match msg {
-        Msg::Call { reply, .. } => match reply {
-            Reply::None => dropped(shared, target, "call", &err),
-            Reply::Continuation(r) => {
-                let d = host::delivery(r.to, r.continuation, Err(err.into_chain()));
-                shared.send_delivery(target, d);
-            }
-            Reply::Sync(tx) => {
-                let _ = tx.send(Err(err));
-            }
-            Reply::Async(tx) => {
-                let _ = tx.send(Err(err));
-            }
-        },
-        Msg::Deliver { .. } => dropped(shared, target, "continuation", &err),
-        Msg::Resume { .. } => dropped(shared, target, "resumed work", &err),
-        Msg::Alarm => {}
-        Msg::Trigger { done, .. } => {
-            let _ = done.send(Err(err));
-        }
-        Msg::Run { done, .. } => {
-            let _ = done.send(Err(err));
-        }
-    }
-}
-
-/// Why a runtime operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RuntimeError {
-    /// The call ran and failed (or could not be decoded).
-    #[error(transparent)]
-    Chain(#[from] ChainError),
-    /// Nothing is registered under that binding (or not of that kind).
-    #[error("unknown target: {0}")]
-    UnknownTarget(Address),
-    /// The configuration is unusable.
-    #[error("invalid runtime configuration: {0}")]
-    Config(String),
-    /// The runtime is shut down or the target's task ended without answering (e.g. a worker
-    /// handler panicked).
-    #[error("the runtime closed before answering")]
-    Closed,
-    /// `settle` gave up.
-    #[error("still busy after {0:?}")]
-    Timeout(Duration),
-    /// Filesystem or database error while opening (an object that could not be opened is
-    /// tried again by its next message).
-    #[error("storage: {0}")]
-    Storage(String),
-    /// The target's mailbox is full (see [`RuntimeBuilder::mailbox_capacity`]): the message
-    /// was not queued. Try again later; nothing of it ran.
-    #[error("{to} is overloaded: {capacity} messages are already waiting")]
-    Overloaded {
-        /// The target.
-        to: Address,
-        /// The mailbox capacity it reached.
-        capacity: usize,
-    },
-    /// An object id that this runtime never issues: ids are 64 lowercase hex digits
-    /// ([`object_id`]). Anything else (path separators, `..`, NUL, other lengths or
-    /// characters) is refused before it can reach storage.
-    #[error("invalid object id {id} for {binding}: an object id is 64 lowercase hex digits")]
-    InvalidObjectId {
-        /// The binding.
-        binding: String,
-        /// The refused id, escaped and shortened.
-        id: String,
-    },
-}
-
-impl RuntimeError {
-    /// The error as a continuation sees it.
-    fn into_chain(self) -> ChainError {
-        match self {
-            RuntimeError::Chain(c) => c,
-            other => ChainError::Handler {
-                name: "RuntimeError".into(),
-                message: other.to_string(),
-            },
-        }
-    }
-}
-
-/// Native extras reachable from a handler's [`Ctx`]: spawn async work, send messages later,
-/// hold the object awake. Get it with [`NativeExt::of`].
-pub struct NativeExt {
-    shared: Arc<Shared>,
-    me: Address,
-}
-
-impl NativeExt {
-    /// The native extras of `ctx`, when it runs in the native runtime.
-    pub fn of<'c>(ctx: &Ctx<'c>) -> Option<&'c NativeExt> {
-        ctx.ext()?.downcast_ref::<NativeExt>()
-    }
-
-    /// Runs `fut` on the runtime (like `ctx.waitUntil`). [`Runtime::settle`] waits for it.
-    /// The thread CPU time of its polls is charged to this address's
-    /// [`Accounting::cpu`].
-    pub fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, fut: F) {
-        let shared = self.shared.clone();
-        shared.work_begin();
-        let charged = accounting::CpuCharged {
-            fut: Box::pin(fut),
-            shared: shared.clone(),
-            who: self.me.clone(),
-        };
-        self.shared.handle.spawn(async move {
-            charged.await;
-            shared.work_end();
-        });
-    }
-
-    /// A handle that sends messages as this address at any later time (from async work). No
-    /// output gate applies: the sending turn has long committed.
-    pub fn sender(&self) -> MessageSender {
-        MessageSender {
-            shared: self.shared.clone(),
-            me: self.me.clone(),
-        }
-    }
-
-    /// Keeps this address accounted as awake until the guard drops (an object awaiting a
-    /// direct fetch is not hibernateable, so Cloudflare bills the wait). The runtime does not
-    /// close an object held awake, whatever its idle time.
-    pub fn hold_awake(&self) -> AwakeGuard {
-        self.shared.awake_enter(&self.me);
-        AwakeGuard {
-            shared: self.shared.clone(),
-            me: self.me.clone(),
-        }
-    }
-
-    /// The tokio runtime handle.
-    pub fn tokio(&self) -> tokio::runtime::Handle {
-        self.shared.handle.clone()
-    }
-
-    /// The runtime's clock, in ms.
-    pub fn now_ms(&self) -> i64 {
-        self.shared.now_ms()
-    }
-}
-
-/// Sends wire-level messages as one address. `Send + Clone`: move it into async work.
-#[derive(Clone)]
-pub struct MessageSender {
-    shared: Arc<Shared>,
-    me: Address,
-}
-
-impl MessageSender {
-    /// The address messages are sent as.
-    pub fn me(&self) -> &Address {
-        &self.me
-    }
-
-    /// Sends `chain` (wire text) to `to`, with an optional continuation to reply to. Fails at
-    /// once when `to` or the reply address is not a known address, or when `to`'s mailbox is
-    /// full ([`RuntimeError::Overloaded`]; nothing was sent).
-    pub fn call_raw_wire(
-        &self,
-        to: &Address,
-        chain: String,
-        reply: Option<ReplyTo>,
-    ) -> Result<(), RuntimeError> {
-        self.shared.check_address(to)?;
-        if let Some(r) = &reply {
-            self.shared.check_address(&r.to)?;
-        }
-        self.shared
-            .route_outgoing(Outgoing {
-                from: self.me.clone(),
-                to: to.clone(),
-                chain,
-                reply,
-            })
-            .map_err(|(r, _)| r.err)
-    }
-
-    /// Runs `chain` (wire text) on this very address as the rest of the invocation that
-    /// spawned the async work, like the code after an `await` in a Durable Object: one more
-    /// turn, but not a new request (Cloudflare bills an awaited `fetch()` inside the request
-    /// that made it), not a message sent, no hop latency. Pass the invocation's
-    /// [`AwakeGuard`] to keep the address awake until that turn has run.
-    pub fn resume_wire(
-        &self,
-        chain: String,
-        awake: Option<AwakeGuard>,
-    ) -> Result<(), RuntimeError> {
-        self.shared
-            .deliver_now(&self.me, Msg::Resume { chain, awake })
-            .map_err(|r| r.err)
-    }
-
-    /// Delivers an outcome to a continuation (what a callee does after a call). Fails, like
-    /// every other way of sending, when `delivery.to` is not a known address or its mailbox
-    /// is full.
-    pub fn deliver(&self, delivery: Delivery) -> Result<(), RuntimeError> {
-        self.shared
-            .route_delivery(&self.me, delivery)
-            .map_err(|r| r.err)
-    }
-}
-
-/// Accounts its holder as awake while alive. See [`NativeExt::hold_awake`].
-pub struct AwakeGuard {
-    shared: Arc<Shared>,
-    me: Address,
-}
-
-impl Drop for AwakeGuard {
-    fn drop(&mut self) {
-        self.shared.awake_exit(&self.me);
-        // An object that was held awake while idle may close now.
-        self.shared.wake_object(&self.me);
-    }
-}
 
 /// Configures a [`Runtime`].
 pub struct RuntimeBuilder {
@@ -417,16 +123,6 @@ fn default_max_open() -> usize {
         1_024
     };
     (soft / 8).clamp(16, 1_024)
-}
-
-/// Whether `binding` may name a binding: it becomes a directory name, so 1 to 128 ASCII
-/// letters, digits, `_` or `-` (no separator, dot, NUL or anything else).
-pub(crate) fn valid_binding(binding: &str) -> bool {
-    !binding.is_empty()
-        && binding.len() <= MAX_BINDING_LEN
-        && binding
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn check_binding(binding: &str) -> Result<(), RuntimeError> {
@@ -605,7 +301,7 @@ impl RuntimeBuilder {
             inflight: Mutex::new(0),
             idle: std::sync::Condvar::new(),
             latency: RwLock::new(Latency::default()),
-            accounts: Mutex::new(HashMap::new()),
+            accounts: Default::default(),
             counters: Default::default(),
             closing: Default::default(),
         });
@@ -736,22 +432,12 @@ impl Runtime {
 
     /// The accounting of one address so far (objects by binding and id).
     pub fn accounting(&self, who: &Address) -> Accounting {
-        let key = shared::account_key(who);
-        self.shared
-            .accounts
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).map(|a| a.totals))
-            .unwrap_or_default()
+        self.shared.accounts.totals(who)
     }
 
     /// The accounting of every address that did anything.
     pub fn accounting_all(&self) -> Vec<(Address, Accounting)> {
-        self.shared
-            .accounts
-            .lock()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.totals)).collect())
-            .unwrap_or_default()
+        self.shared.accounts.all()
     }
 
     /// How often each kind of diagnostic event (failed continuations, failed schedules, late

@@ -1,23 +1,29 @@
-//! The state every task of a runtime shares: registrations, live mailboxes, the alarm timer,
-//! open-object slots and the idle set (hibernation), in-flight tracking, latency injection,
-//! accounting. Also the [`Transport`] implementation.
+//! The state every task of a runtime shares: registrations, live mailboxes, the alarm timer's
+//! table, open-object slots and the idle set (hibernation), in-flight tracking, latency
+//! settings, accounting. Also the [`Transport`] implementation. Moving messages is the
+//! router's (`routing.rs`); this holds only state and its bookkeeping.
 
-use super::accounting::Accounting;
+use super::accounting::{Account, Accounts};
 use super::counters::{CounterCells, Kind};
-use super::host::{self, ObjKey};
-use super::worker;
-use super::{Msg, ObjectFactory, RuntimeError, WorkerFactory};
+use super::protocol::{Msg, ObjKey, RuntimeError};
 use crate::clock::{Clock, ManualClock};
-use crate::transport::{is_object_id, shown_id, Address, Delivery, Outgoing, Transport};
+use crate::context::Ctx;
+use crate::ocan::Dispatch;
+use crate::transport::{is_object_id, shown_id, Address, Transport};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 
 /// The pseudo-binding of callers outside the runtime (stubs).
 pub(crate) const OUTSIDE: &str = "__outside";
+
+/// Builds an object instance (runs inside the object's first turn, so it may read storage).
+pub type ObjectFactory = Arc<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch + Send> + Send + Sync>;
+/// Builds a worker or RPC-target instance (one per message).
+pub type WorkerFactory = Arc<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch + Send> + Send + Sync>;
 
 pub(crate) struct ObjectType {
     pub factory: ObjectFactory,
@@ -57,21 +63,18 @@ impl Limits {
     }
 }
 
+/// Whether `binding` may name a binding: it becomes a directory name, so 1 to 128 ASCII
+/// letters, digits, `_` or `-` (no separator, dot, NUL or anything else).
+pub(crate) fn valid_binding(binding: &str) -> bool {
+    !binding.is_empty()
+        && binding.len() <= super::MAX_BINDING_LEN
+        && binding
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// How long an alarm whose object could not be opened waits before it is tried again.
 pub(crate) const OPEN_RETRY_MS: i64 = 1_000;
-
-/// A message the runtime did not take, with the reason (the caller answers it).
-pub(crate) struct Refused {
-    pub msg: Msg,
-    pub err: RuntimeError,
-}
-
-impl Refused {
-    /// Boxed: refusals are rare, and the happy path should not carry their size.
-    pub fn new(msg: Msg, err: RuntimeError) -> Box<Refused> {
-        Box::new(Refused { msg, err })
-    }
-}
 
 /// What the runtime tells an object's task besides its mailbox. An alarm is a flag, not a
 /// message, so a full mailbox can never refuse (and so lose) an alarm.
@@ -84,8 +87,8 @@ pub(crate) struct Signal {
 
 /// The live task of an object: its bounded mailbox and its signal.
 pub(crate) struct Mailbox {
-    tx: mpsc::Sender<Msg>,
-    signal: Arc<Signal>,
+    pub tx: mpsc::Sender<Msg>,
+    pub signal: Arc<Signal>,
 }
 
 /// Open objects that are idle, least recently used first, and how many closes tasks waiting
@@ -111,19 +114,6 @@ pub(crate) struct TimerInner {
     by_key: HashMap<ObjKey, i64>,
 }
 
-/// Awake-time bookkeeping of one address: the union of overlapping awake intervals.
-#[derive(Default)]
-pub(crate) struct AwakeState {
-    depth: u32,
-    since: Option<Instant>,
-}
-
-#[derive(Default)]
-pub(crate) struct Account {
-    pub totals: Accounting,
-    pub awake: AwakeState,
-}
-
 pub(crate) struct Shared {
     pub objects: HashMap<String, ObjectType>,
     pub workers: HashMap<String, WorkerType>,
@@ -144,17 +134,9 @@ pub(crate) struct Shared {
     pub inflight: Mutex<u64>,
     pub idle: Condvar,
     pub latency: RwLock<Latency>,
-    pub accounts: Mutex<HashMap<Address, Account>>,
+    pub accounts: Accounts,
     pub counters: CounterCells,
     pub closing: AtomicBool,
-}
-
-/// The accounting key of an address: objects by binding and id (the name is dropped).
-pub(crate) fn account_key(a: &Address) -> Address {
-    match a {
-        Address::Object { binding, id, .. } => Address::object_by_id(binding.clone(), id.clone()),
-        other => other.clone(),
-    }
 }
 
 impl Shared {
@@ -187,29 +169,15 @@ impl Shared {
     // ---- accounting -------------------------------------------------------------------------
 
     pub fn account(&self, who: &Address, f: impl FnOnce(&mut Account)) {
-        if let Ok(mut map) = self.accounts.lock() {
-            f(map.entry(account_key(who)).or_default());
-        }
+        self.accounts.charge(who, f);
     }
 
     pub fn awake_enter(&self, who: &Address) {
-        self.account(who, |a| {
-            if a.awake.depth == 0 {
-                a.awake.since = Some(Instant::now());
-            }
-            a.awake.depth += 1;
-        });
+        self.accounts.awake_enter(who);
     }
 
     pub fn awake_exit(&self, who: &Address) {
-        self.account(who, |a| {
-            a.awake.depth = a.awake.depth.saturating_sub(1);
-            if a.awake.depth == 0 {
-                if let Some(since) = a.awake.since.take() {
-                    a.totals.awake += since.elapsed();
-                }
-            }
-        });
+        self.accounts.awake_exit(who);
     }
 
     // ---- the alarm timer --------------------------------------------------------------------
@@ -241,55 +209,6 @@ impl Shared {
         }
     }
 
-    /// Pops every due entry and sends each object an alarm. Returns how many fired and the
-    /// next pending time.
-    pub fn fire_due(self: &Arc<Self>) -> (usize, Option<i64>) {
-        let now = self.now_ms();
-        let mut due = Vec::new();
-        let next = match self.timer.lock() {
-            Ok(mut t) => {
-                while let Some((at, key)) = t.by_time.first().cloned() {
-                    if at > now {
-                        break;
-                    }
-                    t.by_time.remove(&(at, key.clone()));
-                    t.by_key.remove(&key);
-                    due.push(key);
-                }
-                t.by_time.first().map(|(at, _)| *at)
-            }
-            Err(_) => None,
-        };
-        let n = due.len();
-        for key in due {
-            // Never refused for a full mailbox; only at shutdown (alarms are durable).
-            let _ = self.send_object(&key, None, Msg::Alarm);
-        }
-        (n, next)
-    }
-
-    /// The timer task: fires due alarms, then sleeps until the next one or a change.
-    pub async fn timer_loop(self: Arc<Self>) {
-        loop {
-            if self.closing.load(Ordering::SeqCst) {
-                return;
-            }
-            let notified = self.timer_notify.notified();
-            let (_, next) = self.fire_due();
-            match (&self.manual, next) {
-                // A manual clock wakes the timer through `timer_notify` when it moves.
-                (Some(_), _) | (None, None) => notified.await,
-                (None, Some(at)) => {
-                    let wait = (at - self.now_ms()).max(0) as u64;
-                    tokio::select! {
-                        _ = notified => {}
-                        _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
-                    }
-                }
-            }
-        }
-    }
-
     /// Waits until the runtime clock reaches `at` (used for injected latency).
     pub async fn sleep_until(&self, at: i64) {
         loop {
@@ -307,9 +226,29 @@ impl Shared {
         }
     }
 
-    // ---- routing ----------------------------------------------------------------------------
+    /// Pops every due timer entry. Returns their objects and the next pending time.
+    pub fn pop_due(&self) -> (Vec<ObjKey>, Option<i64>) {
+        let now = self.now_ms();
+        let mut due = Vec::new();
+        let next = match self.timer.lock() {
+            Ok(mut t) => {
+                while let Some((at, key)) = t.by_time.first().cloned() {
+                    if at > now {
+                        break;
+                    }
+                    t.by_time.remove(&(at, key.clone()));
+                    t.by_key.remove(&key);
+                    due.push(key);
+                }
+                t.by_time.first().map(|(at, _)| *at)
+            }
+            Err(_) => None,
+        };
+        (due, next)
+    }
 
-    fn hop_latency(&self, from: &Address, to: &Address) -> Duration {
+    /// The latency of a hop from `from` to `to`.
+    pub fn hop_latency(&self, from: &Address, to: &Address) -> Duration {
         match self.latency.read() {
             Ok(l) => l
                 .pairs
@@ -318,213 +257,6 @@ impl Shared {
                 .unwrap_or(l.default),
             Err(_) => Duration::ZERO,
         }
-    }
-
-    /// Sends a message produced by a committed turn (or by async work after one), applying
-    /// the hop's injected latency. A message whose reply address is not a known address is
-    /// dropped (its reply could never be delivered, and an unchecked address must not reach
-    /// storage); one the target refuses is answered with the reason (see [`super::refuse`]).
-    pub fn send_outgoing(self: &Arc<Self>, msg: Outgoing) {
-        if let Err(r) = self.route_outgoing(msg) {
-            super::refuse(self, &r.1, r.0.msg, r.0.err);
-        }
-    }
-
-    /// [`Shared::send_outgoing`] that hands a refusal back to the caller (with the target).
-    pub fn route_outgoing(self: &Arc<Self>, msg: Outgoing) -> Result<(), (Box<Refused>, Address)> {
-        let from = msg.from.clone();
-        let to = msg.to.clone();
-        if let Some(r) = &msg.reply {
-            if let Err(err) = self.check_address(&r.to) {
-                tracing::warn!(
-                    address = %from, to = %to, error = %err,
-                    "message dropped: its reply address is unusable"
-                );
-                self.count(Kind::DroppedMessage);
-                return Ok(());
-            }
-        }
-        let m = Msg::Call {
-            chain: msg.chain,
-            reply: match msg.reply {
-                Some(r) => super::Reply::Continuation(r),
-                None => super::Reply::None,
-            },
-        };
-        self.route(&from, &to, m).map_err(|r| (r, to))
-    }
-
-    /// Sends the outcome of a call back to the caller's continuation.
-    pub fn send_delivery(self: &Arc<Self>, from: &Address, d: Delivery) {
-        let to = d.to.clone();
-        if let Err(r) = self.route_delivery(from, d) {
-            super::refuse(self, &to, r.msg, r.err);
-        }
-    }
-
-    /// [`Shared::send_delivery`] that hands a refusal back to the caller.
-    pub fn route_delivery(
-        self: &Arc<Self>,
-        from: &Address,
-        d: Delivery,
-    ) -> Result<(), Box<Refused>> {
-        let to = d.to.clone();
-        let m = Msg::Deliver {
-            continuation: d.continuation,
-            outcome: d.outcome,
-        };
-        self.route(from, &to, m)
-    }
-
-    /// Routes `m` from `from` to `to`, through the latency delay when one is configured. The
-    /// address is checked at once; a delayed message refused on arrival is answered then.
-    pub fn route(
-        self: &Arc<Self>,
-        from: &Address,
-        to: &Address,
-        m: Msg,
-    ) -> Result<(), Box<Refused>> {
-        if let Err(err) = self.check_address(to) {
-            return Err(Refused::new(m, err));
-        }
-        // Calls from outside the runtime (stubs) are not anyone's usage.
-        let accounted = from.binding() != OUTSIDE;
-        if accounted {
-            self.account(from, |a| a.totals.messages_sent += 1);
-        }
-        let delay = self.hop_latency(from, to);
-        if delay.is_zero() {
-            return self.deliver_now(to, m);
-        }
-        if accounted {
-            self.account(from, |a| a.totals.injected_latency += delay);
-        }
-        self.work_begin();
-        // A manual clock counts whole ms (a partial ms rounds up); the system clock waits the
-        // exact Duration from now (tokio's timer then fires on its next 1 ms tick).
-        let at_ms = self.now_ms() + delay.as_nanos().div_ceil(1_000_000) as i64;
-        let deadline = tokio::time::Instant::now() + delay;
-        let me = self.clone();
-        let to = to.clone();
-        self.handle.spawn(async move {
-            match me.manual {
-                Some(_) => me.sleep_until(at_ms).await,
-                None => tokio::time::sleep_until(deadline).await,
-            }
-            if let Err(r) = me.deliver_now(&to, m) {
-                super::refuse(&me, &to, r.msg, r.err);
-            }
-            me.work_end();
-        });
-        Ok(())
-    }
-
-    /// Hands `m` to `to` now: an object's mailbox, or a new worker turn.
-    pub fn deliver_now(self: &Arc<Self>, to: &Address, m: Msg) -> Result<(), Box<Refused>> {
-        if let Err(err) = self.check_address(to) {
-            return Err(Refused::new(m, err));
-        }
-        match to {
-            Address::Object { binding, id, name } => {
-                self.send_object(&(binding.clone(), id.clone()), name.clone(), m)
-            }
-            Address::Worker { .. } | Address::RpcTarget { .. } => {
-                worker::spawn_turn(self.clone(), to.clone(), m)
-            }
-        }
-    }
-
-    /// Puts `m` in an object's mailbox, starting the object's task if it is not live.
-    /// Refuses when the mailbox is full ([`RuntimeError::Overloaded`]); an alarm is a flag
-    /// and is never refused.
-    pub fn send_object(
-        self: &Arc<Self>,
-        key: &ObjKey,
-        name: Option<String>,
-        m: Msg,
-    ) -> Result<(), Box<Refused>> {
-        let address = || Address::Object {
-            binding: key.0.clone(),
-            id: key.1.clone(),
-            name: name.clone(),
-        };
-        if let Err(err) = self.check_address(&address()) {
-            return Err(Refused::new(m, err));
-        }
-        if self.closing.load(Ordering::SeqCst) {
-            // Shutting down: messages are lost, as in a crash (alarms are durable).
-            return Err(Refused::new(m, RuntimeError::Closed));
-        }
-        let mut live = match self.live.lock() {
-            Ok(l) => l,
-            Err(_) => return Err(Refused::new(m, RuntimeError::Closed)),
-        };
-        // Counted before the task can see the message, so its `work_end` never comes first.
-        self.work_begin();
-        let m = match live.get(key) {
-            Some(mb) => {
-                if let Msg::Alarm = m {
-                    if mb.signal.alarm.swap(true, Ordering::SeqCst) {
-                        self.work_end(); // already pending: one alarm run covers both
-                    }
-                    mb.signal.notify.notify_one();
-                    return Ok(());
-                }
-                // Requests fill the mailbox up to its capacity; replies may use a reserve of
-                // as much again, so a flood of requests cannot make an object lose the
-                // answers to its own calls.
-                let queued = self.limits.channel().saturating_sub(mb.tx.capacity());
-                let bound = self.limits.bound_for(&m);
-                if queued >= bound {
-                    self.work_end();
-                    return Err(Refused::new(
-                        m,
-                        RuntimeError::Overloaded {
-                            to: address(),
-                            capacity: bound,
-                        },
-                    ));
-                }
-                match mb.tx.try_send(m) {
-                    Ok(()) => return Ok(()),
-                    Err(mpsc::error::TrySendError::Full(m)) => {
-                        self.work_end();
-                        return Err(Refused::new(
-                            m,
-                            RuntimeError::Overloaded {
-                                to: address(),
-                                capacity: self.limits.channel(),
-                            },
-                        ));
-                    }
-                    // The task ended without retiring (it panicked): start a new one.
-                    Err(mpsc::error::TrySendError::Closed(m)) => m,
-                }
-            }
-            None => m,
-        };
-        let (tx, rx) = mpsc::channel(self.limits.channel());
-        let signal = Arc::new(Signal::default());
-        match m {
-            Msg::Alarm => signal.alarm.store(true, Ordering::SeqCst),
-            m => {
-                // A new channel has room for one message.
-                let _ = tx.try_send(m);
-            }
-        }
-        live.insert(
-            key.clone(),
-            Mailbox {
-                tx,
-                signal: signal.clone(),
-            },
-        );
-        drop(live);
-        let me = self.clone();
-        let key = key.clone();
-        self.handle
-            .spawn(async move { host::object_task(me, key, name, rx, signal).await });
-        Ok(())
     }
 
     /// Ends the task of an object that is closed and has nothing to do: removes its mailbox
@@ -588,11 +320,7 @@ impl Shared {
     /// Whether `who` is held awake (a turn, or an [`super::AwakeGuard`]): such an object is
     /// not hibernateable, as on Cloudflare while it awaits I/O.
     pub fn is_awake(&self, who: &Address) -> bool {
-        self.accounts
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&account_key(who)).map(|a| a.awake.depth > 0))
-            .unwrap_or(false)
+        self.accounts.is_awake(who)
     }
 
     /// Makes an object's task look at its state again (e.g. it was held awake and no longer

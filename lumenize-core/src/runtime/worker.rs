@@ -4,9 +4,9 @@
 
 use super::accounting::thread_cpu;
 use super::counters::Kind;
-use super::host::panic_message;
-use super::shared::{Refused, Shared};
-use super::{Msg, NativeExt, RuntimeError};
+use super::ext::NativeExt;
+use super::protocol::{Msg, Refused, Reply, Router, RuntimeError};
+use super::shared::Shared;
 use crate::alarms::NoAlarmSlot;
 use crate::context::{Ctx, CtxParts};
 use crate::ocan::run_continuation;
@@ -14,6 +14,7 @@ use crate::ocan::{execute_chain, ChainError, OperationChain};
 use crate::storage::NoStorage;
 use crate::structured_clone;
 use crate::transport::Address;
+use crate::turn::panic_message;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -45,7 +46,7 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
     let Some(wt) = shared.workers.get(me.binding()) else {
         tracing::warn!(address = %me, "no worker or RPC target under this binding");
         shared.count(Kind::UnknownTarget);
-        super::refuse(shared, me, m, RuntimeError::UnknownTarget(me.clone()));
+        shared.refuse(me, m, RuntimeError::UnknownTarget(me.clone()));
         return;
     };
     // A resumed invocation is part of the request that spawned its async work.
@@ -54,10 +55,7 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
     }
     shared.awake_enter(me);
     let cpu0 = thread_cpu();
-    let ext = NativeExt {
-        shared: shared.clone(),
-        me: me.clone(),
-    };
+    let ext = NativeExt::new(shared.clone(), me.clone());
     let transport = shared.clone();
     let ctx = Ctx::new(CtxParts {
         storage: &NoStorage,
@@ -76,15 +74,14 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
         Msg::Resume { chain, awake } => {
             // Dropped at the end of this function, after the turn's own awake time.
             _resumed_awake = awake;
-            (Ok(chain), Some(super::Reply::None))
+            (Ok(chain), Some(Reply::None))
         }
         Msg::Deliver {
             continuation,
             outcome,
         } => (Err((continuation, outcome)), None),
         other => {
-            super::refuse(
-                shared,
+            shared.refuse(
                 me,
                 other,
                 RuntimeError::Chain(ChainError::NotCallable {
@@ -149,6 +146,6 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
     });
     shared.awake_exit(me);
     if let (Some(result), Some(reply)) = (result, reply) {
-        super::reply(shared, me, reply, result);
+        shared.reply(me, reply, result);
     }
 }

@@ -183,6 +183,31 @@ pub trait Storage {
     fn stats(&self) -> RowStats;
 }
 
+/// A [`Storage`] that can run a body in one transaction: what a turn engine
+/// ([`crate::turn::TurnEngine`]) needs from a host. Natively `BEGIN IMMEDIATE`/`COMMIT`/
+/// `ROLLBACK` ([`sqlite::SqliteStorage`]); on Cloudflare `ctx.storage.transactionSync`, which
+/// only exists in this callback form, hence the shape of the method.
+///
+/// ```
+/// # #[cfg(feature = "native")] {
+/// use lumenize_core::storage::{sqlite::SqliteStorage, Storage, TxStorage};
+/// let db = SqliteStorage::in_memory().unwrap();
+/// db.exec_batch("CREATE TABLE t (x)").unwrap();
+/// // `false` asks for a rollback: nothing of the body stays.
+/// let kept = db.transaction(&mut || db.exec("INSERT INTO t VALUES (1)", &[]).is_err()).unwrap();
+/// assert!(!kept);
+/// assert_eq!(db.exec("SELECT count(*) FROM t", &[]).unwrap().scalar().unwrap().as_i64(), Some(0));
+/// # }
+/// ```
+pub trait TxStorage: Storage {
+    /// Runs `body` once inside one transaction. `body` returns `true` to commit, `false` to
+    /// roll back. Returns `Ok(true)` when the body's writes committed, `Ok(false)` when they
+    /// were rolled back as asked, and `Err` when the transaction itself failed (it could not
+    /// start, in which case `body` did not run, or its commit failed): then nothing of the
+    /// body stays. `body` must not unwind (the engine catches panics inside it).
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError>;
+}
+
 /// Rejects statements whose first word is a transaction-control keyword.
 ///
 /// Not a guard: it reads only the first word, so `/* c */ COMMIT` or `SELECT 1; COMMIT` pass.

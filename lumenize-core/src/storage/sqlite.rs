@@ -317,6 +317,25 @@ impl SqliteStorage {
     }
 }
 
+impl super::TxStorage for SqliteStorage {
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        self.begin()?;
+        if !body() {
+            self.rollback()?;
+            return Ok(false);
+        }
+        match self.commit() {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                // A failed COMMIT may leave the transaction open (SQLITE_BUSY): end it, so
+                // the next turn starts clean and nothing of this one stays.
+                let _ = self.rollback();
+                Err(e)
+            }
+        }
+    }
+}
+
 impl rusqlite::ToSql for SqlValue {
     /// Binds by reference (no copy of text or blobs).
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {

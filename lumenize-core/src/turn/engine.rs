@@ -1,0 +1,246 @@
+//! [`TurnEngine`]: one object's storage, alarm slot and instance, and its turns.
+
+use super::mutant::{active, Mutant};
+use super::outputs::{Outputs, Turn};
+use super::{panic_message, Factory, Instance, TurnEnv};
+use crate::alarms::{self, SlotState, SqlAlarmSlot};
+use crate::context::{Ctx, CtxParts};
+use crate::ocan::{execute_chain, run_continuation, ChainError, Dispatch, OperationChain};
+use crate::storage::{RowStats, SqlValue, Storage, StorageError, TxStorage, KV_SCHEMA};
+use crate::structured_clone;
+use crate::transport::Address;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// One object's turns, for any host. See the [module docs](super) for the rules, what a host
+/// does with the outputs, and an example.
+///
+/// Invariants (between turns): `slot` holds the committed mirror row (re-read after every
+/// rollback); `instance` is `None` or an instance whose constructor's writes committed and
+/// that never panicked; `me` is the object's address with its stored name.
+pub struct TurnEngine<S, F: Factory> {
+    storage: S,
+    slot: SlotState,
+    me: Address,
+    factory: F,
+    instance: Option<F::Instance>,
+}
+
+impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
+    /// Opens the object `binding`/`id` on `storage`: creates lumenize's tables, records `name`
+    /// (first write wins), reads the stored name and the alarm mirror, in one transaction. The
+    /// instance is built by `factory` in the first turn.
+    ///
+    /// After opening, a host that lost its timers (a restart) arms the platform alarm at
+    /// [`armed`](Self::armed).
+    pub fn open(
+        storage: S,
+        binding: &str,
+        id: &str,
+        name: Option<&str>,
+        factory: F,
+    ) -> Result<TurnEngine<S, F>, StorageError> {
+        let mut setup = None;
+        let tx = storage.transaction(&mut || {
+            let out = setup_schema(&storage, name);
+            let ok = out.is_ok();
+            setup = Some(out);
+            ok
+        });
+        let (stored_name, slot) = match (tx, setup) {
+            (Ok(true), Some(Ok(out))) => out,
+            (_, Some(Err(e))) | (Err(e), _) => return Err(e),
+            _ => return Err(StorageError::new("the transaction did not run", "open")),
+        };
+        Ok(TurnEngine {
+            storage,
+            slot,
+            me: Address::Object {
+                binding: binding.to_string(),
+                id: id.to_string(),
+                name: stored_name.or(name.map(str::to_string)),
+            },
+            factory,
+            instance: None,
+        })
+    }
+
+    /// The object's address (with its stored name, when it has one).
+    pub fn me(&self) -> &Address {
+        &self.me
+    }
+
+    /// The storage (reads between turns: checks, accounting, `due_count`).
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// The committed alarm time: what the platform alarm must be armed at.
+    pub fn armed(&self) -> Option<i64> {
+        self.slot.armed()
+    }
+
+    /// Whether an instance is live (it is built by the next turn otherwise).
+    pub fn has_instance(&self) -> bool {
+        self.instance.is_some()
+    }
+
+    /// Runs a call: parses `chain` (wire text), runs it, and returns the encoded result.
+    pub fn call(&mut self, env: &TurnEnv<'_>, chain: &str) -> Turn<String> {
+        self.turn(env, |obj, ctx| {
+            let chain = OperationChain::parse(chain)?;
+            let value = execute_chain(obj, ctx, &chain)?;
+            structured_clone::stringify(&value).map_err(ChainError::Codec)
+        })
+    }
+
+    /// Runs a delivered `continuation` with the `outcome` of the call it waited for.
+    pub fn deliver(
+        &mut self,
+        env: &TurnEnv<'_>,
+        continuation: &str,
+        outcome: &Result<String, String>,
+    ) -> Turn<()> {
+        self.turn(env, |obj, ctx| {
+            run_continuation(obj, ctx, continuation, outcome)
+        })
+    }
+
+    /// Runs `chain` (wire text) as the rest of an invocation that awaited async work; its
+    /// value is dropped.
+    pub fn resume(&mut self, env: &TurnEnv<'_>, chain: &str) -> Turn<()> {
+        self.turn(env, |obj, ctx| {
+            let chain = OperationChain::parse(chain)?;
+            execute_chain(obj, ctx, &chain).map(drop)
+        })
+    }
+
+    /// One turn: `body` in one transaction with the instance (built first when there is
+    /// none) and a fresh [`Ctx`]. On success the alarm mirror is flushed and the transaction
+    /// commits; the outputs carry the outbox and the alarm change. On error, panic or a failed
+    /// commit everything rolls back, the outbox is dropped, the slot re-reads the committed
+    /// time, and the instance is discarded if it panicked or was built in this turn.
+    pub fn turn<R>(
+        &mut self,
+        env: &TurnEnv<'_>,
+        body: impl FnOnce(&mut dyn Dispatch, &Ctx<'_>) -> Result<R, ChainError>,
+    ) -> Turn<R> {
+        let rows0 = self.storage.stats();
+        let fresh = self.instance.is_none();
+        let TurnEngine {
+            storage,
+            slot,
+            me,
+            factory,
+            instance,
+        } = self;
+        let sql_slot = SqlAlarmSlot {
+            state: slot,
+            storage,
+        };
+        let ctx = Ctx::new(CtxParts {
+            storage,
+            slot: &sql_slot,
+            transport: env.transport,
+            now_ms: env.now_ms(),
+            me: me.clone(),
+            ext: env.ext,
+        });
+        let mut body = Some(body);
+        let mut outcome = None;
+        let mut panicked = false;
+        let tx = storage.transaction(&mut || {
+            let Some(body) = body.take() else {
+                return false;
+            };
+            let run = catch_unwind(AssertUnwindSafe(|| {
+                ctx.enter(|| {
+                    let obj = instance.get_or_insert_with(|| factory.construct(&ctx));
+                    body(obj.dispatch(), &ctx)
+                })
+            }));
+            let result = match run {
+                Ok(r) => r,
+                Err(p) => {
+                    panicked = true;
+                    Err(ChainError::Panicked {
+                        message: panic_message(&p),
+                    })
+                }
+            };
+            // The mirror row commits with the schedules that justify it.
+            let result = result.and_then(|r| slot.flush(storage).map(|()| r).map_err(storage_err));
+            let ok = result.is_ok();
+            outcome = Some(result);
+            ok
+        });
+        let result = match (tx, outcome) {
+            (Ok(true), Some(Ok(r))) => Ok(r),
+            (_, Some(Err(e))) => Err(e),
+            (Err(e), _) => Err(storage_err(e)),
+            _ => Err(ChainError::Storage("the transaction did not run".into())),
+        };
+        let late = ctx.take_late_outcomes();
+        let mut alarm_fault = false;
+        let committed = match &result {
+            Ok(_) => Some((ctx.take_outbox(), slot.take_change())),
+            Err(_) => {
+                if panicked || fresh {
+                    // A panicked instance may be inconsistent; a fresh one's constructor
+                    // writes rolled back: build again next turn.
+                    *instance = None;
+                }
+                if !active(Mutant::StaleAlarmSlot) {
+                    if let Err(e) = slot.reload(storage) {
+                        tracing::error!(address = %me, error = %e, "cannot reload the alarm slot");
+                        alarm_fault = true;
+                    }
+                }
+                None
+            }
+        };
+        let leaked =
+            (result.is_err() && active(Mutant::OutboxBeforeCommit)).then(|| ctx.take_outbox());
+        drop(ctx);
+        // Free the cycles of what the turn decoded (structured_clone/cycles.rs).
+        structured_clone::collect_cycles();
+        let mut outputs =
+            Outputs::of_turn(committed, late, rows_since(storage, rows0), alarm_fault);
+        if let Some(outbox) = leaked {
+            outputs.leak_outbox(outbox);
+        }
+        Turn::new(result, outputs, panicked)
+    }
+}
+
+/// The schema, the name and the alarm mirror, inside `open`'s transaction.
+fn setup_schema(
+    storage: &dyn Storage,
+    name: Option<&str>,
+) -> Result<(Option<String>, SlotState), StorageError> {
+    storage.exec_batch(KV_SCHEMA)?;
+    alarms::init_schema(storage)?;
+    // The name is first-write-wins, like the original's `__lmz_do_instance_name`.
+    if let Some(n) = name {
+        storage.exec(
+            "INSERT OR IGNORE INTO __lmz_meta (key, value) VALUES ('name', ?1)",
+            &[SqlValue::from(n)],
+        )?;
+    }
+    let stored = storage
+        .exec("SELECT value FROM __lmz_meta WHERE key = 'name'", &[])?
+        .scalar()
+        .and_then(|v| v.as_str().map(str::to_string));
+    Ok((stored, SlotState::load(storage)?))
+}
+
+fn rows_since(storage: &dyn Storage, before: RowStats) -> RowStats {
+    let now = storage.stats();
+    RowStats {
+        rows_read: now.rows_read.saturating_sub(before.rows_read),
+        rows_written: now.rows_written.saturating_sub(before.rows_written),
+    }
+}
+
+pub(super) fn storage_err(e: StorageError) -> ChainError {
+    ChainError::Storage(e.to_string())
+}

@@ -1,0 +1,225 @@
+//! The turn engine: the rules of a *turn*, written once for every host.
+//!
+//! A host (the native runtime, the Cloudflare backend, the simulator `lumenize-sim`) owns the
+//! mailbox, the timers and the network. Everything between taking a message and having
+//! something to send is here, in [`TurnEngine`]:
+//!
+//! - **one transaction per turn**: begin, the handler, the alarm-mirror row flushed
+//!   ([`SlotState::flush`](crate::alarms::SlotState::flush)), commit. On error, panic or a
+//!   failed commit: everything rolls back, the queued messages are dropped, the alarm slot
+//!   re-reads the committed time, and the instance is discarded when it panicked or was
+//!   constructed in that turn (its constructor's writes rolled back with it);
+//! - **alarms**: claim the earliest due schedule, run its continuation and complete it in one
+//!   turn; when that turn fails, record the failure (backoff 2..64 s, then given up) in a
+//!   second turn ([`crate::alarms::fire`]);
+//! - **outputs, not effects**: the engine sends nothing and arms no timer. Each turn returns
+//!   what it committed ([`Outputs`]): the outbox, the new alarm time, counts. A turn that
+//!   rolled back returns an empty outbox and no alarm change.
+//!
+//! # Entry points
+//!
+//! [`TurnEngine::open`] (schema, name, alarm mirror: one transaction), then per message
+//! [`TurnEngine::call`], [`TurnEngine::deliver`], [`TurnEngine::resume`] or the general
+//! [`TurnEngine::turn`]; per alarm [`TurnEngine::alarm`] (every schedule due now),
+//! [`TurnEngine::trigger`] (the next `n`, whatever their time: a test hook) or one step at a
+//! time [`TurnEngine::fire_next`]. Each takes a [`TurnEnv`]: the host's clock, its
+//! [`Transport`] (which `call_raw` checks targets against) and optional extras for `Ctx::ext`.
+//!
+//! # What a host does with a turn's outputs
+//!
+//! In this order, and only with what the engine returned (it is committed):
+//! 1. answer the caller with the turn's result (after a `call`);
+//! 2. send [`Outputs::take_outbox`] in order;
+//! 3. when [`Outputs::alarm_change`] is `Some(at)`, arm the platform alarm at `at` (`None`:
+//!    disarm). An alarm run ([`AlarmRun`]) always reports the slot, because firing consumed
+//!    the platform alarm.
+//!
+//! # Crash points a host may simulate
+//!
+//! Nothing durable happens outside a transaction, so a host (the simulator) may drop the
+//! engine and reopen it from storage at any of these points, and the invariants below hold:
+//! before a turn, inside it (a storage fault: the turn rolls back), after commit before
+//! sending the outbox (the messages are lost, as in-flight messages are on Cloudflare), after
+//! sending before re-arming (on reopen the host arms from [`TurnEngine::armed`], the mirror
+//! row that committed with the schedules).
+//!
+//! # Invariants
+//!
+//! - A turn's writes, its alarm-mirror row and the release of its outbox are all or nothing:
+//!   the outbox is returned only when the commit succeeded.
+//! - [`TurnEngine::armed`] equals the mirror row in storage between turns, and the mirror row
+//!   equals the earliest pending schedule (past-due ones included).
+//! - A schedule's claim commits together with its continuation's effects, so a firing takes
+//!   effect at most once; a failed firing stays pending and is retried with backoff.
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(feature = "native")] {
+//! use lumenize_core::prelude::*;
+//! use lumenize_core::storage::sqlite::SqliteStorage;
+//! use lumenize_core::transport::{Address, Transport};
+//! use lumenize_core::turn::{TurnEngine, TurnEnv};
+//!
+//! struct Counter;
+//! impl Counter {
+//!     fn add(&mut self, ctx: &Ctx<'_>, by: f64) -> Result<f64, String> {
+//!         let n = ctx.kv().get("n").map_err(|e| e.to_string())?.and_then(|v| v.as_f64()).unwrap_or(0.0) + by;
+//!         ctx.kv().put("n", &Value::from(n)).map_err(|e| e.to_string())?;
+//!         Ok(n)
+//!     }
+//! }
+//! lumenize_core::handlers!(Counter { add(by: f64) });
+//!
+//! struct Nowhere;
+//! impl Transport for Nowhere {
+//!     fn knows(&self, _: &Address) -> bool { false }
+//! }
+//!
+//! let storage = SqliteStorage::in_memory().unwrap();
+//! let id = lumenize_core::transport::id_from_name("COUNTER", "a");
+//! let factory = |_: &Ctx<'_>| -> Box<dyn Dispatch> { Box::new(Counter) };
+//! let mut engine = TurnEngine::open(storage, "COUNTER", &id, Some("a"), factory).unwrap();
+//! let now = || 1_000;
+//! let env = TurnEnv::new(&Nowhere, &now);
+//! let chain = ctn().call("add", vec![Value::from(2.0)]).stringify().unwrap();
+//! let mut turn = engine.call(&env, &chain);
+//! assert!(turn.result().is_ok());
+//! // Committed: the host now sends the outbox and applies the alarm change.
+//! assert!(turn.outputs_mut().take_outbox().is_empty());
+//! assert_eq!(turn.outputs().alarm_change(), None);
+//! # }
+//! ```
+
+mod alarm;
+mod engine;
+mod mutant;
+mod outputs;
+
+pub use engine::TurnEngine;
+#[cfg(feature = "sim-mutants")]
+pub use mutant::{select_mutant, selected_mutant, Mutant};
+pub use outputs::{AlarmRun, Outputs, ScheduleFailure, Turn};
+
+use crate::context::Ctx;
+use crate::ocan::Dispatch;
+use crate::transport::Transport;
+use std::any::Any;
+
+/// What a host lends a turn: its clock, its transport, and extras for
+/// [`Ctx::ext`](crate::context::Ctx::ext).
+///
+/// ```
+/// use lumenize_core::transport::{Address, Transport};
+/// use lumenize_core::turn::TurnEnv;
+/// struct Nowhere;
+/// impl Transport for Nowhere {
+///     fn knows(&self, _: &Address) -> bool { false }
+/// }
+/// let now = || 42;
+/// let env = TurnEnv::new(&Nowhere, &now);
+/// assert_eq!(env.now_ms(), 42);
+/// ```
+#[derive(Clone, Copy)]
+pub struct TurnEnv<'a> {
+    transport: &'a dyn Transport,
+    /// Read once at the start of each turn: a turn sees one instant.
+    now: &'a dyn Fn() -> i64,
+    ext: Option<&'a dyn Any>,
+}
+
+impl<'a> TurnEnv<'a> {
+    /// An environment with `transport` and the clock `now` (ms since the epoch), no extras.
+    pub fn new(transport: &'a dyn Transport, now: &'a dyn Fn() -> i64) -> TurnEnv<'a> {
+        TurnEnv {
+            transport,
+            now,
+            ext: None,
+        }
+    }
+
+    /// The same, with `ext` reachable from handlers through `Ctx::ext`.
+    pub fn with_ext(self, ext: &'a dyn Any) -> TurnEnv<'a> {
+        TurnEnv {
+            ext: Some(ext),
+            ..self
+        }
+    }
+
+    /// The host's current time, ms.
+    pub fn now_ms(&self) -> i64 {
+        (self.now)()
+    }
+}
+
+/// An object instance the engine can dispatch to: a boxed [`Dispatch`], `Send` or not.
+///
+/// ```
+/// use lumenize_core::ocan::Dispatch;
+/// use lumenize_core::turn::Instance;
+/// fn name<I: Instance>(i: &mut I) -> &'static str { i.dispatch().type_name() }
+/// # let _ = name::<Box<dyn Dispatch>>;
+/// ```
+pub trait Instance {
+    /// The instance as a dispatch target.
+    fn dispatch(&mut self) -> &mut dyn Dispatch;
+}
+
+impl Instance for Box<dyn Dispatch> {
+    fn dispatch(&mut self) -> &mut dyn Dispatch {
+        &mut **self
+    }
+}
+
+impl Instance for Box<dyn Dispatch + Send> {
+    fn dispatch(&mut self) -> &mut dyn Dispatch {
+        &mut **self
+    }
+}
+
+/// Builds an object's instance, inside the first turn that needs one (so it may read
+/// storage). Any `Fn(&Ctx<'_>) -> I` closure is one.
+///
+/// ```
+/// use lumenize_core::context::Ctx;
+/// use lumenize_core::ocan::Dispatch;
+/// use lumenize_core::turn::Factory;
+/// fn takes(_: impl Factory) {}
+/// # struct Noop;
+/// # impl Dispatch for Noop {
+/// #     fn type_name(&self) -> &'static str { "Noop" }
+/// #     fn dispatch(&mut self, _: &Ctx<'_>, m: &str, _: Vec<lumenize_core::structured_clone::Value>)
+/// #         -> Result<lumenize_core::structured_clone::Value, lumenize_core::ocan::ChainError> {
+/// #         Err(lumenize_core::ocan::ChainError::handler(m))
+/// #     }
+/// # }
+/// takes(|_: &Ctx<'_>| -> Box<dyn Dispatch> { Box::new(Noop) });
+/// ```
+pub trait Factory {
+    /// What it builds.
+    type Instance: Instance;
+    /// Builds one instance.
+    fn construct(&self, ctx: &Ctx<'_>) -> Self::Instance;
+}
+
+impl<T, I> Factory for T
+where
+    T: Fn(&Ctx<'_>) -> I,
+    I: Instance,
+{
+    type Instance = I;
+    fn construct(&self, ctx: &Ctx<'_>) -> I {
+        self(ctx)
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(p: &Box<dyn Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".into()
+    }
+}

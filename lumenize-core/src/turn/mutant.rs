@@ -1,0 +1,96 @@
+//! Deliberately broken rules, for the simulator to prove it can fail (issue 15). Compiled in
+//! with the test-only feature `sim-mutants`; even then nothing changes until a mutant is
+//! selected on the thread ([`select_mutant`]). Without the feature, [`active`] is `false`.
+
+/// A deliberately broken rule of the engine.
+///
+/// ```
+/// # #[cfg(feature = "sim-mutants")] {
+/// use lumenize_core::turn::{select_mutant, selected_mutant, Mutant};
+/// let m: Mutant = "double-continuation".parse().unwrap();
+/// select_mutant(Some(m));
+/// assert_eq!(selected_mutant(), Some(Mutant::DoubleContinuation));
+/// select_mutant(None);
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "sim-mutants"), allow(dead_code))]
+pub enum Mutant {
+    /// `double-continuation`: a fired one-shot schedule is put back after its continuation
+    /// committed, so it can run again (by its next firing or a racing `cancel_schedule`).
+    DoubleContinuation,
+    /// `outbox-before-commit`: a turn that rolled back still releases its outbox.
+    OutboxBeforeCommit,
+    /// `stale-alarm-slot`: after a rollback the slot is not re-read, so an arming that rolled
+    /// back survives in memory and is flushed by a later turn.
+    StaleAlarmSlot,
+}
+
+#[cfg(feature = "sim-mutants")]
+mod select {
+    use super::Mutant;
+    use std::cell::Cell;
+
+    impl Mutant {
+        /// Every mutant.
+        pub const ALL: [Mutant; 3] = [
+            Mutant::DoubleContinuation,
+            Mutant::OutboxBeforeCommit,
+            Mutant::StaleAlarmSlot,
+        ];
+
+        /// Its command-line name.
+        pub fn name(self) -> &'static str {
+            match self {
+                Mutant::DoubleContinuation => "double-continuation",
+                Mutant::OutboxBeforeCommit => "outbox-before-commit",
+                Mutant::StaleAlarmSlot => "stale-alarm-slot",
+            }
+        }
+    }
+
+    impl std::str::FromStr for Mutant {
+        type Err = String;
+        fn from_str(s: &str) -> Result<Mutant, String> {
+            Mutant::ALL
+                .into_iter()
+                .find(|m| m.name() == s)
+                .ok_or_else(|| {
+                    let names: Vec<_> = Mutant::ALL.iter().map(|m| m.name()).collect();
+                    format!("unknown mutant {s:?} (known: {})", names.join(", "))
+                })
+        }
+    }
+
+    thread_local! {
+        // Per thread: the simulator is single-threaded, and other tests in the same process
+        // (features are unified across a workspace) never see a selection.
+        static SELECTED: Cell<Option<Mutant>> = const { Cell::new(None) };
+    }
+
+    /// Selects the mutant for every engine on this thread (`None`: the correct rules).
+    pub fn select_mutant(m: Option<Mutant>) {
+        SELECTED.with(|s| s.set(m));
+    }
+
+    /// The mutant selected on this thread.
+    pub fn selected_mutant() -> Option<Mutant> {
+        SELECTED.with(Cell::get)
+    }
+
+    pub(crate) fn active(m: Mutant) -> bool {
+        selected_mutant() == Some(m)
+    }
+}
+
+#[cfg(feature = "sim-mutants")]
+pub(crate) use select::active;
+#[cfg(feature = "sim-mutants")]
+pub use select::{select_mutant, selected_mutant};
+
+/// Without `sim-mutants`: never.
+#[cfg(not(feature = "sim-mutants"))]
+#[inline(always)]
+pub(crate) fn active(_: Mutant) -> bool {
+    false
+}

@@ -1,0 +1,426 @@
+//! The turn engine's contract, through its public API (`lumenize_core::turn`): what a turn
+//! returns to its host when it commits, rolls back, panics or fails to commit, and what an
+//! alarm run returns. The hosts (native runtime, Cloudflare, the simulator) rely on exactly
+//! this. Mutant tests run with `--features sim-mutants`.
+
+use lumenize_core::alarms::fire::FailureOutcome;
+use lumenize_core::prelude::*;
+use lumenize_core::storage::sqlite::SqliteStorage;
+use lumenize_core::storage::{RowStats, Rows, StorageError, TxStorage};
+use lumenize_core::transport::{id_from_name, Transport};
+use lumenize_core::turn::{TurnEngine, TurnEnv};
+use std::cell::Cell;
+use std::rc::Rc;
+
+const T0: i64 = 1_700_000_000_000;
+
+struct Probe;
+
+impl Probe {
+    fn put(&mut self, ctx: &Ctx<'_>, key: String) -> Result<(), String> {
+        ctx.kv()
+            .put(&key, &Value::from(1.0))
+            .map_err(|e| e.to_string())
+    }
+    fn put_then_fail(&mut self, ctx: &Ctx<'_>, key: String) -> Result<(), String> {
+        self.send(ctx)?;
+        self.put(ctx, key)?;
+        Err("handler failed".into())
+    }
+    fn put_then_panic(&mut self, ctx: &Ctx<'_>, key: String) -> Result<(), String> {
+        self.put(ctx, key)?;
+        panic!("handler panicked");
+    }
+    fn send(&mut self, ctx: &Ctx<'_>) -> Result<(), String> {
+        ctx.call(&Address::worker("W"), "ping", vec![], None)
+            .map_err(|e| e.to_string())
+    }
+    fn arm(&mut self, ctx: &Ctx<'_>, at: f64, method: String) -> Result<String, String> {
+        let s = ctx
+            .alarms()
+            .schedule(
+                When::at_ms(at as i64),
+                ctn().call(&method, vec![Value::from("fired")]),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(s.id)
+    }
+    fn arm_send_then_fail(&mut self, ctx: &Ctx<'_>, at: f64) -> Result<(), String> {
+        self.arm(ctx, at, "put".into())?;
+        self.send(ctx)?;
+        Err("handler failed after arming".into())
+    }
+    fn fail(&mut self, _ctx: &Ctx<'_>, _why: String) -> Result<(), String> {
+        Err("schedule failed".into())
+    }
+}
+lumenize_core::handlers!(Probe {
+    put(key: String),
+    put_then_fail(key: String),
+    put_then_panic(key: String),
+    send(),
+    arm(at: f64, method: String),
+    arm_send_then_fail(at: f64),
+    fail(why: String),
+});
+
+/// Knows every address (the engine only asks whether `call_raw` may queue).
+struct Everywhere;
+impl Transport for Everywhere {
+    fn knows(&self, _: &Address) -> bool {
+        true
+    }
+}
+
+/// A storage whose next commit fails once asked to (the body ran, nothing stays).
+struct FlakyCommit {
+    inner: SqliteStorage,
+    fail_next: Cell<bool>,
+}
+
+impl Storage for FlakyCommit {
+    fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
+        self.inner.exec(sql, params)
+    }
+    fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
+        self.inner.exec_batch(sql)
+    }
+    fn stats(&self) -> RowStats {
+        self.inner.stats()
+    }
+}
+
+impl TxStorage for FlakyCommit {
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        let fail = self.fail_next.replace(false);
+        let kept = self.inner.transaction(&mut || body() && !fail)?;
+        if fail {
+            return Err(StorageError::new("disk full", "COMMIT"));
+        }
+        Ok(kept)
+    }
+}
+
+type Factory = Box<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch>>;
+
+/// A factory that counts constructions and writes one row each time (rolled back with a
+/// failed first turn).
+fn counting_factory(built: &Rc<Cell<u32>>) -> Factory {
+    let built = built.clone();
+    Box::new(move |ctx| {
+        built.set(built.get() + 1);
+        let _ = ctx.kv().put("constructed", &Value::from(1.0));
+        Box::new(Probe)
+    })
+}
+
+fn open<S: TxStorage>(storage: S, built: &Rc<Cell<u32>>) -> TurnEngine<S, Factory> {
+    let id = id_from_name("PROBE", "p");
+    TurnEngine::open(storage, "PROBE", &id, Some("p"), counting_factory(built)).unwrap()
+}
+
+fn chain(method: &str, args: Vec<Value>) -> String {
+    ctn().call(method, args).stringify().unwrap()
+}
+
+fn kv_has<S: TxStorage, F: lumenize_core::turn::Factory>(e: &TurnEngine<S, F>, key: &str) -> bool {
+    lumenize_core::storage::Kv::new(e.storage())
+        .get(key)
+        .unwrap()
+        .is_some()
+}
+
+fn mirror<S: TxStorage, F: lumenize_core::turn::Factory>(e: &TurnEngine<S, F>) -> Option<i64> {
+    e.storage()
+        .exec("SELECT value FROM __lmz_meta WHERE key = 'alarm'", &[])
+        .unwrap()
+        .scalar()
+        .and_then(SqlValue::as_i64)
+}
+
+#[test]
+fn a_committed_turn_returns_its_outbox_and_alarm_change_for_the_host_to_release() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+    assert_eq!(e.me(), &Address::object("PROBE", "p"));
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+
+    let mut t = e.call(&env, &chain("send", vec![]));
+    assert!(t.result().is_ok(), "{:?}", t.result());
+    let out = t.outputs_mut().take_outbox();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].to, Address::worker("W"));
+    assert_eq!(t.outputs().alarm_change(), None);
+    assert_eq!((t.outputs().turns(), t.outputs().failed_turns()), (1, 0));
+
+    let at = T0 + 5_000;
+    let t = e.call(
+        &env,
+        &chain("arm", vec![Value::from(at as f64), "put".into()]),
+    );
+    assert!(t.result().is_ok(), "{:?}", t.result());
+    assert_eq!(t.outputs().alarm_change(), Some(Some(at)));
+    assert!(
+        t.outputs().rows().rows_written >= 2,
+        "{:?}",
+        t.outputs().rows()
+    );
+    // The mirror row committed with the schedule; the engine reports the same time.
+    assert_eq!((e.armed(), mirror(&e)), (Some(at), Some(at)));
+    assert_eq!(built.get(), 1);
+}
+
+#[test]
+fn a_failed_turn_rolls_back_and_returns_nothing_to_send() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    assert!(e
+        .call(&env, &chain("put", vec!["a".into()]))
+        .result()
+        .is_ok());
+
+    let t = e.call(&env, &chain("put_then_fail", vec!["b".into()]));
+    assert!(t.result().is_err());
+    assert!(t.outputs().outbox().is_empty());
+    assert_eq!((t.outputs().turns(), t.outputs().failed_turns()), (1, 1));
+    assert!(kv_has(&e, "a") && !kv_has(&e, "b"));
+
+    let at = T0 + 1_000;
+    let t = e.call(
+        &env,
+        &chain("arm_send_then_fail", vec![Value::from(at as f64)]),
+    );
+    assert!(t.result().is_err());
+    assert!(t.outputs().outbox().is_empty());
+    assert_eq!(t.outputs().alarm_change(), None);
+    assert_eq!((e.armed(), mirror(&e)), (None, None));
+    // An instance that survived its constructor turn is kept across failures.
+    assert_eq!(built.get(), 1);
+}
+
+#[test]
+fn a_failed_commit_is_a_failed_turn_and_the_slot_rereads_what_committed() {
+    let built = Rc::new(Cell::new(0));
+    let storage = FlakyCommit {
+        inner: SqliteStorage::in_memory().unwrap(),
+        fail_next: Cell::new(false),
+    };
+    let mut e = open(storage, &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    assert!(e
+        .call(&env, &chain("put", vec!["a".into()]))
+        .result()
+        .is_ok());
+
+    e.storage().fail_next.set(true);
+    let at = T0 + 1_000;
+    let t = e.call(
+        &env,
+        &chain("arm", vec![Value::from(at as f64), "put".into()]),
+    );
+    assert!(
+        matches!(t.result(), Err(ChainError::Storage(m)) if m.contains("disk full")),
+        "{:?}",
+        t.result()
+    );
+    assert!(t.outputs().outbox().is_empty());
+    assert_eq!(t.outputs().alarm_change(), None);
+    assert_eq!((e.armed(), mirror(&e)), (None, None));
+
+    // The next turn is whole again.
+    let t = e.call(
+        &env,
+        &chain("arm", vec![Value::from(at as f64), "put".into()]),
+    );
+    assert!(t.result().is_ok(), "{:?}", t.result());
+    assert_eq!(t.outputs().alarm_change(), Some(Some(at)));
+}
+
+#[test]
+fn a_panic_or_a_failed_first_turn_builds_a_fresh_instance_next_turn() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+
+    // The first turn fails: the constructor's write rolled back with it, so it runs again.
+    assert!(e
+        .call(&env, &chain("put_then_fail", vec!["x".into()]))
+        .result()
+        .is_err());
+    assert!(!e.has_instance() && !kv_has(&e, "constructed"));
+    assert!(e
+        .call(&env, &chain("put", vec!["a".into()]))
+        .result()
+        .is_ok());
+    assert_eq!(built.get(), 2);
+    assert!(kv_has(&e, "constructed"));
+
+    let t = e.call(&env, &chain("put_then_panic", vec!["p".into()]));
+    assert!(t.panicked());
+    assert!(
+        matches!(t.result(), Err(ChainError::Panicked { message }) if message.contains("handler panicked"))
+    );
+    assert!(!kv_has(&e, "p") && !e.has_instance());
+    assert!(e
+        .call(&env, &chain("put", vec!["b".into()]))
+        .result()
+        .is_ok());
+    assert_eq!(built.get(), 3);
+}
+
+#[test]
+fn an_alarm_run_fires_due_schedules_records_failures_and_always_reports_the_slot() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+    let now = Cell::new(T0);
+    let clock = || now.get();
+    let env = TurnEnv::new(&Everywhere, &clock);
+    let arm = |e: &mut TurnEngine<_, _>, at: i64, method: &str| {
+        let t = e.call(
+            &env,
+            &chain("arm", vec![Value::from(at as f64), method.into()]),
+        );
+        text(t.result().as_ref().unwrap())
+    };
+    let ok = arm(&mut e, T0 + 100, "put");
+    let bad = arm(&mut e, T0 + 200, "fail");
+    let later = arm(&mut e, T0 + 60_000, "put");
+
+    // Nothing due yet: the run does nothing, and still reports the slot to re-arm.
+    let run = e.alarm(&env);
+    assert!(run.ran().is_empty() && run.failures().is_empty());
+    assert_eq!(run.outputs().alarm_change(), Some(Some(T0 + 100)));
+
+    now.set(T0 + 1_000);
+    let run = e.alarm(&env);
+    assert_eq!(run.ran(), std::slice::from_ref(&ok));
+    assert_eq!(run.failures().len(), 1);
+    let f = &run.failures()[0];
+    assert_eq!(f.id(), bad);
+    assert!(f.error().contains("schedule failed"), "{}", f.error());
+    let retry_at = T0 + 1_000 + 2_000;
+    assert_eq!(
+        f.recorded().as_ref().unwrap(),
+        &FailureOutcome::Retry {
+            attempt: 1,
+            at: retry_at
+        }
+    );
+    // Claim turn (ok), claim turn (rolled back), failure-recording turn.
+    assert_eq!(
+        (run.outputs().turns(), run.outputs().failed_turns()),
+        (3, 1)
+    );
+    assert_eq!(run.outputs().alarm_change(), Some(Some(retry_at)));
+    assert_eq!((e.armed(), mirror(&e)), (Some(retry_at), Some(retry_at)));
+    assert!(kv_has(&e, "fired"));
+
+    // The test hook ignores time; one step at a time is also possible.
+    let step = e.fire_next(&env, true);
+    assert_eq!(step.failures().len(), 1);
+    // Retries 3..6 of `bad` come before `later` (backoff 8, 16, 32, 64 s).
+    let run = e.trigger(&env, 5);
+    assert_eq!(run.ran(), [later]);
+    assert_eq!((run.failures().len(), run.exhausted()), (4, false));
+    let run = e.trigger(&env, 5);
+    assert_eq!(
+        run.failures()[0].recorded().as_ref().unwrap(),
+        &FailureOutcome::GaveUp { attempts: 7 }
+    );
+    assert!(run.exhausted());
+    assert_eq!(run.outputs().alarm_change(), Some(None));
+}
+
+#[test]
+fn reopening_after_a_crash_arms_from_what_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let built = Rc::new(Cell::new(0));
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let at = T0 + 5_000;
+    {
+        let mut e = open(SqliteStorage::open(&path).unwrap(), &built);
+        let mut t = e.call(
+            &env,
+            &chain("arm", vec![Value::from(at as f64), "put".into()]),
+        );
+        assert!(t.result().is_ok());
+        // Crash after commit: the outputs are never released.
+        let _ = t.outputs_mut().take_outbox();
+    }
+    let e = open(SqliteStorage::open(&path).unwrap(), &built);
+    assert_eq!(e.armed(), Some(at));
+}
+
+fn text(v: &str) -> String {
+    match lumenize_core::structured_clone::parse(v).unwrap() {
+        Value::String(s) => s.to_string(),
+        other => panic!("not a string: {other:?}"),
+    }
+}
+
+#[cfg(feature = "sim-mutants")]
+mod mutants {
+    use super::*;
+    use lumenize_core::turn::{select_mutant, Mutant};
+
+    /// Selects `m` for the closure only (the selection is per thread).
+    fn with<R>(m: Mutant, f: impl FnOnce() -> R) -> R {
+        select_mutant(Some(m));
+        let out = f();
+        select_mutant(None);
+        out
+    }
+
+    #[test]
+    fn outbox_before_commit_releases_a_rolled_back_outbox() {
+        let built = Rc::new(Cell::new(0));
+        let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+        let now = || T0;
+        let env = TurnEnv::new(&Everywhere, &now);
+        let c = chain("put_then_fail", vec!["b".into()]);
+        assert!(e.call(&env, &c).outputs().outbox().is_empty());
+        let t = with(Mutant::OutboxBeforeCommit, || e.call(&env, &c));
+        assert!(t.result().is_err());
+        assert_eq!(t.outputs().outbox().len(), 1);
+    }
+
+    #[test]
+    fn stale_alarm_slot_keeps_an_arming_that_rolled_back() {
+        let built = Rc::new(Cell::new(0));
+        let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+        let now = || T0;
+        let env = TurnEnv::new(&Everywhere, &now);
+        let c = chain("arm_send_then_fail", vec![Value::from((T0 + 1_000) as f64)]);
+        let _ = e.call(&env, &c);
+        assert_eq!(e.armed(), None);
+        let _ = with(Mutant::StaleAlarmSlot, || e.call(&env, &c));
+        assert_eq!(e.armed(), Some(T0 + 1_000));
+        assert_eq!(mirror(&e), None);
+    }
+
+    #[test]
+    fn double_continuation_fires_a_schedule_twice() {
+        let built = Rc::new(Cell::new(0));
+        let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+        let now = || T0 + 10_000;
+        let env = TurnEnv::new(&Everywhere, &now);
+        let arm = chain("arm", vec![Value::from(T0 as f64), "put".into()]);
+        let _ = e.call(&env, &arm);
+        let run = e.alarm(&env);
+        assert_eq!(run.ran().len(), 1);
+        assert!(e.alarm(&env).ran().is_empty());
+
+        let _ = e.call(&env, &arm);
+        let first = with(Mutant::DoubleContinuation, || e.alarm(&env));
+        let second = e.alarm(&env);
+        assert_eq!((first.ran().len(), second.ran().len()), (1, 1));
+        assert_eq!(first.ran(), second.ran());
+    }
+}

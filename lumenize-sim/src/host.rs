@@ -13,26 +13,25 @@ use crate::objects::{
 };
 use crate::oracle::{Oracle, CRON_EXPR};
 use crate::rng::Rng;
-use crate::storage::FaultyStorage;
+use crate::storage::{Disk, FaultyStorage};
 use crate::trace::Trace;
 use crate::Mutant;
 use lumenize_core::alarms::fire::{self, FailureOutcome};
-use lumenize_core::alarms::{self, AlarmError, NoAlarmSlot, SlotState, SqlAlarmSlot};
+use lumenize_core::alarms::NoAlarmSlot;
 use lumenize_core::context::{Ctx, CtxParts};
 use lumenize_core::fetch::{
     Body, ExecutorJob, FetchError, FetchOrchestrator, FetchResponse, Fetching, EXECUTOR_BINDING,
     EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME,
 };
-use lumenize_core::ocan::{
-    ctn, execute_chain, run_continuation, ChainError, Dispatch, OperationChain,
-};
-use lumenize_core::storage::{NoStorage, SqlValue, Storage, StorageError, KV_SCHEMA};
+use lumenize_core::ocan::{ctn, execute_chain, ChainError, Dispatch, OperationChain};
+use lumenize_core::storage::{NoStorage, SqlValue, Storage, StorageError};
+use lumenize_core::turn::{Turn as EngineTurn, TurnEngine, TurnEnv};
 use lumenize_core::structured_clone::{self, Value};
 use lumenize_core::transport::{Address, Outgoing, ReplyTo, Transport};
-use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
 
 /// When the workload's client operations happen: within the first minute.
 pub const HORIZON_MS: i64 = 60_000;
@@ -131,19 +130,18 @@ enum Crash {
     AfterSend,
 }
 
-/// The in-memory part of an open object: lost on a crash.
-struct Open {
-    slot: SlotState,
-    instance: Option<Box<dyn Dispatch>>,
-}
+/// Builds an object's instance.
+type Factory = Box<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch>>;
+/// An open object: the real turn engine over the simulated disk. Dropped on a crash.
+type Engine = TurnEngine<Disk, Factory>;
 
 struct Obj {
     addr: Address,
     label: String,
     kind: ObjKind,
     /// The object's disk: survives crashes.
-    storage: FaultyStorage,
-    open: Option<Open>,
+    disk: Rc<FaultyStorage>,
+    engine: Option<Engine>,
     /// The platform alarm (Cloudflare keeps it across crashes; `setAlarm` after commit).
     timer: Option<i64>,
     gen: u64,
@@ -241,17 +239,6 @@ fn tags_in(text: &str) -> impl Iterator<Item = String> + '_ {
             .all(|b| b.is_ascii_digit())
             .then(|| t.to_string())
     })
-}
-
-fn alarm_err(e: AlarmError) -> ChainError {
-    match e {
-        AlarmError::Storage(s) => ChainError::Storage(s.to_string()),
-        other => ChainError::handler(other.to_string()),
-    }
-}
-
-fn storage_err(e: StorageError) -> ChainError {
-    ChainError::Storage(e.to_string())
 }
 
 fn method_of(chain: &str) -> String {
@@ -372,6 +359,14 @@ impl Sim {
         self.hot_alarm_retry = on;
     }
 
+    /// Lets statement faults hit the engine's re-read of the alarm slot after a rollback,
+    /// which runs outside any transaction (finding 2).
+    pub fn set_reload_faults(&mut self, on: bool) {
+        for o in &self.objs {
+            o.disk.faults_outside_transactions(on);
+        }
+    }
+
     fn add(&mut self, kind: ObjKind, addr: Address) {
         let key = (addr.binding().to_string(), addr.id().unwrap_or("").to_string());
         let storage = match FaultyStorage::new() {
@@ -386,8 +381,8 @@ impl Sim {
             label: addr.to_string(),
             addr,
             kind,
-            storage,
-            open: None,
+            disk: Rc::new(storage),
+            engine: None,
             timer: None,
             gen: 0,
             crashed: false,
@@ -441,7 +436,7 @@ impl Sim {
         for v in self.oracle.violations.clone() {
             self.trace.line(format_args!("VIOLATION {v}"));
         }
-        self.stats.storage_faults = self.objs.iter().map(|o| o.storage.injected()).sum();
+        self.stats.storage_faults = self.objs.iter().map(|o| o.disk.injected()).sum();
     }
 
     fn handle(&mut self, ev: Ev) {
@@ -465,7 +460,7 @@ impl Sim {
                 twice,
             } => self.on_exchange(&job, &outcome, twice),
             Ev::Restart { obj } => {
-                if self.objs[obj].open.is_none() {
+                if self.objs[obj].engine.is_none() {
                     self.trace
                         .line(format_args!("{} restart {}", self.now, self.objs[obj].label));
                     if !self.ensure_open(obj) {
@@ -550,11 +545,7 @@ impl Sim {
         match msg {
             Msg::Call { chain, reply } => {
                 let method = method_of(&chain);
-                let t = self.turn(oi, |obj, ctx| {
-                    let c = OperationChain::parse(&chain)?;
-                    let v = execute_chain(obj, ctx, &c)?;
-                    structured_clone::stringify(&v).map_err(ChainError::Codec)
-                });
+                let t = self.turn(oi, |e, env| e.call(env, &chain));
                 self.trace.line(format_args!(
                     "{} call {label}.{method} from {from}: {}",
                     self.now,
@@ -586,9 +577,7 @@ impl Sim {
                 continuation,
                 outcome,
             } => {
-                let t = self.turn(oi, |obj, ctx| {
-                    run_continuation(obj, ctx, &continuation, &outcome)
-                });
+                let t = self.turn(oi, |e, env| e.deliver(env, &continuation, &outcome));
                 self.trace.line(format_args!(
                     "{} deliver {label}.{} from {from}: {}",
                     self.now,
@@ -636,54 +625,54 @@ impl Sim {
 
     // ---- objects -------------------------------------------------------------------------
 
-    /// Opens the object if it is not (first use, or after a crash): the schema setup in one
-    /// transaction, the alarm slot from its mirror row, and the platform alarm re-armed from
-    /// it (what the native runtime does at start for every stored alarm).
+    /// Opens the object if it is not (first use, or after a crash): the engine's open (one
+    /// transaction: schema, name, alarm mirror), then the platform alarm re-armed at the
+    /// committed slot (what a restarted host does).
     fn ensure_open(&mut self, oi: usize) -> bool {
-        if self.objs[oi].open.is_some() {
+        if self.objs[oi].engine.is_some() {
             return true;
         }
         self.touched.push(oi);
         let fail = self.fault(self.faults.open_fail_ppm);
+        let flaky = self.faults.flaky_ppm;
         let obj = &mut self.objs[oi];
-        let storage = &obj.storage;
-        storage.disarm();
-        let name = obj.addr.name().map(str::to_string);
+        let disk = obj.disk.clone();
+        disk.set_dead(false);
+        disk.disarm();
+        if fail {
+            disk.arm(Some(0), false, false);
+        }
         let kind = obj.kind;
-        let setup = (|| {
-            if fail {
-                storage.arm(Some(0), false, false);
+        let factory: Factory = Box::new(move |ctx: &Ctx<'_>| -> Box<dyn Dispatch> {
+            match kind {
+                ObjKind::Origin => {
+                    // The workload's tables; if this fails, the turn's own statements fail
+                    // and the instance is built again by the next turn.
+                    let _ = ctx.sql().exec_batch(ORIGIN_SCHEMA);
+                    Box::new(Counted(Fetching(Origin::new(flaky))))
+                }
+                ObjKind::Peer => Box::new(Peer),
+                ObjKind::Orchestrator => Box::new(FetchOrchestrator),
             }
-            storage.begin()?;
-            storage.exec_batch(KV_SCHEMA)?;
-            alarms::init_schema(storage)?;
-            if let Some(n) = &name {
-                storage.exec(
-                    "INSERT OR IGNORE INTO __lmz_meta (key, value) VALUES ('name', ?1)",
-                    &[SqlValue::from(n.as_str())],
-                )?;
-            }
-            if kind == ObjKind::Origin {
-                storage.exec_batch(ORIGIN_SCHEMA)?;
-            }
-            let slot = SlotState::load(storage)?;
-            storage.commit()?;
-            Ok::<_, StorageError>(slot)
-        })();
-        storage.disarm();
-        match setup {
-            Ok(slot) => {
-                let armed = slot.armed();
-                obj.open = Some(Open {
-                    slot,
-                    instance: None,
-                });
+        });
+        let id = obj.addr.id().unwrap_or("").to_string();
+        let opened = TurnEngine::open(
+            Disk(disk.clone()),
+            obj.addr.binding(),
+            &id,
+            obj.addr.name(),
+            factory,
+        );
+        disk.disarm();
+        match opened {
+            Ok(engine) => {
+                let armed = engine.armed();
+                obj.engine = Some(engine);
                 obj.crashed = false;
                 self.timer_set(oi, armed);
                 true
             }
             Err(e) => {
-                let _ = storage.rollback();
                 self.stats.open_failures += 1;
                 let label = obj.label.clone();
                 self.trace
@@ -693,24 +682,8 @@ impl Sim {
         }
     }
 
-    fn make_instance(&self, kind: ObjKind) -> Box<dyn Dispatch> {
-        match kind {
-            ObjKind::Origin => Box::new(Counted(Fetching(Origin::new(self.faults.flaky_ppm)))),
-            ObjKind::Peer => Box::new(Peer),
-            ObjKind::Orchestrator => Box::new(FetchOrchestrator),
-        }
-    }
-
-    /// One turn: one transaction around `body` (the rules of `runtime/host.rs`). The seed
-    /// decides its faults: a statement or the COMMIT fails, the disk is full, or the object
-    /// crashes at one of three points.
-    fn turn<R>(
-        &mut self,
-        oi: usize,
-        body: impl FnOnce(&mut dyn Dispatch, &Ctx<'_>) -> Result<R, ChainError>,
-    ) -> Turned<R> {
-        self.stats.turns += 1;
-        self.touched.push(oi);
+    /// Draws the faults of the next turn(s) on `oi` and arms its disk with them.
+    fn arm_turn(&mut self, oi: usize) -> Option<Crash> {
         let crash = if self.fault(self.faults.crash_ppm) {
             Some(match self.flt.below(3) {
                 0 => Crash::BeforeCommit,
@@ -731,14 +704,28 @@ impl Sim {
             self.objs[oi].disk_full_until = until;
         }
         let disk_full = !self.healed && self.now < self.objs[oi].disk_full_until;
-        let fresh_instance = self.make_instance(self.objs[oi].kind);
-        let now = self.now;
-        let mutant = self.mutant;
+        let disk = &self.objs[oi].disk;
+        disk.arm(fail_at, fail_commit, disk_full);
+        if crash == Some(Crash::BeforeCommit) {
+            disk.crash_at_commit();
+        }
         take_observations();
-        let obj = &mut self.objs[oi];
-        let me = obj.addr.clone();
-        let storage = &obj.storage;
-        let Some(open) = obj.open.as_mut() else {
+        crash
+    }
+
+    /// One turn through the engine (`f` picks the entry point), with the seed's faults.
+    fn turn<R>(
+        &mut self,
+        oi: usize,
+        f: impl FnOnce(&mut Engine, &TurnEnv<'_>) -> EngineTurn<R>,
+    ) -> Turned<R> {
+        self.stats.turns += 1;
+        self.touched.push(oi);
+        let crash = self.arm_turn(oi);
+        let now = self.now;
+        let clock = move || now;
+        let env = TurnEnv::new(&Known, &clock);
+        let Some(engine) = self.objs[oi].engine.as_mut() else {
             return Turned {
                 result: Err(ChainError::NoContext),
                 out: Vec::new(),
@@ -747,104 +734,16 @@ impl Sim {
                 crashed: false,
             };
         };
-        storage.arm(fail_at, fail_commit, disk_full);
-        let mut early: Vec<Outgoing> = Vec::new();
-        let (result, outbox, change) = {
-            let Open { slot, instance } = open;
-            if let Err(e) = storage.begin() {
-                storage.disarm();
-                return Turned {
-                    result: Err(storage_err(e)),
-                    out: Vec::new(),
-                    change: None,
-                    crash: None,
-                    crashed: false,
-                };
-            }
-            let alarm_slot = SqlAlarmSlot {
-                state: slot,
-                storage,
-            };
-            let ctx = Ctx::new(CtxParts {
-                storage,
-                slot: &alarm_slot,
-                transport: &Known,
-                now_ms: now,
-                me: me.clone(),
-                ext: None,
-            });
-            let fresh = instance.is_none();
-            let ran = catch_unwind(AssertUnwindSafe(|| {
-                ctx.enter(|| {
-                    let obj = instance.get_or_insert(fresh_instance);
-                    body(obj.as_mut(), &ctx)
-                })
-            }));
-            let result = match ran {
-                Ok(Ok(r)) => {
-                    if mutant == Mutant::OutboxBeforeCommit {
-                        early = ctx.take_outbox();
-                    }
-                    if crash == Some(Crash::BeforeCommit) {
-                        Err(ChainError::handler("crashed before commit"))
-                    } else {
-                        match slot.flush(storage).and_then(|()| storage.commit()) {
-                            Ok(()) => Ok(r),
-                            Err(e) => Err(storage_err(e)),
-                        }
-                    }
-                }
-                Ok(Err(e)) => {
-                    if fresh {
-                        // The constructor's writes rolled back with the turn.
-                        *instance = None;
-                    }
-                    Err(e)
-                }
-                Err(_) => {
-                    *instance = None;
-                    Err(ChainError::Panicked {
-                        message: "handler panicked".into(),
-                    })
-                }
-            };
-            match &result {
-                Ok(_) => {
-                    let out = ctx.take_outbox();
-                    (result, out, slot.take_change())
-                }
-                Err(_) => {
-                    ctx.discard_outbox();
-                    let _ = storage.rollback();
-                    storage.disarm();
-                    if let Err(e) = slot.reload(storage) {
-                        self.oracle
-                            .fail(now, format!("cannot reload the alarm slot: {e}"));
-                    }
-                    (result, Vec::new(), None)
-                }
-            }
-        };
-        self.objs[oi].storage.disarm();
+        let turn = f(engine, &env);
+        self.objs[oi].disk.disarm();
         let obs = take_observations();
-        let mut out: Vec<(Address, Address, Msg)> = early
-            .into_iter()
-            .chain(outbox)
-            .map(|o| {
-                (
-                    o.from,
-                    o.to,
-                    Msg::Call {
-                        chain: o.chain,
-                        reply: o.reply,
-                    },
-                )
-            })
-            .collect();
-        if crash == Some(Crash::BeforeCommit) && result.is_err() {
-            // Only the mutant's early messages escaped the dying process.
-            let early_out = std::mem::take(&mut out);
-            for (from, to, msg) in early_out {
+        let (result, mut outputs) = turn.into_parts();
+        let outbox = outputs.take_outbox();
+        let change = outputs.alarm_change();
+        let out: Vec<(Address, Address, Msg)> = outbox.into_iter().map(outgoing).collect();
+        if self.objs[oi].disk.is_dead() {
+            // Died before COMMIT: nothing happened, except what a broken engine released.
+            for (from, to, msg) in out {
                 self.send(from, to, msg, false);
             }
             self.crash(oi, "before commit");
@@ -863,16 +762,7 @@ impl Sim {
                 }
                 self.oracle.apply(now, oi, obs);
             }
-            Err(_) => {
-                self.stats.failed_turns += 1;
-                if mutant == Mutant::OutboxBeforeCommit {
-                    // The early messages already left.
-                    let early_out = std::mem::take(&mut out);
-                    for (from, to, msg) in early_out {
-                        self.send(from, to, msg, false);
-                    }
-                }
-            }
+            Err(_) => self.stats.failed_turns += 1,
         }
         Turned {
             result,
@@ -921,11 +811,14 @@ impl Sim {
         true
     }
 
+    /// The object's process dies: the engine (instance, slot, outputs) is gone; the disk
+    /// keeps what committed; it restarts a little later (or at its next message).
     fn crash(&mut self, oi: usize, point: &str) {
         self.stats.crashes += 1;
         let obj = &mut self.objs[oi];
-        let _ = obj.storage.rollback();
-        obj.open = None;
+        let _ = obj.disk.rollback();
+        obj.disk.set_dead(true);
+        obj.engine = None;
         obj.crashed = true;
         let label = obj.label.clone();
         self.trace
@@ -957,7 +850,7 @@ impl Sim {
             self.timer_set(oi, Some(at));
             return;
         }
-        let due = fire::due_count(&self.objs[oi].storage, self.now).unwrap_or(0);
+        let due = fire::due_count(&*self.objs[oi].disk, self.now).unwrap_or(0);
         self.trace.line(format_args!(
             "{} alarm {} due {due}",
             self.now, self.objs[oi].label
@@ -965,76 +858,83 @@ impl Sim {
         self.run_alarms(oi, due as usize);
     }
 
-    /// Runs up to `limit` due schedules, each in its own turn (`runtime/host.rs` rules).
+    /// Runs up to `limit` due schedules one engine step at a time (`TurnEngine::fire_next`),
+    /// so the seed can crash the object between any two of them.
     fn run_alarms(&mut self, oi: usize, limit: usize) {
         for _ in 0..limit {
-            let claimed: RefCell<Option<String>> = RefCell::new(None);
-            let t = self.turn(oi, |obj, ctx| {
-                let Some(s) = fire::claim_next(ctx, false).map_err(alarm_err)? else {
-                    return Ok(None);
-                };
-                *claimed.borrow_mut() = Some(s.id.clone());
-                execute_chain(obj, ctx, &s.callback)?;
-                fire::complete(ctx).map_err(alarm_err)?;
-                Ok(Some(s.id))
-            });
-            let claimed = claimed.into_inner();
+            self.stats.turns += 1;
+            self.touched.push(oi);
+            let crash = self.arm_turn(oi);
+            let now = self.now;
+            let clock = move || now;
+            let env = TurnEnv::new(&Known, &clock);
+            let Some(engine) = self.objs[oi].engine.as_mut() else {
+                return;
+            };
+            let mut step = engine.fire_next(&env, false);
+            self.objs[oi].disk.disarm();
+            let obs = take_observations();
+            let out: Vec<(Address, Address, Msg)> = step
+                .outputs_mut()
+                .take_outbox()
+                .into_iter()
+                .map(outgoing)
+                .collect();
+            let change = step.outputs().alarm_change();
             self.trace.line(format_args!(
-                "{} fire {} {claimed:?}: {}",
+                "{} fire {}: ran {:?} failed {:?}{}",
                 self.now,
                 self.objs[oi].label,
-                outcome_line(&t)
+                step.ran(),
+                step.failures()
+                    .iter()
+                    .map(|f| format!("{} ({}) -> {:?}", f.id(), f.error(), f.recorded()))
+                    .collect::<Vec<_>>(),
+                step.fault().map_or(String::new(), |e| format!(" fault {e}"))
             ));
-            if t.crashed {
-                return;
-            }
-            let result = t.result;
-            if !self.emit(oi, t.out, t.change, t.crash) {
-                return;
-            }
-            match result {
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => {
-                    let Some(id) = claimed else {
-                        // Nothing was claimed (the storage failed first). `runtime/host.rs`
-                        // re-arms the past-due slot, so the alarm fires again at once: a hot
-                        // loop for as long as the fault lasts (finding 1). Retry later instead,
-                        // unless asked to reproduce it.
-                        if !self.hot_alarm_retry {
-                            let at = self.now + OPEN_RETRY_MS;
-                            self.timer_set(oi, Some(at));
-                            self.objs[oi].backoff = true;
-                            return;
-                        }
-                        break;
-                    };
-                    let why = e.to_string();
-                    let t = self.turn(oi, |_, ctx| {
-                        fire::record_failure(ctx, &id, &why).map_err(alarm_err)
-                    });
-                    self.trace.line(format_args!(
-                        "{} record failure {id}: {}",
-                        self.now,
-                        match &t.result {
-                            Ok(o) => format!("{o:?}"),
-                            Err(e) => format!("failed: {e}"),
-                        }
-                    ));
-                    if t.crashed {
-                        return;
-                    }
-                    if let Ok(FailureOutcome::GaveUp { .. }) = &t.result {
-                        self.gave_up(&id);
-                    }
-                    if !self.emit(oi, t.out, t.change, t.crash) {
-                        return;
-                    }
+            if self.objs[oi].disk.is_dead() {
+                for (from, to, msg) in out {
+                    self.send(from, to, msg, false);
                 }
+                self.crash(oi, "before commit");
+                return;
+            }
+            // The observations are the claim turn's; they count only if it committed.
+            if !step.ran().is_empty() {
+                if !obs.is_empty() {
+                    self.trace.line(format_args!("{} commit {obs:?}", self.now));
+                }
+                self.oracle.apply(now, oi, obs);
+            }
+            let gave_up: Vec<String> = step
+                .failures()
+                .iter()
+                .filter(|f| matches!(f.recorded(), Ok(FailureOutcome::GaveUp { .. })))
+                .map(|f| f.id().to_string())
+                .collect();
+            for id in gave_up {
+                self.gave_up(&id);
+            }
+            let fault = step.fault().is_some();
+            let exhausted = step.exhausted();
+            if !self.emit(oi, out, change, crash) {
+                return;
+            }
+            if fault && !self.hot_alarm_retry {
+                // Nothing was claimed (the storage failed first). The engine's `alarm` and the
+                // native host re-arm the past-due slot, so the alarm fires again at once: a
+                // hot loop for as long as the fault lasts (finding 1). Retry later instead.
+                let at = self.now + OPEN_RETRY_MS;
+                self.timer_set(oi, Some(at));
+                self.objs[oi].backoff = true;
+                return;
+            }
+            if exhausted {
+                break;
             }
         }
         // The platform alarm was consumed when it fired: re-sync it with the slot.
-        let armed = self.objs[oi].open.as_ref().and_then(|o| o.slot.armed());
+        let armed = self.objs[oi].engine.as_ref().and_then(|e| e.armed());
         self.timer_set(oi, armed);
     }
 
@@ -1240,7 +1140,7 @@ impl Sim {
     // ---- invariants ------------------------------------------------------------------------
 
     fn query_i64(&mut self, oi: usize, sql: &str) -> Result<Option<i64>, StorageError> {
-        let storage = &self.objs[oi].storage;
+        let storage = &self.objs[oi].disk;
         storage.disarm();
         Ok(storage
             .exec(sql, &[])?
@@ -1266,9 +1166,9 @@ impl Sim {
                 format!("{label}: alarm mirror {mirror:?} but earliest schedule {earliest:?}"),
             );
         }
-        if let Some(open) = &self.objs[oi].open {
-            if open.slot.armed() != mirror {
-                let armed = open.slot.armed();
+        if let Some(engine) = &self.objs[oi].engine {
+            if engine.armed() != mirror {
+                let armed = engine.armed();
                 self.oracle.fail(
                     now,
                     format!("{label}: slot armed at {armed:?} in memory but {mirror:?} stored"),
@@ -1305,7 +1205,9 @@ impl Sim {
             return None;
         }
         let chain = ctn().call(method, vec![]);
-        let t = self.turn(oi, |obj, ctx| execute_chain(obj, ctx, &chain));
+        let t = self.turn(oi, |e, env| {
+            e.turn(env, |obj, ctx| execute_chain(obj, ctx, &chain))
+        });
         match t.result {
             Ok(v) => v.as_f64(),
             Err(e) => {
@@ -1332,7 +1234,7 @@ impl Sim {
             }
             let label = self.objs[oi].label.clone();
             let rows = self.objs[oi]
-                .storage
+                .disk
                 .exec("SELECT id, time FROM __lmz_alarms ORDER BY time, id", &[]);
             if let Ok(rows) = rows {
                 for r in rows.rows {
@@ -1381,7 +1283,7 @@ impl Sim {
 
     /// The durable `sim_log` agrees with what the oracle saw commit.
     fn check_log(&mut self, oi: usize) {
-        let rows = self.objs[oi].storage.exec(
+        let rows = self.objs[oi].disk.exec(
             "SELECT tag, what, count(*) FROM sim_log GROUP BY tag, what ORDER BY tag, what",
             &[],
         );
@@ -1426,6 +1328,17 @@ impl Sim {
             );
         }
     }
+}
+
+fn outgoing(o: Outgoing) -> (Address, Address, Msg) {
+    (
+        o.from,
+        o.to,
+        Msg::Call {
+            chain: o.chain,
+            reply: o.reply,
+        },
+    )
 }
 
 fn outcome_line<R>(t: &Turned<R>) -> String {

@@ -38,18 +38,38 @@ pub mod trace;
 
 use sha2::{Digest, Sha256};
 
-/// A deliberately broken rule, to prove the simulator catches it.
+/// A deliberately broken rule, to prove the simulator catches it. The first three are the
+/// turn engine's own (`lumenize-core` feature `sim-mutants`, selected per thread); the last
+/// two break the simulator's host and the result path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mutant {
     /// No mutant: the real rules.
     None,
-    /// The simple design's result path runs the continuation without claiming the timeout
-    /// alarm, so both paths can run it.
+    /// Engine: a fired one-shot schedule is put back after its continuation committed, so
+    /// it can run again.
     DoubleContinuation,
-    /// The host sends a turn's messages before COMMIT (the output gate broken).
+    /// Engine: a turn that rolled back still releases its outbox (the output gate broken).
     OutboxBeforeCommit,
-    /// The host forgets to push a turn's alarm change to the platform alarm.
+    /// Engine: after a rollback the alarm slot is not re-read.
+    StaleAlarmSlot,
+    /// Host: a committed turn's alarm change is never pushed to the platform alarm.
     LostAlarmChange,
+    /// Result path: the executor's result reads the timeout alarm instead of claiming it
+    /// (`get_schedule` for `cancel_schedule`), so the alarm can run the continuation again.
+    UnclaimedResult,
+}
+
+impl Mutant {
+    /// The engine's mutant, if it is one.
+    fn engine(self) -> Option<lumenize_core::turn::Mutant> {
+        use lumenize_core::turn::Mutant as M;
+        match self {
+            Mutant::DoubleContinuation => Some(M::DoubleContinuation),
+            Mutant::OutboxBeforeCommit => Some(M::OutboxBeforeCommit),
+            Mutant::StaleAlarmSlot => Some(M::StaleAlarmSlot),
+            Mutant::None | Mutant::LostAlarmChange | Mutant::UnclaimedResult => None,
+        }
+    }
 }
 
 /// What one run is.
@@ -68,6 +88,9 @@ pub struct Options {
     /// Re-fire an alarm at once after a storage fault that hit before any schedule was
     /// claimed, as `runtime/host.rs` does (finding 1: a hot loop while the fault lasts).
     pub hot_alarm_retry: bool,
+    /// Let statement faults hit statements outside transactions, such as the engine's
+    /// re-read of the alarm slot after a rollback (finding 2: the slot then stays stale).
+    pub reload_faults: bool,
 }
 
 impl Default for Options {
@@ -79,6 +102,7 @@ impl Default for Options {
             trace: false,
             max_events: 200_000,
             hot_alarm_retry: false,
+            reload_faults: false,
         }
     }
 }
@@ -110,8 +134,11 @@ pub struct SeedReport {
 pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
     let mut sim = host::Sim::new(seed, opts.ops, opts.mutant, opts.faults, opts.trace);
     sim.set_hot_alarm_retry(opts.hot_alarm_retry);
+    sim.set_reload_faults(opts.reload_faults);
     objects::set_mutant(opts.mutant);
+    lumenize_core::turn::select_mutant(opts.mutant.engine());
     sim.run(opts.max_events);
+    lumenize_core::turn::select_mutant(None);
     let count = |f: &dyn Fn(objects::Kind) -> bool| {
         sim.oracle
             .tags

@@ -35,6 +35,10 @@ struct Args {
     /// does (reproduces finding 1).
     #[arg(long)]
     hot_alarm_retry: bool,
+    /// Let statement faults hit the engine's re-read of the alarm slot after a rollback
+    /// (reproduces finding 2).
+    #[arg(long)]
+    reload_faults: bool,
     /// Threads (each seed runs on one; the result does not depend on this).
     #[arg(long)]
     jobs: Option<usize>,
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         faults: !args.no_faults,
         trace: args.trace,
         hot_alarm_retry: args.hot_alarm_retry,
+        reload_faults: args.reload_faults,
         ..Options::default()
     };
     if args.trace {
@@ -79,8 +84,18 @@ fn main() -> ExitCode {
                 clap::ValueEnum::to_possible_value(&m).map_or(String::new(), |p| p.get_name().to_string())
             ),
         };
+        let mut flags = mutant;
+        for (on, flag) in [
+            (args.no_faults, " --no-faults"),
+            (args.hot_alarm_retry, " --hot-alarm-retry"),
+            (args.reload_faults, " --reload-faults"),
+        ] {
+            if on {
+                flags.push_str(flag);
+            }
+        }
         println!(
-            "replay: cargo run --release -p lumenize-sim -- --seeds 1 --start-seed {seed} --ops {}{mutant} --trace",
+            "replay: cargo run --release -p lumenize-sim -- --seeds 1 --start-seed {seed} --ops {}{flags} --trace",
             args.ops
         );
     }

@@ -360,7 +360,7 @@ impl Dispatch for Counted {
         method: &str,
         args: Vec<Value>,
     ) -> Result<Value, ChainError> {
-        if method == RESULT_METHOD && args.len() == 2 && mutant() == Mutant::DoubleContinuation {
+        if method == RESULT_METHOD && args.len() == 2 && mutant() == Mutant::UnclaimedResult {
             return double_continuation(&mut self.0 .0, ctx, args);
         }
         let out = self.0.dispatch(ctx, method, args);
@@ -386,7 +386,7 @@ fn mutant() -> Mutant {
     MUTANT.with(std::cell::Cell::get)
 }
 
-/// The `double-continuation` mutant of the result path: it reads the timeout alarm instead of
+/// The `unclaimed-result` mutant of the result path: it reads the timeout alarm instead of
 /// claiming it (`get_schedule` where `handle_result` calls `cancel_schedule`), so the alarm
 /// can later run the continuation a second time.
 fn double_continuation(

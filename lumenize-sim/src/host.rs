@@ -25,9 +25,9 @@ use lumenize_core::fetch::{
 };
 use lumenize_core::ocan::{ctn, execute_chain, ChainError, Dispatch, OperationChain};
 use lumenize_core::storage::{NoStorage, SqlValue, Storage, StorageError};
-use lumenize_core::turn::{Turn as EngineTurn, TurnEngine, TurnEnv};
 use lumenize_core::structured_clone::{self, Value};
 use lumenize_core::transport::{Address, Outgoing, ReplyTo, Transport};
+use lumenize_core::turn::{Turn as EngineTurn, TurnEngine, TurnEnv};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -75,16 +75,30 @@ impl Msg {
 }
 
 enum Ev {
-    Msg { from: Address, to: Address, msg: Msg },
-    Client { to: Address, chain: OperationChain },
-    Timer { obj: usize, gen: u64 },
+    Msg {
+        from: Address,
+        to: Address,
+        msg: Msg,
+    },
+    Client {
+        to: Address,
+        chain: OperationChain,
+    },
+    Timer {
+        obj: usize,
+        gen: u64,
+    },
     Exchange {
         job: Box<ExecutorJob>,
         outcome: Result<FetchResponse, FetchError>,
         twice: bool,
     },
-    Restart { obj: usize },
-    ClockJump { ms: i64 },
+    Restart {
+        obj: usize,
+    },
+    ClockJump {
+        ms: i64,
+    },
     Heal,
     StopCrons,
 }
@@ -368,11 +382,15 @@ impl Sim {
     }
 
     fn add(&mut self, kind: ObjKind, addr: Address) {
-        let key = (addr.binding().to_string(), addr.id().unwrap_or("").to_string());
+        let key = (
+            addr.binding().to_string(),
+            addr.id().unwrap_or("").to_string(),
+        );
         let storage = match FaultyStorage::new() {
             Ok(s) => s,
             Err(e) => {
-                self.oracle.fail(0, format!("cannot create a database: {e}"));
+                self.oracle
+                    .fail(0, format!("cannot create a database: {e}"));
                 return;
             }
         };
@@ -445,7 +463,15 @@ impl Sim {
             Ev::Client { to, chain } => match chain.stringify() {
                 Ok(text) => {
                     let from = Address::worker("CLIENT");
-                    self.send(from, to, Msg::Call { chain: text, reply: None }, true)
+                    self.send(
+                        from,
+                        to,
+                        Msg::Call {
+                            chain: text,
+                            reply: None,
+                        },
+                        true,
+                    )
                 }
                 Err(e) => self.oracle.fail(self.now, format!("workload chain: {e}")),
             },
@@ -461,8 +487,10 @@ impl Sim {
             } => self.on_exchange(&job, &outcome, twice),
             Ev::Restart { obj } => {
                 if self.objs[obj].engine.is_none() {
-                    self.trace
-                        .line(format_args!("{} restart {}", self.now, self.objs[obj].label));
+                    self.trace.line(format_args!(
+                        "{} restart {}",
+                        self.now, self.objs[obj].label
+                    ));
                     if !self.ensure_open(obj) {
                         let at = self.now + OPEN_RETRY_MS;
                         self.push(at, Ev::Restart { obj });
@@ -470,11 +498,13 @@ impl Sim {
                 }
             }
             Ev::ClockJump { ms } => {
-                self.trace.line(format_args!("{} clock jumps {ms} ms", self.now));
+                self.trace
+                    .line(format_args!("{} clock jumps {ms} ms", self.now));
                 self.now += ms;
             }
             Ev::Heal => {
-                self.trace.line(format_args!("{} heal: no new faults", self.now));
+                self.trace
+                    .line(format_args!("{} heal: no new faults", self.now));
                 self.healed = true;
             }
             Ev::StopCrons => {
@@ -482,7 +512,15 @@ impl Sim {
                     let chain = ctn().call("stopCron", vec![tag.as_str().into()]);
                     if let Ok(text) = chain.stringify() {
                         let from = Address::worker("CLIENT");
-                        self.send(from, to, Msg::Call { chain: text, reply: None }, false);
+                        self.send(
+                            from,
+                            to,
+                            Msg::Call {
+                                chain: text,
+                                reply: None,
+                            },
+                            false,
+                        );
                     }
                 }
             }
@@ -534,7 +572,8 @@ impl Sim {
             }
         };
         let Some(oi) = oi else {
-            self.oracle.fail(self.now, format!("message to unknown object {to}"));
+            self.oracle
+                .fail(self.now, format!("message to unknown object {to}"));
             return;
         };
         if !self.ensure_open(oi) {
@@ -553,8 +592,11 @@ impl Sim {
                 ));
                 let failed = t.result.is_err();
                 if t.crashed || (failed && reply.is_none()) {
-                    self.oracle
-                        .disturb(tags_in(&chain).chain(reply.iter().flat_map(|r| tags_in(&r.continuation))).collect::<Vec<_>>());
+                    self.oracle.disturb(
+                        tags_in(&chain)
+                            .chain(reply.iter().flat_map(|r| tags_in(&r.continuation)))
+                            .collect::<Vec<_>>(),
+                    );
                 }
                 if t.crashed {
                     return;
@@ -585,7 +627,8 @@ impl Sim {
                     outcome_line(&t)
                 ));
                 if t.result.is_err() {
-                    self.oracle.disturb(tags_in(&continuation).collect::<Vec<_>>());
+                    self.oracle
+                        .disturb(tags_in(&continuation).collect::<Vec<_>>());
                 }
                 if !t.crashed {
                     self.emit(oi, t.out, t.change, t.crash);
@@ -890,7 +933,8 @@ impl Sim {
                     .iter()
                     .map(|f| format!("{} ({}) -> {:?}", f.id(), f.error(), f.recorded()))
                     .collect::<Vec<_>>(),
-                step.fault().map_or(String::new(), |e| format!(" fault {e}"))
+                step.fault()
+                    .map_or(String::new(), |e| format!(" fault {e}"))
             ));
             if self.objs[oi].disk.is_dead() {
                 for (from, to, msg) in out {
@@ -1041,8 +1085,10 @@ impl Sim {
         self.endpoint_seen.push(job.request_id.clone());
         if self.fault(self.faults.exec_hang_ppm) {
             self.stats.hung += 1;
-            self.trace
-                .line(format_args!("{} executor hangs on {}", self.now, job.request_id));
+            self.trace.line(format_args!(
+                "{} executor hangs on {}",
+                self.now, job.request_id
+            ));
             return;
         }
         let timeout_ms = job.limits.timeout.as_millis() as i64;
@@ -1067,7 +1113,10 @@ impl Sim {
                     )
                 } else if self.net.ppm(f.ep_refused_ppm) {
                     let message = "connection refused".to_string();
-                    (Err(FetchError::Connect { url, message }), self.net.range(1, 20))
+                    (
+                        Err(FetchError::Connect { url, message }),
+                        self.net.range(1, 20),
+                    )
                 } else if self.net.ppm(f.ep_huge_ppm) {
                     let limit = job.limits.max_body_bytes;
                     let e = FetchError::BodyTooLarge {
@@ -1107,7 +1156,10 @@ impl Sim {
         let messages = match job.deliveries(outcome) {
             Ok(m) => m,
             Err(e) => {
-                let msg = format!("{}: the executor cannot build its deliveries: {e}", job.request_id);
+                let msg = format!(
+                    "{}: the executor cannot build its deliveries: {e}",
+                    job.request_id
+                );
                 self.oracle.fail(self.now, msg);
                 return;
             }
@@ -1123,7 +1175,11 @@ impl Sim {
                 Ok(r) => format!("status {}", r.status),
                 Err(e) => e.name().to_string(),
             },
-            if twice && simple { " (answered twice)" } else { "" }
+            if twice && simple {
+                " (answered twice)"
+            } else {
+                ""
+            }
         ));
         let from = Address::worker(EXECUTOR_BINDING);
         for _ in 0..if twice && simple { 2 } else { 1 } {
@@ -1142,17 +1198,17 @@ impl Sim {
     fn query_i64(&mut self, oi: usize, sql: &str) -> Result<Option<i64>, StorageError> {
         let storage = &self.objs[oi].disk;
         storage.disarm();
-        Ok(storage
-            .exec(sql, &[])?
-            .scalar()
-            .and_then(SqlValue::as_i64))
+        Ok(storage.exec(sql, &[])?.scalar().and_then(SqlValue::as_i64))
     }
 
     /// After every step: the alarm slot (in memory, its mirror row, the platform alarm)
     /// equals the earliest schedule, and the pending fetch alarms match the oracle.
     fn check_object(&mut self, oi: usize) {
         let now = self.now;
-        let earliest = self.query_i64(oi, "SELECT time FROM __lmz_alarms ORDER BY time, id LIMIT 1");
+        let earliest = self.query_i64(
+            oi,
+            "SELECT time FROM __lmz_alarms ORDER BY time, id LIMIT 1",
+        );
         let mirror = self.query_i64(oi, "SELECT value FROM __lmz_meta WHERE key = 'alarm'");
         let (earliest, mirror) = match (earliest, mirror) {
             (Ok(e), Ok(m)) => (e, m),
@@ -1193,7 +1249,9 @@ impl Sim {
                 if p.unwrap_or(0) as u64 != expected {
                     self.oracle.fail(
                         now,
-                        format!("{label}: {p:?} fetch alarms pending, {expected} simple fetches open"),
+                        format!(
+                            "{label}: {p:?} fetch alarms pending, {expected} simple fetches open"
+                        ),
                     );
                 }
             }
@@ -1212,8 +1270,10 @@ impl Sim {
             Ok(v) => v.as_f64(),
             Err(e) => {
                 let label = self.objs[oi].label.clone();
-                self.oracle
-                    .fail(self.now, format!("{label}.{method} failed at quiescence: {e}"));
+                self.oracle.fail(
+                    self.now,
+                    format!("{label}.{method} failed at quiescence: {e}"),
+                );
                 None
             }
         }
@@ -1240,7 +1300,10 @@ impl Sim {
                 for r in rows.rows {
                     self.oracle.fail(
                         now,
-                        format!("{label}: schedule {:?} at {:?} still pending at quiescence", r[0], r[1]),
+                        format!(
+                            "{label}: schedule {:?} at {:?} still pending at quiescence",
+                            r[0], r[1]
+                        ),
                     );
                 }
             }
@@ -1255,7 +1318,9 @@ impl Sim {
                     if no_ops != expected as f64 {
                         self.oracle.fail(
                             now,
-                            format!("{label}: no_op_count {no_ops}, but {expected} no-ops committed"),
+                            format!(
+                                "{label}: no_op_count {no_ops}, but {expected} no-ops committed"
+                            ),
                         );
                     }
                     self.check_log(oi);

@@ -11,7 +11,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser, Debug)]
-#[command(name = "lumenize-sim", about = "Deterministic simulation of the lumenize runtime with fault injection")]
+#[command(
+    name = "lumenize-sim",
+    about = "Deterministic simulation of the lumenize runtime with fault injection"
+)]
 struct Args {
     /// How many seeds to run.
     #[arg(long)]
@@ -81,7 +84,8 @@ fn main() -> ExitCode {
             Mutant::None => String::new(),
             m => format!(
                 " --mutant {}",
-                clap::ValueEnum::to_possible_value(&m).map_or(String::new(), |p| p.get_name().to_string())
+                clap::ValueEnum::to_possible_value(&m)
+                    .map_or(String::new(), |p| p.get_name().to_string())
             ),
         };
         let mut flags = mutant;

@@ -7,12 +7,12 @@
 //! transaction, which the oracle compares with its own counts at quiescence.
 
 use crate::rng::fnv;
+use crate::Mutant;
 use lumenize_core::alarms::When;
 use lumenize_core::context::Ctx;
 use lumenize_core::fetch::{
     self, ExecutorJob, FetchOptions, EXECUTOR_BINDING, EXECUTOR_RPC_BINDING, RESULT_METHOD,
 };
-use crate::Mutant;
 use lumenize_core::ocan::{
     ctn, execute_chain, result_marker, ChainError, Dispatch, Operation, OperationChain,
 };
@@ -154,8 +154,7 @@ impl Origin {
     }
 
     fn flaky(&mut self, tag: &str) -> Result<(), String> {
-        if fnv(tag) % 1_000_000 < u64::from(self.flaky_ppm) && self.failed_once.insert(tag.into())
-        {
+        if fnv(tag) % 1_000_000 < u64::from(self.flaky_ppm) && self.failed_once.insert(tag.into()) {
             return Err(format!("continuation of {tag} fails once (simulated bug)"));
         }
         Ok(())
@@ -225,7 +224,13 @@ impl Origin {
         Ok(())
     }
 
-    fn call_peer(&mut self, ctx: &Ctx<'_>, tag: String, peer: String, x: f64) -> Result<(), String> {
+    fn call_peer(
+        &mut self,
+        ctx: &Ctx<'_>,
+        tag: String,
+        peer: String,
+        x: f64,
+    ) -> Result<(), String> {
         start(ctx, &tag, Kind::Call)?;
         ctx.call_raw(
             &Address::object(PEER, peer),
@@ -395,7 +400,10 @@ fn double_continuation(
     args: Vec<Value>,
 ) -> Result<Value, ChainError> {
     let mut args = args.into_iter();
-    let id = args.next().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let id = args
+        .next()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     let outcome = args.next().unwrap_or_default();
     let Some(schedule) = ctx
         .alarms()

@@ -84,7 +84,10 @@ impl Oracle {
                     let prior = r.outcomes.clone();
                     r.outcomes.push(what.clone());
                     match (kind, prior.as_slice()) {
-                        (None, _) => self.fail(now, format!("{tag}: continuation ran for a fetch that never started")),
+                        (None, _) => self.fail(
+                            now,
+                            format!("{tag}: continuation ran for a fetch that never started"),
+                        ),
                         (_, []) => {}
                         // The baseline's documented weakness: a result after its NoReply.
                         (Some(Kind::Orchestrated), [first])
@@ -101,7 +104,9 @@ impl Oracle {
                         }
                         (Some(k), _) => self.fail(
                             now,
-                            format!("{tag} ({k:?}): continuation ran again with {what} after {prior:?}"),
+                            format!(
+                                "{tag} ({k:?}): continuation ran again with {what} after {prior:?}"
+                            ),
                         ),
                     }
                 }
@@ -110,7 +115,12 @@ impl Oracle {
                     let prior = r.outcomes.clone();
                     r.outcomes.push(what.clone());
                     if !prior.is_empty() {
-                        self.fail(now, format!("{tag}: call continuation ran again with {what} after {prior:?}"));
+                        self.fail(
+                            now,
+                            format!(
+                                "{tag}: call continuation ran again with {what} after {prior:?}"
+                            ),
+                        );
                     }
                 }
                 Obs::Fired(tag) => self.once_outcome(now, &tag, true),
@@ -149,7 +159,10 @@ impl Oracle {
             r.cancelled += 1;
         }
         if before > 0 {
-            self.fail(now, format!("{tag}: one-shot schedule fired or was cancelled twice"));
+            self.fail(
+                now,
+                format!("{tag}: one-shot schedule fired or was cancelled twice"),
+            );
         }
     }
 

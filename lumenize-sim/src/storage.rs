@@ -105,7 +105,10 @@ impl FaultyStorage {
     pub fn commit(&self) -> Result<(), StorageError> {
         if self.crash_at_commit.replace(false) {
             self.dead.set(true);
-            return Err(StorageError::new("the process died before COMMIT", "COMMIT"));
+            return Err(StorageError::new(
+                "the process died before COMMIT",
+                "COMMIT",
+            ));
         }
         if self.fail_commit.replace(false) {
             return Err(self.inject("COMMIT failed", "COMMIT"));

@@ -53,7 +53,9 @@ impl Sched {
             .map_err(|e| e.to_string())
     }
     fn cancel_then_fail(&mut self, ctx: &Ctx<'_>) -> Result<(), String> {
-        ctx.alarms().cancel_schedule("x").map_err(|e| e.to_string())?;
+        ctx.alarms()
+            .cancel_schedule("x")
+            .map_err(|e| e.to_string())?;
         Err("the handler fails after cancelling".into())
     }
     fn noop(&mut self, _ctx: &Ctx<'_>) {}
@@ -77,7 +79,11 @@ fn engine() -> TurnEngine<Flaky, impl Fn(&Ctx<'_>) -> Box<dyn Dispatch>> {
     TurnEngine::open(storage, "S", &id_from_name("S", "a"), Some("a"), factory).unwrap()
 }
 
-fn call(e: &mut TurnEngine<Flaky, impl lumenize_core::turn::Factory>, now: i64, chain: OperationChain) -> bool {
+fn call(
+    e: &mut TurnEngine<Flaky, impl lumenize_core::turn::Factory>,
+    now: i64,
+    chain: OperationChain,
+) -> bool {
     let clock = move || now;
     let env = TurnEnv::new(&Nowhere, &clock);
     let text = chain.stringify().unwrap();
@@ -104,7 +110,11 @@ fn mirror(e: &TurnEngine<Flaky, impl lumenize_core::turn::Factory>) -> Option<i6
 #[ignore = "finding 2: fails until the engine re-reads the alarm slot before its next turn"]
 fn a_failed_slot_reread_after_rollback_does_not_lose_the_alarm() {
     let mut e = engine();
-    assert!(call(&mut e, 1_000, ctn().call("arm", vec![Value::from(5_000.0)])));
+    assert!(call(
+        &mut e,
+        1_000,
+        ctn().call("arm", vec![Value::from(5_000.0)])
+    ));
     assert_eq!((e.armed(), mirror(&e)), (Some(5_000), Some(5_000)));
     e.storage().fail_outside.set(true);
     assert!(!call(&mut e, 1_100, ctn().call("cancel_then_fail", vec![])));
@@ -122,7 +132,11 @@ fn a_failed_slot_reread_after_rollback_does_not_lose_the_alarm() {
 #[ignore = "finding 1: fails until an alarm fault re-arms with a backoff"]
 fn an_alarm_fault_is_retried_later_not_at_once() {
     let mut e = engine();
-    assert!(call(&mut e, 1_000, ctn().call("arm", vec![Value::from(2_000.0)])));
+    assert!(call(
+        &mut e,
+        1_000,
+        ctn().call("arm", vec![Value::from(2_000.0)])
+    ));
     e.storage().fail_inside.set(true);
     let now = 3_000;
     let clock = move || now;

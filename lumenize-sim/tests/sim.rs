@@ -67,17 +67,32 @@ fn double_continuation_is_caught_as_a_second_run_of_a_continuation() {
 #[test]
 fn the_mutants_leave_the_next_seeds_alone() {
     // The engine's mutant is chosen per thread: a mutant run must not leak into a later one.
-    let _ = run_seed(0, &Options {
-        mutant: Mutant::StaleAlarmSlot,
-        ..ci()
-    });
+    let _ = run_seed(
+        0,
+        &Options {
+            mutant: Mutant::StaleAlarmSlot,
+            ..ci()
+        },
+    );
     assert!(run_seed(1, &ci()).violations.is_empty());
 }
 
 #[test]
 fn a_seed_replays_to_the_same_trace() {
-    let a = run_seed(7, &Options { trace: true, ..ci() });
-    let b = run_seed(7, &Options { trace: true, ..ci() });
+    let a = run_seed(
+        7,
+        &Options {
+            trace: true,
+            ..ci()
+        },
+    );
+    let b = run_seed(
+        7,
+        &Options {
+            trace: true,
+            ..ci()
+        },
+    );
     assert_eq!(a.digest, b.digest);
     assert_eq!(a.trace, b.trace);
     assert!(a.trace.len() > 10);

@@ -7,7 +7,7 @@
 //! [`__execute_chain`](crate::ocan::ExecuteChain::__execute_chain) can find it), and drain its
 //! outbox after the turn's transaction commits.
 
-use crate::alarms::{AlarmSlot, Alarms, ScheduleRow};
+use crate::alarms::{AlarmSlot, Alarms, ScheduleRow, TurnAlarms};
 use crate::ocan::{Continuation, OperationChain};
 use crate::storage::{Kv, Storage};
 use crate::structured_clone::Value;
@@ -63,7 +63,7 @@ pub struct CtxParts<'a> {
 pub struct Ctx<'a> {
     parts: CtxParts<'a>,
     outbox: RefCell<Vec<Outgoing>>,
-    fired: RefCell<Option<ScheduleRow>>,
+    alarms: TurnAlarms,
     late_outcomes: Cell<u64>,
 }
 
@@ -99,7 +99,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             parts,
             outbox: RefCell::new(Vec::new()),
-            fired: RefCell::new(None),
+            alarms: TurnAlarms::default(),
             late_outcomes: Cell::new(0),
         }
     }
@@ -123,7 +123,12 @@ impl<'a> Ctx<'a> {
 
     /// The alarms service: many schedules on the object's one alarm.
     pub fn alarms(&self) -> Alarms<'_> {
-        Alarms::new(self)
+        Alarms::new(
+            self.parts.storage,
+            self.parts.slot,
+            self.parts.now_ms,
+            &self.alarms,
+        )
     }
 
     /// The alarm slot (used by [`Alarms`]).
@@ -243,6 +248,6 @@ impl<'a> Ctx<'a> {
     }
 
     pub(crate) fn fired(&self) -> &RefCell<Option<ScheduleRow>> {
-        &self.fired
+        self.alarms.fired()
     }
 }

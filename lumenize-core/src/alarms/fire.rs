@@ -60,7 +60,7 @@ pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, 
         };
         let Some(cells) = rows.rows.first() else {
             if dropped_unreadable {
-                rearm(ctx)?;
+                rearm(ctx.sql(), ctx.slot())?;
             }
             return Ok(None);
         };
@@ -75,7 +75,7 @@ pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, 
                 let time = row.time;
                 *ctx.fired().borrow_mut() = Some(row);
                 if dropped_unreadable || ctx.slot().get() == Some(time) {
-                    rearm(ctx)?;
+                    rearm(ctx.sql(), ctx.slot())?;
                 }
                 return Ok(Some(schedule));
             }
@@ -223,7 +223,7 @@ pub fn record_failure(ctx: &Ctx<'_>, id: &str, error: &str) -> Result<FailureOut
         };
         FailureOutcome::GaveUp { attempts: attempt }
     };
-    rearm(ctx)?;
+    rearm(ctx.sql(), ctx.slot())?;
     Ok(outcome)
 }
 

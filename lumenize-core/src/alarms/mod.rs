@@ -32,9 +32,9 @@ pub use schedule::{Schedule, ScheduleFilter, ScheduleKind, ScheduleRow};
 pub use slot::{AlarmSlot, NoAlarmSlot, SlotState, SqlAlarmSlot, META_SCHEMA};
 pub use when::{next_cron_time, When, MAX_TIME_MS};
 
-use crate::context::Ctx;
 use crate::ocan::Continuation;
 use crate::storage::{SqlValue, Storage, StorageError};
+use std::cell::RefCell;
 
 /// Why an alarms operation failed. Nothing was changed when one is returned.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -117,9 +117,28 @@ pub fn init_schema(storage: &dyn Storage) -> Result<(), StorageError> {
     storage.exec_batch(META_SCHEMA)
 }
 
-/// The alarms service of one object, for one turn. Get it from [`Ctx::alarms`].
+/// The alarms' own state for one turn, held by the turn's context: the schedule being fired,
+/// if any (claimed by [`fire::claim_next`], completed by [`fire::complete`], or taken by a
+/// `cancel_schedule` of its id from inside its own continuation).
+#[derive(Debug, Default)]
+pub(crate) struct TurnAlarms {
+    fired: RefCell<Option<ScheduleRow>>,
+}
+
+impl TurnAlarms {
+    /// The schedule being fired in this turn.
+    pub(crate) fn fired(&self) -> &RefCell<Option<ScheduleRow>> {
+        &self.fired
+    }
+}
+
+/// The alarms service of one object, for one turn. Get it from
+/// [`Ctx::alarms`](crate::context::Ctx::alarms).
 pub struct Alarms<'a> {
-    ctx: &'a Ctx<'a>,
+    storage: &'a dyn Storage,
+    slot: &'a dyn AlarmSlot,
+    now_ms: i64,
+    turn: &'a TurnAlarms,
 }
 
 /// The column list every alarm query reads, in `ScheduleRow::from_cells` order.
@@ -131,12 +150,23 @@ macro_rules! columns {
 pub(crate) use columns;
 
 impl<'a> Alarms<'a> {
-    pub(crate) fn new(ctx: &'a Ctx<'a>) -> Alarms<'a> {
-        Alarms { ctx }
+    /// The service over a turn's storage, slot, clock and alarm state (built by `Ctx`).
+    pub(crate) fn new(
+        storage: &'a dyn Storage,
+        slot: &'a dyn AlarmSlot,
+        now_ms: i64,
+        turn: &'a TurnAlarms,
+    ) -> Alarms<'a> {
+        Alarms {
+            storage,
+            slot,
+            now_ms,
+            turn,
+        }
     }
 
     fn storage(&self) -> &'a dyn Storage {
-        self.ctx.sql()
+        self.storage
     }
 
     /// Schedules `callback` to run against this object at `when`: a [`When::At`] time, a
@@ -148,7 +178,7 @@ impl<'a> Alarms<'a> {
         when: impl Into<When>,
         callback: Continuation,
     ) -> Result<Schedule, AlarmError> {
-        let id = fresh_id(self.ctx.now_ms());
+        let id = fresh_id(self.now_ms);
         self.insert(&id, &when.into(), callback, false)
     }
 
@@ -205,7 +235,7 @@ impl<'a> Alarms<'a> {
         callback: Continuation,
         replace: bool,
     ) -> Result<Schedule, AlarmError> {
-        let now = self.ctx.now_ms();
+        let now = self.now_ms;
         if callback.method_path().is_none() {
             return Err(AlarmError::InvalidContinuation(
                 "it calls nothing (build it with ctn().call(..))".into(),
@@ -229,13 +259,13 @@ impl<'a> Alarms<'a> {
         } else {
             "INSERT INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)"
         };
-        let replaced_armed = replace && self.ctx.slot().get().is_some();
+        let replaced_armed = replace && self.slot.get().is_some();
         self.storage().exec(sql, &row.params())?;
         if replaced_armed {
             // The replaced row may have been the armed one: recompute exactly.
-            rearm(self.ctx)?;
-        } else if self.ctx.slot().get().is_none_or(|armed| time < armed) {
-            self.ctx.slot().set(Some(time))?;
+            rearm(self.storage, self.slot)?;
+        } else if self.slot.get().is_none_or(|armed| time < armed) {
+            self.slot.set(Some(time))?;
         }
         Ok(Schedule {
             id: row.id,
@@ -280,7 +310,7 @@ impl<'a> Alarms<'a> {
                 row
             }
             None => {
-                let mut fired = self.ctx.fired().borrow_mut();
+                let mut fired = self.turn.fired().borrow_mut();
                 match fired.as_ref() {
                     Some(f) if f.id == id => match fired.take() {
                         Some(row) => row,
@@ -290,8 +320,8 @@ impl<'a> Alarms<'a> {
                 }
             }
         };
-        if self.ctx.slot().get() == Some(row.time) {
-            rearm(self.ctx)?;
+        if self.slot.get() == Some(row.time) {
+            rearm(self.storage, self.slot)?;
         }
         Ok(Some(row))
     }
@@ -338,17 +368,17 @@ impl<'a> Alarms<'a> {
 
     /// When the object's alarm is armed (the earliest pending schedule), if at all.
     pub fn next_alarm(&self) -> Option<i64> {
-        self.ctx.slot().get()
+        self.slot.get()
     }
 }
 
 /// Sets the slot to the earliest pending schedule (from the time index), or clears it.
-pub(crate) fn rearm(ctx: &Ctx<'_>) -> Result<(), AlarmError> {
-    let rows = ctx.sql().exec(
+pub(crate) fn rearm(storage: &dyn Storage, slot: &dyn AlarmSlot) -> Result<(), AlarmError> {
+    let rows = storage.exec(
         "SELECT time FROM __lmz_alarms ORDER BY time, id LIMIT 1",
         &[],
     )?;
-    ctx.slot().set(rows.scalar().and_then(SqlValue::as_i64))?;
+    slot.set(rows.scalar().and_then(SqlValue::as_i64))?;
     Ok(())
 }
 

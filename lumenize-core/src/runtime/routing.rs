@@ -285,6 +285,7 @@ impl Shared {
         for key in due {
             // Never refused for a full mailbox; only at shutdown (alarms are durable).
             let _ = self.send_object(&key, None, Msg::Alarm);
+            self.work_end();
         }
         (n, next)
     }

@@ -226,7 +226,10 @@ impl Shared {
         }
     }
 
-    /// Pops every due timer entry. Returns their objects and the next pending time.
+    /// Pops every due timer entry. Returns their objects and the next pending time. Each
+    /// popped entry counts as in-flight work from inside the timer's lock (the caller ends it
+    /// once the alarm is handed over): otherwise `settle` could look between the pop and the
+    /// hand-over, see no entry and no work, and return before the alarm ran.
     pub fn pop_due(&self) -> (Vec<ObjKey>, Option<i64>) {
         let now = self.now_ms();
         let mut due = Vec::new();
@@ -238,6 +241,7 @@ impl Shared {
                     }
                     t.by_time.remove(&(at, key.clone()));
                     t.by_key.remove(&key);
+                    self.work_begin();
                     due.push(key);
                 }
                 t.by_time.first().map(|(at, _)| *at)

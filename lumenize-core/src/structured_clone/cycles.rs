@@ -33,7 +33,7 @@
 
 use std::cell::RefCell;
 
-use super::encode::AddrMap;
+use super::addr::AddrMap;
 use super::value::{Object, ObjectKind, WeakObject};
 
 #[derive(Default)]

@@ -17,14 +17,11 @@ use std::cell::RefCell;
 use serde::de::{self, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
+use super::depth::open;
 use super::error::{CloneError, Res};
 use super::expand::{Entered, Refusal, Walk};
 use super::iso;
 use super::value::{Object, ObjectKind, Value};
-
-/// How deep `from_value` descends. Lower than the codec's [`MAX_DEPTH`](super::MAX_DEPTH)
-/// (like serde_json's 128) because derived `Deserialize` code uses large stack frames.
-pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Deserializes from a borrowed [`Value`].
 pub(crate) struct ValueDe<'a> {
@@ -46,14 +43,12 @@ impl<'a> ValueDe<'a> {
 
     /// Enters object `o` (depth, cycle and budget checks); returns the child depth.
     fn enter(&self, o: &Object, kind: &ObjectKind) -> Res<(usize, Entered)> {
-        if self.depth >= MAX_DEPTH {
-            return Err(CloneError::here(format!(
-                "nesting deeper than the limit of {MAX_DEPTH} levels"
-            )));
-        }
+        // The codec's own limit (like serde_json's 128): derived `Deserialize` code uses
+        // large stack frames, so it must not be raised for the serde bridge alone.
+        let depth = open(self.depth)?;
         let mut walk = self.walk.borrow_mut();
         match walk.enter(o, kind) {
-            Ok(entered) => Ok((self.depth + 1, entered)),
+            Ok(entered) => Ok((depth, entered)),
             Err(r) => Err(refusal(&walk, r)),
         }
     }

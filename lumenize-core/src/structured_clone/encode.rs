@@ -7,13 +7,12 @@
 //! and bytes match. Objects with a single handle (`Rc::strong_count == 1`) cannot appear twice,
 //! so both passes skip the identity map for them: plain tree-shaped data pays no hashing.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
+use super::addr::AddrMap;
+use super::depth::open;
 use super::error::{CloneError, Res};
 use super::text::{write_f64, write_i64, write_str, write_user_key};
 use super::value::{ErrorValue, Object, ObjectKind, Value};
-use super::{iso, raw, MAX_DEPTH};
+use super::{iso, raw};
 
 /// Encodes `value` as wire text.
 pub(crate) fn stringify(value: &Value) -> Res<String> {
@@ -54,27 +53,6 @@ pub(crate) fn stringify(value: &Value) -> Res<String> {
     Ok(out)
 }
 
-/// Hashes object addresses (already unique; only their low alignment bits need mixing away).
-#[derive(Default)]
-pub(crate) struct AddrHasher(u64);
-
-impl Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        let h = ((n as u64) >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = h ^ (h >> 29);
-    }
-}
-
-pub(crate) type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
-
 #[derive(Default)]
 struct Encoder {
     /// Single-pass mode: no counts were taken; any multi-handle object aborts the pass.
@@ -92,24 +70,8 @@ struct Encoder {
     raw: super::expand::Walk,
 }
 
-/// The depth after opening one more JSON container, or an error past [`MAX_DEPTH`].
 /// Containers around an alias body on the wire: the envelope, `meta`, `aliases`.
 const ALIAS_BODY_DEPTH: usize = 3;
-
-#[inline]
-pub(crate) fn open(depth: usize) -> Res<usize> {
-    if depth >= MAX_DEPTH {
-        return Err(too_deep());
-    }
-    Ok(depth + 1)
-}
-
-#[cold]
-fn too_deep() -> CloneError {
-    CloneError::here(format!(
-        "nesting deeper than the limit of {MAX_DEPTH} levels"
-    ))
-}
 
 fn borrow(o: &Object) -> Res<std::cell::Ref<'_, ObjectKind>> {
     o.try_borrow().ok_or_else(borrowed)

@@ -22,7 +22,7 @@
 //! [`Walk::enter_typed`] counts an object met again on the current path as one more repeat
 //! rather than refusing it, under the same budget.
 
-use super::encode::AddrMap;
+use super::addr::AddrMap;
 use super::value::{Object, ObjectKind, Value};
 
 /// Expansion allowed whatever the graph's size, in units (about a million values or a MiB of

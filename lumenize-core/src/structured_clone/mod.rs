@@ -77,9 +77,11 @@
 //! Your own types travel through the serde bridge: [`to_value`], [`from_value`],
 //! [`to_string`], [`from_str`].
 
+mod addr;
 mod binary;
 mod cycles;
 mod de;
+mod depth;
 mod describe;
 mod encode;
 mod error;

@@ -14,7 +14,7 @@
 //! expanding beyond about a million units plus four times the graph is an error saying
 //! "expansion budget".
 
-use super::encode::open;
+use super::depth::open;
 use super::error::{CloneError, Res};
 use super::expand::{Refusal, Walk};
 use super::iso;

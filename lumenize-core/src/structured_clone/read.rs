@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::encode::open;
+use super::depth::open;
 use super::error::{CloneError, Res};
 use super::value::{is_array_index, Object, ObjectKind, Props, Value};
 

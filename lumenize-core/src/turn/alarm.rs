@@ -48,7 +48,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                             &again.params(),
                         )
                         .map_err(storage_err)?;
-                    crate::alarms::rearm(ctx).map_err(alarm_err)?;
+                    crate::alarms::rearm(ctx.sql(), ctx.slot()).map_err(alarm_err)?;
                 }
             }
             Ok(Some(s.id))

@@ -26,6 +26,59 @@
 //! ids are chosen by the workload (never `new_uuid` or `fresh_id`, which are random per
 //! process); no wall clock or thread timing reaches the trace. Seeds run on several threads,
 //! but each seed alone on one, and the run's digest combines the seeds' digests in seed order.
+//!
+//! # Running it
+//!
+//! `cargo run --release -p lumenize-sim -- --seeds N [--start-seed S] [--mutant NAME]`. The
+//! last stdout line is `sim: seeds=N fetches=F ... violations=V ... trace=HEX`; exit 0 when
+//! V is 0, 1 otherwise (after the first failing seed and the command that replays it with
+//! `--trace`), 2 for usage errors. Wall time and fetches/s go to stderr, so stdout is the
+//! same on every machine.
+//!
+//! # The world of one seed
+//!
+//! 1 to 3 origin objects, 2 peers and the orchestrator, each on its own in-memory SQLite
+//! database (its "disk") behind [`storage::FaultyStorage`], run by lumenize-core's
+//! `TurnEngine`; the executor in both forms (worker and RPC target) reading its jobs with the
+//! real `ExecutorJob` protocol; a simulated endpoint. `--ops` client operations (default 120)
+//! arrive over the first virtual minute: 40% `proxy_fetch_simple` through the worker, 20%
+//! through the RPC target, 25% orchestrated `proxy_fetch`, 8% `call_raw` with a continuation,
+//! 6% one-shot schedules each raced by a cancel, 1% cron schedules (every 5 s, stopped after
+//! the minute). Then faults heal and the seed runs to quiescence.
+//!
+//! # Faults (rates per seed; each kind is off for a quarter of the seeds)
+//!
+//! Messages: base latency 1..=jitter ms (jitter 1..50: reordering), extra delay up to
+//! 0.1..10 s (rate up to 10%), loss (up to 5%), duplication (up to 5%, only on hops the
+//! design deduplicates: client requests, origin to executor, simple-design results).
+//! Executor: fails (up to 5%), slow past the deadline (up to 5%), hangs (up to 3%), answers
+//! twice (up to 5%, simple design). Endpoint: timeout, refused, body over the cap, status
+//! 500 (up to 10%, 10%, 5%, 10%), else 200. Crashes: up to 2% of turns, at one of three
+//! points (before COMMIT; after COMMIT before sending; after sending before re-arming), then
+//! a restart from the disk after 0..2 s or at the next message. Storage: statement k of a
+//! turn fails (up to 3% of turns), COMMIT fails (up to 2%), open fails (up to 20% of opens),
+//! disk full for up to 3 s (writes fail; up to 0.5% of turns). Clock: up to 3 forward jumps
+//! of up to 60 s. Continuations that fail the first time they run (up to 10% of tags).
+//!
+//! # Invariants
+//!
+//! After every step: a continuation runs at most once (simple fetch, `call_raw`, one-shot
+//! schedule; an orchestrated fetch may get a second outcome only in the documented way, its
+//! NoReply plus the result, counted as `orch_double`); a cron schedule never fires before its
+//! next time; the alarm slot in memory, its mirror row and the platform alarm all equal the
+//! earliest pending schedule; the pending `fetch-*` alarms equal the open simple fetches.
+//! At quiescence: no schedule pending, no platform alarm armed, the orchestrator's queue
+//! empty; every simple fetch ended in exactly one outcome (or was given up after every
+//! retry); every orchestrated fetch and call whose messages were not lost has an outcome;
+//! every one-shot schedule fired or was cancelled, exactly once; `no_op_count` equals the
+//! no-ops that committed; the durable `sim_log` equals the committed observations; the
+//! endpoint saw only requests whose start committed (the output gate).
+//!
+//! # Not simulated (yet)
+//!
+//! A COMMIT that succeeds but reports failure; clocks going backwards; hibernation and the
+//! open-object limit; bounded mailboxes (overload refusals); the direct fetch design; real
+//! HTTP (the endpoint is a model); several processes sharing a database file; torn writes.
 #![warn(missing_docs)]
 
 pub mod faults;

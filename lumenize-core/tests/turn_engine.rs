@@ -358,6 +358,29 @@ fn reopening_after_a_crash_arms_from_what_committed() {
     assert_eq!(e.armed(), Some(at));
 }
 
+#[test]
+fn a_crash_keeps_only_what_committed_and_builds_a_fresh_instance() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let at = T0 + 5_000;
+    let t = e.call(
+        &env,
+        &chain("arm", vec![Value::from(at as f64), "put".into()]),
+    );
+    assert!(t.result().is_ok());
+    // Crash between commit and re-arm: the outputs are dropped with the engine.
+    drop(t);
+    let mut e = open(e.into_storage(), &built);
+    assert_eq!((e.armed(), e.has_instance()), (Some(at), false));
+    assert!(e
+        .call(&env, &chain("put", vec!["a".into()]))
+        .result()
+        .is_ok());
+    assert_eq!(built.get(), 2);
+}
+
 fn text(v: &str) -> String {
     match lumenize_core::structured_clone::parse(v).unwrap() {
         Value::String(s) => s.to_string(),

@@ -2,8 +2,9 @@
 //! key-value view ([`Kv`]) built on SQL, like Cloudflare's `ctx.storage.sql` and
 //! `ctx.storage.kv` (whose data lives in the hidden `__cf_kv` table; ours is `__lmz_kv`).
 //!
-//! Transactions are *not* part of this trait: the host wraps each handler in one (rusqlite
-//! `BEGIN IMMEDIATE`/`COMMIT` natively, `transactionSync` on Cloudflare).
+//! Transactions are *not* part of [`Storage`] (a handler cannot open one): the host's turn
+//! engine wraps each handler in one through [`TxStorage`] (rusqlite `BEGIN IMMEDIATE`/`COMMIT`
+//! natively, `transactionSync` on Cloudflare).
 //!
 //! # What a handler may run
 //!

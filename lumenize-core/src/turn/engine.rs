@@ -79,6 +79,14 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         self.slot.armed()
     }
 
+    /// Gives the storage back, dropping everything else: the instance, the in-memory slot.
+    /// This is a crash as the host sees it (no transaction is open between turns, so only
+    /// what committed survives); reopen with [`open`](Self::open). It lets a host crash an
+    /// object whose database lives in memory.
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
     /// Whether an instance is live (it is built by the next turn otherwise).
     pub fn has_instance(&self) -> bool {
         self.instance.is_some()

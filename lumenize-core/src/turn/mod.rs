@@ -31,13 +31,15 @@
 //! 1. answer the caller with the turn's result (after a `call`);
 //! 2. send [`Outputs::take_outbox`] in order;
 //! 3. when [`Outputs::alarm_change`] is `Some(at)`, arm the platform alarm at `at` (`None`:
-//!    disarm). An alarm run ([`AlarmRun`]) always reports the slot, because firing consumed
-//!    the platform alarm.
+//!    disarm). [`TurnEngine::alarm`] and [`TurnEngine::trigger`] always report the slot,
+//!    because firing consumed the platform alarm; after driving [`TurnEngine::fire_next`]
+//!    itself, a host re-arms at [`TurnEngine::armed`].
 //!
 //! # Crash points a host may simulate
 //!
 //! Nothing durable happens outside a transaction, so a host (the simulator) may drop the
-//! engine and reopen it from storage at any of these points, and the invariants below hold:
+//! engine ([`TurnEngine::into_storage`] keeps an in-memory database) and reopen it from
+//! storage at any of these points, and the invariants below hold:
 //! before a turn, inside it (a storage fault: the turn rolls back), after commit before
 //! sending the outbox (the messages are lost, as in-flight messages are on Cloudflare), after
 //! sending before re-arming (on reopen the host arms from [`TurnEngine::armed`], the mirror

@@ -74,6 +74,23 @@
 //! no-ops that committed; the durable `sim_log` equals the committed observations; the
 //! endpoint saw only requests whose start committed (the output gate).
 //!
+//! # What it found
+//!
+//! 1. An alarm run that fails before it claims a schedule (a storage fault on the claim)
+//!    re-arms the past-due slot, so the platform alarm fires again at once: a hot loop for
+//!    as long as the fault lasts (forever with a manual clock). Seed 27 with
+//!    `--hot-alarm-retry`, which reproduces the engine's and the native host's re-arming;
+//!    the simulator's host retries after 1 s instead. Test `an_alarm_fault_is_retried_later_not_at_once`.
+//! 2. When the engine's re-read of the alarm slot after a rollback fails, the rolled-back
+//!    arming stays in memory and the next committed turn flushes it: the mirror row of a
+//!    pending schedule is deleted and the platform alarm disarmed, so that schedule (e.g. a
+//!    simple fetch's timeout) never fires. Seed 119 with `--reload-faults` (statement faults
+//!    then also hit statements outside transactions). Test
+//!    `a_failed_slot_reread_after_rollback_does_not_lose_the_alarm`.
+//! 3. The orchestrated baseline's double outcome happens in both orders: a result after the
+//!    NoReply (documented), and a NoReply after the result when the delivery report is lost
+//!    or late (not documented). Both are counted in `orch_double`, not violations.
+//!
 //! # Not simulated (yet)
 //!
 //! A COMMIT that succeeds but reports failure; clocks going backwards; hibernation and the

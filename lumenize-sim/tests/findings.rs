@@ -124,7 +124,7 @@ fn a_failed_slot_reread_after_rollback_does_not_lose_the_alarm() {
     assert_eq!(mirror(&e), Some(5_000), "mirror row");
 }
 
-/// Finding 1 (simulator seed 22 with `--hot-alarm-retry`): when an alarm run fails before it
+/// Finding 1 (simulator seed 27 with `--hot-alarm-retry`): when an alarm run fails before it
 /// can claim a schedule (a storage fault), the engine reports the past-due slot as the alarm
 /// to re-arm, so the platform alarm fires again at once, and again, for as long as the fault
 /// lasts (a hot loop; with a manual clock, forever).

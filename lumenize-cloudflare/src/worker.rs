@@ -6,13 +6,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use lumenize_core::alarms::NoAlarmSlot;
-use lumenize_core::context::{Ctx, CtxParts};
+use lumenize_core::context::Ctx;
 use lumenize_core::fetch::{ExecutorJob, FetchPolicy};
 use lumenize_core::ocan::{execute_chain, ChainError, Dispatch, OperationChain};
-use lumenize_core::storage::NoStorage;
 use lumenize_core::structured_clone::{self, Value};
 use lumenize_core::transport::Address;
+use lumenize_core::turn::{stateless_turn, TurnEnv};
 use worker::{Context, Env, Request, Response};
 
 use crate::envelope::{Answer, Envelope, Outcome, Target, MESSAGE_PATH};
@@ -139,33 +138,23 @@ impl Workers {
             };
         };
         let jobs: Rc<RefCell<Vec<ExecutorJob>>> = Rc::default();
-        let (result, outbox) = {
-            let parts = CtxParts {
-                storage: &NoStorage,
-                slot: &NoAlarmSlot,
-                transport: &transport,
-                now_ms: now_ms(),
-                me: Address::worker(binding),
-                ext: None,
-            };
-            let c = Ctx::new(parts);
-            let result = c.enter(|| {
-                let chain = OperationChain::parse(&chain)?;
-                let value = match kind {
-                    Kind::Executor(_) => execute_chain(&mut JobTaker(jobs.clone()), &c, &chain)?,
-                    Kind::Dispatch(factory) => execute_chain(factory(&c).as_mut(), &c, &chain)?,
-                };
-                structured_clone::stringify(&value).map_err(ChainError::Codec)
-            });
-            let outbox = if result.is_ok() {
-                c.take_outbox()
-            } else {
-                Vec::new()
-            };
-            (result, outbox)
+        let now = now_ms;
+        let env = TurnEnv::new(&transport, &now);
+        let me = Address::worker(binding);
+        let run = |obj: &mut dyn Dispatch, c: &Ctx<'_>| {
+            let chain = OperationChain::parse(&chain)?;
+            let value = execute_chain(obj, c, &chain)?;
+            structured_clone::stringify(&value).map_err(ChainError::Codec)
         };
-        // Free the cycles of what the turn decoded (issue 14 item 3; structured_clone/cycles.rs).
-        structured_clone::collect_cycles();
+        let turn = match kind {
+            Kind::Executor(_) => {
+                let taker = |_: &Ctx<'_>| -> Box<dyn Dispatch> { Box::new(JobTaker(jobs.clone())) };
+                stateless_turn(&env, me, &taker, run)
+            }
+            Kind::Dispatch(factory) => stateless_turn(&env, me, factory, run),
+        };
+        let (result, mut outputs) = turn.into_parts();
+        let outbox = outputs.take_outbox();
         let outcome: Outcome = result.map_err(|e| e.to_wire()).into();
         let mut messages: Vec<Envelope> = outbox.iter().map(call_envelope).collect();
         if let Some(reply) = reply {

@@ -8,7 +8,7 @@ use lumenize_core::prelude::*;
 use lumenize_core::storage::sqlite::SqliteStorage;
 use lumenize_core::storage::{RowStats, Rows, StorageError, TxStorage};
 use lumenize_core::transport::{id_from_name, Transport};
-use lumenize_core::turn::{TurnEngine, TurnEnv};
+use lumenize_core::turn::{stateless_turn, TurnEngine, TurnEnv};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -53,6 +53,9 @@ impl Probe {
     fn fail(&mut self, _ctx: &Ctx<'_>, _why: String) -> Result<(), String> {
         Err("schedule failed".into())
     }
+    fn boom(&mut self, _ctx: &Ctx<'_>, _why: String) -> Result<(), String> {
+        panic!("boom");
+    }
 }
 lumenize_core::handlers!(Probe {
     put(key: String),
@@ -62,6 +65,7 @@ lumenize_core::handlers!(Probe {
     arm(at: f64, method: String),
     arm_send_then_fail(at: f64),
     fail(why: String),
+    boom(why: String),
 });
 
 /// Knows every address (the engine only asks whether `call_raw` may queue).
@@ -379,6 +383,33 @@ fn a_crash_keeps_only_what_committed_and_builds_a_fresh_instance() {
         .result()
         .is_ok());
     assert_eq!(built.get(), 2);
+}
+
+#[test]
+fn a_stateless_turn_releases_its_outbox_only_on_success() {
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let factory = |_: &Ctx<'_>| -> Box<dyn Dispatch> { Box::new(Probe) };
+    let me = Address::worker("PROBE_W");
+    let run = |method: &str| {
+        let c = ctn().call(method, vec!["k".into()]);
+        stateless_turn(&env, me.clone(), &factory, |obj, ctx| {
+            lumenize_core::ocan::execute_chain(obj, ctx, &ctn().call("send", vec![]))?;
+            lumenize_core::ocan::execute_chain(obj, ctx, &c)
+        })
+    };
+    // `put` fails here (a worker has no storage): the queued message is dropped.
+    let t = run("put");
+    assert!(t.result().is_err() && !t.panicked());
+    assert!(t.outputs().outbox().is_empty());
+    assert_eq!(t.outputs().failed_turns(), 1);
+    let t = run("boom");
+    assert!(t.panicked() && t.outputs().outbox().is_empty());
+    let t = stateless_turn(&env, me.clone(), &factory, |obj, ctx| {
+        lumenize_core::ocan::execute_chain(obj, ctx, &ctn().call("send", vec![]))
+    });
+    assert!(t.result().is_ok());
+    assert_eq!(t.outputs().outbox().len(), 1);
 }
 
 fn text(v: &str) -> String {

@@ -7,15 +7,11 @@ use super::counters::Kind;
 use super::ext::NativeExt;
 use super::protocol::{Msg, Refused, Reply, Router, RuntimeError};
 use super::shared::Shared;
-use crate::alarms::NoAlarmSlot;
-use crate::context::{Ctx, CtxParts};
-use crate::ocan::run_continuation;
-use crate::ocan::{execute_chain, ChainError, OperationChain};
-use crate::storage::NoStorage;
+use crate::context::Ctx;
+use crate::ocan::{execute_chain, run_continuation, ChainError, Dispatch, OperationChain};
 use crate::structured_clone;
 use crate::transport::Address;
-use crate::turn::panic_message;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use crate::turn::{stateless_turn, Outputs, Turn, TurnEnv};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -57,29 +53,43 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
     let cpu0 = thread_cpu();
     let ext = NativeExt::new(shared.clone(), me.clone());
     let transport = shared.clone();
-    let ctx = Ctx::new(CtxParts {
-        storage: &NoStorage,
-        slot: &NoAlarmSlot,
-        transport: &transport,
-        now_ms: shared.now_ms(),
-        me: me.clone(),
-        ext: Some(&ext),
-    });
+    let now = || shared.now_ms();
+    let env = TurnEnv::new(&transport, &now).with_ext(&ext);
     let factory = wt.factory.clone();
-    // Keep the reply channel outside the unwind boundary, so a panicking handler still
-    // answers its caller (with `Panicked`) instead of dropping the channel.
+    let factory = |ctx: &Ctx<'_>| -> Box<dyn Dispatch + Send> { factory(ctx) };
+    let call = |chain: &str| {
+        parts(stateless_turn(&env, me.clone(), &factory, |obj, ctx| {
+            OperationChain::parse(chain)
+                .and_then(|c| execute_chain(obj, ctx, &c))
+                .and_then(|v| structured_clone::stringify(&v).map_err(ChainError::Codec))
+        }))
+    };
+    // Dropped at the end of this function, after the turn's own awake time.
     let mut _resumed_awake = None;
-    let (work, reply) = match m {
-        Msg::Call { chain, reply } => (Ok(chain), Some(reply)),
+    let (result, outputs, panicked, reply) = match m {
+        Msg::Call { chain, reply } => {
+            let (result, outputs, panicked) = call(&chain);
+            (Some(result), outputs, panicked, Some(reply))
+        }
         Msg::Resume { chain, awake } => {
-            // Dropped at the end of this function, after the turn's own awake time.
             _resumed_awake = awake;
-            (Ok(chain), Some(Reply::None))
+            let (result, outputs, panicked) = call(&chain);
+            (Some(result), outputs, panicked, Some(Reply::None))
         }
         Msg::Deliver {
             continuation,
             outcome,
-        } => (Err((continuation, outcome)), None),
+        } => {
+            let (result, outputs, panicked) =
+                parts(stateless_turn(&env, me.clone(), &factory, |obj, ctx| {
+                    run_continuation(obj, ctx, &continuation, &outcome)
+                }));
+            if let (Err(e), false) = (&result, panicked) {
+                tracing::warn!(address = %me, error = %e, "continuation failed");
+                shared.count(Kind::FailedContinuation);
+            }
+            (None, outputs, panicked, None)
+        }
         other => {
             shared.refuse(
                 me,
@@ -93,59 +103,35 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
             return;
         }
     };
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        ctx.enter(|| {
-            let mut instance = factory(&ctx);
-            match &work {
-                Ok(chain) => Some(
-                    OperationChain::parse(chain)
-                        .and_then(|c| execute_chain(&mut *instance, &ctx, &c))
-                        .and_then(|v| structured_clone::stringify(&v).map_err(ChainError::Codec)),
-                ),
-                Err((continuation, outcome)) => {
-                    if let Err(e) = run_continuation(&mut *instance, &ctx, continuation, outcome) {
-                        ctx.discard_outbox();
-                        tracing::warn!(address = %me, error = %e, "continuation failed");
-                        shared.count(Kind::FailedContinuation);
-                    }
-                    None
-                }
-            }
-        })
-    }));
-    // Free the cycles of what the turn decoded (issue 14 item 3; structured_clone/cycles.rs).
-    structured_clone::collect_cycles();
     let cpu = thread_cpu().saturating_sub(cpu0);
-    let result = match outcome {
-        Ok(result) => result,
-        Err(p) => {
-            let message = panic_message(&p);
+    if panicked {
+        if let Some(Err(ChainError::Panicked { message })) = &result {
             tracing::error!(address = %me, panic = %message, "handler panicked");
-            shared.count(Kind::Panic);
-            ctx.discard_outbox();
-            reply
-                .is_some()
-                .then_some(Err(ChainError::Panicked { message }))
+        } else {
+            tracing::error!(address = %me, "handler panicked");
         }
-    };
-    let failed = result.as_ref().is_some_and(|r| r.is_err());
-    if failed {
-        ctx.discard_outbox();
+        shared.count(Kind::Panic);
     }
+    let mut outputs = outputs;
     shared
         .counters
-        .add(Kind::LateOutcome, ctx.take_late_outcomes());
-    for msg in ctx.take_outbox() {
+        .add(Kind::LateOutcome, outputs.late_outcomes());
+    for msg in outputs.take_outbox() {
         shared.send_outgoing(msg);
     }
     shared.account(me, |a| {
         a.totals.cpu += cpu;
-        if failed {
-            a.totals.failed_turns += 1;
-        }
+        a.totals.failed_turns += outputs.failed_turns();
     });
     shared.awake_exit(me);
     if let (Some(result), Some(reply)) = (result, reply) {
         shared.reply(me, reply, result);
     }
+}
+
+/// A turn's result, outputs, and whether it panicked.
+fn parts<R>(turn: Turn<R>) -> (Result<R, ChainError>, Outputs, bool) {
+    let panicked = turn.panicked();
+    let (result, outputs) = turn.into_parts();
+    (result, outputs, panicked)
 }

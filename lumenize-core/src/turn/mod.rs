@@ -22,7 +22,9 @@
 //! [`TurnEngine::call`], [`TurnEngine::deliver`], [`TurnEngine::resume`] or the general
 //! [`TurnEngine::turn`]; per alarm [`TurnEngine::alarm`] (every schedule due now),
 //! [`TurnEngine::trigger`] (the next `n`, whatever their time: a test hook) or one step at a
-//! time [`TurnEngine::fire_next`]. Each takes a [`TurnEnv`]: the host's clock, its
+//! time [`TurnEngine::fire_next`]. Workers and RPC targets have no engine, only
+//! [`stateless_turn`] (a fresh instance, no storage; the outbox released on success). Each
+//! takes a [`TurnEnv`]: the host's clock, its
 //! [`Transport`] (which `call_raw` checks targets against) and optional extras for `Ctx::ext`.
 //!
 //! # What a host does with a turn's outputs
@@ -97,11 +99,13 @@ mod alarm;
 mod engine;
 mod mutant;
 mod outputs;
+mod stateless;
 
 pub use engine::TurnEngine;
 #[cfg(feature = "sim-mutants")]
 pub use mutant::{select_mutant, selected_mutant, Mutant};
 pub use outputs::{AlarmRun, Outputs, ScheduleFailure, Turn};
+pub use stateless::stateless_turn;
 
 use crate::context::Ctx;
 use crate::ocan::Dispatch;

@@ -17,20 +17,18 @@ use crate::storage::{Disk, FaultyStorage};
 use crate::trace::Trace;
 use crate::Mutant;
 use lumenize_core::alarms::fire::{self, FailureOutcome};
-use lumenize_core::alarms::NoAlarmSlot;
-use lumenize_core::context::{Ctx, CtxParts};
+use lumenize_core::context::Ctx;
 use lumenize_core::fetch::{
     Body, ExecutorJob, FetchError, FetchOrchestrator, FetchResponse, Fetching, EXECUTOR_BINDING,
     EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME,
 };
 use lumenize_core::ocan::{ctn, execute_chain, ChainError, Dispatch, OperationChain};
-use lumenize_core::storage::{NoStorage, SqlValue, Storage, StorageError};
+use lumenize_core::storage::{SqlValue, Storage, StorageError};
 use lumenize_core::structured_clone::{self, Value};
 use lumenize_core::transport::{Address, Outgoing, ReplyTo, Transport};
-use lumenize_core::turn::{Turn as EngineTurn, TurnEngine, TurnEnv};
+use lumenize_core::turn::{stateless_turn, Turn as EngineTurn, TurnEngine, TurnEnv};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 /// When the workload's client operations happen: within the first minute.
@@ -1009,34 +1007,19 @@ impl Sim {
             ..ExecutorExt::default()
         };
         let (result, out) = {
-            let ctx = Ctx::new(CtxParts {
-                storage: &NoStorage,
-                slot: &NoAlarmSlot,
-                transport: &Known,
-                now_ms: self.now,
-                me: to.clone(),
-                ext: Some(&ext),
+            let now = self.now;
+            let clock = move || now;
+            let env = TurnEnv::new(&Known, &clock).with_ext(&ext);
+            let factory = |_: &Ctx<'_>| -> Box<dyn Dispatch> { Box::new(SimExecutor) };
+            // The engine's stateless turn: a fresh instance, no storage, the outbox released
+            // only on success (as the native and Cloudflare workers run).
+            let turn = stateless_turn(&env, to.clone(), &factory, |obj, ctx| {
+                let c = OperationChain::parse(&chain)?;
+                let v = execute_chain(obj, ctx, &c)?;
+                structured_clone::stringify(&v).map_err(ChainError::Codec)
             });
-            let ran = catch_unwind(AssertUnwindSafe(|| {
-                ctx.enter(|| {
-                    let mut executor = SimExecutor;
-                    let c = OperationChain::parse(&chain)?;
-                    let v = execute_chain(&mut executor, &ctx, &c)?;
-                    structured_clone::stringify(&v).map_err(ChainError::Codec)
-                })
-            }));
-            let result = ran.unwrap_or_else(|_| {
-                Err(ChainError::Panicked {
-                    message: "executor panicked".into(),
-                })
-            });
-            let out = if result.is_ok() {
-                ctx.take_outbox()
-            } else {
-                ctx.discard_outbox();
-                Vec::new()
-            };
-            (result, out)
+            let (result, mut outputs) = turn.into_parts();
+            (result, outputs.take_outbox())
         };
         self.trace.line(format_args!(
             "{} worker {to} {} from {from}: {}",

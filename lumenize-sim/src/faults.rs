@@ -1,0 +1,135 @@
+//! Fault rates, picked per seed: each fault kind is off for a quarter of the seeds and
+//! otherwise gets a rate drawn up to its maximum (FoundationDB's "buggify" idea: seeds that
+//! stress one thing hard find more than seeds that stress everything a little).
+
+use crate::rng::Rng;
+use std::fmt;
+
+/// The fault rates of one seed, in parts per million (per message, per turn, per job...).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Largest base latency of a hop, ms (random latency per message reorders them).
+    pub jitter_ms: i64,
+    /// Per message: an extra delay of up to `max_delay_ms`.
+    pub delay_ppm: u32,
+    /// The longest extra delay, ms (longer than fetch timeouts, so late results happen).
+    pub max_delay_ms: i64,
+    /// Per message: lost.
+    pub loss_ppm: u32,
+    /// Per message on a hop that tolerates it: delivered twice.
+    pub dup_ppm: u32,
+    /// Per executor call: the executor fails (the call is refused, nothing is fetched).
+    pub exec_fail_ppm: u32,
+    /// Per job: the executor answers only after the origin's deadline.
+    pub exec_slow_ppm: u32,
+    /// Per job: the executor never answers.
+    pub exec_hang_ppm: u32,
+    /// Per simple-design job: the executor delivers its outcome twice.
+    pub exec_twice_ppm: u32,
+    /// Per job: the endpoint times out (the executor aborts at its timeout).
+    pub ep_timeout_ppm: u32,
+    /// Per job: the endpoint refuses the connection.
+    pub ep_refused_ppm: u32,
+    /// Per job: the endpoint answers a body over the cap.
+    pub ep_huge_ppm: u32,
+    /// Per job: the endpoint answers 500.
+    pub ep_status_ppm: u32,
+    /// Per turn: the object crashes at one of the crash points.
+    pub crash_ppm: u32,
+    /// Per turn: one of its first statements fails.
+    pub stmt_fail_ppm: u32,
+    /// Per turn: its COMMIT fails.
+    pub commit_fail_ppm: u32,
+    /// Per open: the open (schema setup) fails.
+    pub open_fail_ppm: u32,
+    /// Per turn: the disk becomes full (writes fail) for up to `disk_full_ms`.
+    pub disk_full_ppm: u32,
+    /// How long a full disk lasts at most, ms.
+    pub disk_full_ms: i64,
+    /// Clock jumps forward during the run.
+    pub clock_jumps: u32,
+    /// The largest jump, ms.
+    pub max_jump_ms: i64,
+    /// Per continuation tag: the continuation fails the first time it runs.
+    pub flaky_ppm: u32,
+}
+
+impl Faults {
+    /// No faults at all.
+    pub fn none() -> Faults {
+        Faults {
+            jitter_ms: 1,
+            ..Faults::default()
+        }
+    }
+
+    /// The rates of one seed.
+    pub fn pick(rng: &mut Rng) -> Faults {
+        let mut rate = |max: u32| {
+            if rng.below(4) == 0 {
+                0
+            } else {
+                rng.below(u64::from(max) + 1) as u32
+            }
+        };
+        let mut f = Faults {
+            delay_ppm: rate(100_000),
+            loss_ppm: rate(50_000),
+            dup_ppm: rate(50_000),
+            exec_fail_ppm: rate(50_000),
+            exec_slow_ppm: rate(50_000),
+            exec_hang_ppm: rate(30_000),
+            exec_twice_ppm: rate(50_000),
+            ep_timeout_ppm: rate(100_000),
+            ep_refused_ppm: rate(100_000),
+            ep_huge_ppm: rate(50_000),
+            ep_status_ppm: rate(100_000),
+            crash_ppm: rate(20_000),
+            stmt_fail_ppm: rate(30_000),
+            commit_fail_ppm: rate(20_000),
+            open_fail_ppm: rate(200_000),
+            disk_full_ppm: rate(5_000),
+            flaky_ppm: rate(100_000),
+            clock_jumps: rate(3),
+            ..Faults::default()
+        };
+        f.jitter_ms = rng.range(1, 50);
+        f.max_delay_ms = rng.range(100, 10_000);
+        f.disk_full_ms = rng.range(10, 3_000);
+        f.max_jump_ms = rng.range(1_000, 60_000);
+        f
+    }
+}
+
+impl fmt::Display for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "jitter={}ms delay={}ppm/{}ms loss={} dup={} exec[fail={} slow={} hang={} twice={}] \
+             endpoint[timeout={} refused={} huge={} 500={}] crash={} storage[stmt={} commit={} \
+             open={} full={}/{}ms] jumps={}x{}ms flaky={}",
+            self.jitter_ms,
+            self.delay_ppm,
+            self.max_delay_ms,
+            self.loss_ppm,
+            self.dup_ppm,
+            self.exec_fail_ppm,
+            self.exec_slow_ppm,
+            self.exec_hang_ppm,
+            self.exec_twice_ppm,
+            self.ep_timeout_ppm,
+            self.ep_refused_ppm,
+            self.ep_huge_ppm,
+            self.ep_status_ppm,
+            self.crash_ppm,
+            self.stmt_fail_ppm,
+            self.commit_fail_ppm,
+            self.open_fail_ppm,
+            self.disk_full_ppm,
+            self.disk_full_ms,
+            self.clock_jumps,
+            self.max_jump_ms,
+            self.flaky_ppm
+        )
+    }
+}

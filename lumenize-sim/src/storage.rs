@@ -1,0 +1,208 @@
+//! [`FaultyStorage`]: the real [`SqliteStorage`] (in memory) behind a wrapper that fails what
+//! the seed says: statement k of a turn, the COMMIT, the open, every write while the disk is
+//! full.
+//!
+//! A crash needs no help from here: the in-memory database *is* the object's disk. A crash
+//! rolls back the open transaction and drops everything in memory; what committed stays.
+
+use lumenize_core::storage::sqlite::SqliteStorage;
+use lumenize_core::storage::{RowStats, Rows, SqlValue, Storage, StorageError, TxStorage};
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// The real storage with injected failures. The host arms the faults of each turn.
+pub struct FaultyStorage {
+    inner: SqliteStorage,
+    /// Statements run since the turn began.
+    count: Cell<u32>,
+    /// Fail the statement with this index (0-based) in the current turn.
+    fail_at: Cell<Option<u32>>,
+    /// Fail the next COMMIT.
+    fail_commit: Cell<bool>,
+    /// Writes fail (SQLITE_FULL) while set.
+    disk_full: Cell<bool>,
+    /// Failures injected so far.
+    injected: Cell<u64>,
+    /// The next COMMIT is where the process dies: it rolls back instead.
+    crash_at_commit: Cell<bool>,
+    /// The process died: nothing runs until the object is reopened.
+    dead: Cell<bool>,
+    /// Statement faults also hit statements outside a transaction (the engine's re-read of
+    /// the alarm slot after a rollback: finding 2).
+    outside_tx: Cell<bool>,
+}
+
+impl FaultyStorage {
+    /// A fresh in-memory database.
+    pub fn new() -> Result<FaultyStorage, StorageError> {
+        Ok(FaultyStorage {
+            inner: SqliteStorage::in_memory()?,
+            count: Cell::new(0),
+            fail_at: Cell::new(None),
+            fail_commit: Cell::new(false),
+            disk_full: Cell::new(false),
+            injected: Cell::new(0),
+            crash_at_commit: Cell::new(false),
+            dead: Cell::new(false),
+            outside_tx: Cell::new(false),
+        })
+    }
+
+    /// Arms the faults of the next turn.
+    pub fn arm(&self, fail_at: Option<u32>, fail_commit: bool, disk_full: bool) {
+        self.count.set(0);
+        self.fail_at.set(fail_at);
+        self.fail_commit.set(fail_commit);
+        self.disk_full.set(disk_full);
+    }
+
+    /// Disarms every fault (checks and quiescence read the truth).
+    pub fn disarm(&self) {
+        self.arm(None, false, false);
+        self.crash_at_commit.set(false);
+    }
+
+    /// The process dies at the next COMMIT (before it).
+    pub fn crash_at_commit(&self) {
+        self.crash_at_commit.set(true);
+    }
+
+    /// Lets statement faults hit statements outside a transaction too (finding 2).
+    pub fn faults_outside_transactions(&self, on: bool) {
+        self.outside_tx.set(on);
+    }
+
+    /// True after the process died (until the object is reopened).
+    pub fn is_dead(&self) -> bool {
+        self.dead.get()
+    }
+
+    /// The process is dead (`true`) or restarted (`false`): a dead process runs nothing.
+    pub fn set_dead(&self, dead: bool) {
+        self.dead.set(dead);
+    }
+
+    /// Failures injected so far.
+    pub fn injected(&self) -> u64 {
+        self.injected.get()
+    }
+
+    fn inject(&self, what: &str, sql: &str) -> StorageError {
+        self.injected.set(self.injected.get() + 1);
+        StorageError::new(format!("simulated fault: {what}"), sql)
+    }
+
+    /// `BEGIN IMMEDIATE` (refused while the process is dead).
+    pub fn begin(&self) -> Result<(), StorageError> {
+        if self.dead.get() {
+            return Err(StorageError::new("the process is dead", "BEGIN"));
+        }
+        self.inner.begin()
+    }
+
+    /// `COMMIT`, unless the seed fails it or the process dies here (then nothing commits:
+    /// the caller rolls back).
+    pub fn commit(&self) -> Result<(), StorageError> {
+        if self.crash_at_commit.replace(false) {
+            self.dead.set(true);
+            return Err(StorageError::new(
+                "the process died before COMMIT",
+                "COMMIT",
+            ));
+        }
+        if self.fail_commit.replace(false) {
+            return Err(self.inject("COMMIT failed", "COMMIT"));
+        }
+        self.inner.commit()
+    }
+
+    /// `ROLLBACK` (a no-op outside a transaction).
+    pub fn rollback(&self) -> Result<(), StorageError> {
+        self.inner.rollback()
+    }
+
+    /// True while a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.inner.in_transaction()
+    }
+
+    fn check(&self, sql: &str) -> Result<(), StorageError> {
+        if self.dead.get() {
+            return Err(StorageError::new("the process is dead", sql));
+        }
+        if !self.outside_tx.get() && !self.inner.in_transaction() {
+            return Ok(());
+        }
+        let k = self.count.get();
+        self.count.set(k + 1);
+        if self.fail_at.get() == Some(k) {
+            return Err(self.inject(&format!("statement {k} failed"), sql));
+        }
+        if self.disk_full.get() {
+            // Asked of SQLite (does the statement write?), not read from its text.
+            let writes = self
+                .inner
+                .connection()
+                .prepare_cached(sql)
+                .map(|s| !s.readonly())
+                .unwrap_or(true);
+            if writes {
+                return Err(self.inject("database or disk is full", sql));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Storage for FaultyStorage {
+    fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
+        self.check(sql)?;
+        self.inner.exec(sql, params)
+    }
+
+    fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
+        self.check(sql)?;
+        self.inner.exec_batch(sql)
+    }
+
+    fn stats(&self) -> RowStats {
+        self.inner.stats()
+    }
+}
+
+/// The object's disk as the turn engine holds it: shared with the host, which keeps it when
+/// it drops the engine in a crash and reopens a new engine on it.
+#[derive(Clone)]
+pub struct Disk(pub Rc<FaultyStorage>);
+
+impl Storage for Disk {
+    fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
+        self.0.exec(sql, params)
+    }
+
+    fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
+        self.0.exec_batch(sql)
+    }
+
+    fn stats(&self) -> RowStats {
+        self.0.stats()
+    }
+}
+
+impl TxStorage for Disk {
+    /// The same contract as `SqliteStorage`'s, with the injected faults.
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        self.0.begin()?;
+        if !body() {
+            self.0.rollback()?;
+            return Ok(false);
+        }
+        match self.0.commit() {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                let _ = self.0.rollback();
+                Err(e)
+            }
+        }
+    }
+}

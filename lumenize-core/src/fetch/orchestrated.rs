@@ -7,7 +7,10 @@
 //!
 //! Kept deliberately as the original built it, including its weakness: the executor delivers
 //! to the origin *directly*, so a result that arrives after the orchestrator's timeout fired
-//! reaches the origin as well (two outcomes). The simple design removes that race.
+//! reaches the origin as well (two outcomes), and the other order happens too: when the
+//! executor's delivery report is lost or arrives late, the orchestrator's timeout fires after
+//! the result was delivered (the simulator counts both as `orch_double`). The simple design
+//! removes that race.
 
 use super::job::{address_from_value, address_to_value, Job, ReplyMode};
 use super::message::FetchRequest;

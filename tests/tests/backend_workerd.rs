@@ -248,3 +248,44 @@ fn the_default_executor_refuses_loopback() {
     );
     assert_eq!(w.endpoint_requests(), 0, "nothing reached the local server");
 }
+
+/// When the alarm fires and the object cannot be opened, nothing ran and nothing was re-armed,
+/// so the handler fails and workerd retries the alarm with its backoff. (Were the failure
+/// swallowed, the alarm would be consumed after one attempt and the schedules stranded.)
+#[test]
+fn an_alarm_that_cannot_open_the_object_is_retried() {
+    use lumenize_core::structured_clone::Value;
+    const ATTEMPT: &str = "alarm: cannot open the object";
+    let mut w = Workerd::start();
+    let desk = "unopenable";
+    // Due soon: the platform alarm is armed for it, and fires after the restart below.
+    suite::Backend::call(
+        &w,
+        desk,
+        "remind",
+        vec!["stranded?".into(), Value::Number(2000.0)],
+    )
+    .unwrap();
+    // Break the alarm mirror the engine reads when it opens. The running instance is already
+    // open, so this turn commits; a fresh instance cannot open any more.
+    suite::Backend::call(
+        &w,
+        desk,
+        "trySql",
+        vec![
+            "ALTER TABLE __lmz_meta RENAME COLUMN value TO broken".into(),
+            Value::Bool(false),
+        ],
+    )
+    .unwrap();
+    suite::Backend::restart(&mut w);
+    // workerd retries a failing alarm 2 s after the first failure, then with a growing delay.
+    suite::eventually(
+        "the alarm is retried",
+        std::time::Duration::from_secs(20),
+        || match w.log_count(ATTEMPT) {
+            n if n >= 2 => Ok(n),
+            n => Err(format!("{n} attempt(s) so far\n{}", w.logs())),
+        },
+    );
+}

@@ -254,6 +254,20 @@ impl Workerd {
         self.port
     }
 
+    /// How many times `needle` occurs in what workerd printed since it last started (both
+    /// streams; a restart starts new files).
+    pub fn log_count(&self, needle: &str) -> usize {
+        ["workerd.out", "workerd.err"]
+            .iter()
+            .map(|n| {
+                std::fs::read_to_string(self.dir.path().join(n))
+                    .unwrap_or_default()
+                    .matches(needle)
+                    .count()
+            })
+            .sum()
+    }
+
     /// Posts a raw body with `token` to the message path, for the protocol tests.
     pub fn post_raw(&self, token: Option<&str>, body: &str) -> (u16, String) {
         let url = format!("http://127.0.0.1:{}{MESSAGE_PATH}", self.port);

@@ -11,14 +11,14 @@
 mod alloc_counter;
 
 use alloc_counter::measure;
-use lumenize_core::alarms::NoAlarmSlot;
-use lumenize_core::context::{Ctx, CtxParts};
+use lumenize_core::context::Ctx;
 use lumenize_core::ocan::{
     ctn, execute_chain, ChainError, Dispatch, FromValue, OperationChain, Serde,
 };
-use lumenize_core::storage::NoStorage;
 use lumenize_core::structured_clone::{self, ObjectKind, Value};
-use lumenize_core::transport::{Address, Transport};
+
+mod detached;
+use detached::with_ctx;
 
 #[global_allocator]
 static ALLOC: alloc_counter::Counting = alloc_counter::Counting;
@@ -106,25 +106,6 @@ impl FromValue for Boom {
     fn from_value(_: Value) -> Option<Self> {
         panic!("Boom::from_value")
     }
-}
-
-struct Nowhere;
-impl Transport for Nowhere {
-    fn knows(&self, _to: &Address) -> bool {
-        false
-    }
-}
-
-fn with_ctx<R>(f: impl FnOnce(&Ctx<'_>) -> R) -> R {
-    let ctx = Ctx::new(CtxParts {
-        storage: &NoStorage,
-        slot: &NoAlarmSlot,
-        transport: &Nowhere,
-        now_ms: 0,
-        me: Address::worker("TEST"),
-        ext: None,
-    });
-    ctx.enter(|| f(&ctx))
 }
 
 /// An array of `len` numbers `0, 1, 2...`.

@@ -5,16 +5,16 @@
 //! Every test bounds its own work with a dispatch counter that fails the test (rather than
 //! letting it run for 2^48 steps) when resolution does more than it should.
 
-use lumenize_core::alarms::NoAlarmSlot;
-use lumenize_core::context::{Ctx, CtxParts};
+use lumenize_core::context::Ctx;
 use lumenize_core::ocan::{
     ctn, execute_chain, is_nested_marker, result_marker, run_continuation, ChainError, Dispatch,
     OperationChain,
 };
-use lumenize_core::storage::NoStorage;
 use lumenize_core::structured_clone::{self, Object, ObjectKind, Value};
-use lumenize_core::transport::{Address, Transport};
 use proptest::prelude::*;
+
+mod detached;
+use detached::with_ctx;
 
 /// Past this many dispatches in one test, resolution is running away: fail at once.
 const DISPATCH_GUARD: usize = 10_000;
@@ -64,25 +64,6 @@ impl Dispatch for Target {
             }),
         }
     }
-}
-
-struct Nowhere;
-impl Transport for Nowhere {
-    fn knows(&self, _to: &Address) -> bool {
-        false
-    }
-}
-
-fn with_ctx<R>(f: impl FnOnce(&Ctx<'_>) -> R) -> R {
-    let ctx = Ctx::new(CtxParts {
-        storage: &NoStorage,
-        slot: &NoAlarmSlot,
-        transport: &Nowhere,
-        now_ms: 0,
-        me: Address::worker("TEST"),
-        ext: None,
-    });
-    ctx.enter(|| f(&ctx))
 }
 
 fn obj(v: &Value) -> &Object {

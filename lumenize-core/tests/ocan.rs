@@ -1,11 +1,11 @@
 //! Operation chains: the TS wire shape, `$result` substitution, nested operations, limits.
 
-use lumenize_core::alarms::NoAlarmSlot;
-use lumenize_core::context::{Ctx, CtxParts};
+use lumenize_core::context::Ctx;
 use lumenize_core::ocan::{ctn, execute_chain, result_marker, ChainError, OperationChain};
 use lumenize_core::prelude::*;
-use lumenize_core::storage::NoStorage;
-use lumenize_core::transport::Transport;
+
+mod detached;
+use detached::with_ctx;
 
 /// The exact text of the TS vector `ocan`-style chain (lumenize-ts-notes E.1).
 const TS_CHAIN: &str = r#"{"json":[{"type":"get","key":"handleResult"},{"type":"apply","args":["user-1",{"__isNestedOperation":true,"__operationChain":[{"type":"get","key":"$result"}]}]}],"meta":{}}"#;
@@ -132,25 +132,6 @@ lumenize_core::handlers!(Calc {
     norm(p: Serde<Point>),
     handle as "svc.fetch.handle"(id: String),
 });
-
-struct Nowhere;
-impl Transport for Nowhere {
-    fn knows(&self, _to: &Address) -> bool {
-        false
-    }
-}
-
-fn with_ctx<R>(f: impl FnOnce(&Ctx<'_>) -> R) -> R {
-    let ctx = Ctx::new(CtxParts {
-        storage: &NoStorage,
-        slot: &NoAlarmSlot,
-        transport: &Nowhere,
-        now_ms: 0,
-        me: Address::worker("TEST"),
-        ext: None,
-    });
-    ctx.enter(|| f(&ctx))
-}
 
 #[test]
 fn nested_operations_run_against_the_same_target_first() {

@@ -6,6 +6,7 @@
 //! clock or depends on thread timing. So a seed replays exactly, and the trace digest is the
 //! same on every machine.
 
+use crate::accounting::{self, Ledger};
 use crate::faults::Faults;
 use crate::objects::{
     is_executor, take_observations, Counted, ExecutorExt, Kind, Origin, Peer, SimExecutor,
@@ -26,7 +27,7 @@ use lumenize_core::ocan::{ctn, execute_chain, ChainError, Dispatch, OperationCha
 use lumenize_core::storage::{SqlValue, Storage, StorageError};
 use lumenize_core::structured_clone::{self, Value};
 use lumenize_core::transport::{Address, Outgoing, ReplyTo, Transport};
-use lumenize_core::turn::{stateless_turn, Turn as EngineTurn, TurnEngine, TurnEnv};
+use lumenize_core::turn::{stateless_turn, Outputs, Turn as EngineTurn, TurnEngine, TurnEnv};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::rc::Rc;
@@ -240,6 +241,12 @@ pub struct Sim {
     horizon: i64,
     stop_at: i64,
     hot_alarm_retry: bool,
+    /// The sums of the objects' turns' outputs, by address (what a real host counts).
+    pub ledger: Ledger,
+    /// The same for the executors.
+    pub executors: Ledger,
+    /// The `lost-accounting` mutant has skipped its turn.
+    lost_one: bool,
 }
 
 /// The tags (`tg` + 6 digits) mentioned in wire text.
@@ -288,6 +295,9 @@ impl Sim {
             horizon: EPOCH_MS + HORIZON_MS,
             stop_at: EPOCH_MS + HORIZON_MS + faults.max_delay_ms + faults.jitter_ms + 100,
             hot_alarm_retry: false,
+            ledger: Ledger::default(),
+            executors: Ledger::default(),
+            lost_one: false,
             faults,
         };
         sim.trace.line(format_args!(
@@ -565,6 +575,9 @@ impl Sim {
                 self.index.get(&(binding.clone(), id.clone())).copied()
             }
             _ => {
+                if matches!(msg, Msg::Call { .. }) {
+                    self.oracle.work.call_delivered(&to.to_string());
+                }
                 self.worker_turn(from, to, msg);
                 return;
             }
@@ -697,6 +710,7 @@ impl Sim {
             }
         });
         let id = obj.addr.id().unwrap_or("").to_string();
+        disk.set_opening(true);
         let opened = TurnEngine::open(
             Disk(disk.clone()),
             obj.addr.binding(),
@@ -704,6 +718,7 @@ impl Sim {
             obj.addr.name(),
             factory,
         );
+        disk.set_opening(false);
         disk.disarm();
         match opened {
             Ok(engine) => {
@@ -776,6 +791,7 @@ impl Sim {
             };
         };
         let turn = f(engine, &env);
+        self.account(oi, turn.outputs());
         self.objs[oi].disk.disarm();
         let obs = take_observations();
         let (result, mut outputs) = turn.into_parts();
@@ -913,6 +929,7 @@ impl Sim {
                 return;
             };
             let mut step = engine.fire_next(&env, false);
+            self.account(oi, step.outputs());
             self.objs[oi].disk.disarm();
             let obs = take_observations();
             let out: Vec<(Address, Address, Msg)> = step
@@ -980,6 +997,16 @@ impl Sim {
         self.timer_set(oi, armed);
     }
 
+    /// Adds a turn's (or alarm step's) outputs to the object's account, as a real host feeds
+    /// its counters. The `lost-accounting` mutant skips the first turn that rolled back.
+    fn account(&mut self, oi: usize, out: &Outputs) {
+        if self.mutant == Mutant::LostAccounting && !self.lost_one && out.failed_turns() > 0 {
+            self.lost_one = true;
+            return;
+        }
+        self.ledger.add(&self.objs[oi].label, out);
+    }
+
     fn gave_up(&mut self, id: &str) {
         let Some((prefix, tag)) = id.split_once('-') else {
             return;
@@ -1019,6 +1046,10 @@ impl Sim {
                 structured_clone::stringify(&v).map_err(ChainError::Codec)
             });
             let (result, mut outputs) = turn.into_parts();
+            let who = to.to_string();
+            self.executors.add(&who, &outputs);
+            self.executors
+                .add_requests(&who, ext.jobs.borrow().len() as u64);
             (result, outputs.take_outbox())
         };
         self.trace.line(format_args!(
@@ -1136,6 +1167,7 @@ impl Sim {
         outcome: &Result<FetchResponse, FetchError>,
         twice: bool,
     ) {
+        self.oracle.work.exchanges += 1;
         let messages = match job.deliveries(outcome) {
             Ok(m) => m,
             Err(e) => {
@@ -1188,6 +1220,7 @@ impl Sim {
     /// equals the earliest schedule, and the pending fetch alarms match the oracle.
     fn check_object(&mut self, oi: usize) {
         let now = self.now;
+        self.check_accounts(oi);
         let earliest = self.query_i64(
             oi,
             "SELECT time FROM __lmz_alarms ORDER BY time, id LIMIT 1",
@@ -1326,7 +1359,29 @@ impl Sim {
                 );
             }
         }
+        for oi in 0..self.objs.len() {
+            self.check_accounts(oi);
+        }
+        let hung = self.stats.hung;
+        for f in accounting::check_executors(&self.executors, &self.oracle.work, hung) {
+            self.oracle.fail(now, f);
+        }
         self.oracle.at_quiescence(now);
+    }
+
+    /// The object's account against the work seen done: its disk's transactions, and for an
+    /// origin the no-op results that committed.
+    fn check_accounts(&mut self, oi: usize) {
+        let label = &self.objs[oi].label;
+        let account = self.ledger.get(label);
+        let mut found = accounting::check_object(label, &account, &self.objs[oi].disk.work());
+        if self.objs[oi].kind == ObjKind::Origin {
+            let no_ops = self.oracle.no_ops.get(&oi).copied().unwrap_or(0);
+            found.extend(accounting::check_late(label, &account, no_ops));
+        }
+        for f in found {
+            self.oracle.fail(self.now, f);
+        }
     }
 
     /// The durable `sim_log` agrees with what the oracle saw commit.

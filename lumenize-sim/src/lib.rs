@@ -66,13 +66,20 @@
 //! schedule; an orchestrated fetch may get a second outcome only in the documented way, its
 //! NoReply plus the result, counted as `orch_double`); a cron schedule never fires before its
 //! next time; the alarm slot in memory, its mirror row and the platform alarm all equal the
-//! earliest pending schedule; the pending `fetch-*` alarms equal the open simple fetches.
+//! earliest pending schedule; the pending `fetch-*` alarms equal the open simple fetches;
+//! each object's accounting (the host's sums of its turns' `Outputs`, [`accounting`]) equals
+//! what its disk saw: a turn per transaction attempted, a failed turn per transaction that did
+//! not commit (an error, a storage fault, a crash before COMMIT), the rows written in them, an
+//! alarm fault per statement that failed outside a transaction; an origin's late outcomes of
+//! committed turns equal its committed no-op results (the losers of exactly-once races).
 //! At quiescence: no schedule pending, no platform alarm armed, the orchestrator's queue
 //! empty; every simple fetch ended in exactly one outcome (or was given up after every
 //! retry); every orchestrated fetch and call whose messages were not lost has an outcome;
 //! every one-shot schedule fired or was cancelled, exactly once; `no_op_count` equals the
 //! no-ops that committed; the durable `sim_log` equals the committed observations; the
-//! endpoint saw only requests whose start committed (the output gate).
+//! endpoint saw only requests whose start committed (the output gate); each executor ran a
+//! turn per call delivered to it, and their requests equal the exchanges the endpoint
+//! finished plus those that hung.
 //!
 //! # What it found
 //!
@@ -98,6 +105,7 @@
 //! HTTP (the endpoint is a model); several processes sharing a database file; torn writes.
 #![warn(missing_docs)]
 
+pub mod accounting;
 pub mod faults;
 pub mod host;
 pub mod objects;
@@ -109,8 +117,8 @@ pub mod trace;
 use sha2::{Digest, Sha256};
 
 /// A deliberately broken rule, to prove the simulator catches it. The first three are the
-/// turn engine's own (`lumenize-core` feature `sim-mutants`, selected per thread); the last
-/// two break the simulator's host and the result path.
+/// turn engine's own (`lumenize-core` feature `sim-mutants`, selected per thread); the others
+/// break the simulator's host and the result path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mutant {
     /// No mutant: the real rules.
@@ -127,6 +135,8 @@ pub enum Mutant {
     /// Result path: the executor's result reads the timeout alarm instead of claiming it
     /// (`get_schedule` for `cancel_schedule`), so the alarm can run the continuation again.
     UnclaimedResult,
+    /// Host: the outputs of the first turn that rolled back are left out of the accounting.
+    LostAccounting,
 }
 
 impl Mutant {
@@ -137,7 +147,10 @@ impl Mutant {
             Mutant::DoubleContinuation => Some(M::DoubleContinuation),
             Mutant::OutboxBeforeCommit => Some(M::OutboxBeforeCommit),
             Mutant::StaleAlarmSlot => Some(M::StaleAlarmSlot),
-            Mutant::None | Mutant::LostAlarmChange | Mutant::UnclaimedResult => None,
+            Mutant::None
+            | Mutant::LostAlarmChange
+            | Mutant::UnclaimedResult
+            | Mutant::LostAccounting => None,
         }
     }
 }
@@ -192,6 +205,8 @@ pub struct SeedReport {
     pub orch_late: u64,
     /// Host counters.
     pub stats: host::Stats,
+    /// The host's accounting of the turns' outputs, summed over objects and executors.
+    pub accounted: accounting::Account,
     /// Violations found.
     pub violations: Vec<String>,
     /// The digest of the seed's trace.
@@ -224,6 +239,11 @@ pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
         schedules: count(&|k| matches!(k, Once | Cron)),
         orch_late: sim.oracle.orch_late + sim.oracle.orch_timeout_after_result,
         stats: sim.stats.clone(),
+        accounted: {
+            let mut total = sim.ledger.total();
+            total += sim.executors.total();
+            total
+        },
         violations: sim.oracle.violations.clone(),
         digest: sim.trace.digest(),
         trace: sim.trace.lines().to_vec(),
@@ -253,6 +273,14 @@ pub struct Summary {
     pub storage_faults: u64,
     /// Late orchestrated results (documented weakness).
     pub orch_late: u64,
+    /// Turns rolled back, as the host accounted them.
+    pub failed_turns: u64,
+    /// Rows written, as the host accounted them.
+    pub rows_written: u64,
+    /// Late outcomes (the losers of exactly-once races), as the host accounted them.
+    pub late_outcomes: u64,
+    /// Executor requests, as the host accounted them.
+    pub requests: u64,
     /// Events.
     pub events: u64,
     /// Seeds with violations.
@@ -271,7 +299,8 @@ impl Summary {
         let hex: String = self.digest.iter().map(|b| format!("{b:02x}")).collect();
         format!(
             "sim: seeds={} fetches={} calls={} schedules={} turns={} events={} crashes={} \
-             lost={} duplicated={} storage_faults={} orch_double={} violations={} trace={hex}",
+             lost={} duplicated={} storage_faults={} orch_double={} failed_turns={} rows_written={} \
+             late_outcomes={} requests={} violations={} trace={hex}",
             self.seeds,
             self.fetches,
             self.calls,
@@ -283,6 +312,10 @@ impl Summary {
             self.duplicated,
             self.storage_faults,
             self.orch_late,
+            self.failed_turns,
+            self.rows_written,
+            self.late_outcomes,
+            self.requests,
             self.violations
         )
     }
@@ -332,6 +365,10 @@ pub fn run_seeds(start: u64, n: u64, jobs: usize, opts: &Options) -> Summary {
         sum.duplicated += r.stats.duplicated;
         sum.storage_faults += r.stats.storage_faults;
         sum.orch_late += r.orch_late;
+        sum.failed_turns += r.accounted.failed_turns;
+        sum.rows_written += r.accounted.rows_written;
+        sum.late_outcomes += r.accounted.late_outcomes;
+        sum.requests += r.accounted.requests;
         if !r.violations.is_empty() {
             sum.violations += r.violations.len() as u64;
             sum.failed_seeds.push(*seed);

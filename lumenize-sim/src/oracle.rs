@@ -42,6 +42,8 @@ pub struct Oracle {
     /// Orchestrated fetches whose orchestrator timed out after the result had run the
     /// continuation (its delivery report lost or late): the same weakness, other order.
     pub orch_timeout_after_result: u64,
+    /// Work seen done that the executors' accounting must add up to.
+    pub work: crate::accounting::Work,
     /// Violations, in the order found.
     pub violations: Vec<String>,
 }

@@ -30,6 +30,27 @@ pub struct FaultyStorage {
     /// Statement faults also hit statements outside a transaction (the engine's re-read of
     /// the alarm slot after a rollback: finding 2).
     outside_tx: Cell<bool>,
+    /// An open (`TurnEngine::open`) is running: its transaction is not a turn.
+    opening: Cell<bool>,
+    /// Armed for a turn (the host's own queries run disarmed and are not a turn's work).
+    in_turn: Cell<bool>,
+    /// What the disk saw of turns' transactions (the oracle's side of the accounting).
+    work: Cell<DiskWork>,
+}
+
+/// The transactions of turns as the disk saw them, opens left out: the work the host's
+/// accounting of the turns' `Outputs` must add up to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DiskWork {
+    /// Transactions attempted (a `BEGIN` refused by a dead process included).
+    pub begun: u64,
+    /// Transactions committed.
+    pub committed: u64,
+    /// Rows written inside them, committed or rolled back.
+    pub rows_written: u64,
+    /// Statements that failed outside any transaction, injected or refused by a dead process
+    /// (the alarm slot's re-read after a rollback).
+    pub outside_faults: u64,
 }
 
 impl FaultyStorage {
@@ -45,11 +66,15 @@ impl FaultyStorage {
             crash_at_commit: Cell::new(false),
             dead: Cell::new(false),
             outside_tx: Cell::new(false),
+            opening: Cell::new(false),
+            in_turn: Cell::new(false),
+            work: Cell::new(DiskWork::default()),
         })
     }
 
     /// Arms the faults of the next turn.
     pub fn arm(&self, fail_at: Option<u32>, fail_commit: bool, disk_full: bool) {
+        self.in_turn.set(true);
         self.count.set(0);
         self.fail_at.set(fail_at);
         self.fail_commit.set(fail_commit);
@@ -60,6 +85,7 @@ impl FaultyStorage {
     pub fn disarm(&self) {
         self.arm(None, false, false);
         self.crash_at_commit.set(false);
+        self.in_turn.set(false);
     }
 
     /// The process dies at the next COMMIT (before it).
@@ -87,8 +113,29 @@ impl FaultyStorage {
         self.injected.get()
     }
 
+    /// Marks the transactions that follow as an open's (not a turn's) until cleared.
+    pub fn set_opening(&self, on: bool) {
+        self.opening.set(on);
+    }
+
+    /// The turns' transactions so far.
+    pub fn work(&self) -> DiskWork {
+        self.work.get()
+    }
+
+    fn note(&self, f: impl FnOnce(&mut DiskWork)) {
+        if !self.opening.get() {
+            let mut w = self.work.get();
+            f(&mut w);
+            self.work.set(w);
+        }
+    }
+
     fn inject(&self, what: &str, sql: &str) -> StorageError {
         self.injected.set(self.injected.get() + 1);
+        if self.in_turn.get() && !self.inner.in_transaction() {
+            self.note(|w| w.outside_faults += 1);
+        }
         StorageError::new(format!("simulated fault: {what}"), sql)
     }
 
@@ -128,6 +175,9 @@ impl FaultyStorage {
 
     fn check(&self, sql: &str) -> Result<(), StorageError> {
         if self.dead.get() {
+            if self.in_turn.get() && !self.inner.in_transaction() {
+                self.note(|w| w.outside_faults += 1);
+            }
             return Err(StorageError::new("the process is dead", sql));
         }
         if !self.outside_tx.get() && !self.inner.in_transaction() {
@@ -192,17 +242,27 @@ impl Storage for Disk {
 impl TxStorage for Disk {
     /// The same contract as `SqliteStorage`'s, with the injected faults.
     fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
-        self.0.begin()?;
-        if !body() {
-            self.0.rollback()?;
-            return Ok(false);
-        }
-        match self.0.commit() {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                let _ = self.0.rollback();
-                Err(e)
+        let disk = &self.0;
+        disk.note(|w| w.begun += 1);
+        let written = disk.inner.stats().rows_written;
+        let result = disk.begin().and_then(|()| {
+            if !body() {
+                disk.rollback()?;
+                return Ok(false);
             }
-        }
+            match disk.commit() {
+                Ok(()) => Ok(true),
+                Err(e) => {
+                    let _ = disk.rollback();
+                    Err(e)
+                }
+            }
+        });
+        let rows = disk.inner.stats().rows_written - written;
+        disk.note(|w| {
+            w.rows_written += rows;
+            w.committed += u64::from(matches!(result, Ok(true)));
+        });
+        result
     }
 }

@@ -44,6 +44,7 @@ fn every_mutant_is_caught_within_a_thousand_seeds() {
         Mutant::StaleAlarmSlot,
         Mutant::LostAlarmChange,
         Mutant::UnclaimedResult,
+        Mutant::LostAccounting,
     ] {
         let at = caught_at(mutant, 1_000);
         assert!(at.is_some(), "{mutant:?} was not caught in 1,000 seeds");
@@ -62,6 +63,38 @@ fn double_continuation_is_caught_as_a_second_run_of_a_continuation() {
         .flat_map(|seed| run_seed(seed, &opts).violations)
         .any(|v| v.contains("twice") || v.contains("ran again"));
     assert!(found, "no double run reported");
+}
+
+#[test]
+fn lost_accounting_is_caught_by_the_accounting_check() {
+    // Skipping one rolled-back turn's outputs breaks the equality with the disk's count of
+    // transactions, at the step it happens.
+    let opts = Options {
+        mutant: Mutant::LostAccounting,
+        ..ci()
+    };
+    let first = (0..1_000)
+        .map(|seed| run_seed(seed, &opts).violations)
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
+    assert!(
+        first.first().is_some_and(|v| v.contains("accounting says")),
+        "{first:?}"
+    );
+}
+
+#[test]
+fn the_accounting_shows_real_work() {
+    // The sums the oracle checks are not all zero: failures, rows, late outcomes (the losers
+    // of exactly-once races) and executor requests all happen in a CI-sized run.
+    let sum = run_seeds(0, 100, 2, &ci());
+    assert_eq!(sum.violations, 0, "{:?}", sum.first_violation);
+    assert!(
+        sum.failed_turns > 0 && sum.rows_written > 0,
+        "{}",
+        sum.line()
+    );
+    assert!(sum.late_outcomes > 0 && sum.requests > 0, "{}", sum.line());
 }
 
 #[test]

@@ -218,7 +218,11 @@ impl ObjectHost {
             ));
         }
         if let Some(e) = run.fault() {
-            console_line(&format!("alarm run failed: {e}"));
+            // The engine's alarm change is then a retry after a backoff, not the past-due slot.
+            console_line(&format!(
+                "alarm run failed: {e}; retrying at {:?}",
+                run.retry_at()
+            ));
         }
         let messages = run
             .outputs_mut()

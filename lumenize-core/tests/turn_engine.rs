@@ -56,6 +56,12 @@ impl Probe {
     fn boom(&mut self, _ctx: &Ctx<'_>, _why: String) -> Result<(), String> {
         panic!("boom");
     }
+    fn cancel_then_fail(&mut self, ctx: &Ctx<'_>, id: String) -> Result<(), String> {
+        ctx.alarms()
+            .cancel_schedule(&id)
+            .map_err(|e| e.to_string())?;
+        Err("handler failed after cancelling".into())
+    }
 }
 lumenize_core::handlers!(Probe {
     put(key: String),
@@ -66,6 +72,7 @@ lumenize_core::handlers!(Probe {
     arm_send_then_fail(at: f64),
     fail(why: String),
     boom(why: String),
+    cancel_then_fail(id: String),
 });
 
 /// Knows every address (the engine only asks whether `call_raw` may queue).
@@ -100,6 +107,56 @@ impl TxStorage for FlakyCommit {
         let kept = self.inner.transaction(&mut || body() && !fail)?;
         if fail {
             return Err(StorageError::new("disk full", "COMMIT"));
+        }
+        Ok(kept)
+    }
+}
+
+/// SQLite with faults on demand (each fires once): the next statement outside a transaction,
+/// the next statement inside one, or a COMMIT that writes and then reports failure.
+struct Faulty {
+    inner: SqliteStorage,
+    fail_outside: Cell<bool>,
+    fail_inside: Cell<bool>,
+    lying_commit: Cell<bool>,
+}
+
+impl Faulty {
+    fn new() -> Faulty {
+        Faulty {
+            inner: SqliteStorage::in_memory().unwrap(),
+            fail_outside: Cell::new(false),
+            fail_inside: Cell::new(false),
+            lying_commit: Cell::new(false),
+        }
+    }
+}
+
+impl Storage for Faulty {
+    fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
+        let flag = if self.inner.in_transaction() {
+            &self.fail_inside
+        } else {
+            &self.fail_outside
+        };
+        if flag.replace(false) {
+            return Err(StorageError::new("injected I/O error", sql));
+        }
+        self.inner.exec(sql, params)
+    }
+    fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
+        self.inner.exec_batch(sql)
+    }
+    fn stats(&self) -> RowStats {
+        self.inner.stats()
+    }
+}
+
+impl TxStorage for Faulty {
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        let kept = self.inner.transaction(body)?;
+        if kept && self.lying_commit.replace(false) {
+            return Err(StorageError::new("I/O error after the write", "COMMIT"));
         }
         Ok(kept)
     }
@@ -410,6 +467,124 @@ fn a_stateless_turn_releases_its_outbox_only_on_success() {
     });
     assert!(t.result().is_ok());
     assert_eq!(t.outputs().outbox().len(), 1);
+}
+
+/// Simulator finding 1 (seed 27): an alarm run whose claim hits a storage fault must not
+/// re-arm the past-due slot (the platform alarm would fire again at once, a hot loop for as
+/// long as the fault lasts); it re-arms after a backoff that grows while the faults go on.
+#[test]
+fn an_alarm_fault_before_any_claim_is_retried_after_a_backoff_not_at_once() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(Faulty::new(), &built);
+    let now = Cell::new(T0);
+    let clock = || now.get();
+    let env = TurnEnv::new(&Everywhere, &clock);
+    let t = e.call(
+        &env,
+        &chain("arm", vec![Value::from((T0 + 100) as f64), "put".into()]),
+    );
+    assert!(t.result().is_ok());
+
+    now.set(T0 + 1_000);
+    let mut expected = T0 + 1_000;
+    for secs in [2, 4, 8] {
+        e.storage().fail_inside.set(true);
+        let run = e.alarm(&env);
+        assert!(run.fault().is_some() && run.ran().is_empty());
+        expected += secs * 1_000;
+        assert_eq!(run.retry_at(), Some(expected));
+        assert_eq!(run.outputs().alarm_change(), Some(Some(expected)));
+        // The slot itself still says what is pending (past due).
+        assert_eq!((e.armed(), mirror(&e)), (Some(T0 + 100), Some(T0 + 100)));
+        now.set(expected);
+    }
+    // Counting the due schedules fails too: still not at once (one step is taken).
+    e.storage().fail_outside.set(true);
+    e.storage().fail_inside.set(true);
+    let run = e.alarm(&env);
+    assert_eq!(run.retry_at(), Some(expected + 16_000));
+    // The fault is over: the schedule runs, the backoff starts again from the first delay.
+    let run = e.alarm(&env);
+    assert_eq!((run.ran().len(), run.retry_at()), (1, None));
+    assert_eq!(run.outputs().alarm_change(), Some(None));
+    let t = e.call(
+        &env,
+        &chain("arm", vec![Value::from(T0 as f64), "put".into()]),
+    );
+    assert!(t.result().is_ok());
+    e.storage().fail_inside.set(true);
+    let step = e.fire_next(&env, false);
+    assert_eq!(step.retry_at(), Some(expected + 2_000));
+    assert_eq!(step.outputs().alarm_change(), Some(Some(expected + 2_000)));
+}
+
+/// Simulator finding 2 (seed 119 with `--reload-faults`): when the re-read of the alarm slot
+/// after a rolled-back turn fails, the rolled-back change must not survive in memory; before
+/// the fix the next committed turn flushed it, deleting the mirror row of a pending schedule.
+#[test]
+fn a_failed_slot_reread_after_a_rollback_does_not_lose_the_alarm() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(Faulty::new(), &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let at = T0 + 5_000;
+    let t = e.call(
+        &env,
+        &chain("arm", vec![Value::from(at as f64), "put".into()]),
+    );
+    let id = text(t.result().as_ref().unwrap());
+    assert_eq!((e.armed(), mirror(&e)), (Some(at), Some(at)));
+
+    e.storage().fail_outside.set(true);
+    let t = e.call(&env, &chain("cancel_then_fail", vec![id.into()]));
+    assert!(t.result().is_err());
+    assert_eq!(t.outputs().alarm_faults(), 1);
+    assert_eq!(
+        e.armed(),
+        Some(at),
+        "in-memory slot after the failed re-read"
+    );
+
+    let t = e.call(&env, &chain("put", vec!["a".into()]));
+    assert!(t.result().is_ok());
+    assert_eq!(t.outputs().alarm_change(), None);
+    assert_eq!((e.armed(), mirror(&e)), (Some(at), Some(at)));
+}
+
+/// A slot whose re-read failed is unknown: it is re-read inside the next turn's transaction
+/// before anything can flush it (that turn fails if the re-read fails), and a committed value
+/// the host was never told about (a COMMIT that wrote, then reported failure) is reported.
+#[test]
+fn a_slot_left_unknown_is_reread_in_the_next_turn_before_it_can_flush() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(Faulty::new(), &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let at = T0 + 5_000;
+    e.storage().lying_commit.set(true);
+    e.storage().fail_outside.set(true);
+    let t = e.call(
+        &env,
+        &chain("arm", vec![Value::from(at as f64), "put".into()]),
+    );
+    assert!(t.result().is_err());
+    assert_eq!(t.outputs().alarm_change(), None);
+    assert_eq!(mirror(&e), Some(at), "the write did commit");
+
+    // The re-read inside the next turn fails: that turn fails, nothing is flushed.
+    e.storage().fail_inside.set(true);
+    e.storage().fail_outside.set(true);
+    let t = e.call(&env, &chain("put", vec!["a".into()]));
+    assert!(t.result().is_err());
+    assert!(!kv_has(&e, "a"));
+    assert_eq!(t.outputs().alarm_change(), None);
+    assert_eq!(mirror(&e), Some(at));
+
+    // The re-read succeeds: the host learns the committed alarm.
+    let t = e.call(&env, &chain("put", vec!["b".into()]));
+    assert!(t.result().is_ok(), "{:?}", t.result());
+    assert_eq!(t.outputs().alarm_change(), Some(Some(at)));
+    assert_eq!((e.armed(), mirror(&e)), (Some(at), Some(at)));
 }
 
 fn text(v: &str) -> String {

@@ -240,7 +240,6 @@ pub struct Sim {
     touched: Vec<usize>,
     horizon: i64,
     stop_at: i64,
-    hot_alarm_retry: bool,
     /// The sums of the objects' turns' outputs, by address (what a real host counts).
     pub ledger: Ledger,
     /// The same for the executors.
@@ -294,7 +293,6 @@ impl Sim {
             touched: Vec::new(),
             horizon: EPOCH_MS + HORIZON_MS,
             stop_at: EPOCH_MS + HORIZON_MS + faults.max_delay_ms + faults.jitter_ms + 100,
-            hot_alarm_retry: false,
             ledger: Ledger::default(),
             executors: Ledger::default(),
             lost_one: false,
@@ -374,11 +372,6 @@ impl Sim {
         sim.push(h, Ev::Heal);
         sim.push(s, Ev::StopCrons);
         sim
-    }
-
-    /// Reproduces the native host's immediate re-fire after an alarm fault (finding 1).
-    pub fn set_hot_alarm_retry(&mut self, on: bool) {
-        self.hot_alarm_retry = on;
     }
 
     /// Lets statement faults hit the engine's re-read of the alarm slot after a rollback,
@@ -907,7 +900,8 @@ impl Sim {
             self.timer_set(oi, Some(at));
             return;
         }
-        let due = fire::due_count(&*self.objs[oi].disk, self.now).unwrap_or(0);
+        // Unknown (a storage fault): one step, as `TurnEngine::alarm` takes.
+        let due = fire::due_count(&*self.objs[oi].disk, self.now).unwrap_or(1);
         self.trace.line(format_args!(
             "{} alarm {} due {due}",
             self.now, self.objs[oi].label
@@ -974,17 +968,15 @@ impl Sim {
             for id in gave_up {
                 self.gave_up(&id);
             }
-            let fault = step.fault().is_some();
+            let retry = step.retry_at().is_some();
             let exhausted = step.exhausted();
             if !self.emit(oi, out, change, crash) {
                 return;
             }
-            if fault && !self.hot_alarm_retry {
-                // Nothing was claimed (the storage failed first). The engine's `alarm` and the
-                // native host re-arm the past-due slot, so the alarm fires again at once: a
-                // hot loop for as long as the fault lasts (finding 1). Retry later instead.
-                let at = self.now + OPEN_RETRY_MS;
-                self.timer_set(oi, Some(at));
+            if retry {
+                // A fault before the claim (or a slot that could not be re-read): the
+                // engine's alarm change is a retry after a backoff, not the past-due slot
+                // (which would fire again at once while the fault lasts: finding 1).
                 self.objs[oi].backoff = true;
                 return;
             }

@@ -83,17 +83,22 @@
 //!
 //! # What it found
 //!
-//! 1. An alarm run that fails before it claims a schedule (a storage fault on the claim)
-//!    re-arms the past-due slot, so the platform alarm fires again at once: a hot loop for
-//!    as long as the fault lasts (forever with a manual clock). Seed 27 with
-//!    `--hot-alarm-retry`, which reproduces the engine's and the native host's re-arming;
-//!    the simulator's host retries after 1 s instead. Test `an_alarm_fault_is_retried_later_not_at_once`.
-//! 2. When the engine's re-read of the alarm slot after a rollback fails, the rolled-back
-//!    arming stays in memory and the next committed turn flushes it: the mirror row of a
-//!    pending schedule is deleted and the platform alarm disarmed, so that schedule (e.g. a
-//!    simple fetch's timeout) never fires. Seed 119 with `--reload-faults` (statement faults
-//!    then also hit statements outside transactions). Test
-//!    `a_failed_slot_reread_after_rollback_does_not_lose_the_alarm`.
+//! 1. (Fixed.) An alarm run that fails before it claims a schedule (a storage fault on the
+//!    claim) re-armed the past-due slot, so the platform alarm fired again at once: a hot
+//!    loop for as long as the fault lasted (forever with a manual clock). Found at seed 27
+//!    while the simulator's host still re-armed as the native host did. The engine now
+//!    reports a retry after a backoff (`AlarmRun::retry_at`: 2 s doubling to 64 s) to every
+//!    host. Tests `an_alarm_fault_is_retried_later_not_at_once` (here) and
+//!    `an_alarm_fault_before_any_claim_is_retried_after_a_backoff_not_at_once` (lumenize-core).
+//! 2. (Fixed.) When the engine's re-read of the alarm slot after a rollback failed, the
+//!    rolled-back arming stayed in memory and the next committed turn flushed it: the mirror
+//!    row of a pending schedule was deleted and the platform alarm disarmed, so that schedule
+//!    (e.g. a simple fetch's timeout) never fired. Seed 119 with `--reload-faults` (statement
+//!    faults then also hit statements outside transactions). The slot now holds the value
+//!    from before the turn, is marked stale, and is re-read inside the next turn's
+//!    transaction before the handler runs. Tests
+//!    `a_failed_slot_reread_after_rollback_does_not_lose_the_alarm` (here) and
+//!    `a_failed_slot_reread_after_a_rollback_does_not_lose_the_alarm` (lumenize-core).
 //! 3. The orchestrated baseline's double outcome happens in both orders: a result after the
 //!    NoReply (documented), and a NoReply after the result when the delivery report is lost
 //!    or late (not documented). Both are counted in `orch_double`, not violations.
@@ -168,11 +173,9 @@ pub struct Options {
     pub trace: bool,
     /// Most events per seed before it counts as not reaching quiescence.
     pub max_events: u64,
-    /// Re-fire an alarm at once after a storage fault that hit before any schedule was
-    /// claimed, as `runtime/host.rs` does (finding 1: a hot loop while the fault lasts).
-    pub hot_alarm_retry: bool,
-    /// Let statement faults hit statements outside transactions, such as the engine's
-    /// re-read of the alarm slot after a rollback (finding 2: the slot then stays stale).
+    /// Let statement faults hit statements outside transactions too, such as the engine's
+    /// re-read of the alarm slot after a rollback (finding 2, fixed: the slot is then
+    /// re-read inside the next turn).
     pub reload_faults: bool,
 }
 
@@ -184,7 +187,6 @@ impl Default for Options {
             faults: true,
             trace: false,
             max_events: 200_000,
-            hot_alarm_retry: false,
             reload_faults: false,
         }
     }
@@ -218,7 +220,6 @@ pub struct SeedReport {
 /// Simulates one seed.
 pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
     let mut sim = host::Sim::new(seed, opts.ops, opts.mutant, opts.faults, opts.trace);
-    sim.set_hot_alarm_retry(opts.hot_alarm_retry);
     sim.set_reload_faults(opts.reload_faults);
     objects::set_mutant(opts.mutant);
     lumenize_core::turn::select_mutant(opts.mutant.engine());

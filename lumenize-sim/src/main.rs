@@ -34,12 +34,8 @@ struct Args {
     /// Print each seed's readable trace (use with a few seeds).
     #[arg(long)]
     trace: bool,
-    /// Re-fire an alarm at once after a storage fault before any claim, as the native host
-    /// does (reproduces finding 1).
-    #[arg(long)]
-    hot_alarm_retry: bool,
-    /// Let statement faults hit the engine's re-read of the alarm slot after a rollback
-    /// (reproduces finding 2).
+    /// Let statement faults hit statements outside transactions too, such as the engine's
+    /// re-read of the alarm slot after a rollback (found finding 2, now fixed).
     #[arg(long)]
     reload_faults: bool,
     /// Threads (each seed runs on one; the result does not depend on this).
@@ -54,7 +50,6 @@ fn main() -> ExitCode {
         mutant: args.mutant,
         faults: !args.no_faults,
         trace: args.trace,
-        hot_alarm_retry: args.hot_alarm_retry,
         reload_faults: args.reload_faults,
         ..Options::default()
     };
@@ -91,7 +86,6 @@ fn main() -> ExitCode {
         let mut flags = mutant;
         for (on, flag) in [
             (args.no_faults, " --no-faults"),
-            (args.hot_alarm_retry, " --hot-alarm-retry"),
             (args.reload_faults, " --reload-faults"),
         ] {
             if on {

@@ -1,6 +1,5 @@
 //! Plain regression tests of what the simulator found in lumenize-core, written against the
-//! turn engine directly (no simulator). They fail on the code they were found in, so they are
-//! `#[ignore]`d until lumenize-core is fixed; run them with `--ignored`.
+//! turn engine directly (no simulator). Both failed on the code they were found in.
 
 use lumenize_core::alarms::When;
 use lumenize_core::prelude::*;
@@ -101,13 +100,12 @@ fn mirror(e: &TurnEngine<Flaky, impl lumenize_core::turn::Factory>) -> Option<i6
         .and_then(SqlValue::as_i64)
 }
 
-/// Finding 2 (simulator seed 119 with `--reload-faults`): when the re-read of the alarm slot
-/// after a rolled-back turn fails, the engine keeps the rolled-back arming in memory; the next
-/// committed turn flushes it, deleting the mirror row of a schedule that is still pending, and
-/// the platform alarm is disarmed: the schedule never fires (a `proxy_fetch_simple` timeout
+/// Finding 2 (simulator seed 119 with `--reload-faults`; fixed): when the re-read of the alarm
+/// slot after a rolled-back turn failed, the engine kept the rolled-back arming in memory; the
+/// next committed turn flushed it, deleting the mirror row of a schedule still pending, and
+/// the platform alarm was disarmed: the schedule never fired (a `proxy_fetch_simple` timeout
 /// lost, so its continuation may never run).
 #[test]
-#[ignore = "finding 2: fails until the engine re-reads the alarm slot before its next turn"]
 fn a_failed_slot_reread_after_rollback_does_not_lose_the_alarm() {
     let mut e = engine();
     assert!(call(
@@ -124,12 +122,11 @@ fn a_failed_slot_reread_after_rollback_does_not_lose_the_alarm() {
     assert_eq!(mirror(&e), Some(5_000), "mirror row");
 }
 
-/// Finding 1 (simulator seed 27 with `--hot-alarm-retry`): when an alarm run fails before it
-/// can claim a schedule (a storage fault), the engine reports the past-due slot as the alarm
-/// to re-arm, so the platform alarm fires again at once, and again, for as long as the fault
-/// lasts (a hot loop; with a manual clock, forever).
+/// Finding 1 (simulator seed 27, with the host re-arming as the engine said; fixed): when an
+/// alarm run failed before it could claim a schedule (a storage fault), the engine reported
+/// the past-due slot as the alarm to re-arm, so the platform alarm fired again at once, and
+/// again, for as long as the fault lasted (a hot loop; with a manual clock, forever).
 #[test]
-#[ignore = "finding 1: fails until an alarm fault re-arms with a backoff"]
 fn an_alarm_fault_is_retried_later_not_at_once() {
     let mut e = engine();
     assert!(call(

@@ -40,11 +40,32 @@ impl AlarmSlot for NoAlarmSlot {
 /// Arming only changes memory; the host writes the mirror row once per turn with
 /// [`SlotState::flush`] just before committing (so a turn that arms and disarms a thousand
 /// times writes at most one row, as a handler calling `setAlarm` once at its end would).
+///
+/// After a rollback the host re-reads the committed value ([`SlotState::reload`]). When that
+/// read fails the slot is *stale* ([`SlotState::mark_stale`]): it holds the last value it
+/// knew, refuses to [`flush`](SlotState::flush), reports no change, and is re-read inside the
+/// next turn's transaction ([`SlotState::ensure_fresh`]) before anything can change it.
+///
+/// ```
+/// # #[cfg(feature = "native")] {
+/// use lumenize_core::alarms::{init_schema, SlotState};
+/// use lumenize_core::storage::sqlite::SqliteStorage;
+/// let db = SqliteStorage::in_memory().unwrap();
+/// init_schema(&db).unwrap();
+/// let slot = SlotState::load(&db).unwrap();
+/// slot.mark_stale(Some(5));
+/// assert!(slot.is_stale() && slot.flush(&db).is_err());
+/// slot.ensure_fresh(&db).unwrap(); // nothing stored: the guess was wrong
+/// assert_eq!((slot.is_stale(), slot.armed(), slot.take_change()), (false, None, Some(None)));
+/// # }
+/// ```
 #[derive(Debug, Default)]
 pub struct SlotState {
     armed: Cell<Option<i64>>,
     persisted: Cell<Option<i64>>,
     dirty: Cell<bool>,
+    /// The committed value could not be re-read: `armed` is the last value known.
+    stale: Cell<bool>,
 }
 
 /// Creates the meta table holding the mirror row.
@@ -60,19 +81,59 @@ impl SlotState {
         Ok(state)
     }
 
-    /// Re-reads the committed value and clears the turn's change flag.
+    /// Re-reads the committed value and clears the turn's change flag (and staleness). On
+    /// error nothing changes: a host then calls [`mark_stale`](Self::mark_stale).
     pub fn reload(&self, storage: &dyn Storage) -> Result<(), StorageError> {
         let rows = storage.exec("SELECT value FROM __lmz_meta WHERE key = 'alarm'", &[])?;
         let stored = rows.scalar().and_then(SqlValue::as_i64);
         self.armed.set(stored);
         self.persisted.set(stored);
         self.dirty.set(false);
+        self.stale.set(false);
+        Ok(())
+    }
+
+    /// The committed value could not be re-read after a rollback: forget the rolled-back
+    /// change, hold `last_known` (the value before the turn, which a rollback restores), and
+    /// re-read before the next flush.
+    pub fn mark_stale(&self, last_known: Option<i64>) {
+        self.armed.set(last_known);
+        self.persisted.set(last_known);
+        self.dirty.set(false);
+        self.stale.set(true);
+    }
+
+    /// Whether the slot is stale (see [`mark_stale`](Self::mark_stale)).
+    pub fn is_stale(&self) -> bool {
+        self.stale.get()
+    }
+
+    /// Re-reads a stale slot; nothing to do otherwise. Hosts call this inside the turn's
+    /// transaction before the handler runs, and fail the turn when it fails. When the value
+    /// read differs from the one held, the turn reports it as a change (the host armed the
+    /// old one).
+    pub fn ensure_fresh(&self, storage: &dyn Storage) -> Result<(), StorageError> {
+        if !self.stale.get() {
+            return Ok(());
+        }
+        let held = self.armed.get();
+        self.reload(storage)?;
+        if self.armed.get() != held {
+            self.dirty.set(true);
+        }
         Ok(())
     }
 
     /// Writes the armed time to the mirror row if it differs from what the row holds. Hosts
-    /// call this inside the turn's transaction, right before committing.
+    /// call this inside the turn's transaction, right before committing. Fails on a stale
+    /// slot: what the row holds is unknown.
     pub fn flush(&self, storage: &dyn Storage) -> Result<(), StorageError> {
+        if self.stale.get() {
+            return Err(StorageError::new(
+                "the alarm slot is stale (its re-read failed): re-read it first",
+                "flush",
+            ));
+        }
         let at = self.armed.get();
         if self.persisted.get() == at {
             return Ok(());
@@ -94,9 +155,10 @@ impl SlotState {
         self.armed.get()
     }
 
-    /// After commit: `Some(new value)` if the turn changed the alarm (then cleared).
+    /// After commit: `Some(new value)` if the turn changed the alarm (then cleared). Never
+    /// a change while stale.
     pub fn take_change(&self) -> Option<Option<i64>> {
-        if self.dirty.replace(false) {
+        if self.dirty.replace(false) && !self.stale.get() {
             Some(self.armed.get())
         } else {
             None

@@ -307,7 +307,8 @@ impl ObjectHost {
     }
 
     /// Runs the engine's alarm run `run` (one turn per schedule), counts its failures, sends
-    /// its outbox and re-syncs the timer entry (consumed when the alarm fired) with the slot.
+    /// its outbox and re-arms the timer entry (consumed when the alarm fired) with the run's
+    /// alarm change: the slot, or after a storage fault a retry after a backoff.
     /// Returns the ids that ran.
     fn run_alarms(
         &mut self,

@@ -5,20 +5,30 @@ use super::engine::storage_err;
 use super::mutant::{active, Mutant};
 use super::outputs::{AlarmRun, ScheduleFailure};
 use super::{Factory, TurnEngine, TurnEnv};
+use crate::alarms::fire::BACKOFF_SECS;
 use crate::alarms::{fire, AlarmError, ScheduleKind};
 use crate::ocan::{execute_chain, ChainError};
 use crate::storage::TxStorage;
 
 impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
     /// The platform alarm fired: runs every schedule due now (counted once, before the first
-    /// turn), each in its own turn. The outputs always report the slot (re-arm with it).
+    /// turn), each in its own turn. The outputs always report the alarm to re-arm: the slot,
+    /// or after a fault a later retry ([`AlarmRun::retry_at`]).
     pub fn alarm(&mut self, env: &TurnEnv<'_>) -> AlarmRun {
-        let due = fire::due_count(self.storage(), env.now_ms()).unwrap_or(0);
-        self.run(env, usize::try_from(due).unwrap_or(usize::MAX), false)
+        let limit = match fire::due_count(self.storage(), env.now_ms()) {
+            Ok(due) => usize::try_from(due).unwrap_or(usize::MAX),
+            Err(e) => {
+                // Unknown: one step. A fault there is retried later; otherwise the slot is
+                // re-armed and the rest runs at the next firing.
+                tracing::warn!(address = %self.me(), error = %e, "cannot count the due schedules");
+                1
+            }
+        };
+        self.run(env, limit, false)
     }
 
     /// Test hook (`trigger_alarms`): runs the next `limit` schedules whatever their time.
-    /// The outputs always report the slot.
+    /// The outputs always report the alarm to re-arm, as [`alarm`](Self::alarm)'s do.
     pub fn trigger(&mut self, env: &TurnEnv<'_>, limit: usize) -> AlarmRun {
         self.run(env, limit, true)
     }
@@ -26,7 +36,9 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
     /// One step of an alarm run: claims the earliest schedule (due now, or any with
     /// `ignore_time`) and runs it in one turn; if that turn fails, records the failure in a
     /// second. The outputs report the slot only if it changed: a host driving the steps
-    /// itself re-arms at [`armed`](Self::armed) when it is done.
+    /// itself re-arms at [`armed`](Self::armed) when it is done, unless the step ends with
+    /// [`AlarmRun::retry_at`] set (a storage fault before the claim, or a slot that could not
+    /// be re-read): then the outputs carry that later time; arm it and stop.
     pub fn fire_next(&mut self, env: &TurnEnv<'_>, ignore_time: bool) -> AlarmRun {
         let mut step = AlarmRun::default();
         let mut claimed = None;
@@ -55,6 +67,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         });
         let (result, outputs) = turn.into_parts();
         step.absorb_outputs(outputs);
+        let now = env.now_ms();
         match result {
             Ok(Some(id)) => step.ran_one(id),
             Ok(None) => step.stop(None),
@@ -78,10 +91,39 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 None => {
                     tracing::error!(address = %self.me(), error = %e, "alarm run failed");
                     step.stop(Some(e));
+                    // Nothing was claimed: re-arming the past-due slot would fire again at
+                    // once, a hot loop for as long as the fault lasts. Retry later.
+                    let at = self.retry_after_fault(now);
+                    step.retry_later(at);
+                    return step;
                 }
             },
         }
+        if self.slot_stale() {
+            // The slot is unknown (its re-read failed): do not arm from a guess; the next
+            // turn re-reads it.
+            step.stop(None);
+            let at = self.retry_after_fault(now);
+            step.retry_later(at);
+        } else {
+            self.alarm_fault_streak = 0;
+        }
         step
+    }
+
+    /// When to retry after an alarm step that stopped at a fault: after
+    /// [`BACKOFF_SECS`](crate::alarms::fire::BACKOFF_SECS) (2 s, then 4, 8... for faults in a
+    /// row, 64 s at most), or at the slot's time if that is sooner and still to come.
+    fn retry_after_fault(&mut self, now: i64) -> i64 {
+        let i = usize::try_from(self.alarm_fault_streak)
+            .unwrap_or(usize::MAX)
+            .min(BACKOFF_SECS.len() - 1);
+        self.alarm_fault_streak = self.alarm_fault_streak.saturating_add(1);
+        let retry = now.saturating_add(BACKOFF_SECS[i] * 1_000);
+        match self.armed() {
+            Some(t) if t > now && !self.slot_stale() => t.min(retry),
+            _ => retry,
+        }
     }
 
     /// Up to `limit` steps, stopping when nothing is left or at a fault.
@@ -95,8 +137,10 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 break;
             }
         }
-        let armed = self.armed();
-        run.outputs_mut().force_alarm(armed);
+        if run.retry_at().is_none() {
+            let armed = self.armed();
+            run.outputs_mut().force_alarm(armed);
+        }
         run
     }
 }

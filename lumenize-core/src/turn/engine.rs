@@ -23,6 +23,8 @@ pub struct TurnEngine<S, F: Factory> {
     me: Address,
     factory: F,
     instance: Option<F::Instance>,
+    /// Alarm runs in a row that stopped at a fault: picks the retry delay.
+    pub(super) alarm_fault_streak: u32,
 }
 
 impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
@@ -61,6 +63,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             },
             factory,
             instance: None,
+            alarm_fault_streak: 0,
         })
     }
 
@@ -74,9 +77,16 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         &self.storage
     }
 
-    /// The committed alarm time: what the platform alarm must be armed at.
+    /// The committed alarm time: what the platform alarm must be armed at. After a failed
+    /// re-read of the slot (a storage fault) it is the last value known, checked at the next
+    /// turn (which reports a change if it was wrong).
     pub fn armed(&self) -> Option<i64> {
         self.slot.armed()
+    }
+
+    /// Whether the slot's last re-read failed (see [`armed`](Self::armed)).
+    pub(super) fn slot_stale(&self) -> bool {
+        self.slot.is_stale()
     }
 
     /// Gives the storage back, dropping everything else: the instance, the in-memory slot.
@@ -140,6 +150,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             me,
             factory,
             instance,
+            ..
         } = self;
         let sql_slot = SqlAlarmSlot {
             state: slot,
@@ -156,10 +167,18 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         let mut body = Some(body);
         let mut outcome = None;
         let mut panicked = false;
+        // What the slot held before the turn: what a rollback restores.
+        let before = slot.armed();
         let tx = storage.transaction(&mut || {
             let Some(body) = body.take() else {
                 return false;
             };
+            // A slot whose re-read failed is re-read here, in this turn's transaction, before
+            // the handler can change it or the flush below write it from a guess.
+            if let Err(e) = slot.ensure_fresh(storage) {
+                outcome = Some(Err(storage_err(e)));
+                return false;
+            }
             let run = catch_unwind(AssertUnwindSafe(|| {
                 ctx.enter(|| {
                     let obj = instance.get_or_insert_with(|| factory.construct(&ctx));
@@ -189,6 +208,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         };
         let late = ctx.take_late_outcomes();
         let mut alarm_fault = false;
+        let mut reread = None;
         let committed = match &result {
             Ok(_) => Some((ctx.take_outbox(), slot.take_change())),
             Err(_) => {
@@ -198,9 +218,18 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                     *instance = None;
                 }
                 if !active(Mutant::StaleAlarmSlot) {
-                    if let Err(e) = slot.reload(storage) {
-                        tracing::error!(address = %me, error = %e, "cannot reload the alarm slot");
-                        alarm_fault = true;
+                    match slot.reload(storage) {
+                        // The committed value is not the one the host armed (a COMMIT that
+                        // wrote and then failed, or a stale slot's guess): tell the host.
+                        Ok(()) if slot.armed() != before => reread = Some(slot.armed()),
+                        Ok(()) => {}
+                        Err(e) => {
+                            tracing::error!(address = %me, error = %e, "cannot reload the alarm slot");
+                            alarm_fault = true;
+                            // Never keep the rolled-back change: hold what the rollback
+                            // restored, and re-read before the next flush.
+                            slot.mark_stale(before);
+                        }
                     }
                 }
                 None
@@ -215,6 +244,9 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             Outputs::of_turn(committed, late, rows_since(storage, rows0), alarm_fault);
         if let Some(outbox) = leaked {
             outputs.leak_outbox(outbox);
+        }
+        if let Some(at) = reread {
+            outputs.force_alarm(at);
         }
         Turn::new(result, outputs, panicked)
     }

@@ -14,7 +14,15 @@
 //!   second turn ([`crate::alarms::fire`]);
 //! - **outputs, not effects**: the engine sends nothing and arms no timer. Each turn returns
 //!   what it committed ([`Outputs`]): the outbox, the new alarm time, counts. A turn that
-//!   rolled back returns an empty outbox and no alarm change.
+//!   rolled back returns an empty outbox and no alarm change (unless its re-read of the slot
+//!   finds a committed value the host was not told about);
+//! - **a slot never flushed from a guess**: when the re-read after a rollback fails, the slot
+//!   forgets the rolled-back change, holds the value from before the turn, and is re-read
+//!   inside the next turn's transaction before the handler runs (that turn fails if the
+//!   re-read does); meanwhile it reports no change;
+//! - **faults are retried later**: an alarm run that stops at a storage fault before it can
+//!   claim a schedule re-arms after a backoff ([`AlarmRun::retry_at`]; 2 s, doubling to 64 s
+//!   while the faults go on), never at the past-due slot, which would fire again at once.
 //!
 //! # Entry points
 //!
@@ -33,9 +41,11 @@
 //! 1. answer the caller with the turn's result (after a `call`);
 //! 2. send [`Outputs::take_outbox`] in order;
 //! 3. when [`Outputs::alarm_change`] is `Some(at)`, arm the platform alarm at `at` (`None`:
-//!    disarm). [`TurnEngine::alarm`] and [`TurnEngine::trigger`] always report the slot,
-//!    because firing consumed the platform alarm; after driving [`TurnEngine::fire_next`]
-//!    itself, a host re-arms at [`TurnEngine::armed`].
+//!    disarm). [`TurnEngine::alarm`] and [`TurnEngine::trigger`] always report the alarm to
+//!    re-arm (the slot, or a retry time after a fault), because firing consumed the platform
+//!    alarm; after driving [`TurnEngine::fire_next`] itself, a host re-arms at
+//!    [`TurnEngine::armed`], or stops at a step with [`AlarmRun::retry_at`] set (its alarm
+//!    change is that retry time).
 //!
 //! # Crash points a host may simulate
 //!

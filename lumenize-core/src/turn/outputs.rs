@@ -9,8 +9,10 @@ use crate::transport::Outgoing;
 /// What committed turns leave for their host to do, plus counts about them.
 ///
 /// Invariant: the outbox holds messages of committed turns only, in the order they were
-/// queued; `alarm` is `Some` only when a committed turn changed the slot, or for an alarm run
-/// (which always reports it). Counts cover every turn, committed or not.
+/// queued; `alarm` is `Some` only when a committed turn changed the slot, for an alarm run
+/// (which always reports the alarm to re-arm), or when a rolled-back turn's re-read found a
+/// committed value other than the one the host armed (a COMMIT that wrote, then failed).
+/// Counts cover every turn, committed or not.
 ///
 /// ```
 /// use lumenize_core::turn::Outputs;
@@ -213,7 +215,8 @@ impl ScheduleFailure {
 ///
 /// Invariant: `outputs().alarm_change()` is `Some` after [`TurnEngine::alarm`](super::TurnEngine::alarm)
 /// and [`TurnEngine::trigger`](super::TurnEngine::trigger): the host re-arms the platform
-/// alarm with it, since firing consumed it.
+/// alarm with it, since firing consumed it (the slot, or [`AlarmRun::retry_at`] after a
+/// fault: never a past-due time that would fire again at once while the fault lasts).
 ///
 /// ```
 /// # fn demo(run: lumenize_core::turn::AlarmRun) {
@@ -230,6 +233,7 @@ pub struct AlarmRun {
     failures: Vec<ScheduleFailure>,
     fault: Option<ChainError>,
     exhausted: bool,
+    retry: Option<i64>,
     outputs: Outputs,
 }
 
@@ -247,6 +251,14 @@ impl AlarmRun {
     /// Why the run stopped before it could claim a schedule (a storage fault), if it did.
     pub fn fault(&self) -> Option<&ChainError> {
         self.fault.as_ref()
+    }
+
+    /// `Some(at)` when the run stopped at a fault (a storage failure before the claim, or an
+    /// alarm slot that could not be re-read): the alarm is retried at `at`, later than now
+    /// (a backoff), and the outputs' alarm change says so. Re-arming the past-due slot
+    /// instead would fire again at once, for as long as the fault lasts.
+    pub fn retry_at(&self) -> Option<i64> {
+        self.retry
     }
 
     /// True when the run stopped because nothing more was due (or a fault stopped it), rather
@@ -273,6 +285,9 @@ impl AlarmRun {
             self.fault = step.fault;
         }
         self.exhausted |= step.exhausted;
+        if step.retry.is_some() {
+            self.retry = step.retry;
+        }
         self.outputs.absorb(step.outputs);
     }
 
@@ -287,6 +302,13 @@ impl AlarmRun {
     pub(crate) fn stop(&mut self, fault: Option<ChainError>) {
         self.exhausted = true;
         self.fault = fault;
+    }
+
+    /// Stops at a fault, retrying the alarm at `at`.
+    pub(crate) fn retry_later(&mut self, at: i64) {
+        self.exhausted = true;
+        self.retry = Some(at);
+        self.outputs.force_alarm(Some(at));
     }
 
     pub(crate) fn absorb_outputs(&mut self, out: Outputs) {

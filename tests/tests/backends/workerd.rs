@@ -161,29 +161,11 @@ impl Workerd {
     /// Sends raw bytes to workerd's port and reads what comes back until the connection
     /// closes or `limit` passes (a watchdog, so a server that waits forever fails the test).
     pub fn raw_exchange(&self, request: &[u8], limit: Duration) -> String {
-        use std::io::{Read, Write};
+        use std::io::Write;
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         s.set_read_timeout(Some(limit)).expect("read timeout");
         s.write_all(request).expect("write the request");
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            match s.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    out.extend_from_slice(&buf[..n]);
-                    // One response is all these tests read.
-                    if out.windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                }
-                Err(e) => panic!(
-                    "no answer within {limit:?} ({e}); got so far: {}",
-                    String::from_utf8_lossy(&out)
-                ),
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
+        read_head(&mut s, limit)
     }
 
     /// POSTs `len` bytes of `x` to `path` with chunked encoding (no declared length) from a
@@ -196,7 +178,7 @@ impl Workerd {
         len: usize,
         limit: Duration,
     ) -> String {
-        use std::io::{Read, Write};
+        use std::io::Write;
         let s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         s.set_read_timeout(Some(limit)).expect("read timeout");
         let mut w = s.try_clone().expect("clone the socket");
@@ -222,26 +204,10 @@ impl Workerd {
             let _ = go();
         });
         let mut r = s;
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    out.extend_from_slice(&buf[..n]);
-                    if out.windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                }
-                Err(e) => panic!(
-                    "no answer within {limit:?} ({e}); got so far: {}",
-                    String::from_utf8_lossy(&out)
-                ),
-            }
-        }
+        let answer = read_head(&mut r, limit);
         let _ = r.shutdown(std::net::Shutdown::Both);
         let _ = writer.join();
-        String::from_utf8_lossy(&out).into_owned()
+        answer
     }
 
     /// How many requests reached the suite's endpoint server.
@@ -354,4 +320,28 @@ impl Drop for Workerd {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Reads from `s` until the connection closes or a response head has arrived (one response is
+/// all these tests read); past `limit` without an answer the test fails.
+fn read_head(s: &mut std::net::TcpStream, limit: Duration) -> String {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                out.extend_from_slice(&buf[..n]);
+                if out.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            Err(e) => panic!(
+                "no answer within {limit:?} ({e}); got so far: {}",
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

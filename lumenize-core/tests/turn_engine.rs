@@ -83,41 +83,14 @@ impl Transport for Everywhere {
     }
 }
 
-/// A storage whose next commit fails once asked to (the body ran, nothing stays).
-struct FlakyCommit {
-    inner: SqliteStorage,
-    fail_next: Cell<bool>,
-}
-
-impl Storage for FlakyCommit {
-    fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
-        self.inner.exec(sql, params)
-    }
-    fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
-        self.inner.exec_batch(sql)
-    }
-    fn stats(&self) -> RowStats {
-        self.inner.stats()
-    }
-}
-
-impl TxStorage for FlakyCommit {
-    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
-        let fail = self.fail_next.replace(false);
-        let kept = self.inner.transaction(&mut || body() && !fail)?;
-        if fail {
-            return Err(StorageError::new("disk full", "COMMIT"));
-        }
-        Ok(kept)
-    }
-}
-
 /// SQLite with faults on demand (each fires once): the next statement outside a transaction,
-/// the next statement inside one, or a COMMIT that writes and then reports failure.
+/// the next statement inside one, a COMMIT that fails (the body ran, nothing stays), or a
+/// COMMIT that writes and then reports failure.
 struct Faulty {
     inner: SqliteStorage,
     fail_outside: Cell<bool>,
     fail_inside: Cell<bool>,
+    failing_commit: Cell<bool>,
     lying_commit: Cell<bool>,
 }
 
@@ -127,6 +100,7 @@ impl Faulty {
             inner: SqliteStorage::in_memory().unwrap(),
             fail_outside: Cell::new(false),
             fail_inside: Cell::new(false),
+            failing_commit: Cell::new(false),
             lying_commit: Cell::new(false),
         }
     }
@@ -154,6 +128,13 @@ impl Storage for Faulty {
 
 impl TxStorage for Faulty {
     fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        if self.failing_commit.replace(false) {
+            self.inner.transaction(&mut || {
+                body();
+                false
+            })?;
+            return Err(StorageError::new("disk full", "COMMIT"));
+        }
         let kept = self.inner.transaction(body)?;
         if kept && self.lying_commit.replace(false) {
             return Err(StorageError::new("I/O error after the write", "COMMIT"));
@@ -265,11 +246,7 @@ fn a_failed_turn_rolls_back_and_returns_nothing_to_send() {
 #[test]
 fn a_failed_commit_is_a_failed_turn_and_the_slot_rereads_what_committed() {
     let built = Rc::new(Cell::new(0));
-    let storage = FlakyCommit {
-        inner: SqliteStorage::in_memory().unwrap(),
-        fail_next: Cell::new(false),
-    };
-    let mut e = open(storage, &built);
+    let mut e = open(Faulty::new(), &built);
     let now = || T0;
     let env = TurnEnv::new(&Everywhere, &now);
     assert!(e
@@ -277,7 +254,7 @@ fn a_failed_commit_is_a_failed_turn_and_the_slot_rereads_what_committed() {
         .result()
         .is_ok());
 
-    e.storage().fail_next.set(true);
+    e.storage().failing_commit.set(true);
     let at = T0 + 1_000;
     let t = e.call(
         &env,

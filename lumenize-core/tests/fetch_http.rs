@@ -41,7 +41,7 @@ fn uuid_is_json_and_differs_each_time() {
         .unwrap()
         .contains("application/json"));
     let uuid = |r: &FetchResponse| match &r.body {
-        Body::Json(j) => j["uuid"].as_str().unwrap().to_string(),
+        Body::Json(j) => json(j)["uuid"].as_str().unwrap().to_string(),
         other => panic!("expected JSON, got {other:?}"),
     };
     let (ua, ub) = (uuid(&a), uuid(&b));
@@ -111,6 +111,7 @@ fn echo_returns_method_headers_and_body_of_a_request_sync() {
     let Body::Json(j) = &r.body else {
         panic!("expected JSON, got {:?}", r.body)
     };
+    let j = json(j);
     assert_eq!(j["method"], "PUT");
     assert_eq!(j["path"], "/echo?q=1");
     assert_eq!(j["body"], r#"{"name":"Alice","n":3}"#);
@@ -130,6 +131,7 @@ fn text_body_and_string_url_requests() {
     let Body::Json(j) = &r.body else {
         panic!("expected JSON, got {:?}", r.body)
     };
+    let j = json(j);
     assert_eq!(j["body"], "plain text");
     assert!(FetchRequest::from_value(&Value::from(3)).is_err());
 }
@@ -158,7 +160,7 @@ fn the_executor_timeout_is_definite_and_reported() {
 fn a_delay_shorter_than_the_timeout_completes() {
     let server = EndpointServer::start().unwrap();
     let r = get(&server.url("/delay/20")).unwrap();
-    assert!(matches!(r.body, Body::Json(ref j) if j["delayMs"] == 20));
+    assert!(matches!(r.body, Body::Json(ref j) if json(j)["delayMs"] == 20));
 }
 
 #[test]
@@ -222,4 +224,9 @@ fn many_concurrent_requests_share_one_client() {
         .iter()
         .all(|r| r.as_ref().is_ok_and(|r| r.status == 200)));
     assert_eq!(server.requests(), 300);
+}
+
+/// A JSON body's text as a serde_json tree (for indexing in assertions).
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("a JSON body")
 }

@@ -52,7 +52,7 @@ fn sample_responses() -> Vec<FetchResponse> {
             status: 200,
             status_text: "OK".into(),
             headers: headers.clone(),
-            body: Body::Json(serde_json::json!({"uuid": "abc", "list": [1, "two", null]})),
+            body: Body::Json(r#"{"uuid":"abc","list":[1,"two",null]}"#.into()),
         },
         FetchResponse {
             status: 404,

@@ -7,7 +7,9 @@
 
 use super::error::FetchError;
 use crate::structured_clone::expand::{Refusal, Walk};
-use crate::structured_clone::{Object, ObjectKind, RequestSync, ResponseSync, Value};
+use crate::structured_clone::{
+    parse_json, stringify_json, Object, ObjectKind, RequestSync, ResponseSync, Value,
+};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
@@ -20,8 +22,11 @@ pub const BODY_ENCODING_HEADER: &str = "x-lumenize-body-encoding";
 pub enum Body {
     /// No body (`null` on the wire).
     Empty,
-    /// A JSON document (content type contains `application/json` and the body parses).
-    Json(serde_json::Value),
+    /// A JSON document (content type contains `application/json` and the body parses): its
+    /// text as received. [`FetchResponse::to_value`] reads it as JavaScript's `JSON.parse`
+    /// does (key order kept, numbers exact); read it into your own types with e.g.
+    /// `serde_json::from_str`. A `Json` body that is not JSON becomes a string value.
+    Json(String),
     /// Text (`text/*`, `application/javascript`, or JSON that does not parse; see
     /// [`FetchResponse`]).
     Text(String),
@@ -134,7 +139,7 @@ impl FetchRequest {
                 {
                     headers.push(("content-type".into(), "application/json".into()));
                 }
-                Some(json.to_string().into_bytes())
+                Some(json.into_bytes())
             }
         };
         Ok(FetchRequest {
@@ -192,7 +197,7 @@ impl FetchResponse {
     pub fn text(&self) -> Option<String> {
         match &self.body {
             Body::Text(s) => Some(s.clone()),
-            Body::Json(j) => Some(j.to_string()),
+            Body::Json(j) => Some(j.clone()),
             _ => None,
         }
     }
@@ -206,7 +211,7 @@ impl FetchResponse {
         let mut headers = self.headers.clone();
         let body = match &self.body {
             Body::Empty => Value::Null,
-            Body::Json(j) => json_to_value(j),
+            Body::Json(j) => parse_json(j).unwrap_or_else(|_| Value::from(j.as_str())),
             Body::Text(s) => Value::from(s.as_str()),
             Body::Bytes(b) => {
                 headers.retain(|(k, _)| k != BODY_ENCODING_HEADER);
@@ -302,21 +307,6 @@ fn headers_of(v: &Value) -> Vec<(String, String)> {
     }
 }
 
-/// Plain JSON data into a `Value` (objects keep JSON key order, subject to JavaScript's
-/// integer-key-first rule, as `JSON.parse` would give).
-pub(crate) fn json_to_value(j: &serde_json::Value) -> Value {
-    match j {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
-        serde_json::Value::String(s) => Value::from(s.as_str()),
-        serde_json::Value::Array(a) => Value::array(a.iter().map(json_to_value)),
-        serde_json::Value::Object(m) => {
-            Value::object(m.iter().map(|(k, v)| (k.clone(), json_to_value(v))))
-        }
-    }
-}
-
 /// A `Value` that is plain JSON data (arrays, plain objects, strings, numbers, booleans,
 /// `null`) back into JSON; anything else is an error saying why.
 ///
@@ -325,8 +315,8 @@ pub(crate) fn json_to_value(j: &serde_json::Value) -> Value {
 /// references would expand beyond about a million values plus four times its own size is
 /// refused ("expansion budget") instead of costing exponential time and memory, and a cycle is
 /// refused ("cycle"). Nesting is capped at 256 levels.
-pub(crate) fn value_to_json(v: &Value) -> Result<serde_json::Value, String> {
-    fn go(v: &Value, depth: usize, walk: &mut Walk) -> Result<serde_json::Value, String> {
+pub(crate) fn value_to_json(v: &Value) -> Result<String, String> {
+    fn go(v: &Value, depth: usize, walk: &mut Walk, out: &mut String) -> Result<(), String> {
         if depth > 256 {
             return Err("nesting deeper than 256 levels".into());
         }
@@ -339,18 +329,14 @@ pub(crate) fn value_to_json(v: &Value) -> Result<serde_json::Value, String> {
             _ => {
                 walk.primitive(v).map_err(|r| refused(walk, r))?;
                 return match v {
-                    Value::Null => Ok(serde_json::Value::Null),
-                    Value::Bool(b) => Ok(serde_json::Value::Bool(*b)),
-                    // JSON.stringify writes integral numbers without a fraction, NaN/±Inf as null.
-                    Value::Number(n) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
-                        Ok(serde_json::Value::from(*n as i64))
-                    }
-                    Value::Number(n) => Ok(serde_json::Number::from_f64(*n)
-                        .map(serde_json::Value::Number)
-                        .unwrap_or(serde_json::Value::Null)),
-                    Value::String(s) => Ok(serde_json::Value::String(s.clone())),
                     Value::Undefined => Err("undefined is not JSON data".into()),
-                    _ => Err("a bigint is not JSON data".into()),
+                    Value::BigInt(_) => Err("a bigint is not JSON data".into()),
+                    // Primitives are written by JSON.stringify's rules (integral numbers
+                    // without a fraction, NaN/±Inf as null, JavaScript's number spelling).
+                    _ => {
+                        out.push_str(&stringify_json(v).map_err(|e| e.message)?);
+                        Ok(())
+                    }
                 };
             }
         };
@@ -359,22 +345,38 @@ pub(crate) fn value_to_json(v: &Value) -> Result<serde_json::Value, String> {
             .ok_or_else(|| "an object is mutably borrowed".to_string())?;
         let entered = walk.enter(o, &kind).map_err(|r| refused(walk, r))?;
         let result = match &*kind {
-            ObjectKind::Array(items) => items
-                .iter()
-                .map(|i| go(i, depth + 1, walk))
-                .collect::<Result<_, _>>()
-                .map(serde_json::Value::Array),
-            ObjectKind::Plain(p) => p
-                .iter()
-                .map(|(k, v)| Ok((k.to_string(), go(v, depth + 1, walk)?)))
-                .collect::<Result<_, String>>()
-                .map(serde_json::Value::Object),
+            ObjectKind::Array(items) => {
+                out.push('[');
+                items.iter().enumerate().try_for_each(|(i, item)| {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    go(item, depth + 1, walk, out)
+                })?;
+                out.push(']');
+                Ok(())
+            }
+            ObjectKind::Plain(p) => {
+                out.push('{');
+                p.iter().enumerate().try_for_each(|(i, (k, item))| {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&stringify_json(&Value::from(k)).map_err(|e| e.message)?);
+                    out.push(':');
+                    go(item, depth + 1, walk, out)
+                })?;
+                out.push('}');
+                Ok(())
+            }
             _ => Err("only arrays and plain objects are JSON data".into()),
         };
         walk.leave(entered);
         result
     }
-    go(v, 0, &mut Walk::default())
+    let mut out = String::new();
+    go(v, 0, &mut Walk::default(), &mut out)?;
+    Ok(out)
 }
 
 /// The body of a response from its raw bytes and `Content-Type` (lowercased): JSON when it
@@ -386,8 +388,13 @@ pub fn decode_body(content_type: &str, bytes: Vec<u8>) -> Body {
     }
     let texty = content_type.starts_with("text/") || content_type.contains("javascript");
     if content_type.contains("application/json") {
-        if let Ok(j) = serde_json::from_slice(&bytes) {
-            return Body::Json(j);
+        // Checked with the codec's own JSON reader: what `to_value` will read (JavaScript's
+        // key order and exact numbers), under the same nesting cap.
+        if let Some(text) = std::str::from_utf8(&bytes)
+            .ok()
+            .filter(|t| parse_json(t).is_ok())
+        {
+            return Body::Json(text.to_string());
         }
     }
     if texty || content_type.contains("json") {

@@ -49,7 +49,8 @@
 //! - [`FetchPolicy`]: which addresses executors may reach (public ones only by default);
 //! - [`FetchExecutor`] / [`FetchExecutorRpcTarget`]: the executor as a worker / RPC target;
 //! - [`FetchOrchestrator`]: the baseline's orchestrator object;
-//! - [`EndpointServer`]: a local axum server with scripted endpoints for tests and experiments.
+//! - [`EndpointServer`] (feature `endpoint-server`, off by default): a local axum server with
+//!   scripted endpoints for tests, benchmarks and experiments.
 
 #[cfg(feature = "native")]
 mod direct;
@@ -64,7 +65,7 @@ mod message;
 mod options;
 mod orchestrated;
 mod policy;
-#[cfg(feature = "native")]
+#[cfg(feature = "endpoint-server")]
 mod server;
 mod simple;
 
@@ -89,7 +90,8 @@ pub use orchestrated::{proxy_fetch, FetchOrchestrator};
 pub use policy::{
     address_class, AddressClass, DeniedAddress, FetchPolicy, MAX_ALLOWED_ADDRS, MAX_REDIRECTS,
 };
-#[cfg(feature = "native")]
+#[cfg(feature = "endpoint-server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "endpoint-server")))]
 pub use server::{EndpointServer, MAX_BYTES, MAX_DELAY_MS};
 pub use simple::{alarm_id, handle_result, no_op_count, pending_count, proxy_fetch_simple};
 

@@ -18,14 +18,20 @@ use super::value::{ObjectKind, Value};
 /// `{"t":"<TypedArray>","values"}`, `{"t":"ArrayBuffer","bytes"}`, ... An object reached more
 /// than once gets `"id":n` where it is first described and is `{"t":"ref","id":n}` afterwards.
 ///
+/// The description is a `serde_json::Value`, so the order of its object keys is serde_json's
+/// (sorted, unless the program enables serde_json's `preserve_order`); compare descriptions
+/// as values. The order of a value's own properties is checked by re-encoding it (the wire
+/// text keeps it), not by its description.
+///
 /// ```
 /// use lumenize_core::structured_clone::{describe, Value};
 /// let shared = Value::date(0.0);
 /// let v = Value::array([shared.clone(), shared]);
-/// assert_eq!(
-///     describe(&v).to_string(),
-///     r#"{"t":"Array","items":[{"t":"Date","iso":"1970-01-01T00:00:00.000Z","id":0},{"t":"ref","id":0}]}"#
-/// );
+/// let want: serde_json::Value = serde_json::from_str(
+///     r#"{"t":"Array","items":[{"t":"Date","iso":"1970-01-01T00:00:00.000Z","id":0},{"t":"ref","id":0}]}"#,
+/// )
+/// .unwrap();
+/// assert_eq!(describe(&v), want);
 /// ```
 pub fn describe(value: &Value) -> Json {
     let mut d = Describer::default();

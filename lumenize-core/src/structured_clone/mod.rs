@@ -88,6 +88,7 @@ mod error;
 pub(crate) mod expand;
 mod intermediate;
 mod iso;
+mod json;
 mod raw;
 mod read;
 mod scalars;
@@ -100,6 +101,7 @@ pub use cycles::{collect_cycles, CycleCollection};
 pub use describe::describe;
 pub use error::CloneError;
 pub use intermediate::Intermediate;
+pub use json::{parse_json, stringify_json};
 pub use value::{
     BigInt, ErrorValue, Object, ObjectKind, Props, RequestSync, ResponseSync, TypedArrayKind, Value,
 };

@@ -112,7 +112,7 @@ impl Origin {
                         let pattern = b.iter().enumerate().all(|(i, &x)| x == (i % 251) as u8);
                         format!("bytes:{}:{}", b.len(), if pattern { "ok" } else { "bad" })
                     }
-                    Body::Json(j) => format!("json:{}", j.is_object()),
+                    Body::Json(j) => format!("json:{}", j.starts_with('{')),
                     Body::Text(t) => format!("text:{t}"),
                     Body::Empty => "empty".into(),
                 };

@@ -28,6 +28,65 @@
 //! check the addresses a public *name* resolves to (Cloudflare's edge does not reach private
 //! networks; a self-hosted workerd restricts them with its `network` service).
 //!
+//! Handlers reach the Worker's `Env` (bindings, secrets, vars) through [`CfExt::of`], as
+//! `lumenize_core::runtime::NativeExt` gives them the native extras.
+//!
+//! A Worker hosting an object and the fetch executor (the whole of `examples/reminders-worker`,
+//! wasm32 only):
+//!
+//! ```ignore
+//! use lumenize_cloudflare::{ObjectHost, Workers};
+//! use lumenize_core::fetch::{Fetching, EXECUTOR_BINDING};
+//! use worker::*;
+//!
+//! #[durable_object]
+//! pub struct DeskObject(ObjectHost);
+//!
+//! impl DurableObject for DeskObject {
+//!     fn new(state: State, env: Env) -> Self {
+//!         DeskObject(ObjectHost::new(state, env, "DESK", |ctx| Fetching(Desk::new(ctx))))
+//!     }
+//!     async fn fetch(&self, req: Request) -> Result<Response> {
+//!         self.0.fetch(req).await
+//!     }
+//!     async fn alarm(&self) -> Result<Response> {
+//!         self.0.alarm().await
+//!     }
+//! }
+//!
+//! #[event(fetch)]
+//! async fn main(req: Request, env: Env, ctx: Context) -> Result<Response> {
+//!     match Workers::new().fetch_executor(EXECUTOR_BINDING).serve(req, env, ctx).await? {
+//!         Ok(answered) => Ok(answered),
+//!         Err(_other_route) => Response::error("not found", 404),
+//!     }
+//! }
+//! ```
+//!
+//! The portable part runs anywhere, e.g. a host-side tool posting a call to an object:
+//!
+//! ```
+//! use lumenize_cloudflare::envelope::{Envelope, Target, MESSAGE_PATH, TOKEN_HEADER};
+//! use lumenize_core::ocan::ctn;
+//!
+//! let chain = ctn().call("remind", vec!["tea".into(), 30_000.0.into()]).stringify().unwrap();
+//! let body = serde_json::to_string(&Envelope::Call {
+//!     to: Target::object("DESK", "alice"),
+//!     chain,
+//!     reply: None,
+//! })
+//! .unwrap();
+//! // POST `body` to https://<your worker>{MESSAGE_PATH} with the header TOKEN_HEADER.
+//! assert!(body.contains("DESK") && MESSAGE_PATH.starts_with('/') && !TOKEN_HEADER.is_empty());
+//! ```
+//!
+//! # Versions
+//!
+//! `worker` and `wasm-bindgen` are compatible ranges (`^0.8.7`, `^0.2.130`): your Worker
+//! chooses the exact versions, and its `wasm-bindgen` must equal the `wasm-bindgen` CLI that
+//! post-processes the module (worker-build runs it). Tested with worker 0.8.7, wasm-bindgen
+//! 0.2.130, worker-build 0.8.7 and workerd 1.20261117.1 (the workerd suite's pinned tools).
+//!
 //! Differences from the native runtime, by the platform's nature: an object is addressed by
 //! name (routed with `idFromName`) or by Cloudflare's own id, so a native id computed with
 //! [`lumenize_core::transport::id_from_name`] does not route here; RPC targets are not
@@ -35,12 +94,15 @@
 //! turn's transaction still rolls back, but the instance is not reusable), whereas the native
 //! runtime catches the panic.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod envelope;
 pub mod guard;
 
 #[cfg(target_arch = "wasm32")]
 mod executor;
+#[cfg(target_arch = "wasm32")]
+mod ext;
 #[cfg(target_arch = "wasm32")]
 mod object;
 #[cfg(target_arch = "wasm32")]
@@ -51,12 +113,19 @@ mod transport;
 mod worker;
 
 #[cfg(target_arch = "wasm32")]
+#[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
+pub use ext::CfExt;
+#[cfg(target_arch = "wasm32")]
+#[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
 pub use object::ObjectHost;
 #[cfg(target_arch = "wasm32")]
+#[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
 pub use sql::{transaction_sync, CfStorage};
 #[cfg(target_arch = "wasm32")]
+#[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
 pub use transport::CfTransport;
 #[cfg(target_arch = "wasm32")]
+#[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
 pub use worker::Workers;
 
 #[cfg(target_arch = "wasm32")]

@@ -13,6 +13,7 @@ use lumenize_core::turn::{AlarmRun, Outputs, TurnEngine, TurnEnv};
 use worker::{Env, Request, Response, State};
 
 use crate::envelope::{Answer, Envelope, Outcome, Target};
+use crate::ext::CfExt;
 use crate::guard::trigger_limit;
 use crate::sql::CfStorage;
 use crate::transport::CfTransport;
@@ -23,7 +24,8 @@ type EngineFactory = Box<dyn Fn(&Ctx<'_>) -> Box<dyn Dispatch>>;
 type Engine = TurnEngine<CfStorage, EngineFactory>;
 
 /// Hosts one object of a registered type inside a `#[durable_object]` struct: forward its
-/// `fetch` and `alarm` here.
+/// `fetch` and `alarm` here. Its handlers reach the Worker's `Env` through
+/// [`CfExt::of`](crate::CfExt::of).
 ///
 /// ```ignore
 /// #[durable_object]
@@ -45,6 +47,8 @@ pub struct ObjectHost {
     binding: String,
     state: State,
     transport: CfTransport,
+    /// What handlers reach through `CfExt::of(ctx)`: the Worker's environment.
+    ext: CfExt,
     factory: Factory,
     /// `None` until the first message or alarm opens the object (and again when that failed).
     engine: RefCell<Option<Engine>>,
@@ -62,6 +66,7 @@ impl ObjectHost {
     ) -> ObjectHost {
         ObjectHost {
             binding: binding.to_string(),
+            ext: CfExt::new(env.clone()),
             transport: CfTransport::new(env),
             factory: Rc::new(move |ctx| Box::new(factory(ctx))),
             engine: RefCell::new(None),
@@ -202,7 +207,7 @@ impl ObjectHost {
         self.open(to)?;
         let mut engine = self.engine.borrow_mut();
         let engine = engine.as_mut().ok_or("the object is not open")?;
-        let env = TurnEnv::new(&self.transport, &now_ms);
+        let env = TurnEnv::new(&self.transport, &now_ms).with_ext(&self.ext);
         Ok(f(engine, &env))
     }
 

@@ -15,6 +15,7 @@ use lumenize_core::turn::{stateless_turn, TurnEnv};
 use worker::{Context, Env, Request, Response};
 
 use crate::envelope::{Answer, Envelope, Outcome, Target, MESSAGE_PATH};
+use crate::ext::CfExt;
 use crate::transport::CfTransport;
 use crate::{call_envelope, console_line, now_ms, read_envelope, send_all, wire_answer};
 
@@ -67,7 +68,8 @@ impl Workers {
     }
 
     /// Serves a worker type under `binding`: each call runs its handler synchronously (no
-    /// storage, no alarm), then sends its outbox.
+    /// storage, no alarm), then sends its outbox. Handlers reach the Worker's `Env` through
+    /// [`CfExt::of`](crate::CfExt::of).
     pub fn worker<T: Dispatch + 'static>(
         mut self,
         binding: &str,
@@ -89,6 +91,7 @@ impl Workers {
         if req.path() != MESSAGE_PATH {
             return Ok(Err(req));
         }
+        let ext = CfExt::new(env.clone());
         let transport = CfTransport::new(env);
         let envelope = match read_envelope(req, &transport).await {
             Ok(e) => e,
@@ -104,7 +107,10 @@ impl Workers {
                 Err(e) => return Response::error(e, 502).map(Ok),
             },
             Target::Worker { binding } => match self.kinds.iter().find(|(b, _)| *b == binding) {
-                Some((_, kind)) => self.call(kind, &binding, envelope, transport, &ctx).await,
+                Some((_, kind)) => {
+                    self.call(kind, &binding, envelope, transport, &ext, &ctx)
+                        .await
+                }
                 None => {
                     return Response::error(format!("no worker is served as {binding}"), 404)
                         .map(Ok)
@@ -127,6 +133,7 @@ impl Workers {
         binding: &str,
         envelope: Envelope,
         transport: CfTransport,
+        ext: &CfExt,
         ctx: &Context,
     ) -> Answer {
         let Envelope::Call { chain, reply, .. } = envelope else {
@@ -139,7 +146,7 @@ impl Workers {
         };
         let jobs: Rc<RefCell<Vec<ExecutorJob>>> = Rc::default();
         let now = now_ms;
-        let env = TurnEnv::new(&transport, &now);
+        let env = TurnEnv::new(&transport, &now).with_ext(ext);
         let me = Address::worker(binding);
         let run = |obj: &mut dyn Dispatch, c: &Ctx<'_>| {
             let chain = OperationChain::parse(&chain)?;

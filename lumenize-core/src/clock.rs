@@ -15,6 +15,7 @@ pub trait Clock: Send + Sync {
 
 /// The operating system's clock.
 #[cfg(feature = "native")]
+#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 

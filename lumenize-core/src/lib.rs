@@ -6,6 +6,35 @@
 //! operation chain that the runtime runs later with the result. Values travel in the
 //! structured-clone wire format of the TypeScript original, `@lumenize/structured-clone`.
 //!
+//! ```
+//! use lumenize_core::prelude::*;
+//!
+//! /// An object: its state is its own SQLite database (here its key-value view).
+//! struct Counter;
+//!
+//! impl Counter {
+//!     fn add(&mut self, ctx: &Ctx<'_>, by: f64) -> Result<f64, String> {
+//!         let kv = ctx.kv();
+//!         let now = kv.get("n").map_err(|e| e.to_string())?.and_then(|v| v.as_f64());
+//!         let n = now.unwrap_or(0.0) + by;
+//!         kv.put("n", &Value::from(n)).map_err(|e| e.to_string())?;
+//!         Ok(n)
+//!     }
+//! }
+//!
+//! lumenize_core::handlers!(Counter { add(by: f64) });
+//!
+//! // The native runtime (feature `native`, the default). Without `data_dir` objects live in
+//! // memory; with it, each object is a SQLite file there.
+//! let rt = Runtime::builder().object("COUNTER", |_| Counter).build().unwrap();
+//! let c = rt.object("COUNTER", "visits");
+//! c.call_method("add", vec![Value::from(2.0)]).unwrap();
+//! assert_eq!(c.call_method("add", vec![Value::from(3.0)]).unwrap().as_f64(), Some(5.0));
+//! ```
+//!
+//! A longer tour (two objects, one-shot and cron schedules, a cancel, a proxied fetch):
+//! `cargo run -p lumenize-core --example reminders`.
+//!
 //! Layers, each a module with one job:
 //! - [`structured_clone`]: the `Value` model and the byte-compatible W4 codec.
 //! - [`ocan`]: operation chains and continuations, the [`ocan::Dispatch`] trait, the
@@ -17,13 +46,26 @@
 //!   released after commit) written once for every host.
 //! - [`fetch`]: proxied, orchestrated and direct external fetches. The coordination (the
 //!   simple design's alarm race, the orchestrator, the executor protocol) is portable; the
-//!   HTTP client, the direct design and the test endpoint server need `native`.
+//!   HTTP client and the direct design need `native`, the local endpoint server
+//!   `endpoint-server`.
 //! - `runtime` (feature `native`, default): the native host — tokio, rusqlite, per-object
 //!   mailboxes, timers, workers, RPC targets, latency injection and accounting.
+//!
+//! # Features
+//!
+//! - `native` (default): the native runtime (tokio, rusqlite, reqwest).
+//! - `endpoint-server` (off): `fetch::EndpointServer`, a local HTTP server (axum) with
+//!   scripted endpoints for tests, benchmarks and experiments. Implies `native`.
+//! - `sim-mutants` (off, test only): deliberately broken turn rules for the simulator.
+//!
+//! The crate switches on no feature of its dependencies that changes your program: in
+//! particular serde_json is used with its defaults (the codec keeps JavaScript's key order
+//! and exact numbers itself).
 //!
 //! Without the `native` feature everything but `runtime` and fetch's HTTP parts compiles (also
 //! for `wasm32-unknown-unknown`): that is what the Cloudflare backend, the `lumenize-cloudflare`
 //! crate, builds on. The same object code runs on both hosts.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod alarms;
@@ -34,6 +76,7 @@ pub mod fetch;
 pub mod macros;
 pub mod ocan;
 #[cfg(feature = "native")]
+#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 pub mod runtime;
 pub mod storage;
 pub mod structured_clone;

@@ -289,3 +289,19 @@ fn an_alarm_that_cannot_open_the_object_is_retried() {
         },
     );
 }
+
+/// Handlers reach the Worker's `Env` through `CfExt`: the desk's `settings` reads a var and a
+/// secret of the example's workerd configuration (the secret only by its size).
+#[test]
+fn handlers_read_vars_and_secrets_through_cf_ext() {
+    let w = Workerd::start();
+    let got = suite::Backend::call(&w, "settings-desk", "settings", vec![]).unwrap();
+    let got = <Vec<String> as lumenize_core::ocan::FromValue>::from_value(got).unwrap();
+    assert_eq!(
+        got,
+        [
+            "hello from workerd".to_string(),
+            format!("secret of {} bytes", "example-secret-not-secret".len())
+        ]
+    );
+}

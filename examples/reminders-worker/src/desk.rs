@@ -228,6 +228,22 @@ impl Desk {
     }
 }
 
+impl Desk {
+    /// The desk's settings from the Worker's environment, on Cloudflare: the var `GREETING`
+    /// and the size of the secret `DESK_SECRET` (a secret's value is never handed back to a
+    /// caller). Natively there is no Worker environment: read your own configuration.
+    fn settings(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
+        #[cfg(target_arch = "wasm32")]
+        if let Some(cf) = lumenize_cloudflare::CfExt::of(ctx) {
+            let greeting = cf.var("GREETING").unwrap_or_default();
+            let secret = cf.secret("DESK_SECRET").map_or(0, |s| s.len());
+            return Ok(vec![greeting, format!("secret of {secret} bytes")]);
+        }
+        let _ = ctx;
+        Err("no Worker environment on this host".into())
+    }
+}
+
 /// A schedule as a plain object: `{id, type, time, method}`.
 fn schedule_value(s: &Schedule) -> Value {
     Value::object([
@@ -256,6 +272,7 @@ lumenize_core::handlers!(Desk {
     outcomes(),
     fetch_stats as "fetchStats"(),
     try_sql as "trySql"(sql: String, batch: bool),
+    settings(),
 });
 
 /// The desk as both backends register it: wrapped so the fetch result method reaches

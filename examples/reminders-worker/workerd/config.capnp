@@ -42,6 +42,11 @@ const worker :Workerd.Worker = (
     (name = "LUMENIZE_TEST_HOOKS", text = "1"),
     # Local runs and tests only: the fetch executor may reach loopback (a local test server).
     (name = "ALLOW_LOCAL_FETCH", text = "1"),
+    # Read by the desk's `settings` handler through `CfExt` (the Worker's Env): a var and a
+    # secret (both are text bindings to workerd; in production `[vars]` and
+    # `wrangler secret put DESK_SECRET`).
+    (name = "GREETING", text = "hello from workerd"),
+    (name = "DESK_SECRET", text = "example-secret-not-secret"),
   ],
   globalOutbound = "internet",
 );

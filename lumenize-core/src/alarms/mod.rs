@@ -1,17 +1,17 @@
 //! Many schedules multiplexed onto an object's one alarm.
 //!
+//! **These are synchronous.** [`Alarms::schedule`], [`Alarms::cancel_schedule`],
+//! [`Alarms::get_schedule`] and the rest are plain calls, no `.await` (the TypeScript
+//! original's were `async`): they read and write the object's own SQLite inside the
+//! caller's handler transaction, so what a handler schedules or cancels commits or rolls back
+//! with everything else it did.
+//!
 //! Schedules live in the object's own SQLite table `__lmz_alarms` (indexed by time); the
 //! object's single [`AlarmSlot`] is always armed for the earliest pending schedule — including
 //! one that is already past due, which then fires at once (the TypeScript original armed only
-//! future ones, so `schedule(0)` never fired by itself). Everything here is synchronous and runs
-//! inside the caller's handler transaction, which is what makes
-//! [`Alarms::cancel_schedule`] an atomic get-and-delete: the primitive the exactly-once
-//! proxy-fetch design rests on.
-//!
-//! Firing ([`fire`]) runs each due schedule in its own turn and transaction: the schedule is
-//! claimed, its continuation runs through `__execute_chain`, and both commit together — or the
-//! turn rolls back and the failure is retried with Cloudflare's backoff (2, 4, 8, 16, 32, 64 s),
-//! then given up and recorded in `__lmz_alarm_failures`.
+//! future ones, so `schedule(0)` never fired by itself). Running inside the caller's
+//! transaction is what makes [`Alarms::cancel_schedule`] an atomic get-and-delete: the
+//! primitive the exactly-once proxy-fetch design rests on.
 //!
 //! ```no_run
 //! # use lumenize_core::prelude::*;
@@ -21,6 +21,64 @@
 //! assert!(ctx.alarms().cancel_schedule(&s.id)?.is_some());
 //! assert!(ctx.alarms().cancel_schedule(&s.id)?.is_none());
 //! # Ok(()) }
+//! ```
+//!
+//! # What a firing alarm calls
+//!
+//! When the object's alarm goes off (natively the runtime's timer, on Cloudflare the Durable
+//! Object's `alarm()`; in tests `Stub::trigger_alarms` or a manual clock), the host runs
+//! `TurnEngine::alarm`, which gives each due schedule its own turn and transaction:
+//!
+//! 1. [`fire::claim_next`] deletes the earliest due row and remembers it in the turn's context;
+//! 2. the schedule's continuation runs on the object through
+//!    [`ExecuteChain::__execute_chain`](crate::ocan::ExecuteChain::__execute_chain) (with the
+//!    turn's context as the current one), exactly as a chain a handler executes itself; its
+//!    return value is dropped;
+//! 3. [`fire::complete`] re-inserts a cron schedule at its next time, and the turn commits:
+//!    the claim and the continuation's effects land together.
+//!
+//! If step 2 fails (an error or a panic), the turn rolls back — the schedule is pending again,
+//! nothing the continuation wrote survives, its outgoing messages are dropped — and a second
+//! turn ([`fire::record_failure`]) retries it with Cloudflare's backoff (2, 4, 8, 16, 32,
+//! 64 s), then gives it up and records it in `__lmz_alarm_failures`.
+//!
+//! # Idempotency pattern
+//!
+//! When two paths may finish the same piece of work — an answer arriving, and a timeout alarm
+//! firing — let both start with `cancel_schedule` of the timeout's id: it is get-and-delete in
+//! the caller's transaction, so **whoever cancels wins**, exactly once, however the two
+//! interleave, and the loser sees `None` and does nothing. Inside the turn that fires a
+//! schedule, cancelling that very schedule returns it (`Some`): the alarm path can use the
+//! same rule. This is how [`proxy_fetch_simple`](crate::fetch::proxy_fetch_simple) runs a
+//! fetch's continuation exactly once: the executor's reply and the `fetch-{id}` timeout alarm
+//! both end in [`handle_result`](crate::fetch::handle_result), whose first step is this cancel.
+//!
+//! ```no_run
+//! use lumenize_core::prelude::*;
+//!
+//! /// Starts a request whose answer must arrive within 30 s.
+//! fn start(ctx: &Ctx<'_>, request_id: &str) -> Result<(), AlarmError> {
+//!     // The timeout: at the deadline the alarm calls `finish(request_id, null)`.
+//!     ctx.alarms().schedule_with_id(
+//!         &format!("timeout-{request_id}"),
+//!         When::delay_secs(30.0),
+//!         ctn().call("finish", vec![Value::from(request_id), Value::Null]),
+//!     )?;
+//!     // ... send the request; its answer calls `finish(request_id, answer)`.
+//!     Ok(())
+//! }
+//!
+//! /// Both paths end here: the answer, or the timeout alarm.
+//! fn finish(ctx: &Ctx<'_>, request_id: &str, answer: Value) -> Result<(), AlarmError> {
+//!     if let Some(s) = ctx.alarms().cancel_schedule(&format!("timeout-{request_id}"))? {
+//!         // Won: this runs exactly once. `s` is the timeout schedule (its time, its
+//!         // continuation); `answer` is null when the timeout got here first.
+//!         println!("{request_id}: {answer:?} (deadline was {})", s.time);
+//!     } else {
+//!         // Lost: the other path already finished (or this is a duplicate). Do nothing.
+//!     }
+//!     Ok(())
+//! }
 //! ```
 
 pub mod fire;

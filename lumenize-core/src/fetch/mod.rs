@@ -70,11 +70,14 @@ mod server;
 mod simple;
 
 #[cfg(feature = "native")]
+#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 pub use direct::direct_fetch;
 pub use error::FetchError;
 #[cfg(feature = "native")]
+#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 pub use executor::{FetchExecutor, FetchExecutorRpcTarget};
 #[cfg(feature = "native")]
+#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 pub use http::{HttpClient, MAX_CONCURRENT_EXCHANGES};
 pub use job::{address_from_value, address_to_value, ExecutorJob};
 pub use limits::{CapExceeded, CappedBody, HttpLimits, DEFAULT_MAX_BODY_BYTES};
@@ -102,6 +105,7 @@ use crate::runtime::RuntimeBuilder;
 use crate::structured_clone::Value;
 
 #[cfg(feature = "native")]
+#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 /// Registers the worker executor ([`EXECUTOR_BINDING`]), the RPC-target executor
 /// ([`EXECUTOR_RPC_BINDING`]) and the orchestrator object ([`ORCHESTRATOR_BINDING`]). The
 /// executors reach public addresses only; see [`install_with_policy`].
@@ -110,6 +114,7 @@ pub fn install(builder: RuntimeBuilder) -> RuntimeBuilder {
 }
 
 #[cfg(feature = "native")]
+#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 /// [`install`], with executors that reach what `policy` allows (e.g.
 /// `FetchPolicy::default().allow_loopback()` for a local test server).
 pub fn install_with_policy(builder: RuntimeBuilder, policy: FetchPolicy) -> RuntimeBuilder {

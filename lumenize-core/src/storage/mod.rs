@@ -36,6 +36,7 @@
 //! COMMIT")`) change nothing. On Cloudflare workerd's own authorizer refuses the same set.
 
 #[cfg(feature = "native")]
+#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 pub mod sqlite;
 
 use crate::structured_clone::{self, Value};

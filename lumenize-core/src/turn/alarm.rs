@@ -7,7 +7,7 @@ use super::outputs::{AlarmRun, ScheduleFailure};
 use super::{Factory, TurnEngine, TurnEnv};
 use crate::alarms::fire::BACKOFF_SECS;
 use crate::alarms::{fire, AlarmError, ScheduleKind};
-use crate::ocan::{execute_chain, ChainError};
+use crate::ocan::{ChainError, ExecuteChain};
 use crate::storage::TxStorage;
 
 impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
@@ -48,7 +48,10 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             };
             claimed = Some(s.id.clone());
             let row = ctx.fired().borrow().clone();
-            execute_chain(obj, ctx, &s.callback)?;
+            // Through `__execute_chain` (the turn's context is the thread's current one), as
+            // the original's phase 0.5 asks: a fired continuation runs exactly like a chain a
+            // handler executes itself.
+            obj.__execute_chain(&s.callback)?;
             fire::complete(ctx).map_err(alarm_err)?;
             if let Some(row) = row.filter(|_| active(Mutant::DoubleContinuation)) {
                 // Deliberately wrong: the claim is undone, so the schedule fires again.

@@ -49,7 +49,7 @@
 //! - [`FetchPolicy`]: which addresses executors may reach (public ones only by default);
 //! - [`FetchExecutor`] / [`FetchExecutorRpcTarget`]: the executor as a worker / RPC target;
 //! - [`FetchOrchestrator`]: the baseline's orchestrator object;
-//! - [`EndpointServer`] (feature `endpoint-server`, off by default): a local axum server with
+//! - `EndpointServer` (feature `endpoint-server`, off by default): a local axum server with
 //!   scripted endpoints for tests, benchmarks and experiments.
 
 #[cfg(feature = "native")]

@@ -305,3 +305,29 @@ fn handlers_read_vars_and_secrets_through_cf_ext() {
         ]
     );
 }
+
+/// Workers' handlers reach the `Env` the same way (the example's `SETTINGS` worker).
+#[test]
+fn worker_handlers_read_vars_through_cf_ext() {
+    use lumenize_cloudflare::envelope::{Answer, Envelope, Outcome, Target};
+    let w = Workerd::start();
+    let chain = lumenize_core::ocan::ctn()
+        .call("greeting", vec![])
+        .stringify()
+        .unwrap();
+    let body = envelope_text(&Envelope::Call {
+        to: Target::Worker {
+            binding: "SETTINGS".into(),
+        },
+        chain,
+        reply: None,
+    });
+    let (status, text) = w.post_raw(Some(workerd::TOKEN), &body);
+    assert_eq!(status, 200, "{text}");
+    let answer: Answer = serde_json::from_str(&text).unwrap();
+    let Outcome::Ok(wire) = answer.outcome else {
+        panic!("{text}\n{}", w.logs())
+    };
+    let got = lumenize_core::structured_clone::parse(&wire).unwrap();
+    assert_eq!(got.as_str(), Some("hello from workerd"));
+}

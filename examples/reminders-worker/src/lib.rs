@@ -16,7 +16,8 @@ pub mod desk;
 mod cloudflare {
     //! The Cloudflare entry points. Everything lumenize-specific is one line each.
 
-    use lumenize_cloudflare::{ObjectHost, Workers};
+    use lumenize_cloudflare::{CfExt, ObjectHost, Workers};
+    use lumenize_core::context::Ctx;
     use lumenize_core::fetch::{FetchPolicy, EXECUTOR_BINDING};
     use worker::*;
 
@@ -40,6 +41,20 @@ mod cloudflare {
         }
     }
 
+    /// A stateless worker (served as `SETTINGS`): like the desk's `settings`, its handler
+    /// reads the Worker's `Env` through `CfExt`.
+    struct Settings;
+
+    impl Settings {
+        fn greeting(&mut self, ctx: &Ctx<'_>) -> std::result::Result<String, String> {
+            let cf = CfExt::of(ctx).ok_or("not running on Cloudflare")?;
+            cf.var("GREETING")
+                .ok_or_else(|| "GREETING is not set".to_string())
+        }
+    }
+
+    lumenize_core::handlers!(Settings { greeting() });
+
     /// Set to `"1"` only in local configurations (the workerd config of the tests): lets the
     /// fetch executor reach loopback, where a local test server listens. Deployed, the
     /// executor reaches public addresses only.
@@ -55,7 +70,9 @@ mod cloudflare {
         } else {
             FetchPolicy::default()
         };
-        let workers = Workers::new().fetch_executor_with_policy(EXECUTOR_BINDING, policy);
+        let workers = Workers::new()
+            .fetch_executor_with_policy(EXECUTOR_BINDING, policy)
+            .worker("SETTINGS", |_| Settings);
         match workers.serve(req, env, ctx).await? {
             Ok(answered) => Ok(answered),
             Err(req) if req.path() == "/health" => Response::ok("ok"),

@@ -30,6 +30,7 @@ mod dispatch;
 mod error;
 mod execute;
 mod graph;
+pub mod typed;
 
 #[doc(hidden)]
 pub use convert::describe as convert_describe;
@@ -38,6 +39,7 @@ pub use dispatch::{Dispatch, MAX_ARGS, MAX_DEPTH};
 pub use error::ChainError;
 pub use execute::{execute_chain, run_continuation, ExecuteChain};
 pub use graph::{MAX_NESTING, MAX_WORK};
+pub use typed::{Arg, Nested, ResultMarker};
 
 use crate::structured_clone::{self, ObjectKind, Value};
 

@@ -1,0 +1,30 @@
+//! The procedural macros of [`lumenize-core`](https://docs.rs/lumenize-core): use them through
+//! that crate (`#[lumenize_core::dispatch]`), whose documentation has the examples and the
+//! rules. The generated code names `::lumenize_core` (or the path given with
+//! `#[dispatch(crate = "...")]`), so this crate is not meant to be depended on directly.
+//!
+//! Files: `model.rs` (what a handler is, for the generator), `attr.rs` (reading an `impl` block
+//! and its `#[handler]` options, with the compile errors for mistakes), `list.rs` (the
+//! `handlers!` list form), `generate.rs` (the `Dispatch` impl and the typed builder).
+
+use proc_macro::TokenStream;
+
+mod attr;
+mod generate;
+mod list;
+mod model;
+
+/// Generates `Dispatch` and a typed continuation builder for the handlers of an inherent `impl`
+/// block. Documented, with examples, as `lumenize_core::dispatch`.
+#[proc_macro_attribute]
+pub fn dispatch(args: TokenStream, item: TokenStream) -> TokenStream {
+    attr::expand(args.into(), item.into()).into()
+}
+
+/// The generator behind `lumenize_core::handlers!` (the list form):
+/// `__handlers_list!($crate; Type { method (as "jsName")? (arg: Ty, ..), .. })`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __handlers_list(input: TokenStream) -> TokenStream {
+    list::expand(input.into()).into()
+}

@@ -7,7 +7,7 @@ use quote::{quote, ToTokens};
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Type, Visibility};
 
-use crate::generate;
+use crate::generate::{self, Spans};
 use crate::model::{check_name, check_unique, push, Handler, Krate};
 
 /// The attribute's expansion.
@@ -28,7 +28,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let generated = handlers_of(&block).and_then(|(ty_name, handlers)| {
         check_unique(&handlers)?;
-        let dispatch = generate::dispatch_impl(&krate, &block.self_ty, &handlers);
+        let dispatch = generate::dispatch_impl(&krate, &block.self_ty, &handlers, Spans::Source);
         let builder = generate::builder(&krate, &block.self_ty, &ty_name, &handlers);
         Ok(quote! { #dispatch #builder })
     });
@@ -153,8 +153,8 @@ fn handler(f: &ImplItemFn) -> syn::Result<Option<Handler>> {
     let hint = if opts.marked {
         ""
     } else {
-        " (every `pub` method of a #[dispatch] block is a handler: mark a helper \
-         #[handler(skip)], make it private, or move it to another impl block)"
+        "; every `pub` method of a #[dispatch] block is a handler: mark a helper \
+         #[handler(skip)], make it private, or move it to another impl block"
     };
     let mut errors = None;
     if let Some(a) = &sig.asyncness {

@@ -12,22 +12,45 @@ use syn::{Ident, Type, Visibility};
 
 use crate::model::{Handler, Krate};
 
+/// Where the user's spans come from, which decides how generated names next to them resolve.
+#[derive(Clone, Copy)]
+pub enum Spans {
+    /// The attribute's input: source tokens, which resolve like the call site.
+    Source,
+    /// `handlers!`'s input: tokens carrying macro_rules hygiene, under which the generated
+    /// `method` or `__lmz_args` would not resolve; spans keep their location only.
+    MacroRules,
+}
+
+impl Spans {
+    /// `span`, fit to carry generated names.
+    fn at(self, span: Span) -> Span {
+        match self {
+            Spans::Source => span,
+            Spans::MacroRules => span.resolved_at(Span::call_site()),
+        }
+    }
+}
+
 /// `impl Dispatch for #ty`, matching on the exposed names.
-pub fn dispatch_impl(krate: &Krate, ty: &Type, handlers: &[Handler]) -> TokenStream {
-    let arms = handlers.iter().map(|h| dispatch_arm(krate, h));
+pub fn dispatch_impl(krate: &Krate, ty: &Type, handlers: &[Handler], spans: Spans) -> TokenStream {
+    let arms = handlers.iter().map(|h| dispatch_arm(krate, h, spans));
     quote! {
         impl #krate::ocan::Dispatch for #ty {
             fn type_name(&self) -> &'static str {
                 ::core::stringify!(#ty)
             }
 
-            #[allow(unused_variables)]
+            #[allow(unused_variables, unused_imports)]
             fn dispatch(
                 &mut self,
                 ctx: &#krate::context::Ctx<'_>,
                 method: &str,
                 args: ::std::vec::Vec<#krate::structured_clone::Value>,
             ) -> ::core::result::Result<#krate::structured_clone::Value, #krate::ocan::ChainError> {
+                // A one-word path, so that an argument type without `FromValue` is reported at
+                // the type (a path starting with the crate would be reported at the macro).
+                use #krate::macros::next_arg as __lmz_next_arg;
                 match method {
                     #(#arms)*
                     _ => ::core::result::Result::Err(#krate::ocan::ChainError::UnknownMethod {
@@ -41,27 +64,25 @@ pub fn dispatch_impl(krate: &Krate, ty: &Type, handlers: &[Handler]) -> TokenStr
 }
 
 /// One `"name" => { convert the arguments; call }` arm.
-fn dispatch_arm(krate: &Krate, h: &Handler) -> TokenStream {
+fn dispatch_arm(krate: &Krate, h: &Handler, spans: Spans) -> TokenStream {
     let js = &h.js;
     let rust = &h.rust;
     let count = h.params.len();
     let names: Vec<Ident> = (0..count)
         .map(|i| format_ident!("__lmz_arg{}", i))
         .collect();
-    // Located at the user's type, so "cannot be a handler argument" points at it, but resolved
-    // at the call site: a type from `handlers!` carries macro_rules hygiene, under which the
-    // generated `method` and `__lmz_args` would not resolve.
+    // Spanned at the user's type, so "cannot be a handler argument" points at it.
     let converts = h
         .params
         .iter()
         .zip(&names)
         .enumerate()
         .map(|(i, ((_, ty), name))| {
-            quote_spanned! {at(ty.span())=>
-                let #name: #ty = #krate::macros::next_arg(&mut __lmz_args, method, #i)?;
+            quote_spanned! {spans.at(ty.span())=>
+                let #name: #ty = __lmz_next_arg(&mut __lmz_args, method, #i)?;
             }
         });
-    let call = quote_spanned! {at(h.ret_span)=>
+    let call = quote_spanned! {spans.at(h.ret_span)=>
         #krate::ocan::IntoHandlerResult::into_handler_result(self.#rust(ctx #(, #names)*))
     };
     quote! {
@@ -75,11 +96,6 @@ fn dispatch_arm(krate: &Krate, h: &Handler) -> TokenStream {
             #call
         }
     }
-}
-
-/// A span located at `span` that resolves names at the call site (see `dispatch_arm`).
-fn at(span: Span) -> Span {
-    span.resolved_at(Span::call_site())
 }
 
 /// The builder type, `Type::ctn()`, and one builder method per handler.
@@ -124,7 +140,7 @@ fn builder_method(krate: &Krate, h: &Handler) -> TokenStream {
     let gets = h.js.value();
     let gets = gets.split('.').map(|key| quote! { .get(#key) });
     let params = h.params.iter().map(|(name, ty)| {
-        quote_spanned! {at(ty.span())=> #name: impl #krate::ocan::Arg<#ty> }
+        quote_spanned! {ty.span()=> #name: impl #krate::ocan::Arg<#ty> }
     });
     let values = h.params.iter().map(|(name, ty)| {
         quote! { <_ as #krate::ocan::Arg<#ty>>::into_arg(#name) }

@@ -7,14 +7,16 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{braced, parenthesized, Ident, LitStr, Token, Type, Visibility};
 
-use crate::generate;
+use crate::generate::{self, Spans};
 use crate::model::{check_name, check_unique, Handler, Krate};
 
 /// The expansion.
 pub fn expand(input: TokenStream) -> TokenStream {
     match syn::parse2::<List>(input) {
         Ok(list) => match check_unique(&list.handlers) {
-            Ok(()) => generate::dispatch_impl(&list.krate, &list.ty, &list.handlers),
+            Ok(()) => {
+                generate::dispatch_impl(&list.krate, &list.ty, &list.handlers, Spans::MacroRules)
+            }
             Err(e) => e.to_compile_error(),
         },
         Err(e) => e.to_compile_error(),

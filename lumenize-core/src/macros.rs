@@ -89,3 +89,29 @@ macro_rules! __lmz_method_name {
         $alias
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ocan::{ctn, Dispatch};
+    use crate::prelude::Ctx;
+
+    /// An object inside this crate: the generated `::lumenize_core` paths resolve here too.
+    #[derive(Default)]
+    struct Probe;
+
+    #[crate::dispatch]
+    impl Probe {
+        #[handler(name = "ping")]
+        fn ping(&mut self, _ctx: &Ctx<'_>, n: f64) -> f64 {
+            n
+        }
+    }
+
+    #[test]
+    fn dispatch_works_inside_the_crate() {
+        assert_eq!(Probe.type_name(), "Probe");
+        let typed = Probe::ctn().ping(1.0).stringify().unwrap();
+        let by_hand = ctn().call("ping", vec![1.0.into()]).stringify().unwrap();
+        assert_eq!(typed, by_hand);
+    }
+}

@@ -27,7 +27,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let generated = handlers_of(&block).and_then(|(ty_name, handlers)| {
-        check_unique(&handlers)?;
+        check_unique(&handlers, "#[handler(name = \"...\")]")?;
         let dispatch = generate::dispatch_impl(&krate, &block.self_ty, &handlers, Spans::Source);
         let builder = generate::builder(&krate, &block.self_ty, &ty_name, &handlers);
         Ok(quote! { #dispatch #builder })

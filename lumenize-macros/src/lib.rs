@@ -14,8 +14,8 @@ mod generate;
 mod list;
 mod model;
 
-/// Generates `Dispatch` and a typed continuation builder for the handlers of an inherent `impl`
-/// block. Documented, with examples, as `lumenize_core::dispatch`.
+/// (Implemented in `lumenize-macros`; the rules, the compile errors and more examples are in
+/// lumenize-core's `ocan::typed` module.)
 #[proc_macro_attribute]
 pub fn dispatch(args: TokenStream, item: TokenStream) -> TokenStream {
     attr::expand(args.into(), item.into()).into()

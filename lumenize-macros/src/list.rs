@@ -13,7 +13,7 @@ use crate::model::{check_name, check_unique, Handler, Krate};
 /// The expansion.
 pub fn expand(input: TokenStream) -> TokenStream {
     match syn::parse2::<List>(input) {
-        Ok(list) => match check_unique(&list.handlers) {
+        Ok(list) => match check_unique(&list.handlers, "method as \"name\"") {
             Ok(()) => {
                 generate::dispatch_impl(&list.krate, &list.ty, &list.handlers, Spans::MacroRules)
             }

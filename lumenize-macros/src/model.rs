@@ -23,8 +23,9 @@ pub struct Handler {
 /// user's `crate = "..."`).
 pub type Krate = TokenStream;
 
-/// Checks that the exposed names are unique: a duplicate is an error at its second use.
-pub fn check_unique(handlers: &[Handler]) -> syn::Result<()> {
+/// Checks that the exposed names are unique: a duplicate is an error at its second use. `rename`
+/// says how the form at hand gives a method another name.
+pub fn check_unique(handlers: &[Handler], rename: &str) -> syn::Result<()> {
     let mut errors: Option<syn::Error> = None;
     for (i, h) in handlers.iter().enumerate() {
         let name = h.js.value();
@@ -33,7 +34,7 @@ pub fn check_unique(handlers: &[Handler]) -> syn::Result<()> {
                 h.js.span(),
                 format!(
                     "duplicate handler name \"{name}\": `{}` is already exposed under it; \
-                     give one of them another name with #[handler(name = \"...\")]",
+                     give one of them another name ({rename})",
                     first.rust
                 ),
             );

@@ -5,7 +5,7 @@
 //! `self` receiver, plus any method marked `#[handler]`; `#[handler(name = "onFetched")]` gives
 //! the name chains use (a TypeScript caller's camelCase, or a dotted path like
 //! `"svc.fetch.handle"`), `#[handler(skip)]` leaves a `pub` method out. A handler takes
-//! `&mut self` (or `&self`), then `ctx: &Ctx<'_>`, then its arguments (any [`FromValue`] type),
+//! `&mut self` (or `&self`), then `ctx: &Ctx<'_>`, then its arguments (any [`FromValue`](super::FromValue) type),
 //! and returns any [`IntoHandlerResult`](super::IntoHandlerResult). The macro generates
 //! [`Dispatch`](super::Dispatch) for the type (as [`handlers!`](crate::handlers) does) and a
 //! builder: `Desk::ctn().remind(what)` is the [`OperationChain`] calling `remind` with `what`,

@@ -3,9 +3,26 @@
 //! rules. The generated code names `::lumenize_core` (or the path given with
 //! `#[dispatch(crate = "...")]`), so this crate is not meant to be depended on directly.
 //!
+//! ```
+//! use lumenize_core::prelude::*;
+//!
+//! pub struct Desk;
+//!
+//! #[lumenize_core::dispatch]
+//! impl Desk {
+//!     #[handler(name = "onRing")]
+//!     pub fn ring(&mut self, _ctx: &Ctx<'_>, what: String) -> String { what }
+//! }
+//!
+//! let chain = Desk::ctn().ring("tea");
+//! assert_eq!(chain.method_path().as_deref(), Some("onRing"));
+//! ```
+//!
 //! Files: `model.rs` (what a handler is, for the generator), `attr.rs` (reading an `impl` block
 //! and its `#[handler]` options, with the compile errors for mistakes), `list.rs` (the
 //! `handlers!` list form), `generate.rs` (the `Dispatch` impl and the typed builder).
+
+#![warn(missing_docs)]
 
 use proc_macro::TokenStream;
 

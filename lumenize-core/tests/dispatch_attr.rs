@@ -54,6 +54,10 @@ impl Desk {
     #[allow(dead_code)]
     fn helper(&mut self, _ctx: &Ctx<'_>) {}
 
+    /// Compiled out: neither dispatched nor in the builder.
+    #[cfg(any())]
+    pub fn gone(&mut self, _ctx: &Ctx<'_>) {}
+
     pub fn maybe(&mut self, _ctx: &Ctx<'_>, a: f64, b: Option<f64>) -> f64 {
         a + b.unwrap_or(100.0)
     }
@@ -108,7 +112,7 @@ fn exposes_pub_and_marked_methods_under_their_names() {
         Some("psst")
     );
     // The Rust name of a renamed handler, skipped, private and associated functions: unknown.
-    for name in ["on_fetched", "handle", "skipped", "helper", "new"] {
+    for name in ["on_fetched", "handle", "skipped", "helper", "new", "gone"] {
         let e = run(&mut d, &ctn().call(name, vec![])).unwrap_err();
         assert!(
             matches!(&e, ChainError::UnknownMethod { target, method } if target == "Desk" && method == name),

@@ -236,13 +236,18 @@ fn handler(f: &ImplItemFn) -> syn::Result<Option<Handler>> {
         params,
         ret_span,
         vis: f.vis.clone(),
-        docs: f
-            .attrs
-            .iter()
-            .filter(|a| a.path().is_ident("doc"))
-            .cloned()
-            .collect(),
+        docs: attrs_named(f, "doc"),
+        cfgs: attrs_named(f, "cfg"),
     }))
+}
+
+/// The method's attributes named `name`.
+fn attrs_named(f: &ImplItemFn, name: &str) -> Vec<syn::Attribute> {
+    f.attrs
+        .iter()
+        .filter(|a| a.path().is_ident(name))
+        .cloned()
+        .collect()
 }
 
 /// `&Ctx<..>` (any path ending in `Ctx`); `&mut Ctx` is not.

@@ -85,7 +85,9 @@ fn dispatch_arm(krate: &Krate, h: &Handler, spans: Spans) -> TokenStream {
     let call = quote_spanned! {spans.at(h.ret_span)=>
         #krate::ocan::IntoHandlerResult::into_handler_result(self.#rust(ctx #(, #names)*))
     };
+    let cfgs = &h.cfgs;
     quote! {
+        #(#cfgs)*
         #js => {
             #krate::macros::check_arg_count(method, args.len(), #count)?;
             let mut __lmz_args = ::std::iter::IntoIterator::into_iter(args);
@@ -147,7 +149,9 @@ fn builder_method(krate: &Krate, h: &Handler) -> TokenStream {
     });
     let js = &h.js;
     let summary = format!("Builds the chain calling `{}`:", js.value());
+    let cfgs = &h.cfgs;
     quote! {
+        #(#cfgs)*
         #[doc = #summary]
         #[doc = ""]
         #(#docs)*

@@ -78,6 +78,7 @@ impl Parse for Entry {
             params: params.into_iter().map(|p| (p.name, p.ty)).collect(),
             vis: Visibility::Inherited,
             docs: Vec::new(),
+            cfgs: Vec::new(),
         }))
     }
 }

@@ -17,6 +17,9 @@ pub struct Handler {
     pub vis: Visibility,
     /// The method's doc attributes, copied onto its builder method.
     pub docs: Vec<Attribute>,
+    /// The method's `#[cfg(..)]` attributes, copied onto its dispatch arm and builder method
+    /// (a handler compiled out is not dispatched either).
+    pub cfgs: Vec<Attribute>,
 }
 
 /// The path the generated code uses for lumenize-core (`::lumenize_core`, `$crate`, or the

@@ -38,6 +38,7 @@
 //! Layers, each a module with one job:
 //! - [`structured_clone`]: the `Value` model and the byte-compatible W4 codec.
 //! - [`ocan`]: operation chains and continuations, the [`ocan::Dispatch`] trait, the
+//!   [`#[dispatch]`](dispatch) attribute (typed handlers and continuation builders), the
 //!   [`handlers!`] macro, and `__execute_chain`.
 //! - [`storage`], [`alarms`], [`clock`], [`transport`]: the backend-neutral traits (SQL storage,
 //!   the one alarm slot, time, message transport) and the alarms service written against them.
@@ -68,6 +69,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+// The code `#[dispatch]` generates names `::lumenize_core`, which must resolve inside this
+// crate too (its unit tests, its own objects).
+extern crate self as lumenize_core;
+
 pub mod alarms;
 pub mod clock;
 pub mod context;
@@ -83,13 +88,40 @@ pub mod structured_clone;
 pub mod transport;
 pub mod turn;
 
+/// Generates [`Dispatch`](ocan::Dispatch) and a typed continuation builder
+/// (`Desk::ctn().remind(what)`) for the handlers of an inherent `impl` block: its `pub`
+/// methods and those marked `#[handler]` (`#[handler(name = "onFetched")]` for another name,
+/// `#[handler(skip)]` to leave one out). The guide, with the rules, the compile errors, results
+/// and `$result` placeholders, is [`ocan::typed`].
+///
+/// ```
+/// use lumenize_core::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Counter { n: f64 }
+///
+/// #[lumenize_core::dispatch]
+/// impl Counter {
+///     pub fn add(&mut self, _ctx: &Ctx<'_>, by: f64) -> f64 { self.n += by; self.n }
+/// }
+///
+/// let rt = Runtime::builder().object("COUNTER", |_| Counter::default()).build().unwrap();
+/// let v = rt.object("COUNTER", "alice").call(&Counter::ctn().add(2.0)).unwrap();
+/// assert_eq!(v.as_f64(), Some(2.0));
+/// ```
+pub use lumenize_macros::dispatch;
+
+#[doc(hidden)]
+pub use lumenize_macros::__handlers_list;
+
 /// The names most programs need: `use lumenize_core::prelude::*;`.
 pub mod prelude {
     pub use crate::alarms::{AlarmError, Alarms, Schedule, ScheduleFilter, ScheduleKind, When};
     pub use crate::context::{CallError, Ctx};
+    pub use crate::dispatch;
     pub use crate::ocan::{
         ctn, result_marker, ChainError, Continuation, Dispatch, ExecuteChain, FromValue, IntoValue,
-        OperationChain, Serde,
+        Nested, OperationChain, ResultMarker, Serde,
     };
     #[cfg(feature = "native")]
     pub use crate::runtime::{Runtime, RuntimeBuilder};

@@ -4,6 +4,7 @@
 
 use lumenize_core::alarms::{Schedule, ScheduleFilter, When};
 use lumenize_core::fetch::{self, FetchOptions, TestMode};
+use lumenize_core::ocan::ResultMarker;
 use lumenize_core::prelude::*;
 use lumenize_core::structured_clone::ObjectKind;
 use std::time::Duration;
@@ -20,6 +21,9 @@ const SCHEMA: &str = "\
 CREATE TABLE IF NOT EXISTS rung (id INTEGER PRIMARY KEY, text TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS fetched (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, outcome TEXT NOT NULL);";
 
+/// The handlers: every `pub` method below with `&mut self` (the constructor is not one).
+/// `Desk::ctn().ring(text)` is the chain calling `ring`, checked when this compiles.
+#[lumenize_core::dispatch]
 impl Desk {
     /// The desk, with its tables.
     pub fn new(ctx: &Ctx<'_>) -> Desk {
@@ -28,16 +32,19 @@ impl Desk {
         Desk
     }
 
-    fn remind(&mut self, ctx: &Ctx<'_>, text: String, delay_ms: f64) -> Result<String, String> {
+    /// Schedules `ring(text)` in `delay_ms`; returns the schedule's id.
+    pub fn remind(&mut self, ctx: &Ctx<'_>, text: String, delay_ms: f64) -> Result<String, String> {
         let when = When::delay_secs(delay_ms / 1000.0);
         let s = ctx
             .alarms()
-            .schedule(when, ctn().call("ring", vec![Value::from(text)]))
+            .schedule(when, Desk::ctn().ring(text))
             .map_err(|e| e.to_string())?;
         Ok(s.id)
     }
 
-    fn remind_at(
+    /// Schedules `ring(text)` at `at_ms` under the id `id`.
+    #[handler(name = "remindAt")]
+    pub fn remind_at(
         &mut self,
         ctx: &Ctx<'_>,
         id: String,
@@ -46,17 +53,13 @@ impl Desk {
     ) -> Result<String, String> {
         let s = ctx
             .alarms()
-            .schedule_with_id(
-                &id,
-                When::at_ms(at_ms as i64),
-                ctn().call("ring", vec![Value::from(text)]),
-            )
+            .schedule_with_id(&id, When::at_ms(at_ms as i64), Desk::ctn().ring(text))
             .map_err(|e| e.to_string())?;
         Ok(s.id)
     }
 
     /// Records `text`; returns how many reminders have rung here.
-    fn ring(&mut self, ctx: &Ctx<'_>, text: String) -> Result<f64, String> {
+    pub fn ring(&mut self, ctx: &Ctx<'_>, text: String) -> Result<f64, String> {
         let rows = ctx
             .sql()
             .exec(
@@ -69,7 +72,7 @@ impl Desk {
 
     /// Asks the desk named `peer` to run `method(text)`; its answer (or error) comes back to
     /// [`Desk::answered`] as a continuation.
-    fn ask(
+    pub fn ask(
         &mut self,
         ctx: &Ctx<'_>,
         peer: String,
@@ -77,13 +80,13 @@ impl Desk {
         text: String,
     ) -> Result<(), String> {
         let to = Address::object(DESK_BINDING, peer);
-        let cont = ctn().call("answered", vec![result_marker()]);
+        let cont = Desk::ctn().answered(ResultMarker);
         ctx.call(&to, &method, vec![Value::from(text)], Some(&cont))
             .map_err(|e| e.to_string())
     }
 
     /// The continuation of [`Desk::ask`]: records `answer:<value>` or `error:<name>`.
-    fn answered(&mut self, ctx: &Ctx<'_>, answer: Value) -> Result<f64, String> {
+    pub fn answered(&mut self, ctx: &Ctx<'_>, answer: Value) -> Result<f64, String> {
         let error_name = match &answer {
             Value::Object(o) => match &*o.borrow() {
                 ObjectKind::Error(e) => Some(e.name.clone()),
@@ -100,7 +103,7 @@ impl Desk {
     }
 
     /// The cancelled schedule (`null` when there was none): what `cancel_schedule` returns.
-    fn cancel(&mut self, ctx: &Ctx<'_>, id: String) -> Result<Value, String> {
+    pub fn cancel(&mut self, ctx: &Ctx<'_>, id: String) -> Result<Value, String> {
         let s = ctx
             .alarms()
             .cancel_schedule(&id)
@@ -108,7 +111,8 @@ impl Desk {
         Ok(s.as_ref().map_or(Value::Null, schedule_value))
     }
 
-    fn pending(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
+    /// The ids of the pending schedules.
+    pub fn pending(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
         let all = ctx
             .alarms()
             .get_schedules(&ScheduleFilter::default())
@@ -116,7 +120,8 @@ impl Desk {
         Ok(all.into_iter().map(|s| s.id).collect())
     }
 
-    fn rung(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
+    /// Every reminder that rang, in order.
+    pub fn rung(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
         let rows = ctx
             .sql()
             .exec("SELECT text FROM rung ORDER BY id", &[])
@@ -129,7 +134,7 @@ impl Desk {
     }
 
     /// Starts a proxied fetch; its outcome is recorded under `tag`.
-    fn fetch(
+    pub fn fetch(
         &mut self,
         ctx: &Ctx<'_>,
         tag: String,
@@ -147,14 +152,15 @@ impl Desk {
             },
             ..FetchOptions::default()
         };
-        let cont = ctn().call("fetched", vec![Value::from(tag), result_marker()]);
+        let cont = Desk::ctn().fetched(tag, ResultMarker);
         fetch::proxy_fetch_simple(ctx, &Value::from(url), &cont, &options)
             .map_err(|e| e.to_string())
     }
 
     /// Starts a proxied fetch whose response body may have at most `max_body` bytes; its
     /// outcome is recorded under `tag`.
-    fn fetch_capped(
+    #[handler(name = "fetchCapped")]
+    pub fn fetch_capped(
         &mut self,
         ctx: &Ctx<'_>,
         tag: String,
@@ -168,13 +174,13 @@ impl Desk {
             max_body_bytes: max_body as u64,
             ..FetchOptions::default()
         };
-        let cont = ctn().call("fetched", vec![Value::from(tag), result_marker()]);
+        let cont = Desk::ctn().fetched(tag, ResultMarker);
         fetch::proxy_fetch_simple(ctx, &Value::from(url), &cont, &options)
             .map_err(|e| e.to_string())
     }
 
     /// The continuation: records what the fetch came to (`200`, `FetchTimeoutError`...).
-    fn fetched(&mut self, ctx: &Ctx<'_>, tag: String, outcome: Value) -> Result<(), String> {
+    pub fn fetched(&mut self, ctx: &Ctx<'_>, tag: String, outcome: Value) -> Result<(), String> {
         let text = match fetch::outcome_from_value(&outcome) {
             Ok(resp) => resp.status.to_string(),
             Err(e) => e.name().to_string(),
@@ -189,7 +195,7 @@ impl Desk {
     }
 
     /// Every recorded outcome as `tag=outcome`, in arrival order.
-    fn outcomes(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
+    pub fn outcomes(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
         let rows = ctx
             .sql()
             .exec("SELECT tag, outcome FROM fetched ORDER BY id", &[])
@@ -209,7 +215,8 @@ impl Desk {
 
     /// Test hook of the backend suite: records `before:<sql>`, then runs `sql` (as a batch when
     /// `batch`). A refused statement fails the turn, and the record rolls back with it.
-    fn try_sql(&mut self, ctx: &Ctx<'_>, sql: String, batch: bool) -> Result<f64, String> {
+    #[handler(name = "trySql")]
+    pub fn try_sql(&mut self, ctx: &Ctx<'_>, sql: String, batch: bool) -> Result<f64, String> {
         self.ring(ctx, format!("before:{sql}"))?;
         let ran = if batch {
             ctx.sql().exec_batch(&sql)
@@ -221,18 +228,17 @@ impl Desk {
     }
 
     /// `[no-ops, pending fetches]`: outcomes that lost the race, and fetches still waiting.
-    fn fetch_stats(&mut self, ctx: &Ctx<'_>) -> Result<Vec<f64>, String> {
+    #[handler(name = "fetchStats")]
+    pub fn fetch_stats(&mut self, ctx: &Ctx<'_>) -> Result<Vec<f64>, String> {
         let no_ops = fetch::no_op_count(ctx).map_err(|e| e.to_string())?;
         let pending = fetch::pending_count(ctx).map_err(|e| e.to_string())?;
         Ok(vec![no_ops as f64, pending as f64])
     }
-}
 
-impl Desk {
     /// The desk's settings from the Worker's environment, on Cloudflare: the var `GREETING`
     /// and the size of the secret `DESK_SECRET` (a secret's value is never handed back to a
     /// caller). Natively there is no Worker environment: read your own configuration.
-    fn settings(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
+    pub fn settings(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
         #[cfg(target_arch = "wasm32")]
         if let Some(cf) = lumenize_cloudflare::CfExt::of(ctx) {
             let greeting = cf.var("GREETING").unwrap_or_default();
@@ -256,24 +262,6 @@ fn schedule_value(s: &Schedule) -> Value {
         ),
     ])
 }
-
-lumenize_core::handlers!(Desk {
-    remind(text: String, delay_ms: f64),
-    remind_at as "remindAt"(id: String, text: String, at_ms: f64),
-    ring(text: String),
-    ask(peer: String, method: String, text: String),
-    answered(answer: Value),
-    cancel(id: String),
-    pending(),
-    rung(),
-    fetch(tag: String, url: String, timeout_ms: f64, grace_ms: f64, lose_delivery: bool),
-    fetch_capped as "fetchCapped"(tag: String, url: String, timeout_ms: f64, max_body: f64),
-    fetched(tag: String, outcome: Value),
-    outcomes(),
-    fetch_stats as "fetchStats"(),
-    try_sql as "trySql"(sql: String, batch: bool),
-    settings(),
-});
 
 /// The desk as both backends register it: wrapped so the fetch result method reaches
 /// [`fetch::handle_result`].

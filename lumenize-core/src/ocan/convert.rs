@@ -25,6 +25,11 @@ use crate::structured_clone::{Object, ObjectKind, Value};
 /// to the budget of the call's arguments (see the module docs): an implementation of your own
 /// that converts nested values should do so through them (e.g. `Vec::<T>::from_value`) rather
 /// than walk arrays itself.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler argument: it does not convert from a wire `Value`",
+    label = "not `FromValue`",
+    note = "take a type implementing `FromValue` (f64, integers, bool, String, Vec<T>, Option<T>, Value), or `Serde<T>` for a serde type"
+)]
 pub trait FromValue: Sized {
     /// The expected type, for error messages (`"number"`, `"string"`...).
     const EXPECTED: &'static str;
@@ -33,6 +38,10 @@ pub trait FromValue: Sized {
 }
 
 /// A handler return type: converts into the [`Value`] the caller (or continuation) receives.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross the wire: it does not convert into a `Value`",
+    note = "use a type implementing `IntoValue` (f64, integers, bool, String, Vec<T>, Option<T>, Value, ()), or `Serde<T>` for a serde type"
+)]
 pub trait IntoValue {
     /// Converts.
     fn into_value(self) -> Value;
@@ -41,6 +50,11 @@ pub trait IntoValue {
 /// What a handler method may return: a value (`T: IntoValue`) or `Result<T, E>` with any
 /// displayable error (it becomes a [`ChainError::Handler`], i.e. an `Error` value for the
 /// caller, and rolls the handler's transaction back).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned by a handler",
+    label = "not a value that converts into a `Value`, nor `Result<such a value, E: Display>`",
+    note = "return a type implementing `IntoValue` (f64, integers, bool, String, Vec<T>, Option<T>, Value, ()), `Serde<T>` for a serde type, or a `Result` of one"
+)]
 pub trait IntoHandlerResult {
     /// Converts.
     fn into_handler_result(self) -> Result<Value, ChainError>;

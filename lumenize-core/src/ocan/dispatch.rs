@@ -11,8 +11,10 @@ pub const MAX_DEPTH: usize = 50;
 /// Most arguments accepted in one `apply` (the original's `maxArgs`).
 pub const MAX_ARGS: usize = 100;
 
-/// Maps a method path and arguments to a user method. Implement it with the
-/// [`handlers!`](crate::handlers) macro rather than by hand.
+/// Maps a method path and arguments to a user method. Implement it with
+/// [`#[dispatch]`](crate::dispatch) on the type's `impl` block (which also generates typed
+/// continuation builders, see [`typed`](super::typed)) or the [`handlers!`](crate::handlers)
+/// list, rather than by hand; by hand is for wrappers that route some methods themselves.
 pub trait Dispatch {
     /// The type's name, for error messages.
     fn type_name(&self) -> &'static str;

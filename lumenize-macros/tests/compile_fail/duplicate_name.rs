@@ -1,0 +1,18 @@
+use lumenize_core::prelude::*;
+
+pub struct Desk;
+
+#[lumenize_core::dispatch]
+impl Desk {
+    #[handler(name = "onFetched")]
+    pub fn fetched(&mut self, _ctx: &Ctx<'_>, outcome: Value) -> Value {
+        outcome
+    }
+
+    #[handler(name = "onFetched")]
+    pub fn fetched_again(&mut self, _ctx: &Ctx<'_>, outcome: Value) -> Value {
+        outcome
+    }
+}
+
+fn main() {}

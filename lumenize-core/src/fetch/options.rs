@@ -18,9 +18,9 @@ pub const EXECUTOR_RPC_BINDING: &str = "FETCH_EXECUTOR_RPC";
 pub const ORCHESTRATOR_BINDING: &str = "FETCH_ORCHESTRATOR";
 /// Name of the one orchestrator instance used by default.
 pub const ORCHESTRATOR_NAME: &str = "singleton";
-/// The origin-side method both the executor's result and the timeout alarm call. An origin
-/// object must expose it: wrap it in [`Fetching`](super::Fetching), or route it to
-/// [`handle_result`](super::handle_result) yourself.
+/// The origin-side method both the executor's result and the timeout alarm call. Every
+/// object answers it without any setup: the turn engine routes it to
+/// [`handle_result`](super::handle_result) unless the object answers it itself.
 pub const RESULT_METHOD: &str = "svc.fetch.handleResult";
 /// The executor's method.
 pub const EXECUTE_METHOD: &str = "executeFetch";
@@ -104,8 +104,13 @@ pub enum ProxyFetchError {
     /// The request value is not a URL string, a `URL` or a `RequestSync`.
     #[error("invalid fetch request: {0}")]
     InvalidRequest(FetchError),
-    /// No executor (or orchestrator) is registered at that address.
-    #[error("no fetch executor or orchestrator registered as {0}")]
+    /// No executor (or orchestrator) is registered at that address. The message says how to
+    /// register them, the step a new user misses.
+    #[error(
+        "no fetch executor or orchestrator registered as {0}: register them with \
+         `lumenize_core::fetch::install(builder)` (or `install_with_policy`) natively, \
+         `Workers::new().fetch_executor(..)` on Cloudflare"
+    )]
     UnknownTarget(Address),
     /// A fetch with this id is still pending on this object.
     #[error("a fetch with request id {0:?} is already pending")]

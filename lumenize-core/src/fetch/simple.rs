@@ -39,7 +39,8 @@ pub fn alarm_id(request_id: &str) -> String {
 /// id is refused instead of silently replacing its backstop. Both the call and the alarm are
 /// part of this turn's transaction: if the handler fails afterwards, neither happens.
 ///
-/// The origin must route [`RESULT_METHOD`] to [`handle_result`] (see [`Fetching`](super::Fetching)).
+/// Any object can call it: the turn engine routes [`RESULT_METHOD`] to [`handle_result`].
+/// Without the executor registered (natively [`install`](super::install)) it fails at once.
 pub fn proxy_fetch_simple(
     ctx: &Ctx<'_>,
     request: &Value,

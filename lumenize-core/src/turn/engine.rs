@@ -182,7 +182,8 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             let run = catch_unwind(AssertUnwindSafe(|| {
                 ctx.enter(|| {
                     let obj = instance.get_or_insert_with(|| factory.construct(&ctx));
-                    body(obj.dispatch(), &ctx)
+                    // Every object answers the fetch result method (fetch/route.rs).
+                    body(&mut crate::fetch::route::Routed(obj.dispatch()), &ctx)
                 })
             }));
             let result = match run {

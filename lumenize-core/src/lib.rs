@@ -18,6 +18,7 @@
 //! - [`fetch`]: proxied, orchestrated and direct external fetches. The coordination (the
 //!   simple design's alarm race, the orchestrator, the executor protocol) is portable; the
 //!   HTTP client, the direct design and the test endpoint server need `native`.
+//! - [`Error`]: one error type for handlers; every error above converts into it with `?`.
 //! - `runtime` (feature `native`, default): the native host — tokio, rusqlite, per-object
 //!   mailboxes, timers, workers, RPC targets, latency injection and accounting.
 //!
@@ -29,6 +30,7 @@
 pub mod alarms;
 pub mod clock;
 pub mod context;
+mod error;
 pub mod fetch;
 #[doc(hidden)]
 pub mod macros;
@@ -39,6 +41,8 @@ pub mod storage;
 pub mod structured_clone;
 pub mod transport;
 pub mod turn;
+
+pub use error::Error;
 
 /// The names most programs need: `use lumenize_core::prelude::*;`.
 pub mod prelude {

@@ -57,6 +57,10 @@ macro_rules! handlers {
                 stringify!($ty)
             }
 
+            fn method_names(&self) -> ::std::option::Option<&'static [&'static str]> {
+                ::std::option::Option::Some(&[$($crate::__lmz_method_name!($method $(, $alias)?)),*])
+            }
+
             #[allow(unused_variables, unused_mut, unused_assignments)]
             fn dispatch(
                 &mut self,

@@ -137,6 +137,10 @@ impl<T: Dispatch> Dispatch for Fetching<T> {
         self.0.type_name()
     }
 
+    fn method_names(&self) -> Option<&'static [&'static str]> {
+        self.0.method_names()
+    }
+
     fn dispatch(
         &mut self,
         ctx: &Ctx<'_>,

@@ -21,7 +21,7 @@ pub const ORCHESTRATOR_NAME: &str = "singleton";
 /// The origin-side method both the executor's result and the timeout alarm call. Every
 /// object answers it without any setup: the turn engine routes it to
 /// [`handle_result`](super::handle_result) unless the object answers it itself.
-pub const RESULT_METHOD: &str = "svc.fetch.handleResult";
+pub const RESULT_METHOD: &str = crate::alarms::FETCH_RESULT_METHOD;
 /// The executor's method.
 pub const EXECUTE_METHOD: &str = "executeFetch";
 

@@ -23,6 +23,10 @@ impl Dispatch for Routed<'_> {
         self.0.type_name()
     }
 
+    fn method_names(&self) -> Option<&'static [&'static str]> {
+        self.0.method_names()
+    }
+
     fn dispatch(
         &mut self,
         ctx: &Ctx<'_>,

@@ -60,6 +60,11 @@ pub fn proxy_fetch_simple(
     continuation
         .validate_continuation()
         .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
+    if let Some(why) = ctx.unknown_own_method(continuation) {
+        return Err(ProxyFetchError::Alarm(
+            crate::alarms::AlarmError::InvalidContinuation(why),
+        ));
+    }
     let id = options.request_id.clone().unwrap_or_else(new_uuid);
     let job = Job {
         request_id: id.clone(),

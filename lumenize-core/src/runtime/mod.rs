@@ -7,15 +7,16 @@
 //! #[derive(Default)]
 //! struct Counter;
 //! impl Counter {
-//!     fn add(&mut self, ctx: &Ctx<'_>, by: f64) -> Result<f64, String> {
-//!         let n = ctx.kv().get("n").map_err(|e| e.to_string())?.and_then(|v| v.as_f64()).unwrap_or(0.0) + by;
-//!         ctx.kv().put("n", &Value::from(n)).map_err(|e| e.to_string())?;
+//!     fn add(&mut self, ctx: &Ctx<'_>, by: f64) -> Result<f64, lumenize_core::Error> {
+//!         let n = ctx.kv().get_as::<f64>("n")?.unwrap_or(0.0) + by;
+//!         ctx.kv().put_as("n", &n)?;
 //!         Ok(n)
 //!     }
 //! }
 //! lumenize_core::handlers!(Counter { add(by: f64) });
 //!
-//! let rt = Runtime::builder().object("COUNTER", |_ctx| Counter).build().unwrap();
+//! // In memory: nothing survives the runtime (`.data_dir(dir)` keeps one SQLite file per object).
+//! let rt = Runtime::builder().in_memory().object("COUNTER", |_ctx| Counter).build().unwrap();
 //! let v = rt.object("COUNTER", "alice").call(&ctn().call("add", vec![Value::from(2.0)])).unwrap();
 //! assert_eq!(v.as_f64(), Some(2.0));
 //! ```

@@ -2,7 +2,7 @@
 //! (`schedule`, `call_raw`'s continuation, a proxied fetch's), not days later when it runs.
 
 use lumenize_core::clock::ManualClock;
-use lumenize_core::fetch::{self, FetchOptions, FetchPolicy};
+use lumenize_core::fetch::{self, Design, FetchOptions, FetchPolicy};
 use lumenize_core::prelude::*;
 
 #[derive(Default)]
@@ -25,12 +25,15 @@ impl Desk {
 
     fn fetch(&mut self, ctx: &Ctx<'_>, method: String) -> Result<String, lumenize_core::Error> {
         let cont = ctn().call(&method, vec![result_marker()]);
-        Ok(fetch::proxy_fetch_simple(
-            ctx,
-            &Value::from("http://127.0.0.1:1/"),
-            &cont,
-            &FetchOptions::default(),
-        )?)
+        let url = Value::from("http://127.0.0.1:1/");
+        let opts = FetchOptions::default();
+        // Every design refuses it; the simple one last, so its id is the answer.
+        for design in [Design::Direct, Design::Orchestrated] {
+            if let Err(e) = fetch::start_fetch(design, ctx, &url, &cont, &opts) {
+                return Err(e.into());
+            }
+        }
+        Ok(fetch::proxy_fetch_simple(ctx, &url, &cont, &opts)?)
     }
 
     fn ring(&mut self, _ctx: &Ctx<'_>) {}

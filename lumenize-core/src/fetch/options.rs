@@ -7,7 +7,8 @@ use super::error::FetchError;
 use super::limits::DEFAULT_MAX_BODY_BYTES;
 use super::policy::FetchPolicy;
 use crate::alarms::AlarmError;
-use crate::context::CallError;
+use crate::context::{CallError, Ctx};
+use crate::ocan::Continuation;
 use crate::transport::Address;
 
 /// Binding of the worker executor registered by [`install`](super::install).
@@ -132,6 +133,18 @@ impl From<CallError> for ProxyFetchError {
             CallError::UnknownTarget(a) => ProxyFetchError::UnknownTarget(a),
             other => ProxyFetchError::Call(other),
         }
+    }
+}
+
+/// Refuses a continuation that names a method this object does not have: it would fail when
+/// the outcome arrives, long after the caller could have fixed it.
+pub(crate) fn check_continuation(
+    ctx: &Ctx<'_>,
+    continuation: &Continuation,
+) -> Result<(), ProxyFetchError> {
+    match ctx.unknown_own_method(continuation) {
+        Some(why) => Err(ProxyFetchError::Alarm(AlarmError::InvalidContinuation(why))),
+        None => Ok(()),
     }
 }
 

@@ -11,7 +11,7 @@
 
 use super::job::{Job, ReplyMode};
 use super::message::FetchRequest;
-use super::options::{millis, FetchOptions, ProxyFetchError, RESULT_METHOD};
+use super::options::{check_continuation, millis, FetchOptions, ProxyFetchError, RESULT_METHOD};
 use super::{new_uuid, FetchError, HttpLimits};
 use crate::alarms::When;
 use crate::context::Ctx;
@@ -60,11 +60,7 @@ pub fn proxy_fetch_simple(
     continuation
         .validate_continuation()
         .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
-    if let Some(why) = ctx.unknown_own_method(continuation) {
-        return Err(ProxyFetchError::Alarm(
-            crate::alarms::AlarmError::InvalidContinuation(why),
-        ));
-    }
+    check_continuation(ctx, continuation)?;
     let id = options.request_id.clone().unwrap_or_else(new_uuid);
     let job = Job {
         request_id: id.clone(),

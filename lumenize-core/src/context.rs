@@ -183,6 +183,9 @@ impl<'a> Ctx<'a> {
         if !self.parts.transport.knows(to) {
             return Err(CallError::UnknownTarget(to.clone()));
         }
+        if let Some(why) = continuation.and_then(|c| self.alarms.unknown_method(c)) {
+            return Err(CallError::InvalidChain(why));
+        }
         // Both are checked as their reader will check them (`OperationChain::validate`), so
         // nothing is sent that the receiver would refuse.
         let text = chain.stringify().map_err(CallError::from_chain)?;
@@ -249,5 +252,23 @@ impl<'a> Ctx<'a> {
 
     pub(crate) fn fired(&self) -> &RefCell<Option<ScheduleRow>> {
         self.alarms.fired()
+    }
+
+    /// Tells the context which object runs in it (its type name and
+    /// [`method_names`](crate::ocan::Dispatch::method_names)), so that continuations this
+    /// object will run later are checked when they are written. Hosts call it once the
+    /// instance exists; without it nothing is checked.
+    pub(crate) fn set_object_methods(
+        &self,
+        type_name: &'static str,
+        names: Option<&'static [&'static str]>,
+    ) {
+        self.alarms.set_methods(type_name, names);
+    }
+
+    /// Why `continuation`, run later on this object, would fail at once: it names a method
+    /// the object does not have (see [`set_object_methods`](Self::set_object_methods)).
+    pub(crate) fn unknown_own_method(&self, continuation: &Continuation) -> Option<String> {
+        self.alarms.unknown_method(continuation)
     }
 }

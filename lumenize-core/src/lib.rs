@@ -49,6 +49,7 @@
 //!   simple design's alarm race, the orchestrator, the executor protocol) is portable; the
 //!   HTTP client and the direct design need `native`, the local endpoint server
 //!   `endpoint-server`.
+//! - [`Error`]: one error type for handlers; every error above converts into it with `?`.
 //! - `runtime` (feature `native`, default): the native host — tokio, rusqlite, per-object
 //!   mailboxes, timers, workers, RPC targets, latency injection and accounting.
 //!
@@ -76,6 +77,7 @@ extern crate self as lumenize_core;
 pub mod alarms;
 pub mod clock;
 pub mod context;
+mod error;
 pub mod fetch;
 #[doc(hidden)]
 pub mod macros;
@@ -113,6 +115,8 @@ pub use lumenize_macros::dispatch;
 
 #[doc(hidden)]
 pub use lumenize_macros::__handlers_list;
+
+pub use error::Error;
 
 /// The names most programs need: `use lumenize_core::prelude::*;`.
 pub mod prelude {

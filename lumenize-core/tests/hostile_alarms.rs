@@ -26,6 +26,7 @@ fn runtime() -> (Runtime, Arc<ManualClock>) {
     let clock = ManualClock::new(T0);
     let rt = fetch::install(Runtime::builder())
         .object("PROBE", Probe::new)
+        .object("UNLISTED", |ctx| Unlisted(Probe::new(ctx)))
         .manual_clock(clock.clone())
         .build()
         .expect("runtime");
@@ -224,6 +225,25 @@ fn writers_refuse_what_the_reader_would_refuse() {
     assert_eq!(stored, 0, "nothing was scheduled");
 }
 
+/// The probe without its method list: schedules naming any method pass the method check, so
+/// the chain limits alone decide what a writer accepts.
+struct Unlisted(Probe);
+
+impl Dispatch for Unlisted {
+    fn type_name(&self) -> &'static str {
+        "Unlisted"
+    }
+
+    fn dispatch(
+        &mut self,
+        ctx: &Ctx<'_>,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, ChainError> {
+        self.0.dispatch(ctx, method, args)
+    }
+}
+
 /// A chain around the limits: `ops` operations, `args` arguments in its last call, and an
 /// argument nested `depth` arrays deep (the codec refuses past 128 levels, envelope included).
 fn chain_near_limits(ops: usize, args: usize, depth: usize) -> OperationChain {
@@ -249,7 +269,7 @@ proptest::proptest! {
         depth in 118usize..=130,
     ) {
         let (rt, _clock) = runtime();
-        let p = rt.object("PROBE", "a");
+        let p = rt.object("UNLISTED", "a");
         let (written, read) = p
             .run(move |_, ctx| {
                 let chain = chain_near_limits(ops, args, depth);

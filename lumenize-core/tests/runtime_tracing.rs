@@ -99,7 +99,10 @@ fn failures_are_tracing_events_with_structured_fields() {
             ctx.me(),
             "ping",
             vec![Value::from("x")],
-            Some(&ctn().call("no_such_method", vec![result_marker()])),
+            Some(&ctn().call(
+                "fail_always",
+                vec![Value::from("continuation"), result_marker()],
+            )),
         )
         .map_err(|e| ChainError::handler(e.to_string()))
     })
@@ -123,7 +126,9 @@ fn failures_are_tracing_events_with_structured_fields() {
     let unanswered = find("always fails (unanswered)");
     assert_eq!(unanswered.level, Level::WARN);
     assert!(unanswered.target.starts_with("lumenize_core::runtime"));
-    assert!(find("no_such_method").fields["message"].contains("continuation"));
+    // The continuation names a method that exists (a missing one is refused when the call is
+    // queued) but passes it one argument too many: it fails when it runs.
+    assert!(find("fail_always").fields["message"].contains("continuation"));
     let schedule = find("always fails (schedule)");
     assert_eq!(
         schedule.fields.get("schedule_id"),

@@ -223,6 +223,7 @@ impl Harness {
     pub fn settle(&self) -> Result<(), ExperimentError> {
         self.rt
             .settle(Duration::from_secs(120))
+            .map(drop)
             .map_err(|e| ExperimentError::Run(format!("runtime did not settle: {e}")))
     }
 

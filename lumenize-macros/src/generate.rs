@@ -35,10 +35,19 @@ impl Spans {
 /// `impl Dispatch for #ty`, matching on the exposed names.
 pub fn dispatch_impl(krate: &Krate, ty: &Type, handlers: &[Handler], spans: Spans) -> TokenStream {
     let arms = handlers.iter().map(|h| dispatch_arm(krate, h, spans));
+    // The exposed names, so a continuation naming a missing method is refused when written.
+    let names = handlers.iter().map(|h| {
+        let (cfgs, js) = (&h.cfgs, &h.js);
+        quote! { #(#cfgs)* #js }
+    });
     quote! {
         impl #krate::ocan::Dispatch for #ty {
             fn type_name(&self) -> &'static str {
                 ::core::stringify!(#ty)
+            }
+
+            fn method_names(&self) -> ::core::option::Option<&'static [&'static str]> {
+                ::core::option::Option::Some(&[#(#names),*])
             }
 
             #[allow(unused_variables, unused_imports)]

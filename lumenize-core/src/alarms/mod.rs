@@ -175,18 +175,51 @@ pub fn init_schema(storage: &dyn Storage) -> Result<(), StorageError> {
     storage.exec_batch(META_SCHEMA)
 }
 
+/// The method every object answers without declaring it (`fetch::RESULT_METHOD`, defined
+/// here because schedules are checked against it and this layer sits below `fetch`).
+pub(crate) const FETCH_RESULT_METHOD: &str = "svc.fetch.handleResult";
+
 /// The alarms' own state for one turn, held by the turn's context: the schedule being fired,
 /// if any (claimed by [`fire::claim_next`], completed by [`fire::complete`], or taken by a
 /// `cancel_schedule` of its id from inside its own continuation).
+///
+/// It also holds the object's method names ([`Dispatch::method_names`](crate::ocan::Dispatch::method_names)),
+/// set by the turn engine, so that a continuation this object will run is checked when it is
+/// written.
 #[derive(Debug, Default)]
 pub(crate) struct TurnAlarms {
     fired: RefCell<Option<ScheduleRow>>,
+    methods: std::cell::Cell<Option<(&'static str, &'static [&'static str])>>,
 }
 
 impl TurnAlarms {
     /// The schedule being fired in this turn.
     pub(crate) fn fired(&self) -> &RefCell<Option<ScheduleRow>> {
         &self.fired
+    }
+
+    /// Records the object's type name and method names (`None`: unknown, nothing is checked).
+    pub(crate) fn set_methods(
+        &self,
+        type_name: &'static str,
+        names: Option<&'static [&'static str]>,
+    ) {
+        self.methods.set(names.map(|n| (type_name, n)));
+    }
+
+    /// Why `chain`, run later on this object, would fail at once: it names a method the object
+    /// does not have. `None` when it does, or when the object's methods are not known.
+    pub(crate) fn unknown_method(&self, chain: &crate::ocan::OperationChain) -> Option<String> {
+        let (ty, names) = self.methods.get()?;
+        let path = chain.method_path()?;
+        // The fetch result method is answered by the turn engine for every object.
+        if names.contains(&path.as_str()) || path == FETCH_RESULT_METHOD {
+            return None;
+        }
+        Some(format!(
+            "{ty} has no method {path:?} (it has: {}), so the continuation would fail when it runs",
+            names.join(", ")
+        ))
     }
 }
 
@@ -298,6 +331,9 @@ impl<'a> Alarms<'a> {
             return Err(AlarmError::InvalidContinuation(
                 "it calls nothing (build it with ctn().call(..))".into(),
             ));
+        }
+        if let Some(why) = self.turn.unknown_method(&callback) {
+            return Err(AlarmError::InvalidContinuation(why));
         }
         let time = when::resolve(when, now)?;
         // Checked exactly as `claim_next` will read it back (`OperationChain::validate`):

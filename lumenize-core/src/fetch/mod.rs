@@ -15,7 +15,7 @@
 //! value naming one [`FetchError`] variant; read it with [`outcome_from_value`].
 //!
 //! ```no_run
-//! use lumenize_core::fetch::{self, FetchOptions, Fetching};
+//! use lumenize_core::fetch::{self, FetchOptions};
 //! use lumenize_core::prelude::*;
 //!
 //! struct Origin;
@@ -35,8 +35,10 @@
 //! }
 //! lumenize_core::handlers!(Origin { go(url: String), done(outcome: Value) });
 //!
+//! // `install` registers the executors; the object needs no wrapper or extra method: the
+//! // result reaches `done` through the turn engine's routing of `RESULT_METHOD`.
 //! let rt = fetch::install(Runtime::builder())
-//!     .object("ORIGIN", |_| Fetching(Origin)) // routes the result method to handle_result
+//!     .object("ORIGIN", |_| Origin)
 //!     .build()
 //!     .unwrap();
 //! rt.object("ORIGIN", "o1").call_method("go", vec![Value::from("https://example.com/")]).unwrap();
@@ -59,12 +61,15 @@ mod error;
 mod executor;
 #[cfg(feature = "native")]
 mod http;
+#[cfg(feature = "native")]
+mod install;
 mod job;
 mod limits;
 mod message;
 mod options;
 mod orchestrated;
 mod policy;
+pub(crate) mod route;
 #[cfg(feature = "endpoint-server")]
 mod server;
 mod simple;
@@ -79,6 +84,9 @@ pub use executor::{FetchExecutor, FetchExecutorRpcTarget};
 #[cfg(feature = "native")]
 #[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 pub use http::{HttpClient, MAX_CONCURRENT_EXCHANGES};
+#[cfg(feature = "native")]
+#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
+pub use install::{install, install_with_policy};
 pub use job::{address_from_value, address_to_value, ExecutorJob};
 pub use limits::{CapExceeded, CappedBody, HttpLimits, DEFAULT_MAX_BODY_BYTES};
 pub use message::{
@@ -100,34 +108,7 @@ pub use simple::{alarm_id, handle_result, no_op_count, pending_count, proxy_fetc
 
 use crate::context::Ctx;
 use crate::ocan::{ChainError, Continuation, Dispatch};
-#[cfg(feature = "native")]
-use crate::runtime::RuntimeBuilder;
 use crate::structured_clone::Value;
-
-#[cfg(feature = "native")]
-#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
-/// Registers the worker executor ([`EXECUTOR_BINDING`]), the RPC-target executor
-/// ([`EXECUTOR_RPC_BINDING`]) and the orchestrator object ([`ORCHESTRATOR_BINDING`]). The
-/// executors reach public addresses only; see [`install_with_policy`].
-pub fn install(builder: RuntimeBuilder) -> RuntimeBuilder {
-    install_with_policy(builder, FetchPolicy::default())
-}
-
-#[cfg(feature = "native")]
-#[cfg_attr(docsrs, doc(cfg(feature = "native")))]
-/// [`install`], with executors that reach what `policy` allows (e.g.
-/// `FetchPolicy::default().allow_loopback()` for a local test server).
-pub fn install_with_policy(builder: RuntimeBuilder, policy: FetchPolicy) -> RuntimeBuilder {
-    let rpc = policy.clone();
-    builder
-        .worker(EXECUTOR_BINDING, move |_| {
-            FetchExecutor::with_policy(policy.clone())
-        })
-        .rpc_target(EXECUTOR_RPC_BINDING, move |_| {
-            FetchExecutorRpcTarget::with_policy(rpc.clone())
-        })
-        .object(ORCHESTRATOR_BINDING, |_| FetchOrchestrator)
-}
 
 /// Starts a fetch with the chosen design: the one entry point experiments use to compare
 /// them. See [`direct_fetch`], [`proxy_fetch`] and [`proxy_fetch_simple`].
@@ -150,13 +131,20 @@ pub fn start_fetch(
 }
 
 /// Wraps an object type so it handles [`RESULT_METHOD`] (the simple design's convergence
-/// point) and passes every other method to the inner object. Register
-/// `|ctx| Fetching(MyObject::new(ctx))`.
+/// point) and passes every other method to the inner object.
+///
+/// No longer needed: every object answers [`RESULT_METHOD`] (the turn engine routes it to
+/// [`handle_result`] when the object does not answer it itself). Kept so that code written
+/// for 1.0's first releases compiles and behaves the same.
 pub struct Fetching<T>(pub T);
 
 impl<T: Dispatch> Dispatch for Fetching<T> {
     fn type_name(&self) -> &'static str {
         self.0.type_name()
+    }
+
+    fn method_names(&self) -> Option<&'static [&'static str]> {
+        self.0.method_names()
     }
 
     fn dispatch(

@@ -7,7 +7,8 @@ use super::error::FetchError;
 use super::limits::DEFAULT_MAX_BODY_BYTES;
 use super::policy::FetchPolicy;
 use crate::alarms::AlarmError;
-use crate::context::CallError;
+use crate::context::{CallError, Ctx};
+use crate::ocan::Continuation;
 use crate::transport::Address;
 
 /// Binding of the worker executor registered by [`install`](super::install).
@@ -18,10 +19,10 @@ pub const EXECUTOR_RPC_BINDING: &str = "FETCH_EXECUTOR_RPC";
 pub const ORCHESTRATOR_BINDING: &str = "FETCH_ORCHESTRATOR";
 /// Name of the one orchestrator instance used by default.
 pub const ORCHESTRATOR_NAME: &str = "singleton";
-/// The origin-side method both the executor's result and the timeout alarm call. An origin
-/// object must expose it: wrap it in [`Fetching`](super::Fetching), or route it to
-/// [`handle_result`](super::handle_result) yourself.
-pub const RESULT_METHOD: &str = "svc.fetch.handleResult";
+/// The origin-side method both the executor's result and the timeout alarm call. Every
+/// object answers it without any setup: the turn engine routes it to
+/// [`handle_result`](super::handle_result) unless the object answers it itself.
+pub const RESULT_METHOD: &str = crate::alarms::FETCH_RESULT_METHOD;
 /// The executor's method.
 pub const EXECUTE_METHOD: &str = "executeFetch";
 
@@ -104,8 +105,13 @@ pub enum ProxyFetchError {
     /// The request value is not a URL string, a `URL` or a `RequestSync`.
     #[error("invalid fetch request: {0}")]
     InvalidRequest(FetchError),
-    /// No executor (or orchestrator) is registered at that address.
-    #[error("no fetch executor or orchestrator registered as {0}")]
+    /// No executor (or orchestrator) is registered at that address. The message says how to
+    /// register them, the step a new user misses.
+    #[error(
+        "no fetch executor or orchestrator registered as {0}: register them with \
+         `lumenize_core::fetch::install(builder)` (or `install_with_policy`) natively, \
+         `Workers::new().fetch_executor(..)` on Cloudflare"
+    )]
     UnknownTarget(Address),
     /// A fetch with this id is still pending on this object.
     #[error("a fetch with request id {0:?} is already pending")]
@@ -127,6 +133,18 @@ impl From<CallError> for ProxyFetchError {
             CallError::UnknownTarget(a) => ProxyFetchError::UnknownTarget(a),
             other => ProxyFetchError::Call(other),
         }
+    }
+}
+
+/// Refuses a continuation that names a method this object does not have: it would fail when
+/// the outcome arrives, long after the caller could have fixed it.
+pub(crate) fn check_continuation(
+    ctx: &Ctx<'_>,
+    continuation: &Continuation,
+) -> Result<(), ProxyFetchError> {
+    match ctx.unknown_own_method(continuation) {
+        Some(why) => Err(ProxyFetchError::Alarm(AlarmError::InvalidContinuation(why))),
+        None => Ok(()),
     }
 }
 

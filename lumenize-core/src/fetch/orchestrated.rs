@@ -14,7 +14,7 @@
 
 use super::job::{address_from_value, address_to_value, Job, ReplyMode};
 use super::message::FetchRequest;
-use super::options::{millis, FetchOptions, ProxyFetchError};
+use super::options::{check_continuation, millis, FetchOptions, ProxyFetchError};
 use super::{new_uuid, FetchError, HttpLimits};
 use crate::alarms::When;
 use crate::context::Ctx;
@@ -42,6 +42,7 @@ pub fn proxy_fetch(
 ) -> Result<String, ProxyFetchError> {
     // Normalized so it survives the wire (binary bodies as marked base64).
     let normalized = FetchRequest::from_value(request).map_err(ProxyFetchError::InvalidRequest)?;
+    check_continuation(ctx, continuation)?;
     let id = options.request_id.clone().unwrap_or_else(new_uuid);
     let inner = continuation
         .stringify_continuation()

@@ -11,7 +11,7 @@
 
 use super::job::{Job, ReplyMode};
 use super::message::FetchRequest;
-use super::options::{millis, FetchOptions, ProxyFetchError, RESULT_METHOD};
+use super::options::{check_continuation, millis, FetchOptions, ProxyFetchError, RESULT_METHOD};
 use super::{new_uuid, FetchError, HttpLimits};
 use crate::alarms::When;
 use crate::context::Ctx;
@@ -39,7 +39,8 @@ pub fn alarm_id(request_id: &str) -> String {
 /// id is refused instead of silently replacing its backstop. Both the call and the alarm are
 /// part of this turn's transaction: if the handler fails afterwards, neither happens.
 ///
-/// The origin must route [`RESULT_METHOD`] to [`handle_result`] (see [`Fetching`](super::Fetching)).
+/// Any object can call it: the turn engine routes [`RESULT_METHOD`] to [`handle_result`].
+/// Without the executor registered (natively [`install`](super::install)) it fails at once.
 pub fn proxy_fetch_simple(
     ctx: &Ctx<'_>,
     request: &Value,
@@ -59,6 +60,7 @@ pub fn proxy_fetch_simple(
     continuation
         .validate_continuation()
         .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
+    check_continuation(ctx, continuation)?;
     let id = options.request_id.clone().unwrap_or_else(new_uuid);
     let job = Job {
         request_id: id.clone(),

@@ -27,4 +27,13 @@ pub trait Dispatch {
         method: &str,
         args: Vec<Value>,
     ) -> Result<Value, ChainError>;
+
+    /// Every method name [`dispatch`](Self::dispatch) answers, when the type knows them
+    /// statically ([`handlers!`](crate::handlers) lists them). With a list, a continuation
+    /// this object would run later (`schedule`, `call_raw`'s continuation, a fetch's) that
+    /// names another method is refused when it is written, not when it fires. `None` (the
+    /// default, for hand-written and wrapping types) skips that check.
+    fn method_names(&self) -> Option<&'static [&'static str]> {
+        None
+    }
 }

@@ -4,6 +4,7 @@
 use super::accounting::thread_cpu;
 use super::counters::Kind;
 use super::ext::NativeExt;
+use super::failures::FailureKind;
 use super::protocol::{Msg, ObjKey, Router, RuntimeError};
 use super::shared::{valid_binding, Shared, Signal, OPEN_RETRY_MS};
 use crate::context::Ctx;
@@ -265,7 +266,8 @@ impl ObjectHost {
                 let result = self.turn(|e, env| e.deliver(env, &continuation, &outcome));
                 if let Err(e) = result {
                     tracing::warn!(address = %self.me(), error = %e, "continuation failed");
-                    self.shared.count(Kind::FailedContinuation);
+                    self.shared
+                        .fail(FailureKind::Continuation, self.me(), e.to_string());
                 }
             }
             Msg::Resume { chain, awake } => {
@@ -273,7 +275,8 @@ impl ObjectHost {
                 let result = self.turn(|e, env| e.resume(env, &chain));
                 if let Err(e) = result {
                     tracing::warn!(address = %self.me(), error = %e, "resumed work failed");
-                    self.shared.count(Kind::FailedResume);
+                    self.shared
+                        .fail(FailureKind::ResumedWork, self.me(), e.to_string());
                 }
                 drop(awake);
             }
@@ -315,8 +318,10 @@ impl ObjectHost {
         run: impl FnOnce(&mut TurnEngine<SqliteStorage, NativeFactory>, &TurnEnv<'_>) -> AlarmRun,
     ) -> Vec<String> {
         let mut alarm_run = self.with_engine(run);
-        for _ in alarm_run.failures() {
-            self.shared.count(Kind::FailedSchedule);
+        for f in alarm_run.failures() {
+            let recorded = f.recorded().as_ref().ok();
+            self.shared
+                .fail_schedule(self.me(), f.id(), f.error(), recorded);
         }
         if alarm_run.fault().is_some() {
             self.shared.count(Kind::AlarmFault);

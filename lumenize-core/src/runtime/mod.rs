@@ -7,15 +7,16 @@
 //! #[derive(Default)]
 //! struct Counter;
 //! impl Counter {
-//!     fn add(&mut self, ctx: &Ctx<'_>, by: f64) -> Result<f64, String> {
-//!         let n = ctx.kv().get("n").map_err(|e| e.to_string())?.and_then(|v| v.as_f64()).unwrap_or(0.0) + by;
-//!         ctx.kv().put("n", &Value::from(n)).map_err(|e| e.to_string())?;
+//!     fn add(&mut self, ctx: &Ctx<'_>, by: f64) -> Result<f64, lumenize_core::Error> {
+//!         let n = ctx.kv().get_as::<f64>("n")?.unwrap_or(0.0) + by;
+//!         ctx.kv().put_as("n", &n)?;
 //!         Ok(n)
 //!     }
 //! }
 //! lumenize_core::handlers!(Counter { add(by: f64) });
 //!
-//! let rt = Runtime::builder().object("COUNTER", |_ctx| Counter).build().unwrap();
+//! // In memory: nothing survives the runtime (`.data_dir(dir)` keeps one SQLite file per object).
+//! let rt = Runtime::builder().in_memory().object("COUNTER", |_ctx| Counter).build().unwrap();
 //! let v = rt.object("COUNTER", "alice").call(&ctn().call("add", vec![Value::from(2.0)])).unwrap();
 //! assert_eq!(v.as_f64(), Some(2.0));
 //! ```
@@ -24,8 +25,9 @@
 //! - **Objects** are registered by binding; `object(binding, name)` addresses one by name
 //!   (id = SHA-256 of binding and name; `object_by_id` takes only such ids, 64 lowercase hex
 //!   digits, so an id can never name a path outside the data directory). An object's task
-//!   starts on its first message, opens `<data_dir>/<binding>/<id>.sqlite` (WAL) or an
-//!   in-memory database, and handles its mailbox one message at a time. Every message is one
+//!   starts on its first message, opens `<data_dir>/<binding>/<id>.sqlite` (WAL) with
+//!   [`data_dir`](RuntimeBuilder::data_dir), or **an in-memory database without it** (the
+//!   default; lost when the runtime is dropped), and handles its mailbox one message at a time. Every message is one
 //!   *turn* (alarms: one turn per schedule), and a turn is one SQLite transaction: commit on
 //!   success; on error or panic rollback, drop the turn's outgoing messages, report the
 //!   error, keep going.
@@ -54,11 +56,15 @@
 //! `address` (and `schedule_id`, `error`...) as fields: `ERROR` for faults of the runtime
 //! itself (an object that cannot open, a panicking worker, an alarm that cannot run), `WARN`
 //! for failed handlers, `INFO` for late outcomes. Install any subscriber to see them. The
-//! runtime keeps only fixed-size counts ([`Runtime::counters`]), never the events.
+//! runtime keeps fixed-size counts ([`Runtime::counters`]) and the last
+//! [`FAILURE_LOG_CAPACITY`] failures of work nobody waits for ([`Runtime::failures`]; each
+//! [`Runtime::settle`] returns those that happened while it waited). Schedules given up after
+//! their last retry stay in the object's database: [`Stub::alarm_failures`].
 
 pub mod accounting;
 mod counters;
 mod ext;
+mod failures;
 mod host;
 mod protocol;
 mod routing;
@@ -68,9 +74,11 @@ mod worker;
 pub use accounting::{Accounting, Prices, CLOUDFLARE_PRICES};
 pub use counters::Counters;
 pub use ext::{AwakeGuard, MessageSender, NativeExt};
+pub use failures::{Failure, FailureKind, ScheduleFate, Settled, FAILURE_LOG_CAPACITY};
 pub use protocol::RuntimeError;
 pub use shared::{ObjectFactory, WorkerFactory};
 
+use crate::alarms::fire::FailureRecord;
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::context::Ctx;
 use crate::ocan::{ChainError, Dispatch, OperationChain};
@@ -83,11 +91,12 @@ use shared::{valid_binding, Latency, ObjectType, Shared, WorkerType};
 use std::any::Any;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-/// Configures a [`Runtime`].
+/// Configures a [`Runtime`]. Storage is in memory unless [`data_dir`](Self::data_dir) is set
+/// (say it with [`in_memory`](Self::in_memory) to make the choice visible).
 pub struct RuntimeBuilder {
     objects: HashMap<String, ObjectType>,
     workers: HashMap<String, WorkerType>,
@@ -185,9 +194,26 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Stores objects under `dir` (created if missing); without it objects live in memory.
+    /// Stores objects on disk, one SQLite file per object under `dir` (created if missing):
+    /// data and schedules survive a restart, and idle objects hibernate. **Without it, objects
+    /// live in memory** ([`in_memory`](Self::in_memory), the default): everything is lost when
+    /// the runtime is dropped.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Keeps every object's database in memory (the default, said explicitly): nothing
+    /// survives the runtime, and objects never hibernate. For tests and throwaway runs; use
+    /// [`data_dir`](Self::data_dir) to keep data. [`Runtime::data_dir`] tells which was chosen.
+    ///
+    /// ```
+    /// use lumenize_core::prelude::*;
+    /// let rt = Runtime::builder().in_memory().build().unwrap();
+    /// assert_eq!(rt.data_dir(), None);
+    /// ```
+    pub fn in_memory(mut self) -> Self {
+        self.data_dir = None;
         self
     }
 
@@ -303,6 +329,7 @@ impl RuntimeBuilder {
             latency: RwLock::new(Latency::default()),
             accounts: Default::default(),
             counters: Default::default(),
+            failures: Default::default(),
             closing: Default::default(),
         });
         if let Some(m) = &self.manual {
@@ -319,6 +346,7 @@ impl RuntimeBuilder {
         Ok(Runtime {
             shared,
             tokio: Some(tokio),
+            reported: AtomicU64::new(0),
         })
     }
 }
@@ -363,6 +391,8 @@ fn rearm_stored(shared: &Arc<Shared>) -> Result<(), RuntimeError> {
 pub struct Runtime {
     shared: Arc<Shared>,
     tokio: Option<tokio::runtime::Runtime>,
+    /// Failures before this sequence number were reported by a `settle`.
+    reported: AtomicU64,
 }
 
 impl Runtime {
@@ -411,6 +441,12 @@ impl Runtime {
         }
     }
 
+    /// Where objects are stored: `Some(dir)` with [`RuntimeBuilder::data_dir`], `None` when
+    /// they live in memory ([`RuntimeBuilder::in_memory`], the default).
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.shared.data_dir.as_deref()
+    }
+
     /// The runtime's current time, in ms.
     pub fn now_ms(&self) -> i64 {
         self.shared.now_ms()
@@ -447,10 +483,66 @@ impl Runtime {
         self.shared.counters.snapshot()
     }
 
+    /// The last failures nobody was waiting for (at most [`FAILURE_LOG_CAPACITY`], oldest
+    /// first): failed continuations, fired schedules whose continuation failed (with their
+    /// retry or give-up), calls sent without a reply, resumed work. Each is also a `tracing`
+    /// event and a count in [`counters`](Self::counters).
+    pub fn failures(&self) -> Vec<Failure> {
+        self.shared.failures.between(0, u64::MAX).0
+    }
+
     /// Waits until nothing is in flight and no alarm is due: every queued message handled,
     /// every due alarm fired (including those a manual clock just made due), every spawned
     /// task done. Work waiting on a manual clock that does not move counts as in flight.
-    pub fn settle(&self, timeout: Duration) -> Result<(), RuntimeError> {
+    ///
+    /// Returns what failed since the previous `settle` returned, or since the runtime started
+    /// ([`Settled`]; each failure is in one report): `Ok` means the runtime is quiet, not
+    /// that everything worked. A schedule whose continuation failed is retried 2, 4 ... 64 s
+    /// later; it is not due yet when `settle` returns, and its [`Failure`] says when it runs
+    /// again.
+    ///
+    /// Schedules wait for their time. To run them in a test, either move a
+    /// [`ManualClock`] (given to [`RuntimeBuilder::manual_clock`]) past their time and settle
+    /// again, or run an object's next schedules at once, whatever their time, with
+    /// [`Stub::trigger_alarms`]:
+    ///
+    /// ```
+    /// use lumenize_core::clock::ManualClock;
+    /// use lumenize_core::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Default)]
+    /// struct Desk;
+    /// impl Desk {
+    ///     fn later(&mut self, ctx: &Ctx<'_>) -> Result<String, lumenize_core::Error> {
+    ///         Ok(ctx.alarms().schedule(When::delay_secs(3600.0), ctn().call("ring", vec![]))?.id)
+    ///     }
+    ///     fn ring(&mut self, _ctx: &Ctx<'_>) -> Result<(), String> {
+    ///         Err("the bell is broken".into())
+    ///     }
+    /// }
+    /// lumenize_core::handlers!(Desk { later(), ring() });
+    ///
+    /// let clock = ManualClock::new(1_700_000_000_000);
+    /// let rt = Runtime::builder().object("DESK", |_| Desk).manual_clock(clock.clone()).build().unwrap();
+    /// rt.object("DESK", "d").call_method("later", vec![]).unwrap();
+    /// assert!(rt.settle(Duration::from_secs(5)).unwrap().is_clean()); // not due yet
+    /// clock.advance(3_600_000); // an hour later: due
+    /// let settled = rt.settle(Duration::from_secs(5)).unwrap();
+    /// let failure = &settled.failures()[0];
+    /// assert_eq!(failure.kind, FailureKind::Schedule);
+    /// assert!(failure.error.contains("the bell is broken"));
+    /// # use lumenize_core::runtime::FailureKind;
+    /// ```
+    pub fn settle(&self, timeout: Duration) -> Result<Settled, RuntimeError> {
+        self.wait_quiet(timeout)?;
+        let to = self.shared.failures.mark();
+        let from = self.reported.swap(to, Ordering::SeqCst);
+        let (failures, dropped) = self.shared.failures.between(from, to);
+        Ok(Settled::new(failures, dropped))
+    }
+
+    fn wait_quiet(&self, timeout: Duration) -> Result<(), RuntimeError> {
         let deadline = Instant::now() + timeout;
         loop {
             let (fired, _) = self.shared.fire_due();
@@ -610,7 +702,8 @@ impl Stub {
     }
 
     /// Test hook: runs the next `n` schedules of this object now, whatever their time, each in
-    /// its own turn. Returns the ids that ran successfully.
+    /// its own turn. Returns the ids that ran successfully; those that failed are in
+    /// [`Runtime::failures`] (and the next [`Runtime::settle`]'s report).
     pub fn trigger_alarms(&self, n: usize) -> Result<Vec<String>, RuntimeError> {
         self.object_key()?;
         let (tx, rx) = std::sync::mpsc::channel();
@@ -633,6 +726,15 @@ impl Stub {
         any.downcast::<R>()
             .map(|b| *b)
             .map_err(|_| RuntimeError::Closed)
+    }
+
+    /// The schedules of this object that were given up after their last retry (or could not
+    /// be read back), oldest first: the object's `__lmz_alarm_failures` table. Failures still
+    /// being retried are in [`Runtime::failures`].
+    pub fn alarm_failures(&self) -> Result<Vec<FailureRecord>, RuntimeError> {
+        self.run(|_, ctx| {
+            crate::alarms::fire::failures(ctx.sql()).map_err(|e| ChainError::handler(e.to_string()))
+        })
     }
 
     fn object_key(&self) -> Result<(String, String), RuntimeError> {

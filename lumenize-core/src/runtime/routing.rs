@@ -5,6 +5,7 @@
 //! this file.
 
 use super::counters::Kind;
+use super::failures::FailureKind;
 use super::protocol::{delivery, Msg, ObjKey, Refused, Reply, Router, RuntimeError};
 use super::shared::{Mailbox, Shared, Signal, OUTSIDE};
 use super::{host, worker};
@@ -81,7 +82,7 @@ impl Router for Arc<Shared> {
             Reply::None => {
                 if let Err(e) = result {
                     tracing::warn!(address = %me, error = %e, "call failed (no reply requested)");
-                    shared.count(Kind::UnansweredFailure);
+                    shared.fail(FailureKind::UnansweredCall, me, e.to_string());
                 }
             }
             Reply::Continuation(r) => {

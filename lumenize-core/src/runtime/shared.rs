@@ -5,7 +5,9 @@
 
 use super::accounting::{Account, Accounts};
 use super::counters::{CounterCells, Kind};
+use super::failures::{FailureKind, FailureLog, ScheduleFate};
 use super::protocol::{Msg, ObjKey, RuntimeError};
+use crate::alarms::fire::FailureOutcome;
 use crate::clock::{Clock, ManualClock};
 use crate::context::Ctx;
 use crate::ocan::Dispatch;
@@ -136,6 +138,7 @@ pub(crate) struct Shared {
     pub latency: RwLock<Latency>,
     pub accounts: Accounts,
     pub counters: CounterCells,
+    pub failures: FailureLog,
     pub closing: AtomicBool,
 }
 
@@ -147,6 +150,38 @@ impl Shared {
     /// Counts one diagnostic event (the caller emits its `tracing` event).
     pub fn count(&self, kind: Kind) {
         self.counters.add(kind, 1);
+    }
+
+    /// Counts a failure nobody waits for and keeps it for [`super::Runtime::failures`] (the
+    /// caller emits its `tracing` event).
+    pub fn fail(&self, kind: FailureKind, address: &Address, error: String) {
+        self.count(match kind {
+            FailureKind::UnansweredCall => Kind::UnansweredFailure,
+            FailureKind::Continuation => Kind::FailedContinuation,
+            FailureKind::ResumedWork => Kind::FailedResume,
+            FailureKind::Schedule => Kind::FailedSchedule,
+        });
+        self.failures
+            .record(kind, address, None, error, self.now_ms());
+    }
+
+    /// [`fail`](Self::fail) for a fired schedule, with what recording its failure did.
+    pub fn fail_schedule(
+        &self,
+        address: &Address,
+        id: &str,
+        error: &str,
+        recorded: Option<&FailureOutcome>,
+    ) {
+        self.count(Kind::FailedSchedule);
+        let schedule = Some((id.to_string(), ScheduleFate::of(recorded)));
+        self.failures.record(
+            FailureKind::Schedule,
+            address,
+            schedule,
+            error.to_string(),
+            self.now_ms(),
+        );
     }
 
     // ---- in-flight work (for `settle`) ------------------------------------------------------

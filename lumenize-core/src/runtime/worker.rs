@@ -5,6 +5,7 @@
 use super::accounting::thread_cpu;
 use super::counters::Kind;
 use super::ext::NativeExt;
+use super::failures::FailureKind;
 use super::protocol::{Msg, Refused, Reply, Router, RuntimeError};
 use super::shared::Shared;
 use crate::context::Ctx;
@@ -86,7 +87,7 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
                 }));
             if let (Err(e), false) = (&result, panicked) {
                 tracing::warn!(address = %me, error = %e, "continuation failed");
-                shared.count(Kind::FailedContinuation);
+                shared.fail(FailureKind::Continuation, me, e.to_string());
             }
             (None, outputs, panicked, None)
         }

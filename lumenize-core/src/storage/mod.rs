@@ -38,6 +38,7 @@
 #[cfg(feature = "native")]
 #[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 pub mod sqlite;
+mod typed;
 
 use crate::structured_clone::{self, Value};
 
@@ -185,6 +186,37 @@ pub trait Storage {
     fn stats(&self) -> RowStats;
 }
 
+impl dyn Storage + '_ {
+    /// Runs a query and deserializes each row as a `T`, with serde: a struct or a map by
+    /// column name, a tuple by position. Integers stay exact (`i64`), `0`/`1` read as `bool`,
+    /// `NULL` as `None`, a blob as `Vec<u8>`, text as a unit enum variant. A row that does not
+    /// fit is an error naming the row and the field.
+    ///
+    /// ```
+    /// # #[cfg(feature = "native")] {
+    /// use lumenize_core::storage::{sqlite::SqliteStorage, SqlValue, Storage};
+    /// #[derive(serde::Deserialize, Debug, PartialEq)]
+    /// struct Task { id: i64, title: String, done: bool, due: Option<f64> }
+    ///
+    /// let db = SqliteStorage::in_memory().unwrap();
+    /// let db: &dyn Storage = &db; // what `ctx.sql()` gives a handler
+    /// db.exec_batch("CREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT, done INTEGER, due REAL);
+    ///                INSERT INTO tasks VALUES (1, 'write docs', 1, NULL)").unwrap();
+    /// let tasks: Vec<Task> = db.query_as("SELECT * FROM tasks WHERE id = ?1", &[SqlValue::Integer(1)]).unwrap();
+    /// assert_eq!(tasks, [Task { id: 1, title: "write docs".into(), done: true, due: None }]);
+    /// let (n,): (i64,) = db.query_as("SELECT count(*) FROM tasks", &[]).unwrap().remove(0);
+    /// assert_eq!(n, 1);
+    /// # }
+    /// ```
+    pub fn query_as<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<T>, StorageError> {
+        typed::rows_as(&self.exec(sql, params)?, sql)
+    }
+}
+
 /// A [`Storage`] that can run a body in one transaction: what a turn engine
 /// ([`crate::turn::TurnEngine`]) needs from a host. Natively `BEGIN IMMEDIATE`/`COMMIT`/
 /// `ROLLBACK` ([`sqlite::SqliteStorage`]); on Cloudflare `ctx.storage.transactionSync`, which
@@ -294,6 +326,46 @@ impl<'a> Kv<'a> {
         let text = structured_clone::stringify(value)
             .map_err(|e| StorageError::new(format!("value cannot be encoded: {e}"), key))?;
         self.put_text(key, &text)
+    }
+
+    /// The value under `key` as a `T`, through the serde bridge
+    /// ([`structured_clone::from_value`]): what [`put_as`](Self::put_as) stored, or any value
+    /// of the same shape (a TypeScript object written by [`put`](Self::put)).
+    ///
+    /// ```no_run
+    /// # fn demo(ctx: &lumenize_core::context::Ctx<'_>) -> Result<(), lumenize_core::Error> {
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Settings { volume: u8, muted: bool }
+    /// ctx.kv().put_as("settings", &Settings { volume: 7, muted: false })?;
+    /// let s: Option<Settings> = ctx.kv().get_as("settings")?;
+    /// assert_eq!(s.map(|s| s.volume), Some(7));
+    /// # Ok(()) }
+    /// ```
+    pub fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StorageError> {
+        match self.get(key)? {
+            Some(v) => structured_clone::from_value(&v).map(Some).map_err(|e| {
+                StorageError::new(
+                    format!("stored value is not a {}: {e}", std::any::type_name::<T>()),
+                    key,
+                )
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores `value` under `key` through the serde bridge ([`structured_clone::to_value`]):
+    /// the same wire text a TypeScript object of that shape has.
+    pub fn put_as<T: serde::Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StorageError> {
+        let v = structured_clone::to_value(value)
+            .map_err(|e| StorageError::new(format!("value cannot be encoded: {e}"), key))?;
+        self.put(key, &v)
     }
 
     /// The raw wire text under `key`.

@@ -181,8 +181,12 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             }
             let run = catch_unwind(AssertUnwindSafe(|| {
                 ctx.enter(|| {
-                    let obj = instance.get_or_insert_with(|| factory.construct(&ctx));
-                    body(obj.dispatch(), &ctx)
+                    let obj = instance
+                        .get_or_insert_with(|| factory.construct(&ctx))
+                        .dispatch();
+                    ctx.set_object_methods(obj.type_name(), obj.method_names());
+                    // Every object answers the fetch result method (fetch/route.rs).
+                    body(&mut crate::fetch::route::Routed(obj), &ctx)
                 })
             }));
             let result = match run {

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use lumenize_core::clock::ManualClock;
 use lumenize_core::fetch::{
-    self, outcome_from_value, Body, Design, FetchError, FetchOptions, FetchPolicy, Fetching,
-    TestMode,
+    self, outcome_from_value, Body, Design, FetchError, FetchOptions, FetchPolicy, TestMode,
 };
 use lumenize_core::prelude::*;
 use lumenize_core::runtime::Stub;
@@ -166,7 +165,8 @@ pub fn runtime_with_policy(
     policy: FetchPolicy,
 ) -> (Runtime, Arc<ManualClock>) {
     let mut b = fetch::install_with_policy(Runtime::builder(), policy)
-        .object(ORIGIN, |_| Fetching(Origin))
+        // No wrapper: every object answers the simple design's result method.
+        .object(ORIGIN, |_| Origin)
         .manual_clock(clock.clone());
     if let Some(d) = dir {
         b = b.data_dir(d);

@@ -1,0 +1,28 @@
+//! Registering the executors and the orchestrator on a native runtime.
+
+use super::executor::{FetchExecutor, FetchExecutorRpcTarget};
+use super::options::{EXECUTOR_BINDING, EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING};
+use super::orchestrated::FetchOrchestrator;
+use super::policy::FetchPolicy;
+use crate::runtime::RuntimeBuilder;
+
+/// Registers the worker executor ([`EXECUTOR_BINDING`]), the RPC-target executor
+/// ([`EXECUTOR_RPC_BINDING`]) and the orchestrator object ([`ORCHESTRATOR_BINDING`]). The
+/// executors reach public addresses only; see [`install_with_policy`].
+pub fn install(builder: RuntimeBuilder) -> RuntimeBuilder {
+    install_with_policy(builder, FetchPolicy::default())
+}
+
+/// [`install`], with executors that reach what `policy` allows (e.g.
+/// `FetchPolicy::default().allow_loopback()` for a local test server).
+pub fn install_with_policy(builder: RuntimeBuilder, policy: FetchPolicy) -> RuntimeBuilder {
+    let rpc = policy.clone();
+    builder
+        .worker(EXECUTOR_BINDING, move |_| {
+            FetchExecutor::with_policy(policy.clone())
+        })
+        .rpc_target(EXECUTOR_RPC_BINDING, move |_| {
+            FetchExecutorRpcTarget::with_policy(rpc.clone())
+        })
+        .object(ORCHESTRATOR_BINDING, |_| FetchOrchestrator)
+}

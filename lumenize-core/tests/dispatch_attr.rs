@@ -123,6 +123,60 @@ fn exposes_pub_and_marked_methods_under_their_names() {
 }
 
 #[test]
+fn lists_exactly_the_exposed_names_so_continuations_are_checked_when_written() {
+    let names = Desk::new()
+        .method_names()
+        .expect("#[dispatch] lists its methods");
+    let mut names = names.to_vec();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "add",
+            "fail",
+            "maybe",
+            "onFetched",
+            "ring",
+            "rows",
+            "secret",
+            "svc.fetch.handle",
+            "total"
+        ]
+    );
+
+    // So a schedule naming a missing method is refused by `schedule` itself, not when it fires.
+    pub struct Scheduler;
+
+    #[lumenize_core::dispatch]
+    impl Scheduler {
+        pub fn later(
+            &mut self,
+            ctx: &Ctx<'_>,
+            method: String,
+        ) -> Result<String, lumenize_core::Error> {
+            let s = ctx
+                .alarms()
+                .schedule(When::delay_secs(60.0), ctn().call(&method, vec![]))?;
+            Ok(s.id)
+        }
+
+        pub fn tick(&mut self, _ctx: &Ctx<'_>) {}
+    }
+
+    let rt = Runtime::builder()
+        .object("S", |_| Scheduler)
+        .build()
+        .unwrap();
+    let s = rt.object("S", "s");
+    let err = s
+        .call(&Scheduler::ctn().later("tikc"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no method \"tikc\""), "{err}");
+    s.call(&Scheduler::ctn().later("tick")).unwrap();
+}
+
+#[test]
 fn arguments_convert_as_with_handlers_macro() {
     let mut d = Desk::new();
     // A missing trailing argument is `undefined`: `None`.

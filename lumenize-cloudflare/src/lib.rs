@@ -36,7 +36,7 @@
 //!
 //! ```ignore
 //! use lumenize_cloudflare::{ObjectHost, Workers};
-//! use lumenize_core::fetch::{Fetching, EXECUTOR_BINDING};
+//! use lumenize_core::fetch::EXECUTOR_BINDING;
 //! use worker::*;
 //!
 //! #[durable_object]
@@ -44,7 +44,7 @@
 //!
 //! impl DurableObject for DeskObject {
 //!     fn new(state: State, env: Env) -> Self {
-//!         DeskObject(ObjectHost::new(state, env, "DESK", |ctx| Fetching(Desk::new(ctx))))
+//!         DeskObject(ObjectHost::new(state, env, "DESK", |ctx| Desk::new(ctx)))
 //!     }
 //!     async fn fetch(&self, req: Request) -> Result<Response> {
 //!         self.0.fetch(req).await

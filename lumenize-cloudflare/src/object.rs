@@ -33,7 +33,7 @@ type Engine = TurnEngine<CfStorage, EngineFactory>;
 ///
 /// impl DurableObject for DeskObject {
 ///     fn new(state: State, env: Env) -> Self {
-///         DeskObject(ObjectHost::new(state, env, "DESK", |_ctx| Fetching(Desk)))
+///         DeskObject(ObjectHost::new(state, env, "DESK", |_ctx| Desk))
 ///     }
 ///     async fn fetch(&self, req: Request) -> Result<Response> {
 ///         self.0.fetch(req).await

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use lumenize_core::alarms::{Schedule, ScheduleKind, When};
 use lumenize_core::clock::ManualClock;
-use lumenize_core::fetch::{self, EndpointServer, FetchOptions, FetchPolicy, Fetching};
+use lumenize_core::fetch::{self, EndpointServer, FetchOptions, FetchPolicy};
 use lumenize_core::prelude::*;
 
 /// 2026-01-01T00:00:00Z: where the manual clock starts.
@@ -169,8 +169,7 @@ pub fn run(say: &mut dyn FnMut(String)) -> Result<(), Error> {
     // The fetch executor may reach loopback here (by default, public addresses only).
     let rt =
         fetch::install_with_policy(Runtime::builder(), FetchPolicy::default().allow_loopback())
-            // `Fetching` routes the fetch's result to `fetch::handle_result`.
-            .object("DESK", |ctx| Fetching(Desk::new(ctx)))
+            .object("DESK", |ctx| Desk::new(ctx))
             .manual_clock(clock.clone())
             .build()?;
     let settle = || rt.settle(Duration::from_secs(10));

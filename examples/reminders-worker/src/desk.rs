@@ -263,8 +263,8 @@ fn schedule_value(s: &Schedule) -> Value {
     ])
 }
 
-/// The desk as both backends register it: wrapped so the fetch result method reaches
-/// [`fetch::handle_result`].
-pub fn desk(ctx: &Ctx<'_>) -> fetch::Fetching<Desk> {
-    fetch::Fetching(Desk::new(ctx))
+/// The desk as both backends register it. No wrapper is needed for the proxied fetch: the
+/// turn engine routes its result method to [`fetch::handle_result`] for every object.
+pub fn desk(ctx: &Ctx<'_>) -> Desk {
+    Desk::new(ctx)
 }

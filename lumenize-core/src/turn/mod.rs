@@ -107,11 +107,13 @@
 
 mod alarm;
 mod engine;
+mod group;
 mod mutant;
 mod outputs;
 mod stateless;
 
 pub use engine::TurnEngine;
+pub use group::Message;
 #[cfg(feature = "sim-mutants")]
 pub use mutant::{select_mutant, selected_mutant, Mutant};
 pub use outputs::{AlarmRun, Outputs, ScheduleFailure, Turn};

@@ -108,6 +108,20 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(if quick { 1 } else { 5 });
     let min = Duration::from_millis(if quick { 200 } else { 1_000 });
+    // `--parse-loop SECS`: parse the 100 KB text in a loop and stop (for a profiler).
+    if let Some(secs) = args
+        .iter()
+        .position(|a| a == "--parse-loop")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        let wire = stringify(&to_value(&plain_data(100_000))).unwrap();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(secs) {
+            drop(black_box(parse(black_box(&wire)).unwrap()));
+        }
+        return;
+    }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/codec_node/bench.mjs");
     let node = node_version();
     let dir = std::env::temp_dir().join(format!("lumenize-codec-vs-node-{}", std::process::id()));

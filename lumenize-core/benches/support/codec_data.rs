@@ -5,7 +5,7 @@ use lumenize_core::structured_clone::Value;
 use serde_json::{json, Value as Json};
 
 /// A small deterministic generator (no dependency, same data on every run).
-pub struct Lcg(u64);
+pub struct Lcg(pub u64);
 
 impl Lcg {
     pub fn next(&mut self) -> u64 {

@@ -88,6 +88,7 @@ mod error;
 pub(crate) mod expand;
 mod intermediate;
 mod iso;
+mod key;
 mod raw;
 mod read;
 mod scalars;

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use super::depth::open;
 use super::error::{CloneError, Res};
+use super::key::Key;
 use super::value::{is_array_index, Object, ObjectKind, Props, Value};
 
 /// How to interpret objects.
@@ -29,7 +30,7 @@ enum First {
     /// The whole object was read: a tagged value or a reference.
     Done(Value),
     /// A plain object after all: the alias target back, and the next key (`None` at `}`).
-    Plain(Option<Object>, Option<String>),
+    Plain(Option<Object>, Option<Key>),
 }
 
 /// One alias slot: the shared handle, whether its body was read, and where it was first used.
@@ -59,7 +60,7 @@ pub(crate) struct Reader<'a> {
     alias_edges: Vec<(usize, usize)>,
     /// Entries of the objects being read, innermost last: each object pushes its own and
     /// moves them out in one exactly sized allocation when it closes (no regrowth per object).
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Key, Value)>,
     /// The same for array items.
     items: Vec<Value>,
 }
@@ -351,7 +352,7 @@ impl<'a> Reader<'a> {
             return Ok(self.plain(target, base, false));
         }
         let mut key = self.read_key()?;
-        if mode == Mode::Encoded && (key == "$type" || key == "$ref") {
+        if mode == Mode::Encoded && matches!(key.as_str(), "$type" | "$ref") {
             match self.special_first_key(key, d, target, start)? {
                 First::Done(v) => return Ok(v),
                 First::Plain(t, None) => return Ok(self.plain(t, base, false)),
@@ -362,11 +363,13 @@ impl<'a> Reader<'a> {
             }
         }
         loop {
-            let v = self.read_value(d, mode).map_err(|e| e.in_key(&key))?;
-            if mode == Mode::Encoded && key.starts_with("$$") {
-                key.remove(0);
+            let v = self
+                .read_value(d, mode)
+                .map_err(|e| e.in_key(key.as_str()))?;
+            if mode == Mode::Encoded && key.as_str().starts_with("$$") {
+                key = Key::new(&key.as_str()[1..]);
             }
-            has_index_key |= is_array_index(&key);
+            has_index_key |= is_array_index(key.as_str());
             self.entries.push((key, v));
             match self.next_key()? {
                 Some(k) => key = k,
@@ -382,12 +385,12 @@ impl<'a> Reader<'a> {
     #[inline(never)]
     fn special_first_key(
         &mut self,
-        key: String,
+        key: Key,
         d: usize,
         target: Option<Object>,
         start: usize,
     ) -> Res<First> {
-        if key == "$type" {
+        if key.as_str() == "$type" {
             self.skip_ws();
             if self.peek() == Some(b'"') {
                 let tag = self.read_string()?;
@@ -425,7 +428,7 @@ impl<'a> Reader<'a> {
     /// The plain object whose entries are those pushed since `base`.
     fn plain(&mut self, target: Option<Object>, base: usize, idx: bool) -> Value {
         self.last_ref = None;
-        let entries: Vec<(String, Value)> = self.entries.drain(base..).collect();
+        let entries: Vec<(Key, Value)> = self.entries.drain(base..).collect();
         let props = Props::from_wire(entries, idx);
         Value::Object(Self::alloc(target, ObjectKind::Plain(props)))
     }
@@ -450,7 +453,7 @@ impl<'a> Reader<'a> {
     }
 
     /// After a value inside an object: the next key, or `None` at the closing brace.
-    fn next_key(&mut self) -> Res<Option<String>> {
+    fn next_key(&mut self) -> Res<Option<Key>> {
         self.skip_ws();
         match self.bump() {
             Some(b',') => Ok(Some(self.read_key()?)),
@@ -460,12 +463,12 @@ impl<'a> Reader<'a> {
     }
 
     /// `"key" :` (leading whitespace allowed).
-    fn read_key(&mut self) -> Res<String> {
+    fn read_key(&mut self) -> Res<Key> {
         self.skip_ws();
         if self.peek() != Some(b'"') {
             return Err(self.syntax("expected a string key"));
         }
-        let key = self.read_string()?;
+        let key = self.read_key_text()?;
         self.skip_ws();
         if self.bump() != Some(b':') {
             return Err(self.syntax_before("expected ':'"));
@@ -489,7 +492,7 @@ impl<'a> Reader<'a> {
         }
         let mut key = self.read_key()?;
         loop {
-            f(self, &key, d).map_err(|e| e.in_key(&key))?;
+            f(self, key.as_str(), d).map_err(|e| e.in_key(key.as_str()))?;
             match self.next_key()? {
                 Some(k) => key = k,
                 None => return Ok(()),

@@ -6,6 +6,7 @@
 //! one go; `\\u` escapes must pair surrogates, since a Rust `String` cannot hold a lone one.
 
 use super::error::{CloneError, Res};
+use super::key::Key;
 use super::read::Reader;
 use super::text::needs_escape;
 
@@ -98,6 +99,29 @@ impl Reader<'_> {
             self.pos += 1;
         }
         *scale += per_digit * (self.pos - start) as i64;
+    }
+
+    /// Reads a string literal used as a property key: without escapes (nearly always) it is
+    /// copied straight into the key, with no `String` in between.
+    pub(crate) fn read_key_text(&mut self) -> Res<Key> {
+        let quote = self.pos;
+        self.pos += 1;
+        let start = self.pos;
+        while let Some(&c) = self.b.get(self.pos) {
+            match c {
+                b'"' => {
+                    let key = Key::new(&self.src[start..self.pos]);
+                    self.pos += 1;
+                    return Ok(key);
+                }
+                b'\\' => break,
+                c if c < 0x20 => break,
+                _ => self.pos += 1,
+            }
+        }
+        // Escapes, or an error: the general reader says which.
+        self.pos = quote;
+        self.read_string().map(Key::from)
     }
 
     /// Reads a string literal at the cursor (which is on the opening quote).

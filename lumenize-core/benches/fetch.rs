@@ -3,7 +3,9 @@
 //! through one origin, and memory per in-flight fetch. Prints markdown tables.
 //!
 //! `cargo bench -p lumenize-core --bench fetch` (add `-- --quick` for a short run, `--rounds N`
-//! for more or fewer interleaved rounds, `--only <label>` to measure one design).
+//! for more or fewer interleaved rounds, `--only <label>` to measure one design,
+//! `--concurrent-only` for the 10,000-fetch table alone: what a before/after comparison of
+//! two builds runs, alternating the binaries).
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -265,8 +267,9 @@ fn main() {
             v
         })
     };
+    let concurrent_only = args.iter().any(|a| a == "--concurrent-only");
     raw_fetch(100);
-    for &(design, executor, _) in &designs {
+    for &(design, executor, _) in designs.iter().filter(|_| !concurrent_only) {
         for _ in 0..100 {
             bench.run(
                 &format!("seq-{design}-{executor}"),
@@ -280,7 +283,8 @@ fn main() {
     let per_round = seq_ops.div_ceil(rounds * 10).max(1);
     let mut raw = Vec::new();
     let mut seq: Vec<Vec<Duration>> = vec![Vec::new(); designs.len()];
-    for _ in 0..rounds * 10 {
+    let seq_batches = if concurrent_only { 0 } else { rounds * 10 };
+    for _ in 0..seq_batches {
         raw.extend(raw_fetch(per_round));
         for (i, &(design, executor, _)) in designs.iter().enumerate() {
             let origin = format!("seq-{design}-{executor}");
@@ -288,6 +292,9 @@ fn main() {
         }
     }
     raw.sort();
+    if raw.is_empty() {
+        raw.extend(raw_fetch(100));
+    }
     let raw_median = percentile(&raw, 0.5);
 
     println!(
@@ -301,7 +308,7 @@ fn main() {
         us(raw_median),
         us(percentile(&raw, 0.99))
     );
-    for (i, &(_, _, label)) in designs.iter().enumerate() {
+    for (i, &(_, _, label)) in designs.iter().enumerate().filter(|_| !concurrent_only) {
         let v = &mut seq[i];
         v.sort();
         let med = percentile(v, 0.5);
@@ -350,6 +357,9 @@ fn main() {
         );
     }
 
+    if concurrent_only {
+        std::process::exit(0);
+    }
     // Memory per in-flight fetch, each design in a fresh process of this binary: in this one,
     // memory the allocator kept from the rounds above would hide the growth.
     let inflight: u32 = if quick { 1_000 } else { 5_000 };

@@ -169,7 +169,7 @@ pub fn run(say: &mut dyn FnMut(String)) -> Result<(), Error> {
     // The fetch executor may reach loopback here (by default, public addresses only).
     let rt =
         fetch::install_with_policy(Runtime::builder(), FetchPolicy::default().allow_loopback())
-            .object("DESK", |ctx| Desk::new(ctx))
+            .object("DESK", Desk::new)
             .manual_clock(clock.clone())
             .build()?;
     let settle = || rt.settle(Duration::from_secs(10));

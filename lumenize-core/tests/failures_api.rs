@@ -4,7 +4,8 @@
 
 use lumenize_core::clock::ManualClock;
 use lumenize_core::prelude::*;
-use lumenize_core::runtime::{FailureKind, ScheduleFate};
+use lumenize_core::runtime::{FailureKind, NativeExt, ScheduleFate};
+use lumenize_core::transport::Delivery;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +69,38 @@ fn settle_reports_a_failed_continuation() {
     // The next settle reports only what failed since.
     assert!(rt.settle(SETTLE).unwrap().is_clean());
     assert_eq!(rt.failures(), settled.failures());
+}
+
+#[test]
+fn failed_continuations_run_as_one_group_are_each_reported() {
+    let (rt, _clock) = runtime();
+    let desk = rt.object("DESK", "d");
+    // Delivered while the object is busy in this turn, the three wait in its mailbox and the
+    // host runs them as one group (a savepoint each); each failure must still be reported.
+    desk.run(|_, ctx| {
+        let sender = NativeExt::of(ctx).expect("native").sender();
+        for i in 0..3 {
+            let delivery = Delivery {
+                to: ctx.me().clone(),
+                continuation: ctn()
+                    .call("answer", vec![result_marker()])
+                    .stringify()
+                    .unwrap(),
+                outcome: Ok(format!("{{\"json\":{i},\"meta\":{{}}}}")),
+            };
+            sender
+                .deliver(delivery)
+                .map_err(|e| ChainError::handler(e.to_string()))?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let settled = rt.settle(SETTLE).unwrap();
+    assert_eq!(settled.failures().len(), 3, "{settled}");
+    for f in settled.failures() {
+        assert_eq!(f.kind, FailureKind::Continuation);
+        assert!(f.error.contains("cannot take the answer"), "{f}");
+    }
 }
 
 #[test]

@@ -227,3 +227,40 @@ fn handlers_cannot_control_transactions() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn queued_messages_run_as_one_group_and_a_failing_one_rolls_back_alone() {
+    let (rt, _) = runtime();
+    let p = rt.object("PROBE", "a");
+    // Hold the object inside a turn, so what is sent meanwhile waits in its mailbox and the
+    // host takes it as one group (one transaction, a savepoint per message).
+    let (inside_tx, inside_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let held = rt.object("PROBE", "a");
+    let blocker = std::thread::spawn(move || {
+        held.run(move |_, _| {
+            inside_tx.send(()).ok();
+            go_rx.recv().ok();
+            Ok(())
+        })
+    });
+    inside_rx.recv().unwrap();
+    let send = |m: &str, args: Vec<Value>| p.send(&ctn().call(m, args)).unwrap();
+    send("bump", vec!["x".into(), 1.0.into()]);
+    send("bump_then_fail", vec!["x".into()]);
+    send("bump_then_panic", vec!["x".into()]);
+    send("bump", vec!["x".into(), 2.0.into()]);
+    go_tx.send(()).unwrap();
+    blocker.join().unwrap().unwrap();
+    rt.settle(Duration::from_secs(5)).unwrap();
+    // The two good messages committed; the failing and the panicking one rolled back alone,
+    // with the ping the failing one queued.
+    assert_eq!(num(p.call_method("count", vec!["x".into()]).unwrap()), 3.0);
+    assert_eq!(
+        num(p
+            .call_method("count", vec!["ping:from-failed".into()])
+            .unwrap()),
+        0.0
+    );
+    assert_eq!(rt.accounting(p.address()).failed_turns, 2);
+}

@@ -8,7 +8,7 @@ use lumenize_core::prelude::*;
 use lumenize_core::storage::sqlite::SqliteStorage;
 use lumenize_core::storage::{RowStats, Rows, StorageError, TxStorage};
 use lumenize_core::transport::{id_from_name, Transport};
-use lumenize_core::turn::{stateless_turn, TurnEngine, TurnEnv};
+use lumenize_core::turn::{stateless_turn, Message, TurnEngine, TurnEnv};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -92,6 +92,10 @@ struct Faulty {
     fail_inside: Cell<bool>,
     failing_commit: Cell<bool>,
     lying_commit: Cell<bool>,
+    /// Transactions begun (a group is one).
+    begun: Cell<u32>,
+    /// Refuse savepoints (as a storage without them): a group runs one turn per message.
+    no_savepoints: bool,
 }
 
 impl Faulty {
@@ -102,6 +106,8 @@ impl Faulty {
             fail_inside: Cell::new(false),
             failing_commit: Cell::new(false),
             lying_commit: Cell::new(false),
+            begun: Cell::new(0),
+            no_savepoints: false,
         }
     }
 }
@@ -128,6 +134,7 @@ impl Storage for Faulty {
 
 impl TxStorage for Faulty {
     fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        self.begun.set(self.begun.get() + 1);
         if self.failing_commit.replace(false) {
             self.inner.transaction(&mut || {
                 body();
@@ -140,6 +147,12 @@ impl TxStorage for Faulty {
             return Err(StorageError::new("I/O error after the write", "COMMIT"));
         }
         Ok(kept)
+    }
+    fn has_savepoints(&self) -> bool {
+        !self.no_savepoints
+    }
+    fn savepoint(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        self.inner.savepoint(body)
     }
 }
 
@@ -564,6 +577,160 @@ fn a_slot_left_unknown_is_reread_in_the_next_turn_before_it_can_flush() {
     assert_eq!((e.armed(), mirror(&e)), (Some(at), Some(at)));
 }
 
+fn ok_count(turns: &[lumenize_core::turn::Turn<Option<String>>]) -> Vec<bool> {
+    turns.iter().map(|t| t.result().is_ok()).collect()
+}
+
+#[test]
+fn a_group_is_one_transaction_and_a_failing_message_rolls_back_alone() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(Faulty::new(), &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let texts = [
+        chain("put", vec!["a".into()]),
+        chain("put_then_fail", vec!["b".into()]),
+        chain("send", vec![]),
+        chain("put_then_panic", vec!["p".into()]),
+        chain("put", vec!["c".into()]),
+    ];
+    let msgs: Vec<Message<'_>> = texts.iter().map(|t| Message::Call(t)).collect();
+    let begun = e.storage().begun.get();
+    let mut turns = e.group(&env, &msgs);
+    assert_eq!(e.storage().begun.get() - begun, 1, "one transaction");
+    assert_eq!(ok_count(&turns), [true, false, true, false, true]);
+    assert!(matches!(
+        turns[3].result(),
+        Err(ChainError::Panicked { .. })
+    ));
+    assert!(turns[3].panicked() && !turns[1].panicked());
+    // Replies: the call's encoded result; the failed ones have their own error.
+    assert!(
+        matches!(turns[0].result(), Ok(Some(_))),
+        "a call replies with its encoded result"
+    );
+    assert!(matches!(turns[1].result(), Err(e) if e.to_string().contains("handler failed")));
+    // Only the kept messages' outboxes: `put_then_fail` queued one before failing.
+    let outs: Vec<usize> = turns
+        .iter_mut()
+        .map(|t| t.outputs_mut().take_outbox().len())
+        .collect();
+    assert_eq!(outs, [0, 0, 1, 0, 0]);
+    let failed: u64 = turns.iter().map(|t| t.outputs().failed_turns()).sum();
+    assert_eq!(failed, 2);
+    assert!(kv_has(&e, "a") && kv_has(&e, "c") && kv_has(&e, "constructed"));
+    assert!(!kv_has(&e, "b") && !kv_has(&e, "p"));
+    // Built by the first message, rebuilt after the panic (the fourth), kept after.
+    assert_eq!(built.get(), 2);
+    assert!(e.has_instance());
+}
+
+#[test]
+fn a_group_whose_first_message_fails_rebuilds_the_instance_it_rolled_back() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let (x, a) = (
+        chain("put_then_fail", vec!["x".into()]),
+        chain("put", vec!["a".into()]),
+    );
+    let turns = e.group(&env, &[Message::Call(&x), Message::Call(&a)]);
+    assert_eq!(ok_count(&turns), [false, true]);
+    assert_eq!(built.get(), 2);
+    assert!(kv_has(&e, "constructed") && kv_has(&e, "a") && !kv_has(&e, "x"));
+}
+
+#[test]
+fn a_failed_group_commit_fails_every_message_and_releases_nothing() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(Faulty::new(), &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let at = T0 + 1_000;
+    let texts = [
+        chain("send", vec![]),
+        chain("arm", vec![Value::from(at as f64), "put".into()]),
+        chain("put_then_fail", vec!["b".into()]),
+        chain("put", vec!["a".into()]),
+    ];
+    let msgs: Vec<Message<'_>> = texts.iter().map(|t| Message::Call(t)).collect();
+    e.storage().failing_commit.set(true);
+    let turns = e.group(&env, &msgs);
+    assert_eq!(ok_count(&turns), [false; 4]);
+    for (i, t) in turns.iter().enumerate() {
+        assert!(t.outputs().outbox().is_empty(), "message {i}");
+        assert_eq!(t.outputs().alarm_change(), None, "message {i}");
+        assert_eq!(t.outputs().failed_turns(), 1);
+        if i != 2 {
+            assert!(matches!(t.result(), Err(ChainError::Storage(m)) if m.contains("disk full")));
+        }
+    }
+    assert!(matches!(turns[2].result(), Err(e) if e.to_string().contains("handler failed")));
+    assert_eq!((e.armed(), mirror(&e)), (None, None));
+    assert!(!kv_has(&e, "a") && !kv_has(&e, "constructed"));
+    // The instance built in the group rolled back with it.
+    assert!(!e.has_instance());
+
+    // A COMMIT that wrote, then failed: the slot re-reads it and the host is told.
+    e.storage().lying_commit.set(true);
+    let turns = e.group(&env, &msgs);
+    assert_eq!(ok_count(&turns), [false; 4]);
+    assert!(turns.iter().all(|t| t.outputs().outbox().is_empty()));
+    assert_eq!(turns[3].outputs().alarm_change(), Some(Some(at)));
+    assert_eq!((e.armed(), mirror(&e)), (Some(at), Some(at)));
+}
+
+#[test]
+fn a_group_flushes_the_alarm_once_and_a_rolled_back_arming_or_cancel_does_not_count() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+    let now = Cell::new(T0);
+    let clock = || now.get();
+    let env = TurnEnv::new(&Everywhere, &clock);
+    let (late, early) = (T0 + 5_000, T0 + 1_000);
+    let arm = chain("arm", vec![Value::from(late as f64), "put".into()]);
+    let fail = chain("arm_send_then_fail", vec![Value::from(early as f64)]);
+    let turns = e.group(&env, &[Message::Call(&arm), Message::Call(&fail)]);
+    assert_eq!(ok_count(&turns), [true, false]);
+    let id = text(turns[0].result().as_ref().unwrap().as_deref().unwrap());
+    // The change travels on the last message, and is the kept arming, not the undone one.
+    assert_eq!(turns[0].outputs().alarm_change(), None);
+    assert_eq!(turns[1].outputs().alarm_change(), Some(Some(late)));
+    assert_eq!((e.armed(), mirror(&e)), (Some(late), Some(late)));
+
+    // A cancel that rolls back leaves the schedule; one kept in the same group removes it.
+    let undo = chain("cancel_then_fail", vec![id.as_str().into()]);
+    let put = chain("put", vec!["k".into()]);
+    let turns = e.group(&env, &[Message::Call(&undo), Message::Call(&put)]);
+    assert_eq!(ok_count(&turns), [false, true]);
+    assert_eq!(turns[1].outputs().alarm_change(), None);
+    assert_eq!(e.armed(), Some(late));
+    now.set(late);
+    let run = e.alarm(&env);
+    assert_eq!(run.ran(), [id]);
+    assert_eq!((e.armed(), mirror(&e)), (None, None));
+}
+
+#[test]
+fn without_savepoints_a_group_is_one_turn_per_message() {
+    let built = Rc::new(Cell::new(0));
+    let mut storage = Faulty::new();
+    storage.no_savepoints = true;
+    let mut e = open(storage, &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let (x, a) = (
+        chain("put_then_fail", vec!["x".into()]),
+        chain("send", vec![]),
+    );
+    let begun = e.storage().begun.get();
+    let mut turns = e.group(&env, &[Message::Call(&x), Message::Call(&a)]);
+    assert_eq!(e.storage().begun.get() - begun, 2);
+    assert_eq!(ok_count(&turns), [false, true]);
+    assert_eq!(turns[1].outputs_mut().take_outbox().len(), 1);
+}
+
 fn text(v: &str) -> String {
     match lumenize_core::structured_clone::parse(v).unwrap() {
         Value::String(s) => s.to_string(),
@@ -628,5 +795,21 @@ mod mutants {
         let second = e.alarm(&env);
         assert_eq!((first.ran().len(), second.ran().len()), (1, 1));
         assert_eq!(first.ran(), second.ran());
+    }
+
+    #[test]
+    fn group_outputs_before_commit_releases_a_failed_groups_outboxes() {
+        let built = Rc::new(Cell::new(0));
+        let mut e = open(Faulty::new(), &built);
+        let now = || T0;
+        let env = TurnEnv::new(&Everywhere, &now);
+        let (s, p) = (chain("send", vec![]), chain("put", vec!["a".into()]));
+        let msgs = [Message::Call(&s), Message::Call(&p)];
+        e.storage().failing_commit.set(true);
+        assert!(e.group(&env, &msgs)[0].outputs().outbox().is_empty());
+        e.storage().failing_commit.set(true);
+        let turns = with(Mutant::GroupOutputsBeforeCommit, || e.group(&env, &msgs));
+        assert!(turns[0].result().is_err());
+        assert_eq!(turns[0].outputs().outbox().len(), 1);
     }
 }

@@ -52,6 +52,9 @@ pub struct Faults {
     pub max_jump_ms: i64,
     /// Per continuation tag: the continuation fails the first time it runs.
     pub flaky_ppm: u32,
+    /// Messages to one object arriving within this many ms of the first are run as one
+    /// group (one transaction, a savepoint each), as a host drains its mailbox.
+    pub group_ms: i64,
 }
 
 impl Faults {
@@ -97,6 +100,7 @@ impl Faults {
         f.max_delay_ms = rng.range(100, 10_000);
         f.disk_full_ms = rng.range(10, 3_000);
         f.max_jump_ms = rng.range(1_000, 60_000);
+        f.group_ms = rng.range(0, 20);
         f
     }
 }
@@ -107,7 +111,7 @@ impl fmt::Display for Faults {
             f,
             "jitter={}ms delay={}ppm/{}ms loss={} dup={} exec[fail={} slow={} hang={} twice={}] \
              endpoint[timeout={} refused={} huge={} 500={}] crash={} storage[stmt={} commit={} \
-             open={} full={}/{}ms] jumps={}x{}ms flaky={}",
+             open={} full={}/{}ms] jumps={}x{}ms flaky={} group={}ms",
             self.jitter_ms,
             self.delay_ppm,
             self.max_delay_ms,
@@ -129,7 +133,8 @@ impl fmt::Display for Faults {
             self.disk_full_ms,
             self.clock_jumps,
             self.max_jump_ms,
-            self.flaky_ppm
+            self.flaky_ppm,
+            self.group_ms
         )
     }
 }

@@ -41,6 +41,8 @@ const OPEN_RETRY_MS: i64 = 1_000;
 /// The virtual epoch: 2026-01-01T00:00:00Z.
 const EPOCH_MS: i64 = 1_767_225_600_000;
 
+mod group;
+
 /// A message between addresses.
 #[derive(Clone, Debug)]
 enum Msg {
@@ -584,6 +586,14 @@ impl Sim {
             self.refuse(&to, msg, "cannot open the object (simulated open failure)");
             return;
         }
+        let group = self.take_group(&to, (from, msg));
+        if group.len() > 1 {
+            self.on_group(oi, &to, group);
+            return;
+        }
+        let Some((from, msg)) = group.into_iter().next() else {
+            return;
+        };
         let label = self.objs[oi].label.clone();
         match msg {
             Msg::Call { chain, reply } => {

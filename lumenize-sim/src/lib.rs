@@ -135,6 +135,9 @@ pub enum Mutant {
     OutboxBeforeCommit,
     /// Engine: after a rollback the alarm slot is not re-read.
     StaleAlarmSlot,
+    /// Engine: when a group's shared commit fails, the messages whose savepoints were kept
+    /// still release their outboxes (group commit without the output gate).
+    GroupOutputsBeforeCommit,
     /// Host: a committed turn's alarm change is never pushed to the platform alarm.
     LostAlarmChange,
     /// Result path: the executor's result reads the timeout alarm instead of claiming it
@@ -152,6 +155,7 @@ impl Mutant {
             Mutant::DoubleContinuation => Some(M::DoubleContinuation),
             Mutant::OutboxBeforeCommit => Some(M::OutboxBeforeCommit),
             Mutant::StaleAlarmSlot => Some(M::StaleAlarmSlot),
+            Mutant::GroupOutputsBeforeCommit => Some(M::GroupOutputsBeforeCommit),
             Mutant::None
             | Mutant::LostAlarmChange
             | Mutant::UnclaimedResult

@@ -36,6 +36,8 @@ pub struct FaultyStorage {
     in_turn: Cell<bool>,
     /// What the disk saw of turns' transactions (the oracle's side of the accounting).
     work: Cell<DiskWork>,
+    /// Savepoints opened and kept in the open transaction (a group: one turn each).
+    savepoints: Cell<(u64, u64)>,
 }
 
 /// The transactions of turns as the disk saw them, opens left out: the work the host's
@@ -69,6 +71,7 @@ impl FaultyStorage {
             opening: Cell::new(false),
             in_turn: Cell::new(false),
             work: Cell::new(DiskWork::default()),
+            savepoints: Cell::new((0, 0)),
         })
     }
 
@@ -240,10 +243,12 @@ impl Storage for Disk {
 }
 
 impl TxStorage for Disk {
-    /// The same contract as `SqliteStorage`'s, with the injected faults.
+    /// The same contract as `SqliteStorage`'s, with the injected faults. The disk counts
+    /// turns: a transaction is one, unless it holds savepoints (a group of messages): then
+    /// each savepoint is one, and it committed if it was kept and the transaction committed.
     fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
         let disk = &self.0;
-        disk.note(|w| w.begun += 1);
+        disk.savepoints.set((0, 0));
         let written = disk.inner.stats().rows_written;
         let result = disk.begin().and_then(|()| {
             if !body() {
@@ -259,10 +264,32 @@ impl TxStorage for Disk {
             }
         });
         let rows = disk.inner.stats().rows_written - written;
+        let ok = matches!(result, Ok(true));
+        let (turns, kept) = match disk.savepoints.replace((0, 0)) {
+            (0, _) => (1, u64::from(ok)),
+            (n, k) => (n, if ok { k } else { 0 }),
+        };
         disk.note(|w| {
+            w.begun += turns;
             w.rows_written += rows;
-            w.committed += u64::from(matches!(result, Ok(true)));
+            w.committed += kept;
         });
         result
+    }
+
+    fn has_savepoints(&self) -> bool {
+        true
+    }
+
+    fn savepoint(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        let disk = &self.0;
+        if disk.dead.get() {
+            return Err(StorageError::new("the process is dead", "SAVEPOINT"));
+        }
+        let kept = disk.inner.savepoint(body);
+        let (n, k) = disk.savepoints.get();
+        disk.savepoints
+            .set((n + 1, k + u64::from(matches!(kept, Ok(true)))));
+        kept
     }
 }

@@ -42,6 +42,7 @@ fn every_mutant_is_caught_within_a_thousand_seeds() {
         Mutant::DoubleContinuation,
         Mutant::OutboxBeforeCommit,
         Mutant::StaleAlarmSlot,
+        Mutant::GroupOutputsBeforeCommit,
         Mutant::LostAlarmChange,
         Mutant::UnclaimedResult,
         Mutant::LostAccounting,

@@ -150,6 +150,18 @@ impl SlotState {
         Ok(())
     }
 
+    /// What a savepoint rollback restores: the armed time and whether it changed.
+    pub(crate) fn mark(&self) -> (Option<i64>, bool) {
+        (self.armed.get(), self.dirty.get())
+    }
+
+    /// Back to a [`mark`](Self::mark) taken in the same transaction (a message of a group
+    /// rolled back to its savepoint; the mirror row is only written by `flush`, after it).
+    pub(crate) fn rewind(&self, (armed, dirty): (Option<i64>, bool)) {
+        self.armed.set(armed);
+        self.dirty.set(dirty);
+    }
+
     /// The armed time.
     pub fn armed(&self) -> Option<i64> {
         self.armed.get()

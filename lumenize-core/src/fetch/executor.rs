@@ -8,8 +8,6 @@
 //! continuations, `NativeExt::spawn`), so both forms share one implementation and there is no
 //! separate `LumenizeRpcTarget` base type.
 
-use std::cell::RefCell;
-
 use super::http::HttpClient;
 use super::job::ExecutorJob;
 use super::policy::FetchPolicy;
@@ -19,30 +17,10 @@ use crate::ocan::{ChainError, Dispatch};
 use crate::runtime::{MessageSender, NativeExt};
 use crate::structured_clone::Value;
 
-/// Most pooled clients (one per distinct policy) a thread keeps; the oldest goes first.
-const MAX_CLIENTS_PER_THREAD: usize = 8;
-
-thread_local! {
-    // One pooled client per runtime thread and policy: reqwest's pool lives on the runtime
-    // that made its connections, tokio worker threads belong to exactly one runtime, and a
-    // connection opened under one policy must not serve a request under a stricter one.
-    static CLIENTS: RefCell<Vec<HttpClient>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The pooled HTTP client of the current thread for `policy`.
+/// The pooled HTTP client of the current runtime for `policy` (one pool per runtime: see
+/// `http::pooled`).
 pub(crate) fn client(policy: &FetchPolicy) -> HttpClient {
-    CLIENTS.with(|clients| {
-        let mut clients = clients.borrow_mut();
-        if let Some(c) = clients.iter().find(|c| c.policy() == policy) {
-            return c.clone();
-        }
-        let made = HttpClient::with_policy(policy.clone());
-        if clients.len() >= MAX_CLIENTS_PER_THREAD {
-            clients.remove(0);
-        }
-        clients.push(made.clone());
-        made
-    })
+    super::http::pooled(policy)
 }
 
 /// The worker form of the executor. Register it with [`install`](super::install) (public

@@ -1,18 +1,20 @@
 //! One object's host: its SQLite storage, alarm slot, user instance and mailbox loop. Every
-//! message is one or more *turns*; a turn is one transaction.
+//! message is one or more *turns*. Calls, continuations and resumed work already queued
+//! when the task picks one up run together as a group (one transaction, a savepoint each:
+//! see [`TurnEngine::group`]); alarms, triggers and `run` closures are one turn each.
 
 use super::accounting::thread_cpu;
 use super::counters::Kind;
 use super::ext::NativeExt;
 use super::failures::FailureKind;
-use super::protocol::{Msg, ObjKey, Router, RuntimeError};
+use super::protocol::{KeepAwake, Msg, ObjKey, Reply, Router, RuntimeError};
 use super::shared::{valid_binding, Shared, Signal, OPEN_RETRY_MS};
 use crate::context::Ctx;
 use crate::ocan::{ChainError, Dispatch};
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::StorageError;
 use crate::transport::{is_object_id, shown_id, Address};
-use crate::turn::{AlarmRun, Outputs, Turn, TurnEngine, TurnEnv};
+use crate::turn::{AlarmRun, Message, Outputs, Turn, TurnEngine, TurnEnv};
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -82,8 +84,14 @@ pub(crate) async fn object_task(
     let me = Address::object_by_id(key.0.clone(), key.1.clone());
     let mut open: Option<Open> = None;
     let mut last_active = shared.now_ms();
+    // A message taken while draining a group that could not join it: the next work.
+    let mut pending: Option<Msg> = None;
     loop {
-        let work = match rx.try_recv() {
+        let next = match pending.take() {
+            Some(m) => Ok(m),
+            None => rx.try_recv(),
+        };
+        let work = match next {
             Ok(m) => Work::Msg(m),
             // The runtime dropped the mailbox: it is shutting down.
             Err(mpsc::error::TryRecvError::Disconnected) => return,
@@ -151,13 +159,95 @@ pub(crate) async fn object_task(
         // answer anyone, so a caller that moves a manual clock after its answer always moves
         // it past this point.
         last_active = shared.now_ms();
-        if let Some(o) = open.as_mut() {
-            match work {
-                Work::Msg(m) => o.host.handle(m),
-                Work::Alarm => o.host.handle(Msg::Alarm),
+        let Some(o) = open.as_mut() else {
+            shared.work_end();
+            continue;
+        };
+        match work {
+            Work::Msg(m) if groupable(&m) => {
+                // Group commit: what is already queued joins this message's transaction.
+                let mut group = vec![m];
+                while group.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(m) if groupable(&m) => group.push(m),
+                        Ok(m) => {
+                            pending = Some(m);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let n = group.len();
+                o.host.handle_group(group);
+                for _ in 0..n {
+                    shared.work_end();
+                }
+            }
+            Work::Msg(m) => {
+                o.host.handle(m);
+                shared.work_end();
+            }
+            Work::Alarm => {
+                o.host.handle(Msg::Alarm);
+                shared.work_end();
             }
         }
-        shared.work_end();
+    }
+}
+
+/// The most messages one transaction takes (group commit): bounds the time a group holds
+/// its replies back, and what a failed commit fails.
+const MAX_GROUP: usize = 64;
+
+/// Messages that can share a transaction: calls, continuations and resumed work. Alarms,
+/// test triggers and `Runtime::run` closures run alone.
+fn groupable(m: &Msg) -> bool {
+    matches!(
+        m,
+        Msg::Call { .. } | Msg::Deliver { .. } | Msg::Resume { .. }
+    )
+}
+
+/// A grouped message's text (what the engine runs) and what to do with its result.
+enum Member {
+    Call(String, Reply),
+    Deliver(String, Result<String, String>),
+    Resume(String, Option<KeepAwake>),
+}
+
+impl Member {
+    fn of(m: Msg) -> Result<Member, Msg> {
+        match m {
+            Msg::Call { chain, reply } => Ok(Member::Call(chain, reply)),
+            Msg::Deliver {
+                continuation,
+                outcome,
+            } => Ok(Member::Deliver(continuation, outcome)),
+            Msg::Resume { chain, awake } => Ok(Member::Resume(chain, awake)),
+            other => Err(other),
+        }
+    }
+
+    fn into_msg(self) -> Msg {
+        match self {
+            Member::Call(chain, reply) => Msg::Call { chain, reply },
+            Member::Deliver(continuation, outcome) => Msg::Deliver {
+                continuation,
+                outcome,
+            },
+            Member::Resume(chain, awake) => Msg::Resume { chain, awake },
+        }
+    }
+
+    fn message(&self) -> Message<'_> {
+        match self {
+            Member::Call(chain, _) => Message::Call(chain),
+            Member::Deliver(continuation, outcome) => Message::Deliver {
+                continuation,
+                outcome,
+            },
+            Member::Resume(chain, _) => Message::Resume(chain),
+        }
     }
 }
 
@@ -305,6 +395,57 @@ impl ObjectHost {
         }
     }
 
+    /// Several queued messages as one group (one transaction, a savepoint each); each
+    /// message's outputs are released and its caller answered, in order, after the commit.
+    fn handle_group(&mut self, group: Vec<Msg>) {
+        let mut members = Vec::with_capacity(group.len());
+        for m in group {
+            match Member::of(m) {
+                Ok(member) => members.push(member),
+                Err(other) => self.handle(other),
+            }
+        }
+        if members.len() == 1 {
+            if let Some(m) = members.pop() {
+                self.handle(m.into_msg());
+            }
+            return;
+        }
+        for m in &members {
+            if !matches!(m, Member::Resume(..)) {
+                self.count_request();
+            }
+        }
+        let messages: Vec<Message<'_>> = members.iter().map(Member::message).collect();
+        let turns = self.with_engine(|e, env| e.group(env, &messages));
+        drop(messages);
+        for (member, turn) in members.into_iter().zip(turns) {
+            let (result, mut outputs) = turn.into_parts();
+            self.release(&mut outputs);
+            match member {
+                Member::Call(_, reply) => {
+                    let result = result.map(Option::unwrap_or_default);
+                    self.shared.reply(self.me(), reply, result);
+                }
+                Member::Deliver(..) => {
+                    if let Err(e) = result {
+                        tracing::warn!(address = %self.me(), error = %e, "continuation failed");
+                        self.shared
+                            .fail(FailureKind::Continuation, self.me(), e.to_string());
+                    }
+                }
+                Member::Resume(_, awake) => {
+                    if let Err(e) = result {
+                        tracing::warn!(address = %self.me(), error = %e, "resumed work failed");
+                        self.shared
+                            .fail(FailureKind::ResumedWork, self.me(), e.to_string());
+                    }
+                    drop(awake);
+                }
+            }
+        }
+    }
+
     fn count_request(&self) {
         self.shared.account(self.me(), |a| a.totals.requests += 1);
     }
@@ -356,12 +497,13 @@ impl ObjectHost {
         let env = TurnEnv::new(&transport, &now).with_ext(&ext);
         let out = f(&mut self.engine, &env);
         let cpu = thread_cpu().saturating_sub(cpu0);
-        let o = out.outputs();
         shared.account(&me, |a| {
             a.totals.cpu += cpu;
-            a.totals.rows_read += o.rows().rows_read;
-            a.totals.rows_written += o.rows().rows_written;
-            a.totals.failed_turns += o.failed_turns();
+            out.each(&mut |o| {
+                a.totals.rows_read += o.rows().rows_read;
+                a.totals.rows_written += o.rows().rows_written;
+                a.totals.failed_turns += o.failed_turns();
+            });
         });
         shared.awake_exit(&me);
         out
@@ -384,20 +526,29 @@ impl ObjectHost {
     }
 }
 
-/// What the engine returns: one turn or an alarm run, both carrying [`Outputs`].
+/// What the engine returns: one turn, a group's turns or an alarm run, all carrying
+/// [`Outputs`].
 trait EngineOutput {
-    fn outputs(&self) -> &Outputs;
+    fn each(&self, f: &mut dyn FnMut(&Outputs));
 }
 
 impl<R> EngineOutput for Turn<R> {
-    fn outputs(&self) -> &Outputs {
-        Turn::outputs(self)
+    fn each(&self, f: &mut dyn FnMut(&Outputs)) {
+        f(self.outputs())
+    }
+}
+
+impl<R> EngineOutput for Vec<Turn<R>> {
+    fn each(&self, f: &mut dyn FnMut(&Outputs)) {
+        for t in self {
+            f(t.outputs())
+        }
     }
 }
 
 impl EngineOutput for AlarmRun {
-    fn outputs(&self) -> &Outputs {
-        AlarmRun::outputs(self)
+    fn each(&self, f: &mut dyn FnMut(&Outputs)) {
+        f(self.outputs())
     }
 }
 

@@ -240,6 +240,26 @@ pub trait TxStorage: Storage {
     /// start, in which case `body` did not run, or its commit failed): then nothing of the
     /// body stays. `body` must not unwind (the engine catches panics inside it).
     fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError>;
+
+    /// Whether [`savepoint`](Self::savepoint) works. The turn engine runs several queued
+    /// messages in one transaction (a savepoint each) only when it does; otherwise each
+    /// message is its own transaction.
+    fn has_savepoints(&self) -> bool {
+        false
+    }
+
+    /// Runs `body` once inside a savepoint of the transaction open in
+    /// [`transaction`](Self::transaction)'s body: `true` keeps its writes (in that
+    /// transaction, still to commit), `false` undoes them alone. Returns `Ok(kept)`, or `Err`
+    /// when the savepoint itself failed (SQLite may have rolled the whole transaction back):
+    /// then the caller must end the transaction with a rollback. The default has none.
+    fn savepoint(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        let _ = body;
+        Err(StorageError::new(
+            "this storage has no savepoints",
+            "SAVEPOINT",
+        ))
+    }
 }
 
 /// Rejects statements whose first word is a transaction-control keyword.

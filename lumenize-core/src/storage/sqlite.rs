@@ -334,6 +334,39 @@ impl super::TxStorage for SqliteStorage {
             }
         }
     }
+
+    fn has_savepoints(&self) -> bool {
+        true
+    }
+
+    fn savepoint(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        self.run_savepoint(body)
+    }
+}
+
+impl SqliteStorage {
+    /// `SAVEPOINT`, the body, then `RELEASE` or `ROLLBACK TO` + `RELEASE`; `Err` when the
+    /// outer transaction is gone (SQLite rolls a whole transaction back on some errors, such
+    /// as a full disk) or a control statement failed.
+    fn run_savepoint(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
+        if !self.in_transaction() {
+            return Err(StorageError::new("no transaction is open", "SAVEPOINT"));
+        }
+        self.control("SAVEPOINT lmz_msg")?;
+        let keep = body();
+        if !self.in_transaction() {
+            return Err(StorageError::new(
+                "the transaction was rolled back inside the savepoint",
+                "RELEASE lmz_msg",
+            ));
+        }
+        if keep {
+            self.control("RELEASE lmz_msg")?;
+        } else {
+            self.control("ROLLBACK TO lmz_msg; RELEASE lmz_msg")?;
+        }
+        Ok(keep)
+    }
 }
 
 impl rusqlite::ToSql for SqlValue {

@@ -89,6 +89,7 @@ pub(crate) mod expand;
 mod intermediate;
 mod iso;
 mod json;
+mod key;
 mod raw;
 mod read;
 mod scalars;

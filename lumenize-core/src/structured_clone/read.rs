@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use super::depth::open;
 use super::error::{CloneError, Res};
+use super::key::Key;
 use super::value::{is_array_index, Object, ObjectKind, Props, Value};
 
 /// How to interpret objects.
@@ -29,7 +30,7 @@ enum First {
     /// The whole object was read: a tagged value or a reference.
     Done(Value),
     /// A plain object after all: the alias target back, and the next key (`None` at `}`).
-    Plain(Option<Object>, Option<String>),
+    Plain(Option<Object>, Option<Key>),
 }
 
 /// One alias slot: the shared handle, whether its body was read, and where it was first used.
@@ -57,6 +58,11 @@ pub(crate) struct Reader<'a> {
     /// (alias, alias it refers to) for every `$ref` inside an alias body: the decoded graph
     /// has a cycle exactly when these edges do (only a `$ref` can close one).
     alias_edges: Vec<(usize, usize)>,
+    /// Entries of the objects being read, innermost last: each object pushes its own and
+    /// moves them out in one exactly sized allocation when it closes (no regrowth per object).
+    entries: Vec<(Key, Value)>,
+    /// The same for array items.
+    items: Vec<Value>,
 }
 
 /// Decodes wire text.
@@ -139,7 +145,14 @@ impl<'a> Reader<'a> {
             last_ref: None,
             in_alias: None,
             alias_edges: Vec::new(),
+            entries: Vec::new(),
+            items: Vec::new(),
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn new_for_tests(src: &'a str) -> Reader<'a> {
+        Reader::new(src)
     }
 
     /// `{"json":…,"meta":{…}}`, keys in any order; unknown top-level keys are ignored.
@@ -304,14 +317,15 @@ impl<'a> Reader<'a> {
         let d = open(depth)?;
         let target = self.take_target();
         self.pos += 1;
-        let mut items = Vec::new();
+        let base = self.items.len();
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
         } else {
             loop {
-                let i = items.len();
-                items.push(self.read_value(d, mode).map_err(|e| e.in_index(i))?);
+                let i = self.items.len() - base;
+                let v = self.read_value(d, mode).map_err(|e| e.in_index(i))?;
+                self.items.push(v);
                 self.skip_ws();
                 match self.bump() {
                     Some(b',') => {}
@@ -321,6 +335,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.last_ref = None;
+        let items: Vec<Value> = self.items.drain(base..).collect();
         Ok(Value::Object(Self::alloc(target, ObjectKind::Array(items))))
     }
 
@@ -330,17 +345,17 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         self.pos += 1;
         self.skip_ws();
-        let mut entries: Vec<(String, Value)> = Vec::new();
+        let base = self.entries.len();
         let mut has_index_key = false;
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(self.plain(target, entries, false));
+            return Ok(self.plain(target, base, false));
         }
         let mut key = self.read_key()?;
-        if mode == Mode::Encoded && (key == "$type" || key == "$ref") {
-            match self.special_first_key(key, d, target, start, &mut entries)? {
+        if mode == Mode::Encoded && matches!(key.as_str(), "$type" | "$ref") {
+            match self.special_first_key(key, d, target, start)? {
                 First::Done(v) => return Ok(v),
-                First::Plain(t, None) => return Ok(self.plain(t, entries, false)),
+                First::Plain(t, None) => return Ok(self.plain(t, base, false)),
                 First::Plain(t, Some(k)) => {
                     target = t;
                     key = k;
@@ -348,18 +363,20 @@ impl<'a> Reader<'a> {
             }
         }
         loop {
-            let v = self.read_value(d, mode).map_err(|e| e.in_key(&key))?;
-            if mode == Mode::Encoded && key.starts_with("$$") {
-                key.remove(0);
+            let v = self
+                .read_value(d, mode)
+                .map_err(|e| e.in_key(key.as_str()))?;
+            if mode == Mode::Encoded && key.as_str().starts_with("$$") {
+                key = Key::new(&key.as_str()[1..]);
             }
-            has_index_key |= is_array_index(&key);
-            entries.push((key, v));
+            has_index_key |= is_array_index(key.as_str());
+            self.entries.push((key, v));
             match self.next_key()? {
                 Some(k) => key = k,
                 None => break,
             }
         }
-        Ok(self.plain(target, entries, has_index_key))
+        Ok(self.plain(target, base, has_index_key))
     }
 
     /// An object whose first key is `$type` or `$ref`: a tagged value, an alias reference, or
@@ -368,13 +385,12 @@ impl<'a> Reader<'a> {
     #[inline(never)]
     fn special_first_key(
         &mut self,
-        key: String,
+        key: Key,
         d: usize,
         target: Option<Object>,
         start: usize,
-        entries: &mut Vec<(String, Value)>,
     ) -> Res<First> {
-        if key == "$type" {
+        if key.as_str() == "$type" {
             self.skip_ws();
             if self.peek() == Some(b'"') {
                 let tag = self.read_string()?;
@@ -385,13 +401,13 @@ impl<'a> Reader<'a> {
                 // Unknown tag: a plain object that keeps its `$type` key. A `function` marker
                 // decodes to a plain object without it (`{name}`), as in JavaScript.
                 if tag != "function" {
-                    entries.push((key, Value::String(tag)));
+                    self.entries.push((key, Value::String(tag)));
                 }
             } else {
                 let v = self
                     .read_value(d, Mode::Encoded)
                     .map_err(|e| e.in_key("$type"))?;
-                entries.push((key, v));
+                self.entries.push((key, v));
             }
         } else {
             let v = self
@@ -404,13 +420,15 @@ impl<'a> Reader<'a> {
                     return self.reference(n, target, start).map(First::Done);
                 }
             }
-            entries.push((key, v));
+            self.entries.push((key, v));
         }
         Ok(First::Plain(target, self.next_key()?))
     }
 
-    fn plain(&mut self, target: Option<Object>, entries: Vec<(String, Value)>, idx: bool) -> Value {
+    /// The plain object whose entries are those pushed since `base`.
+    fn plain(&mut self, target: Option<Object>, base: usize, idx: bool) -> Value {
         self.last_ref = None;
+        let entries: Vec<(Key, Value)> = self.entries.drain(base..).collect();
         let props = Props::from_wire(entries, idx);
         Value::Object(Self::alloc(target, ObjectKind::Plain(props)))
     }
@@ -435,7 +453,7 @@ impl<'a> Reader<'a> {
     }
 
     /// After a value inside an object: the next key, or `None` at the closing brace.
-    fn next_key(&mut self) -> Res<Option<String>> {
+    fn next_key(&mut self) -> Res<Option<Key>> {
         self.skip_ws();
         match self.bump() {
             Some(b',') => Ok(Some(self.read_key()?)),
@@ -445,12 +463,12 @@ impl<'a> Reader<'a> {
     }
 
     /// `"key" :` (leading whitespace allowed).
-    fn read_key(&mut self) -> Res<String> {
+    fn read_key(&mut self) -> Res<Key> {
         self.skip_ws();
         if self.peek() != Some(b'"') {
             return Err(self.syntax("expected a string key"));
         }
-        let key = self.read_string()?;
+        let key = self.read_key_text()?;
         self.skip_ws();
         if self.bump() != Some(b':') {
             return Err(self.syntax_before("expected ':'"));
@@ -474,7 +492,7 @@ impl<'a> Reader<'a> {
         }
         let mut key = self.read_key()?;
         loop {
-            f(self, &key, d).map_err(|e| e.in_key(&key))?;
+            f(self, key.as_str(), d).map_err(|e| e.in_key(key.as_str()))?;
             match self.next_key()? {
                 Some(k) => key = k,
                 None => return Ok(()),

@@ -86,7 +86,7 @@ fn write_str_body(out: &mut String, s: &str) {
 /// True when any byte of `w` is a control character, `"` or `\` (exact, branch-free: the
 /// classic "has zero byte" / "has byte less than" bit tricks).
 #[inline]
-fn needs_escape(w: u64) -> bool {
+pub(crate) fn needs_escape(w: u64) -> bool {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;

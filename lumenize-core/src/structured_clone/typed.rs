@@ -227,7 +227,7 @@ impl Reader<'_> {
                         .filter(|k| k.starts_with('$'))
                         .unwrap_or(k);
                     has_index_key |= super::value::is_array_index(key);
-                    props.push((key.to_string(), v));
+                    props.push((super::key::Key::new(key), v));
                 }
             }
             Ok(())

@@ -13,6 +13,7 @@
 //! call it after every turn); a cycle you build yourself through [`Object::borrow_mut`] leaks
 //! unless you break it by hand.
 
+use super::key::Key;
 use std::cell::{Ref, RefCell, RefMut};
 use std::fmt;
 use std::rc::{Rc, Weak};
@@ -269,7 +270,7 @@ pub struct ResponseSync {
 /// indices, `0 ..= 2^32 - 2`) ascending first, then the other keys in insertion order.
 #[derive(Clone, Default)]
 pub struct Props {
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Key, Value)>,
 }
 
 /// True when `key` is a canonical array index, which JavaScript orders before other keys.
@@ -309,17 +310,22 @@ impl Props {
     /// assert_eq!(keys, ["2", "10", "b"]);
     /// ```
     pub fn insert(&mut self, key: impl Into<String>, value: Value) {
-        let key = key.into();
+        self.insert_key(Key::from(key.into()), value);
+    }
+
+    fn insert_key(&mut self, key: Key, value: Value) {
         if let Some(slot) = self.entries.iter_mut().find(|(k, _)| *k == key) {
             slot.1 = value;
             return;
         }
-        if is_array_index(&key) {
-            let n: u64 = key.parse().unwrap_or(0);
+        if is_array_index(key.as_str()) {
+            let n: u64 = key.as_str().parse().unwrap_or(0);
             let pos = self
                 .entries
                 .iter()
-                .position(|(k, _)| !is_array_index(k) || k.parse::<u64>().unwrap_or(0) > n)
+                .position(|(k, _)| {
+                    !is_array_index(k.as_str()) || k.as_str().parse::<u64>().unwrap_or(0) > n
+                })
                 .unwrap_or(self.entries.len());
             self.entries.insert(pos, (key, value));
         } else {
@@ -330,7 +336,7 @@ impl Props {
     /// Builds properties from wire entries: fast when the keys are already unique and in
     /// JavaScript order (what any encoder writes); otherwise applies JSON.parse semantics
     /// (a repeated key keeps its first position and its last value) and integer-key ordering.
-    pub(crate) fn from_wire(entries: Vec<(String, Value)>, has_index_key: bool) -> Props {
+    pub(crate) fn from_wire(entries: Vec<(Key, Value)>, has_index_key: bool) -> Props {
         let dup = if entries.len() <= 16 {
             (1..entries.len()).any(|i| entries[..i].iter().any(|(k, _)| *k == entries[i].0))
         } else {
@@ -338,7 +344,11 @@ impl Props {
             !entries.iter().all(|(k, _)| seen.insert(k.as_str()))
         };
         if has_index_key || dup {
-            entries.into_iter().collect()
+            let mut p = Props::with_capacity(entries.len());
+            for (k, v) in entries {
+                p.insert_key(k, v);
+            }
+            p
         } else {
             Props { entries }
         }
@@ -346,12 +356,15 @@ impl Props {
 
     /// The value for `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let pos = self.entries.iter().position(|(k, _)| k == key)?;
+        let pos = self.entries.iter().position(|(k, _)| k.as_str() == key)?;
         Some(self.entries.remove(pos).1)
     }
 

@@ -18,11 +18,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// rollback); `instance` is `None` or an instance whose constructor's writes committed and
 /// that never panicked; `me` is the object's address with its stored name.
 pub struct TurnEngine<S, F: Factory> {
-    storage: S,
-    slot: SlotState,
-    me: Address,
-    factory: F,
-    instance: Option<F::Instance>,
+    pub(super) storage: S,
+    pub(super) slot: SlotState,
+    pub(super) me: Address,
+    pub(super) factory: F,
+    pub(super) instance: Option<F::Instance>,
     /// Alarm runs in a row that stopped at a fault: picks the retry delay.
     pub(super) alarm_fault_streak: u32,
 }
@@ -277,7 +277,7 @@ fn setup_schema(
     Ok((stored, SlotState::load(storage)?))
 }
 
-fn rows_since(storage: &dyn Storage, before: RowStats) -> RowStats {
+pub(super) fn rows_since(storage: &dyn Storage, before: RowStats) -> RowStats {
     let now = storage.stats();
     RowStats {
         rows_read: now.rows_read.saturating_sub(before.rows_read),

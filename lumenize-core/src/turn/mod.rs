@@ -9,6 +9,14 @@
 //!   failed commit: everything rolls back, the queued messages are dropped, the alarm slot
 //!   re-reads the committed time, and the instance is discarded when it panicked or was
 //!   constructed in that turn (its constructor's writes rolled back with it);
+//! - **group commit**: messages already queued may run as one group
+//!   ([`TurnEngine::group`]): one transaction, a savepoint per message, one mirror flush, one
+//!   commit. A message that fails (error or panic) rolls back to its savepoint alone: its
+//!   result is the error, its outbox is dropped, its alarm change undone. Outputs are
+//!   released only after the shared commit (Cloudflare's output gate does the same), and a
+//!   failed commit fails every message of the group. Storage without savepoints
+//!   ([`TxStorage::has_savepoints`](crate::storage::TxStorage::has_savepoints), the Cloudflare
+//!   backend) runs each message as its own turn;
 //! - **alarms**: claim the earliest due schedule, run its continuation and complete it in one
 //!   turn; when that turn fails, record the failure (backoff 2..64 s, then given up) in a
 //!   second turn ([`crate::alarms::fire`]);
@@ -28,7 +36,8 @@
 //!
 //! [`TurnEngine::open`] (schema, name, alarm mirror: one transaction), then per message
 //! [`TurnEngine::call`], [`TurnEngine::deliver`], [`TurnEngine::resume`] or the general
-//! [`TurnEngine::turn`]; per alarm [`TurnEngine::alarm`] (every schedule due now),
+//! [`TurnEngine::turn`], or for several queued messages [`TurnEngine::group`] (a
+//! [`Message`] each) or [`TurnEngine::group_with`]; per alarm [`TurnEngine::alarm`] (every schedule due now),
 //! [`TurnEngine::trigger`] (the next `n`, whatever their time: a test hook) or one step at a
 //! time [`TurnEngine::fire_next`]. Workers and RPC targets have no engine, only
 //! [`stateless_turn`] (a fresh instance, no storage; the outbox released on success). Each
@@ -60,7 +69,8 @@
 //! # Invariants
 //!
 //! - A turn's writes, its alarm-mirror row and the release of its outbox are all or nothing:
-//!   the outbox is returned only when the commit succeeded.
+//!   the outbox is returned only when the commit succeeded (in a group: when its savepoint
+//!   was kept and the group's commit succeeded).
 //! - [`TurnEngine::armed`] equals the mirror row in storage between turns, and the mirror row
 //!   equals the earliest pending schedule (past-due ones included).
 //! - A schedule's claim commits together with its continuation's effects, so a firing takes
@@ -107,11 +117,13 @@
 
 mod alarm;
 mod engine;
+mod group;
 mod mutant;
 mod outputs;
 mod stateless;
 
 pub use engine::TurnEngine;
+pub use group::Message;
 #[cfg(feature = "sim-mutants")]
 pub use mutant::{select_mutant, selected_mutant, Mutant};
 pub use outputs::{AlarmRun, Outputs, ScheduleFailure, Turn};

@@ -24,6 +24,9 @@ pub enum Mutant {
     /// `stale-alarm-slot`: after a rollback the slot is not re-read, so an arming that rolled
     /// back survives in memory and is flushed by a later turn.
     StaleAlarmSlot,
+    /// `group-outputs-before-commit`: when a group's shared commit fails, the messages whose
+    /// savepoints were kept still release their outboxes (no output gate).
+    GroupOutputsBeforeCommit,
 }
 
 #[cfg(feature = "sim-mutants")]
@@ -33,10 +36,11 @@ mod select {
 
     impl Mutant {
         /// Every mutant.
-        pub const ALL: [Mutant; 3] = [
+        pub const ALL: [Mutant; 4] = [
             Mutant::DoubleContinuation,
             Mutant::OutboxBeforeCommit,
             Mutant::StaleAlarmSlot,
+            Mutant::GroupOutputsBeforeCommit,
         ];
 
         /// Its command-line name.
@@ -45,6 +49,7 @@ mod select {
                 Mutant::DoubleContinuation => "double-continuation",
                 Mutant::OutboxBeforeCommit => "outbox-before-commit",
                 Mutant::StaleAlarmSlot => "stale-alarm-slot",
+                Mutant::GroupOutputsBeforeCommit => "group-outputs-before-commit",
             }
         }
     }

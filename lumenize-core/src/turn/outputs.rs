@@ -94,6 +94,27 @@ impl Outputs {
         }
     }
 
+    /// One message's outputs in a group: `kept` when its savepoint was kept and the group
+    /// committed (the group's alarm change, rows and faults travel on its last message).
+    pub(crate) fn of_member(
+        kept: bool,
+        outbox: Vec<Outgoing>,
+        alarm: Option<Option<i64>>,
+        late_outcomes: u64,
+        rows: RowStats,
+        alarm_fault: bool,
+    ) -> Outputs {
+        Outputs {
+            outbox,
+            alarm,
+            late_outcomes,
+            rows,
+            turns: 1,
+            failed_turns: u64::from(!kept),
+            alarm_faults: u64::from(alarm_fault),
+        }
+    }
+
     /// Appends a later turn's outputs (its alarm change, if any, replaces this one's).
     pub(crate) fn absorb(&mut self, later: Outputs) {
         self.outbox.extend(later.outbox);

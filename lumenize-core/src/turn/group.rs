@@ -1,0 +1,279 @@
+//! Group commit: several queued messages of one object in one transaction, a savepoint each.
+//!
+//! The rules (see the [module docs](super)): each message runs in its own savepoint, so one
+//! that fails (error or panic) rolls back alone: its reply is the error and its outbox is
+//! dropped, the others go on. The alarm-mirror row is flushed once, after the last message,
+//! and everything commits together. Nothing is released before that commit (Cloudflare's
+//! output gate holds a message's outputs the same way): a failed shared commit fails every
+//! message of the group and releases nothing.
+
+use super::engine::storage_err;
+use super::mutant::{active, Mutant};
+use super::outputs::{Outputs, Turn};
+use super::{panic_message, Factory, Instance, TurnEngine, TurnEnv};
+use crate::alarms::SqlAlarmSlot;
+use crate::context::{Ctx, CtxParts};
+use crate::ocan::{execute_chain, run_continuation, ChainError, Dispatch, OperationChain};
+use crate::storage::TxStorage;
+use crate::structured_clone;
+use crate::transport::Outgoing;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// A queued message that can join a group: what [`TurnEngine::call`],
+/// [`TurnEngine::deliver`] and [`TurnEngine::resume`] run, as data.
+///
+/// ```
+/// use lumenize_core::turn::Message;
+/// let m = Message::Resume("[]");
+/// assert!(matches!(m, Message::Resume(_)));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub enum Message<'a> {
+    /// A call (wire text of the chain): its result is the encoded value.
+    Call(&'a str),
+    /// A delivered continuation with the outcome of the call it waited for.
+    Deliver {
+        /// The continuation (wire text).
+        continuation: &'a str,
+        /// The outcome.
+        outcome: &'a Result<String, String>,
+    },
+    /// The rest of an invocation that awaited async work (its value is dropped).
+    Resume(&'a str),
+}
+
+impl Message<'_> {
+    /// Runs the message on `obj`: `Some(encoded result)` for a call, `None` otherwise.
+    pub fn run(&self, obj: &mut dyn Dispatch, ctx: &Ctx<'_>) -> Result<Option<String>, ChainError> {
+        match *self {
+            Message::Call(chain) => {
+                let chain = OperationChain::parse(chain)?;
+                let value = execute_chain(obj, ctx, &chain)?;
+                structured_clone::stringify(&value)
+                    .map(Some)
+                    .map_err(ChainError::Codec)
+            }
+            Message::Deliver {
+                continuation,
+                outcome,
+            } => run_continuation(obj, ctx, continuation, outcome).map(|()| None),
+            Message::Resume(chain) => {
+                let chain = OperationChain::parse(chain)?;
+                execute_chain(obj, ctx, &chain).map(|_| None)
+            }
+        }
+    }
+}
+
+/// One message of a group while it runs: its result, outbox and counts.
+struct Member<R> {
+    result: Option<Result<R, ChainError>>,
+    outbox: Vec<Outgoing>,
+    late: u64,
+    panicked: bool,
+}
+
+impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
+    /// Runs `messages` (already queued, in order) as one group: one transaction, a savepoint
+    /// per message, one mirror flush, one commit. Returns one [`Turn`] per message, in
+    /// order; a host releases them in that order (each: reply, outbox), the alarm change
+    /// travelling on the last. A message that failed has an `Err` and an empty outbox; when
+    /// the shared commit fails every message has an `Err` and nothing is to be released.
+    ///
+    /// When the storage has no savepoints (the Cloudflare backend), or for one message, each
+    /// message is its own turn ([`turn`](Self::turn)): the same results, more commits.
+    pub fn group(
+        &mut self,
+        env: &TurnEnv<'_>,
+        messages: &[Message<'_>],
+    ) -> Vec<Turn<Option<String>>> {
+        let bodies = messages
+            .iter()
+            .map(|m| move |obj: &mut dyn Dispatch, ctx: &Ctx<'_>| m.run(obj, ctx))
+            .collect();
+        self.group_with(env, bodies)
+    }
+
+    /// [`group`](Self::group) for any bodies (each as [`turn`](Self::turn)'s `body`).
+    pub fn group_with<R, B>(&mut self, env: &TurnEnv<'_>, bodies: Vec<B>) -> Vec<Turn<R>>
+    where
+        B: FnOnce(&mut dyn Dispatch, &Ctx<'_>) -> Result<R, ChainError>,
+    {
+        if bodies.len() <= 1 || !self.storage().has_savepoints() {
+            return bodies.into_iter().map(|b| self.turn(env, b)).collect();
+        }
+        let rows0 = self.storage().stats();
+        let TurnEngine {
+            storage,
+            slot,
+            me,
+            factory,
+            instance,
+            ..
+        } = self;
+        // An instance built inside the group: its constructor's writes commit with the group.
+        let mut built = instance.is_none();
+        let before = slot.armed();
+        let mut members: Vec<Member<R>> = Vec::with_capacity(bodies.len());
+        let mut bodies: Vec<Option<B>> = bodies.into_iter().map(Some).collect();
+        let mut group_err: Option<ChainError> = None;
+        let sql_slot = SqlAlarmSlot {
+            state: slot,
+            storage,
+        };
+        let tx = storage.transaction(&mut || {
+            members.clear();
+            if let Err(e) = slot.ensure_fresh(storage) {
+                group_err = Some(storage_err(e));
+                return false;
+            }
+            for body in bodies.iter_mut() {
+                let Some(body) = body.take() else {
+                    return false;
+                };
+                let mark = slot.mark();
+                let had_instance = instance.is_some();
+                let ctx = Ctx::new(CtxParts {
+                    storage,
+                    slot: &sql_slot,
+                    transport: env.transport,
+                    now_ms: env.now_ms(),
+                    me: me.clone(),
+                    ext: env.ext,
+                });
+                let mut outcome = None;
+                let mut panicked = false;
+                let mut body = Some(body);
+                let sp = storage.savepoint(&mut || {
+                    let Some(body) = body.take() else {
+                        return false;
+                    };
+                    let run = catch_unwind(AssertUnwindSafe(|| {
+                        ctx.enter(|| {
+                            let obj = instance.get_or_insert_with(|| factory.construct(&ctx));
+                            body(obj.dispatch(), &ctx)
+                        })
+                    }));
+                    let result = run.unwrap_or_else(|p| {
+                        panicked = true;
+                        Err(ChainError::Panicked {
+                            message: panic_message(&p),
+                        })
+                    });
+                    let ok = result.is_ok();
+                    outcome = Some(result);
+                    ok
+                });
+                let late = ctx.take_late_outcomes();
+                let (result, outbox) = match (sp, outcome) {
+                    (Ok(true), Some(Ok(r))) => (Ok(r), ctx.take_outbox()),
+                    (Ok(_), Some(Err(e))) => (Err(e), Vec::new()),
+                    (Err(e), _) => {
+                        // The savepoint itself failed: the transaction's state is unknown.
+                        if panicked {
+                            *instance = None;
+                        }
+                        members.push(Member {
+                            result: Some(Err(storage_err(e.clone()))),
+                            outbox: Vec::new(),
+                            late,
+                            panicked,
+                        });
+                        group_err = Some(storage_err(e));
+                        return false;
+                    }
+                    _ => (
+                        Err(ChainError::Storage("the savepoint did not run".into())),
+                        Vec::new(),
+                    ),
+                };
+                if result.is_err() {
+                    // Rolled back to its savepoint: so is its arming, and an instance that
+                    // panicked or whose constructor's writes were just undone.
+                    slot.rewind(mark);
+                    if panicked || !had_instance {
+                        *instance = None;
+                    }
+                } else if !had_instance {
+                    built = true;
+                }
+                members.push(Member {
+                    result: Some(result),
+                    outbox,
+                    late,
+                    panicked,
+                });
+            }
+            // The mirror row commits with the schedules that justify it: once per group.
+            if let Err(e) = slot.flush(storage) {
+                group_err = Some(storage_err(e));
+                return false;
+            }
+            true
+        });
+        let committed = matches!(tx, Ok(true)) && group_err.is_none();
+        let failure = match (&tx, &group_err) {
+            (_, Some(e)) => e.clone(),
+            (Err(e), None) => storage_err(e.clone()),
+            _ => ChainError::Storage("the transaction did not run".into()),
+        };
+        let panicked_any = members.iter().any(|m| m.panicked);
+        let mut change = None;
+        let mut alarm_fault = false;
+        let mut reread = None;
+        if committed {
+            change = slot.take_change();
+        } else {
+            if built || panicked_any {
+                *instance = None;
+            }
+            if !active(Mutant::StaleAlarmSlot) {
+                match slot.reload(storage) {
+                    Ok(()) if slot.armed() != before => reread = Some(slot.armed()),
+                    Ok(()) => {}
+                    Err(e) => {
+                        tracing::error!(address = %me, error = %e, "cannot reload the alarm slot");
+                        alarm_fault = true;
+                        slot.mark_stale(before);
+                    }
+                }
+            }
+        }
+        // Free the cycles of what the group decoded (structured_clone/cycles.rs).
+        structured_clone::collect_cycles();
+        let rows = super::engine::rows_since(storage, rows0);
+        let n = bodies.len();
+        let mut turns = Vec::with_capacity(n);
+        let mut members = members.into_iter();
+        for i in 0..n {
+            let last = i + 1 == n;
+            let m = members.next().unwrap_or(Member {
+                result: None,
+                outbox: Vec::new(),
+                late: 0,
+                panicked: false,
+            });
+            let ok = committed && matches!(m.result, Some(Ok(_)));
+            let result = match m.result {
+                Some(Ok(r)) if committed => Ok(r),
+                Some(Err(e)) => Err(e),
+                _ => Err(failure.clone()),
+            };
+            let leak = !committed && active(Mutant::GroupOutputsBeforeCommit);
+            let outbox = if ok || leak { m.outbox } else { Vec::new() };
+            let mut outputs = Outputs::of_member(
+                ok,
+                outbox,
+                if last { change } else { None },
+                m.late,
+                if last { rows } else { Default::default() },
+                last && alarm_fault,
+            );
+            if let (true, Some(at)) = (last, reread) {
+                outputs.force_alarm(at);
+            }
+            turns.push(Turn::new(result, outputs, m.panicked));
+        }
+        turns
+    }
+}

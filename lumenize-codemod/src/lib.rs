@@ -149,13 +149,18 @@ mod plan;
 mod check;
 // 9. The engine: one file from text to `FileMigration`.
 mod engine;
-// 10. `apply --verify`: the compiler's view of migrated crates.
+// 10. The `unasync` rule: crate-wide, after the per-file rules; async fns that await nothing.
+mod unasync;
+// 11. `apply --verify`: the compiler's view of migrated crates.
 pub mod verify;
 
 pub use manifest::{ManifestError, ManifestInfo};
 pub use resolve::CrateContext;
 pub use results::{Diagnostic, Edit, FileMigration, Severity};
 pub use rules::{RuleError, RuleInfo, RuleSet};
+pub use unasync::{
+    compose_edits, may_hold_async, unasync_crate, CrateFile, UnasyncOptions, RULE as UNASYNC_RULE,
+};
 
 /// Migrates one file's text. Never panics; problems become diagnostics.
 ///

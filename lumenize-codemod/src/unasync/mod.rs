@@ -295,6 +295,15 @@ fn run(
         );
         w.visit_file(&p.file);
     }
+    // A call in a file outside the selection cannot lose its `.await`.
+    for u in &mut uses {
+        if !files[u.file].editable && matches!(u.kind, UseKind::Awaited { .. }) {
+            u.kind = UseKind::Problem(format!(
+                "it is awaited in `{}`, which this run does not edit",
+                files[u.file].path.display()
+            ));
+        }
+    }
     let lines: Vec<LineIndex> = files.iter().map(|f| LineIndex::new(f.text)).collect();
     let place = |file: usize, offset: usize| {
         format!(

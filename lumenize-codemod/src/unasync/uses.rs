@@ -303,6 +303,23 @@ impl<'a, 'f> Walker<'a, 'f> {
             );
             return;
         }
+        if matches!(
+            name.as_str(),
+            "matches" | "assert_matches" | "debug_assert_matches"
+        ) {
+            // `matches!(expr, pattern)`: the expression is code, the pattern (and its guard)
+            // stays opaque.
+            let split = |input: syn::parse::ParseStream| {
+                let e: Expr = input.parse()?;
+                let rest: proc_macro2::TokenStream = input.parse()?;
+                Ok((e, rest))
+            };
+            if let Ok((e, rest)) = mac.parse_body_with(split) {
+                self.visit_expr(&e);
+                self.opaque_in_body(rest, &name);
+                return;
+            }
+        }
         if self.ix.expr_macros.contains(&name) {
             if let Ok(args) =
                 mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
@@ -311,14 +328,16 @@ impl<'a, 'f> Walker<'a, 'f> {
                 return;
             }
         }
-        let named = self.opaque(mac.tokens.clone(), &format!("named inside `{name}!`"));
-        // What the macro expands to is unknown: its body may await (an `.await` in its
-        // tokens or its local definition, or a call of a group it names).
+        self.opaque_in_body(mac.tokens.clone(), &name);
+    }
+
+    /// Tokens of macro `name` the walk cannot read as code: a group named there cannot be
+    /// rewritten, and the enclosing function cannot be shown not to await (an `.await` in
+    /// the tokens or in the macro's local definition, or a call of a group it names).
+    fn opaque_in_body(&mut self, tokens: proc_macro2::TokenStream, name: &str) {
+        let named = self.opaque(tokens.clone(), &format!("named inside `{name}!`"));
         if let Some(d) = self.current {
-            if named
-                || has_await(mac.tokens.clone())
-                || self.ix.found.awaiting_macros.contains(&name)
-            {
+            if named || has_await(tokens) || self.ix.found.awaiting_macros.contains(name) {
                 self.defs[d].hard = true;
             }
         }

@@ -141,19 +141,30 @@ fn lib_side(path: &Path) -> bool {
     }
 }
 
-/// The identifiers of `text` that are in `names`.
+/// The identifiers of `text` that are in `names` (`r#name` matches a written `r#name`; any
+/// non-ASCII byte counts as part of an identifier, so a non-ASCII name is found too).
 fn words_in<'n>(text: &str, names: &'n HashSet<String>) -> Vec<&'n String> {
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
     let mut out = Vec::new();
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+        if is_ident(b[i]) {
             let s = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            while i < b.len() && is_ident(b[i]) {
                 i += 1;
             }
-            if let Some(n) = names.get(&text[s..i]) {
+            if b[s].is_ascii_digit() {
+                continue; // a number literal, suffix included
+            }
+            let word = &text[s..i];
+            if let Some(n) = names.get(word) {
                 out.push(n);
+            }
+            if s >= 2 && &b[s - 2..s] == b"r#" {
+                if let Some(n) = names.get(&format!("r#{word}")) {
+                    out.push(n);
+                }
             }
         } else {
             i += 1;
@@ -485,4 +496,30 @@ fn plan(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_found_whole_raw_and_non_ascii() {
+        let names: HashSet<String> = ["load", "r#type", "größe"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let found = words_in("x.reload(); load(); r#type(); größe(); 9load", &names);
+        let found: Vec<&str> = found.iter().map(|s| s.as_str()).collect();
+        assert_eq!(found, ["load", "r#type", "größe"]);
+    }
+
+    #[test]
+    fn only_library_files_expose_items() {
+        assert!(lib_side(Path::new("app/src/lib.rs")));
+        assert!(lib_side(Path::new("src/a/b.rs")));
+        assert!(!lib_side(Path::new("src/main.rs")));
+        assert!(!lib_side(Path::new("src/bin/tool.rs")));
+        assert!(!lib_side(Path::new("tests/flow.rs")));
+        assert!(!lib_side(Path::new("examples/x.rs")));
+    }
 }

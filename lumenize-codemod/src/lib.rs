@@ -37,6 +37,7 @@
 //! | `execute-chain-method` | `execute_operation_chain(&c, &mut t).await` → `t.__execute_chain(&c)` (parenthesised when needed) plus `use lumenize_core::prelude::ExecuteChain;` if no import provides the trait | not awaited directly |
 //! | `remove-dead-imports` | unused imports of removed items dropped, groups kept tidy | still used; `pub use` re-exports |
 //! | `bump-dependency` | `lumenize-core = "0.9"` → `"1"` in Cargo.toml ([`migrate_manifest`]) | path/git dependencies |
+//! | `unasync` (crate-wide, [`unasync_crate`]) | an `async fn` that awaits nothing (after the rules above) → `fn`, every `….await` on it dropped, to a fixpoint | a use it cannot rewrite (a value, a call not awaited, a receiver of unknown type, a macro body, `join!`), a same-named sync fn or local binding, an attribute macro; public items unless `--unasync-public` |
 //!
 //! A call is a lumenize call only if its path resolves to `lumenize_core` through the file's
 //! `use` items (aliases, groups, globs, nested modules), `crate::`/`super::` re-exports the
@@ -149,13 +150,18 @@ mod plan;
 mod check;
 // 9. The engine: one file from text to `FileMigration`.
 mod engine;
-// 10. `apply --verify`: the compiler's view of migrated crates.
+// 10. The `unasync` rule: crate-wide, after the per-file rules; async fns that await nothing.
+mod unasync;
+// 11. `apply --verify`: the compiler's view of migrated crates.
 pub mod verify;
 
 pub use manifest::{ManifestError, ManifestInfo};
 pub use resolve::CrateContext;
 pub use results::{Diagnostic, Edit, FileMigration, Severity};
 pub use rules::{RuleError, RuleInfo, RuleSet};
+pub use unasync::{
+    compose_edits, may_hold_async, unasync_crate, CrateFile, UnasyncOptions, RULE as UNASYNC_RULE,
+};
 
 /// Migrates one file's text. Never panics; problems become diagnostics.
 ///

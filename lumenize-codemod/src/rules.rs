@@ -564,7 +564,8 @@ mod tests {
                 "cancel-returns-schedule",
                 "execute-chain-method",
                 "remove-dead-imports",
-                "bump-dependency"
+                "bump-dependency",
+                "unasync"
             ]
         );
         assert_eq!(

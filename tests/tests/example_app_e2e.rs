@@ -1,11 +1,13 @@
 //! Compile-verified migration of `fixtures/example-app` (a user crate written against
 //! lumenize-core 0.9, through the `fixtures/lumenize-core-legacy` shim) to lumenize-core 1.0.
 //!
-//! - `library_migration_matches_expected_tree`: the codemod as a library call, compared with
+//! - `library_migration_matches_expected_tree`: the codemod as a library call (the per-file
+//!   rules, then `unasync` with public items converted, as `--unasync-public`), compared with
 //!   the committed `fixtures/example-app-expected/` (fast: no cargo). `LUMENIZE_BLESS=1`
 //!   rewrites the expected tree from the current output.
 //! - `example_app_migrates_to_1_0_and_passes_its_tests`: the whole story with real cargo runs
-//!   in a temporary copy: tests pass on 0.9, `lumenize-codemod apply` (the binary) writes what
+//!   in a temporary copy: tests pass on 0.9, `lumenize-codemod apply --unasync-public` (the
+//!   binary) writes what
 //!   the library computes, the dependency is pointed at the real 1.0 crate, compiling it shows
 //!   no warning or error in the app, its tests pass, `check` exits 0 and a second `apply`
 //!   changes nothing. Nested builds share `<target>/e2e` (see `nested_target_dir`).
@@ -28,7 +30,7 @@ const LEGACY_DEP: &str =
 #[test]
 fn library_migration_matches_expected_tree() {
     let app = read_tree(&fixture("example-app"));
-    let run = migrate_tree_with_library(&app);
+    let run = migrate_tree_with_library(&app, true);
     let expected_dir = fixture("example-app-expected");
     if std::env::var_os("LUMENIZE_BLESS").is_some() {
         let _ = std::fs::remove_dir_all(&expected_dir);
@@ -57,17 +59,39 @@ fn library_migration_matches_expected_tree() {
         "migrated app differs from fixtures/example-app-expected:\n{diff}\nnot edited by the codemod:\n{}",
         review.join("\n")
     );
-    // The only site left for review is the path dependency (reported, not edited, by contract).
+    // Left for review: the path dependency (reported, not edited, by contract), and the three
+    // functions `unasync` must leave async: `tests/flow.rs` hands `encode`/`decode` to
+    // `tokio::join!` (which needs futures), and `on_message` awaits `decode`.
+    let expected_review = [
+        ("Cargo.toml:", "bump-dependency", "path dependency"),
+        (
+            "src/desk.rs:",
+            "unasync",
+            "`Desk::on_message` awaits nothing but was left async: it awaits `decode`",
+        ),
+        (
+            "src/messages.rs:",
+            "unasync",
+            "`Command::decode` awaits nothing but was left async: it is given to `join!`",
+        ),
+        (
+            "src/messages.rs:",
+            "unasync",
+            "`Command::encode` awaits nothing but was left async: it is given to `join!`",
+        ),
+    ];
     assert_eq!(
         review.len(),
-        1,
+        expected_review.len(),
         "unexpected review items:\n{}",
         review.join("\n")
     );
-    assert!(
-        review[0].starts_with("Cargo.toml:") && review[0].contains("bump-dependency"),
-        "{review:?}"
-    );
+    for (line, (file, rule, text)) in review.iter().zip(expected_review) {
+        assert!(
+            line.starts_with(file) && line.contains(&format!("[{rule}]")) && line.contains(text),
+            "{line}"
+        );
+    }
     // Every rule of the table fired at least once on this realistic crate.
     for rule in [
         "sync-structured-clone",
@@ -75,6 +99,7 @@ fn library_migration_matches_expected_tree() {
         "cancel-returns-schedule",
         "execute-chain-method",
         "remove-dead-imports",
+        "unasync",
     ] {
         assert!(
             run.diagnostics
@@ -140,8 +165,10 @@ fn example_app_migrates_to_1_0_and_passes_its_tests() {
 
     // 2. The codemod binary rewrites the copy; its result equals the library's.
     let exe = codemod_binary();
-    let library = migrate_tree_with_library(&read_tree(&app));
-    let apply = run(std::process::Command::new(&exe).arg("apply").arg(&app));
+    let library = migrate_tree_with_library(&read_tree(&app), true);
+    let apply = run(std::process::Command::new(&exe)
+        .args(["apply", "--unasync-public"])
+        .arg(&app));
     apply.assert_ok("lumenize-codemod apply");
     eprintln!("[e2e] apply: {:.2}s\n{}", apply.secs, apply.stdout());
     let on_disk = read_tree(&app);
@@ -167,10 +194,15 @@ fn example_app_migrates_to_1_0_and_passes_its_tests() {
     eprintln!("[e2e] cargo test on 1.0: {:.1}s", after.secs);
 
     // 4. Nothing left: `check` exits 0 and a second `apply` changes nothing.
-    let check = run(std::process::Command::new(&exe).arg("check").arg(&app));
+    let check = run(std::process::Command::new(&exe)
+        .args(["check", "--unasync-public"])
+        .arg(&app));
     check.assert_ok("lumenize-codemod check after apply");
     let settled = read_tree(&app);
-    run(std::process::Command::new(&exe).arg("apply").arg(&app)).assert_ok("second apply");
+    run(std::process::Command::new(&exe)
+        .args(["apply", "--unasync-public"])
+        .arg(&app))
+    .assert_ok("second apply");
     let diff = tree_diff(&settled, &read_tree(&app));
     assert!(diff.is_empty(), "second apply changed files:\n{diff}");
 }

@@ -315,6 +315,10 @@ pub struct RunArgs {
     /// check: sites that need review also make the exit status 1.
     #[arg(long)]
     pub strict: bool,
+    /// The `unasync` rule converts public functions too (they change the crate's API: for
+    /// application crates). Without it they are reported.
+    #[arg(long)]
+    pub unasync_public: bool,
     /// With `-`: the file name to report (and `Cargo.toml` selects the manifest rules).
     #[arg(long, value_name = "PATH")]
     pub stdin_filename: Option<PathBuf>,

@@ -17,6 +17,7 @@ mod manifest;
 mod process;
 mod report;
 mod stdin;
+mod unasync;
 mod verify;
 mod walk;
 mod write;
@@ -174,6 +175,7 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
         no_prefilter: a.no_prefilter,
         keep_text: mode != Mode::Check || a.format == Format::Json || verify,
         keep_edited: a.format == Format::Json || a.verbose || verify,
+        unasync_public: a.unasync_public,
     };
     let mut report = process::run(&crates, opts, &display, &progress);
     progress.finish_and_clear();

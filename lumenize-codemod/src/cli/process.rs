@@ -13,11 +13,12 @@ use std::sync::Arc;
 use indicatif::ProgressBar;
 use lumenize_codemod::{
     migrate_manifest, migrate_source, CrateContext, Diagnostic, Edit, FileMigration, RuleSet,
-    Severity,
+    Severity, UnasyncOptions,
 };
 use rayon::prelude::*;
 
 use super::config::ActiveRules;
+use super::unasync;
 use super::walk::{CrateUnit, Kind, SourceFile};
 use super::write;
 
@@ -108,6 +109,8 @@ pub struct Options {
     /// Keep `Edited` diagnostics (JSON and verbose output show them; the summary does not
     /// count them). A human `check` of a large tree otherwise holds one per edit until the end.
     pub keep_edited: bool,
+    /// `--unasync-public`: the `unasync` rule converts public items too.
+    pub unasync_public: bool,
 }
 
 /// Processes the crates that should be processed, each with its rule set.
@@ -192,6 +195,62 @@ fn process_crate(
             out
         })
         .collect();
+    // The crate-wide rule (`unasync`), on what the per-file rules left.
+    let sources: Vec<unasync::Source> = loaded
+        .iter()
+        .filter(|l| l.file.kind == Kind::Rust)
+        .filter_map(|l| {
+            Some(unasync::Source {
+                path: &l.file.path,
+                engine_path: &l.engine_path,
+                text: l.text.as_deref().ok()?,
+                selected: l.file.selected,
+            })
+        })
+        .collect();
+    // Only where lumenize is in use: a crate depending on it, or (with `--force`) one whose
+    // files the per-file rules had something to say about. Elsewhere it costs nothing.
+    if (unit.targeted || !outcomes.is_empty()) && unasync::wanted(&sources) {
+        let at: Vec<Option<usize>> = sources
+            .iter()
+            .map(|s| outcomes.iter().position(|o| o.path == s.path))
+            .collect();
+        let firsts: Vec<&[Edit]> = at
+            .iter()
+            .map(|i| i.map_or(&[][..], |i| &outcomes[i].edits[..]))
+            .collect();
+        let options = UnasyncOptions {
+            public: opts.unasync_public,
+        };
+        let show = |p: &Path| display.show(p);
+        let changes = unasync::run(
+            &sources,
+            &firsts,
+            &ctx,
+            &rules.set,
+            options,
+            opts.keep_edited,
+            &show,
+        );
+        for c in changes {
+            let s = &sources[c.source];
+            let i = at[c.source].unwrap_or_else(|| {
+                outcomes.push(empty_outcome(s.path, display));
+                outcomes.len() - 1
+            });
+            let o = &mut outcomes[i];
+            if let Some(edits) = c.edits {
+                o.edits = edits;
+                o.differs = c.differs;
+                if opts.keep_text {
+                    o.original = s.text.to_string();
+                    o.output = c.output;
+                }
+            }
+            o.diagnostics.extend(c.diagnostics);
+            o.diagnostics.sort_by_key(|d| (d.line, d.column));
+        }
+    }
     if let (Some(err), Some(dir)) = (&unit.manifest_error, &unit.dir) {
         let path = dir.join("Cargo.toml");
         outcomes.push(error_outcome(
@@ -319,6 +378,19 @@ fn migrate_one(
         edits: m.edits,
         diagnostics,
     })
+}
+
+/// An outcome with nothing in it yet.
+fn empty_outcome(path: &Path, display: &Display) -> Outcome {
+    Outcome {
+        path: path.to_path_buf(),
+        display: display.show(path),
+        original: String::new(),
+        output: String::new(),
+        differs: false,
+        edits: Vec::new(),
+        diagnostics: Vec::new(),
+    }
 }
 
 /// An outcome that is just one file-level error.

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use lumenize_codemod::{migrate_manifest, migrate_source, CrateContext, Diagnostic, RuleSet};
+use lumenize_codemod::{
+    migrate_manifest, migrate_source, unasync_crate, CrateContext, CrateFile, Diagnostic, RuleSet,
+    UnasyncOptions,
+};
 
 /// The workspace root (this crate lives in `<root>/tests`).
 pub fn workspace_root() -> PathBuf {
@@ -79,10 +82,12 @@ pub struct LibraryRun {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Runs the codemod as a library call over a whole tree: `CrateContext::scan` over every `.rs`
-/// file and the manifest (which names the lib crate, so `tests/` can reach it by that name),
-/// `migrate_source` for each `.rs` file, `migrate_manifest` for `Cargo.toml`.
-pub fn migrate_tree_with_library(tree: &BTreeMap<PathBuf, String>) -> LibraryRun {
+/// Runs the codemod as a library call over a whole tree, as the binary does: `CrateContext::scan`
+/// over every `.rs` file and the manifest (which names the lib crate, so `tests/` can reach it
+/// by that name), `migrate_source` for each `.rs` file, `migrate_manifest` for `Cargo.toml`,
+/// then the crate-wide `unasync` rule over the migrated sources (`public`: as
+/// `--unasync-public`).
+pub fn migrate_tree_with_library(tree: &BTreeMap<PathBuf, String>, public: bool) -> LibraryRun {
     let rules = RuleSet::builtin();
     let sources: Vec<(&Path, &str)> = tree
         .iter()
@@ -106,6 +111,25 @@ pub fn migrate_tree_with_library(tree: &BTreeMap<PathBuf, String>) -> LibraryRun
         diagnostics.extend(m.diagnostics);
         out.insert(path.clone(), m.output);
     }
+    let rust: Vec<CrateFile> = out
+        .iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "rs"))
+        .map(|(p, t)| CrateFile {
+            path: p,
+            text: t,
+            editable: true,
+        })
+        .collect();
+    let second = unasync_crate(&rust, &ctx, &rules, UnasyncOptions { public });
+    let updates: Vec<(PathBuf, String)> = rust
+        .iter()
+        .zip(second)
+        .map(|(f, m)| {
+            diagnostics.extend(m.diagnostics);
+            (f.path.to_path_buf(), m.output)
+        })
+        .collect();
+    out.extend(updates);
     LibraryRun {
         tree: out,
         diagnostics,

@@ -1,0 +1,14 @@
+fn work() -> u32 {
+    3
+}
+
+async fn spawner() -> u32 {
+    let h = tokio::spawn(async move { work() });
+    let c = async { work() + 1 };
+    h.await.unwrap() + c.await
+}
+
+fn blocking() -> u32 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async { work() })
+}

@@ -1,0 +1,14 @@
+#[tracing::instrument]
+async fn traced() -> u32 {
+    1
+}
+
+#[inline]
+#[allow(clippy::unused_async)]
+fn plain() -> u32 {
+    2
+}
+
+async fn user() -> u32 {
+    traced().await + plain()
+}

@@ -1,0 +1,7 @@
+pub struct Client;
+
+impl Client {
+    pub fn get(&self) -> u32 {
+        crate::exposed()
+    }
+}

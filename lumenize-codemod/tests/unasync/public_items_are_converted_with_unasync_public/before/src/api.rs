@@ -1,0 +1,7 @@
+pub struct Client;
+
+impl Client {
+    pub async fn get(&self) -> u32 {
+        crate::exposed().await
+    }
+}

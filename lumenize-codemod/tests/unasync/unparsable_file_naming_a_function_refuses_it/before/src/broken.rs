@@ -1,0 +1,3 @@
+fn oops( {
+    crate::named()
+}

@@ -149,7 +149,9 @@ mod plan;
 mod check;
 // 9. The engine: one file from text to `FileMigration`.
 mod engine;
-// 10. `apply --verify`: the compiler's view of migrated crates.
+// 10. Replacing users' files: all of a group or none, never over a concurrent edit.
+pub mod write;
+// 11. `apply --verify`: the compiler's view of migrated crates.
 pub mod verify;
 
 pub use manifest::{ManifestError, ManifestInfo};

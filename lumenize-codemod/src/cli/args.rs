@@ -130,8 +130,16 @@ endings are kept: text the rules insert into a CRLF file gets CRLF. Files with n
 are not written at all, so their modification time does not move and build tools do not \
 rebuild.
 
-If the directory is a git checkout with uncommitted changes, a warning is printed (the run goes \
-on): commit first so `git diff` shows exactly what the tool did.
+In a git checkout, apply refuses to overwrite a file that has uncommitted changes (modified, \
+staged or untracked), like `cargo fix`: it writes nothing and exits 2, naming the files. Commit \
+or stash them first, so `git diff` shows exactly what the tool did and one `git checkout` undoes \
+it; --allow-dirty goes on anyway. Files apply does not change may be dirty. git runs without \
+the repository's hooks, fsmonitor and filters.
+
+The files of one crate (its Cargo.toml included) are written together or not at all: every new \
+text is staged first, and a file that cannot be staged (a read-only file is refused, never \
+chmod-ed), or that changed on disk since it was read, leaves the whole crate unwritten with an \
+error. Directories are flushed to disk after the renames.
 
 With `-` as the only PATH, one file is read from standard input and the migrated text is \
 written to standard output (diagnostics go to standard error).
@@ -163,7 +171,8 @@ EXAMPLES:
 
 EXIT STATUS:
     0  done (including: nothing to change); with --verify: and every verified crate builds
-    2  some file could not be read, parsed or written (the other files were still migrated);
+    2  some file could not be read, parsed or written (the other crates were still migrated);
+       a file to change has uncommitted changes (nothing written; see --allow-dirty);
        with --verify also: a crate does not build after the fixes, an error remains on a
        migrated line, or cargo could not be run
 
@@ -338,6 +347,10 @@ pub struct ApplyArgs {
     /// (details in `apply --help`).
     #[arg(long)]
     pub verify: bool,
+    /// Also overwrite files that have uncommitted changes in git (by default apply refuses,
+    /// writes nothing and exits 2, like `cargo fix`).
+    #[arg(long)]
+    pub allow_dirty: bool,
 }
 
 /// Arguments of the hidden `bench-parse-only` command.

@@ -11,6 +11,7 @@ mod args;
 mod bench;
 mod config;
 mod diff;
+mod eol;
 mod error;
 mod git;
 mod manifest;
@@ -21,7 +22,7 @@ mod verify;
 mod walk;
 mod write;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,9 +50,9 @@ pub fn main() -> ExitCode {
     };
     process::capture_panics();
     let code = match cli.command {
-        Command::Apply(a) => run_files(Mode::Apply, a.run, a.verify),
-        Command::Diff(a) => run_files(Mode::Diff, a, false),
-        Command::Check(a) => run_files(Mode::Check, a, false),
+        Command::Apply(a) => run_files(Mode::Apply, a.run, a.verify, a.allow_dirty),
+        Command::Diff(a) => run_files(Mode::Diff, a, false, false),
+        Command::Check(a) => run_files(Mode::Check, a, false, false),
         Command::ListRules(r) => list_rules(r),
         #[cfg(feature = "bench-parse-only")]
         Command::BenchParseOnly(b) => {
@@ -106,7 +107,7 @@ fn rule_choice(rules: &[String], skip: &[String], config: &Option<PathBuf>) -> R
     }
 }
 
-fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
+fn run_files(mode: Mode, a: RunArgs, verify: bool, allow_dirty: bool) -> u8 {
     set_threads(a.threads);
     let started = Instant::now();
     let choice = rule_choice(&a.rules, &a.skip_rules, &a.config);
@@ -162,9 +163,6 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
             Err(e) => return fatal(&e),
         }
     }
-    if mode == Mode::Apply && !a.quiet {
-        warn_dirty(&a.paths);
-    }
 
     let display = Display::from_cwd();
     let progress = progress_bar(&a, &crates);
@@ -182,9 +180,15 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
     let color = use_color(a.color);
     let mut written = vec![false; report.outcomes.len()];
     if mode == Mode::Apply {
-        for (o, w) in report.outcomes.iter_mut().zip(written.iter_mut()) {
-            *w = write_outcome(o);
+        if let Some(refusal) = dirty_refusal(&a.paths, &report.outcomes, allow_dirty, a.quiet) {
+            return fatal(refusal);
         }
+        let crate_of: HashMap<&Path, &Path> = crates
+            .iter()
+            .filter_map(|(u, _)| Some((u, u.dir.as_deref()?)))
+            .flat_map(|(u, dir)| u.files.iter().map(move |f| (f.path.as_path(), dir)))
+            .collect();
+        written = write::write_groups(&mut report.outcomes, &crate_of);
     }
 
     printer.skipped(&report.skipped);
@@ -240,29 +244,17 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
     code
 }
 
-/// Writes one changed file; a failure turns the outcome into an error (nothing changed).
-fn write_outcome(o: &mut Outcome) -> bool {
-    if !o.changed() {
-        return false;
+/// `apply` does not overwrite files with uncommitted changes (as `cargo fix`): the refusal
+/// message naming them, or `None` to go on (none dirty, or `--allow-dirty`, which warns).
+fn dirty_refusal(
+    paths: &[PathBuf],
+    outcomes: &[Outcome],
+    allow_dirty: bool,
+    quiet: bool,
+) -> Option<String> {
+    if !outcomes.iter().any(Outcome::changed) {
+        return None;
     }
-    match write::atomic_write(&o.path, o.output.as_bytes()) {
-        Ok(()) => true,
-        Err(e) => {
-            o.diagnostics.push(Diagnostic {
-                file: PathBuf::from(&o.display),
-                line: 0,
-                column: 0,
-                rule: "write".to_string(),
-                message: format!("cannot write: {e}"),
-                severity: Severity::Error,
-            });
-            o.edits.clear();
-            false
-        }
-    }
-}
-
-fn warn_dirty(paths: &[PathBuf]) {
     let dirs: BTreeSet<PathBuf> = paths
         .iter()
         .filter_map(|p| std::fs::canonicalize(p).ok())
@@ -274,19 +266,41 @@ fn warn_dirty(paths: &[PathBuf]) {
             }
         })
         .collect();
+    let mut checkouts: Vec<git::Checkout> = Vec::new();
     for dir in dirs {
-        if let Some(files) = git::dirty_files(&dir) {
-            if !files.is_empty() {
-                report::err_line(&format!(
-                    "warning: the git checkout at {} has uncommitted changes ({} files, e.g. {}); \
-                     going on, but `git diff` will mix them with the migration",
-                    dir.display(),
-                    files.len(),
-                    files[0]
-                ));
-            }
+        if checkouts.iter().any(|c| dir.starts_with(&c.root)) {
+            continue;
         }
+        checkouts.extend(git::checkout(&dir));
     }
+    let dirty: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.changed())
+        .filter(|o| checkouts.iter().any(|c| c.dirty.contains(&o.path)))
+        .map(|o| o.display.as_str())
+        .collect();
+    if dirty.is_empty() {
+        return None;
+    }
+    let list = dirty.join(", ");
+    let files = if dirty.len() == 1 { "file" } else { "files" };
+    if allow_dirty {
+        if !quiet {
+            report::err_line(&format!(
+                "warning: migrating {} {files} with uncommitted changes (--allow-dirty): {list}; \
+                 `git diff` will mix them with the migration",
+                dirty.len()
+            ));
+        }
+        return None;
+    }
+    Some(format!(
+        "{} {files} that apply would change {} uncommitted changes: {list}\n\
+         nothing was written; commit or stash them first so the migration can be reviewed and \
+         undone on its own, or pass --allow-dirty to go on",
+        dirty.len(),
+        if dirty.len() == 1 { "has" } else { "have" },
+    ))
 }
 
 fn progress_bar(a: &RunArgs, crates: &[(walk::CrateUnit, Arc<ActiveRules>)]) -> ProgressBar {

@@ -18,8 +18,8 @@ use lumenize_codemod::{
 use rayon::prelude::*;
 
 use super::config::ActiveRules;
+use super::eol;
 use super::walk::{CrateUnit, Kind, SourceFile};
-use super::write;
 
 /// What happened to one file that has something to say (edits or diagnostics).
 #[derive(Debug, Clone)]
@@ -302,7 +302,7 @@ fn migrate_one(
     let (original, output, differs) = if m.edits.is_empty() {
         (String::new(), String::new(), false)
     } else {
-        let out = write::with_line_endings(text, m.output, &m.edits);
+        let out = eol::with_line_endings(text, m.output, &m.edits);
         let differs = *text != out;
         if opts.keep_text {
             (text.clone(), out, differs)

@@ -14,9 +14,9 @@ use lumenize_codemod::{migrate_manifest, migrate_source, CrateContext, FileMigra
 use super::args::{Format, RunArgs};
 use super::config::{self, RuleChoice};
 use super::diff;
+use super::eol;
 use super::process::Outcome;
 use super::report::{self, FileExtra, Mode, Printer, Summary};
-use super::write;
 
 /// Runs one command on standard input; returns the exit code.
 pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u8 {
@@ -89,7 +89,7 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
         }
     };
     let display = name.to_string_lossy().into_owned();
-    let output = write::with_line_endings(&text, migration.output, &migration.edits);
+    let output = eol::with_line_endings(&text, migration.output, &migration.edits);
     let outcome = Outcome {
         path: name.clone(),
         display: display.clone(),

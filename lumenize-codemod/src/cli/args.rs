@@ -12,19 +12,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 macro_rules! json_schema {
     () => {
         "\
-JSON OUTPUT (--format json):
-    One JSON object per line on standard output. Every object has a \"type\" field; the
-    other field names are stable (new fields may be added, none removed or renamed).
-    Objects come in file order; the summary is always the last line.
+JSON OUTPUT (--format json), schema_version 2:
+    One JSON object per line on standard output. Every object has a \"type\" field and
+    \"schema_version\":2; the other field names are stable (new fields may be added, with the
+    version raised; none removed or renamed). Objects come in file order; the summary is
+    always the last line. Positions: line and column are 1-based (column in characters);
+    end_line/end_column are the position just after the range (exclusive); all four are 0
+    for a finding about a whole file.
 
     {\"type\":\"edit\", \"file\":STR, \"rule\":STR, \"line\":N, \"column\":N,
-     \"start\":N, \"end\":N, \"original\":STR, \"replacement\":STR}
-        One per edit. line/column are 1-based (column in characters); start/end are byte
-        offsets into the original file (end exclusive); original is the replaced text.
-    {\"type\":\"diagnostic\", \"file\":STR, \"line\":N, \"column\":N, \"rule\":STR,
-     \"severity\":\"edited\"|\"needs-review\"|\"error\", \"message\":STR}
-        One per finding. rule is a rule id, or `parse`, `io`, `encoding`, `manifest`,
-        `write` for file-level errors (line/column are 0 when they do not apply).
+     \"end_line\":N, \"end_column\":N, \"start\":N, \"end\":N, \"original\":STR,
+     \"replacement\":STR}
+        One per edit. start/end are byte offsets into the original file (end exclusive);
+        original is the replaced text.
+    {\"type\":\"diagnostic\", \"file\":STR, \"line\":N, \"column\":N, \"end_line\":N,
+     \"end_column\":N, \"rule\":STR, \"severity\":\"edited\"|\"needs-review\"|\"error\",
+     \"message\":STR}
+        One per finding; the end is the end of the token it points at. rule is a rule id,
+        or `parse`, `io`, `encoding`, `manifest`, `write` for file-level errors.
         apply --verify adds `verify` (compiler messages, cargo failures) and `verify-await`
         (removed `.await`s, severity edited) after the file objects.
     {\"type\":\"file\", \"file\":STR, \"edits\":N, \"written\":BOOL, \"diff\":STR|null}
@@ -39,7 +44,18 @@ JSON OUTPUT (--format json):
 
     File paths are as shown by the human format: relative to the current directory when the
     file is below it, otherwise as given. With `apply -` standard output carries the migrated
-    file, so the diagnostic and summary objects go to standard error instead."
+    file, so the diagnostic and summary objects go to standard error instead.
+
+OTHER MACHINE FORMATS:
+    --format github: one GitHub Actions workflow command per finding on standard output,
+    shown as annotations on the pull request:
+        ::notice file=F,line=L,col=C,endLine=L2,endColumn=C2,title=RULE::MESSAGE  (edit)
+        ::warning ...  (needs review)          ::error ...  (error)
+    --format sarif: one SARIF 2.1.0 log on standard output at the end of the run (tool
+    driver `lumenize-codemod` with the active rules and their help, one result per edit,
+    needs-review site and error, regions with end positions; edits carry a `fixes` entry
+    with the replacement), for code-scanning uploads. The summary line goes to standard
+    error with both."
     };
 }
 
@@ -235,7 +251,8 @@ workspace root.";
 
 const LIST_AFTER: &str = "\
 JSON OUTPUT (--format json):
-    One object per rule and line: {\"type\":\"rule\", \"id\":STR, \"summary\":STR, \"source\":STR}
+    One object per rule and line: {\"type\":\"rule\", \"schema_version\":2, \"id\":STR,
+    \"summary\":STR, \"source\":STR}
     (source is `built-in` or the config file's path).
 
 EXAMPLES:
@@ -249,6 +266,19 @@ pub enum Format {
     /// Text for people.
     Human,
     /// One JSON object per line (see the schema in `--help`).
+    Json,
+    /// GitHub Actions workflow commands: one annotation per finding.
+    Github,
+    /// One SARIF 2.1.0 log (code scanning).
+    Sarif,
+}
+
+/// Output format of `list-rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Text for people.
+    Human,
+    /// One JSON object per rule and line.
     Json,
 }
 
@@ -277,8 +307,8 @@ pub struct RuleArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
     /// Where to look for lumenize-codemod.toml (list-rules only).
     #[arg(value_name = "PATH", hide = true)]
     pub path: Option<PathBuf>,

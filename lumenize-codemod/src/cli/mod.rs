@@ -13,10 +13,15 @@ mod config;
 mod diff;
 mod eol;
 mod error;
+mod explain;
 mod git;
+mod github;
+mod json;
 mod manifest;
 mod process;
 mod report;
+mod sarif;
+mod span;
 mod stdin;
 mod verify;
 mod walk;
@@ -34,7 +39,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lumenize_codemod::{Diagnostic, Severity};
 
-use args::{Cli, ColorChoice, Command, Format, RuleArgs, RunArgs};
+use args::{Cli, ColorChoice, Command, Format, ListFormat, RuleArgs, RunArgs};
 use config::{ActiveRules, RuleChoice, Rules};
 use process::{Display, Outcome};
 use report::{FileExtra, Mode, Printer, Summary};
@@ -111,11 +116,7 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool, allow_dirty: bool) -> u8 {
     set_threads(a.threads);
     let started = Instant::now();
     let choice = rule_choice(&a.rules, &a.skip_rules, &a.config);
-    let printer = Printer {
-        format: a.format,
-        quiet: a.quiet,
-        verbose: a.verbose,
-    };
+    let mut printer = Printer::new(a.format, a.quiet, a.verbose);
     if a.paths.iter().any(|p| p.as_os_str() == "-") {
         if a.paths.len() != 1 {
             return fatal("`-` (standard input) must be the only PATH");
@@ -126,6 +127,8 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool, allow_dirty: bool) -> u8 {
                  (run `apply --verify` on the crate instead)",
             );
         }
+        // stdout carries the migrated buffer.
+        printer.machine_to_stderr = mode == Mode::Apply;
         // On a thread with a worker's stack, for the same reason as the pool's.
         return std::thread::scope(|s| {
             let run = || stdin::run(mode, &a, &choice, &printer);
@@ -170,8 +173,9 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool, allow_dirty: bool) -> u8 {
     let opts = process::Options {
         force: a.force,
         no_prefilter: a.no_prefilter,
-        keep_text: mode != Mode::Check || a.format == Format::Json || verify,
+        keep_text: mode != Mode::Check || a.format != Format::Human || verify,
         keep_edited: a.format == Format::Json || a.verbose || verify,
+        spans: a.format != Format::Human,
     };
     let mut report = process::run(&crates, opts, &display, &progress);
     progress.finish_and_clear();
@@ -231,7 +235,7 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool, allow_dirty: bool) -> u8 {
         });
     }
     let code = summary.exit_code(mode, a.strict);
-    printer.summary(mode, &summary, code);
+    printer.summary(mode, &summary, code, &active_rules(&crates));
     if a.verbose && a.format == Format::Human {
         report::err_line(&format!(
             "timings: walk {walked:.2?}, rules and git {:.2?}, read+migrate {:.2?}, verify \
@@ -303,6 +307,20 @@ fn dirty_refusal(
     ))
 }
 
+/// The rules of every crate's rule set, each id once (SARIF lists them in its driver).
+fn active_rules(crates: &[(walk::CrateUnit, Arc<ActiveRules>)]) -> Vec<lumenize_codemod::RuleInfo> {
+    let mut seen = BTreeSet::new();
+    let mut rules: Vec<_> = crates
+        .iter()
+        .flat_map(|(_, r)| r.set.rules())
+        .filter(|r| seen.insert(r.id.clone()))
+        .collect();
+    if rules.is_empty() {
+        rules = lumenize_codemod::RuleSet::builtin().rules();
+    }
+    rules
+}
+
 fn progress_bar(a: &RunArgs, crates: &[(walk::CrateUnit, Arc<ActiveRules>)]) -> ProgressBar {
     let files: usize = crates
         .iter()
@@ -348,18 +366,18 @@ fn list_rules(r: RuleArgs) -> u8 {
     };
     let rules = set.rules();
     match r.format {
-        Format::Json => {
+        ListFormat::Json => {
             for rule in &rules {
-                let v = serde_json::json!({
-                    "type": "rule",
-                    "id": rule.id,
-                    "summary": rule.summary,
-                    "source": rule.source,
-                });
-                println!("{v}");
+                let record = json::Record::Rule {
+                    schema_version: json::SCHEMA_VERSION,
+                    id: &rule.id,
+                    summary: &rule.summary,
+                    source: &rule.source,
+                };
+                println!("{}", record.line());
             }
         }
-        Format::Human => {
+        ListFormat::Human => {
             let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
             for rule in &rules {
                 println!("{:width$}  {}  [{}]", rule.id, rule.summary, rule.source);

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 
 use super::config::ActiveRules;
 use super::eol;
+use super::span::{Lines, Span};
 use super::walk::{CrateUnit, Kind, SourceFile};
 
 /// What happened to one file that has something to say (edits or diagnostics).
@@ -39,12 +40,43 @@ pub struct Outcome {
     pub edits: Vec<Edit>,
     /// Diagnostics, in source order, with `file` set to `display`.
     pub diagnostics: Vec<Diagnostic>,
+    /// The spans of `edits` (empty unless a machine format asked for them).
+    pub edit_spans: Vec<Span>,
+    /// The spans of the first diagnostics (later ones, such as write errors, have none).
+    pub diagnostic_spans: Vec<Span>,
 }
 
 impl Outcome {
     /// The file would change.
     pub fn changed(&self) -> bool {
         !self.edits.is_empty() && self.differs
+    }
+
+    /// The span of edit `i` (a point at its start when none was computed).
+    pub fn edit_span(&self, i: usize) -> Span {
+        self.edit_spans
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| Span::point(self.edits[i].line, self.edits[i].column))
+    }
+
+    /// The span of diagnostic `i` (a point when none was computed).
+    pub fn diagnostic_span(&self, i: usize) -> Span {
+        self.diagnostic_spans
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| Span::of_diagnostic(&self.diagnostics[i]))
+    }
+
+    /// Computes the spans of the edits and diagnostics against `text` (the original).
+    pub fn measure(&mut self, text: &str) {
+        let lines = Lines::new(text);
+        self.edit_spans = self.edits.iter().map(|e| lines.edit(e)).collect();
+        self.diagnostic_spans = self
+            .diagnostics
+            .iter()
+            .map(|d| lines.diagnostic(d))
+            .collect();
     }
 }
 
@@ -105,6 +137,8 @@ pub struct Options {
     /// Keep each changed file's original and migrated text in its outcome (diffs, writes,
     /// JSON edits, verification need them; a human `check` only needs to know it changed).
     pub keep_text: bool,
+    /// Compute end positions (the machine formats show them).
+    pub spans: bool,
     /// Keep `Edited` diagnostics (JSON and verbose output show them; the summary does not
     /// count them). A human `check` of a large tree otherwise holds one per edit until the end.
     pub keep_edited: bool,
@@ -259,6 +293,8 @@ fn migrate_one(
                 differs: false,
                 edits: Vec::new(),
                 diagnostics: vec![d.clone()],
+                edit_spans: Vec::new(),
+                diagnostic_spans: Vec::new(),
             })
         }
     };
@@ -310,7 +346,7 @@ fn migrate_one(
             (String::new(), String::new(), differs)
         }
     };
-    Some(Outcome {
+    let mut outcome = Outcome {
         path: path.to_path_buf(),
         display: shown,
         original,
@@ -318,7 +354,13 @@ fn migrate_one(
         differs,
         edits: m.edits,
         diagnostics,
-    })
+        edit_spans: Vec::new(),
+        diagnostic_spans: Vec::new(),
+    };
+    if opts.spans {
+        outcome.measure(text);
+    }
+    Some(outcome)
 }
 
 /// An outcome that is just one file-level error.
@@ -332,6 +374,8 @@ pub fn error_outcome(path: &Path, display: &Display, rule: &str, message: String
         output: String::new(),
         differs: false,
         edits: Vec::new(),
+        edit_spans: Vec::new(),
+        diagnostic_spans: Vec::new(),
     }
 }
 

@@ -15,6 +15,7 @@ use super::args::{Format, RunArgs};
 use super::config::{self, RuleChoice};
 use super::diff;
 use super::eol;
+use super::json::Record;
 use super::process::Outcome;
 use super::report::{self, FileExtra, Mode, Printer, Summary};
 
@@ -90,7 +91,7 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
     };
     let display = name.to_string_lossy().into_owned();
     let output = eol::with_line_endings(&text, migration.output, &migration.edits);
-    let outcome = Outcome {
+    let mut outcome = Outcome {
         path: name.clone(),
         display: display.clone(),
         differs: text != output,
@@ -105,7 +106,13 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
                 d
             })
             .collect(),
+        edit_spans: Vec::new(),
+        diagnostic_spans: Vec::new(),
     };
+    if printer.format != Format::Human {
+        let original = outcome.original.clone();
+        outcome.measure(&original);
+    }
     let summary = Summary::count(std::slice::from_ref(&outcome), 1, 0);
     let code = summary.exit_code(mode, a.strict);
 
@@ -117,28 +124,27 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
             &outcome.original
         };
         let _ = std::io::stdout().write_all(text.as_bytes());
-        for d in &outcome.diagnostics {
-            if printer.format == Format::Human && !printer.shows(d) {
-                continue;
+        match printer.format {
+            Format::Human => {
+                for d in outcome.diagnostics.iter().filter(|d| printer.shows(d)) {
+                    report::err_line(&report::diagnostic_human(d));
+                }
             }
-            match printer.format {
-                Format::Json => report::err_line(
-                    &serde_json::json!({
-                        "type": "diagnostic",
-                        "file": display,
-                        "line": d.line,
-                        "column": d.column,
-                        "rule": d.rule,
-                        "severity": d.severity,
-                        "message": d.message,
-                    })
-                    .to_string(),
-                ),
-                Format::Human => report::err_line(&report::diagnostic_human(d)),
+            Format::Json => {
+                for (i, d) in outcome.diagnostics.iter().enumerate() {
+                    report::err_line(&Record::diagnostic(d, outcome.diagnostic_span(i)).line());
+                }
+                report::err_line(&summary.json(mode, code));
             }
-        }
-        if printer.format == Format::Json {
-            report::err_line(&summary.json(mode, code).to_string());
+            Format::Github | Format::Sarif => {
+                let extra = FileExtra {
+                    written: false,
+                    diff: None,
+                    plain_diff: None,
+                };
+                printer.file(mode, &outcome, &extra);
+                printer.summary(mode, &summary, code, &rules.rules());
+            }
         }
         return code;
     }
@@ -151,6 +157,6 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
         plain_diff: plain.as_deref(),
     };
     printer.file(mode, &outcome, &extra);
-    printer.summary(mode, &summary, code);
+    printer.summary(mode, &summary, code, &rules.rules());
     code
 }

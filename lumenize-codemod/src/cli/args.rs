@@ -90,9 +90,21 @@ EXAMPLES:
     Editor integration: migrate one buffer from stdin to stdout:
         lumenize-codemod apply - --stdin-filename src/lib.rs < src/lib.rs
 
-    See the rules, run only one of them:
+    See the rules, read about one, run only one of them:
         lumenize-codemod list-rules
+        lumenize-codemod explain sync-structured-clone
         lumenize-codemod apply --rule sync-structured-clone .
+
+    In CI, as pull-request annotations or for code scanning:
+        lumenize-codemod check --format github .
+        lumenize-codemod check --format sarif . > lumenize-codemod.sarif
+
+    Through cargo (the `cargo-lumenize-codemod` binary is installed alongside):
+        cargo lumenize-codemod apply .
+
+MIGRATION GUIDE:
+    Every rule with before/after, and how to finish each case left for review by hand:
+    MIGRATION.md at the root of the lumenize-rs repository, or `lumenize-codemod explain RULE`.
 
 EXIT STATUS:
     0  success (check: nothing pending)
@@ -130,6 +142,16 @@ pub enum Command {
     /// List the active rules (built-in, from the config file, after --rule/--skip-rule).
     #[command(long_about = LIST_LONG, after_long_help = LIST_AFTER)]
     ListRules(RuleArgs),
+    /// Explain a rule: what it changes, before and after, and what to do by hand for each case
+    /// it reports for review (its section of MIGRATION.md).
+    #[command(after_long_help = EXPLAIN_AFTER)]
+    Explain(ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_long_help = COMPLETIONS_AFTER)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on standard output.
+    #[command(after_long_help = MAN_AFTER)]
+    Man,
     /// Only syn-parse the files a run would read (benchmark baseline; not a user command,
     /// built only with the `bench-parse-only` feature).
     #[cfg(feature = "bench-parse-only")]
@@ -259,6 +281,43 @@ EXAMPLES:
     lumenize-codemod list-rules
     lumenize-codemod list-rules --format json
     lumenize-codemod list-rules --config ci/lumenize-codemod.toml";
+
+const EXPLAIN_AFTER: &str = "\
+EXAMPLES:
+    lumenize-codemod explain sync-structured-clone
+    lumenize-codemod explain --config lumenize-codemod.toml db-sync   # a rule of your own
+
+The full guide, every rule in one page: MIGRATION.md at the root of the lumenize-rs repository.";
+
+const COMPLETIONS_AFTER: &str = "\
+EXAMPLES:
+    lumenize-codemod completions bash > ~/.local/share/bash-completion/completions/lumenize-codemod
+    lumenize-codemod completions zsh > \"${fpath[1]}/_lumenize-codemod\"
+    lumenize-codemod completions fish > ~/.config/fish/completions/lumenize-codemod.fish";
+
+const MAN_AFTER: &str = "\
+EXAMPLES:
+    lumenize-codemod man > ~/.local/share/man/man1/lumenize-codemod.1 && man lumenize-codemod";
+
+/// Arguments of `explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The rule id (see `list-rules`).
+    #[arg(value_name = "RULE")]
+    pub rule: String,
+    /// Rule config file, for explaining a rule of your own (default: the lumenize-codemod.toml
+    /// found from the current directory upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -59,6 +59,18 @@ pub fn main() -> ExitCode {
         Command::Diff(a) => run_files(Mode::Diff, a, false, false),
         Command::Check(a) => run_files(Mode::Check, a, false, false),
         Command::ListRules(r) => list_rules(r),
+        Command::Explain(e) => explain::run(&e),
+        Command::Completions(c) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(
+                c.shell,
+                &mut cmd,
+                "lumenize-codemod",
+                &mut std::io::stdout(),
+            );
+            0
+        }
+        Command::Man => man_page(),
         #[cfg(feature = "bench-parse-only")]
         Command::BenchParseOnly(b) => {
             set_threads(b.threads);
@@ -346,6 +358,15 @@ fn use_color(choice: ColorChoice) -> bool {
             std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::io::stdout().is_terminal()
         }
+    }
+}
+
+/// The man page, rendered from the same clap definitions as `--help`.
+fn man_page() -> u8 {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match clap_mangen::Man::new(cmd).render(&mut std::io::stdout().lock()) {
+        Ok(()) => 0,
+        Err(e) => fatal(format!("cannot write the man page: {e}")),
     }
 }
 

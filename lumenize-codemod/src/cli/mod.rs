@@ -247,7 +247,13 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool, allow_dirty: bool) -> u8 {
         });
     }
     let code = summary.exit_code(mode, a.strict);
-    printer.summary(mode, &summary, code, &active_rules(&crates));
+    printer.summary(
+        mode,
+        &summary,
+        code,
+        &active_rules(&crates),
+        &shell_words(&a.paths),
+    );
     if a.verbose && a.format == Format::Human {
         report::err_line(&format!(
             "timings: walk {walked:.2?}, rules and git {:.2?}, read+migrate {:.2?}, verify \
@@ -317,6 +323,25 @@ fn dirty_refusal(
         dirty.len(),
         if dirty.len() == 1 { "has" } else { "have" },
     ))
+}
+
+/// The PATH arguments as a user would type them again (quoted when needed).
+fn shell_words(paths: &[PathBuf]) -> String {
+    let words: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let s = p.to_string_lossy();
+            let plain = s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./~+:@".contains(c));
+            if plain && !s.is_empty() {
+                s.into_owned()
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// The rules of every crate's rule set, each id once (SARIF lists them in its driver).

@@ -151,12 +151,12 @@ impl Summary {
             format!(" ({})", parts.join(", "))
         };
         let mut line = format!(
-            "{}: {} scanned, {} {verb}, {}{by_rule}, {} need review, {}",
+            "{}: {} scanned, {} {verb}, {}{by_rule}, {}, {}",
             mode.name(),
             plural(self.files_scanned, "file", "files"),
             plural(self.files_changed, "file", "files"),
             plural(self.edits(), "edit", "edits"),
-            self.needs_review,
+            plural(self.needs_review, "needs review", "need review"),
             plural(self.errors, "error", "errors"),
         );
         if self.crates_skipped > 0 {
@@ -166,6 +166,42 @@ impl Summary {
             ));
         }
         line
+    }
+}
+
+impl Summary {
+    /// What to run next, after the summary line (`paths`: the PATH arguments as typed), or
+    /// `None` when there is nothing left to do.
+    pub fn next_steps(&self, mode: Mode, paths: &str) -> Option<String> {
+        let mut steps: Vec<String> = Vec::new();
+        if self.errors > 0 {
+            steps.push("fix the errors above and run again".into());
+        }
+        match mode {
+            Mode::Check | Mode::Diff if self.files_changed > 0 => {
+                if mode == Mode::Check {
+                    steps.push(format!(
+                        "`lumenize-codemod diff {paths}` to review the edits"
+                    ));
+                }
+                steps.push(format!(
+                    "`lumenize-codemod apply --verify {paths}` to write them"
+                ));
+            }
+            Mode::Apply if self.files_changed > 0 => {
+                steps.push("`git diff` to review what was written".into());
+                steps.push("`cargo test`, then commit".into());
+            }
+            _ => {}
+        }
+        if self.needs_review > 0 {
+            steps.push(
+                "migrate the needs-review sites by hand: `lumenize-codemod explain RULE` \
+                 (RULE in brackets above) or MIGRATION.md says how"
+                    .into(),
+            );
+        }
+        (!steps.is_empty()).then(|| format!("next: {}", steps.join("; ")))
     }
 }
 
@@ -338,9 +374,10 @@ impl Printer {
         }
     }
 
-    /// The summary (JSON: always; otherwise the human line unless quiet). SARIF: the log,
-    /// with `rules` in its driver.
-    pub fn summary(&self, mode: Mode, s: &Summary, code: u8, rules: &[RuleInfo]) {
+    /// The summary (JSON: always; otherwise the human line unless quiet, and for the human
+    /// format the next steps, `paths` being the PATH arguments). SARIF: the log, with `rules`
+    /// in its driver.
+    pub fn summary(&self, mode: Mode, s: &Summary, code: u8, rules: &[RuleInfo], paths: &str) {
         match self.format {
             Format::Json => self.machine(&s.json(mode, code)),
             Format::Sarif => {
@@ -351,6 +388,10 @@ impl Printer {
         }
         if self.format != Format::Json && !self.quiet {
             err_line(&s.line(mode));
+            let human = self.format == Format::Human && paths != "-";
+            if let Some(next) = s.next_steps(mode, paths).filter(|_| human) {
+                err_line(&next);
+            }
         }
     }
 

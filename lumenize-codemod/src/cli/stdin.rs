@@ -3,7 +3,9 @@
 //! `apply -` writes the migrated text (or the input unchanged) to stdout and everything else to
 //! stderr, so an editor can replace its buffer with stdout. `diff -` and `check -` behave like
 //! their file versions. `--stdin-filename` names the file in messages and diffs, and picks the
-//! manifest rules when it ends in `Cargo.toml`; the crate context is the buffer alone.
+//! manifest rules when it ends in `Cargo.toml`. When it names a file inside a cargo package,
+//! the package's other files are read for the crate context (re-exports, renamed
+//! dependencies), as in a run on the crate; otherwise a note says results may be partial.
 
 use std::io::{Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -18,6 +20,7 @@ use super::eol;
 use super::json::Record;
 use super::process::Outcome;
 use super::report::{self, FileExtra, Mode, Printer, Summary};
+use super::walk;
 
 /// Runs one command on standard input; returns the exit code.
 pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u8 {
@@ -59,7 +62,38 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
     };
 
     let is_manifest = name.file_name().is_some_and(|n| n == "Cargo.toml");
-    let ctx = CrateContext::scan_with([(name.as_path(), text.as_str())], &rules);
+    // The crate around the buffer, so re-exports in its other files are followed.
+    let around = if is_manifest || a.stdin_filename.is_none() {
+        None
+    } else {
+        crate_around(&name)
+    };
+    let engine_path = around
+        .as_ref()
+        .map_or_else(|| name.clone(), |c| c.engine_path.clone());
+    if around.is_none() && !is_manifest && !a.quiet {
+        report::err_line(&format!(
+            "note: {}: {}, so only this buffer was read: names it reaches through other files \
+             of its crate are not followed, and results may be partial",
+            name.display(),
+            if a.stdin_filename.is_none() {
+                "no --stdin-filename was given"
+            } else {
+                "it is not inside a cargo package"
+            }
+        ));
+    }
+    let mut files: Vec<(&Path, &str)> = around
+        .as_ref()
+        .map(|c| {
+            c.others
+                .iter()
+                .map(|(p, t)| (p.as_path(), t.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.push((engine_path.as_path(), text.as_str()));
+    let ctx = CrateContext::scan_with(files, &rules);
     let candidate =
         is_manifest || a.no_prefilter || ctx.prefilter(&rules).may_need_migration(text.as_bytes());
     let migration = if candidate {
@@ -67,7 +101,7 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
             if is_manifest {
                 migrate_manifest(&name, &text, &rules)
             } else {
-                migrate_source(&name, &text, &ctx, &rules)
+                migrate_source(&engine_path, &text, &ctx, &rules)
             }
         }));
         match result {
@@ -143,7 +177,7 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
                     plain_diff: None,
                 };
                 printer.file(mode, &outcome, &extra);
-                printer.summary(mode, &summary, code, &rules.rules());
+                printer.summary(mode, &summary, code, &rules.rules(), "-");
             }
         }
         return code;
@@ -157,6 +191,41 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
         plain_diff: plain.as_deref(),
     };
     printer.file(mode, &outcome, &extra);
-    printer.summary(mode, &summary, code, &rules.rules());
+    printer.summary(mode, &summary, code, &rules.rules(), "-");
     code
+}
+
+/// The crate around a buffer: where the buffer sits in it, and its other files' texts.
+struct Around {
+    /// The buffer's path relative to the crate directory (the engine places it from that).
+    engine_path: PathBuf,
+    /// The crate's other `.rs` files and manifest, crate-relative, as read.
+    others: Vec<(PathBuf, String)>,
+}
+
+/// Reads the crate holding `name` (which need not exist yet: its directory must), walked like
+/// a PATH argument; `None` outside any cargo package.
+fn crate_around(name: &Path) -> Option<Around> {
+    let parent = name.parent().filter(|p| !p.as_os_str().is_empty());
+    let dir = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok()?;
+    let abs = dir.join(name.file_name()?);
+    let workset = walk::discover(std::slice::from_ref(&dir), &walk::Globs::default());
+    let unit = workset
+        .crates
+        .into_iter()
+        .find(|u| u.dir.as_deref().is_some_and(|d| abs.starts_with(d)))?;
+    let crate_dir = unit.dir?;
+    let others = unit
+        .files
+        .iter()
+        .filter(|f| f.path != abs)
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(&f.path).ok()?;
+            Some((f.path.strip_prefix(&crate_dir).ok()?.to_path_buf(), text))
+        })
+        .collect();
+    Some(Around {
+        engine_path: abs.strip_prefix(&crate_dir).ok()?.to_path_buf(),
+        others,
+    })
 }

@@ -152,13 +152,14 @@ impl Rewriter<'_> {
                 let name = p.path.segments[0].ident.to_string();
                 if let Some((rule, call_at, what)) = self.deferred(&name) {
                     let line = self.line_of(call_at);
+                    let now = self.rules().era(&rule).now;
                     self.note(
                         at,
                         &rule,
                         Severity::NeedsReview,
                         format!(
                             "`{name}.await` awaits `{what}` from line {line}, which is synchronous \
-                             in 1.0: remove this `.await` (and any options argument) by hand"
+                             {now}: remove this `.await` (and any options argument) by hand"
                         ),
                     );
                 }
@@ -210,12 +211,13 @@ impl Rewriter<'_> {
             if n == k + 1 {
                 let arg = &call.args[k];
                 if !is_none(arg) {
+                    let new_api = self.rules().era(&rule.rule).new_api;
                     self.note(
                         at,
                         &rule.rule,
                         Severity::NeedsReview,
                         format!(
-                            "`{name}` is passed options (`{}`), which 1.0 removed: port the \
+                            "`{name}` is passed options (`{}`), which {new_api} removed: port the \
                              transform by hand, then drop the argument and `.await`",
                             self.src().slice(self.src().expr(arg))
                         ),
@@ -261,11 +263,12 @@ impl Rewriter<'_> {
         } else {
             "dropped `.await`"
         };
+        let now = self.rules().era(&rule.rule).now;
         self.note(
             at,
             &rule.rule,
             Severity::Edited,
-            format!("`{name}` is synchronous in 1.0: {what}"),
+            format!("`{name}` is synchronous {now}: {what}"),
         );
     }
 
@@ -355,11 +358,12 @@ impl Rewriter<'_> {
         if let Some((end, text)) = adapter_at {
             self.splice(&rule.rule, (end, end), &text);
         }
+        let now = self.rules().era(&rule.rule).now;
         self.note(
             at,
             &rule.rule,
             Severity::Edited,
-            format!("`.{}(..)` is synchronous in 1.0: {how}", mc.method),
+            format!("`.{}(..)` is synchronous {now}: {how}", mc.method),
         );
     }
 
@@ -381,13 +385,15 @@ impl Rewriter<'_> {
                 let rule = &self.rules().sync_fns[i];
                 if rule.drop_none_arg.is_some_and(|k| call.args.len() == k + 1) {
                     let id = rule.rule.clone();
+                    let old_form = self.rules().era(&id).old_form;
                     self.note(
                         at,
                         &id,
                         Severity::NeedsReview,
                         format!(
-                            "`{name}(..)` (0.9 form) is not awaited here, so its future is stored \
-                             or passed on: drop the options argument and the later `.await` by hand"
+                            "`{name}(..)` ({old_form}) is not awaited here, so its future is \
+                             stored or passed on: drop the options argument and the later \
+                             `.await` by hand"
                         ),
                     );
                 }
@@ -395,13 +401,14 @@ impl Rewriter<'_> {
             Target::FnToMethod(i) => {
                 let rule = &self.rules().fn_to_methods[i];
                 let (id, method) = (rule.rule.clone(), rule.method.clone());
+                let now = self.rules().era(&id).now;
                 self.note(
                     at,
                     &id,
                     Severity::NeedsReview,
                     format!(
                         "`{name}(..)` is not awaited directly: rewrite it to `target.{method}(chain)` \
-                         by hand (it no longer exists in 1.0)"
+                         by hand (it no longer exists {now})"
                     ),
                 );
             }

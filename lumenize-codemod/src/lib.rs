@@ -20,7 +20,7 @@
 //! let rules = RuleSet::builtin();
 //! let ctx = CrateContext::scan([(Path::new("app/src/lib.rs"), src)]);
 //! let m = migrate_source(Path::new("app/src/lib.rs"), src, &ctx, &rules);
-//! assert!(m.output.contains("let v = parse(s) // decode\n        ?;"));
+//! assert!(m.output.contains("let v = parse(s)?; // decode\n"));
 //! assert!(m.output.starts_with("use lumenize_core::structured_clone::parse;\n"));
 //! assert!(m.diagnostics.iter().all(|d| d.severity == Severity::Edited));
 //! // Running again changes nothing.

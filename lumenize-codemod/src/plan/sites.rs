@@ -85,6 +85,57 @@ impl Rewriter<'_> {
         }
     }
 
+    /// Deletes the `.await` of `aw`. When that would leave `?`/`;` alone on a line below a
+    /// line comment (`parse(s) // decode` / `    .await?;`), the `?;` moves up before the
+    /// comment and the line goes (`parse(s)?; // decode`): the tokens keep their order.
+    fn delete_await(&mut self, rule: &str, aw: &ExprAwait) {
+        let (s, e) = self.await_deletion(aw);
+        match self.lone_tail(aw, (s, e)) {
+            Some((base_end, tail, line)) => {
+                self.splice(rule, (base_end, base_end), &tail);
+                self.splice(rule, line, "");
+            }
+            None => self.splice(rule, (s, e), ""),
+        }
+    }
+
+    /// For [`Self::delete_await`]: where the awaited call ends, the `?`/`;` tail after
+    /// `.await`, and the range of the line holding them, when that line holds nothing else
+    /// and the line above ends in a line comment.
+    fn lone_tail(
+        &self,
+        aw: &ExprAwait,
+        (s, e): (usize, usize),
+    ) -> Option<(usize, String, (usize, usize))> {
+        let text = self.src().text;
+        let (dot, _) = self.src().span(aw.dot_token.span);
+        if s != dot {
+            return None;
+        }
+        let ls = line_start(text, dot);
+        if ls == 0 || !is_blank(&text[ls..dot]) {
+            return None;
+        }
+        let le = line_end_after_newline(text, e);
+        let tail = text[e..le].trim_end();
+        if tail.is_empty() || !tail.chars().all(|c| c == '?' || c == ';') {
+            return None;
+        }
+        let base_end = match peel(&aw.base) {
+            Expr::Call(c) => self.src().span(c.paren_token.span.close()).1,
+            Expr::MethodCall(m) => self.src().span(m.paren_token.span.close()).1,
+            _ => return None,
+        };
+        // Between the call and that line: blanks, then one line comment (no doc comment).
+        let between = text.get(base_end..ls)?;
+        let comment = between.trim_start();
+        let one_line = comment.trim_end().lines().count() == 1;
+        let plain =
+            comment.starts_with("//") && !comment.starts_with("///") && !comment.starts_with("//!");
+        (plain && one_line && !comment.contains("/*"))
+            .then(|| (base_end, tail.to_string(), (ls, le)))
+    }
+
     /// The range that removes argument `k` of `args` together with its separator. For a later
     /// argument it runs from the comma after the previous one, so a comment written before
     /// that comma (it belongs to the previous argument) stays.
@@ -256,8 +307,9 @@ impl Rewriter<'_> {
         }
         if let Some(cut) = arg_cut {
             self.splice(&rule.rule, cut, "");
+            self.report_stale_comment(call, &rule.rule, &name);
         }
-        self.splice(&rule.rule, self.await_deletion(aw), "");
+        self.delete_await(&rule.rule, aw);
         let what = if arg_cut.is_some() {
             "dropped `.await` and the `None` options argument"
         } else {
@@ -270,6 +322,30 @@ impl Rewriter<'_> {
             Severity::Edited,
             format!("`{name}` is synchronous {now}: {what}"),
         );
+    }
+
+    /// After the `None` options argument of `call` was dropped: a line comment on the line
+    /// where the call ends that speaks of it (`None`, options) is now stale; say so.
+    fn report_stale_comment(&mut self, call: &ExprCall, rule: &str, name: &str) {
+        let text = self.src().text;
+        let close = self.src().span(call.paren_token.span.close()).1;
+        let line = &text[close..line_end_after_newline(text, close)];
+        let Some(i) = line.find("//") else {
+            return;
+        };
+        let comment = line[i..].trim_end();
+        let lower = comment.to_lowercase();
+        if lower.contains("none") || lower.contains("option") {
+            self.note(
+                close + i,
+                rule,
+                Severity::NeedsReview,
+                format!(
+                    "`{name}`: this comment (`{comment}`) may speak of the options argument that \
+                     was removed: update it by hand"
+                ),
+            );
+        }
     }
 
     fn rewrite_fn_to_method(&mut self, aw: &ExprAwait, call: &ExprCall, i: usize) {
@@ -290,7 +366,16 @@ impl Rewriter<'_> {
             return;
         };
         let inner = match recv {
-            Expr::Reference(r) => &*r.expr,
+            // `&mut *self` (a reborrow) becomes `self`: a method call reborrows by itself, so
+            // `self.m()` is `(*self).m()`, the form a reviewer expects.
+            Expr::Reference(r) => match &*r.expr {
+                Expr::Unary(syn::ExprUnary {
+                    op: syn::UnOp::Deref(_),
+                    expr,
+                    ..
+                }) if matches!(&**expr, Expr::Path(p) if p.qself.is_none()) => &**expr,
+                e => e,
+            },
             other => other,
         };
         let inner_text = self.src().slice(self.src().expr(inner));
@@ -319,7 +404,7 @@ impl Rewriter<'_> {
             &format!("{receiver}.{}(", rule.method),
         );
         self.splice(&rule.rule, cut, "");
-        self.splice(&rule.rule, self.await_deletion(aw), "");
+        self.delete_await(&rule.rule, aw);
         self.note(
             fs,
             &rule.rule,
@@ -351,7 +436,7 @@ impl Rewriter<'_> {
                 )
             }
             _ => {
-                self.splice(&rule.rule, removal, "");
+                self.delete_await(&rule.rule, aw);
                 ("dropped `.await`".to_string(), None)
             }
         };

@@ -171,3 +171,50 @@ fn stdin_mode_reads_the_crate_around_the_file_or_says_results_may_be_partial() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_call_through_a_renamed_crate_inside_an_unknown_macro_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    write(
+        &app.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n\
+         other_crate = { package = \"my-db\", version = \"1\" }\n",
+    );
+    write(
+        &app.join("lumenize-codemod.toml"),
+        "[rules.db-sync]\nsummary = \"my_db's sleep became synchronous\"\n\n[[sync-fn]]\n\
+         rule = \"db-sync\"\npaths = [\"my_db::time::sleep\"]\n",
+    );
+    let src = "\
+pub async fn ticks() {
+    let _s = stream! { other_crate::time::sleep(1).await; };
+    other_crate::time::sleep(2).await;
+}
+";
+    write(&app.join("src/lib.rs"), src);
+    let o = run(dir.path(), &["check", "--format", "json", "app"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let records: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let review = records
+        .iter()
+        .find(|r| r["severity"] == "needs-review")
+        .unwrap_or_else(|| panic!("the call inside stream! is reported: {out}"));
+    assert_eq!(
+        (review["line"].as_u64(), review["rule"].as_str()),
+        (Some(2), Some("db-sync"))
+    );
+    assert!(
+        review["message"].as_str().unwrap().contains("stream!"),
+        "{review}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["type"] == "edit" && r["line"] == 3),
+        "the call outside the macro is edited: {out}"
+    );
+}

@@ -22,7 +22,10 @@ pub(crate) fn collect_aliases(text: &str, rules: &RuleSet, out: &mut HashMap<Str
     for table in dependency_tables(doc.as_table()).filter(|t| t.edited()) {
         for (key, item) in table.table.iter() {
             let package = package_of(key, item);
-            if package != key && rules.dependencies.iter().any(|d| d.package == package) {
+            // A package a rule edits, or one its paths start with (a config file's own crate).
+            let targeted = rules.dependencies.iter().any(|d| d.package == package)
+                || rules.target_packages().contains(package);
+            if package != key && targeted {
                 out.insert(key.replace('-', "_"), package.replace('-', "_"));
             }
         }

@@ -76,7 +76,10 @@ pub async fn load(key: &str, o: FetchOptions) -> Result<(), my_db::Error> {
         "{diags:#?}"
     );
     assert!(
-        has(Severity::Edited, "no longer exists now (rule `db-sync`)"),
+        has(
+            Severity::NeedsReview,
+            "no longer exists now (rule `db-sync`) but is still used"
+        ),
         "{diags:#?}"
     );
 }

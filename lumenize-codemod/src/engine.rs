@@ -10,7 +10,7 @@ use crate::resolve::{collect_modules, module_path_for, CrateContext, Resolver};
 use crate::results::{Diagnostic, Edit, FileMigration, Severity};
 use crate::rules::RuleSet;
 use crate::syntax::Src;
-use crate::text::{parse_base, LineIndex, Note, SpanPositions};
+use crate::text::{parse_base, too_deep, LineIndex, Note, SpanPositions, MAX_NESTING};
 
 pub(crate) fn migrate(
     file: &Path,
@@ -38,6 +38,21 @@ fn migrate_inner(file: &Path, source: &str, ctx: &CrateContext, rules: &RuleSet)
         base,
         pos: &pos,
     };
+    // syn recurses on nesting and a stack overflow aborts the process: refuse first.
+    if let Some(at) = too_deep(&source[base..], MAX_NESTING) {
+        let (line, column) = lines.line_col(base + at);
+        return unchanged(vec![Diagnostic {
+            file: file.to_path_buf(),
+            line,
+            column,
+            rule: "parse".into(),
+            message: format!(
+                "this file nests more than {MAX_NESTING} levels deep here (brackets, generics, \
+                 closures); it was left unchanged: migrate it by hand"
+            ),
+            severity: Severity::Error,
+        }]);
+    }
     // The safety net lexes the units it checks on its own, so the file's tokens go to syn
     // (shared, they would be copied for it).
     let parsed = std::str::FromStr::from_str(&source[base..])

@@ -20,7 +20,7 @@
 //! let rules = RuleSet::builtin();
 //! let ctx = CrateContext::scan([(Path::new("app/src/lib.rs"), src)]);
 //! let m = migrate_source(Path::new("app/src/lib.rs"), src, &ctx, &rules);
-//! assert!(m.output.contains("let v = parse(s) // decode\n        ?;"));
+//! assert!(m.output.contains("let v = parse(s)?; // decode\n"));
 //! assert!(m.output.starts_with("use lumenize_core::structured_clone::parse;\n"));
 //! assert!(m.diagnostics.iter().all(|d| d.severity == Severity::Edited));
 //! // Running again changes nothing.
@@ -152,7 +152,9 @@ mod check;
 mod engine;
 // 10. The `unasync` rule: crate-wide, after the per-file rules; async fns that await nothing.
 mod unasync;
-// 11. `apply --verify`: the compiler's view of migrated crates.
+// 11. Replacing users' files: all of a group or none, never over a concurrent edit.
+pub mod write;
+// 12. `apply --verify`: the compiler's view of migrated crates.
 pub mod verify;
 
 pub use manifest::{ManifestError, ManifestInfo};

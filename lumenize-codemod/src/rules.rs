@@ -9,6 +9,8 @@ use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table};
 
+mod schema;
+
 /// A short description of one rule, for `list-rules`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RuleInfo {
@@ -23,12 +25,16 @@ pub struct RuleInfo {
 /// A rule set could not be built (invalid config, unknown rule id).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
-    /// A rules file is invalid: which file, and why.
-    #[error("{origin}: {reason}")]
+    /// A rules file is invalid: which file, where, and why.
+    #[error("{origin}:{}{reason}", at(*line, *column))]
     Config {
         /// The file (as given to [`RuleSet::with_config`]).
         origin: String,
-        /// What is wrong, and where in the file.
+        /// 1-based line of the problem, 0 when it is not about one place.
+        line: usize,
+        /// 1-based column (characters), 0 when it is not about one place.
+        column: usize,
+        /// What is wrong.
         reason: String,
     },
     /// `--rule` / `--skip-rule` named an id no rule has.
@@ -39,6 +45,15 @@ pub enum RuleError {
         /// The ids of the rule set.
         known: Vec<String>,
     },
+}
+
+/// `line:column: ` when known, for [`RuleError::Config`].
+fn at(line: usize, column: usize) -> String {
+    if line == 0 {
+        " ".to_string()
+    } else {
+        format!("{line}:{column}: ")
+    }
 }
 
 const BUILTIN: &str = include_str!("../rules/builtin.toml");
@@ -91,6 +106,19 @@ impl PathPattern {
     pub(crate) fn last(&self) -> &str {
         self.0.last().map(String::as_str).unwrap_or("")
     }
+}
+
+/// The words a message uses for a rule's before and after (see [`RuleSet::era`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Era {
+    /// When the call is synchronous: `in 1.0`, or `now (rule `id`)`.
+    pub now: String,
+    /// What removed something: `1.0`, or `the new API (rule `id`)`.
+    pub new_api: String,
+    /// The old call: `0.9 form`, or `form from before rule `id``.
+    pub old_form: String,
+    /// Before a name: `the 0.9`, or `the old (rule `id`)`.
+    pub old_name: String,
 }
 
 /// A free function whose 0.9 form returned a future (`sync-fn`).
@@ -178,9 +206,17 @@ impl RuleSet {
     /// format, see the crate docs). `origin` names the file in errors and in [`RuleInfo`].
     pub fn with_config(mut self, toml_text: &str, origin: &Path) -> Result<RuleSet, RuleError> {
         let origin = origin.display().to_string();
+        schema::check(toml_text).map_err(|e| RuleError::Config {
+            origin: origin.clone(),
+            line: e.line,
+            column: e.column,
+            reason: e.reason,
+        })?;
         self.load(toml_text, &origin)
             .map_err(|reason| RuleError::Config {
                 origin: origin.clone(),
+                line: 0,
+                column: 0,
                 reason,
             })?;
         Ok(self)
@@ -230,6 +266,31 @@ impl RuleSet {
             roots.insert(p.root().to_string());
         }
         roots
+    }
+
+    /// How messages name the two sides of `rule`'s migration: the built-in rules speak of
+    /// lumenize 0.9 and 1.0, a config file's rule of itself (its users migrate their own API).
+    pub(crate) fn era(&self, rule: &str) -> Era {
+        let builtin = self
+            .infos
+            .iter()
+            .find(|i| i.id == rule)
+            .is_none_or(|i| i.source == "built-in");
+        if builtin {
+            Era {
+                now: "in 1.0".into(),
+                new_api: "1.0".into(),
+                old_form: "0.9 form".into(),
+                old_name: "the 0.9".into(),
+            }
+        } else {
+            Era {
+                now: format!("now (rule `{rule}`)"),
+                new_api: format!("the new API (rule `{rule}`)"),
+                old_form: format!("form from before rule `{rule}`"),
+                old_name: format!("the old (rule `{rule}`)"),
+            }
+        }
     }
 
     fn check_ids(&self, ids: &[String]) -> Result<(), RuleError> {

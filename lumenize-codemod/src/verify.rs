@@ -243,9 +243,12 @@ pub enum VerifyError {
     /// `cargo` could not be started.
     #[error("--verify: cannot run `cargo check`: {0}")]
     Spawn(#[source] std::io::Error),
-    /// A file to fix could not be read or written.
+    /// A file to fix could not be read or dated.
     #[error("--verify: {path}: {1}", path = .0.display())]
     Io(PathBuf, #[source] std::io::Error),
+    /// A fix could not be written (nothing was).
+    #[error("--verify: {0}")]
+    Write(#[source] crate::write::WriteError),
 }
 
 /// Applies `.await` removals, each only if the file still holds `.await` (after optional
@@ -290,12 +293,11 @@ pub fn apply_await_fixes(fixes: &[AwaitFix]) -> Result<Vec<Diagnostic>, VerifyEr
         }
         cuts.reverse();
         // The ranges are disjoint, in order, on character boundaries (`await_range`).
-        let Some(text) = crate::text::apply(&text, 0, &cuts) else {
+        let Some(new) = crate::text::apply(&text, 0, &cuts) else {
             continue;
         };
         applied.extend(reported);
-        write_newer_than_last_check(file, &text)
-            .map_err(|e| VerifyError::Io(file.to_path_buf(), e))?;
+        write_newer_than_last_check(file, &text, &new)?;
     }
     applied.reverse();
     Ok(applied)
@@ -305,13 +307,21 @@ pub fn apply_await_fixes(fixes: &[AwaitFix]) -> Result<Vec<Diagnostic>, VerifyEr
 /// is *newer* than the unit's last build, and file times move in coarse kernel ticks: a fix
 /// written in the same tick as the check that asked for it would look fresh, and the next
 /// `cargo check` would replay the old messages instead of checking the fixed file.
-fn write_newer_than_last_check(file: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(file, text)?;
+/// The file goes through the same atomic writer as `apply` (a concurrent edit since it was
+/// read here is not overwritten; a read-only file is refused).
+fn write_newer_than_last_check(file: &Path, old: &str, new: &str) -> Result<(), VerifyError> {
+    crate::write::replace_all(&[crate::write::Replace {
+        path: file,
+        original: old.as_bytes(),
+        contents: new.as_bytes(),
+    }])
+    .map_err(VerifyError::Write)?;
     let later = std::time::SystemTime::now() + std::time::Duration::from_secs(1);
     std::fs::File::options()
         .write(true)
-        .open(file)?
-        .set_modified(later)
+        .open(file)
+        .and_then(|f| f.set_modified(later))
+        .map_err(|e| VerifyError::Io(file.to_path_buf(), e))
 }
 
 /// The bytes to delete for `fix`, if the file still holds `.await` at the end of its range.
@@ -578,5 +588,36 @@ mod tests {
             "fn f() {\n    let x = g()?;\n    h();\n    k() // why\n        ;\n}\n"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fixes_go_through_the_atomic_writer_and_refuse_read_only_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lib.rs");
+        let text = "fn f() {\n    h().await;\n}\n";
+        std::fs::write(&file, text).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let s = text.find(".await").unwrap();
+        let fix = AwaitFix {
+            file: file.clone(),
+            start: s,
+            end: s + 6,
+            line: 2,
+            column: 8,
+            on_touched_line: true,
+        };
+        let err = apply_await_fixes(std::slice::from_ref(&fix)).unwrap_err();
+        assert!(err.to_string().contains("read-only"), "{err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        apply_await_fixes(&[fix]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "fn f() {\n    h();\n}\n"
+        );
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640, "permissions kept");
     }
 }

@@ -4,7 +4,7 @@
 //! The layer order is written once, as the order of the top-level `mod` declarations in
 //! `src/lib.rs` (bottom-up). A file belongs to the layer of its first path component
 //! (`src/plan/state.rs` to `plan`). Within a layer, files may use each other, but not in a
-//! circle. `main.rs` and `cli/` are the binary: they use the library as `lumenize_codemod::…`
+//! circle. `main.rs`, `cli/` and `bin/` are the binaries: they use the library as `lumenize_codemod::…`
 //! and are not checked here.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -424,8 +424,8 @@ fn library_files(src: &Path) -> Vec<File> {
         for p in entries {
             let rel = p.strip_prefix(src).unwrap().to_path_buf();
             let first = rel.components().next().unwrap().as_os_str().to_owned();
-            // The binary (main.rs, cli/) and the crate root are not layers.
-            if first == "main.rs" || first == "cli" || first == "lib.rs" {
+            // The binary (main.rs, cli/, bin/) and the crate root are not layers.
+            if first == "main.rs" || first == "cli" || first == "bin" || first == "lib.rs" {
                 continue;
             }
             if p.is_dir() {

@@ -12,19 +12,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 macro_rules! json_schema {
     () => {
         "\
-JSON OUTPUT (--format json):
-    One JSON object per line on standard output. Every object has a \"type\" field; the
-    other field names are stable (new fields may be added, none removed or renamed).
-    Objects come in file order; the summary is always the last line.
+JSON OUTPUT (--format json), schema_version 2:
+    One JSON object per line on standard output. Every object has a \"type\" field and
+    \"schema_version\":2; the other field names are stable (new fields may be added, with the
+    version raised; none removed or renamed). Objects come in file order; the summary is
+    always the last line. Positions: line and column are 1-based (column in characters);
+    end_line/end_column are the position just after the range (exclusive); all four are 0
+    for a finding about a whole file.
 
     {\"type\":\"edit\", \"file\":STR, \"rule\":STR, \"line\":N, \"column\":N,
-     \"start\":N, \"end\":N, \"original\":STR, \"replacement\":STR}
-        One per edit. line/column are 1-based (column in characters); start/end are byte
-        offsets into the original file (end exclusive); original is the replaced text.
-    {\"type\":\"diagnostic\", \"file\":STR, \"line\":N, \"column\":N, \"rule\":STR,
-     \"severity\":\"edited\"|\"needs-review\"|\"error\", \"message\":STR}
-        One per finding. rule is a rule id, or `parse`, `io`, `encoding`, `manifest`,
-        `write` for file-level errors (line/column are 0 when they do not apply).
+     \"end_line\":N, \"end_column\":N, \"start\":N, \"end\":N, \"original\":STR,
+     \"replacement\":STR}
+        One per edit. start/end are byte offsets into the original file (end exclusive);
+        original is the replaced text.
+    {\"type\":\"diagnostic\", \"file\":STR, \"line\":N, \"column\":N, \"end_line\":N,
+     \"end_column\":N, \"rule\":STR, \"severity\":\"edited\"|\"needs-review\"|\"error\",
+     \"message\":STR}
+        One per finding; the end is the end of the token it points at. rule is a rule id,
+        or `parse`, `io`, `encoding`, `manifest`, `write` for file-level errors.
         apply --verify adds `verify` (compiler messages, cargo failures) and `verify-await`
         (removed `.await`s, severity edited) after the file objects.
     {\"type\":\"file\", \"file\":STR, \"edits\":N, \"written\":BOOL, \"diff\":STR|null}
@@ -39,7 +44,18 @@ JSON OUTPUT (--format json):
 
     File paths are as shown by the human format: relative to the current directory when the
     file is below it, otherwise as given. With `apply -` standard output carries the migrated
-    file, so the diagnostic and summary objects go to standard error instead."
+    file, so the diagnostic and summary objects go to standard error instead.
+
+OTHER MACHINE FORMATS:
+    --format github: one GitHub Actions workflow command per finding on standard output,
+    shown as annotations on the pull request:
+        ::notice file=F,line=L,col=C,endLine=L2,endColumn=C2,title=RULE::MESSAGE  (edit)
+        ::warning ...  (needs review)          ::error ...  (error)
+    --format sarif: one SARIF 2.1.0 log on standard output at the end of the run (tool
+    driver `lumenize-codemod` with the active rules and their help, one result per edit,
+    needs-review site and error, regions with end positions; edits carry a `fixes` entry
+    with the replacement), for code-scanning uploads. The summary line goes to standard
+    error with both."
     };
 }
 
@@ -74,9 +90,21 @@ EXAMPLES:
     Editor integration: migrate one buffer from stdin to stdout:
         lumenize-codemod apply - --stdin-filename src/lib.rs < src/lib.rs
 
-    See the rules, run only one of them:
+    See the rules, read about one, run only one of them:
         lumenize-codemod list-rules
+        lumenize-codemod explain sync-structured-clone
         lumenize-codemod apply --rule sync-structured-clone .
+
+    In CI, as pull-request annotations or for code scanning:
+        lumenize-codemod check --format github .
+        lumenize-codemod check --format sarif . > lumenize-codemod.sarif
+
+    Through cargo (the `cargo-lumenize-codemod` binary is installed alongside):
+        cargo lumenize-codemod apply .
+
+MIGRATION GUIDE:
+    Every rule with before/after, and how to finish each case left for review by hand:
+    MIGRATION.md at the root of the lumenize-rs repository, or `lumenize-codemod explain RULE`.
 
 EXIT STATUS:
     0  success (check: nothing pending)
@@ -114,6 +142,16 @@ pub enum Command {
     /// List the active rules (built-in, from the config file, after --rule/--skip-rule).
     #[command(long_about = LIST_LONG, after_long_help = LIST_AFTER)]
     ListRules(RuleArgs),
+    /// Explain a rule: what it changes, before and after, and what to do by hand for each case
+    /// it reports for review (its section of MIGRATION.md).
+    #[command(after_long_help = EXPLAIN_AFTER)]
+    Explain(ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_long_help = COMPLETIONS_AFTER)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on standard output.
+    #[command(after_long_help = MAN_AFTER)]
+    Man,
     /// Only syn-parse the files a run would read (benchmark baseline; not a user command,
     /// built only with the `bench-parse-only` feature).
     #[cfg(feature = "bench-parse-only")]
@@ -130,8 +168,16 @@ endings are kept: text the rules insert into a CRLF file gets CRLF. Files with n
 are not written at all, so their modification time does not move and build tools do not \
 rebuild.
 
-If the directory is a git checkout with uncommitted changes, a warning is printed (the run goes \
-on): commit first so `git diff` shows exactly what the tool did.
+In a git checkout, apply refuses to overwrite a file that has uncommitted changes (modified, \
+staged or untracked), like `cargo fix`: it writes nothing and exits 2, naming the files. Commit \
+or stash them first, so `git diff` shows exactly what the tool did and one `git checkout` undoes \
+it; --allow-dirty goes on anyway. Files apply does not change may be dirty. git runs without \
+the repository's hooks, fsmonitor and filters.
+
+The files of one crate (its Cargo.toml included) are written together or not at all: every new \
+text is staged first, and a file that cannot be staged (a read-only file is refused, never \
+chmod-ed), or that changed on disk since it was read, leaves the whole crate unwritten with an \
+error. Directories are flushed to disk after the renames.
 
 With `-` as the only PATH, one file is read from standard input and the migrated text is \
 written to standard output (diagnostics go to standard error).
@@ -163,7 +209,8 @@ EXAMPLES:
 
 EXIT STATUS:
     0  done (including: nothing to change); with --verify: and every verified crate builds
-    2  some file could not be read, parsed or written (the other files were still migrated);
+    2  some file could not be read, parsed or written (the other crates were still migrated);
+       a file to change has uncommitted changes (nothing written; see --allow-dirty);
        with --verify also: a crate does not build after the fixes, an error remains on a
        migrated line, or cargo could not be run
 
@@ -226,7 +273,8 @@ workspace root.";
 
 const LIST_AFTER: &str = "\
 JSON OUTPUT (--format json):
-    One object per rule and line: {\"type\":\"rule\", \"id\":STR, \"summary\":STR, \"source\":STR}
+    One object per rule and line: {\"type\":\"rule\", \"schema_version\":2, \"id\":STR,
+    \"summary\":STR, \"source\":STR}
     (source is `built-in` or the config file's path).
 
 EXAMPLES:
@@ -234,12 +282,62 @@ EXAMPLES:
     lumenize-codemod list-rules --format json
     lumenize-codemod list-rules --config ci/lumenize-codemod.toml";
 
+const EXPLAIN_AFTER: &str = "\
+EXAMPLES:
+    lumenize-codemod explain sync-structured-clone
+    lumenize-codemod explain --config lumenize-codemod.toml db-sync   # a rule of your own
+
+The full guide, every rule in one page: MIGRATION.md at the root of the lumenize-rs repository.";
+
+const COMPLETIONS_AFTER: &str = "\
+EXAMPLES:
+    lumenize-codemod completions bash > ~/.local/share/bash-completion/completions/lumenize-codemod
+    lumenize-codemod completions zsh > \"${fpath[1]}/_lumenize-codemod\"
+    lumenize-codemod completions fish > ~/.config/fish/completions/lumenize-codemod.fish";
+
+const MAN_AFTER: &str = "\
+EXAMPLES:
+    lumenize-codemod man > ~/.local/share/man/man1/lumenize-codemod.1 && man lumenize-codemod";
+
+/// Arguments of `explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The rule id (see `list-rules`).
+    #[arg(value_name = "RULE")]
+    pub rule: String,
+    /// Rule config file, for explaining a rule of your own (default: the lumenize-codemod.toml
+    /// found from the current directory upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Text for people.
     Human,
     /// One JSON object per line (see the schema in `--help`).
+    Json,
+    /// GitHub Actions workflow commands: one annotation per finding.
+    Github,
+    /// One SARIF 2.1.0 log (code scanning).
+    Sarif,
+}
+
+/// Output format of `list-rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Text for people.
+    Human,
+    /// One JSON object per rule and line.
     Json,
 }
 
@@ -268,8 +366,8 @@ pub struct RuleArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
     /// Where to look for lumenize-codemod.toml (list-rules only).
     #[arg(value_name = "PATH", hide = true)]
     pub path: Option<PathBuf>,
@@ -342,6 +440,10 @@ pub struct ApplyArgs {
     /// (details in `apply --help`).
     #[arg(long)]
     pub verify: bool,
+    /// Also overwrite files that have uncommitted changes in git (by default apply refuses,
+    /// writes nothing and exits 2, like `cargo fix`).
+    #[arg(long)]
+    pub allow_dirty: bool,
 }
 
 /// Arguments of the hidden `bench-parse-only` command.

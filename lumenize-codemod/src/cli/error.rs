@@ -15,7 +15,7 @@ pub enum CliError {
         source: std::io::Error,
     },
     /// The config file is invalid.
-    #[error("invalid config {}: {source}", path.display())]
+    #[error("invalid config {source}")]
     InvalidConfig { path: PathBuf, source: RuleError },
     /// `--rule` named an unknown rule.
     #[error("--rule: {0}")]

@@ -11,18 +11,24 @@ mod args;
 mod bench;
 mod config;
 mod diff;
+mod eol;
 mod error;
+mod explain;
 mod git;
+mod github;
+mod json;
 mod manifest;
 mod process;
 mod report;
+mod sarif;
+mod span;
 mod stdin;
 mod unasync;
 mod verify;
 mod walk;
 mod write;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,7 +40,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lumenize_codemod::{Diagnostic, Severity};
 
-use args::{Cli, ColorChoice, Command, Format, RuleArgs, RunArgs};
+use args::{Cli, ColorChoice, Command, Format, ListFormat, RuleArgs, RunArgs};
 use config::{ActiveRules, RuleChoice, Rules};
 use process::{Display, Outcome};
 use report::{FileExtra, Mode, Printer, Summary};
@@ -50,10 +56,22 @@ pub fn main() -> ExitCode {
     };
     process::capture_panics();
     let code = match cli.command {
-        Command::Apply(a) => run_files(Mode::Apply, a.run, a.verify),
-        Command::Diff(a) => run_files(Mode::Diff, a, false),
-        Command::Check(a) => run_files(Mode::Check, a, false),
+        Command::Apply(a) => run_files(Mode::Apply, a.run, a.verify, a.allow_dirty),
+        Command::Diff(a) => run_files(Mode::Diff, a, false, false),
+        Command::Check(a) => run_files(Mode::Check, a, false, false),
         Command::ListRules(r) => list_rules(r),
+        Command::Explain(e) => explain::run(&e),
+        Command::Completions(c) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(
+                c.shell,
+                &mut cmd,
+                "lumenize-codemod",
+                &mut std::io::stdout(),
+            );
+            0
+        }
+        Command::Man => man_page(),
         #[cfg(feature = "bench-parse-only")]
         Command::BenchParseOnly(b) => {
             set_threads(b.threads);
@@ -107,15 +125,11 @@ fn rule_choice(rules: &[String], skip: &[String], config: &Option<PathBuf>) -> R
     }
 }
 
-fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
+fn run_files(mode: Mode, a: RunArgs, verify: bool, allow_dirty: bool) -> u8 {
     set_threads(a.threads);
     let started = Instant::now();
     let choice = rule_choice(&a.rules, &a.skip_rules, &a.config);
-    let printer = Printer {
-        format: a.format,
-        quiet: a.quiet,
-        verbose: a.verbose,
-    };
+    let mut printer = Printer::new(a.format, a.quiet, a.verbose);
     if a.paths.iter().any(|p| p.as_os_str() == "-") {
         if a.paths.len() != 1 {
             return fatal("`-` (standard input) must be the only PATH");
@@ -126,6 +140,8 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
                  (run `apply --verify` on the crate instead)",
             );
         }
+        // stdout carries the migrated buffer.
+        printer.machine_to_stderr = mode == Mode::Apply;
         // On a thread with a worker's stack, for the same reason as the pool's.
         return std::thread::scope(|s| {
             let run = || stdin::run(mode, &a, &choice, &printer);
@@ -163,9 +179,6 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
             Err(e) => return fatal(&e),
         }
     }
-    if mode == Mode::Apply && !a.quiet {
-        warn_dirty(&a.paths);
-    }
 
     let display = Display::from_cwd();
     let progress = progress_bar(&a, &crates);
@@ -173,9 +186,10 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
     let opts = process::Options {
         force: a.force,
         no_prefilter: a.no_prefilter,
-        keep_text: mode != Mode::Check || a.format == Format::Json || verify,
+        keep_text: mode != Mode::Check || a.format != Format::Human || verify,
         keep_edited: a.format == Format::Json || a.verbose || verify,
         unasync_public: a.unasync_public,
+        spans: a.format != Format::Human,
     };
     let mut report = process::run(&crates, opts, &display, &progress);
     progress.finish_and_clear();
@@ -184,9 +198,15 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
     let color = use_color(a.color);
     let mut written = vec![false; report.outcomes.len()];
     if mode == Mode::Apply {
-        for (o, w) in report.outcomes.iter_mut().zip(written.iter_mut()) {
-            *w = write_outcome(o);
+        if let Some(refusal) = dirty_refusal(&a.paths, &report.outcomes, allow_dirty, a.quiet) {
+            return fatal(refusal);
         }
+        let crate_of: HashMap<&Path, &Path> = crates
+            .iter()
+            .filter_map(|(u, _)| Some((u, u.dir.as_deref()?)))
+            .flat_map(|(u, dir)| u.files.iter().map(move |f| (f.path.as_path(), dir)))
+            .collect();
+        written = write::write_groups(&mut report.outcomes, &crate_of);
     }
 
     printer.skipped(&report.skipped);
@@ -229,7 +249,13 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
         });
     }
     let code = summary.exit_code(mode, a.strict);
-    printer.summary(mode, &summary, code);
+    printer.summary(
+        mode,
+        &summary,
+        code,
+        &active_rules(&crates),
+        &shell_words(&a.paths),
+    );
     if a.verbose && a.format == Format::Human {
         report::err_line(&format!(
             "timings: walk {walked:.2?}, rules and git {:.2?}, read+migrate {:.2?}, verify \
@@ -242,29 +268,17 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool) -> u8 {
     code
 }
 
-/// Writes one changed file; a failure turns the outcome into an error (nothing changed).
-fn write_outcome(o: &mut Outcome) -> bool {
-    if !o.changed() {
-        return false;
+/// `apply` does not overwrite files with uncommitted changes (as `cargo fix`): the refusal
+/// message naming them, or `None` to go on (none dirty, or `--allow-dirty`, which warns).
+fn dirty_refusal(
+    paths: &[PathBuf],
+    outcomes: &[Outcome],
+    allow_dirty: bool,
+    quiet: bool,
+) -> Option<String> {
+    if !outcomes.iter().any(Outcome::changed) {
+        return None;
     }
-    match write::atomic_write(&o.path, o.output.as_bytes()) {
-        Ok(()) => true,
-        Err(e) => {
-            o.diagnostics.push(Diagnostic {
-                file: PathBuf::from(&o.display),
-                line: 0,
-                column: 0,
-                rule: "write".to_string(),
-                message: format!("cannot write: {e}"),
-                severity: Severity::Error,
-            });
-            o.edits.clear();
-            false
-        }
-    }
-}
-
-fn warn_dirty(paths: &[PathBuf]) {
     let dirs: BTreeSet<PathBuf> = paths
         .iter()
         .filter_map(|p| std::fs::canonicalize(p).ok())
@@ -276,19 +290,74 @@ fn warn_dirty(paths: &[PathBuf]) {
             }
         })
         .collect();
+    let mut checkouts: Vec<git::Checkout> = Vec::new();
     for dir in dirs {
-        if let Some(files) = git::dirty_files(&dir) {
-            if !files.is_empty() {
-                report::err_line(&format!(
-                    "warning: the git checkout at {} has uncommitted changes ({} files, e.g. {}); \
-                     going on, but `git diff` will mix them with the migration",
-                    dir.display(),
-                    files.len(),
-                    files[0]
-                ));
-            }
+        if checkouts.iter().any(|c| dir.starts_with(&c.root)) {
+            continue;
         }
+        checkouts.extend(git::checkout(&dir));
     }
+    let dirty: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.changed())
+        .filter(|o| checkouts.iter().any(|c| c.dirty.contains(&o.path)))
+        .map(|o| o.display.as_str())
+        .collect();
+    if dirty.is_empty() {
+        return None;
+    }
+    let list = dirty.join(", ");
+    let files = if dirty.len() == 1 { "file" } else { "files" };
+    if allow_dirty {
+        if !quiet {
+            report::err_line(&format!(
+                "warning: migrating {} {files} with uncommitted changes (--allow-dirty): {list}; \
+                 `git diff` will mix them with the migration",
+                dirty.len()
+            ));
+        }
+        return None;
+    }
+    Some(format!(
+        "{} {files} that apply would change {} uncommitted changes: {list}\n\
+         nothing was written; commit or stash them first so the migration can be reviewed and \
+         undone on its own, or pass --allow-dirty to go on",
+        dirty.len(),
+        if dirty.len() == 1 { "has" } else { "have" },
+    ))
+}
+
+/// The PATH arguments as a user would type them again (quoted when needed).
+fn shell_words(paths: &[PathBuf]) -> String {
+    let words: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let s = p.to_string_lossy();
+            let plain = s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./~+:@".contains(c));
+            if plain && !s.is_empty() {
+                s.into_owned()
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    words.join(" ")
+}
+
+/// The rules of every crate's rule set, each id once (SARIF lists them in its driver).
+fn active_rules(crates: &[(walk::CrateUnit, Arc<ActiveRules>)]) -> Vec<lumenize_codemod::RuleInfo> {
+    let mut seen = BTreeSet::new();
+    let mut rules: Vec<_> = crates
+        .iter()
+        .flat_map(|(_, r)| r.set.rules())
+        .filter(|r| seen.insert(r.id.clone()))
+        .collect();
+    if rules.is_empty() {
+        rules = lumenize_codemod::RuleSet::builtin().rules();
+    }
+    rules
 }
 
 fn progress_bar(a: &RunArgs, crates: &[(walk::CrateUnit, Arc<ActiveRules>)]) -> ProgressBar {
@@ -319,6 +388,15 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
+/// The man page, rendered from the same clap definitions as `--help`.
+fn man_page() -> u8 {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match clap_mangen::Man::new(cmd).render(&mut std::io::stdout().lock()) {
+        Ok(()) => 0,
+        Err(e) => fatal(format!("cannot write the man page: {e}")),
+    }
+}
+
 fn list_rules(r: RuleArgs) -> u8 {
     let choice = rule_choice(&r.rules, &r.skip_rules, &r.config);
     let config = match &r.config {
@@ -336,18 +414,18 @@ fn list_rules(r: RuleArgs) -> u8 {
     };
     let rules = set.rules();
     match r.format {
-        Format::Json => {
+        ListFormat::Json => {
             for rule in &rules {
-                let v = serde_json::json!({
-                    "type": "rule",
-                    "id": rule.id,
-                    "summary": rule.summary,
-                    "source": rule.source,
-                });
-                println!("{v}");
+                let record = json::Record::Rule {
+                    schema_version: json::SCHEMA_VERSION,
+                    id: &rule.id,
+                    summary: &rule.summary,
+                    source: &rule.source,
+                };
+                println!("{}", record.line());
             }
         }
-        Format::Human => {
+        ListFormat::Human => {
             let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
             for rule in &rules {
                 println!("{:width$}  {}  [{}]", rule.id, rule.summary, rule.source);

@@ -18,9 +18,10 @@ use lumenize_codemod::{
 use rayon::prelude::*;
 
 use super::config::ActiveRules;
+use super::eol;
+use super::span::{Lines, Span};
 use super::unasync;
 use super::walk::{CrateUnit, Kind, SourceFile};
-use super::write;
 
 /// What happened to one file that has something to say (edits or diagnostics).
 #[derive(Debug, Clone)]
@@ -40,12 +41,43 @@ pub struct Outcome {
     pub edits: Vec<Edit>,
     /// Diagnostics, in source order, with `file` set to `display`.
     pub diagnostics: Vec<Diagnostic>,
+    /// The spans of `edits` (empty unless a machine format asked for them).
+    pub edit_spans: Vec<Span>,
+    /// The spans of the first diagnostics (later ones, such as write errors, have none).
+    pub diagnostic_spans: Vec<Span>,
 }
 
 impl Outcome {
     /// The file would change.
     pub fn changed(&self) -> bool {
         !self.edits.is_empty() && self.differs
+    }
+
+    /// The span of edit `i` (a point at its start when none was computed).
+    pub fn edit_span(&self, i: usize) -> Span {
+        self.edit_spans
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| Span::point(self.edits[i].line, self.edits[i].column))
+    }
+
+    /// The span of diagnostic `i` (a point when none was computed).
+    pub fn diagnostic_span(&self, i: usize) -> Span {
+        self.diagnostic_spans
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| Span::of_diagnostic(&self.diagnostics[i]))
+    }
+
+    /// Computes the spans of the edits and diagnostics against `text` (the original).
+    pub fn measure(&mut self, text: &str) {
+        let lines = Lines::new(text);
+        self.edit_spans = self.edits.iter().map(|e| lines.edit(e)).collect();
+        self.diagnostic_spans = self
+            .diagnostics
+            .iter()
+            .map(|d| lines.diagnostic(d))
+            .collect();
     }
 }
 
@@ -106,6 +138,8 @@ pub struct Options {
     /// Keep each changed file's original and migrated text in its outcome (diffs, writes,
     /// JSON edits, verification need them; a human `check` only needs to know it changed).
     pub keep_text: bool,
+    /// Compute end positions (the machine formats show them).
+    pub spans: bool,
     /// Keep `Edited` diagnostics (JSON and verbose output show them; the summary does not
     /// count them). A human `check` of a large tree otherwise holds one per edit until the end.
     pub keep_edited: bool,
@@ -240,15 +274,19 @@ fn process_crate(
             });
             let o = &mut outcomes[i];
             if let Some(edits) = c.edits {
-                o.edits = edits;
-                o.differs = c.differs;
                 if opts.keep_text {
                     o.original = s.text.to_string();
                     o.output = c.output;
                 }
+                o.edits = edits;
+                o.differs = c.differs;
             }
             o.diagnostics.extend(c.diagnostics);
             o.diagnostics.sort_by_key(|d| (d.line, d.column));
+            if opts.spans {
+                // The composed edits and the rule's diagnostics need their end positions too.
+                o.measure(s.text);
+            }
         }
     }
     if let (Some(err), Some(dir)) = (&unit.manifest_error, &unit.dir) {
@@ -318,6 +356,8 @@ fn migrate_one(
                 differs: false,
                 edits: Vec::new(),
                 diagnostics: vec![d.clone()],
+                edit_spans: Vec::new(),
+                diagnostic_spans: Vec::new(),
             })
         }
     };
@@ -361,7 +401,7 @@ fn migrate_one(
     let (original, output, differs) = if m.edits.is_empty() {
         (String::new(), String::new(), false)
     } else {
-        let out = write::with_line_endings(text, m.output, &m.edits);
+        let out = eol::with_line_endings(text, m.output, &m.edits);
         let differs = *text != out;
         if opts.keep_text {
             (text.clone(), out, differs)
@@ -369,7 +409,7 @@ fn migrate_one(
             (String::new(), String::new(), differs)
         }
     };
-    Some(Outcome {
+    let mut outcome = Outcome {
         path: path.to_path_buf(),
         display: shown,
         original,
@@ -377,7 +417,13 @@ fn migrate_one(
         differs,
         edits: m.edits,
         diagnostics,
-    })
+        edit_spans: Vec::new(),
+        diagnostic_spans: Vec::new(),
+    };
+    if opts.spans {
+        outcome.measure(text);
+    }
+    Some(outcome)
 }
 
 /// An outcome with nothing in it yet.
@@ -390,6 +436,8 @@ fn empty_outcome(path: &Path, display: &Display) -> Outcome {
         differs: false,
         edits: Vec::new(),
         diagnostics: Vec::new(),
+        edit_spans: Vec::new(),
+        diagnostic_spans: Vec::new(),
     }
 }
 
@@ -404,6 +452,8 @@ pub fn error_outcome(path: &Path, display: &Display, rule: &str, message: String
         output: String::new(),
         differs: false,
         edits: Vec::new(),
+        edit_spans: Vec::new(),
+        diagnostic_spans: Vec::new(),
     }
 }
 

@@ -1,18 +1,26 @@
-//! Printing results: human text or JSON lines, the one-line summary, the exit code.
+//! Printing results: human text, JSON lines, GitHub workflow commands or a SARIF log; the
+//! one-line summary; the exit code.
 //!
 //! Human format: the payload (the patch for `diff`, per-file lines for `check`/`apply`) goes
 //! to stdout; diagnostics and the summary go to stderr, so `diff > x.patch` stays a clean
-//! patch. JSON format: every object goes to stdout, one per line, the summary last. Write
-//! errors on stdout (a closed pipe, `| head`) are ignored: the run's exit code still stands.
+//! patch. JSON format: every object goes to stdout, one per line, the summary last. GitHub
+//! format: one workflow command per finding on stdout, the human summary on stderr. SARIF: one
+//! log on stdout at the end, the human summary on stderr. When stdout carries a migrated buffer
+//! (`apply -`), the machine output goes to stderr instead. Write errors on stdout (a closed
+//! pipe, `| head`) are ignored: the run's exit code still stands.
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Mutex;
 
-use lumenize_codemod::{Diagnostic, Severity};
-use serde_json::json;
+use lumenize_codemod::{Diagnostic, RuleInfo, Severity};
 
 use super::args::Format;
+use super::github;
+use super::json::{Record, SCHEMA_VERSION};
 use super::process::{Outcome, Skipped};
+use super::sarif;
+use super::span::Span;
 
 /// Which command ran (it changes wording and the exit code rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,20 +117,21 @@ impl Summary {
         }
     }
 
-    /// The JSON summary object.
-    pub fn json(&self, mode: Mode, code: u8) -> serde_json::Value {
-        json!({
-            "type": "summary",
-            "command": mode.name(),
-            "files_scanned": self.files_scanned,
-            "files_changed": self.files_changed,
-            "edits": self.edits(),
-            "edits_by_rule": self.edits_by_rule,
-            "needs_review": self.needs_review,
-            "errors": self.errors,
-            "crates_skipped": self.crates_skipped,
-            "exit_code": code,
-        })
+    /// The JSON summary record.
+    pub fn json(&self, mode: Mode, code: u8) -> String {
+        Record::Summary {
+            schema_version: SCHEMA_VERSION,
+            command: mode.name(),
+            files_scanned: self.files_scanned,
+            files_changed: self.files_changed,
+            edits: self.edits(),
+            edits_by_rule: &self.edits_by_rule,
+            needs_review: self.needs_review,
+            errors: self.errors,
+            crates_skipped: self.crates_skipped,
+            exit_code: code,
+        }
+        .line()
     }
 
     /// The one-line human summary.
@@ -142,12 +151,12 @@ impl Summary {
             format!(" ({})", parts.join(", "))
         };
         let mut line = format!(
-            "{}: {} scanned, {} {verb}, {}{by_rule}, {} need review, {}",
+            "{}: {} scanned, {} {verb}, {}{by_rule}, {}, {}",
             mode.name(),
             plural(self.files_scanned, "file", "files"),
             plural(self.files_changed, "file", "files"),
             plural(self.edits(), "edit", "edits"),
-            self.needs_review,
+            plural(self.needs_review, "needs review", "need review"),
             plural(self.errors, "error", "errors"),
         );
         if self.crates_skipped > 0 {
@@ -160,19 +169,59 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// What to run next, after the summary line (`paths`: the PATH arguments as typed), or
+    /// `None` when there is nothing left to do.
+    pub fn next_steps(&self, mode: Mode, paths: &str) -> Option<String> {
+        let mut steps: Vec<String> = Vec::new();
+        if self.errors > 0 {
+            steps.push("fix the errors above and run again".into());
+        }
+        match mode {
+            Mode::Check | Mode::Diff if self.files_changed > 0 => {
+                if mode == Mode::Check {
+                    steps.push(format!(
+                        "`lumenize-codemod diff {paths}` to review the edits"
+                    ));
+                }
+                steps.push(format!(
+                    "`lumenize-codemod apply --verify {paths}` to write them"
+                ));
+            }
+            Mode::Apply if self.files_changed > 0 => {
+                steps.push("`git diff` to review what was written".into());
+                steps.push("`cargo test`, then commit".into());
+            }
+            _ => {}
+        }
+        if self.needs_review > 0 {
+            steps.push(
+                "migrate the needs-review sites by hand: `lumenize-codemod explain RULE` \
+                 (RULE in brackets above) or MIGRATION.md says how"
+                    .into(),
+            );
+        }
+        (!steps.is_empty()).then(|| format!("next: {}", steps.join("; ")))
+    }
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Printing options.
-#[derive(Debug, Clone, Copy)]
+/// Printing options, and the SARIF results collected until the end of the run.
+#[derive(Debug)]
 pub struct Printer {
-    /// Human or JSON.
+    /// Human, JSON, GitHub or SARIF.
     pub format: Format,
     /// Only errors.
     pub quiet: bool,
     /// Skipped crates and edited-site notes too.
     pub verbose: bool,
+    /// Machine output goes to stderr (stdout carries the migrated buffer of `apply -`).
+    pub machine_to_stderr: bool,
+    /// The SARIF log being built.
+    sarif: Mutex<sarif::Log>,
 }
 
 /// What to print for one file beyond its diagnostics.
@@ -186,19 +235,33 @@ pub struct FileExtra<'a> {
 }
 
 impl Printer {
-    /// Skipped crates: verbose human lines, JSON objects always.
+    /// A printer for one run.
+    pub fn new(format: Format, quiet: bool, verbose: bool) -> Printer {
+        Printer {
+            format,
+            quiet,
+            verbose,
+            machine_to_stderr: false,
+            sarif: Mutex::default(),
+        }
+    }
+
+    /// Skipped crates: verbose human lines, JSON records always.
     pub fn skipped(&self, skipped: &[Skipped]) {
         for s in skipped {
             match self.format {
-                Format::Json => out(&json!({
-                    "type": "skipped-crate",
-                    "crate_dir": s.crate_dir,
-                    "reason": s.reason,
-                })),
+                Format::Json => self.machine(
+                    &Record::SkippedCrate {
+                        schema_version: SCHEMA_VERSION,
+                        crate_dir: &s.crate_dir,
+                        reason: &s.reason,
+                    }
+                    .line(),
+                ),
                 Format::Human if self.verbose => {
                     err_line(&format!("skipped crate {}: {}", s.crate_dir, s.reason))
                 }
-                Format::Human => {}
+                Format::Human | Format::Github | Format::Sarif => {}
             }
         }
     }
@@ -208,36 +271,71 @@ impl Printer {
         match self.format {
             Format::Json => self.file_json(mode, o, extra),
             Format::Human => self.file_human(mode, o, extra),
+            Format::Github | Format::Sarif => self.file_annotations(o),
         }
     }
 
     fn file_json(&self, mode: Mode, o: &Outcome, extra: &FileExtra) {
         if o.changed() {
-            for e in &o.edits {
-                out(&json!({
-                    "type": "edit",
-                    "file": o.display,
-                    "rule": e.rule,
-                    "line": e.line,
-                    "column": e.column,
-                    "start": e.start,
-                    "end": e.end,
-                    "original": o.original.get(e.start..e.end).unwrap_or(""),
-                    "replacement": e.replacement,
-                }));
+            for (i, e) in o.edits.iter().enumerate() {
+                let original = o.original.get(e.start..e.end).unwrap_or("");
+                self.machine(&Record::edit(&o.display, e, o.edit_span(i), original).line());
             }
         }
-        for d in &o.diagnostics {
-            out(&diagnostic_json(d));
+        for (i, d) in o.diagnostics.iter().enumerate() {
+            self.machine(&Record::diagnostic(d, o.diagnostic_span(i)).line());
         }
         if o.changed() {
-            out(&json!({
-                "type": "file",
-                "file": o.display,
-                "edits": o.edits.len(),
-                "written": extra.written,
-                "diff": if mode == Mode::Diff { extra.plain_diff } else { None },
-            }));
+            self.machine(
+                &Record::File {
+                    schema_version: SCHEMA_VERSION,
+                    file: &o.display,
+                    edits: o.edits.len(),
+                    written: extra.written,
+                    diff: if mode == Mode::Diff {
+                        extra.plain_diff
+                    } else {
+                        None
+                    },
+                }
+                .line(),
+            );
+        }
+    }
+
+    /// GitHub and SARIF: one annotation per edit and per diagnostic (edited-site diagnostics
+    /// are left out: the edits themselves are annotated, with their replacement).
+    fn file_annotations(&self, o: &Outcome) {
+        if o.changed() {
+            for (i, e) in o.edits.iter().enumerate() {
+                let original = o.original.get(e.start..e.end).unwrap_or("");
+                let span = o.edit_span(i);
+                match self.format {
+                    Format::Sarif => self.sarif_log().edit(&o.display, e, span, original),
+                    _ => {
+                        let message = edit_message(original, &e.replacement);
+                        let line =
+                            github::command(Severity::Edited, &o.display, span, &e.rule, &message);
+                        self.machine(&line);
+                    }
+                }
+            }
+        }
+        for (i, d) in o.diagnostics.iter().enumerate() {
+            if d.severity != Severity::Edited {
+                self.annotate(d, o.diagnostic_span(i));
+            }
+        }
+    }
+
+    fn annotate(&self, d: &Diagnostic, span: Span) {
+        match self.format {
+            Format::Sarif => self.sarif_log().diagnostic(d, span),
+            _ => {
+                let file = d.file.to_string_lossy();
+                let line = github::command(d.severity, &file, span, &d.rule, &d.message);
+                self.machine(&line);
+            }
         }
     }
 
@@ -276,12 +374,24 @@ impl Printer {
         }
     }
 
-    /// The summary (JSON: always; human: unless quiet).
-    pub fn summary(&self, mode: Mode, s: &Summary, code: u8) {
+    /// The summary (JSON: always; otherwise the human line unless quiet, and for the human
+    /// format the next steps, `paths` being the PATH arguments). SARIF: the log, with `rules`
+    /// in its driver.
+    pub fn summary(&self, mode: Mode, s: &Summary, code: u8, rules: &[RuleInfo], paths: &str) {
         match self.format {
-            Format::Json => out(&s.json(mode, code)),
-            Format::Human if !self.quiet => err_line(&s.line(mode)),
-            Format::Human => {}
+            Format::Json => self.machine(&s.json(mode, code)),
+            Format::Sarif => {
+                let log = self.sarif_log().render(rules);
+                self.machine(&serde_json::to_string_pretty(&log).unwrap_or_default());
+            }
+            Format::Human | Format::Github => {}
+        }
+        if self.format != Format::Json && !self.quiet {
+            err_line(&s.line(mode));
+            let human = self.format == Format::Human && paths != "-";
+            if let Some(next) = s.next_steps(mode, paths).filter(|_| human) {
+                err_line(&next);
+            }
         }
     }
 
@@ -289,7 +399,8 @@ impl Printer {
     /// human output shows them unless quiet (other severities as [`Printer::shows`] says).
     pub fn verify_diagnostic(&self, d: &Diagnostic) {
         match self.format {
-            Format::Json => out(&diagnostic_json(d)),
+            Format::Json => self.machine(&Record::diagnostic(d, Span::of_diagnostic(d)).line()),
+            Format::Github | Format::Sarif => self.annotate(d, Span::of_diagnostic(d)),
             Format::Human if d.severity == Severity::Edited && !self.quiet => {
                 err_line(&diagnostic_human(d))
             }
@@ -301,9 +412,34 @@ impl Printer {
     /// A diagnostic that belongs to no outcome (bad PATH argument).
     pub fn diagnostic(&self, d: &Diagnostic) {
         match self.format {
-            Format::Json => out(&diagnostic_json(d)),
+            Format::Json => self.machine(&Record::diagnostic(d, Span::of_diagnostic(d)).line()),
+            Format::Github | Format::Sarif => self.annotate(d, Span::of_diagnostic(d)),
             Format::Human => err_line(&diagnostic_human(d)),
         }
+    }
+
+    fn sarif_log(&self) -> std::sync::MutexGuard<'_, sarif::Log> {
+        // Only the main thread prints; a poisoned lock still holds every result so far.
+        self.sarif.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A line of machine output (JSON record, workflow command, SARIF log).
+    fn machine(&self, line: &str) {
+        if self.machine_to_stderr {
+            err_line(line);
+        } else {
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        }
+    }
+}
+
+/// What an edit did, for an annotation.
+fn edit_message(original: &str, replacement: &str) -> String {
+    let show = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if replacement.is_empty() {
+        format!("removed `{}`", show(original))
+    } else {
+        format!("replaced `{}` with `{}`", show(original), show(replacement))
     }
 }
 
@@ -320,23 +456,6 @@ pub fn diagnostic_human(d: &Diagnostic) -> String {
         d.file.display().to_string()
     };
     format!("{at}: {sev}[{}]: {}", d.rule, d.message)
-}
-
-fn diagnostic_json(d: &Diagnostic) -> serde_json::Value {
-    json!({
-        "type": "diagnostic",
-        "file": d.file.to_string_lossy(),
-        "line": d.line,
-        "column": d.column,
-        "rule": d.rule,
-        "severity": d.severity,
-        "message": d.message,
-    })
-}
-
-fn out(v: &serde_json::Value) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{v}");
 }
 
 fn out_raw(s: &str) {

@@ -10,7 +10,7 @@ use lumenize_codemod::{
     Edit, RuleSet, Severity, UnasyncOptions, UNASYNC_RULE,
 };
 
-use super::write;
+use super::eol;
 
 /// A Rust file of the crate: absolute path, crate-relative path, text, selected for editing.
 pub struct Source<'a> {
@@ -99,7 +99,7 @@ pub fn run(
         if !m.edits.is_empty() {
             match compose_edits(s.text, firsts[i], &m.edits) {
                 Some(edits) => {
-                    change.output = write::with_line_endings(s.text, m.output, &edits);
+                    change.output = eol::with_line_endings(s.text, m.output, &edits);
                     change.differs = *s.text != change.output;
                     change.edits = Some(edits);
                 }

@@ -154,6 +154,13 @@ pub fn discover(paths: &[PathBuf], globs: &Globs) -> Workset {
                     continue;
                 }
             }
+        } else if !abs.is_file() {
+            // A FIFO would block the read forever; a device is no source file.
+            errors.push((
+                given.clone(),
+                "not a regular file (a FIFO, socket or device)".into(),
+            ));
+            continue;
         } else {
             Selector::File(abs.clone())
         };
@@ -163,7 +170,9 @@ pub fn discover(paths: &[PathBuf], globs: &Globs) -> Workset {
 
     let mut files: HashMap<PathBuf, SourceFile> = HashMap::new();
     for (root, selectors) in &roots {
-        for f in walk_root(root, selectors) {
+        let (found, problems) = walk_root(root, selectors);
+        errors.extend(problems);
+        for f in found {
             files
                 .entry(f.path.clone())
                 .and_modify(|old| old.selected |= f.selected)
@@ -221,48 +230,96 @@ fn is_cargo_target(dir: &Path) -> bool {
             || dir.parent().is_some_and(|p| p.join("Cargo.toml").exists()))
 }
 
-/// Walks one root in parallel; returns its `.rs` files and manifests.
-fn walk_root(root: &Path, selectors: &[Selector]) -> Vec<SourceFile> {
+/// Walks one root in parallel; returns its `.rs` files and manifests, and the problems met
+/// (`path: reason`): directories that cannot be read, and `.rs` or `Cargo.toml` entries that
+/// are symbolic links (not followed: they may lead out of the tree, and writing through them
+/// would change files elsewhere) or not regular files (FIFOs, sockets, devices). Nothing is
+/// skipped silently.
+fn walk_root(root: &Path, selectors: &[Selector]) -> (Vec<SourceFile>, Vec<(PathBuf, String)>) {
     if root.is_file() {
         let kind = kind_of(root).unwrap_or(Kind::Rust);
-        return vec![SourceFile {
+        let file = SourceFile {
             path: root.to_path_buf(),
             kind,
             selected: true,
-        }];
+        };
+        return (vec![file], Vec::new());
     }
     let found = Mutex::new(Vec::new());
+    let problems = Mutex::new(Vec::new());
     let walker = WalkBuilder::new(root)
         .hidden(true)
         .git_ignore(true)
         .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && is_cargo_target(e.path())))
         .build_parallel();
     walker.run(|| {
-        let found = &found;
+        let (found, problems) = (&found, &problems);
         Box::new(move |entry| {
-            // Unreadable directories are skipped like ripgrep does; the files we do find
-            // still get processed.
-            let Ok(entry) = entry else {
+            let problem = |path: PathBuf, why: String| {
+                if let Ok(mut v) = problems.lock() {
+                    v.push((path, why));
+                }
+            };
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let (path, why) = match walk_error_path(&e) {
+                        Some((path, why)) => (path, why.to_string()),
+                        None => (root.to_path_buf(), e.to_string()),
+                    };
+                    problem(
+                        path,
+                        format!("cannot be read, so its files were not migrated: {why}"),
+                    );
+                    return WalkState::Continue;
+                }
+            };
+            let Some(kind) = kind_of(entry.path()) else {
                 return WalkState::Continue;
             };
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
+            let Some(file_type) = entry.file_type() else {
+                return WalkState::Continue;
+            };
+            if file_type.is_symlink() {
+                let why = "is a symbolic link: not followed (it may lead out of the tree); \
+                           migrate the file it points to where it lives, or name it explicitly";
+                problem(entry.into_path(), why.to_string());
+                return WalkState::Continue;
+            }
+            if !file_type.is_file() {
+                if !file_type.is_dir() {
+                    let why = "is not a regular file (a FIFO, socket or device): not read";
+                    problem(entry.into_path(), why.to_string());
+                }
                 return WalkState::Continue;
             }
             let path = entry.into_path();
-            if let Some(kind) = kind_of(&path) {
-                let selected = selectors.iter().any(|s| s.selects(&path, false));
-                if let Ok(mut v) = found.lock() {
-                    v.push(SourceFile {
-                        path,
-                        kind,
-                        selected,
-                    });
-                }
+            let selected = selectors.iter().any(|s| s.selects(&path, false));
+            if let Ok(mut v) = found.lock() {
+                v.push(SourceFile {
+                    path,
+                    kind,
+                    selected,
+                });
             }
             WalkState::Continue
         })
     });
-    found.into_inner().unwrap_or_default()
+    let mut problems = problems.into_inner().unwrap_or_default();
+    problems.sort();
+    (found.into_inner().unwrap_or_default(), problems)
+}
+
+/// The path an `ignore` walk error is about, and the error without it.
+fn walk_error_path(e: &ignore::Error) -> Option<(PathBuf, &ignore::Error)> {
+    match e {
+        ignore::Error::WithPath { path, err } => Some((path.clone(), err)),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        ignore::Error::Partial(errs) => errs.iter().find_map(walk_error_path),
+        _ => None,
+    }
 }
 
 fn kind_of(path: &Path) -> Option<Kind> {

@@ -1,133 +1,67 @@
-//! Writing migrated files: line endings kept, atomic replace, permissions kept.
+//! Writing migrated files: each crate's files replaced all or nothing by the library's
+//! atomic writer ([`lumenize_codemod::write`]).
 
-use std::io::Write;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use lumenize_codemod::{apply_edits, Edit};
+use lumenize_codemod::write::{replace_all, Replace};
+use lumenize_codemod::{Diagnostic, Severity};
 
-/// The output text with the file's line-ending convention applied to inserted text.
-///
-/// The engine inserts `\n`; in a file whose lines end in `\r\n`, every `\n` a replacement
-/// introduces becomes `\r\n`. This is done by re-splicing the edits on the original, so text
-/// the tool did not insert is never touched. When the edits do not reproduce the engine's
-/// output (they should), the engine's output is used as is.
-pub fn with_line_endings(original: &str, output: String, edits: &[Edit]) -> String {
-    if !is_crlf(original) || !edits.iter().any(|e| has_bare_lf(&e.replacement)) {
-        return output;
+use super::process::Outcome;
+
+/// Writes the changed outcomes, one group per crate (its `Cargo.toml` included; a loose file
+/// is its own group), each group all or nothing through [`replace_all`]. A group that fails
+/// gets an error on the file at fault and a `write` error on each of its other files; their
+/// edits are cleared, as nothing of them was written. Returns which outcomes were written.
+pub fn write_groups(outcomes: &mut [Outcome], crate_of: &HashMap<&Path, &Path>) -> Vec<bool> {
+    let mut groups: BTreeMap<Option<&Path>, Vec<usize>> = BTreeMap::new();
+    for (i, o) in outcomes.iter().enumerate().filter(|(_, o)| o.changed()) {
+        let key = crate_of.get(o.path.as_path()).copied();
+        // Loose files: one group each (keyed by the file itself).
+        let key = key.or(Some(o.path.as_path()));
+        groups.entry(key).or_default().push(i);
     }
-    if apply_edits(original, edits).is_none_or(|plain| plain != output) {
-        return output;
-    }
-    let crlf: Vec<Edit> = edits
-        .iter()
-        .map(|e| Edit {
-            replacement: to_crlf(&e.replacement),
-            ..e.clone()
-        })
-        .collect();
-    apply_edits(original, &crlf).unwrap_or(output)
-}
-
-/// Most line breaks in `text` are CRLF.
-fn is_crlf(text: &str) -> bool {
-    let lf = memchr::memchr_iter(b'\n', text.as_bytes()).count();
-    let crlf = memchr::memmem::find_iter(text.as_bytes(), b"\r\n").count();
-    crlf > 0 && crlf * 2 >= lf
-}
-
-fn has_bare_lf(s: &str) -> bool {
-    s.as_bytes()
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'\n' && (i == 0 || s.as_bytes()[i - 1] != b'\r'))
-}
-
-fn to_crlf(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    let mut prev = '\0';
-    for c in s.chars() {
-        if c == '\n' && prev != '\r' {
-            out.push('\r');
-        }
-        out.push(c);
-        prev = c;
-    }
-    out
-}
-
-/// Replaces `path` with `contents` atomically: a temporary file in the same directory gets the
-/// contents and the original's permissions, is flushed to disk, then renamed over the original.
-/// A symlink is followed, so the link stays a link and its target is updated.
-pub fn atomic_write(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let target: PathBuf = std::fs::canonicalize(path)?;
-    let dir = target.parent().ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "file has no parent directory",
-        )
-    })?;
-    let perms = std::fs::metadata(&target)?.permissions();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".lumenize-codemod.")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(contents)?;
-    tmp.as_file().sync_all()?;
-    std::fs::set_permissions(tmp.path(), perms)?;
-    tmp.persist(&target).map_err(|e| e.error)?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn edit(start: usize, end: usize, replacement: &str) -> Edit {
-        Edit {
-            rule: "r".into(),
-            start,
-            end,
-            replacement: replacement.into(),
-            line: 1,
-            column: 1,
+    let mut written = vec![false; outcomes.len()];
+    let mut failed: Vec<(usize, String)> = Vec::new();
+    for members in groups.values() {
+        let files: Vec<Replace> = members
+            .iter()
+            .map(|&i| Replace {
+                path: &outcomes[i].path,
+                original: outcomes[i].original.as_bytes(),
+                contents: outcomes[i].output.as_bytes(),
+            })
+            .collect();
+        match replace_all(&files) {
+            Ok(()) => members.iter().for_each(|&i| written[i] = true),
+            Err(e) => {
+                let culprit = e.path().to_path_buf();
+                for &i in members {
+                    let msg = if outcomes[i].path == culprit {
+                        format!("not written: {e}")
+                    } else {
+                        format!(
+                            "not written, so that the crate is not left half-migrated: {} \
+                             could not be written",
+                            culprit.display()
+                        )
+                    };
+                    failed.push((i, msg));
+                }
+            }
         }
     }
-
-    #[test]
-    fn crlf_file_gets_crlf_in_inserted_text_only() {
-        let original = "a\r\nb\r\n";
-        let edits = vec![edit(0, 1, "x\ny")];
-        let lf_output = "x\ny\r\nb\r\n".to_string();
-        assert_eq!(
-            with_line_endings(original, lf_output, &edits),
-            "x\r\ny\r\nb\r\n"
-        );
+    for (i, message) in failed {
+        let o = &mut outcomes[i];
+        o.diagnostics.push(Diagnostic {
+            file: PathBuf::from(&o.display),
+            line: 0,
+            column: 0,
+            rule: "write".to_string(),
+            message,
+            severity: Severity::Error,
+        });
+        o.edits.clear();
     }
-
-    #[test]
-    fn lf_file_and_inconsistent_edits_are_left_alone() {
-        let edits = vec![edit(0, 1, "x\ny")];
-        assert_eq!(
-            with_line_endings("a\nb\n", "x\ny\nb\n".into(), &edits),
-            "x\ny\nb\n"
-        );
-        // Output that the edits do not reproduce: trust the engine's output.
-        assert_eq!(with_line_endings("a\r\nb\r\n", "zzz".into(), &edits), "zzz");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn atomic_write_keeps_permissions_and_leaves_no_temp_file() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f.rs");
-        std::fs::write(&p, "old").unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o751)).unwrap();
-        atomic_write(&p, b"new").unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
-        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o751);
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1);
-    }
+    written
 }

@@ -19,10 +19,16 @@ pub(crate) fn collect_aliases(text: &str, rules: &RuleSet, out: &mut HashMap<Str
     let Ok(doc) = ImDocument::parse(text) else {
         return;
     };
+    // The crates rule paths start with: a renamed dependency on one of them is followed (a
+    // config file's own crate). Not the `[targets]` packages: those keep their library name
+    // (lumenize-core-legacy is reached as `lumenize_core`).
+    let roots = rules.roots();
     for table in dependency_tables(doc.as_table()).filter(|t| t.edited()) {
         for (key, item) in table.table.iter() {
             let package = package_of(key, item);
-            if package != key && rules.dependencies.iter().any(|d| d.package == package) {
+            let targeted = rules.dependencies.iter().any(|d| d.package == package)
+                || roots.contains(&package.replace('-', "_"));
+            if package != key && targeted {
                 out.insert(key.replace('-', "_"), package.replace('-', "_"));
             }
         }

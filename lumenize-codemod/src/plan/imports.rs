@@ -323,13 +323,14 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
     let mut items: Vec<(&ItemUse, Vec<&Leaf>)> = Vec::new();
     for leaf in leaves {
         let used = rw.watched_name_used(&leaf.bound);
+        let now = rw.rules().era(&leaf.rule).now;
         if used {
             rw.note(
                 tree_start(&src, leaf.tree),
                 &leaf.rule,
                 Severity::NeedsReview,
                 format!(
-                    "`{}` no longer exists in 1.0 but is still used in this file: remove those \
+                    "`{}` no longer exists {now} but is still used in this file: remove those \
                      uses, then this import",
                     leaf.bound
                 ),
@@ -342,7 +343,7 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
                 &leaf.rule,
                 Severity::NeedsReview,
                 format!(
-                    "this re-exports `{}`, which no longer exists in 1.0: remove it by hand \
+                    "this re-exports `{}`, which no longer exists {now}: remove it by hand \
                      (users of this crate may import it)",
                     leaf.bound
                 ),
@@ -360,11 +361,12 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
         let edits = match prune(&src, &item.tree, &is_dead) {
             Err(why) => {
                 for l in &dead {
+                    let now = rw.rules().era(&l.rule).now;
                     rw.note(
                         tree_start(&src, l.tree),
                         &l.rule,
                         Severity::NeedsReview,
-                        format!("`{}` no longer exists in 1.0 and is unused, but {why}: remove it by hand", l.bound),
+                        format!("`{}` no longer exists {now} and is unused, but {why}: remove it by hand", l.bound),
                     );
                 }
                 continue;
@@ -400,12 +402,13 @@ fn drop_dead_imports(rw: &mut Rewriter<'_>, leaves: &[Leaf<'_>]) {
             });
         }
         for l in dead {
+            let now = rw.rules().era(&l.rule).now;
             rw.note(
                 tree_start(&src, l.tree),
                 &l.rule,
                 Severity::Edited,
                 format!(
-                    "`{}` no longer exists in 1.0: removed the unused import",
+                    "`{}` no longer exists {now}: removed the unused import",
                     l.bound
                 ),
             );

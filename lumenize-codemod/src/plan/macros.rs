@@ -9,6 +9,7 @@
 //! doc comments, candidates are reported, never edited and never skipped silently.
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use std::collections::BTreeSet;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::visit::Visit;
@@ -121,12 +122,13 @@ impl Rewriter<'_> {
             }
             _ => return,
         };
+        let now = self.rules().era(&rule).now;
         self.note(
             at,
             &rule,
             Severity::NeedsReview,
             format!(
-                "`{what}` is awaited implicitly by `{mac}!`, but is synchronous in 1.0: \
+                "`{what}` is awaited implicitly by `{mac}!`, but is synchronous {now}: \
                  call it before `{mac}!` by hand"
             ),
         );
@@ -296,10 +298,15 @@ impl Rewriter<'_> {
                     .flat_map(|m| m.methods.iter().map(move |n| (n.clone(), &m.rule))),
             );
         let mut hit = None;
+        let methods: BTreeSet<&str> = r
+            .sync_methods
+            .iter()
+            .flat_map(|m| m.methods.iter().map(String::as_str))
+            .collect();
         for (name, rule) in names {
-            let call = format!("{name}(");
+            let method = methods.contains(name.as_str());
             if let Some(line) = text.lines().find(|l| {
-                l.contains(&call)
+                calls(l, &name, method)
                     && (l.contains("await") || r.fn_to_methods.iter().any(|f| f.rule == *rule))
             }) {
                 hit = Some((rule.clone(), name, line.trim().to_string()));
@@ -308,12 +315,13 @@ impl Rewriter<'_> {
         }
         if let Some((rule, name, line)) = hit {
             let at = self.src().node(a).0;
+            let old_name = self.rules().era(&rule).old_name;
             self.note(
                 at,
                 &rule,
                 Severity::NeedsReview,
                 format!(
-                    "documentation uses the 0.9 `{name}` (`{line}`): update the example by hand"
+                    "documentation uses {old_name} `{name}` (`{line}`): update the example by hand"
                 ),
             );
         }
@@ -390,4 +398,16 @@ fn after_await_ctx(rw: &Rewriter<'_>, tts: &[TokenTree], j: usize) -> Ctx {
         return Ctx::Unwrapped(rw.src().span(tts[j + 3].span()).1);
     }
     Ctx::Value
+}
+
+/// Does `line` (of a doc comment) call `name`: `name(` as a whole word, after `.` for a method
+/// and not after `.` for a free function (`s.parse()` is `str::parse`, `reparse(x)` no call of
+/// `parse`)?
+fn calls(line: &str, name: &str, method: bool) -> bool {
+    let call = format!("{name}(");
+    line.match_indices(&call).any(|(i, _)| {
+        let before = line[..i].chars().next_back();
+        let word = before.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !word && (before == Some('.')) == method
+    })
 }

@@ -85,6 +85,57 @@ impl Rewriter<'_> {
         }
     }
 
+    /// Deletes the `.await` of `aw`. When that would leave `?`/`;` alone on a line below a
+    /// line comment (`parse(s) // decode` / `    .await?;`), the `?;` moves up before the
+    /// comment and the line goes (`parse(s)?; // decode`): the tokens keep their order.
+    fn delete_await(&mut self, rule: &str, aw: &ExprAwait) {
+        let (s, e) = self.await_deletion(aw);
+        match self.lone_tail(aw, (s, e)) {
+            Some((base_end, tail, line)) => {
+                self.splice(rule, (base_end, base_end), &tail);
+                self.splice(rule, line, "");
+            }
+            None => self.splice(rule, (s, e), ""),
+        }
+    }
+
+    /// For [`Self::delete_await`]: where the awaited call ends, the `?`/`;` tail after
+    /// `.await`, and the range of the line holding them, when that line holds nothing else
+    /// and the line above ends in a line comment.
+    fn lone_tail(
+        &self,
+        aw: &ExprAwait,
+        (s, e): (usize, usize),
+    ) -> Option<(usize, String, (usize, usize))> {
+        let text = self.src().text;
+        let (dot, _) = self.src().span(aw.dot_token.span);
+        if s != dot {
+            return None;
+        }
+        let ls = line_start(text, dot);
+        if ls == 0 || !is_blank(&text[ls..dot]) {
+            return None;
+        }
+        let le = line_end_after_newline(text, e);
+        let tail = text[e..le].trim_end();
+        if tail.is_empty() || !tail.chars().all(|c| c == '?' || c == ';') {
+            return None;
+        }
+        let base_end = match peel(&aw.base) {
+            Expr::Call(c) => self.src().span(c.paren_token.span.close()).1,
+            Expr::MethodCall(m) => self.src().span(m.paren_token.span.close()).1,
+            _ => return None,
+        };
+        // Between the call and that line: blanks, then one line comment (no doc comment).
+        let between = text.get(base_end..ls)?;
+        let comment = between.trim_start();
+        let one_line = comment.trim_end().lines().count() == 1;
+        let plain =
+            comment.starts_with("//") && !comment.starts_with("///") && !comment.starts_with("//!");
+        (plain && one_line && !comment.contains("/*"))
+            .then(|| (base_end, tail.to_string(), (ls, le)))
+    }
+
     /// The range that removes argument `k` of `args` together with its separator. For a later
     /// argument it runs from the comma after the previous one, so a comment written before
     /// that comma (it belongs to the previous argument) stays.
@@ -152,13 +203,14 @@ impl Rewriter<'_> {
                 let name = p.path.segments[0].ident.to_string();
                 if let Some((rule, call_at, what)) = self.deferred(&name) {
                     let line = self.line_of(call_at);
+                    let now = self.rules().era(&rule).now;
                     self.note(
                         at,
                         &rule,
                         Severity::NeedsReview,
                         format!(
                             "`{name}.await` awaits `{what}` from line {line}, which is synchronous \
-                             in 1.0: remove this `.await` (and any options argument) by hand"
+                             {now}: remove this `.await` (and any options argument) by hand"
                         ),
                     );
                 }
@@ -210,12 +262,13 @@ impl Rewriter<'_> {
             if n == k + 1 {
                 let arg = &call.args[k];
                 if !is_none(arg) {
+                    let new_api = self.rules().era(&rule.rule).new_api;
                     self.note(
                         at,
                         &rule.rule,
                         Severity::NeedsReview,
                         format!(
-                            "`{name}` is passed options (`{}`), which 1.0 removed: port the \
+                            "`{name}` is passed options (`{}`), which {new_api} removed: port the \
                              transform by hand, then drop the argument and `.await`",
                             self.src().slice(self.src().expr(arg))
                         ),
@@ -254,19 +307,45 @@ impl Rewriter<'_> {
         }
         if let Some(cut) = arg_cut {
             self.splice(&rule.rule, cut, "");
+            self.report_stale_comment(call, &rule.rule, &name);
         }
-        self.splice(&rule.rule, self.await_deletion(aw), "");
+        self.delete_await(&rule.rule, aw);
         let what = if arg_cut.is_some() {
             "dropped `.await` and the `None` options argument"
         } else {
             "dropped `.await`"
         };
+        let now = self.rules().era(&rule.rule).now;
         self.note(
             at,
             &rule.rule,
             Severity::Edited,
-            format!("`{name}` is synchronous in 1.0: {what}"),
+            format!("`{name}` is synchronous {now}: {what}"),
         );
+    }
+
+    /// After the `None` options argument of `call` was dropped: a line comment on the line
+    /// where the call ends that speaks of it (`None`, options) is now stale; say so.
+    fn report_stale_comment(&mut self, call: &ExprCall, rule: &str, name: &str) {
+        let text = self.src().text;
+        let close = self.src().span(call.paren_token.span.close()).1;
+        let line = &text[close..line_end_after_newline(text, close)];
+        let Some(i) = line.find("//") else {
+            return;
+        };
+        let comment = line[i..].trim_end();
+        let lower = comment.to_lowercase();
+        if lower.contains("none") || lower.contains("option") {
+            self.note(
+                close + i,
+                rule,
+                Severity::NeedsReview,
+                format!(
+                    "`{name}`: this comment (`{comment}`) may speak of the options argument that \
+                     was removed: update it by hand"
+                ),
+            );
+        }
     }
 
     fn rewrite_fn_to_method(&mut self, aw: &ExprAwait, call: &ExprCall, i: usize) {
@@ -287,7 +366,16 @@ impl Rewriter<'_> {
             return;
         };
         let inner = match recv {
-            Expr::Reference(r) => &*r.expr,
+            // `&mut *self` (a reborrow) becomes `self`: a method call reborrows by itself, so
+            // `self.m()` is `(*self).m()`, the form a reviewer expects.
+            Expr::Reference(r) => match &*r.expr {
+                Expr::Unary(syn::ExprUnary {
+                    op: syn::UnOp::Deref(_),
+                    expr,
+                    ..
+                }) if matches!(&**expr, Expr::Path(p) if p.qself.is_none()) => &**expr,
+                e => e,
+            },
             other => other,
         };
         let inner_text = self.src().slice(self.src().expr(inner));
@@ -316,7 +404,7 @@ impl Rewriter<'_> {
             &format!("{receiver}.{}(", rule.method),
         );
         self.splice(&rule.rule, cut, "");
-        self.splice(&rule.rule, self.await_deletion(aw), "");
+        self.delete_await(&rule.rule, aw);
         self.note(
             fs,
             &rule.rule,
@@ -348,18 +436,19 @@ impl Rewriter<'_> {
                 )
             }
             _ => {
-                self.splice(&rule.rule, removal, "");
+                self.delete_await(&rule.rule, aw);
                 ("dropped `.await`".to_string(), None)
             }
         };
         if let Some((end, text)) = adapter_at {
             self.splice(&rule.rule, (end, end), &text);
         }
+        let now = self.rules().era(&rule.rule).now;
         self.note(
             at,
             &rule.rule,
             Severity::Edited,
-            format!("`.{}(..)` is synchronous in 1.0: {how}", mc.method),
+            format!("`.{}(..)` is synchronous {now}: {how}", mc.method),
         );
     }
 
@@ -381,13 +470,15 @@ impl Rewriter<'_> {
                 let rule = &self.rules().sync_fns[i];
                 if rule.drop_none_arg.is_some_and(|k| call.args.len() == k + 1) {
                     let id = rule.rule.clone();
+                    let old_form = self.rules().era(&id).old_form;
                     self.note(
                         at,
                         &id,
                         Severity::NeedsReview,
                         format!(
-                            "`{name}(..)` (0.9 form) is not awaited here, so its future is stored \
-                             or passed on: drop the options argument and the later `.await` by hand"
+                            "`{name}(..)` ({old_form}) is not awaited here, so its future is \
+                             stored or passed on: drop the options argument and the later \
+                             `.await` by hand"
                         ),
                     );
                 }
@@ -395,13 +486,14 @@ impl Rewriter<'_> {
             Target::FnToMethod(i) => {
                 let rule = &self.rules().fn_to_methods[i];
                 let (id, method) = (rule.rule.clone(), rule.method.clone());
+                let now = self.rules().era(&id).now;
                 self.note(
                     at,
                     &id,
                     Severity::NeedsReview,
                     format!(
                         "`{name}(..)` is not awaited directly: rewrite it to `target.{method}(chain)` \
-                         by hand (it no longer exists in 1.0)"
+                         by hand (it no longer exists {now})"
                     ),
                 );
             }

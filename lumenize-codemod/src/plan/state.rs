@@ -327,6 +327,11 @@ impl<'a> Rewriter<'a> {
         }
     }
 
+    /// Some import's name is watched (a removed item's; usually none is).
+    pub(crate) fn watching(&self) -> bool {
+        !self.names.watched.is_empty()
+    }
+
     /// Records an identifier outside imports, if it has a watched name.
     pub(crate) fn record_ident(&mut self, ident: &proc_macro2::Ident) {
         // Only names that a possibly-dead import binds matter (usually none): no allocation.

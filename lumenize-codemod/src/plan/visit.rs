@@ -78,6 +78,11 @@ impl Rewriter<'_> {
 
     /// Visits a function: parameters in a barrier frame, the body as the re-parse unit.
     fn visit_fn(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        // A removed item named in the signature (`o: PostprocessOptions`) is a use of it: its
+        // import must stay (and be reported). Only when some import is watched (rarely).
+        if self.watching() {
+            syn::visit::visit_signature(self, sig);
+        }
         let (s, _) = self.src().span(block.brace_token.span.open());
         let (_, e) = self.src().span(block.brace_token.span.close());
         // A body naming nothing the rewriter acts on holds nothing to do (see `inert`).

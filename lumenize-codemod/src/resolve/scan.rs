@@ -105,7 +105,11 @@ impl CrateContext {
                 match outline::outline(&text[crate::text::parse_base(text)..]) {
                     Some(items) => collect_outline(&items, &module, &mut ctx.modules),
                     None => {
-                        if let Ok(file) = syn::parse_file(text) {
+                        // syn recurses on nesting: a file too deep for it is reported
+                        // when it is migrated.
+                        let base = crate::text::parse_base(text);
+                        let deep = crate::text::too_deep(&text[base..], crate::text::MAX_NESTING);
+                        if let Some(Ok(file)) = deep.is_none().then(|| syn::parse_file(text)) {
                             collect_modules(&file.items, &module, &mut ctx.modules);
                         }
                     }

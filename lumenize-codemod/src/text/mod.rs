@@ -7,9 +7,11 @@
 //! inside its [`Unit`].
 
 mod lines;
+mod nesting;
 mod splice;
 
 pub(crate) use lines::*;
+pub(crate) use nesting::{too_deep, MAX_NESTING};
 pub(crate) use splice::{apply, landings, Landing, Note, OffsetMap, Splice, Unit, UnitKind};
 
 /// Where the parsed part of `source` starts: after a BOM and a shebang line (as syn does).

@@ -4,6 +4,8 @@
 use lumenize_core::clock::ManualClock;
 use lumenize_core::fetch::{self, Design, FetchOptions, FetchPolicy};
 use lumenize_core::prelude::*;
+use lumenize_core::runtime::NativeExt;
+use lumenize_core::transport::Delivery;
 
 #[derive(Default)]
 struct Desk;
@@ -100,4 +102,42 @@ fn a_call_or_fetch_continuation_naming_a_missing_method_is_refused_at_once() {
     assert_eq!(pending, 0, "no fetch alarm was written");
     desk.call_method("fetch", vec![Value::from("onDone")])
         .unwrap();
+}
+
+#[test]
+fn messages_run_as_one_group_are_checked_the_same_way() {
+    let rt = runtime();
+    let desk = rt.object("DESK", "d");
+    // Delivered while the object is busy in this turn, both wait in its mailbox and run as one
+    // group; each runs `remind` with the delivered name, and the misspelt one must be refused.
+    desk.run(|_, ctx| {
+        let sender = NativeExt::of(ctx).expect("native").sender();
+        for name in ["rnig", "ring"] {
+            let continuation = ctn().call("remind", vec![result_marker()]);
+            let outcome = lumenize_core::structured_clone::stringify(&Value::from(name)).unwrap();
+            sender
+                .deliver(Delivery {
+                    to: ctx.me().clone(),
+                    continuation: continuation.stringify().unwrap(),
+                    outcome: Ok(outcome),
+                })
+                .map_err(|e| ChainError::handler(e.to_string()))?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let settled = rt.settle(std::time::Duration::from_secs(10)).unwrap();
+    assert_eq!(settled.failures().len(), 1, "{settled}");
+    assert!(
+        settled.failures()[0].error.contains("no method \"rnig\""),
+        "{settled}"
+    );
+    let count = desk
+        .run(|_, ctx| {
+            ctx.alarms()
+                .count()
+                .map_err(|e| ChainError::handler(e.to_string()))
+        })
+        .unwrap();
+    assert_eq!(count, 1, "only the correct one was scheduled");
 }

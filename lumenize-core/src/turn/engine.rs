@@ -184,9 +184,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                     let obj = instance
                         .get_or_insert_with(|| factory.construct(&ctx))
                         .dispatch();
-                    ctx.set_object_methods(obj.type_name(), obj.method_names());
-                    // Every object answers the fetch result method (fetch/route.rs).
-                    body(&mut crate::fetch::route::Routed(obj), &ctx)
+                    handler_view(obj, &ctx, body)
                 })
             }));
             let result = match run {
@@ -287,4 +285,16 @@ pub(super) fn rows_since(storage: &dyn Storage, before: RowStats) -> RowStats {
 
 pub(super) fn storage_err(e: StorageError) -> ChainError {
     ChainError::Storage(e.to_string())
+}
+
+/// Runs `body` on `obj` as every handler sees it, in a single turn and in a group alike: the
+/// context knows the object's methods (so continuations naming a missing one are refused when
+/// written), and the object answers the fetch result method (`fetch/route.rs`).
+pub(super) fn handler_view<R>(
+    obj: &mut dyn Dispatch,
+    ctx: &Ctx<'_>,
+    body: impl FnOnce(&mut dyn Dispatch, &Ctx<'_>) -> Result<R, ChainError>,
+) -> Result<R, ChainError> {
+    ctx.set_object_methods(obj.type_name(), obj.method_names());
+    body(&mut crate::fetch::route::Routed(obj), ctx)
 }

@@ -151,7 +151,8 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                     let run = catch_unwind(AssertUnwindSafe(|| {
                         ctx.enter(|| {
                             let obj = instance.get_or_insert_with(|| factory.construct(&ctx));
-                            body(obj.dispatch(), &ctx)
+                            // As in a single turn: the same view of the object.
+                            super::engine::handler_view(obj.dispatch(), &ctx, body)
                         })
                     }));
                     let result = run.unwrap_or_else(|p| {

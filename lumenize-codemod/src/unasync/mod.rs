@@ -175,6 +175,15 @@ fn words_in<'n>(text: &str, names: &'n HashSet<String>) -> Vec<&'n String> {
 
 fn parse(idx: usize, text: &str) -> Result<Parsed<'_>, String> {
     let base = parse_base(text);
+    // syn recurses on nesting; a file too deep for it is refused before it can overflow the
+    // stack (the engine refuses it the same way).
+    if let Some(at) = crate::text::too_deep(&text[base..], crate::text::MAX_NESTING) {
+        return Err(format!(
+            "it nests more than {} levels deep (at byte {})",
+            crate::text::MAX_NESTING,
+            base + at
+        ));
+    }
     let pos = SpanPositions::new(&text[base..]);
     let file = syn::parse_file(&text[base..]).map_err(|e| e.to_string())?;
     Ok(Parsed {

@@ -37,7 +37,7 @@
 //! | `execute-chain-method` | `execute_operation_chain(&c, &mut t).await` → `t.__execute_chain(&c)` (parenthesised when needed) plus `use lumenize_core::prelude::ExecuteChain;` if no import provides the trait | not awaited directly |
 //! | `remove-dead-imports` | unused imports of removed items dropped, groups kept tidy | still used; `pub use` re-exports |
 //! | `bump-dependency` | `lumenize-core = "0.9"` → `"1"` in Cargo.toml ([`migrate_manifest`]) | path/git dependencies |
-//! | `unasync` (crate-wide, [`unasync_crate`]) | an `async fn` that awaits nothing (after the rules above) → `fn`, every `….await` on it dropped, to a fixpoint | a use it cannot rewrite (a value, a call not awaited, a receiver of unknown type, a macro body, `join!`), a same-named sync fn or local binding, an attribute macro; public items unless `--unasync-public` |
+//! | `unasync` (crate-wide, [`unasync_crate`]) | an `async fn` that awaits nothing (after the rules above) → `fn`, every `….await` on it dropped, to a fixpoint; a `tokio::join!`/`futures::join!` whose every argument is a call converted in the same run → a tuple (`join!(x, y)` → `(x, y)`, `join!(x)` → `(x,)`) | a use it cannot rewrite (a value, a call not awaited, a receiver of unknown type, a macro body, `try_join!`/`select!`, a `join!` with an argument that stays a future, or with `[]`/`{}`), a same-named sync fn or local binding, an attribute macro; public items unless `--unasync-public` |
 //!
 //! A call is a lumenize call only if its path resolves to `lumenize_core` through the file's
 //! `use` items (aliases, groups, globs, nested modules), `crate::`/`super::` re-exports the

@@ -40,6 +40,8 @@ pub(super) struct Found {
     pub bound: HashMap<String, (usize, usize)>,
     /// Local `macro_rules!` macros whose definition holds `.await`.
     pub awaiting_macros: HashSet<String>,
+    /// Every local `macro_rules!` macro (a local `join!` is not the executor's).
+    pub local_macros: HashSet<String>,
     /// Definitions inside `impl Trait for T`, with the trait's name (checked once every
     /// trait of the crate is known).
     pub trait_impls: Vec<(usize, String)>,
@@ -272,8 +274,11 @@ impl<'ast> Visit<'ast> for Collector<'_, '_> {
 
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
         if let Some(name) = &m.ident {
-            if m.mac.path.is_ident("macro_rules") && has_await(m.mac.tokens.clone()) {
-                self.found.awaiting_macros.insert(name.to_string());
+            if m.mac.path.is_ident("macro_rules") {
+                self.found.local_macros.insert(name.to_string());
+                if has_await(m.mac.tokens.clone()) {
+                    self.found.awaiting_macros.insert(name.to_string());
+                }
             }
         }
         syn::visit::visit_item_macro(self, m);

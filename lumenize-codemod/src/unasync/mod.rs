@@ -6,11 +6,15 @@
 //! 1. files that hold `async` are parsed, and so are files naming one of their async
 //!    functions (`collect`); a crate without `async` costs one byte search per file;
 //! 2. every use of those names is classified (`uses`): an awaited call the rule can rewrite,
-//!    or a problem (a call without `.await`, a value, a receiver of unknown type, a macro
-//!    body, an unresolvable path);
-//! 3. the fixpoint (`solve`) picks the groups to convert; the splices (only `async ` and
-//!    `.await`) go through the safety net per file, and a file it rejects refuses its groups
-//!    and the fixpoint runs again, so a function never changes without all of its callers.
+//!    an argument of a `join!` made only of such calls (rewritten with the whole join), or a
+//!    problem (a call without `.await`, a value, a receiver of unknown type, a macro body,
+//!    `try_join!`/`select!`, any other `join!`, an unresolvable path);
+//! 3. the fixpoint (`solve`) picks the groups to convert (a `join!` is rewritten only when
+//!    every group in it converts, else all of them stay async); the splices (only `async `,
+//!    `.await`, and a rewritten join's macro path and `!`, plus the `,` a single argument needs
+//!    to stay a tuple) go through the safety net per file, and a file it rejects refuses its
+//!    groups and the fixpoint runs again, so a function never changes without all of its
+//!    callers.
 //!
 //! Invariant: a group of definitions (same kind, same name) changes completely or not at all.
 
@@ -33,7 +37,7 @@ use crate::rules::RuleSet;
 use crate::syntax::Src;
 use crate::text::{parse_base, LineIndex, SpanPositions, Splice, Unit, UnitKind};
 use collect::{Collector, Found};
-use model::{GroupKey, Kind, UseKind};
+use model::{GroupKey, Join, Kind, UseKind};
 use solve::{Facts, Status};
 use uses::{Index, Walker};
 
@@ -291,6 +295,7 @@ fn run(
         .collect();
     let mut defs = std::mem::take(&mut found.defs);
     let mut uses = Vec::new();
+    let mut joins = Vec::new();
     let index = Index {
         found: &found,
         free,
@@ -311,13 +316,13 @@ fn run(
             pos: &p.pos,
         };
         let mut w = Walker::new(
-            &index, &mut defs, &mut uses, &def_at, p.idx, src, &resolver, module,
+            &index, &mut defs, &mut uses, &mut joins, &def_at, p.idx, src, &resolver, module,
         );
         w.visit_file(&p.file);
     }
-    // A call in a file outside the selection cannot lose its `.await`.
+    // A call in a file outside the selection cannot lose its `.await` (or its `join!`).
     for u in &mut uses {
-        if !files[u.file].editable && matches!(u.kind, UseKind::Awaited { .. }) {
+        if !files[u.file].editable && !matches!(u.kind, UseKind::Problem(_)) {
             u.kind = UseKind::Problem(format!(
                 "it is awaited in `{}`, which this run does not edit",
                 files[u.file].path.display()
@@ -347,8 +352,8 @@ fn run(
             place: &place,
             forced: &forced,
         };
-        let status = solve::solve(&defs, &uses, &facts);
-        match plan(files, &parsed, &defs, &uses, &status, &lines) {
+        let status = solve::solve(&defs, &uses, &joins, &facts);
+        match plan(files, &parsed, &defs, &uses, &joins, &status, &lines) {
             Ok(out) => return out,
             Err((file, reason, keys)) => {
                 let before = forced.len();
@@ -377,6 +382,7 @@ fn plan(
     parsed: &[Parsed],
     defs: &[model::Def],
     uses: &[model::Use],
+    joins: &[Join],
     status: &BTreeMap<GroupKey, Status>,
     lines: &[LineIndex],
 ) -> Result<Vec<FileMigration>, Rejected> {
@@ -407,6 +413,45 @@ fn plan(
                 Severity::Edited,
             ));
         }
+    }
+    for j in joins {
+        if !j
+            .keys
+            .iter()
+            .all(|(k, _)| status.get(k) == Some(&Status::Convert))
+        {
+            continue;
+        }
+        let whole = Unit {
+            kind: UnitKind::Whole,
+            start: 0,
+            end: files[j.file].text.len(),
+        };
+        let edits = std::iter::once((j.del, "")).chain(j.comma.map(|at| ((at, at), ",")));
+        for ((start, end), replacement) in edits {
+            for (key, _) in &j.keys {
+                splices[j.file].push((
+                    Splice {
+                        rule: RULE.to_string(),
+                        start,
+                        end,
+                        replacement: replacement.to_string(),
+                        unit: whole,
+                    },
+                    key.clone(),
+                ));
+            }
+        }
+        let names: Vec<String> = j.keys.iter().map(|(k, _)| format!("`{}`", k.1)).collect();
+        notes[j.file].push((
+            j.offset,
+            format!(
+                "`{}` of synchronous calls ({}) is a tuple now: they run in order",
+                j.name,
+                names.join(", ")
+            ),
+            Severity::Edited,
+        ));
     }
     for d in defs {
         let Some(range) = d.async_range else { continue };

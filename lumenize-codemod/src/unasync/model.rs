@@ -55,8 +55,30 @@ pub(super) struct Use {
 pub(super) enum UseKind {
     /// `call(..).await`: the range that drops `.await`.
     Awaited { del: (usize, usize) },
+    /// An argument of a [`Join`], called without `.await`: rewritten only with the whole
+    /// join.
+    Joined,
     /// A use the rule cannot rewrite (the reason, for the report).
     Problem(String),
+}
+
+/// A `join!` (`tokio::join!`, `futures::join!`) whose every argument is a call of one of the
+/// crate's groups. `join!` of synchronous calls evaluates them in order, like a tuple: when
+/// every group in it converts, the macro's path and `!` go (`join!(x, y)` becomes `(x, y)`,
+/// `join!(x)` becomes `(x,)`); otherwise it stays and every group in it stays async.
+#[derive(Debug)]
+pub(super) struct Join {
+    pub file: usize,
+    /// Offset of the macro's path.
+    pub offset: usize,
+    /// The path as written, `!` included (for the report).
+    pub name: String,
+    /// From the path to the opening parenthesis (only the path, `!` and blanks).
+    pub del: (usize, usize),
+    /// Where a `,` goes to keep a single argument a tuple (none when it has one already).
+    pub comma: Option<usize>,
+    /// The group of each argument, with the offset of the call.
+    pub keys: Vec<(GroupKey, usize)>,
 }
 
 /// True when the tokens hold the identifier `await` (at any depth).

@@ -1,13 +1,15 @@
 //! The fixpoint: which groups become synchronous. Start from every group whose definitions
 //! are all async, none awaits anything but calls of the crate's groups, and whose every use is
-//! an awaited call the rule can rewrite; then keep dropping a group that awaits a group
-//! staying async, until nothing changes (the greatest fixpoint, so mutual recursion converts).
+//! an awaited call the rule can rewrite (or an argument of a `join!` of the crate's calls); then
+//! keep dropping a group that awaits a group staying async, and every group given to a `join!`
+//! with a group staying async (the join keeps its futures), until nothing changes (the
+//! greatest fixpoint, so mutual recursion converts).
 
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::model::{Def, GroupKey, Kind, Use, UseKind};
+use super::model::{Def, GroupKey, Join, Kind, Use, UseKind};
 
 /// What happens to a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +35,12 @@ pub(super) struct Facts<'a> {
 }
 
 /// The status of every group holding an async definition.
-pub(super) fn solve(defs: &[Def], uses: &[Use], f: &Facts) -> BTreeMap<GroupKey, Status> {
+pub(super) fn solve(
+    defs: &[Def],
+    uses: &[Use],
+    joins: &[Join],
+    f: &Facts,
+) -> BTreeMap<GroupKey, Status> {
     let mut groups: BTreeMap<&GroupKey, Vec<&Def>> = BTreeMap::new();
     for d in defs {
         groups.entry(&d.key).or_default().push(d);
@@ -43,7 +50,7 @@ pub(super) fn solve(defs: &[Def], uses: &[Use], f: &Facts) -> BTreeMap<GroupKey,
     for u in uses {
         match &u.kind {
             UseKind::Problem(why) => problems.entry(&u.key).or_default().push((u, why)),
-            UseKind::Awaited { .. } => callers.entry(&u.key).or_default().push(u),
+            UseKind::Awaited { .. } | UseKind::Joined => callers.entry(&u.key).or_default().push(u),
         }
     }
     let mut status: BTreeMap<GroupKey, Status> = BTreeMap::new();
@@ -126,6 +133,27 @@ pub(super) fn solve(defs: &[Def], uses: &[Use], f: &Facts) -> BTreeMap<GroupKey,
                         changed.push((key.clone(), Status::Async));
                         break;
                     }
+                }
+            }
+        }
+        // A `join!` stays unless every group in it converts; then it needs their futures.
+        for j in joins {
+            let stays = j
+                .keys
+                .iter()
+                .find(|(k, _)| status.get(k) != Some(&Status::Convert));
+            let Some((stays, _)) = stays else { continue };
+            for (key, _) in &j.keys {
+                if status.get(key) == Some(&Status::Convert) {
+                    changed.push((
+                        key.clone(),
+                        Status::Refused(format!(
+                            "it is given to `{}` ({}) with `{}`, which stays async",
+                            j.name,
+                            (f.place)(j.file, j.offset),
+                            stays.1
+                        )),
+                    ));
                 }
             }
         }

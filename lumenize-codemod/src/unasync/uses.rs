@@ -8,7 +8,7 @@ use syn::visit::Visit;
 use syn::{Expr, ExprAwait};
 
 use super::collect::Found;
-use super::model::{has_await, Def, GroupKey, Kind, Use, UseKind};
+use super::model::{has_await, Def, GroupKey, Join, Kind, Use, UseKind};
 use crate::resolve::{ModPath, Res, Resolver};
 use crate::syntax::{peel, Src};
 use crate::text::{is_blank, line_end_after_newline, line_start};
@@ -41,6 +41,8 @@ pub(super) struct Walker<'a, 'f> {
     pub ix: &'f Index<'f>,
     pub defs: &'f mut [Def],
     pub uses: &'f mut Vec<Use>,
+    /// `join!`s of the crate's calls, rewritten when all of them convert.
+    pub joins: &'f mut Vec<Join>,
     /// Definition index by (file, offset of its name).
     pub def_at: &'f HashMap<(usize, usize), usize>,
     pub file: usize,
@@ -60,6 +62,7 @@ impl<'a, 'f> Walker<'a, 'f> {
         ix: &'f Index<'f>,
         defs: &'f mut [Def],
         uses: &'f mut Vec<Use>,
+        joins: &'f mut Vec<Join>,
         def_at: &'f HashMap<(usize, usize), usize>,
         file: usize,
         src: Src<'a>,
@@ -70,6 +73,7 @@ impl<'a, 'f> Walker<'a, 'f> {
             ix,
             defs,
             uses,
+            joins,
             def_at,
             file,
             src,
@@ -265,7 +269,12 @@ impl<'a, 'f> Walker<'a, 'f> {
             }
         }
         // The callee itself was just classified; its parts are walked as usual.
-        match peel(&aw.base) {
+        self.visit_call_parts(&aw.base);
+    }
+
+    /// Walks the receiver and arguments of a call already classified (anything else whole).
+    fn visit_call_parts(&mut self, e: &Expr) {
+        match peel(e) {
             Expr::Call(c) => c.args.iter().for_each(|a| self.visit_expr(a)),
             Expr::MethodCall(m) => {
                 self.visit_expr(&m.receiver);
@@ -273,6 +282,77 @@ impl<'a, 'f> Walker<'a, 'f> {
             }
             other => self.visit_expr(other),
         }
+    }
+
+    /// A `join!` the rule may turn into a tuple: the executor's macro (`tokio::join!`,
+    /// `futures::join!`, or `join!` with no local macro of that name), with parentheses and
+    /// only calls of the crate's groups as arguments. Recorded, with its arguments' uses,
+    /// and true; false leaves it to the refusal of any macro that awaits.
+    fn on_join(&mut self, mac: &syn::Macro) -> bool {
+        let segs: Vec<String> = mac
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let executor = match segs.as_slice() {
+            [one] => one == "join" && !self.ix.found.local_macros.contains("join"),
+            [krate, one] => {
+                one == "join" && matches!(krate.as_str(), "tokio" | "futures" | "futures_util")
+            }
+            _ => false,
+        };
+        let syn::MacroDelimiter::Paren(paren) = &mac.delimiter else {
+            return false;
+        };
+        if !executor {
+            return false;
+        }
+        let Ok(args) = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+        else {
+            return false;
+        };
+        let mut keys = Vec::with_capacity(args.len());
+        for a in &args {
+            match self.call_target(a) {
+                Target::Ours(key) => keys.push((key, self.src.expr(a).0)),
+                _ => return false,
+            }
+        }
+        let start = match &mac.path.leading_colon {
+            Some(c) => self.src.span(c.spans[0]).0,
+            None => self.src.span(mac.path.segments[0].ident.span()).0,
+        };
+        let bang = self.src.span(mac.bang_token.span).1;
+        let open = self.src.span(paren.span.open()).0;
+        if keys.is_empty() || !is_blank(&self.src.text[bang..open]) {
+            return false;
+        }
+        let comma = match args.last() {
+            Some(last) if args.len() == 1 && !args.trailing_punct() => Some(self.src.expr(last).1),
+            _ => None,
+        };
+        for (key, at) in &keys {
+            if let Some(d) = self.current {
+                self.defs[d].deps.push((key.clone(), *at));
+            }
+            self.uses.push(Use {
+                file: self.file,
+                key: key.clone(),
+                offset: *at,
+                kind: UseKind::Joined,
+            });
+        }
+        self.joins.push(Join {
+            file: self.file,
+            offset: start,
+            name: self.src.text[start..bang].to_string(),
+            del: (start, open),
+            comma,
+            keys,
+        });
+        args.iter().for_each(|a| self.visit_call_parts(a));
+        true
     }
 
     fn unawaited(&mut self, target: Target, offset: usize, what: &str) {
@@ -293,6 +373,9 @@ impl<'a, 'f> Walker<'a, 'f> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
+        if name == "join" && self.on_join(mac) {
+            return;
+        }
         if self.ix.await_macros.contains(&name) {
             if let Some(d) = self.current {
                 self.defs[d].hard = true;

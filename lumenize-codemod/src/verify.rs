@@ -393,10 +393,11 @@ pub struct CheckRun {
     pub error_line: Option<String>,
 }
 
-/// Runs `cargo check --all-targets --message-format=json` in `crate_dir` with the cargo named
-/// by the `CARGO` environment variable (else `cargo`); the environment, `CARGO_TARGET_DIR`
-/// included, is passed on unchanged.
-pub fn cargo_check(crate_dir: &Path) -> Result<CheckRun, VerifyError> {
+/// Runs `cargo check --all-targets --message-format=json` in `crate_dir` (with `--workspace`
+/// when `workspace`, so the other members are compiled too) with the cargo named by the
+/// `CARGO` environment variable (else `cargo`); the environment, `CARGO_TARGET_DIR` included,
+/// is passed on unchanged.
+pub fn cargo_check(crate_dir: &Path, workspace: bool) -> Result<CheckRun, VerifyError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = Command::new(&cargo)
         .args(["locate-project", "--workspace", "--message-format", "plain"])
@@ -408,6 +409,7 @@ pub fn cargo_check(crate_dir: &Path) -> Result<CheckRun, VerifyError> {
         .map_or_else(|| crate_dir.to_path_buf(), Path::to_path_buf);
     let out = Command::new(&cargo)
         .args(["check", "--all-targets", "--message-format=json"])
+        .args(workspace.then_some("--workspace"))
         .current_dir(crate_dir)
         .output()
         .map_err(VerifyError::Spawn)?;
@@ -435,12 +437,20 @@ pub const MAX_ROUNDS: usize = 3;
 
 /// Checks the crate and applies the `.await` fixes, then checks again, until a round fixes
 /// nothing (at most [`MAX_ROUNDS`] rounds). The findings are those of the last check.
-pub fn verify(crate_dir: &Path, touched: &Touched) -> Result<VerifyReport, VerifyError> {
+///
+/// With `workspace`, every member of the crate's workspace is checked and fixed: a public
+/// function made synchronous (`--unasync-public`) changes what other members may await, and
+/// the compiler finds those `.await`s ("is not a future") where the rule cannot see them.
+pub fn verify(
+    crate_dir: &Path,
+    touched: &Touched,
+    workspace: bool,
+) -> Result<VerifyReport, VerifyError> {
     let mut fixed = Vec::new();
     let mut round = 0;
     loop {
         round += 1;
-        let run = cargo_check(crate_dir)?;
+        let run = cargo_check(crate_dir, workspace)?;
         let analysis = analyze(&run.json, &run.root, touched);
         let applied = if round < MAX_ROUNDS {
             apply_await_fixes(&analysis.await_fixes)?

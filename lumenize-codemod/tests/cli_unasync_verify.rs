@@ -122,3 +122,62 @@ fn unasync_output_compiles_and_verify_finds_nothing_left() {
         .replace("async { twice().await }", "async { twice() }");
     assert_eq!(lib, expected);
 }
+
+/// A workspace: `store` (the crate migrated) makes its public `direct` synchronous under
+/// `--unasync-public`, and `app`, another member that is not part of the run, awaits it.
+#[test]
+fn with_unasync_public_verify_fixes_the_awaits_of_other_workspace_members() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nresolver = \"2\"\nmembers = [\"store\", \"app\"]\n",
+    )
+    .unwrap();
+    let store = root.join("store");
+    fs::create_dir_all(store.join("src")).unwrap();
+    fs::write(store.join("Cargo.toml"), MANIFEST).unwrap();
+    let lib = LIB.replace("async fn direct", "pub async fn direct");
+    fs::write(store.join("src/lib.rs"), &lib).unwrap();
+    let app = root.join("app");
+    fs::create_dir_all(app.join("src")).unwrap();
+    fs::write(
+        app.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nstore = { path = \"../store\" }\n",
+    )
+    .unwrap();
+    let app_lib =
+        "/// Uses the store.\npub async fn two() -> u32 {\n    store::direct().await + 1\n}\n";
+    fs::write(app.join("src/lib.rs"), app_lib).unwrap();
+    fs::write(root.join("rules.toml"), RULES).unwrap();
+    let o = run(
+        &store,
+        &[
+            "apply",
+            "--verify",
+            "--force",
+            "--unasync-public",
+            "--config",
+            "../rules.toml",
+            ".",
+        ],
+    );
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        fs::read_to_string(store.join("src/lib.rs"))
+            .unwrap()
+            .contains("pub fn direct"),
+        "{out}"
+    );
+    // The compiler found the other member's `.await` on what is no longer a future.
+    assert_eq!(
+        fs::read_to_string(app.join("src/lib.rs")).unwrap(),
+        app_lib.replace("store::direct().await", "store::direct()"),
+        "{out}"
+    );
+}

@@ -414,7 +414,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub strict: bool,
     /// The `unasync` rule converts public functions too (they change the crate's API: for
-    /// application crates). Without it they are reported.
+    /// application crates). Without it they are reported. With `--verify`, `cargo check` then
+    /// covers the whole workspace, and other members' `.await`s on what became synchronous are
+    /// removed where the compiler says "is not a future".
     #[arg(long)]
     pub unasync_public: bool,
     /// With `-`: the file name to report (and `Cargo.toml` selects the manifest rules).

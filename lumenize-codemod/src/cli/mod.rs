@@ -230,7 +230,14 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool, allow_dirty: bool) -> u8 {
     let mut summary = Summary::count(&report.outcomes, report.files_scanned, report.skipped.len());
     let before_verify = started.elapsed();
     if verify {
-        let v = verify::run(&crates, &report.outcomes, &written, &display, a.quiet);
+        let v = verify::run(
+            &crates,
+            &report.outcomes,
+            &written,
+            &display,
+            a.quiet,
+            a.unasync_public,
+        );
         for d in &v.diagnostics {
             printer.verify_diagnostic(d);
         }

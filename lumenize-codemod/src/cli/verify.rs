@@ -27,13 +27,16 @@ pub struct Verified {
     pub extra_files_changed: usize,
 }
 
-/// Verifies the crates of the `written` outcomes; `quiet` hides the progress lines.
+/// Verifies the crates of the `written` outcomes; `quiet` hides the progress lines. With
+/// `workspace` (`--unasync-public`), each check covers the crate's whole workspace, whose other
+/// members may await what became synchronous.
 pub fn run(
     crates: &[(CrateUnit, Arc<ActiveRules>)],
     outcomes: &[Outcome],
     written: &[bool],
     display: &Display,
     quiet: bool,
+    workspace: bool,
 ) -> Verified {
     let owner: HashMap<&Path, &Path> = crates
         .iter()
@@ -90,7 +93,7 @@ pub fn run(
         if !quiet {
             report::err_line(&format!("verifying {name} with cargo check…"));
         }
-        match check::verify(dir, touched) {
+        match check::verify(dir, touched, workspace) {
             Ok(r) => {
                 for d in &r.fixed {
                     if !written_files.contains(d.file.as_path()) {

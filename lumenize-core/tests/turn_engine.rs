@@ -174,7 +174,7 @@ fn kv_has<S: TxStorage, F: lumenize_core::turn::Factory>(e: &TurnEngine<S, F>, k
 
 fn mirror<S: TxStorage, F: lumenize_core::turn::Factory>(e: &TurnEngine<S, F>) -> Option<i64> {
     e.storage()
-        .exec("SELECT value FROM __lmz_meta WHERE key = 'alarm'", &[])
+        .exec("SELECT min(time) FROM __lmz_alarms", &[])
         .unwrap()
         .scalar()
         .and_then(SqlValue::as_i64)

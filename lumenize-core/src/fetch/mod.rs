@@ -85,7 +85,10 @@ pub use options::{
     Design, FetchOptions, ProxyFetchError, TestMode, EXECUTE_METHOD, EXECUTOR_BINDING,
     EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME, RESULT_METHOD,
 };
-pub use orchestrated::{proxy_fetch, FetchOrchestrator};
+pub use orchestrated::{
+    proxy_fetch, FetchOrchestrator, FetchOrchestratorPolling, ORCHESTRATOR_POLLING_BINDING,
+    POLL_INTERVAL_MS,
+};
 pub use policy::{
     address_class, AddressClass, DeniedAddress, FetchPolicy, MAX_ALLOWED_ADDRS, MAX_REDIRECTS,
 };
@@ -101,7 +104,8 @@ use crate::structured_clone::Value;
 
 #[cfg(feature = "native")]
 /// Registers the worker executor ([`EXECUTOR_BINDING`]), the RPC-target executor
-/// ([`EXECUTOR_RPC_BINDING`]) and the orchestrator object ([`ORCHESTRATOR_BINDING`]). The
+/// ([`EXECUTOR_RPC_BINDING`]) and the orchestrator objects ([`ORCHESTRATOR_BINDING`], and
+/// [`ORCHESTRATOR_POLLING_BINDING`] with the original's 5 s polling). The
 /// executors reach public addresses only; see [`install_with_policy`].
 pub fn install(builder: RuntimeBuilder) -> RuntimeBuilder {
     install_with_policy(builder, FetchPolicy::default())
@@ -120,6 +124,7 @@ pub fn install_with_policy(builder: RuntimeBuilder, policy: FetchPolicy) -> Runt
             FetchExecutorRpcTarget::with_policy(rpc.clone())
         })
         .object(ORCHESTRATOR_BINDING, |_| FetchOrchestrator)
+        .object(ORCHESTRATOR_POLLING_BINDING, |_| FetchOrchestratorPolling)
 }
 
 /// Starts a fetch with the chosen design: the one entry point experiments use to compare

@@ -346,8 +346,9 @@ fn rearm_stored(shared: &Arc<Shared>) -> Result<(), RuntimeError> {
             }
             let storage =
                 SqliteStorage::open(&path).map_err(|e| RuntimeError::Storage(e.to_string()))?;
+            // The earliest schedule is the armed time (a scan: there is no time index).
             let armed = storage
-                .exec("SELECT value FROM __lmz_meta WHERE key = 'alarm'", &[])
+                .exec("SELECT min(time) FROM __lmz_alarms", &[])
                 .ok()
                 .and_then(|r| r.scalar().and_then(|v| v.as_i64()));
             if let Some(at) = armed {

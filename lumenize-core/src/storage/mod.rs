@@ -37,6 +37,8 @@
 
 #[cfg(feature = "native")]
 pub mod sqlite;
+#[cfg(feature = "native")]
+mod write_cost;
 
 use crate::structured_clone::{self, Value};
 

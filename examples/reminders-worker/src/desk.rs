@@ -220,6 +220,25 @@ impl Desk {
         Ok(1.0)
     }
 
+    /// Runs `sql` (a batch when `batch`) and returns the rows it wrote, as the backend counts
+    /// them: natively lumenize's count, on Cloudflare the SQL cursors' own `rowsWritten`.
+    fn rows_written_by(&mut self, ctx: &Ctx<'_>, sql: String, batch: bool) -> Result<f64, String> {
+        let before = ctx.sql().stats().rows_written;
+        let ran = if batch {
+            ctx.sql().exec_batch(&sql)
+        } else {
+            ctx.sql().exec(&sql, &[]).map(drop)
+        };
+        ran.map_err(|e| e.to_string())?;
+        Ok(ctx.sql().stats().rows_written.saturating_sub(before) as f64)
+    }
+
+    /// `[rows read, rows written]` by this object's storage since it was opened.
+    fn row_stats(&mut self, ctx: &Ctx<'_>) -> Vec<f64> {
+        let s = ctx.sql().stats();
+        vec![s.rows_read as f64, s.rows_written as f64]
+    }
+
     /// `[no-ops, pending fetches]`: outcomes that lost the race, and fetches still waiting.
     fn fetch_stats(&mut self, ctx: &Ctx<'_>) -> Result<Vec<f64>, String> {
         let no_ops = fetch::no_op_count(ctx).map_err(|e| e.to_string())?;
@@ -256,6 +275,8 @@ lumenize_core::handlers!(Desk {
     outcomes(),
     fetch_stats as "fetchStats"(),
     try_sql as "trySql"(sql: String, batch: bool),
+    rows_written_by as "rowsWrittenBy"(sql: String, batch: bool),
+    row_stats as "rowStats"(),
 });
 
 /// The desk as both backends register it: wrapped so the fetch result method reaches

@@ -249,7 +249,7 @@ impl Harness {
             lat.push(t0.elapsed());
             // One at a time: the next operation starts only once this one's late messages
             // (the orchestrator's delivery report) are handled, so operations never overlap
-            // and each costs the same rows (an overlapping schedule skips a mirror write).
+            // and each costs the same counts.
             self.settle()?;
             tick();
         }

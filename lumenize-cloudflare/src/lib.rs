@@ -3,7 +3,8 @@
 //!
 //! - [`ObjectHost`] hosts one object inside a `#[durable_object]` struct: storage on the
 //!   object's SQLite (`ctx.storage.sql`), one `transactionSync` per handler, the alarm slot on
-//!   `setAlarm`/`deleteAlarm` with lumenize's own copy of the time in SQL, the clock from
+//!   `setAlarm`/`deleteAlarm` (its time is the earliest schedule's; only the schedules are
+//!   stored), the clock from
 //!   `Date.now()`, and `call_raw` messages queued during the handler and sent after commit.
 //! - [`Workers`] serves the stateless side: the fetch executor (its HTTP exchange runs in
 //!   `ctx.waitUntil` after it has answered) and your own workers.

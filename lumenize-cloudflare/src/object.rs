@@ -1,5 +1,5 @@
 //! [`ObjectHost`]: one lumenize object inside a Durable Object. The rules of a turn (one
-//! `transactionSync` around the synchronous handler, the alarm mirror flushed inside it,
+//! `transactionSync` around the synchronous handler, the alarm time derived from the schedules,
 //! rollback on failure, alarm runs with retries) are `lumenize_core::turn::TurnEngine`'s, the
 //! same as the native host's; this file adds Cloudflare's parts: after commit it re-arms the
 //! real alarm (`setAlarm`/`deleteAlarm`) and sends the outbox.
@@ -172,7 +172,7 @@ impl ObjectHost {
         Response::ok("")
     }
 
-    /// Opens the engine (schema, name, alarm mirror), once per instance.
+    /// Opens the engine (schema, name, the schedules' order), once per instance.
     fn open(&self, to: &Target) -> Result<(), String> {
         if self.engine.borrow().is_some() {
             return Ok(());

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use lumenize_core::fetch::{
     self, EndpointServer, FetchOptions, FetchPolicy, Fetching, EXECUTOR_BINDING,
-    EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME,
+    EXECUTOR_RPC_BINDING, ORCHESTRATOR_NAME, ORCHESTRATOR_POLLING_BINDING,
 };
 use lumenize_core::prelude::*;
 use lumenize_core::runtime::{Accounting, Stub};
@@ -45,6 +45,9 @@ impl Origin {
             FetchOptions::default()
         };
         opts.timeout = Duration::from_millis(timeout_ms);
+        if let Some(binding) = v.orchestrator_binding() {
+            opts.orchestrator = Address::object(binding, ORCHESTRATOR_NAME);
+        }
         // The endpoint server is on loopback: the direct design opts in like the executors.
         opts.policy = FetchPolicy::default().allow_loopback();
         let cont = ctn().call("onResult", vec![result_marker()]);
@@ -150,7 +153,7 @@ impl Harness {
         match v {
             Variant::Direct => None,
             Variant::SimpleRpc => Some(Address::rpc_target(EXECUTOR_RPC_BINDING)),
-            Variant::Orchestrated | Variant::SimpleWorker => {
+            Variant::Orchestrated | Variant::OrchestratedPolling | Variant::SimpleWorker => {
                 Some(Address::worker(EXECUTOR_BINDING))
             }
         }
@@ -161,11 +164,9 @@ impl Harness {
         let zero = Accounting::default();
         Snapshot {
             origin: self.rt.accounting(self.origin(origin).address()),
-            orchestrator: if v == Variant::Orchestrated {
-                self.rt
-                    .accounting(&Address::object(ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME))
-            } else {
-                zero
+            orchestrator: match v.orchestrator_binding() {
+                Some(b) => self.rt.accounting(&Address::object(b, ORCHESTRATOR_NAME)),
+                None => zero,
             },
             executor: Self::executor_address(v)
                 .map(|a| self.rt.accounting(&a))
@@ -249,7 +250,7 @@ impl Harness {
             lat.push(t0.elapsed());
             // One at a time: the next operation starts only once this one's late messages
             // (the orchestrator's delivery report) are handled, so operations never overlap
-            // and each costs the same rows (an overlapping schedule skips a mirror write).
+            // and each costs the same counts.
             self.settle()?;
             tick();
         }
@@ -302,6 +303,30 @@ impl Harness {
             rss_after_kib: rss_kib(),
             usage: Self::usage(&before, &after, u64::from(n)),
         })
+    }
+
+    /// What one firing of the polling orchestrator's poll costs it (a request, its rows), as
+    /// the per-operation batches do not see it: it fires 5 s after the first fetch of a busy
+    /// period, usually after the batch ended. Runs one polling fetch, then waits (up to 8 s)
+    /// for the poll it armed to fire.
+    pub fn poll_firing(&self, origin: &str) -> Result<RoleUsage, ExperimentError> {
+        let v = Variant::OrchestratedPolling;
+        let who = Address::object(ORCHESTRATOR_POLLING_BINDING, ORCHESTRATOR_NAME);
+        // A poll armed by earlier batches fires first (at most 5 s), then one for this fetch.
+        let deadline = Instant::now() + Duration::from_secs(12);
+        let fired_since = |a: &Accounting, before: u64| a.requests > before;
+        self.sequential(origin, v, 0, 1, &|| {})?;
+        let before = self.rt.accounting(&who);
+        while !fired_since(&self.rt.accounting(&who), before.requests) {
+            if Instant::now() > deadline {
+                return Err(ExperimentError::Run(
+                    "the polling orchestrator's poll did not fire within 12 s".into(),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.settle()?;
+        Ok(RoleUsage::per_op(&before, &self.rt.accounting(&who), 1))
     }
 
     /// What the runtime counted so far (failed continuations, late outcomes...).

@@ -16,7 +16,8 @@
 //! Modules, one job each: [`config`] (what to run), [`prices`] (the price table as data),
 //! [`profile`] (the hop-latency model), [`original`] (the TypeScript original's numbers),
 //! [`harness`] (the runtime and how it is driven), [`model`] (usage, cost, break-even),
-//! [`analysis`] (samples → tables), [`report`] (markdown and CSV), [`svg`] (charts),
+//! [`analysis`] (samples → tables), [`report`] (markdown and CSV), [`summary`] (the JSON
+//! contract), [`svg`] (charts),
 //! [`machine`] (where it ran).
 #![warn(missing_docs)]
 
@@ -29,6 +30,7 @@ pub mod original;
 pub mod prices;
 pub mod profile;
 pub mod report;
+pub mod summary;
 pub mod svg;
 
 use std::io::IsTerminal;
@@ -128,6 +130,9 @@ pub struct Results {
     pub batches: Vec<Batch>,
     /// The scalability sweep (run with the first profile).
     pub scale: Vec<ScaleResult>,
+    /// What one firing of the polling orchestrator's poll cost it (measured after the
+    /// sweeps; `None` when it could not be measured). Its batches do not include it.
+    pub poll_firing: Option<model::RoleUsage>,
     /// Load average (1, 5, 15 min) when the run ended.
     pub load_after: Option<[f64; 3]>,
     /// Wall time of the whole run.
@@ -233,6 +238,7 @@ pub fn run(config: &Config) -> Result<Results, ExperimentError> {
             });
         }
     }
+    let poll_firing = harness.poll_firing("poll-firing").ok();
     bar.finish_and_clear();
     Ok(Results {
         config: config.clone(),
@@ -240,6 +246,7 @@ pub fn run(config: &Config) -> Result<Results, ExperimentError> {
         samples,
         batches,
         scale,
+        poll_firing,
         load_after: machine::load_average(),
         elapsed: started.elapsed(),
         runtime_events: harness.counters(),
@@ -251,7 +258,8 @@ fn origin_name(profile: LatencyProfile, v: Variant) -> String {
     format!("latency-{}-{}", profile.name(), v.key())
 }
 
-/// Writes `report.md`, `samples.csv`, `accounting.csv`, `scale.csv` and the SVG charts into
+/// Writes `report.md`, `summary.json` (see [`summary`]), `samples.csv`, `accounting.csv`,
+/// `scale.csv` and the SVG charts into
 /// `dir` (created if missing). Returns the files written.
 pub fn write_outputs(
     results: &Results,
@@ -268,6 +276,7 @@ pub fn write_outputs(
         ("samples.csv".into(), report::samples_csv(results)),
         ("accounting.csv".into(), report::accounting_csv(results)),
         ("scale.csv".into(), report::scale_csv(results)),
+        ("summary.json".into(), summary::text(&analysis)),
     ];
     for p in &analysis.profiles {
         files.push((svg::cost_file(p.profile), svg::cost_chart(p)));

@@ -10,8 +10,10 @@ use crate::prices::PriceTable;
 pub enum Variant {
     /// The origin fetches itself and stays awake until the body is read.
     Direct,
-    /// Origin → orchestrator object → executor (worker) → origin.
+    /// Origin → orchestrator object → executor (worker) → origin; an alarm per request.
     Orchestrated,
+    /// The same with the original's timing: the orchestrator polls its queue every 5 s.
+    OrchestratedPolling,
     /// `proxy_fetch_simple` with the worker executor.
     SimpleWorker,
     /// `proxy_fetch_simple` with the RPC-target executor.
@@ -20,18 +22,21 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, direct first (it is the baseline of every comparison).
-    pub const ALL: [Variant; 4] = [
+    pub const ALL: [Variant; 5] = [
         Variant::Direct,
         Variant::Orchestrated,
+        Variant::OrchestratedPolling,
         Variant::SimpleWorker,
         Variant::SimpleRpc,
     ];
 
-    /// A short key for files and CSV (`direct`, `orchestrated`, `simple-worker`, `simple-rpc`).
+    /// A short key for files and CSV (`direct`, `orchestrated`, `orchestrated-polling`,
+    /// `simple-worker`, `simple-rpc`).
     pub fn key(&self) -> &'static str {
         match self {
             Variant::Direct => "direct",
             Variant::Orchestrated => "orchestrated",
+            Variant::OrchestratedPolling => "orchestrated-polling",
             Variant::SimpleWorker => "simple-worker",
             Variant::SimpleRpc => "simple-rpc",
         }
@@ -42,6 +47,7 @@ impl Variant {
         match self {
             Variant::Direct => "direct",
             Variant::Orchestrated => "orchestrated proxy_fetch",
+            Variant::OrchestratedPolling => "orchestrated proxy_fetch (5 s polling)",
             Variant::SimpleWorker => "proxy_fetch_simple (worker)",
             Variant::SimpleRpc => "proxy_fetch_simple (RPC target)",
         }
@@ -52,6 +58,7 @@ impl Variant {
         match self {
             Variant::Direct => "#444444",
             Variant::Orchestrated => "#d62728",
+            Variant::OrchestratedPolling => "#ff7f0e",
             Variant::SimpleWorker => "#1f77b4",
             Variant::SimpleRpc => "#2ca02c",
         }
@@ -62,8 +69,18 @@ impl Variant {
         use lumenize_core::fetch::Design;
         match self {
             Variant::Direct => Design::Direct,
-            Variant::Orchestrated => Design::Orchestrated,
+            Variant::Orchestrated | Variant::OrchestratedPolling => Design::Orchestrated,
             Variant::SimpleWorker | Variant::SimpleRpc => Design::Simple,
+        }
+    }
+
+    /// The orchestrator object's binding, for the orchestrated variants.
+    pub fn orchestrator_binding(&self) -> Option<&'static str> {
+        use lumenize_core::fetch::{ORCHESTRATOR_BINDING, ORCHESTRATOR_POLLING_BINDING};
+        match self {
+            Variant::Orchestrated => Some(ORCHESTRATOR_BINDING),
+            Variant::OrchestratedPolling => Some(ORCHESTRATOR_POLLING_BINDING),
+            _ => None,
         }
     }
 

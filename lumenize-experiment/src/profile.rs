@@ -72,16 +72,23 @@ pub fn production_hop_ms() -> f64 {
 
 /// The (from binding, to binding) pairs that get the hop latency, for an origin binding.
 pub fn hop_pairs(origin: &str) -> Vec<(String, String)> {
-    use lumenize_core::fetch::{EXECUTOR_BINDING, EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING};
+    use lumenize_core::fetch::{
+        EXECUTOR_BINDING, EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_POLLING_BINDING,
+    };
     let mut v = Vec::new();
     for exec in [EXECUTOR_BINDING, EXECUTOR_RPC_BINDING] {
         v.push((origin.to_string(), exec.to_string()));
         v.push((exec.to_string(), origin.to_string()));
-        v.push((ORCHESTRATOR_BINDING.to_string(), exec.to_string()));
-        v.push((exec.to_string(), ORCHESTRATOR_BINDING.to_string()));
     }
-    v.push((origin.to_string(), ORCHESTRATOR_BINDING.to_string()));
-    v.push((ORCHESTRATOR_BINDING.to_string(), origin.to_string()));
+    // Both orchestrators (per-request alarm, and the original's polling) get the same hops.
+    for orch in [ORCHESTRATOR_BINDING, ORCHESTRATOR_POLLING_BINDING] {
+        for exec in [EXECUTOR_BINDING, EXECUTOR_RPC_BINDING] {
+            v.push((orch.to_string(), exec.to_string()));
+            v.push((exec.to_string(), orch.to_string()));
+        }
+        v.push((origin.to_string(), orch.to_string()));
+        v.push((orch.to_string(), origin.to_string()));
+    }
     v
 }
 
@@ -107,6 +114,15 @@ mod tests {
             Duration::from_micros(10_030)
         );
         assert_eq!(LatencyProfile::None.hop(), Duration::ZERO);
+    }
+
+    #[test]
+    fn both_orchestrators_get_the_same_hops() {
+        use lumenize_core::fetch::{ORCHESTRATOR_BINDING, ORCHESTRATOR_POLLING_BINDING};
+        let pairs = hop_pairs("O");
+        let touching = |b: &str| pairs.iter().filter(|(f, t)| f == b || t == b).count();
+        assert_eq!(touching(ORCHESTRATOR_POLLING_BINDING), 6);
+        assert_eq!(touching(ORCHESTRATOR_BINDING), 6);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::profile;
 use crate::{prices, svg, Results};
 
 mod findings;
+mod theory;
 
 /// The report's section headings, in order (tests check them).
 pub const SECTIONS: [&str; 8] = [
@@ -146,8 +147,86 @@ pub fn markdown(r: &Results, a: &Analysis) -> String {
     sensitivity(&mut s, r, a);
     scale_section(&mut s, r);
     model_section(&mut s, a);
+    theory::section(&mut s, a, &c.prices);
+    designs_section(&mut s, r, a);
     caveats(&mut s, r);
     s
+}
+
+/// How the designs ran here, against the original and the real runtime.
+fn designs_section(s: &mut String, r: &Results, a: &Analysis) {
+    let _ = writeln!(
+        s,
+        "## How the designs ran
+"
+    );
+    let _ = writeln!(
+        s,
+        "- **The two executor forms run the same code.** `FetchExecutor` (a worker) and `FetchExecutorRpcTarget` (an RPC target) share one \
+         `executeFetch` implementation, and the native runtime hosts workers and RPC targets on the same stateless path (a fresh instance \
+         per message; the two differ only in the kind of address that reaches them). Their differences in the tables are measurement noise. \
+         On Cloudflare, `lumenize-cloudflare` has no RPC targets: a worker does the job."
+    );
+    let _ = writeln!(
+        s,
+        "- **The orchestrated baseline guards each request with an alarm of its own** (`orch-{{id}}` at timeout + grace: a schedule row \
+         written and deleted per request), where the original's orchestrator polled its queue every 5 s. The polling variant \
+         (`FetchOrchestratorPolling`, row \"orchestrated proxy_fetch (5 s polling)\") has no per-request alarm: one `orch-poll` \
+         schedule fires every 5 s while its queue is not empty, and reports a timeout up to 5 s late."
+    );
+    match r.poll_firing {
+        Some(u) => {
+            let p = &r.config.prices;
+            let per_firing = u.object_cost_per_million(p) / 1e6;
+            let _ = writeln!(
+                s,
+                "  Its batches above do not include the polls (a poll fires 5 s after the first fetch of a busy period, after the \
+                 batch ended). Measured separately, one poll firing costs the orchestrator {:.0} request(s), {:.0} row(s) written and \
+                 {:.0} row(s) read: ${:.8}, i.e. ${:.2} per million fetches if each poll covered one fetch, ${:.4} if it covered \
+                 a thousand. Busy orchestrators amortize the poll; one fetch every few seconds pays it in full.",
+                u.requests,
+                u.rows_written,
+                u.rows_read,
+                per_firing,
+                per_firing * 1e6,
+                per_firing * 1e3,
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "  The cost of one poll firing could not be measured in this run."
+            );
+        }
+    }
+    if let Some(p) = a.profiles.first() {
+        let rows = |v: Variant| {
+            p.durations_ms
+                .first()
+                .and_then(|&d| p.cell(v, d))
+                .map_or(0.0, |c| {
+                    c.usage.origin.rows_written + c.usage.orchestrator.rows_written
+                })
+        };
+        let _ = writeln!(
+            s,
+            "- **Rows per fetch**, as Cloudflare counts them: simple {} (its schedule's insert and delete; the alarm's time is derived \
+             from the schedules, not mirrored in a row, and the schedule table has no time index), orchestrated {} (queue entry and \
+             schedule, each inserted and deleted), orchestrated with polling {} (the queue entry only, plus its share of the polls).",
+            rows(Variant::SimpleWorker),
+            rows(Variant::Orchestrated),
+            rows(Variant::OrchestratedPolling)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "- **In the real runtime (local workerd)**: the backend suite (`tests/tests/backend_workerd.rs`, \
+         `rows_written_as_cloudflare_counts_them`) runs the row cases of `lumenize-core/tests/data/rows_written.txt` and a simple \
+         fetch in workerd and compares the rows with the SQL cursors' own `rowsWritten`: the same counts as here (a simple fetch: \
+         its schedule's insert and delete). The *latency* comparison of the three designs in workerd is not done: the example \
+         worker hosts only the simple design (the direct design needs the native HTTP client, and no orchestrator object class is \
+         exported), so the latencies in this report are the native runtime's.\n"
+    );
 }
 
 fn profile_sections(s: &mut String, p: &ProfileAnalysis) {
@@ -430,7 +509,7 @@ fn caveats(s: &mut String, r: &Results) {
     let lines = [
         "**Executor CPU** is the thread CPU of the executor's turn plus every poll of the async work it spawned (the HTTP exchange as driven by the executor, reading the body, encoding the result). Work the HTTP client does in its own background connection task (socket reads and writes, TLS, HTTP parsing) is not attributed, so this is a lower bound; it stays far below the original's ~13 ms Worker CPU (a JavaScript isolate with `ResponseSync` conversion). At $0.02 per million CPU-ms even 13 ms is $0.26 per million operations.",
         "**Direct design requests**: the direct design's continuation runs as a resumed turn of the same invocation (`MessageSender::resume_wire`), not a new message, so it counts 1 origin request per operation, as Cloudflare bills an awaited `fetch()` inside the request that made it; the origin stays awake (billed) from the start until the continuation's turn has run.",
-        "**Rows**: the runtime counts rows changed per statement, including its alarm mirror row (like `setAlarm`); Cloudflare also bills index entries, which are not counted, so rows on the indexed alarm table are undercounted by about one per schedule.",
+        "**Rows** are counted as Cloudflare counts them: each row a statement inserts or updates plus one per index entry it writes, one per row deleted (workerd's `rowsWritten`; see `lumenize_core::storage::sqlite`). Nothing is written for the alarm itself. The platform alarm (`setAlarm`/`deleteAlarm`, at most one call each per fetch) is not a SQL row and is not counted: Cloudflare says alarms keep metadata in the object's storage, but its pricing does not say whether that is billed as a row written.",
         "**Executor requests** are priced as Worker requests ($0.30 per million) for both forms, as the original's cost model did. Calls over a Service Binding are not billed as requests on Cloudflare: rerun with a price file setting `worker_requests_per_million = 0` to see that case.",
         "**Awake time** of the proxy designs' origins is the length of two short turns here (microseconds); on Cloudflare each request also pays input/output-gate and storage-commit time (the original measured ~30 ms). At $0.0016 per million ms it moves costs by fractions of a cent per million operations; the break-even is decided by rows and requests.",
         "**Memory** is the whole process's resident set, and the allocator keeps freed memory between bursts, so later (larger) bursts show less growth than they allocate: read the KiB-per-op column as a lower bound. `lumenize-core`'s fetch benchmark measures memory per in-flight fetch directly.",

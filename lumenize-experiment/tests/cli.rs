@@ -58,8 +58,12 @@ fn tiny_run_through_the_binary_with_a_price_file() {
         assert!(out.join(f).exists(), "{f}");
     }
     let samples = std::fs::read_to_string(out.join("samples.csv")).unwrap();
-    // 2 profiles × 2 durations × 4 designs × 1 run × 2 ops.
-    assert_eq!(samples.lines().count(), 1 + 32);
+    // 2 profiles × 2 durations × 5 designs × 1 run × 2 ops.
+    assert_eq!(
+        samples.lines().count(),
+        1 + 2 * 2 * lumenize_experiment::model::Variant::ALL.len() * 2
+    );
+    assert!(out.join("summary.json").exists());
 }
 
 #[test]

@@ -27,7 +27,8 @@ fn sequential_orchestrated_operations_each_cost_the_same_counts() {
         .unwrap();
     // Before the fix, the origin's continuation could run before the orchestrator handled the
     // executor's delivery report, so the next operation's schedule landed while the previous
-    // one was still pending and skipped an alarm-mirror write: a fractional count per op.
+    // one was still pending (then skipping an alarm-mirror write that no longer exists): a
+    // fractional count per op.
     for round in 0..2 {
         let (_, usage) = h
             .sequential("seq", Variant::Orchestrated, 0, 5, &|| {})

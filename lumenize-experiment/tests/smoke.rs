@@ -136,9 +136,58 @@ fn small_run_writes_a_complete_self_consistent_report() {
         std::fs::read_to_string(out.path().join("latency-overhead-none.svg")).unwrap();
     assert_eq!(
         latency_svg.matches("class=\"bar\"").count(),
-        3 * config.durations_ms.len(),
+        (Variant::ALL.len() - 1) * config.durations_ms.len(),
         "one bar per proxy design and duration"
     );
+    check_summary(
+        &analysis,
+        &std::fs::read_to_string(out.path().join("summary.json")).unwrap(),
+        rows_of_one_schedule_and_cancel() as f64,
+    );
+    // One poll firing: the alarm request, the claimed poll schedule deleted.
+    let poll = results.poll_firing.expect("the poll fired");
+    assert_eq!((poll.requests, poll.rows_written), (1.0, 1.0), "{poll:?}");
+    assert!(report.contains("## How the designs ran"));
+    assert!(report.contains("## The original's cost theory"));
+}
+
+/// `summary.json` is the fixed contract: three designs, each with its rows per operation, its
+/// cost at a 0 ms fetch and its break-even (null for direct), equal to the analysis.
+fn check_summary(a: &Analysis, text: &str, sched_cancel: f64) {
+    let json: serde_json::Value = serde_json::from_str(text).unwrap();
+    let designs = json["designs"].as_object().unwrap();
+    let mut names: Vec<&str> = designs.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["direct", "orchestrated", "simple"]);
+    let p = &a.profiles[0];
+    for (name, v) in [
+        ("direct", Variant::Direct),
+        ("simple", Variant::SimpleWorker),
+        ("orchestrated", Variant::Orchestrated),
+    ] {
+        let d = &designs[name];
+        let cost = d["cost_per_million_usd"].as_f64().unwrap();
+        assert!(
+            (cost - p.line(v).unwrap().at(0.0)).abs() < 1e-4,
+            "{name}: {d}"
+        );
+        let be = &d["break_even_s"];
+        match p.break_even_of(v) {
+            None => assert!(be.is_null(), "{name}: {d}"),
+            Some(BreakEven::Above(ms)) => {
+                assert!(
+                    (be.as_f64().unwrap() - ms / 1000.0).abs() < 1e-3,
+                    "{name}: {d}"
+                )
+            }
+            Some(BreakEven::Always) => assert_eq!(be.as_f64(), Some(0.0), "{name}: {d}"),
+            Some(BreakEven::Never) => assert!(be.is_null(), "{name}: {d}"),
+        }
+    }
+    let rows = |n: &str| designs[n]["rows_written_per_op"].as_f64().unwrap();
+    assert_eq!(rows("direct"), 0.0);
+    assert_eq!(rows("simple"), sched_cancel);
+    assert_eq!(rows("orchestrated"), sched_cancel + 2.0);
 }
 
 fn check_samples(r: &Results, csv: &str) {
@@ -174,6 +223,18 @@ fn check_rows_and_requests(r: &Results) {
     );
     for b in &r.batches {
         let (o, q, e) = (b.usage.origin, b.usage.orchestrator, b.usage.executor);
+        if b.variant == Variant::OrchestratedPolling {
+            // Its poll schedule is armed by the first fetch of a busy period and fires 5 s
+            // later, whichever batch is running then: not the same counts per operation.
+            assert_eq!(o.rows_written, 0.0, "the origin stores nothing: {b:?}");
+            assert!(
+                (2.0..=3.0).contains(&q.rows_written),
+                "queue insert + delete, and the poll schedule at most once per op: {b:?}"
+            );
+            assert_eq!((o.requests, e.requests), (2.0, 1.0), "{b:?}");
+            assert!(q.requests >= 2.0, "{b:?}");
+            continue;
+        }
         for x in [
             o.requests,
             o.rows_written,
@@ -209,6 +270,7 @@ fn check_rows_and_requests(r: &Results) {
                     "{b:?}"
                 );
             }
+            Variant::OrchestratedPolling => unreachable!("checked above"),
             Variant::Orchestrated => {
                 assert_eq!(o.rows_written, 0.0, "the origin stores nothing: {b:?}");
                 assert_eq!(

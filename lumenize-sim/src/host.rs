@@ -683,7 +683,7 @@ impl Sim {
     // ---- objects -------------------------------------------------------------------------
 
     /// Opens the object if it is not (first use, or after a crash): the engine's open (one
-    /// transaction: schema, name, alarm mirror), then the platform alarm re-armed at the
+    /// transaction: schema, name, the schedules' order), then the platform alarm re-armed at the
     /// committed slot (what a restarted host does).
     fn ensure_open(&mut self, oi: usize) -> bool {
         if self.objs[oi].engine.is_some() {
@@ -1218,42 +1218,33 @@ impl Sim {
         Ok(storage.exec(sql, &[])?.scalar().and_then(SqlValue::as_i64))
     }
 
-    /// After every step: the alarm slot (in memory, its mirror row, the platform alarm)
-    /// equals the earliest schedule, and the pending fetch alarms match the oracle.
+    /// After every step: the alarm slot (in memory, and the platform alarm) equals the
+    /// earliest stored schedule, and the pending fetch alarms match the oracle.
     fn check_object(&mut self, oi: usize) {
         let now = self.now;
         self.check_accounts(oi);
-        let earliest = self.query_i64(
-            oi,
-            "SELECT time FROM __lmz_alarms ORDER BY time, id LIMIT 1",
-        );
-        let mirror = self.query_i64(oi, "SELECT value FROM __lmz_meta WHERE key = 'alarm'");
-        let (earliest, mirror) = match (earliest, mirror) {
-            (Ok(e), Ok(m)) => (e, m),
+        let earliest = match self.query_i64(oi, "SELECT min(time) FROM __lmz_alarms") {
+            Ok(e) => e,
             // Never opened successfully: no tables yet.
-            _ => return,
+            Err(_) => return,
         };
         let label = self.objs[oi].label.clone();
-        if earliest != mirror {
-            self.oracle.fail(
-                now,
-                format!("{label}: alarm mirror {mirror:?} but earliest schedule {earliest:?}"),
-            );
-        }
         if let Some(engine) = &self.objs[oi].engine {
-            if engine.armed() != mirror {
+            if engine.armed() != earliest {
                 let armed = engine.armed();
                 self.oracle.fail(
                     now,
-                    format!("{label}: slot armed at {armed:?} in memory but {mirror:?} stored"),
+                    format!(
+                        "{label}: slot armed at {armed:?} in memory but earliest schedule {earliest:?}"
+                    ),
                 );
             }
             let timer = self.objs[oi].timer;
             let retrying = self.objs[oi].backoff && timer.is_some();
-            if timer != mirror && !retrying {
+            if timer != earliest && !retrying {
                 self.oracle.fail(
                     now,
-                    format!("{label}: platform alarm {timer:?} but slot {mirror:?}"),
+                    format!("{label}: platform alarm {timer:?} but earliest schedule {earliest:?}"),
                 );
             }
         }

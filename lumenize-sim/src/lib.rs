@@ -65,8 +65,8 @@
 //! After every step: a continuation runs at most once (simple fetch, `call_raw`, one-shot
 //! schedule; an orchestrated fetch may get a second outcome only in the documented way, its
 //! NoReply plus the result, counted as `orch_double`); a cron schedule never fires before its
-//! next time; the alarm slot in memory, its mirror row and the platform alarm all equal the
-//! earliest pending schedule; the pending `fetch-*` alarms equal the open simple fetches;
+//! next time; the alarm slot in memory and the platform alarm equal the earliest pending
+//! schedule in storage; the pending `fetch-*` alarms equal the open simple fetches;
 //! each object's accounting (the host's sums of its turns' `Outputs`, [`accounting`]) equals
 //! what its disk saw: a turn per transaction attempted, a failed turn per transaction that did
 //! not commit (an error, a storage fault, a crash before COMMIT), the rows written in them, an
@@ -91,8 +91,8 @@
 //!    host. Tests `an_alarm_fault_is_retried_later_not_at_once` (here) and
 //!    `an_alarm_fault_before_any_claim_is_retried_after_a_backoff_not_at_once` (lumenize-core).
 //! 2. (Fixed.) When the engine's re-read of the alarm slot after a rollback failed, the
-//!    rolled-back arming stayed in memory and the next committed turn flushed it: the mirror
-//!    row of a pending schedule was deleted and the platform alarm disarmed, so that schedule
+//!    rolled-back arming stayed in memory and the next committed turn flushed it: the then
+//!    mirror row of a pending schedule was deleted and the platform alarm disarmed, so that schedule
 //!    (e.g. a simple fetch's timeout) never fired. Seed 119 with `--reload-faults` (statement
 //!    faults then also hit statements outside transactions). The slot now holds the value
 //!    from before the turn, is marked stale, and is re-read inside the next turn's

@@ -94,7 +94,7 @@ fn call(
 fn mirror(e: &TurnEngine<Flaky, impl lumenize_core::turn::Factory>) -> Option<i64> {
     e.storage()
         .db
-        .exec("SELECT value FROM __lmz_meta WHERE key = 'alarm'", &[])
+        .exec("SELECT min(time) FROM __lmz_alarms", &[])
         .unwrap()
         .scalar()
         .and_then(SqlValue::as_i64)

@@ -34,6 +34,11 @@ fn data_survives_a_restart() {
 }
 
 #[test]
+fn rows_written_as_cloudflare_counts_them() {
+    suite::rows_written_as_cloudflare_counts_them(&mut Native::start());
+}
+
+#[test]
 fn proxy_fetch_outcomes() {
     suite::proxy_fetch_outcomes(&mut Native::start());
 }

@@ -38,6 +38,11 @@ fn data_survives_a_restart() {
 }
 
 #[test]
+fn rows_written_as_cloudflare_counts_them() {
+    suite::rows_written_as_cloudflare_counts_them(&mut Workerd::start());
+}
+
+#[test]
 fn proxy_fetch_outcomes() {
     suite::proxy_fetch_outcomes(&mut Workerd::start());
 }

@@ -227,6 +227,32 @@ impl Desk {
         Ok(1.0)
     }
 
+    /// Runs `sql` (a batch when `batch`) and returns the rows it wrote, as the backend counts
+    /// them: natively lumenize's count, on Cloudflare the SQL cursors' own `rowsWritten`.
+    #[handler(name = "rowsWrittenBy")]
+    pub fn rows_written_by(
+        &mut self,
+        ctx: &Ctx<'_>,
+        sql: String,
+        batch: bool,
+    ) -> Result<f64, String> {
+        let before = ctx.sql().stats().rows_written;
+        let ran = if batch {
+            ctx.sql().exec_batch(&sql)
+        } else {
+            ctx.sql().exec(&sql, &[]).map(drop)
+        };
+        ran.map_err(|e| e.to_string())?;
+        Ok(ctx.sql().stats().rows_written.saturating_sub(before) as f64)
+    }
+
+    /// `[rows read, rows written]` by this object's storage since it was opened.
+    #[handler(name = "rowStats")]
+    pub fn row_stats(&mut self, ctx: &Ctx<'_>) -> Vec<f64> {
+        let s = ctx.sql().stats();
+        vec![s.rows_read as f64, s.rows_written as f64]
+    }
+
     /// `[no-ops, pending fetches]`: outcomes that lost the race, and fetches still waiting.
     #[handler(name = "fetchStats")]
     pub fn fetch_stats(&mut self, ctx: &Ctx<'_>) -> Result<Vec<f64>, String> {

@@ -19,7 +19,8 @@ use crate::storage::{SqlValue, Storage};
 /// Cloudflare's alarm retry delays, in seconds: retry `n` (1-based) waits `BACKOFF_SECS[n-1]`.
 pub const BACKOFF_SECS: [i64; 6] = [2, 4, 8, 16, 32, 64];
 
-/// The number of schedules due at `now_ms`.
+/// The number of schedules due at `now_ms` (a scan of the table: there is no time index; a
+/// host holding the slot's [`ScheduleOrder`](super::ScheduleOrder) can ask it instead).
 pub fn due_count(storage: &dyn Storage, now_ms: i64) -> Result<u64, AlarmError> {
     let rows = storage.exec(
         "SELECT count(*) FROM __lmz_alarms WHERE time <= ?1",
@@ -39,26 +40,9 @@ pub fn due_count(storage: &dyn Storage, now_ms: i64) -> Result<u64, AlarmError> 
 /// next schedule is claimed instead. Each such row is visited once, so the work is bounded by
 /// the rows in the table.
 pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, AlarmError> {
-    // Static statements (cached by the storage), one per mode; the earliest row comes from
-    // the (time, id) index. Select then delete by id, in the turn's transaction.
-    const DUE: &str = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM __lmz_alarms WHERE time <= ?1 ORDER BY time, id LIMIT 1"
-    );
-    const ANY: &str = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM __lmz_alarms ORDER BY time, id LIMIT 1"
-    );
     let mut dropped_unreadable = false;
     loop {
-        let rows = if ignore_time {
-            ctx.sql().exec(ANY, &[])?
-        } else {
-            ctx.sql().exec(DUE, &[SqlValue::Integer(ctx.now_ms())])?
-        };
-        let Some(cells) = rows.rows.first() else {
+        let Some(cells) = next_row(ctx, ignore_time)? else {
             if dropped_unreadable {
                 rearm(ctx.sql(), ctx.slot())?;
             }
@@ -68,7 +52,10 @@ pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, 
             "DELETE FROM __lmz_alarms WHERE id = ?1",
             &[cells[0].clone()],
         )?;
-        let decoded = ScheduleRow::from_cells(cells)
+        if let (Some(order), Some(id)) = (ctx.slot().order(), cells[0].as_str()) {
+            order.remove(id);
+        }
+        let decoded = ScheduleRow::from_cells(&cells)
             .and_then(|row| row.clone().into_schedule().map(|s| (row, s)));
         match decoded {
             Ok((row, schedule)) => {
@@ -81,8 +68,49 @@ pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, 
             }
             // Decoding touches no storage: every error here is about the row itself.
             Err(e) => {
-                record_unreadable(ctx, cells, &e)?;
+                record_unreadable(ctx, &cells, &e)?;
                 dropped_unreadable = true;
+            }
+        }
+    }
+}
+
+/// The earliest schedule's row (due now, or any with `ignore_time`): the slot's order names
+/// it and a primary-key lookup reads it; without an order (a slot that keeps none), a scan.
+fn next_row(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Vec<SqlValue>>, AlarmError> {
+    const BY_ID: &str = concat!("SELECT ", columns!(), " FROM __lmz_alarms WHERE id = ?1");
+    let Some(order) = ctx.slot().order() else {
+        // Static statements (cached by the storage), one per mode.
+        const DUE: &str = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM __lmz_alarms WHERE time <= ?1 ORDER BY time, id LIMIT 1"
+        );
+        const ANY: &str = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM __lmz_alarms ORDER BY time, id LIMIT 1"
+        );
+        let rows = if ignore_time {
+            ctx.sql().exec(ANY, &[])?
+        } else {
+            ctx.sql().exec(DUE, &[SqlValue::Integer(ctx.now_ms())])?
+        };
+        return Ok(rows.rows.into_iter().next());
+    };
+    loop {
+        let Some((time, id)) = order.first() else {
+            return Ok(None);
+        };
+        if !ignore_time && time > ctx.now_ms() {
+            return Ok(None);
+        }
+        let rows = ctx.sql().exec(BY_ID, &[SqlValue::from(id.as_str())])?;
+        match rows.rows.into_iter().next() {
+            Some(cells) => return Ok(Some(cells)),
+            // Not in the table (handler SQL deleted it): forget it and look again.
+            None => {
+                order.remove(&id);
             }
         }
     }
@@ -143,6 +171,13 @@ pub fn complete(ctx: &Ctx<'_>) -> Result<(), AlarmError> {
             "INSERT OR IGNORE INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
             &next_row.params(),
         )?;
+        // Ignored when the continuation scheduled something else under this id: that one,
+        // already in the order, stays.
+        if let Some(order) = ctx.slot().order() {
+            if !order.contains(&row.id) {
+                order.put(&row.id, next);
+            }
+        }
         if ctx.slot().get().is_none_or(|armed| next < armed) {
             ctx.slot().set(Some(next))?;
         }
@@ -193,6 +228,9 @@ pub fn record_failure(ctx: &Ctx<'_>, id: &str, error: &str) -> Result<FailureOut
                 SqlValue::Integer(at),
             ],
         )?;
+        if let Some(order) = ctx.slot().order() {
+            order.put(id, at);
+        }
         FailureOutcome::Retry { attempt, at }
     } else {
         let cron = match &row.kind {
@@ -211,15 +249,26 @@ pub fn record_failure(ctx: &Ctx<'_>, id: &str, error: &str) -> Result<FailureOut
                 SqlValue::Integer(now),
             ],
         )?;
+        let order = ctx.slot().order();
         match cron.map(|expr| when::next_cron_time(&expr, now)) {
-            Some(Ok(next)) => ctx.sql().exec(
-                "UPDATE __lmz_alarms SET attempts = 0, time = ?2 WHERE id = ?1",
-                &[SqlValue::from(id), SqlValue::Integer(next)],
-            )?,
-            _ => ctx.sql().exec(
-                "DELETE FROM __lmz_alarms WHERE id = ?1",
-                &[SqlValue::from(id)],
-            )?,
+            Some(Ok(next)) => {
+                ctx.sql().exec(
+                    "UPDATE __lmz_alarms SET attempts = 0, time = ?2 WHERE id = ?1",
+                    &[SqlValue::from(id), SqlValue::Integer(next)],
+                )?;
+                if let Some(order) = order {
+                    order.put(id, next);
+                }
+            }
+            _ => {
+                ctx.sql().exec(
+                    "DELETE FROM __lmz_alarms WHERE id = ?1",
+                    &[SqlValue::from(id)],
+                )?;
+                if let Some(order) = order {
+                    order.remove(id);
+                }
+            }
         };
         FailureOutcome::GaveUp { attempts: attempt }
     };

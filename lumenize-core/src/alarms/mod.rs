@@ -6,8 +6,10 @@
 //! caller's handler transaction, so what a handler schedules or cancels commits or rolls back
 //! with everything else it did.
 //!
-//! Schedules live in the object's own SQLite table `__lmz_alarms` (indexed by time); the
-//! object's single [`AlarmSlot`] is always armed for the earliest pending schedule — including
+//! Schedules live in the object's own SQLite table `__lmz_alarms` (keyed by id; their time
+//! order is kept in memory by the slot, see [`ScheduleOrder`], so no index entry is written
+//! per schedule); the object's single [`AlarmSlot`] is always armed for the earliest pending
+//! schedule — including
 //! one that is already past due, which then fires at once (the TypeScript original armed only
 //! future ones, so `schedule(0)` never fired by itself). Running inside the caller's
 //! transaction is what makes [`Alarms::cancel_schedule`] an atomic get-and-delete: the
@@ -87,7 +89,7 @@ mod slot;
 mod when;
 
 pub use schedule::{Schedule, ScheduleFilter, ScheduleKind, ScheduleRow};
-pub use slot::{AlarmSlot, NoAlarmSlot, SlotState, SqlAlarmSlot, META_SCHEMA};
+pub use slot::{AlarmSlot, NoAlarmSlot, ScheduleOrder, SlotState, SqlAlarmSlot, META_SCHEMA};
 pub use when::{next_cron_time, When, MAX_TIME_MS};
 
 use crate::ocan::Continuation;
@@ -141,7 +143,11 @@ impl AlarmError {
     }
 }
 
-/// The alarms table, its time index, and the table of given-up schedules.
+/// The alarms table and the table of given-up schedules.
+///
+/// No time index: the order by time is kept in memory ([`ScheduleOrder`], rebuilt with one
+/// scan when the object opens), because on Cloudflare every index entry written is billed as
+/// one more row written. Earlier versions created `__lmz_alarms_time`; it is dropped here.
 ///
 /// The `type` check is spelled with `OR` rather than `IN (…)`: SQLite builds an ephemeral
 /// table for an `IN` list on every insert, which cost more than the rest of the insert's
@@ -157,7 +163,7 @@ CREATE TABLE IF NOT EXISTS __lmz_alarms (
   created_at INTEGER NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS __lmz_alarms_time ON __lmz_alarms (time, id);
+DROP INDEX IF EXISTS __lmz_alarms_time;
 CREATE TABLE IF NOT EXISTS __lmz_alarm_failures (
   id TEXT NOT NULL,
   operation_chain TEXT NOT NULL,
@@ -355,7 +361,10 @@ impl<'a> Alarms<'a> {
         };
         let replaced_armed = replace && self.slot.get().is_some();
         self.storage().exec(sql, &row.params())?;
-        if replaced_armed {
+        if let Some(order) = self.slot.order() {
+            order.put(id, time);
+            arm_first(order, self.slot)?;
+        } else if replaced_armed {
             // The replaced row may have been the armed one: recompute exactly.
             rearm(self.storage, self.slot)?;
         } else if self.slot.get().is_none_or(|armed| time < armed) {
@@ -414,6 +423,9 @@ impl<'a> Alarms<'a> {
                 }
             }
         };
+        if let Some(order) = self.slot.order() {
+            order.remove(id);
+        }
         if self.slot.get() == Some(row.time) {
             rearm(self.storage, self.slot)?;
         }
@@ -466,13 +478,23 @@ impl<'a> Alarms<'a> {
     }
 }
 
-/// Sets the slot to the earliest pending schedule (from the time index), or clears it.
+/// Sets the slot to the earliest pending schedule (from the slot's order, or else a scan of
+/// the table), or clears it.
 pub(crate) fn rearm(storage: &dyn Storage, slot: &dyn AlarmSlot) -> Result<(), AlarmError> {
+    if let Some(order) = slot.order() {
+        return arm_first(order, slot);
+    }
     let rows = storage.exec(
         "SELECT time FROM __lmz_alarms ORDER BY time, id LIMIT 1",
         &[],
     )?;
     slot.set(rows.scalar().and_then(SqlValue::as_i64))?;
+    Ok(())
+}
+
+/// Arms `slot` at the first time of `order` (or disarms it).
+fn arm_first(order: &ScheduleOrder, slot: &dyn AlarmSlot) -> Result<(), AlarmError> {
+    slot.set(order.first().map(|(t, _)| t))?;
     Ok(())
 }
 

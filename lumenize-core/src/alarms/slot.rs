@@ -1,14 +1,19 @@
 //! The object's one native alarm, as a trait ([`AlarmSlot`]), and the portable implementation
-//! that mirrors it in SQL ([`SlotState`] + [`SqlAlarmSlot`]).
+//! that derives it from the schedules ([`SlotState`] + [`SqlAlarmSlot`]).
 //!
-//! The mirror row (`__lmz_meta`, key `alarm`) is written in the handler's transaction, so the
-//! armed time commits or rolls back with the schedules that justify it; after commit the host
-//! pushes a changed value to the real alarm (the native timer, or Cloudflare's `setAlarm`). On
-//! restart the host re-arms from the row. Each change is one row written, as `setAlarm` is
-//! billed on Cloudflare.
+//! Nothing but the schedules is stored: the slot is, by invariant, the earliest pending
+//! schedule's time, so it is derived from the `__lmz_alarms` rows rather than mirrored in a
+//! row of its own. [`SlotState`] keeps the pending schedules' `(time, id)` order in memory
+//! ([`ScheduleOrder`]), rebuilt with one scan of the table when the object opens and after a
+//! rollback; in between, every alarms operation updates it next to its SQL. So the table needs
+//! no time index, and a schedule costs one row written to insert and one to delete, as
+//! Cloudflare counts them (an index entry is one more). After commit the host pushes a changed
+//! value to the real alarm: Cloudflare's `setAlarm`, which is itself durable; natively the
+//! runtime re-arms its timer from the schedules when it starts.
 
 use crate::storage::{SqlValue, Storage, StorageError};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
 
 /// An object's single alarm: at most one pending time.
 pub trait AlarmSlot {
@@ -16,6 +21,83 @@ pub trait AlarmSlot {
     fn get(&self) -> Option<i64>;
     /// Arms at `at`, or disarms with `None`.
     fn set(&self, at: Option<i64>) -> Result<(), StorageError>;
+    /// The in-memory order of the pending schedules, when this slot keeps one
+    /// ([`SqlAlarmSlot`] does). Without it, alarms find the earliest schedule with a scan of
+    /// the table.
+    fn order(&self) -> Option<&ScheduleOrder> {
+        None
+    }
+}
+
+/// The pending schedules' `(time, id)` order, in memory: what a time index on
+/// `__lmz_alarms` would hold, without an index entry written per schedule. Memory is linear
+/// in the pending schedules (about 100 bytes each plus the id).
+///
+/// It is only as good as the code that keeps it: every alarms operation updates it next to
+/// its SQL, and [`SlotState`] rebuilds it from the table (one scan) on open and after a
+/// rollback. Handler SQL that writes `__lmz_alarms` directly is not seen (as before, a
+/// handler that writes lumenize's own tables breaks its own alarms).
+#[derive(Debug, Default)]
+pub struct ScheduleOrder {
+    by_time: RefCell<BTreeSet<(i64, String)>>,
+    by_id: RefCell<HashMap<String, i64>>,
+}
+
+impl ScheduleOrder {
+    /// Schedule `id` is pending at `time` (replacing its previous time, if any).
+    pub fn put(&self, id: &str, time: i64) {
+        let old = self.by_id.borrow_mut().insert(id.to_string(), time);
+        let mut by_time = self.by_time.borrow_mut();
+        if let Some(t) = old {
+            by_time.remove(&(t, id.to_string()));
+        }
+        by_time.insert((time, id.to_string()));
+    }
+
+    /// Schedule `id` is no longer pending; returns the time it had.
+    pub fn remove(&self, id: &str) -> Option<i64> {
+        let old = self.by_id.borrow_mut().remove(id)?;
+        self.by_time.borrow_mut().remove(&(old, id.to_string()));
+        Some(old)
+    }
+
+    /// Whether schedule `id` is pending.
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.borrow().contains_key(id)
+    }
+
+    /// The earliest pending schedule, `(time, id)`.
+    pub fn first(&self) -> Option<(i64, String)> {
+        self.by_time.borrow().first().cloned()
+    }
+
+    /// The number of pending schedules due at `now_ms` (time <= now).
+    pub fn due(&self, now_ms: i64) -> usize {
+        self.by_time
+            .borrow()
+            .range(..(now_ms.saturating_add(1), String::new()))
+            .count()
+    }
+
+    /// Replaces the whole order with the table's rows (one scan: a row read per pending
+    /// schedule). On error nothing changes.
+    fn rebuild(&self, storage: &dyn Storage) -> Result<(), StorageError> {
+        let rows = storage.exec("SELECT id, time FROM __lmz_alarms", &[])?;
+        let mut by_time = BTreeSet::new();
+        let mut by_id = HashMap::with_capacity(rows.rows.len());
+        for r in &rows.rows {
+            if let (Some(id), Some(t)) = (
+                r.first().and_then(SqlValue::as_str),
+                r.get(1).and_then(SqlValue::as_i64),
+            ) {
+                by_time.insert((t, id.to_string()));
+                by_id.insert(id.to_string(), t);
+            }
+        }
+        *self.by_time.borrow_mut() = by_time;
+        *self.by_id.borrow_mut() = by_id;
+        Ok(())
+    }
 }
 
 /// For contexts without an alarm (workers): always empty; arming fails.
@@ -34,12 +116,12 @@ impl AlarmSlot for NoAlarmSlot {
     }
 }
 
-/// The host-owned state of a SQL-mirrored slot: the armed time, what the mirror row holds,
-/// and whether the current turn changed it.
+/// The host-owned state of the slot: the armed time, the schedule order it is derived from
+/// ([`ScheduleOrder`]), and whether the current turn changed it.
 ///
-/// Arming only changes memory; the host writes the mirror row once per turn with
-/// [`SlotState::flush`] just before committing (so a turn that arms and disarms a thousand
-/// times writes at most one row, as a handler calling `setAlarm` once at its end would).
+/// Arming only changes memory and writes nothing: the armed time is the earliest schedule's,
+/// and the schedules are already in the turn's transaction. The host calls
+/// [`SlotState::flush`] just before committing (a check that writes nothing).
 ///
 /// After a rollback the host re-reads the committed value ([`SlotState::reload`]). When that
 /// read fails the slot is *stale* ([`SlotState::mark_stale`]): it holds the last value it
@@ -62,19 +144,22 @@ impl AlarmSlot for NoAlarmSlot {
 #[derive(Debug, Default)]
 pub struct SlotState {
     armed: Cell<Option<i64>>,
-    persisted: Cell<Option<i64>>,
     dirty: Cell<bool>,
     /// The committed value could not be re-read: `armed` is the last value known.
     stale: Cell<bool>,
+    /// Invariant (unless stale): equals the pending rows of `__lmz_alarms` in the turn's
+    /// transaction, and `armed` is its first time.
+    order: ScheduleOrder,
 }
 
-/// Creates the meta table holding the mirror row.
+/// Creates the meta table (the object's name; older versions also kept a copy of the armed
+/// time there, under key `alarm`, which is no longer read or written).
 pub const META_SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS __lmz_meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;";
 
 impl SlotState {
-    /// Reads the committed alarm time from `storage` (hosts call this on open and after a
-    /// rollback).
+    /// Reads the committed schedules' order, and so the alarm time, from `storage` (hosts call
+    /// this on open and after a rollback): one scan of `__lmz_alarms`.
     pub fn load(storage: &dyn Storage) -> Result<SlotState, StorageError> {
         let state = SlotState::default();
         state.reload(storage)?;
@@ -84,10 +169,9 @@ impl SlotState {
     /// Re-reads the committed value and clears the turn's change flag (and staleness). On
     /// error nothing changes: a host then calls [`mark_stale`](Self::mark_stale).
     pub fn reload(&self, storage: &dyn Storage) -> Result<(), StorageError> {
-        let rows = storage.exec("SELECT value FROM __lmz_meta WHERE key = 'alarm'", &[])?;
-        let stored = rows.scalar().and_then(SqlValue::as_i64);
+        self.order.rebuild(storage)?;
+        let stored = self.order.first().map(|(t, _)| t);
         self.armed.set(stored);
-        self.persisted.set(stored);
         self.dirty.set(false);
         self.stale.set(false);
         Ok(())
@@ -98,7 +182,6 @@ impl SlotState {
     /// re-read before the next flush.
     pub fn mark_stale(&self, last_known: Option<i64>) {
         self.armed.set(last_known);
-        self.persisted.set(last_known);
         self.dirty.set(false);
         self.stale.set(true);
     }
@@ -124,29 +207,17 @@ impl SlotState {
         Ok(())
     }
 
-    /// Writes the armed time to the mirror row if it differs from what the row holds. Hosts
-    /// call this inside the turn's transaction, right before committing. Fails on a stale
-    /// slot: what the row holds is unknown.
-    pub fn flush(&self, storage: &dyn Storage) -> Result<(), StorageError> {
+    /// Checks the slot can commit. Hosts call this inside the turn's transaction, right
+    /// before committing. It writes nothing (the time is derived from the schedules, which
+    /// the transaction holds); `storage` is kept for hosts written against the mirror row of
+    /// earlier versions. Fails on a stale slot: the committed schedules are unknown.
+    pub fn flush(&self, _storage: &dyn Storage) -> Result<(), StorageError> {
         if self.stale.get() {
             return Err(StorageError::new(
                 "the alarm slot is stale (its re-read failed): re-read it first",
                 "flush",
             ));
         }
-        let at = self.armed.get();
-        if self.persisted.get() == at {
-            return Ok(());
-        }
-        match at {
-            Some(t) => storage.exec(
-                "INSERT INTO __lmz_meta (key, value) VALUES ('alarm', ?1) \
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                &[SqlValue::Integer(t)],
-            )?,
-            None => storage.exec("DELETE FROM __lmz_meta WHERE key = 'alarm'", &[])?,
-        };
-        self.persisted.set(at);
         Ok(())
     }
 
@@ -155,11 +226,24 @@ impl SlotState {
         (self.armed.get(), self.dirty.get())
     }
 
-    /// Back to a [`mark`](Self::mark) taken in the same transaction (a message of a group
-    /// rolled back to its savepoint; the mirror row is only written by `flush`, after it).
-    pub(crate) fn rewind(&self, (armed, dirty): (Option<i64>, bool)) {
+    /// Back to a [`mark`](Self::mark) taken in the same transaction: a message of a group
+    /// rolled back to its savepoint. The message may have changed the schedules' order, so it
+    /// is re-read from the table (inside the transaction, after the rollback). On error the
+    /// order is unknown: the host fails the whole group, whose rollback reloads the slot.
+    pub(crate) fn rewind(
+        &self,
+        (armed, dirty): (Option<i64>, bool),
+        storage: &dyn Storage,
+    ) -> Result<(), StorageError> {
+        self.order.rebuild(storage)?;
         self.armed.set(armed);
         self.dirty.set(dirty);
+        Ok(())
+    }
+
+    /// The pending schedules' order.
+    pub fn order(&self) -> &ScheduleOrder {
+        &self.order
     }
 
     /// The armed time.
@@ -182,7 +266,7 @@ impl SlotState {
 pub struct SqlAlarmSlot<'a> {
     /// The state.
     pub state: &'a SlotState,
-    /// The storage the mirror row lives in (written by [`SlotState::flush`]).
+    /// The storage of the turn (the schedules live there).
     pub storage: &'a dyn Storage,
 }
 
@@ -197,5 +281,9 @@ impl AlarmSlot for SqlAlarmSlot<'_> {
             self.state.dirty.set(true);
         }
         Ok(())
+    }
+
+    fn order(&self) -> Option<&ScheduleOrder> {
+        Some(&self.state.order)
     }
 }

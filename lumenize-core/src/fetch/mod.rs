@@ -97,7 +97,10 @@ pub use options::{
     Design, FetchOptions, ProxyFetchError, TestMode, EXECUTE_METHOD, EXECUTOR_BINDING,
     EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME, RESULT_METHOD,
 };
-pub use orchestrated::{proxy_fetch, FetchOrchestrator};
+pub use orchestrated::{
+    proxy_fetch, FetchOrchestrator, FetchOrchestratorPolling, ORCHESTRATOR_POLLING_BINDING,
+    POLL_INTERVAL_MS,
+};
 pub use policy::{
     address_class, AddressClass, DeniedAddress, FetchPolicy, MAX_ALLOWED_ADDRS, MAX_REDIRECTS,
 };

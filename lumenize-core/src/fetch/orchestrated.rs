@@ -5,6 +5,12 @@
 //! dispatches it to the executor, which runs the continuation on the origin and then reports
 //! delivery so the orchestrator can drop the entry and its alarm.
 //!
+//! The original's orchestrator checked its queue for timeouts with one alarm polling every
+//! 5 s; [`FetchOrchestrator`] guards each request with an alarm of its own instead (exact
+//! timeouts, two rows per request). [`FetchOrchestratorPolling`] is the original's timing:
+//! no alarm per request, one `orch-poll` schedule every [`POLL_INTERVAL_MS`] while the queue
+//! is not empty, so a timeout is reported up to 5 s late. The experiment measures both.
+//!
 //! Kept deliberately as the original built it, including its weakness: the executor delivers
 //! to the origin *directly*, so a result that arrives after the orchestrator's timeout fired
 //! reaches the origin as well (two outcomes), and the other order happens too: when the
@@ -30,6 +36,54 @@ const QUEUE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS __lmz_fetch_queue (
   timeout_ms INTEGER NOT NULL,
   grace_ms INTEGER NOT NULL
 ) WITHOUT ROWID";
+
+/// The polling orchestrator's queue: the same, with each entry's deadline (what the poll
+/// compares; no index, the poll scans the queue).
+const POLL_QUEUE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS __lmz_fetch_poll_queue (
+  id TEXT PRIMARY KEY NOT NULL,
+  origin TEXT NOT NULL,
+  continuation TEXT NOT NULL,
+  url TEXT NOT NULL,
+  timeout_ms INTEGER NOT NULL,
+  grace_ms INTEGER NOT NULL,
+  deadline INTEGER NOT NULL
+) WITHOUT ROWID";
+
+/// The binding of [`FetchOrchestratorPolling`] (its object is [`ORCHESTRATOR_NAME`](super::ORCHESTRATOR_NAME)
+/// like the other's); point [`FetchOptions::orchestrator`] at it to use it.
+pub const ORCHESTRATOR_POLLING_BINDING: &str = "FETCH_ORCHESTRATOR_POLLING";
+
+/// How often [`FetchOrchestratorPolling`] checks its queue for timeouts, ms (the original's
+/// 5 s).
+pub const POLL_INTERVAL_MS: i64 = 5_000;
+
+/// The id of the polling orchestrator's one schedule.
+const POLL_SCHEDULE: &str = "orch-poll";
+
+/// How an orchestrator notices timeouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// One alarm per request, at its deadline ([`FetchOrchestrator`]).
+    AlarmPerRequest,
+    /// One alarm polling every [`POLL_INTERVAL_MS`] ([`FetchOrchestratorPolling`]).
+    Polling,
+}
+
+impl Mode {
+    fn schema(self) -> &'static str {
+        match self {
+            Mode::AlarmPerRequest => QUEUE_SCHEMA,
+            Mode::Polling => POLL_QUEUE_SCHEMA,
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Mode::AlarmPerRequest => "__lmz_fetch_queue",
+            Mode::Polling => "__lmz_fetch_poll_queue",
+        }
+    }
+}
 
 /// Starts a fetch through the orchestrator. Same contract as
 /// [`proxy_fetch_simple`](super::proxy_fetch_simple), except that the origin needs no result
@@ -88,20 +142,52 @@ impl Dispatch for FetchOrchestrator {
         method: &str,
         args: Vec<Value>,
     ) -> Result<Value, ChainError> {
-        let arg = args.into_iter().next().unwrap_or_default();
-        ctx.sql()
-            .exec(QUEUE_SCHEMA, &[])
-            .map_err(|e| ChainError::Storage(e.to_string()))?;
-        match method {
-            "enqueueFetch" => enqueue(ctx, &arg),
-            "reportDelivery" => report_delivery(ctx, &text(&arg, "requestId")?),
-            "timeoutFetch" => timeout(ctx, &text(&arg, "requestId")?),
-            "queueLength" => queue_length(ctx),
-            _ => Err(ChainError::UnknownMethod {
-                target: self.type_name().into(),
-                method: method.into(),
-            }),
-        }
+        dispatch(Mode::AlarmPerRequest, self.type_name(), ctx, method, args)
+    }
+}
+
+/// The orchestrator object with the original's timing: one alarm polls the queue every
+/// [`POLL_INTERVAL_MS`] (see the module docs). Registered by [`install`](super::install) as
+/// [`ORCHESTRATOR_POLLING_BINDING`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FetchOrchestratorPolling;
+
+impl Dispatch for FetchOrchestratorPolling {
+    fn type_name(&self) -> &'static str {
+        "FetchOrchestratorPolling"
+    }
+
+    fn dispatch(
+        &mut self,
+        ctx: &Ctx<'_>,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, ChainError> {
+        dispatch(Mode::Polling, self.type_name(), ctx, method, args)
+    }
+}
+
+fn dispatch(
+    mode: Mode,
+    target: &str,
+    ctx: &Ctx<'_>,
+    method: &str,
+    args: Vec<Value>,
+) -> Result<Value, ChainError> {
+    let arg = args.into_iter().next().unwrap_or_default();
+    ctx.sql()
+        .exec(mode.schema(), &[])
+        .map_err(|e| ChainError::Storage(e.to_string()))?;
+    match method {
+        "enqueueFetch" => enqueue(mode, ctx, &arg),
+        "reportDelivery" => report_delivery(mode, ctx, &text(&arg, "requestId")?),
+        "timeoutFetch" => timeout(mode, ctx, &text(&arg, "requestId")?),
+        "pollTimeouts" if mode == Mode::Polling => poll(ctx),
+        "queueLength" => queue_length(mode, ctx),
+        _ => Err(ChainError::UnknownMethod {
+            target: target.into(),
+            method: method.into(),
+        }),
     }
 }
 
@@ -126,7 +212,7 @@ fn storage(e: crate::storage::StorageError) -> ChainError {
     ChainError::Storage(e.to_string())
 }
 
-fn enqueue(ctx: &Ctx<'_>, msg: &Value) -> Result<Value, ChainError> {
+fn enqueue(mode: Mode, ctx: &Ctx<'_>, msg: &Value) -> Result<Value, ChainError> {
     let id = text(msg, "requestId")?;
     let continuation = text(msg, "continuation")?;
     let origin = msg
@@ -182,44 +268,100 @@ fn enqueue(ctx: &Ctx<'_>, msg: &Value) -> Result<Value, ChainError> {
         ReplyMode::Orchestrated { continuation, .. } => continuation.clone(),
         ReplyMode::Simple => String::new(),
     };
-    ctx.sql()
-        .exec(
-            "INSERT INTO __lmz_fetch_queue (id, origin, continuation, url, timeout_ms, grace_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[
-                SqlValue::from(id.as_str()),
-                SqlValue::from(origin_text),
-                SqlValue::from(continuation),
-                SqlValue::from(url),
-                SqlValue::Integer(timeout_ms as i64),
-                SqlValue::Integer(grace_ms as i64),
-            ],
-        )
-        .map_err(storage)?;
     let at = ctx
         .now_ms()
         .saturating_add(timeout_ms.saturating_add(grace_ms) as i64);
-    ctx.alarms()
-        .schedule_with_id(
-            &format!("orch-{id}"),
-            When::at_ms(at),
-            ctn().call("timeoutFetch", vec![Value::from(id.as_str())]),
-        )
-        .map_err(|e| ChainError::handler(e.to_string()))?;
+    let mut params = vec![
+        SqlValue::from(id.as_str()),
+        SqlValue::from(origin_text),
+        SqlValue::from(continuation),
+        SqlValue::from(url),
+        SqlValue::Integer(timeout_ms as i64),
+        SqlValue::Integer(grace_ms as i64),
+    ];
+    let insert = match mode {
+        Mode::AlarmPerRequest => {
+            "INSERT INTO __lmz_fetch_queue (id, origin, continuation, url, timeout_ms, grace_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        }
+        Mode::Polling => {
+            params.push(SqlValue::Integer(at));
+            "INSERT INTO __lmz_fetch_poll_queue (id, origin, continuation, url, timeout_ms, grace_ms, deadline) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        }
+    };
+    ctx.sql().exec(insert, &params).map_err(storage)?;
+    match mode {
+        Mode::AlarmPerRequest => {
+            ctx.alarms()
+                .schedule_with_id(
+                    &format!("orch-{id}"),
+                    When::at_ms(at),
+                    ctn().call("timeoutFetch", vec![Value::from(id.as_str())]),
+                )
+                .map_err(|e| ChainError::handler(e.to_string()))?;
+        }
+        Mode::Polling => ensure_poll(ctx)?,
+    }
     Ok(Value::Undefined)
 }
 
-fn report_delivery(ctx: &Ctx<'_>, id: &str) -> Result<Value, ChainError> {
+/// Arms the polling orchestrator's one schedule unless it is pending.
+fn ensure_poll(ctx: &Ctx<'_>) -> Result<(), ChainError> {
+    let alarm = |e: crate::alarms::AlarmError| ChainError::handler(e.to_string());
+    if ctx.alarms().exists(POLL_SCHEDULE).map_err(alarm)? {
+        return Ok(());
+    }
+    ctx.alarms()
+        .schedule_new_with_id(
+            POLL_SCHEDULE,
+            When::at_ms(ctx.now_ms().saturating_add(POLL_INTERVAL_MS)),
+            ctn().call("pollTimeouts", vec![]),
+        )
+        .map_err(alarm)?;
+    Ok(())
+}
+
+/// The poll: times out every entry past its deadline, and polls again while the queue is
+/// not empty. Returns how many it timed out.
+fn poll(ctx: &Ctx<'_>) -> Result<Value, ChainError> {
+    let due = ctx
+        .sql()
+        .exec(
+            "SELECT id FROM __lmz_fetch_poll_queue WHERE deadline <= ?1",
+            &[SqlValue::Integer(ctx.now_ms())],
+        )
+        .map_err(storage)?;
+    let mut n = 0u32;
+    for row in &due.rows {
+        if let Some(id) = row.first().and_then(SqlValue::as_str) {
+            timeout(Mode::Polling, ctx, id)?;
+            n += 1;
+        }
+    }
+    let left = ctx
+        .sql()
+        .exec("SELECT 1 FROM __lmz_fetch_poll_queue LIMIT 1", &[])
+        .map_err(storage)?;
+    if !left.is_empty() {
+        ensure_poll(ctx)?;
+    }
+    Ok(Value::Number(f64::from(n)))
+}
+
+fn report_delivery(mode: Mode, ctx: &Ctx<'_>, id: &str) -> Result<Value, ChainError> {
     let rows = ctx
         .sql()
         .exec(
-            "DELETE FROM __lmz_fetch_queue WHERE id = ?1 RETURNING id",
+            &format!("DELETE FROM {} WHERE id = ?1 RETURNING id", mode.table()),
             &[SqlValue::from(id)],
         )
         .map_err(storage)?;
-    ctx.alarms()
-        .cancel_schedule(&format!("orch-{id}"))
-        .map_err(|e| ChainError::handler(e.to_string()))?;
+    if mode == Mode::AlarmPerRequest {
+        ctx.alarms()
+            .cancel_schedule(&format!("orch-{id}"))
+            .map_err(|e| ChainError::handler(e.to_string()))?;
+    }
     if rows.is_empty() {
         tracing::info!(
             address = %ctx.me(),
@@ -231,12 +373,15 @@ fn report_delivery(ctx: &Ctx<'_>, id: &str) -> Result<Value, ChainError> {
     Ok(Value::Bool(!rows.is_empty()))
 }
 
-fn timeout(ctx: &Ctx<'_>, id: &str) -> Result<Value, ChainError> {
+fn timeout(mode: Mode, ctx: &Ctx<'_>, id: &str) -> Result<Value, ChainError> {
     let rows = ctx
         .sql()
         .exec(
-            "DELETE FROM __lmz_fetch_queue WHERE id = ?1 \
-             RETURNING origin, continuation, url, timeout_ms, grace_ms",
+            &format!(
+                "DELETE FROM {} WHERE id = ?1 \
+                 RETURNING origin, continuation, url, timeout_ms, grace_ms",
+                mode.table()
+            ),
             &[SqlValue::from(id)],
         )
         .map_err(storage)?;
@@ -261,10 +406,10 @@ fn timeout(ctx: &Ctx<'_>, id: &str) -> Result<Value, ChainError> {
     Ok(Value::Bool(true))
 }
 
-fn queue_length(ctx: &Ctx<'_>) -> Result<Value, ChainError> {
+fn queue_length(mode: Mode, ctx: &Ctx<'_>) -> Result<Value, ChainError> {
     let rows = ctx
         .sql()
-        .exec("SELECT count(*) FROM __lmz_fetch_queue", &[])
+        .exec(&format!("SELECT count(*) FROM {}", mode.table()), &[])
         .map_err(storage)?;
     Ok(Value::Number(
         rows.scalar().and_then(SqlValue::as_i64).unwrap_or(0) as f64,

@@ -43,9 +43,9 @@
 //!   message beyond the bound is refused with [`RuntimeError::Overloaded`], never queued.
 //! - **Workers** and **RPC targets** are stateless: a fresh instance per message, many at once.
 //! - **Messages** cross as structured-clone wire text. Outgoing calls are sent after commit.
-//! - **Alarms**: each object's armed time is mirrored in its database and in one runtime-wide
-//!   timer; reopening a data directory re-arms every object that has one (past-due ones fire at
-//!   once).
+//! - **Alarms**: each object's armed time is its earliest stored schedule, held in one
+//!   runtime-wide timer; reopening a data directory re-arms every object that has a schedule
+//!   (past-due ones fire at once).
 //! - **Time** comes from the builder's clock: the system clock, or a [`ManualClock`].
 //!
 //! # Diagnostics
@@ -374,8 +374,9 @@ fn rearm_stored(shared: &Arc<Shared>) -> Result<(), RuntimeError> {
             }
             let storage =
                 SqliteStorage::open(&path).map_err(|e| RuntimeError::Storage(e.to_string()))?;
+            // The earliest schedule is the armed time (a scan: there is no time index).
             let armed = storage
-                .exec("SELECT value FROM __lmz_meta WHERE key = 'alarm'", &[])
+                .exec("SELECT min(time) FROM __lmz_alarms", &[])
                 .ok()
                 .and_then(|r| r.scalar().and_then(|v| v.as_i64()));
             if let Some(at) = armed {

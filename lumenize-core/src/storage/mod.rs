@@ -39,6 +39,8 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 pub mod sqlite;
 mod typed;
+#[cfg(feature = "native")]
+mod write_cost;
 
 use crate::structured_clone::{self, Value};
 

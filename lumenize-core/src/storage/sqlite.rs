@@ -24,17 +24,20 @@ use std::sync::{Arc, Mutex};
 ///   `SQLITE_STMTSTATUS_FULLSCAN_STEP` (rows stepped through by full table scans), so a
 ///   `SELECT count(*)` over 1,000 rows counts 1,000 and an indexed point lookup counts the rows
 ///   it returns;
-/// - **rows written** = the growth of `sqlite3_total_changes()` across the statement (rows
-///   inserted, updated or deleted; `INSERT OR REPLACE` that replaces counts 1). Not
-///   `sqlite3_changes()`: that keeps the count of the last INSERT/UPDATE/DELETE, so a DDL or
-///   other statement that changes nothing (`CREATE TABLE IF NOT EXISTS`) would count it again.
-///   Index updates are not counted separately (Cloudflare counts them; see
-///   `runtime::Accounting`).
+/// - **rows written** = as Cloudflare counts them (workerd's `rowsWritten`: every b-tree entry
+///   a statement inserts, and one per row it deletes): the rows the statement changed (the
+///   growth of `sqlite3_total_changes()`, so a DDL or a statement that changes nothing counts
+///   0; `INSERT OR REPLACE` that replaces counts 1), each times the entries one such row
+///   writes, from the table's indexes (see [`write_cost`](self)): an INSERT writes the row
+///   and one entry per index (a `WITHOUT ROWID` table's primary key *is* its row); an UPDATE
+///   the row and the indexes holding a changed column; a DELETE counts 1 (workerd does not
+///   count index deletions).
 pub struct SqliteStorage {
     conn: Connection,
     guard: Arc<Guard>,
     read: Cell<u64>,
     written: Cell<u64>,
+    costs: super::write_cost::WriteCosts,
 }
 
 /// State shared with the authorizer callback (which SQLite requires to be `Send + 'static`).
@@ -44,12 +47,17 @@ struct Guard {
     host: AtomicBool,
     /// Why the statement being compiled was refused (the first refused action).
     refused: Mutex<Option<String>>,
+    /// What the statements compiled since the last `take_compiled` write (for the row count).
+    compiled: Mutex<super::write_cost::Compiled>,
 }
 
 impl Guard {
     fn authorize(&self, ctx: AuthContext<'_>) -> Authorization {
         if self.host.load(Ordering::Acquire) {
             return Authorization::Allow;
+        }
+        if let Ok(mut c) = self.compiled.lock() {
+            c.note(&ctx.action);
         }
         match policy(&ctx) {
             Ok(()) => Authorization::Allow,
@@ -265,6 +273,7 @@ impl SqliteStorage {
             guard,
             read: Cell::new(0),
             written: Cell::new(0),
+            costs: Default::default(),
         })
     }
 
@@ -306,6 +315,28 @@ impl SqliteStorage {
     /// [`commit`](Self::commit) and [`rollback`](Self::rollback).
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// What the statements compiled since the last call write, and whether they change the
+    /// schema (which forgets the tables' index lists).
+    fn take_compiled(&self) -> super::write_cost::Compiled {
+        let c = self
+            .guard
+            .compiled
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default();
+        if c.changes_schema() {
+            self.costs.schema_changed();
+        }
+        c
+    }
+
+    /// The indexes of `table`, read with the check lifted (two or three PRAGMAs, once per
+    /// table until the schema changes).
+    fn table_shape(&self, table: &str) -> super::write_cost::TableShape {
+        let _host = HostScope::enter(&self.guard);
+        super::write_cost::TableShape::read(&self.conn, table)
     }
 
     /// The error for a failed statement: the authorizer's reason when it refused it.
@@ -397,7 +428,15 @@ impl Storage for SqliteStorage {
     fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
         self.guard.take_refusal();
         let err = |e: rusqlite::Error| self.error(e, sql);
+        self.take_compiled();
         let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
+        // Compiled now (a cache miss): remember what it writes. A cache hit compiles nothing.
+        let compiled = self.take_compiled();
+        if compiled.writes_anything() && self.costs.remember(sql, compiled) {
+            // The shapes are full: start over with the statement cache too, so that no cached
+            // statement is left without its shape.
+            self.conn.flush_prepared_statement_cache();
+        }
         let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
         let ncol = columns.len();
         let changes0 = self.conn.total_changes();
@@ -417,14 +456,25 @@ impl Storage for SqliteStorage {
         let scanned = stmt.reset_status(StatementStatus::FullscanStep).max(0) as u64;
         self.read
             .set(self.read.get() + scanned.max(out.len() as u64));
+        drop(stmt);
         let changed = self.conn.total_changes().saturating_sub(changes0);
-        self.written.set(self.written.get() + changed);
+        if changed > 0 {
+            let rows = self
+                .costs
+                .rows_written(sql, changed, &|t| self.table_shape(t));
+            self.written.set(self.written.get() + rows);
+        }
         Ok(Rows { columns, rows: out })
     }
 
     fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
         self.guard.take_refusal();
-        self.conn.execute_batch(sql).map_err(|e| self.error(e, sql))
+        let done = self.conn.execute_batch(sql).map_err(|e| self.error(e, sql));
+        // A batch may change the schema (indexes): forget what the tables looked like.
+        if self.take_compiled().changes_schema() {
+            self.costs.schema_changed();
+        }
+        done
     }
 
     fn stats(&self) -> RowStats {

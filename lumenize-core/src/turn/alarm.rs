@@ -63,6 +63,9 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                             &again.params(),
                         )
                         .map_err(storage_err)?;
+                    if let Some(order) = ctx.slot().order() {
+                        order.put(&again.id, again.time);
+                    }
                     crate::alarms::rearm(ctx.sql(), ctx.slot()).map_err(alarm_err)?;
                 }
             }

@@ -14,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// One object's turns, for any host. See the [module docs](super) for the rules, what a host
 /// does with the outputs, and an example.
 ///
-/// Invariants (between turns): `slot` holds the committed mirror row (re-read after every
+/// Invariants (between turns): `slot` holds the committed schedules' earliest time (re-read after every
 /// rollback); `instance` is `None` or an instance whose constructor's writes committed and
 /// that never panicked; `me` is the object's address with its stored name.
 pub struct TurnEngine<S, F: Factory> {
@@ -29,7 +29,7 @@ pub struct TurnEngine<S, F: Factory> {
 
 impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
     /// Opens the object `binding`/`id` on `storage`: creates lumenize's tables, records `name`
-    /// (first write wins), reads the stored name and the alarm mirror, in one transaction. The
+    /// (first write wins), reads the stored name and the schedules' order, in one transaction. The
     /// instance is built by `factory` in the first turn.
     ///
     /// After opening, a host that lost its timers (a restart) arms the platform alarm at
@@ -133,7 +133,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
     }
 
     /// One turn: `body` in one transaction with the instance (built first when there is
-    /// none) and a fresh [`Ctx`]. On success the alarm mirror is flushed and the transaction
+    /// none) and a fresh [`Ctx`]. On success the slot is checked (it writes nothing) and the transaction
     /// commits; the outputs carry the outbox and the alarm change. On error, panic or a failed
     /// commit everything rolls back, the outbox is dropped, the slot re-reads the committed
     /// time, and the instance is discarded if it panicked or was built in this turn.
@@ -196,7 +196,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                     })
                 }
             };
-            // The mirror row commits with the schedules that justify it.
+            // A stale slot cannot commit (the check writes nothing).
             let result = result.and_then(|r| slot.flush(storage).map(|()| r).map_err(storage_err));
             let ok = result.is_ok();
             outcome = Some(result);
@@ -254,7 +254,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
     }
 }
 
-/// The schema, the name and the alarm mirror, inside `open`'s transaction.
+/// The schema, the name and the schedules' order, inside `open`'s transaction.
 fn setup_schema(
     storage: &dyn Storage,
     name: Option<&str>,

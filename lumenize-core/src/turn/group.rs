@@ -2,8 +2,8 @@
 //!
 //! The rules (see the [module docs](super)): each message runs in its own savepoint, so one
 //! that fails (error or panic) rolls back alone: its reply is the error and its outbox is
-//! dropped, the others go on. The alarm-mirror row is flushed once, after the last message,
-//! and everything commits together. Nothing is released before that commit (Cloudflare's
+//! dropped, the others go on. A message rolled back to its savepoint also re-reads the
+//! schedules' order (its alarm changes are undone), and everything commits together. Nothing is released before that commit (Cloudflare's
 //! output gate holds a message's outputs the same way): a failed shared commit fails every
 //! message of the group and releases nothing.
 
@@ -75,7 +75,7 @@ struct Member<R> {
 
 impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
     /// Runs `messages` (already queued, in order) as one group: one transaction, a savepoint
-    /// per message, one mirror flush, one commit. Returns one [`Turn`] per message, in
+    /// per message, one commit. Returns one [`Turn`] per message, in
     /// order; a host releases them in that order (each: reply, outbox), the alarm change
     /// travelling on the last. A message that failed has an `Err` and an empty outbox; when
     /// the shared commit fails every message has an `Err` and nothing is to be released.
@@ -191,9 +191,18 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 if result.is_err() {
                     // Rolled back to its savepoint: so is its arming, and an instance that
                     // panicked or whose constructor's writes were just undone.
-                    slot.rewind(mark);
                     if panicked || !had_instance {
                         *instance = None;
+                    }
+                    if let Err(e) = slot.rewind(mark, storage) {
+                        members.push(Member {
+                            result: Some(result),
+                            outbox: Vec::new(),
+                            late,
+                            panicked,
+                        });
+                        group_err = Some(storage_err(e));
+                        return false;
                     }
                 } else if !had_instance {
                     built = true;
@@ -205,7 +214,8 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                     panicked,
                 });
             }
-            // The mirror row commits with the schedules that justify it: once per group.
+            // A stale slot cannot commit (the check writes nothing: the time is derived from
+            // the schedules the transaction holds).
             if let Err(e) = slot.flush(storage) {
                 group_err = Some(storage_err(e));
                 return false;
@@ -245,6 +255,10 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         let rows = super::engine::rows_since(storage, rows0);
         let n = bodies.len();
         let mut turns = Vec::with_capacity(n);
+        // A turn is a message that ran (in its savepoint); the messages a failed group never
+        // reached get its error but are no turn, except that a group stopped before its first
+        // message still was one transaction.
+        let ran = members.len().max(1);
         let mut members = members.into_iter();
         for i in 0..n {
             let last = i + 1 == n;
@@ -263,6 +277,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             let leak = !committed && active(Mutant::GroupOutputsBeforeCommit);
             let outbox = if ok || leak { m.outbox } else { Vec::new() };
             let mut outputs = Outputs::of_member(
+                i < ran,
                 ok,
                 outbox,
                 if last { change } else { None },

@@ -4,14 +4,15 @@
 //! mailbox, the timers and the network. Everything between taking a message and having
 //! something to send is here, in [`TurnEngine`]:
 //!
-//! - **one transaction per turn**: begin, the handler, the alarm-mirror row flushed
-//!   ([`SlotState::flush`](crate::alarms::SlotState::flush)), commit. On error, panic or a
+//! - **one transaction per turn**: begin, the handler, the slot checked
+//!   ([`SlotState::flush`](crate::alarms::SlotState::flush), which writes nothing: the alarm
+//!   time is derived from the schedules), commit. On error, panic or a
 //!   failed commit: everything rolls back, the queued messages are dropped, the alarm slot
 //!   re-reads the committed time, and the instance is discarded when it panicked or was
 //!   constructed in that turn (its constructor's writes rolled back with it);
 //! - **group commit**: messages already queued may run as one group
-//!   ([`TurnEngine::group`]): one transaction, a savepoint per message, one mirror flush, one
-//!   commit. A message that fails (error or panic) rolls back to its savepoint alone: its
+//!   ([`TurnEngine::group`]): one transaction, a savepoint per message (a rolled-back one re-reads the
+//!   schedules' order inside the transaction), one commit. A message that fails (error or panic) rolls back to its savepoint alone: its
 //!   result is the error, its outbox is dropped, its alarm change undone. Outputs are
 //!   released only after the shared commit (Cloudflare's output gate does the same), and a
 //!   failed commit fails every message of the group. Storage without savepoints
@@ -34,7 +35,7 @@
 //!
 //! # Entry points
 //!
-//! [`TurnEngine::open`] (schema, name, alarm mirror: one transaction), then per message
+//! [`TurnEngine::open`] (schema, name, the schedules' order: one transaction), then per message
 //! [`TurnEngine::call`], [`TurnEngine::deliver`], [`TurnEngine::resume`] or the general
 //! [`TurnEngine::turn`], or for several queued messages [`TurnEngine::group`] (a
 //! [`Message`] each) or [`TurnEngine::group_with`]; per alarm [`TurnEngine::alarm`] (every schedule due now),
@@ -63,16 +64,16 @@
 //! storage at any of these points, and the invariants below hold:
 //! before a turn, inside it (a storage fault: the turn rolls back), after commit before
 //! sending the outbox (the messages are lost, as in-flight messages are on Cloudflare), after
-//! sending before re-arming (on reopen the host arms from [`TurnEngine::armed`], the mirror
-//! row that committed with the schedules).
+//! sending before re-arming (on reopen the host arms from [`TurnEngine::armed`], derived from
+//! the schedules that committed).
 //!
 //! # Invariants
 //!
-//! - A turn's writes, its alarm-mirror row and the release of its outbox are all or nothing:
+//! - A turn's writes, its alarm change and the release of its outbox are all or nothing:
 //!   the outbox is returned only when the commit succeeded (in a group: when its savepoint
 //!   was kept and the group's commit succeeded).
-//! - [`TurnEngine::armed`] equals the mirror row in storage between turns, and the mirror row
-//!   equals the earliest pending schedule (past-due ones included).
+//! - [`TurnEngine::armed`] equals the earliest pending schedule in storage between turns
+//!   (past-due ones included).
 //! - A schedule's claim commits together with its continuation's effects, so a firing takes
 //!   effect at most once; a failed firing stays pending and is retried with backoff.
 //!

@@ -97,6 +97,7 @@ impl Outputs {
     /// One message's outputs in a group: `kept` when its savepoint was kept and the group
     /// committed (the group's alarm change, rows and faults travel on its last message).
     pub(crate) fn of_member(
+        ran: bool,
         kept: bool,
         outbox: Vec<Outgoing>,
         alarm: Option<Option<i64>>,
@@ -109,8 +110,8 @@ impl Outputs {
             alarm,
             late_outcomes,
             rows,
-            turns: 1,
-            failed_turns: u64::from(!kept),
+            turns: u64::from(ran),
+            failed_turns: u64::from(ran && !kept),
             alarm_faults: u64::from(alarm_fault),
         }
     }

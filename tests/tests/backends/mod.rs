@@ -536,3 +536,78 @@ pub fn redirects_are_checked_hop_by_hop(b: &mut dyn Backend) {
         ]
     );
 }
+
+/// The statements of `lumenize-core/tests/data/rows_written.txt` and the rows each writes as
+/// Cloudflare counts them (workerd's `rowsWritten`: index entries included).
+const ROWS_WRITTEN: &str = include_str!("../../../lumenize-core/tests/data/rows_written.txt");
+
+/// Rows written as Cloudflare counts them: each statement of the shared cases writes the
+/// listed rows (natively as lumenize counts them, in workerd as the SQL cursors' own counter
+/// does), and a simple fetch writes its schedule's insert and delete, plus the desk's own
+/// outcome row: 3.
+pub fn rows_written_as_cloudflare_counts_them(b: &mut dyn Backend) {
+    let desk = "rows";
+    let lines = ROWS_WRITTEN
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split_once('\t').expect("`<rows>\\t<statement>`"));
+    let mut schema = String::new();
+    let mut cases = Vec::new();
+    for (count, sql) in lines {
+        if count == "schema" {
+            schema.push_str(sql);
+            schema.push('\n');
+        } else {
+            cases.push((sql, count.parse::<f64>().expect("a row count")));
+        }
+    }
+    call(
+        b,
+        desk,
+        "rowsWrittenBy",
+        vec![s(&schema), Value::Bool(true)],
+    );
+    let mut wrong = Vec::new();
+    for (sql, expected) in &cases {
+        let got = call(b, desk, "rowsWrittenBy", vec![s(sql), Value::Bool(false)]);
+        if got.as_f64() != Some(*expected) {
+            wrong.push(format!("{sql}: {got:?}, expected {expected}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "rows written differ:\n{}",
+        wrong.join("\n")
+    );
+
+    let written = |b: &dyn Backend| {
+        let v = call(b, desk, "rowStats", vec![]);
+        Vec::<f64>::from_value(v).expect("two numbers")[1]
+    };
+    // A first fetch opens what a fetch needs (its tables); the second is measured.
+    let ep = b.endpoint();
+    let go = |b: &dyn Backend, tag: &str| {
+        call(
+            b,
+            desk,
+            "fetch",
+            vec![
+                s(tag),
+                s(&format!("{ep}/uuid")),
+                n(5_000.0),
+                n(60_000.0),
+                Value::Bool(false),
+            ],
+        );
+    };
+    go(b, "warm");
+    wait_outcomes(b, desk, 1, Duration::from_secs(15));
+    let before = written(b);
+    go(b, "measured");
+    wait_outcomes(b, desk, 2, Duration::from_secs(15));
+    assert_eq!(
+        written(b) - before,
+        3.0,
+        "schedule insert + delete + outcome row"
+    );
+}

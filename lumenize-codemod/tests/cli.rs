@@ -12,7 +12,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_lumenize-codemod");
+mod support;
+use support::*;
 
 /// The 0.9 source of the test crate and what 1.0 must look like (API contract, rule table).
 const LIB_09: &str = "\
@@ -56,66 +57,11 @@ lumenize-core = \"1\" # the old async API
 /// A file with nothing for the rules (it mentions neither lumenize nor `.await`).
 const UNTOUCHED: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
-
-fn run_stdin(dir: &Path, args: &[&str], input: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status
-        .code()
-        .expect("exited normally (no signal, no panic abort)")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_lines(o: &Output) -> Vec<Value> {
-    stdout(o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
-}
-
 fn summary(o: &Output) -> Value {
     let lines = json_lines(o);
     let last = lines.last().expect("at least the summary").clone();
     assert_eq!(last["type"], "summary", "summary is the last line");
     last
-}
-
-fn write(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
 }
 
 /// A workspace-less 0.9 crate `app/` with one file to migrate and one to leave alone.

@@ -2,13 +2,10 @@
 //! `--format github` (workflow commands) and `--format sarif` (validated against the official
 //! SARIF 2.1.0 schema, vendored in `tests/data/` from the oasis-tcs/sarif-spec repository).
 
-use std::fs;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_lumenize-codemod");
+mod support;
+use support::*;
 
 /// Edits (a `None` argument and an `.await`), a site that needs review (a `PostprocessOptions`
 /// transform), a file that does not parse, and a crate that does not use lumenize.
@@ -31,11 +28,6 @@ edition = \"2021\"
 lumenize-core = \"0.9\"
 ";
 
-fn write(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let app = dir.path().join("app");
@@ -52,19 +44,6 @@ fn workspace() -> tempfile::TempDir {
     );
     write(&other.join("src/lib.rs"), "pub fn f() {}\n");
     dir
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 #[test]

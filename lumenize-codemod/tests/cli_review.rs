@@ -1,11 +1,8 @@
 //! What a reviewer and a new user read from the real binary: strict config files (errors with
 //! file, line and column), the summary's wording and its next steps, and standard-input mode.
 
-use std::fs;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_lumenize-codemod");
+mod support;
+use support::*;
 
 const LIB_09: &str = "\
 use lumenize_core::structured_clone::parse;
@@ -24,24 +21,6 @@ edition = \"2021\"
 [dependencies]
 lumenize-core = \"0.9\"
 ";
-
-fn write(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn a_typo_in_the_config_file_is_an_error_with_file_line_and_column() {
@@ -69,25 +48,6 @@ drop-none-args = 2
     let o = run(dir.path(), &["list-rules", "--config", "bad.toml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad.toml:2:11:"), "{}", stderr(&o));
-}
-
-fn run_stdin(dir: &Path, args: &[&str], input: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]

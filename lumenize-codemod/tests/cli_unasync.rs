@@ -5,11 +5,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_lumenize-codemod");
+mod support;
+use support::*;
 
 const MANIFEST: &str = "\
 [package]
@@ -63,19 +64,6 @@ async fn api_works() {
 }
 ";
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -88,11 +76,6 @@ fn summary(o: &Output) -> Value {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     let last = out.lines().last().expect("a summary line");
     serde_json::from_str(last).expect("JSON")
-}
-
-fn write(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
 }
 
 fn app(root: &Path, lib: &str) -> PathBuf {

@@ -219,21 +219,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                     // writes rolled back: build again next turn.
                     *instance = None;
                 }
-                if !active(Mutant::StaleAlarmSlot) {
-                    match slot.reload(storage) {
-                        // The committed value is not the one the host armed (a COMMIT that
-                        // wrote and then failed, or a stale slot's guess): tell the host.
-                        Ok(()) if slot.armed() != before => reread = Some(slot.armed()),
-                        Ok(()) => {}
-                        Err(e) => {
-                            tracing::error!(address = %me, error = %e, "cannot reload the alarm slot");
-                            alarm_fault = true;
-                            // Never keep the rolled-back change: hold what the rollback
-                            // restored, and re-read before the next flush.
-                            slot.mark_stale(before);
-                        }
-                    }
-                }
+                (reread, alarm_fault) = reload_after_rollback(slot, storage, me, before);
                 None
             }
         };
@@ -297,4 +283,28 @@ pub(super) fn handler_view<R>(
 ) -> Result<R, ChainError> {
     ctx.set_object_methods(obj.type_name(), obj.method_names());
     body(&mut crate::fetch::route::Routed(obj), ctx)
+}
+
+/// After a rolled-back turn or group: re-reads the committed alarm slot. Returns the value to
+/// tell the host when it is not the one the host armed (`before`: a COMMIT that wrote and then
+/// failed, or a stale slot's guess), and whether the re-read failed; then the slot holds what
+/// the rollback restored and is stale, never the rolled-back change.
+pub(super) fn reload_after_rollback(
+    slot: &SlotState,
+    storage: &dyn Storage,
+    me: &Address,
+    before: Option<i64>,
+) -> (Option<Option<i64>>, bool) {
+    if active(Mutant::StaleAlarmSlot) {
+        return (None, false);
+    }
+    match slot.reload(storage) {
+        Ok(()) if slot.armed() != before => (Some(slot.armed()), false),
+        Ok(()) => (None, false),
+        Err(e) => {
+            tracing::error!(address = %me, error = %e, "cannot reload the alarm slot");
+            slot.mark_stale(before);
+            (None, true)
+        }
+    }
 }

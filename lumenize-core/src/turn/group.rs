@@ -238,17 +238,8 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             if built || panicked_any {
                 *instance = None;
             }
-            if !active(Mutant::StaleAlarmSlot) {
-                match slot.reload(storage) {
-                    Ok(()) if slot.armed() != before => reread = Some(slot.armed()),
-                    Ok(()) => {}
-                    Err(e) => {
-                        tracing::error!(address = %me, error = %e, "cannot reload the alarm slot");
-                        alarm_fault = true;
-                        slot.mark_stale(before);
-                    }
-                }
-            }
+            (reread, alarm_fault) =
+                super::engine::reload_after_rollback(slot, &*storage, me, before);
         }
         // Free the cycles of what the group decoded (structured_clone/cycles.rs).
         structured_clone::collect_cycles();

@@ -10,6 +10,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+mod support;
+
 use lumenize_codemod::{migrate_source, CrateContext, FileMigration, RuleSet, Severity};
 
 fn fixtures_dir() -> PathBuf {
@@ -119,32 +121,5 @@ fn run_case(dir: &Path) -> Result<(), String> {
 
 #[test]
 fn fixtures() {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(fixtures_dir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("input.rs").exists())
-        .collect();
-    dirs.sort();
-    assert!(
-        dirs.len() >= 40,
-        "expected at least 40 fixtures, found {}",
-        dirs.len()
-    );
-    let only = std::env::var("FIXTURE").ok();
-    let mut failures = Vec::new();
-    for d in &dirs {
-        if only.as_deref().is_some_and(|o| !d.ends_with(o)) {
-            continue;
-        }
-        if let Err(e) = run_case(d) {
-            failures.push(e);
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} fixture(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    support::run_cases(&fixtures_dir(), "input.rs", 40, run_case);
 }

@@ -12,6 +12,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+mod support;
+
 use lumenize_codemod::{
     apply_edits, compose_edits, migrate_source, unasync_crate, CrateContext, CrateFile, Diagnostic,
     RuleSet, Severity, UnasyncOptions,
@@ -177,33 +179,10 @@ fn run_case(dir: &Path) -> Result<(), String> {
 
 #[test]
 fn unasync_fixtures() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/unasync");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("before").is_dir())
-        .collect();
-    dirs.sort();
-    assert!(
-        dirs.len() >= 20,
-        "expected at least 20 fixtures, found {}",
-        dirs.len()
-    );
-    let only = std::env::var("FIXTURE").ok();
-    let mut failures = Vec::new();
-    for d in &dirs {
-        if only.as_deref().is_some_and(|o| !d.ends_with(o)) {
-            continue;
-        }
-        if let Err(e) = run_case(d) {
-            failures.push(e);
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} fixture(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
+    support::run_cases(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/unasync"),
+        "before",
+        20,
+        run_case,
     );
 }

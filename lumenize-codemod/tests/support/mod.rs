@@ -69,3 +69,38 @@ pub fn write(path: &Path, text: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, text).unwrap();
 }
+
+/// Runs `run_case` on every case directory under `root` (a directory holding `marker`), in
+/// name order, and fails listing every failing case. There must be at least `at_least` cases;
+/// `FIXTURE=name` runs only the case whose directory ends with `name`.
+pub fn run_cases(
+    root: &Path,
+    marker: &str,
+    at_least: usize,
+    run_case: impl Fn(&Path) -> Result<(), String>,
+) {
+    let mut dirs: Vec<std::path::PathBuf> = fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join(marker).exists())
+        .collect();
+    dirs.sort();
+    assert!(
+        dirs.len() >= at_least,
+        "expected at least {at_least} fixtures, found {}",
+        dirs.len()
+    );
+    let only = std::env::var("FIXTURE").ok();
+    let failures: Vec<String> = dirs
+        .iter()
+        .filter(|d| only.as_deref().is_none_or(|o| d.ends_with(o)))
+        .filter_map(|d| run_case(d).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}

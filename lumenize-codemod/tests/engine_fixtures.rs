@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 mod support;
 
-use lumenize_codemod::{migrate_source, CrateContext, FileMigration, RuleSet, Severity};
+use lumenize_codemod::{migrate_source, CrateContext, RuleSet};
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -30,29 +30,6 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<(PathBuf, String)>) {
             out.push((rel, fs::read_to_string(&p).unwrap()));
         }
     }
-}
-
-fn render(m: &FileMigration) -> String {
-    let mut s = String::new();
-    for d in &m.diagnostics {
-        let sev = match d.severity {
-            Severity::Edited => "edited",
-            Severity::NeedsReview => "needs-review",
-            Severity::Error => "error",
-        };
-        s.push_str(&format!(
-            "{}:{}:{} {sev} [{}] {}\n",
-            d.file.display(),
-            d.line,
-            d.column,
-            d.rule,
-            d.message
-        ));
-    }
-    if s.is_empty() {
-        s.push_str("(no diagnostics)\n");
-    }
-    s
 }
 
 fn run_case(dir: &Path) -> Result<(), String> {
@@ -80,7 +57,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
         return Err(format!(
             "{name}: output differs\n--- expected\n{expected}\n--- got\n{}\n--- diagnostics\n{}",
             m.output,
-            render(&m)
+            support::render_diagnostics(&m.diagnostics)
         ));
     }
     assert_eq!(
@@ -114,7 +91,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
         omit_expression => true,
         description => format!("diagnostics of tests/fixtures/{name}"),
     }, {
-        insta::assert_snapshot!(name.clone(), render(&m));
+        insta::assert_snapshot!(name.clone(), support::render_diagnostics(&m.diagnostics));
     });
     Ok(())
 }

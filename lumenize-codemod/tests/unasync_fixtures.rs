@@ -16,7 +16,7 @@ mod support;
 
 use lumenize_codemod::{
     apply_edits, compose_edits, migrate_source, unasync_crate, CrateContext, CrateFile, Diagnostic,
-    RuleSet, Severity, UnasyncOptions,
+    RuleSet, UnasyncOptions,
 };
 
 fn walk(dir: &Path, base: &Path, out: &mut Vec<(PathBuf, String)>) {
@@ -93,29 +93,6 @@ fn migrate_crate(files: &[(PathBuf, String)], opts: UnasyncOptions) -> Result<Ru
     Ok(run)
 }
 
-fn render(ds: &[Diagnostic]) -> String {
-    let mut s = String::new();
-    for d in ds {
-        let sev = match d.severity {
-            Severity::Edited => "edited",
-            Severity::NeedsReview => "needs-review",
-            Severity::Error => "error",
-        };
-        s.push_str(&format!(
-            "{}:{}:{} {sev} [{}] {}\n",
-            d.file.display(),
-            d.line,
-            d.column,
-            d.rule,
-            d.message
-        ));
-    }
-    if s.is_empty() {
-        s.push_str("(no diagnostics)\n");
-    }
-    s
-}
-
 fn run_case(dir: &Path) -> Result<(), String> {
     let name = dir.file_name().unwrap().to_string_lossy().to_string();
     let mut files = Vec::new();
@@ -151,7 +128,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
         return Err(format!(
             "{}\n--- diagnostics\n{}",
             failures.join("\n"),
-            render(&run.diagnostics)
+            support::render_diagnostics(&run.diagnostics)
         ));
     }
     let again: Vec<(PathBuf, String)> = files
@@ -172,7 +149,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
         omit_expression => true,
         description => format!("diagnostics of tests/unasync/{name}"),
     }, {
-        insta::assert_snapshot!(name.clone(), render(&run.diagnostics));
+        insta::assert_snapshot!(name.clone(), support::render_diagnostics(&run.diagnostics));
     });
     Ok(())
 }

@@ -104,3 +104,28 @@ pub fn run_cases(
         failures.join("\n\n")
     );
 }
+
+/// Diagnostics as the fixture snapshots show them: `file:line:col severity [rule] message`.
+pub fn render_diagnostics(ds: &[lumenize_codemod::Diagnostic]) -> String {
+    use lumenize_codemod::Severity;
+    let mut s = String::new();
+    for d in ds {
+        let sev = match d.severity {
+            Severity::Edited => "edited",
+            Severity::NeedsReview => "needs-review",
+            Severity::Error => "error",
+        };
+        s.push_str(&format!(
+            "{}:{}:{} {sev} [{}] {}\n",
+            d.file.display(),
+            d.line,
+            d.column,
+            d.rule,
+            d.message
+        ));
+    }
+    if s.is_empty() {
+        s.push_str("(no diagnostics)\n");
+    }
+    s
+}

@@ -171,12 +171,7 @@ impl<'a, 'f> Walker<'a, 'f> {
             Expr::Reference(r) => self.infer(&r.expr),
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.infer(&u.expr),
             Expr::Path(p) if p.qself.is_none() => {
-                let segs: Vec<String> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
+                let segs = path_idents(&p.path);
                 match segs.as_slice() {
                     [one] if one == "self" => self.self_ty.clone(),
                     [one] if self.is_type(one) && !self.env.contains_key(one) => Some(one.clone()),
@@ -186,12 +181,7 @@ impl<'a, 'f> Walker<'a, 'f> {
                 }
             }
             Expr::Struct(s) if s.qself.is_none() => {
-                let segs: Vec<String> = s
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
+                let segs = path_idents(&s.path);
                 match segs.as_slice() {
                     [.., last] if self.owner_name(last).is_some() => self.owner_name(last),
                     [.., ty, _] => self.owner_name(ty),
@@ -200,12 +190,7 @@ impl<'a, 'f> Walker<'a, 'f> {
             }
             Expr::Call(c) => match peel(&c.func) {
                 Expr::Path(p) if p.qself.is_none() => {
-                    let segs: Vec<String> = p
-                        .path
-                        .segments
-                        .iter()
-                        .map(|s| s.ident.to_string())
-                        .collect();
+                    let segs = path_idents(&p.path);
                     match segs.as_slice() {
                         [.., ty, f] if f == "new" || f == "default" => self.owner_name(ty),
                         _ => None,
@@ -289,12 +274,7 @@ impl<'a, 'f> Walker<'a, 'f> {
     /// only calls of the crate's groups as arguments. Recorded, with its arguments' uses,
     /// and true; false leaves it to the refusal of any macro that awaits.
     fn on_join(&mut self, mac: &syn::Macro) -> bool {
-        let segs: Vec<String> = mac
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let segs = path_idents(&mac.path);
         let executor = match segs.as_slice() {
             [one] => one == "join" && !self.ix.found.local_macros.contains("join"),
             [krate, one] => {
@@ -685,4 +665,9 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         self.on_macro(m);
     }
+}
+
+/// The identifiers of a path's segments (`a::b::C` -> `["a", "b", "C"]`).
+fn path_idents(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
 }

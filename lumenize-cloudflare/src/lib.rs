@@ -1,5 +1,9 @@
 //! The Cloudflare backend of [`lumenize_core`]: the same objects, alarms, continuations and
-//! `proxy_fetch_simple` as the native runtime, running on Durable Objects with workers-rs.
+//! the three fetch designs as the native runtime, running on Durable Objects with workers-rs:
+//! `proxy_fetch_simple` and the orchestrated `proxy_fetch` (host
+//! `lumenize_core::fetch::FetchOrchestrator` in a Durable Object class bound as
+//! `FETCH_ORCHESTRATOR`) as they are, and the direct design through [`direct_fetch`] (the
+//! core one needs the native runtime's async support).
 //!
 //! - [`ObjectHost`] hosts one object inside a `#[durable_object]` struct: storage on the
 //!   object's SQLite (`ctx.storage.sql`), one `transactionSync` per handler, the alarm slot on
@@ -101,6 +105,10 @@ pub mod envelope;
 pub mod guard;
 
 #[cfg(target_arch = "wasm32")]
+mod direct;
+#[cfg(target_arch = "wasm32")]
+mod direct_job;
+#[cfg(target_arch = "wasm32")]
 mod executor;
 #[cfg(target_arch = "wasm32")]
 mod ext;
@@ -113,6 +121,9 @@ mod transport;
 #[cfg(target_arch = "wasm32")]
 mod worker;
 
+#[cfg(target_arch = "wasm32")]
+#[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
+pub use direct::direct_fetch;
 #[cfg(target_arch = "wasm32")]
 #[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
 pub use ext::CfExt;

@@ -3,6 +3,8 @@
 //! disk. Its twin, `backend_native.rs`, runs the same scenarios on the native runtime. The
 //! first run installs the pinned tools (see `backends/tools.rs`).
 
+#[path = "backends/latency.rs"]
+mod latency;
 #[path = "backends/mod.rs"]
 mod suite;
 #[path = "backends/tools.rs"]
@@ -113,6 +115,19 @@ fn the_three_fetch_designs_each_continue_once() {
 #[test]
 fn redirects_are_checked_hop_by_hop() {
     suite::redirects_are_checked_hop_by_hop(&mut Workerd::start());
+}
+
+/// The latency comparison of the three fetch designs in workerd (minutes, a measurement):
+/// writes `workerd.json` and `workerd.md` into `docs/experiment` (or `$LUMENIZE_WORKERD_OUT`).
+/// See `backends/latency.rs`.
+#[test]
+#[ignore = "a measurement that takes minutes: run it on demand (see backends/latency.rs)"]
+fn measure_the_designs_in_workerd() {
+    let out = std::env::var_os("LUMENIZE_WORKERD_OUT").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/experiment"),
+        std::path::PathBuf::from,
+    );
+    latency::measure(&out);
 }
 
 fn envelope_text(e: &lumenize_cloudflare::envelope::Envelope) -> String {

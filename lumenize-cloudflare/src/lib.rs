@@ -9,7 +9,8 @@
 //!   object's SQLite (`ctx.storage.sql`), one `transactionSync` per handler, the alarm slot on
 //!   `setAlarm`/`deleteAlarm` (its time is the earliest schedule's; only the schedules are
 //!   stored), the clock from
-//!   `Date.now()`, and `call_raw` messages queued during the handler and sent after commit.
+//!   `Date.now()`, `call_raw` messages queued during the handler and sent after commit, and
+//!   the direct fetches it queued awaited after that.
 //! - [`Workers`] serves the stateless side: the fetch executor (its HTTP exchange runs in
 //!   `ctx.waitUntil` after it has answered) and your own workers.
 //! - [`envelope`] is the protocol between them (JSON over `fetch`, wire text inside). It is
@@ -97,7 +98,9 @@
 //! [`lumenize_core::transport::id_from_name`] does not route here; RPC targets are not
 //! offered (register a worker); a handler that panics traps the WebAssembly instance (the
 //! turn's transaction still rolls back, but the instance is not reusable), whereas the native
-//! runtime catches the panic.
+//! runtime catches the panic. A direct fetch ([`direct_fetch`]) keeps the message that started
+//! it open until its continuation has run (the object awaits it, as a Durable Object awaiting
+//! `fetch()` does), where natively the call returns at once and the continuation follows.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -225,7 +225,8 @@ fn an_oversized_message_gets_413() {
 }
 
 /// The executor's default policy (no local opt-in in the config) refuses the local server,
-/// by address and by name, with a definite outcome; nothing reaches the server.
+/// by address and by name, with a definite outcome, and so does the desk's own direct fetch;
+/// nothing reaches the server.
 #[test]
 fn the_default_executor_refuses_loopback() {
     use lumenize_core::structured_clone::Value;
@@ -257,11 +258,24 @@ fn the_default_executor_refuses_loopback() {
         )
         .unwrap();
     }
-    let got = suite::eventually("both outcomes", std::time::Duration::from_secs(15), || {
+    // The desk's own (direct) fetches obey the same configuration.
+    suite::Backend::call(
+        &w,
+        "strict",
+        "fetchVia",
+        vec![
+            "direct".into(),
+            "direct".into(),
+            format!("{ep}/uuid").into(),
+            Value::Number(10_000.0),
+        ],
+    )
+    .unwrap();
+    let got = suite::eventually("every outcome", std::time::Duration::from_secs(15), || {
         let v = suite::Backend::call(&w, "strict", "outcomes", vec![])?;
         let mut o = <Vec<String> as lumenize_core::ocan::FromValue>::from_value(v).unwrap();
         o.sort();
-        if o.len() == 2 {
+        if o.len() == 3 {
             Ok(o)
         } else {
             Err(format!("{o:?}"))
@@ -269,7 +283,11 @@ fn the_default_executor_refuses_loopback() {
     });
     assert_eq!(
         got,
-        vec!["literal=FetchDeniedError", "name=FetchDeniedError"]
+        vec![
+            "direct=FetchDeniedError",
+            "literal=FetchDeniedError",
+            "name=FetchDeniedError"
+        ]
     );
     assert_eq!(w.endpoint_requests(), 0, "nothing reached the local server");
 }

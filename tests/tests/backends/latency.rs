@@ -424,6 +424,18 @@ fn markdown(
     }
     let _ = writeln!(
         s,
+        "\nHow to read them: sequentially, the difference to direct is each proxy design's own \
+         work per fetch (simple: the origin's second turn, the executor worker's invocation and \
+         two more requests between them, the schedule's rows and `setAlarm`; orchestrated: the \
+         same through one more object, the orchestrator with its queue row and alarm), and it \
+         does not grow with the fetch's duration. In a burst on one origin those extra turns \
+         queue on the origin's single thread (and, orchestrated, on the one orchestrator every \
+         origin shares), so the proxy designs finish later than direct, whose object only \
+         waits. The driver's 100 posting threads and the endpoint server share the machine's \
+         CPUs with workerd, which inflates burst latencies for every design alike."
+    );
+    let _ = writeln!(
+        s,
         "\nWhat these numbers show and do not show: local workerd has no network between the \
          parts (every hop is a loopback HTTP exchange inside one process) and no billing, so \
          they measure the runtime's own overhead of each design (the extra Durable Object \
@@ -455,12 +467,29 @@ fn overheads(cells: &[Cell]) -> Vec<String> {
                 pct(&s, 0.9) - pct(&direct, 0.9)
             ));
         }
-        out.push(format!(
-            "{} at {} ms, over direct: {}.",
+        let mut line = format!(
+            "{} at {} ms, over direct: {}",
             c.mode,
             c.delay_ms,
             parts.join("; ")
-        ));
+        );
+        if !c.makespans.is_empty() {
+            let span = |x: &Cell| {
+                let mut v = x.makespans.clone();
+                v.sort_by(f64::total_cmp);
+                pct(&v, 0.5)
+            };
+            let ratios: Vec<String> = cells
+                .iter()
+                .filter(|o| o.mode == c.mode && o.delay_ms == c.delay_ms && o.design != "direct")
+                .map(|o| format!("{} {:.2}x", o.design, span(o) / span(c)))
+                .collect();
+            line.push_str(&format!(
+                "; burst makespan against direct's: {}",
+                ratios.join(", ")
+            ));
+        }
+        out.push(line + ".");
     }
     out
 }

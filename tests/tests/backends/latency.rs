@@ -13,7 +13,7 @@
 //! Environment knobs:
 //! `LUMENIZE_WORKERD_OPS` (sequential operations per design at 0 ms, default 200; 100 ms runs
 //! half as many, 1 s a tenth), `LUMENIZE_WORKERD_BURST` (concurrent operations per burst,
-//! default 100), `LUMENIZE_WORKERD_ROUNDS` (bursts per design and delay, default 3).
+//! default 100), `LUMENIZE_WORKERD_ROUNDS` (bursts per design and delay, default 5).
 //!
 //! Latency is from just before the driver posts `fetchVia` until the continuation ran, as
 //! the object's own clock (`Date.now()`, whole milliseconds, advancing across I/O) recorded
@@ -244,7 +244,7 @@ fn bursts(w: &Workerd, delay_ms: u64, size: usize, rounds: usize, cells: &mut Ve
 pub fn measure(out: &std::path::Path) {
     let ops = env_num("LUMENIZE_WORKERD_OPS", 200);
     let burst = env_num("LUMENIZE_WORKERD_BURST", 100);
-    let rounds = env_num("LUMENIZE_WORKERD_ROUNDS", 3);
+    let rounds = env_num("LUMENIZE_WORKERD_ROUNDS", 5);
     let load_before = load();
     let started = Instant::now();
     let w = Workerd::start();
@@ -325,7 +325,7 @@ fn json(
                 "p90_ms": pct(&s, 0.90),
                 "p99_ms": pct(&s, 0.99),
                 "max_ms": pct(&s, 1.0),
-                "burst_makespan_median_ms": if spans.is_empty() { None } else { Some(pct(&spans, 0.5)) },
+                "burst_makespans_ms": spans,
             })
         })
         .collect();
@@ -391,7 +391,7 @@ fn markdown(
     );
     let _ = writeln!(
         s,
-        "| mode | fetch | design | n | mean ms | p50 ms | p90 ms | p99 ms | max ms | burst makespan (median) ms | not 200 |"
+        "| mode | fetch | design | n | mean ms | p50 ms | p90 ms | p99 ms | max ms | burst makespan, median (min–max) ms | not 200 |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
     for c in cells {
@@ -401,7 +401,12 @@ fn markdown(
         let span = if spans.is_empty() {
             "".to_string()
         } else {
-            format!("{:.0}", pct(&spans, 0.5))
+            format!(
+                "{:.0} ({:.0}–{:.0})",
+                pct(&spans, 0.5),
+                spans[0],
+                spans[spans.len() - 1]
+            )
         };
         let _ = writeln!(
             s,
@@ -427,8 +432,8 @@ fn markdown(
         "\nHow to read them: sequentially, the difference to direct is each proxy design's own \
          work per fetch (simple: the origin's second turn, the executor worker's invocation and \
          two more requests between them, the schedule's rows and `setAlarm`; orchestrated: the \
-         same through one more object, the orchestrator with its queue row and alarm), and it \
-         does not grow with the fetch's duration. In a burst on one origin those extra turns \
+         same through one more object, the orchestrator with its queue row and alarm), the \
+         same whatever the fetch's duration. In a burst on one origin those extra turns \
          queue on the origin's single thread (and, orchestrated, on the one orchestrator every \
          origin shares), so the proxy designs finish later than direct, whose object only \
          waits. The driver's 100 posting threads and the endpoint server share the machine's \

@@ -374,3 +374,46 @@ fn worker_handlers_read_vars_through_cf_ext() {
     let got = lumenize_core::structured_clone::parse(&wire).unwrap();
     assert_eq!(got.as_str(), Some("hello from workerd"));
 }
+
+/// A direct fetch belongs to its turn: when the turn rolls back (here the chain fails after
+/// `fetchVia` returned), the exchange is never made and no continuation runs. The host awaits
+/// direct fetches before answering, so once the answer is in, nothing more can happen.
+#[test]
+fn a_rolled_back_turn_makes_no_direct_fetch() {
+    use lumenize_cloudflare::envelope::{Envelope, Target};
+    use lumenize_core::structured_clone::Value;
+    let w = Workerd::start();
+    let url = format!("{}/uuid", suite::Backend::endpoint(&w));
+    let chain = lumenize_core::ocan::ctn()
+        .call(
+            "fetchVia",
+            vec![
+                "direct".into(),
+                "undone".into(),
+                url.into(),
+                Value::Number(10_000.0),
+            ],
+        )
+        .call("noSuchMethod", vec![])
+        .stringify()
+        .unwrap();
+    let body = envelope_text(&Envelope::Call {
+        to: Target::object("DESK", "rollback"),
+        chain,
+        reply: None,
+    });
+    let (status, text) = w.post_raw(Some(workerd::TOKEN), &body);
+    assert_eq!(status, 200, "{text}");
+    let answer: lumenize_cloudflare::envelope::Answer = serde_json::from_str(&text).unwrap();
+    assert!(
+        matches!(
+            answer.outcome,
+            lumenize_cloudflare::envelope::Outcome::Err(_)
+        ),
+        "the chain failed: {text}"
+    );
+    let outcomes = suite::Backend::call(&w, "rollback", "outcomes", vec![]).unwrap();
+    let outcomes = <Vec<String> as lumenize_core::ocan::FromValue>::from_value(outcomes).unwrap();
+    assert!(outcomes.is_empty(), "a continuation ran: {outcomes:?}");
+    assert_eq!(w.endpoint_requests(), 0, "the exchange was made");
+}

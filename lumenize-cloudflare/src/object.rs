@@ -140,7 +140,7 @@ impl ObjectHost {
                 }
                 let run = self.with_engine(&to, |e, env| e.trigger(env, trigger_limit(limit)));
                 let run = match run {
-                    Ok((r, direct)) => (r, direct),
+                    Ok(r) => r,
                     Err(e) => return cannot_open(e),
                 };
                 let ran = self.finish_alarm_run(run).await;
@@ -163,7 +163,7 @@ impl ObjectHost {
             name: None,
         };
         let run = match self.with_engine(&to, |e, env| e.alarm(env)) {
-            Ok((run, direct)) => (run, direct),
+            Ok(run) => run,
             Err(e) => {
                 let message = format!("alarm: cannot open the object: {e}");
                 console_line(&message);
@@ -254,8 +254,9 @@ impl ObjectHost {
     /// After committed turns: push the alarm change to the platform, send the messages in
     /// order, then perform the direct fetches the turns queued and run their continuations
     /// (each one more turn, whose outputs are released the same way). When every turn rolled
-    /// back, their direct fetches are dropped with them; in an alarm run where some schedules
-    /// failed, the queued fetches of the others run.
+    /// back, their direct fetches are dropped with them; in an alarm run where only some
+    /// turns rolled back, every queued fetch runs (the outputs do not say which turn queued
+    /// which).
     async fn release(
         &self,
         outputs: &mut Outputs,

@@ -203,7 +203,9 @@ impl Desk {
     /// Starts a fetch of `url` with `design` (`"direct"`, `"simple"` or `"orchestrated"`): the
     /// three designs called the same way, for comparisons. The continuation records the
     /// outcome under `tag` (see [`Desk::outcomes`]) and the time it ran (see
-    /// [`Desk::done_times`]). Returns the request id (`tag`).
+    /// [`Desk::done_times`]). Returns the request id (`tag`). Direct fetches reach what the
+    /// host allowed ([`Desk::with_direct_policy`]); natively they need `lumenize-core`'s
+    /// `native` feature, on Cloudflare they use `lumenize_cloudflare::direct_fetch`.
     #[handler(name = "fetchVia")]
     pub fn fetch_via(
         &mut self,

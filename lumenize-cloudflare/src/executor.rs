@@ -1,5 +1,5 @@
-//! The fetch executor on Cloudflare: the HTTP exchange of an [`ExecutorJob`] with the
-//! runtime's own `fetch`, bounded by the job's timeout (an `AbortController` plus a timer) and
+//! The HTTP exchange on Cloudflare, shared by the fetch executor (an [`ExecutorJob`]'s) and the
+//! direct design ([`direct_fetch`](crate::direct_fetch)): the runtime's own `fetch`, bounded by the job's timeout (an `AbortController` plus a timer) and
 //! body cap (the body is streamed and dropped at the cap), every hop checked by the executor's
 //! [`FetchPolicy`] (redirects are followed here, `redirect: "manual"`), producing the same
 //! [`FetchResponse`] / [`FetchError`] as the native executor.
@@ -8,7 +8,7 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use lumenize_core::fetch::{
     decode_body, CappedBody, ExecutorJob, FetchError, FetchPolicy, FetchRequest, FetchResponse,
-    MAX_REDIRECTS,
+    HttpLimits, MAX_REDIRECTS,
 };
 use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
@@ -21,15 +21,27 @@ use crate::sql::js_error_text;
 const CREDENTIALS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 
 /// Performs the job's request, reading the whole body. Every HTTP status is `Ok`.
-pub async fn perform(job: &ExecutorJob, policy: &FetchPolicy) -> Result<FetchResponse, FetchError> {
-    let req = match &job.request {
-        Ok(r) => r,
-        Err(e) => return Err(e.clone()),
-    };
+pub async fn perform_job(
+    job: &ExecutorJob,
+    policy: &FetchPolicy,
+) -> Result<FetchResponse, FetchError> {
+    match &job.request {
+        Ok(req) => perform(req, job.limits, policy).await,
+        Err(e) => Err(e.clone()),
+    }
+}
+
+/// Performs `req` within `limits`, every hop checked by `policy`, reading the whole body.
+/// Every HTTP status is `Ok`.
+pub async fn perform(
+    req: &FetchRequest,
+    limits: HttpLimits,
+    policy: &FetchPolicy,
+) -> Result<FetchResponse, FetchError> {
     let controller = AbortController::default();
     let signal = controller.signal();
-    let exchange = Box::pin(exchange(req, policy, &signal, job.limits.max_body_bytes));
-    let timer = Delay::from(job.limits.timeout);
+    let exchange = Box::pin(exchange(req, policy, &signal, limits.max_body_bytes));
+    let timer = Delay::from(limits.timeout);
     let finished = match select(exchange, timer).await {
         Either::Left((outcome, _)) => Some(outcome),
         Either::Right(((), _)) => None,
@@ -39,7 +51,7 @@ pub async fn perform(job: &ExecutorJob, policy: &FetchPolicy) -> Result<FetchRes
     finished.unwrap_or_else(|| {
         Err(FetchError::ExecutorTimeout {
             url: req.url.clone(),
-            timeout_ms: u64::try_from(job.limits.timeout.as_millis()).unwrap_or(u64::MAX),
+            timeout_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
         })
     })
 }

@@ -4,6 +4,8 @@
 use lumenize_core::context::Ctx;
 use worker::Env;
 
+use crate::direct_job::DirectQueue;
+
 /// Cloudflare extras reachable from a handler's [`Ctx`] (objects hosted by
 /// [`ObjectHost`](crate::ObjectHost) and workers served by [`Workers`](crate::Workers)): the
 /// Worker's [`Env`], with its bindings (KV, R2, D1, queues, services, Durable Object
@@ -23,12 +25,27 @@ use worker::Env;
 /// [`TOKEN_BINDING`]: crate::envelope::TOKEN_BINDING
 pub struct CfExt {
     env: Env,
+    /// Objects only: the direct fetches queued by the current turn (a worker cannot wait).
+    direct: Option<DirectQueue>,
 }
 
 impl CfExt {
-    /// The extras over `env` (hosts build one per instance or invocation).
+    /// The extras of a worker invocation over `env`.
     pub(crate) fn new(env: Env) -> CfExt {
-        CfExt { env }
+        CfExt { env, direct: None }
+    }
+
+    /// The extras of an object instance over `env`, with a queue for direct fetches.
+    pub(crate) fn for_object(env: Env) -> CfExt {
+        CfExt {
+            env,
+            direct: Some(DirectQueue::default()),
+        }
+    }
+
+    /// The queue of direct fetches, on objects.
+    pub(crate) fn direct_queue(&self) -> Option<&DirectQueue> {
+        self.direct.as_ref()
     }
 
     /// The Cloudflare extras of `ctx`, when it runs on the Cloudflare backend.

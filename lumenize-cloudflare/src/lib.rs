@@ -1,11 +1,16 @@
 //! The Cloudflare backend of [`lumenize_core`]: the same objects, alarms, continuations and
-//! `proxy_fetch_simple` as the native runtime, running on Durable Objects with workers-rs.
+//! the three fetch designs as the native runtime, running on Durable Objects with workers-rs:
+//! `proxy_fetch_simple` and the orchestrated `proxy_fetch` (host
+//! `lumenize_core::fetch::FetchOrchestrator` in a Durable Object class bound as
+//! `FETCH_ORCHESTRATOR`) as they are, and the direct design through [`direct_fetch`] (the
+//! core one needs the native runtime's async support).
 //!
 //! - [`ObjectHost`] hosts one object inside a `#[durable_object]` struct: storage on the
 //!   object's SQLite (`ctx.storage.sql`), one `transactionSync` per handler, the alarm slot on
 //!   `setAlarm`/`deleteAlarm` (its time is the earliest schedule's; only the schedules are
 //!   stored), the clock from
-//!   `Date.now()`, and `call_raw` messages queued during the handler and sent after commit.
+//!   `Date.now()`, `call_raw` messages queued during the handler and sent after commit, and
+//!   the direct fetches it queued awaited after that.
 //! - [`Workers`] serves the stateless side: the fetch executor (its HTTP exchange runs in
 //!   `ctx.waitUntil` after it has answered) and your own workers.
 //! - [`envelope`] is the protocol between them (JSON over `fetch`, wire text inside). It is
@@ -93,13 +98,19 @@
 //! [`lumenize_core::transport::id_from_name`] does not route here; RPC targets are not
 //! offered (register a worker); a handler that panics traps the WebAssembly instance (the
 //! turn's transaction still rolls back, but the instance is not reusable), whereas the native
-//! runtime catches the panic.
+//! runtime catches the panic. A direct fetch ([`direct_fetch`]) keeps the message that started
+//! it open until its continuation has run (the object awaits it, as a Durable Object awaiting
+//! `fetch()` does), where natively the call returns at once and the continuation follows.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod envelope;
 pub mod guard;
 
+#[cfg(target_arch = "wasm32")]
+mod direct;
+#[cfg(target_arch = "wasm32")]
+mod direct_job;
 #[cfg(target_arch = "wasm32")]
 mod executor;
 #[cfg(target_arch = "wasm32")]
@@ -113,6 +124,9 @@ mod transport;
 #[cfg(target_arch = "wasm32")]
 mod worker;
 
+#[cfg(target_arch = "wasm32")]
+#[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
+pub use direct::direct_fetch;
 #[cfg(target_arch = "wasm32")]
 #[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
 pub use ext::CfExt;

@@ -2,7 +2,8 @@
 //! `transactionSync` around the synchronous handler, the alarm time derived from the schedules,
 //! rollback on failure, alarm runs with retries) are `lumenize_core::turn::TurnEngine`'s, the
 //! same as the native host's; this file adds Cloudflare's parts: after commit it re-arms the
-//! real alarm (`setAlarm`/`deleteAlarm`) and sends the outbox.
+//! real alarm (`setAlarm`/`deleteAlarm`), sends the outbox and awaits the direct fetches the
+//! turn queued (then runs their continuations) before answering.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,6 +13,7 @@ use lumenize_core::ocan::Dispatch;
 use lumenize_core::turn::{AlarmRun, Outputs, TurnEngine, TurnEnv};
 use worker::{Env, Request, Response, State};
 
+use crate::direct_job::DirectFetch;
 use crate::envelope::{Answer, Envelope, Outcome, Target};
 use crate::ext::CfExt;
 use crate::guard::trigger_limit;
@@ -66,7 +68,7 @@ impl ObjectHost {
     ) -> ObjectHost {
         ObjectHost {
             binding: binding.to_string(),
-            ext: CfExt::new(env.clone()),
+            ext: CfExt::for_object(env.clone()),
             transport: CfTransport::new(env),
             factory: Rc::new(move |ctx| Box::new(factory(ctx))),
             engine: RefCell::new(None),
@@ -85,7 +87,7 @@ impl ObjectHost {
         let answer = match envelope {
             Envelope::Call { chain, reply, .. } => {
                 let turn = self.with_engine(&to, |e, env| e.call(env, &chain).into_parts());
-                let (result, mut outputs) = match turn {
+                let ((result, mut outputs), direct) = match turn {
                     Ok(t) => t,
                     Err(e) => return cannot_open(e),
                 };
@@ -102,7 +104,7 @@ impl ObjectHost {
                         outcome: outcome.clone(),
                     });
                 }
-                self.release(&mut outputs, messages).await;
+                self.release(&mut outputs, messages, direct).await;
                 Answer { outcome }
             }
             Envelope::Deliver {
@@ -114,7 +116,7 @@ impl ObjectHost {
                 let turn = self.with_engine(&to, |e, env| {
                     e.deliver(env, &continuation, &outcome).into_parts()
                 });
-                let (result, mut outputs) = match turn {
+                let ((result, mut outputs), direct) = match turn {
                     Ok(t) => t,
                     Err(e) => return cannot_open(e),
                 };
@@ -129,7 +131,7 @@ impl ObjectHost {
                     .iter()
                     .map(crate::call_envelope)
                     .collect();
-                self.release(&mut outputs, messages).await;
+                self.release(&mut outputs, messages, direct).await;
                 answer
             }
             Envelope::Trigger { limit, .. } => {
@@ -198,22 +200,32 @@ impl ObjectHost {
 
     /// Runs `f` with the engine (opened first if needed) and Cloudflare's clock and
     /// transport; `Err` when the object cannot be opened. Synchronous: the engine is never
-    /// borrowed across an `await`.
+    /// borrowed across an `await`. Also returns the direct fetches `f`'s turns queued, taken
+    /// before any `await` so that a concurrent message's turns never take them.
     fn with_engine<T>(
         &self,
         to: &Target,
         f: impl FnOnce(&mut Engine, &TurnEnv<'_>) -> T,
-    ) -> Result<T, String> {
+    ) -> Result<(T, Vec<DirectFetch>), String> {
         self.open(to)?;
         let mut engine = self.engine.borrow_mut();
         let engine = engine.as_mut().ok_or("the object is not open")?;
         let env = TurnEnv::new(&self.transport, &now_ms).with_ext(&self.ext);
-        Ok(f(engine, &env))
+        let out = f(engine, &env);
+        let direct = self
+            .ext
+            .direct_queue()
+            .map(|q| q.take())
+            .unwrap_or_default();
+        Ok((out, direct))
     }
 
     /// After an alarm run: logs its failures, re-arms the platform alarm (firing consumed it)
     /// and sends the outbox. Returns the ids that ran.
-    async fn finish_alarm_run(&self, mut run: AlarmRun) -> Vec<String> {
+    async fn finish_alarm_run(
+        &self,
+        (mut run, direct): (AlarmRun, Vec<DirectFetch>),
+    ) -> Vec<String> {
         for f in run.failures() {
             console_line(&format!(
                 "schedule {} failed: {}; {:?}",
@@ -235,13 +247,66 @@ impl ObjectHost {
             .iter()
             .map(crate::call_envelope)
             .collect();
-        self.release(run.outputs_mut(), messages).await;
+        self.release(run.outputs_mut(), messages, direct).await;
         run.ran().to_vec()
     }
 
-    /// After committed turns: push the alarm change to the platform, then send the messages
-    /// in order.
-    async fn release(&self, outputs: &mut Outputs, messages: Vec<Envelope>) {
+    /// After committed turns: push the alarm change to the platform, send the messages in
+    /// order, then perform the direct fetches the turns queued and run their continuations
+    /// (each one more turn, whose outputs are released the same way). When every turn rolled
+    /// back, their direct fetches are dropped with them; in an alarm run where only some
+    /// turns rolled back, every queued fetch runs (the outputs do not say which turn queued
+    /// which).
+    async fn release(
+        &self,
+        outputs: &mut Outputs,
+        messages: Vec<Envelope>,
+        direct: Vec<DirectFetch>,
+    ) {
+        self.apply(outputs, messages).await;
+        let mut pending = committed(outputs, direct);
+        let me = Target::Object {
+            binding: self.binding.clone(),
+            id: None,
+            name: None,
+        };
+        while !pending.is_empty() {
+            // Concurrently, as awaited fetches of one request would be.
+            let outcomes =
+                futures_util::future::join_all(pending.iter().map(DirectFetch::perform)).await;
+            let mut next = Vec::new();
+            for (job, outcome) in pending.iter().zip(outcomes) {
+                let chain = match job.resumed(&outcome) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        console_line(&format!("direct fetch {}: cannot resume: {e}", job.id()));
+                        continue;
+                    }
+                };
+                let turn = self.with_engine(&me, |e, env| e.resume(env, &chain).into_parts());
+                let ((result, mut out), queued) = match turn {
+                    Ok(t) => t,
+                    Err(e) => {
+                        console_line(&format!("direct fetch {}: cannot open: {e}", job.id()));
+                        continue;
+                    }
+                };
+                if let Err(e) = result {
+                    console_line(&format!(
+                        "direct fetch {}: continuation failed: {e}",
+                        job.id()
+                    ));
+                }
+                let messages = out.take_outbox().iter().map(crate::call_envelope).collect();
+                self.apply(&mut out, messages).await;
+                next.extend(committed(&out, queued));
+            }
+            pending = next;
+        }
+    }
+
+    /// Pushes the alarm change to the platform, then sends the messages in order.
+    async fn apply(&self, outputs: &mut Outputs, messages: Vec<Envelope>) {
         if outputs.alarm_faults() > 0 {
             console_line("cannot reload the alarm slot after a rollback");
         }
@@ -259,5 +324,14 @@ impl ObjectHost {
             }
         }
         send_all(&self.transport, messages).await;
+    }
+}
+
+/// The direct fetches to perform: none when every turn that queued them rolled back.
+fn committed(outputs: &Outputs, direct: Vec<DirectFetch>) -> Vec<DirectFetch> {
+    if outputs.turns() > 0 && outputs.failed_turns() == outputs.turns() {
+        Vec::new()
+    } else {
+        direct
     }
 }

@@ -181,7 +181,7 @@ impl Workers {
             let transport = transport.clone();
             let policy = policy.clone();
             ctx.wait_until(async move {
-                let outcome = crate::executor::perform(&job, &policy).await;
+                let outcome = crate::executor::perform_job(&job, &policy).await;
                 match job.deliveries(&outcome) {
                     Ok(messages) => {
                         let envelopes = messages

@@ -258,9 +258,30 @@ fn origin_name(profile: LatencyProfile, v: Variant) -> String {
     format!("latency-{}-{}", profile.name(), v.key())
 }
 
+/// Largest `workerd.md` that [`write_outputs`] appends to the report.
+const MAX_WORKERD_SECTION: u64 = 256 * 1024;
+
+/// The section measured in local workerd, kept in the report across runs: `dir/workerd.md`
+/// as the workspace tests' driver wrote it (`measure_the_designs_in_workerd`, which needs the
+/// built worker and workerd, so it is not part of this experiment's run). Empty when there is
+/// none; a note when it is larger than [`MAX_WORKERD_SECTION`].
+fn workerd_section(dir: &Path) -> String {
+    let path = dir.join("workerd.md");
+    match std::fs::metadata(&path) {
+        Ok(m) if m.len() > MAX_WORKERD_SECTION => {
+            format!("\n(`workerd.md` is above {MAX_WORKERD_SECTION} bytes: not included.)\n")
+        }
+        Ok(_) => std::fs::read_to_string(&path)
+            .map(|t| format!("\n{t}"))
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
 /// Writes `report.md`, `summary.json` (see [`summary`]), `samples.csv`, `accounting.csv`,
 /// `scale.csv` and the SVG charts into
-/// `dir` (created if missing). Returns the files written.
+/// `dir` (created if missing). Returns the files written. A `workerd.md` already in `dir`
+/// (the latency comparison in local workerd) is appended to `report.md`.
 pub fn write_outputs(
     results: &Results,
     dir: &Path,
@@ -271,8 +292,10 @@ pub fn write_outputs(
     };
     std::fs::create_dir_all(dir).map_err(werr(dir))?;
     let analysis = analysis::Analysis::of(results);
+    let mut report = report::markdown(results, &analysis);
+    report.push_str(&workerd_section(dir));
     let mut files: Vec<(String, String)> = vec![
-        ("report.md".into(), report::markdown(results, &analysis)),
+        ("report.md".into(), report),
         ("samples.csv".into(), report::samples_csv(results)),
         ("accounting.csv".into(), report::accounting_csv(results)),
         ("scale.csv".into(), report::scale_csv(results)),

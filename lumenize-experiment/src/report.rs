@@ -223,9 +223,9 @@ fn designs_section(s: &mut String, r: &Results, a: &Analysis) {
         "- **In the real runtime (local workerd)**: the backend suite (`tests/tests/backend_workerd.rs`, \
          `rows_written_as_cloudflare_counts_them`) runs the row cases of `lumenize-core/tests/data/rows_written.txt` and a simple \
          fetch in workerd and compares the rows with the SQL cursors' own `rowsWritten`: the same counts as here (a simple fetch: \
-         its schedule's insert and delete). The *latency* comparison of the three designs in workerd is not done: the example \
-         worker hosts only the simple design (the direct design needs the native HTTP client, and no orchestrator object class is \
-         exported), so the latencies in this report are the native runtime's.\n"
+         its schedule's insert and delete). The *latency* comparison of the three designs in workerd is the last section, \
+         [Latency in local workerd](#latency-in-local-workerd-the-real-runtime), measured by the workspace tests' driver when \
+         `workerd.md` is beside this report; the latencies elsewhere in this report are the native runtime's.\n"
     );
 }
 

@@ -132,6 +132,15 @@ fn small_run_writes_a_complete_self_consistent_report() {
         &std::fs::read_to_string(out.path().join("cost-none.svg")).unwrap(),
     );
     check_scale(&results);
+    // The workerd section beside the report is kept in it, at the end.
+    let section = "## Latency in local workerd (the real runtime)\n\nmeasured elsewhere\n";
+    std::fs::write(out.path().join("workerd.md"), section).unwrap();
+    write_outputs(&results, out.path()).unwrap();
+    let again = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert_eq!(
+        again.strip_suffix(section),
+        Some(format!("{report}\n").as_str())
+    );
     let latency_svg =
         std::fs::read_to_string(out.path().join("latency-overhead-none.svg")).unwrap();
     assert_eq!(

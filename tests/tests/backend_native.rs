@@ -74,6 +74,11 @@ fn a_fetch_response_stops_at_the_cap() {
 }
 
 #[test]
+fn the_three_fetch_designs_each_continue_once() {
+    suite::the_three_fetch_designs_each_continue_once(&mut Native::start());
+}
+
+#[test]
 fn redirects_are_checked_hop_by_hop() {
     suite::redirects_are_checked_hop_by_hop(&mut Native::start());
 }

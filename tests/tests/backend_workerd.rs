@@ -3,6 +3,8 @@
 //! disk. Its twin, `backend_native.rs`, runs the same scenarios on the native runtime. The
 //! first run installs the pinned tools (see `backends/tools.rs`).
 
+#[path = "backends/latency.rs"]
+mod latency;
 #[path = "backends/mod.rs"]
 mod suite;
 #[path = "backends/tools.rs"]
@@ -106,8 +108,26 @@ fn a_fetch_response_stops_at_the_cap() {
 }
 
 #[test]
+fn the_three_fetch_designs_each_continue_once() {
+    suite::the_three_fetch_designs_each_continue_once(&mut Workerd::start());
+}
+
+#[test]
 fn redirects_are_checked_hop_by_hop() {
     suite::redirects_are_checked_hop_by_hop(&mut Workerd::start());
+}
+
+/// The latency comparison of the three fetch designs in workerd (minutes, a measurement):
+/// writes `workerd.json` and `workerd.md` into `docs/experiment` (or `$LUMENIZE_WORKERD_OUT`).
+/// See `backends/latency.rs`.
+#[test]
+#[ignore = "a measurement that takes minutes: run it on demand (see backends/latency.rs)"]
+fn measure_the_designs_in_workerd() {
+    let out = std::env::var_os("LUMENIZE_WORKERD_OUT").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/experiment"),
+        std::path::PathBuf::from,
+    );
+    latency::measure(&out);
 }
 
 fn envelope_text(e: &lumenize_cloudflare::envelope::Envelope) -> String {
@@ -205,7 +225,8 @@ fn an_oversized_message_gets_413() {
 }
 
 /// The executor's default policy (no local opt-in in the config) refuses the local server,
-/// by address and by name, with a definite outcome; nothing reaches the server.
+/// by address and by name, with a definite outcome, and so does the desk's own direct fetch;
+/// nothing reaches the server.
 #[test]
 fn the_default_executor_refuses_loopback() {
     use lumenize_core::structured_clone::Value;
@@ -237,11 +258,24 @@ fn the_default_executor_refuses_loopback() {
         )
         .unwrap();
     }
-    let got = suite::eventually("both outcomes", std::time::Duration::from_secs(15), || {
+    // The desk's own (direct) fetches obey the same configuration.
+    suite::Backend::call(
+        &w,
+        "strict",
+        "fetchVia",
+        vec![
+            "direct".into(),
+            "direct".into(),
+            format!("{ep}/uuid").into(),
+            Value::Number(10_000.0),
+        ],
+    )
+    .unwrap();
+    let got = suite::eventually("every outcome", std::time::Duration::from_secs(15), || {
         let v = suite::Backend::call(&w, "strict", "outcomes", vec![])?;
         let mut o = <Vec<String> as lumenize_core::ocan::FromValue>::from_value(v).unwrap();
         o.sort();
-        if o.len() == 2 {
+        if o.len() == 3 {
             Ok(o)
         } else {
             Err(format!("{o:?}"))
@@ -249,7 +283,11 @@ fn the_default_executor_refuses_loopback() {
     });
     assert_eq!(
         got,
-        vec!["literal=FetchDeniedError", "name=FetchDeniedError"]
+        vec![
+            "direct=FetchDeniedError",
+            "literal=FetchDeniedError",
+            "name=FetchDeniedError"
+        ]
     );
     assert_eq!(w.endpoint_requests(), 0, "nothing reached the local server");
 }
@@ -335,4 +373,47 @@ fn worker_handlers_read_vars_through_cf_ext() {
     };
     let got = lumenize_core::structured_clone::parse(&wire).unwrap();
     assert_eq!(got.as_str(), Some("hello from workerd"));
+}
+
+/// A direct fetch belongs to its turn: when the turn rolls back (here the chain fails after
+/// `fetchVia` returned), the exchange is never made and no continuation runs. The host awaits
+/// direct fetches before answering, so once the answer is in, nothing more can happen.
+#[test]
+fn a_rolled_back_turn_makes_no_direct_fetch() {
+    use lumenize_cloudflare::envelope::{Envelope, Target};
+    use lumenize_core::structured_clone::Value;
+    let w = Workerd::start();
+    let url = format!("{}/uuid", suite::Backend::endpoint(&w));
+    let chain = lumenize_core::ocan::ctn()
+        .call(
+            "fetchVia",
+            vec![
+                "direct".into(),
+                "undone".into(),
+                url.into(),
+                Value::Number(10_000.0),
+            ],
+        )
+        .call("noSuchMethod", vec![])
+        .stringify()
+        .unwrap();
+    let body = envelope_text(&Envelope::Call {
+        to: Target::object("DESK", "rollback"),
+        chain,
+        reply: None,
+    });
+    let (status, text) = w.post_raw(Some(workerd::TOKEN), &body);
+    assert_eq!(status, 200, "{text}");
+    let answer: lumenize_cloudflare::envelope::Answer = serde_json::from_str(&text).unwrap();
+    assert!(
+        matches!(
+            answer.outcome,
+            lumenize_cloudflare::envelope::Outcome::Err(_)
+        ),
+        "the chain failed: {text}"
+    );
+    let outcomes = suite::Backend::call(&w, "rollback", "outcomes", vec![]).unwrap();
+    let outcomes = <Vec<String> as lumenize_core::ocan::FromValue>::from_value(outcomes).unwrap();
+    assert!(outcomes.is_empty(), "a continuation ran: {outcomes:?}");
+    assert_eq!(w.endpoint_requests(), 0, "the exchange was made");
 }

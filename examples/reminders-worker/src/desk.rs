@@ -3,7 +3,7 @@
 //! Cloudflare backend run this same file.
 
 use lumenize_core::alarms::{Schedule, ScheduleFilter, When};
-use lumenize_core::fetch::{self, FetchOptions, TestMode};
+use lumenize_core::fetch::{self, Design, FetchOptions, FetchPolicy, TestMode};
 use lumenize_core::ocan::ResultMarker;
 use lumenize_core::prelude::*;
 use lumenize_core::structured_clone::ObjectKind;
@@ -15,11 +15,17 @@ pub const DESK_BINDING: &str = "DESK";
 /// A reminders desk. Reminders ring by writing a row; fetch outcomes are written with the tag
 /// the caller chose, so a test (or a user) can read back exactly what ran, and how often.
 #[derive(Debug, Default)]
-pub struct Desk;
+pub struct Desk {
+    /// Where the desk's own (direct) fetches may connect: public addresses unless the host
+    /// that registers the desk allows more (a local test configuration). Not the caller's
+    /// choice, as the executor's policy is not.
+    direct_policy: FetchPolicy,
+}
 
 const SCHEMA: &str = "\
 CREATE TABLE IF NOT EXISTS rung (id INTEGER PRIMARY KEY, text TEXT NOT NULL, at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS fetched (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, outcome TEXT NOT NULL);";
+CREATE TABLE IF NOT EXISTS fetched (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, outcome TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fetch_done (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, at INTEGER NOT NULL);";
 
 /// The handlers: every `pub` method below with `&mut self` (the constructor is not one).
 /// `Desk::ctn().ring(text)` is the chain calling `ring`, checked when this compiles.
@@ -29,7 +35,7 @@ impl Desk {
     pub fn new(ctx: &Ctx<'_>) -> Desk {
         // A failure here fails the first turn, which then constructs again.
         let _ = ctx.sql().exec_batch(SCHEMA);
-        Desk
+        Desk::default()
     }
 
     /// Schedules `ring(text)` in `delay_ms`; returns the schedule's id.
@@ -194,6 +200,87 @@ impl Desk {
             .map_err(|e| e.to_string())
     }
 
+    /// Starts a fetch of `url` with `design` (`"direct"`, `"simple"` or `"orchestrated"`): the
+    /// three designs called the same way, for comparisons. The continuation records the
+    /// outcome under `tag` (see [`Desk::outcomes`]) and the time it ran (see
+    /// [`Desk::done_times`]). Returns the request id (`tag`). Direct fetches reach what the
+    /// host allowed ([`Desk::with_direct_policy`]); natively they need `lumenize-core`'s
+    /// `native` feature, on Cloudflare they use `lumenize_cloudflare::direct_fetch`.
+    #[handler(name = "fetchVia")]
+    pub fn fetch_via(
+        &mut self,
+        ctx: &Ctx<'_>,
+        design: String,
+        tag: String,
+        url: String,
+        timeout_ms: f64,
+    ) -> Result<String, String> {
+        let design = match design.as_str() {
+            "direct" => Design::Direct,
+            "simple" => Design::Simple,
+            "orchestrated" => Design::Orchestrated,
+            other => {
+                return Err(format!(
+                    "unknown design {other:?}: direct, simple or orchestrated"
+                ))
+            }
+        };
+        let options = FetchOptions {
+            timeout: Duration::from_millis(timeout_ms as u64),
+            request_id: Some(tag.clone()),
+            policy: self.direct_policy.clone(),
+            ..FetchOptions::default()
+        };
+        let cont = Desk::ctn().fetched_at(tag, ResultMarker);
+        let url = Value::from(url);
+        // The core's direct design awaits inside the native runtime; Cloudflare's host awaits
+        // it for the object itself.
+        #[cfg(target_arch = "wasm32")]
+        if design == Design::Direct {
+            return lumenize_cloudflare::direct_fetch(ctx, &url, &cont, &options)
+                .map_err(|e| e.to_string());
+        }
+        fetch::start_fetch(design, ctx, &url, &cont, &options).map_err(|e| e.to_string())
+    }
+
+    /// The continuation of [`Desk::fetch_via`]: records the outcome as [`Desk::fetched`]
+    /// does, and the time it ran.
+    #[handler(name = "fetchedAt")]
+    pub fn fetched_at(&mut self, ctx: &Ctx<'_>, tag: String, outcome: Value) -> Result<(), String> {
+        self.fetched(ctx, tag.clone(), outcome)?;
+        ctx.sql()
+            .exec(
+                "INSERT INTO fetch_done (tag, at) VALUES (?1, ?2)",
+                &[SqlValue::from(tag), SqlValue::Integer(ctx.now_ms())],
+            )
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// `tag=ms` for every [`Desk::fetch_via`] continuation whose tag starts with `prefix`: the
+    /// backend's clock (ms since the epoch) when it ran, in arrival order.
+    #[handler(name = "doneTimes")]
+    pub fn done_times(&mut self, ctx: &Ctx<'_>, prefix: String) -> Result<Vec<String>, String> {
+        let rows = ctx
+            .sql()
+            .exec(
+                "SELECT tag, at FROM fetch_done WHERE substr(tag, 1, length(?1)) = ?1 ORDER BY id",
+                &[SqlValue::from(prefix)],
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(rows
+            .rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}={}",
+                    r[0].as_str().unwrap_or("?"),
+                    r[1].as_i64().unwrap_or(-1)
+                )
+            })
+            .collect())
+    }
+
     /// Every recorded outcome as `tag=outcome`, in arrival order.
     pub fn outcomes(&mut self, ctx: &Ctx<'_>) -> Result<Vec<String>, String> {
         let rows = ctx
@@ -273,6 +360,16 @@ impl Desk {
         }
         let _ = ctx;
         Err("no Worker environment on this host".into())
+    }
+}
+
+impl Desk {
+    /// This desk, whose direct fetches ([`Desk::fetch_via`] with `"direct"`) may reach what
+    /// `policy` allows (the default reaches public addresses only).
+    pub fn with_direct_policy(self, policy: FetchPolicy) -> Desk {
+        Desk {
+            direct_policy: policy,
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 //! - [`desk`](mod@desk) is the object: reminders on the multiplexed alarms (schedule, cancel
 //!   returning the schedule) and `proxy_fetch_simple` with a continuation.
 //! - On `wasm32`, this crate is also a Cloudflare Worker (module `cloudflare`): a Durable
-//!   Object class `DeskObject` hosting the desk, and a worker serving the fetch executor. See
+//!   Object class `DeskObject` hosting the desk, a class `OrchestratorObject` hosting the
+//!   orchestrated design's `FetchOrchestrator`, and a worker serving the fetch executor. See
 //!   the README's "Cloudflare" section to build it with `worker-build`, run it in `workerd`
 //!   and deploy it with wrangler.
 //! - Natively, register [`desk::desk`] with `lumenize_core::runtime::Runtime::builder()`.
@@ -18,7 +19,9 @@ mod cloudflare {
 
     use lumenize_cloudflare::{CfExt, ObjectHost, Workers};
     use lumenize_core::context::Ctx;
-    use lumenize_core::fetch::{FetchPolicy, EXECUTOR_BINDING};
+    use lumenize_core::fetch::{
+        FetchOrchestrator, FetchPolicy, EXECUTOR_BINDING, ORCHESTRATOR_BINDING,
+    };
     use worker::*;
 
     use crate::desk::{desk, DESK_BINDING};
@@ -29,7 +32,31 @@ mod cloudflare {
 
     impl DurableObject for DeskObject {
         fn new(state: State, env: Env) -> Self {
-            DeskObject(ObjectHost::new(state, env, DESK_BINDING, desk))
+            let policy = local_policy(&env);
+            DeskObject(ObjectHost::new(state, env, DESK_BINDING, move |ctx| {
+                desk(ctx).with_direct_policy(policy.clone())
+            }))
+        }
+
+        async fn fetch(&self, req: Request) -> Result<Response> {
+            self.0.fetch(req).await
+        }
+
+        async fn alarm(&self) -> Result<Response> {
+            self.0.alarm().await
+        }
+    }
+
+    /// The orchestrated design's orchestrator (bound as `FETCH_ORCHESTRATOR`, the object
+    /// `proxy_fetch` calls): the core's `FetchOrchestrator`, with an alarm per request.
+    #[durable_object]
+    pub struct OrchestratorObject(ObjectHost);
+
+    impl DurableObject for OrchestratorObject {
+        fn new(state: State, env: Env) -> Self {
+            OrchestratorObject(ObjectHost::new(state, env, ORCHESTRATOR_BINDING, |_| {
+                FetchOrchestrator
+            }))
         }
 
         async fn fetch(&self, req: Request) -> Result<Response> {
@@ -56,20 +83,25 @@ mod cloudflare {
     lumenize_core::handlers!(Settings { greeting() });
 
     /// Set to `"1"` only in local configurations (the workerd config of the tests): lets the
-    /// fetch executor reach loopback, where a local test server listens. Deployed, the
-    /// executor reaches public addresses only.
+    /// fetch executor and the desk's direct fetches reach loopback, where a local test server
+    /// listens. Deployed, they reach public addresses only.
     const ALLOW_LOCAL_FETCH: &str = "ALLOW_LOCAL_FETCH";
 
-    #[event(fetch)]
-    async fn main(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    /// The fetch policy this deployment's configuration allows.
+    fn local_policy(env: &Env) -> FetchPolicy {
         let local = env
             .var(ALLOW_LOCAL_FETCH)
             .is_ok_and(|v| v.to_string() == "1");
-        let policy = if local {
+        if local {
             FetchPolicy::default().allow_loopback()
         } else {
             FetchPolicy::default()
-        };
+        }
+    }
+
+    #[event(fetch)]
+    async fn main(req: Request, env: Env, ctx: Context) -> Result<Response> {
+        let policy = local_policy(&env);
         let workers = Workers::new()
             .fetch_executor_with_policy(EXECUTOR_BINDING, policy)
             .worker("SETTINGS", |_| Settings);

@@ -28,10 +28,13 @@ const worker :Workerd.Worker = (
   compatibilityDate = "2025-09-01",
   durableObjectNamespaces = [
     (className = "DeskObject", uniqueKey = "reminders-worker-desk", enableSql = true),
+    # The orchestrated fetch design's orchestrator (lumenize_core::fetch::FetchOrchestrator).
+    (className = "OrchestratorObject", uniqueKey = "reminders-worker-orchestrator", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "do-disk"),
   bindings = [
     (name = "DESK", durableObjectNamespace = "DeskObject"),
+    (name = "FETCH_ORCHESTRATOR", durableObjectNamespace = "OrchestratorObject"),
     # The fetch executor is this same worker, reached through a service binding.
     (name = "FETCH_EXECUTOR", service = "main"),
     # Local runs only: in production set it with `wrangler secret put LUMENIZE_TOKEN` to a
@@ -40,7 +43,8 @@ const worker :Workerd.Worker = (
     # Local runs and tests only: serves the `Trigger` test hook (runs schedules early).
     # Never set it in a deployment.
     (name = "LUMENIZE_TEST_HOOKS", text = "1"),
-    # Local runs and tests only: the fetch executor may reach loopback (a local test server).
+    # Local runs and tests only: the fetch executor and the desk's direct fetches may reach
+    # loopback (a local test server).
     (name = "ALLOW_LOCAL_FETCH", text = "1"),
     # Read by the desk's `settings` handler through `CfExt` (the Worker's Env): a var and a
     # secret (both are text bindings to workerd; in production `[vars]` and

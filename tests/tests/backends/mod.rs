@@ -611,3 +611,64 @@ pub fn rows_written_as_cloudflare_counts_them(b: &mut dyn Backend) {
         "schedule insert + delete + outcome row"
     );
 }
+
+/// The three fetch designs called the same way (`fetchVia`): direct (the desk fetches
+/// itself), simple (`proxy_fetch_simple`) and orchestrated (`proxy_fetch` through the
+/// orchestrator object): each runs its continuation exactly once, with the response, and
+/// leaves nothing pending on the desk.
+pub fn the_three_fetch_designs_each_continue_once(b: &mut dyn Backend) {
+    let desk = "designs";
+    let url = format!("{}/status/201", b.endpoint());
+    let designs = ["direct", "simple", "orchestrated"];
+    for d in designs {
+        let id = call(
+            b,
+            desk,
+            "fetchVia",
+            vec![s(d), s(&format!("{d}-1")), s(&url), n(10_000.0)],
+        );
+        assert_eq!(
+            id.as_str(),
+            Some(format!("{d}-1").as_str()),
+            "{d}: the request id"
+        );
+    }
+    let outcomes = eventually(
+        "every design's continuation runs",
+        Duration::from_secs(10),
+        || {
+            let o = strings(b, desk, "outcomes");
+            if o.len() >= designs.len() {
+                Ok(o)
+            } else {
+                Err(format!("{o:?}"))
+            }
+        },
+    );
+    let mut sorted = outcomes.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        vec!["direct-1=201", "orchestrated-1=201", "simple-1=201"],
+        "each design's continuation ran once with the response: {outcomes:?}"
+    );
+    let times = call(b, desk, "doneTimes", vec![s("")]);
+    let times = Vec::<String>::from_value(times).expect("strings");
+    assert_eq!(
+        times.len(),
+        designs.len(),
+        "one recorded time each: {times:?}"
+    );
+    assert_eq!(fetch_stats(b, desk), (0, 0), "no simple fetch left pending");
+    let refused = b.call(
+        desk,
+        "fetchVia",
+        vec![s("pigeon"), s("x"), s(&url), n(1_000.0)],
+    );
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.contains("unknown design")),
+        "an unknown design is refused: {refused:?}"
+    );
+}

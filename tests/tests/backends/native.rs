@@ -19,7 +19,10 @@ pub struct Native {
 
 fn build(dir: &std::path::Path) -> Runtime {
     fetch::install_with_policy(Runtime::builder(), FetchPolicy::default().allow_loopback())
-        .object(DESK_BINDING, desk)
+        // The desk's direct fetches reach the endpoint server too, as in the workerd config.
+        .object(DESK_BINDING, |ctx| {
+            desk(ctx).with_direct_policy(FetchPolicy::default().allow_loopback())
+        })
         .data_dir(dir)
         .build()
         .expect("the runtime starts")

@@ -26,3 +26,13 @@ pub fn inside_macros(s: String) -> impl Stream<Item = Value> {
         yield merge(w, r, p);
     }
 }
+
+mod globbed {
+    use a::*;
+    use compat::lc::structured_clone::*;
+
+    pub async fn g(s: &str) {
+        structured_clone::stringify(s).await;
+        preprocess(s).await;
+    }
+}

@@ -62,10 +62,9 @@
 //! of this crate or of another crate).
 //!
 //! Not done: a registry or git dependency's sources are never read (even when Cargo has them
-//! on disk), so what it re-exports is not known: its calls named like a target are reported,
-//! not edited; the unread dependencies of a *dependency* are not considered (a path crate
-//! re-exporting a registry crate's re-export of lumenize-core is not followed); a library
-//! whose root is not `src/lib.rs` is not read.
+//! on disk), so what it re-exports is not known: calls through it named like a target (also
+//! through a path crate's re-export of it) are reported, not edited; a library whose root is
+//! not `src/lib.rs` is not read; path dependencies deeper than 16 crates are not followed.
 //!
 //! # Safety net
 //!

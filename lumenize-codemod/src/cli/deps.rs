@@ -174,6 +174,7 @@ impl Linker {
         stack.push(dir.clone());
         let mut deps = Dependencies::default();
         let mut direct = false;
+        let mut lock = None;
         for dep in self.dependencies(&dir, &info) {
             if dep.dev_or_build {
                 continue;
@@ -184,6 +185,15 @@ impl Linker {
                 if let Some(lib) = self.library(d, rules, rules_key, stack, errors) {
                     let name = self.code_name(&dep, d);
                     deps.add_library(&name, lib);
+                }
+            } else {
+                // A registry dependency of the library may re-export a target too: the
+                // library's re-exports of it make calls that are reported, as the crate's own.
+                let lock = lock.get_or_insert_with(|| {
+                    self.lock(&dir, rules.target_packages(), rules_key, errors)
+                });
+                if lock.as_ref().is_some_and(|l| l.contains(&dep.package)) {
+                    deps.add_unread(&dep.code_name, &dep.package);
                 }
             }
         }

@@ -199,6 +199,13 @@ impl CrateContext {
             for (p, l) in &lib.libraries {
                 self.libraries.insert(p.clone(), l.clone());
             }
+            // What the library re-exports of its unread dependencies is reached here under
+            // their names (its paths resolve to `dep::…` as the library writes them).
+            for (n, package) in &lib.unread {
+                self.unread
+                    .entry(n.clone())
+                    .or_insert_with(|| package.clone());
+            }
         }
         for (name, package) in &deps.unread {
             self.unread.insert(name.clone(), package.clone());

@@ -23,6 +23,7 @@ pub fn inside_macros(s: String) -> impl Stream<Item = Value> {
         let w = crate::shim::sc::parse(&t, None).await.unwrap();
         let r = reg_helper::codec::parse(&s, None).await.unwrap();
         let p = plain_helper::codec::parse(&s, None).await.unwrap();
+        let h = a::helper_codec::stringify(&p).await.unwrap();
         yield merge(w, r, p);
     }
 }

@@ -42,8 +42,14 @@
 //! A call is a lumenize call only if its path resolves to `lumenize_core` through the file's
 //! `use` items (aliases, groups, globs, nested modules), `crate::`/`super::` re-exports the
 //! [`CrateContext`] found (also reached as `<lib name>::…` from the crate's `tests/`,
-//! `examples/`, `benches/` and `src/bin/`, when the context saw its `Cargo.toml`), or its
-//! written path. `str::parse`, `other::parse(..).await`, a local `fn parse` and
+//! `examples/`, `benches/` and `src/bin/`, when the context saw its `Cargo.toml`), another
+//! crate's re-exports (`dep::clone::parse`, with `dep` a library given through
+//! [`Dependencies::add_library`] and scanned with [`CrateContext::scan_library`]; the binary
+//! does this for every `path` dependency, transitively), or its written path. A call through
+//! a dependency that was not read but depends on a target package
+//! ([`Dependencies::add_unread`]; the binary reads this from `Cargo.lock`) and is named like a
+//! target function is reported ("may be … re-exported by …"), never edited.
+//! `str::parse`, `other::parse(..).await`, a local `fn parse` and
 //! `.schedule(..)` on a tokio/cron type are never touched. A method is edited
 //! only when its receiver is evidently an `Alarms` (`….alarms()`, a binding/parameter typed
 //! `Alarms`/`&Alarms`/`Arc<Alarms>`, a field of `self` declared as one); a receiver of another
@@ -52,7 +58,13 @@
 //! Inside known expression-list macros (`assert!`, `println!`, `vec!`, `tokio::join!`,
 //! `tokio::select!` branches, …) the same rewrites apply; candidates inside other macros,
 //! doc comments (doctests), or behind a deferred await (`let f = parse(s, None); f.await`) are
-//! reported, never skipped silently.
+//! reported, never skipped silently, whichever way their path resolves (a `use`, a re-export
+//! of this crate or of another crate).
+//!
+//! Not done: a registry or git dependency's sources are never read (even when Cargo has them
+//! on disk), so what it re-exports is not known: calls through it named like a target (also
+//! through a path crate's re-export of it) are reported, not edited; a library whose root is
+//! not `src/lib.rs` is not read; path dependencies deeper than 16 crates are not followed.
 //!
 //! # Safety net
 //!
@@ -157,8 +169,8 @@ pub mod write;
 // 12. `apply --verify`: the compiler's view of migrated crates.
 pub mod verify;
 
-pub use manifest::{ManifestError, ManifestInfo};
-pub use resolve::CrateContext;
+pub use manifest::{DependencyEntry, ManifestError, ManifestInfo};
+pub use resolve::{CrateContext, Dependencies};
 pub use results::{Diagnostic, Edit, FileMigration, Severity};
 pub use rules::{RuleError, RuleInfo, RuleSet};
 pub use unasync::{

@@ -573,6 +573,17 @@ impl RuleSet {
             .or_else(|| self.default_fn_rule())
     }
 
+    /// The function rule with a path ending in `name` (sync-fn first, then fn-to-method),
+    /// and that path (`lumenize_core::structured_clone::parse`). No fallback.
+    pub(crate) fn fn_path_named(&self, name: &str) -> Option<(&str, String)> {
+        let sync = self.sync_fns.iter().map(|f| (&f.rule, &f.paths));
+        let to_method = self.fn_to_methods.iter().map(|f| (&f.rule, &f.paths));
+        sync.chain(to_method).find_map(|(rule, paths)| {
+            let p = paths.iter().find(|p| p.last() == name)?;
+            Some((rule.as_str(), p.0.join("::")))
+        })
+    }
+
     /// The rule an unresolvable call of a function-rule name is reported under: the first
     /// sync-fn rule, else the first fn-to-method rule.
     pub(crate) fn default_fn_rule(&self) -> Option<&str> {

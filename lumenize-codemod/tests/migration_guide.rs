@@ -1,8 +1,8 @@
 //! MIGRATION.md (at the repository root) against the rules, so the two cannot drift:
 //! - every rule of `rules/builtin.toml`, and every rule implemented outside it (listed in
 //!   [`RULES_OUTSIDE_BUILTIN`]), has a section `` ## `ID` `` with a before and an after example;
-//! - every needs-review message the engine gives on the fixtures (their snapshots) and on
-//!   manifests is covered: its rule's section, or the section common to every call rule, has a
+//! - every needs-review message the engine gives on the fixtures and workspaces (their
+//!   snapshots) and on manifests is covered: its rule's section, or the section common to every call rule, has a
 //!   bullet `- "words": …` whose quoted words appear in the message;
 //! - no section describes a rule that does not exist.
 
@@ -73,14 +73,15 @@ fn every_rule_has_a_section_with_before_and_after() {
     }
 }
 
-/// Every needs-review message in the engine's fixture snapshots, as (rule, message).
+/// Every needs-review message in the engine's fixture snapshots and the workspace snapshots
+/// (`tests/cli_workspaces.rs`), as (rule, message).
 fn fixture_reviews() -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if !name.starts_with("engine_fixtures__") {
+        if !name.starts_with("engine_fixtures__") && !name.starts_with("cli_workspaces__") {
             continue;
         }
         for line in std::fs::read_to_string(&path).unwrap().lines() {

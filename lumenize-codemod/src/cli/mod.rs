@@ -10,6 +10,7 @@ mod args;
 #[cfg(feature = "bench-parse-only")]
 mod bench;
 mod config;
+mod deps;
 mod diff;
 mod eol;
 mod error;
@@ -164,6 +165,7 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool, allow_dirty: bool) -> u8 {
     let workset = walk::discover(&a.paths, &globs);
     let walked = started.elapsed();
     let mut rules = Rules::new(choice);
+    let mut linker = deps::Linker::default();
     let mut crates = Vec::with_capacity(workset.crates.len());
     for mut unit in workset.crates {
         let dir = unit.dir.clone().or_else(|| {
@@ -174,6 +176,8 @@ fn run_files(mode: Mode, a: RunArgs, verify: bool, allow_dirty: bool) -> u8 {
         match rules.for_dir(dir.as_deref()) {
             Ok(set) => {
                 unit.retarget(&set.packages);
+                // What its other crates re-export (libraries read once per run).
+                linker.link(&mut unit, &set.set, Arc::as_ptr(&set) as usize);
                 crates.push((unit, set));
             }
             Err(e) => return fatal(&e),

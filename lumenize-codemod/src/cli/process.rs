@@ -210,7 +210,7 @@ fn process_crate(
         Ok(t) => Some((l.engine_path.as_path(), t.as_str())),
         Err(_) => None,
     });
-    let ctx = CrateContext::scan_with(texts, &rules.set);
+    let ctx = CrateContext::scan_linked(texts, &rules.set, &unit.links);
     // The prefilter knows this crate's renames and re-exports and the config's rules.
     // Manifests always go to the engine: one per crate, cheap, and the byte prefilter is
     // written for Rust sources (it looks for `lumenize_core`, not `lumenize-core`).
@@ -297,6 +297,16 @@ fn process_crate(
             "manifest",
             format!("cannot parse Cargo.toml: {err}"),
         ));
+    }
+    if let Some(dir) = &unit.dir {
+        for err in &unit.link_errors {
+            outcomes.push(error_outcome(
+                &dir.join("Cargo.toml"),
+                display,
+                "manifest",
+                err.clone(),
+            ));
+        }
     }
     let scanned = loaded.iter().filter(|l| l.file.selected).count();
     (scanned, outcomes)

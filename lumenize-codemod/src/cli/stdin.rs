@@ -11,10 +11,13 @@ use std::io::{Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use lumenize_codemod::{migrate_manifest, migrate_source, CrateContext, FileMigration};
+use lumenize_codemod::{
+    migrate_manifest, migrate_source, CrateContext, Dependencies, FileMigration, RuleSet,
+};
 
 use super::args::{Format, RunArgs};
 use super::config::{self, RuleChoice};
+use super::deps;
 use super::diff;
 use super::eol;
 use super::json::Record;
@@ -66,7 +69,7 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
     let around = if is_manifest || a.stdin_filename.is_none() {
         None
     } else {
-        crate_around(&name)
+        crate_around(&name, &rules)
     };
     let engine_path = around
         .as_ref()
@@ -93,7 +96,8 @@ pub fn run(mode: Mode, a: &RunArgs, choice: &RuleChoice, printer: &Printer) -> u
         })
         .unwrap_or_default();
     files.push((engine_path.as_path(), text.as_str()));
-    let ctx = CrateContext::scan_with(files, &rules);
+    let links = around.as_ref().map(|c| c.links.clone()).unwrap_or_default();
+    let ctx = CrateContext::scan_linked(files, &rules, &links);
     let candidate =
         is_manifest || a.no_prefilter || ctx.prefilter(&rules).may_need_migration(text.as_bytes());
     let migration = if candidate {
@@ -201,19 +205,25 @@ struct Around {
     engine_path: PathBuf,
     /// The crate's other `.rs` files and manifest, crate-relative, as read.
     others: Vec<(PathBuf, String)>,
+    /// What its other crates re-export (see `deps`).
+    links: Dependencies,
 }
 
 /// Reads the crate holding `name` (which need not exist yet: its directory must), walked like
 /// a PATH argument; `None` outside any cargo package.
-fn crate_around(name: &Path) -> Option<Around> {
+fn crate_around(name: &Path, rules: &RuleSet) -> Option<Around> {
     let parent = name.parent().filter(|p| !p.as_os_str().is_empty());
     let dir = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok()?;
     let abs = dir.join(name.file_name()?);
     let workset = walk::discover(std::slice::from_ref(&dir), &walk::Globs::default());
-    let unit = workset
+    let mut unit = workset
         .crates
         .into_iter()
         .find(|u| u.dir.as_deref().is_some_and(|d| abs.starts_with(d)))?;
+    // Its dependencies that cannot be read only lose their re-exports here (the buffer's
+    // report has no place for the manifest's errors; `check` on the crate shows them).
+    deps::Linker::default().link(&mut unit, rules, 0);
+    let links = std::mem::take(&mut unit.links);
     let crate_dir = unit.dir?;
     let others = unit
         .files
@@ -227,5 +237,6 @@ fn crate_around(name: &Path) -> Option<Around> {
     Some(Around {
         engine_path: abs.strip_prefix(&crate_dir).ok()?.to_path_buf(),
         others,
+        links,
     })
 }

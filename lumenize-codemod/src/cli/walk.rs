@@ -14,7 +14,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::{WalkBuilder, WalkState};
 use rayon::prelude::*;
 
-use lumenize_codemod::{ManifestInfo, RuleSet};
+use lumenize_codemod::{Dependencies, ManifestInfo, RuleSet};
 
 use super::error::CliError;
 use super::manifest;
@@ -55,6 +55,12 @@ pub struct CrateUnit {
     pub targeted: bool,
     /// A manifest that cannot be parsed: the reason (the crate is then still processed).
     pub manifest_error: Option<String>,
+    /// The crate's manifest, when it parses.
+    pub manifest: Option<std::sync::Arc<ManifestInfo>>,
+    /// What its other crates contribute to name resolution (see `deps::Linker`).
+    pub links: Dependencies,
+    /// Dependencies that could not be read, each with the reason.
+    pub link_errors: Vec<String>,
 }
 
 impl CrateUnit {
@@ -366,12 +372,16 @@ fn group_by_crate(files: Vec<SourceFile>) -> Vec<CrateUnit> {
         .into_iter()
         .map(|(dir, mut files)| {
             files.sort_by(|a, b| a.path.cmp(&b.path));
-            let (dependencies, manifest_error) = match &dir {
-                None => (None, None),
+            let (dependencies, manifest_error, manifest) = match &dir {
+                None => (None, None, None),
                 Some(d) => match infos.get(d) {
-                    Some(Ok(info)) => (Some(dependencies(d, info)), None),
-                    Some(Err(e)) => (None, Some(e.clone())),
-                    None => (None, None),
+                    Some(Ok(info)) => (
+                        Some(dependencies(d, info)),
+                        None,
+                        Some(std::sync::Arc::new(info.clone())),
+                    ),
+                    Some(Err(e)) => (None, Some(e.clone()), None),
+                    None => (None, None, None),
                 },
             };
             let mut unit = CrateUnit {
@@ -380,6 +390,9 @@ fn group_by_crate(files: Vec<SourceFile>) -> Vec<CrateUnit> {
                 dependencies,
                 targeted: true,
                 manifest_error,
+                manifest,
+                links: Dependencies::default(),
+                link_errors: Vec::new(),
             };
             unit.retarget(builtin_packages());
             unit

@@ -101,6 +101,52 @@ pub struct ManifestInfo {
     packages: BTreeSet<String>,
     inherited: Vec<String>,
     workspace_packages: BTreeMap<String, String>,
+    /// Every dependency entry of the top level and the targets, in file order.
+    entries: Vec<DependencyEntry>,
+    /// `[workspace.dependencies]` key -> its `path`, when it has one.
+    workspace_paths: BTreeMap<String, String>,
+    /// The library's name in code (`[lib] name`, else the package's, `-` as `_`).
+    lib_name: Option<String>,
+}
+
+/// One dependency as a manifest writes it: what the dependent calls it, which package it is,
+/// and where its source is when it is local. Read by [`ManifestInfo::entries`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencyEntry {
+    key: String,
+    package: Option<String>,
+    path: Option<String>,
+    inherited: bool,
+    section: &'static str,
+}
+
+impl DependencyEntry {
+    /// The key (`lc` in `lc = { package = "lumenize-core" }`).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The `package = "…"` it renames, if any (for an inherited entry: see
+    /// [`ManifestInfo::workspace_package`]).
+    pub fn renamed_package(&self) -> Option<&str> {
+        self.package.as_deref()
+    }
+
+    /// Its `path = "…"`, relative to the manifest's directory.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    /// Written `key.workspace = true`: the workspace root's entry says the rest.
+    pub fn inherited(&self) -> bool {
+        self.inherited
+    }
+
+    /// `dependencies`, `dev-dependencies` or `build-dependencies` (or an old underscore
+    /// spelling).
+    pub fn section(&self) -> &str {
+        self.section
+    }
 }
 
 impl ManifestInfo {
@@ -121,12 +167,21 @@ impl ManifestInfo {
             is_workspace: doc.get("workspace").is_some(),
             ..ManifestInfo::default()
         };
+        let field = |dep: &Item, name: &str| {
+            dep.as_table_like()
+                .and_then(|t| t.get(name))
+                .and_then(Item::as_str)
+                .map(String::from)
+        };
         for t in dependency_tables(doc.as_table()) {
             match t.place {
                 Place::Workspace if t.section == "dependencies" => {
                     for (key, dep) in t.table.iter() {
                         info.workspace_packages
                             .insert(key.to_string(), package_of(key, dep).to_string());
+                        if let Some(path) = field(dep, "path") {
+                            info.workspace_paths.insert(key.to_string(), path);
+                        }
                     }
                 }
                 Place::Workspace => {}
@@ -142,10 +197,23 @@ impl ManifestInfo {
                         } else {
                             info.packages.insert(package_of(key, dep).to_string());
                         }
+                        info.entries.push(DependencyEntry {
+                            key: key.to_string(),
+                            package: field(dep, "package"),
+                            path: field(dep, "path"),
+                            inherited,
+                            section: t.section,
+                        });
                     }
                 }
             }
         }
+        // As `bump::lib_name`, from the document already parsed (discovery reads hundreds).
+        let name_in = |table: &str| doc.get(table)?.get("name")?.as_str().map(String::from);
+        info.lib_name = name_in("lib")
+            .or_else(|| name_in("package"))
+            .map(|n| n.replace('-', "_"))
+            .filter(|n| !n.is_empty());
         Ok(info)
     }
 
@@ -173,6 +241,32 @@ impl ManifestInfo {
     /// For a workspace root: the package a `[workspace.dependencies]` key names.
     pub fn workspace_package(&self, key: &str) -> Option<&str> {
         self.workspace_packages.get(key).map(String::as_str)
+    }
+
+    /// For a workspace root: the `path` of a `[workspace.dependencies]` entry (relative to
+    /// the root), when it is a local crate.
+    pub fn workspace_path(&self, key: &str) -> Option<&str> {
+        self.workspace_paths.get(key).map(String::as_str)
+    }
+
+    /// Every dependency entry (all sections, top level and targets), in file order.
+    ///
+    /// ```
+    /// let m = lumenize_codemod::ManifestInfo::read(
+    ///     "[package]\nname = 'b'\n[dependencies]\ncompat = { package = 'a', path = '../a' }\n",
+    /// )
+    /// .unwrap();
+    /// let e = &m.entries()[0];
+    /// assert_eq!((e.key(), e.renamed_package(), e.path()), ("compat", Some("a"), Some("../a")));
+    /// ```
+    pub fn entries(&self) -> &[DependencyEntry] {
+        &self.entries
+    }
+
+    /// The name code uses for this package's library: `[lib] name`, else the package's name
+    /// with `-` turned into `_`; `None` without a `[package]`.
+    pub fn lib_name(&self) -> Option<&str> {
+        self.lib_name.as_deref()
     }
 }
 

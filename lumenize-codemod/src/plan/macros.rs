@@ -196,6 +196,19 @@ impl Rewriter<'_> {
                     Some(Target::FnToMethod(k)) => {
                         (self.rules().fn_to_methods[k].rule.clone(), true)
                     }
+                    Some(Target::Maybe(m)) => {
+                        // Reported (never edited: nothing tells what `m.dep` re-exports).
+                        if awaited || implicit {
+                            let (at, end) = self.src().span(id.span());
+                            let s = self.src().span(tts[start].span()).0;
+                            let written = self.src().slice((s, end)).to_string();
+                            self.report_maybe(at, &written, &m);
+                            if let TokenTree::Group(g) = &tts[i + 1] {
+                                self.scan_tokens(g.stream(), mac, edit);
+                            }
+                        }
+                        continue;
+                    }
                     Some(Target::Unsure(_)) if self.evidence() => {
                         match self.rules().default_fn_rule() {
                             Some(rule) => (rule.to_string(), awaited),

@@ -4,7 +4,7 @@
 
 use syn::{Expr, ExprAwait, ExprCall, ExprMethodCall};
 
-use super::state::{Ctx, Recv, Rewriter, Target};
+use super::state::{Ctx, Maybe, Recv, Rewriter, Target};
 use crate::results::Severity;
 use crate::syntax::peel;
 use crate::text::{has_comment, is_blank, line_end_after_newline, line_start};
@@ -172,6 +172,11 @@ impl Rewriter<'_> {
                     Target::SyncFn(i) => self.rewrite_sync_fn(aw, call, i),
                     Target::FnToMethod(i) => self.rewrite_fn_to_method(aw, call, i),
                     Target::Unsure(name) => self.report_unsure(call, &name),
+                    Target::Maybe(m) => {
+                        let func = self.src().expr(&call.func);
+                        let written = self.src().slice(func).to_string();
+                        self.report_maybe(func.0, &written, &m);
+                    }
                 }
             }
             Expr::MethodCall(mc) => {
@@ -229,6 +234,29 @@ impl Rewriter<'_> {
             }
         }
         None
+    }
+
+    /// A call that may be a target re-exported by a dependency the run did not read (see
+    /// [`Target::Maybe`]): reported, whatever the file mentions (its crate depends on one that
+    /// depends on the target package). `written` is the call's path as written.
+    pub(crate) fn report_maybe(&mut self, at: usize, written: &str, m: &Maybe) {
+        let Some((rule, path)) = self.rules().fn_path_named(&m.name) else {
+            return;
+        };
+        let rule = rule.to_string();
+        let dep = &m.dep;
+        let package = self
+            .resolver()
+            .ctx
+            .unread
+            .get(dep)
+            .map_or(dep.as_str(), String::as_str);
+        let message = format!(
+            "`{written}(..)` may be `{path}` re-exported by `{dep}`; the tool did not read \
+             `{dep}` (package `{package}`, which depends on a package the rules migrate): \
+             check it by hand"
+        );
+        self.note(at, &rule, Severity::NeedsReview, message);
     }
 
     fn report_unsure(&mut self, call: &ExprCall, name: &str) {
@@ -497,7 +525,7 @@ impl Rewriter<'_> {
                     ),
                 );
             }
-            Target::Unsure(_) => {}
+            Target::Unsure(_) | Target::Maybe(_) => {}
         }
     }
 }

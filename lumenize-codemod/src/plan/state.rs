@@ -56,6 +56,17 @@ pub(crate) enum Target {
     FnToMethod(usize),
     /// Named like a target, but where it comes from could not be told.
     Unsure(String),
+    /// Named like a target and reached through a dependency the run did not read that
+    /// depends on a target package: it may re-export the target.
+    Maybe(Maybe),
+}
+
+/// A call through an unread dependency (see [`Target::Maybe`]).
+pub(crate) struct Maybe {
+    /// The dependency's name in code.
+    pub dep: String,
+    /// The function's name (the call's last segment).
+    pub name: String,
 }
 
 /// The planner: the visitor's position in the file, what it knows about the file, and the
@@ -482,10 +493,25 @@ impl<'a> Rewriter<'a> {
                 {
                     return Some(Target::SyncFn(i));
                 }
-                r.fn_to_methods
+                if let Some(i) = r
+                    .fn_to_methods
                     .iter()
                     .position(|f| f.paths.iter().any(|x| x.matches(&path)))
-                    .map(Target::FnToMethod)
+                {
+                    return Some(Target::FnToMethod(i));
+                }
+                // Through a dependency the run did not read that may re-export the target.
+                let unread = &self.resolver.ctx.unread;
+                (path.len() > 1
+                    && !unread.is_empty()
+                    && unread.contains_key(&path[0])
+                    && r.fn_path_named(last).is_some())
+                .then(|| {
+                    Target::Maybe(Maybe {
+                        dep: path[0].clone(),
+                        name: last.clone(),
+                    })
+                })
             }
             Res::Local => None,
             Res::Unknown => Some(Target::Unsure(last.clone())),

@@ -20,7 +20,7 @@ mod resolver;
 mod scan;
 pub(crate) mod scope;
 
-pub use context::CrateContext;
+pub use context::{CrateContext, Dependencies};
 pub(crate) use layout::module_path_for;
 pub(crate) use resolver::{Res, Resolver};
 pub(crate) use scope::{collect_modules, Binding, ModPath, Scope};
@@ -133,6 +133,71 @@ mod tests {
         ];
         let ctx = CrateContext::scan(bin_only.iter().map(|(p, t)| (*p, *t)));
         assert!(ctx.libs.is_empty());
+    }
+
+    #[test]
+    fn other_crates_reexports_resolve_transitively_and_stay_apart() {
+        use std::sync::Arc;
+        let rules = crate::rules::RuleSet::builtin();
+        let scan = |files: &[(&str, &str)], deps: &Dependencies| {
+            let files = files.iter().map(|(p, t)| (Path::new(*p), *t));
+            CrateContext::scan_library(files, &rules, deps)
+        };
+        // c: a glob of a module; b: c re-exported under another name, and its own rename of
+        // lumenize-core (which must not leak into the dependent).
+        let c = scan(
+            &[(
+                "src/lib.rs",
+                "pub mod clone { pub use lumenize_core::structured_clone::*; }",
+            )],
+            &Dependencies::default(),
+        );
+        let mut b_deps = Dependencies::default();
+        b_deps.add_library("c_core", Arc::new(c));
+        let b = scan(
+            &[
+                (
+                    "Cargo.toml",
+                    "[package]\nname = \"b\"\n[dependencies]\nlc = { package = \"lumenize-core\" }\n",
+                ),
+                ("src/lib.rs", "pub mod x;\npub use c_core::clone as via_c;"),
+                ("src/x.rs", "pub use lc::structured_clone::stringify as enc;"),
+                ("src/bin/tool.rs", "pub use lc::structured_clone::parse;"),
+            ],
+            &b_deps,
+        );
+        assert!(b.leads_to_target() && b.export_names.contains("enc"));
+        let quiet = scan(
+            &[("src/lib.rs", "pub use serde::Serialize;")],
+            &Dependencies::default(),
+        );
+        assert!(!quiet.leads_to_target());
+        let mut deps = Dependencies::default();
+        deps.add_library("b", Arc::new(b));
+        deps.add_library("quiet", Arc::new(quiet));
+        let files = [(Path::new("src/lib.rs"), "pub fn f() {}")];
+        let ctx = CrateContext::scan_linked(files, &rules, &deps);
+        assert!(ctx.export_names.contains("b") && !ctx.export_names.contains("quiet"));
+        let empty = HashMap::default();
+        let is_target = |p: &[String]| rules.names_path(p);
+        let r = Resolver::new(&ctx, &empty, &is_target);
+        let lib = module_path_for(Path::new("src/lib.rs"));
+        let at = |p: &str| r.resolve(&lib, &[], &segs(p));
+        let target = |p: &str| Res::Extern(segs(&format!("lumenize_core::structured_clone::{p}")));
+        assert_eq!(at("b::via_c::parse"), target("parse"));
+        let mut absolute = segs("b::x::enc");
+        absolute.insert(0, "::".to_string());
+        assert_eq!(r.resolve(&lib, &[], &absolute), target("stringify"));
+        // `lc` is b's name for lumenize-core, not this crate's; b's binary is not its library.
+        assert_eq!(
+            at("lc::structured_clone::parse"),
+            Res::Extern(segs("lc::structured_clone::parse"))
+        );
+        assert_eq!(at("b::parse"), Res::Local);
+        assert_eq!(
+            at("quiet::Serialize"),
+            Res::Extern(segs("quiet::Serialize"))
+        );
     }
 
     #[test]

@@ -108,7 +108,8 @@ impl<'a> Resolver<'a> {
         let (key, scope) = self
             .file
             .get_key_value(m)
-            .or_else(|| self.ctx.modules.get_key_value(m))?;
+            .or_else(|| self.ctx.modules.get_key_value(m))
+            .or_else(|| self.ctx.library_module(m))?;
         self.last_scope.set(Some((key.as_slice(), scope)));
         Some(scope)
     }
@@ -152,13 +153,14 @@ impl<'a> Lookup<'_, 'a> {
         self.r.find_scope(m)
     }
 
-    /// The external path `path` names, its crate under its canonical name.
-    fn canonical_extern(&self, path: &[&str]) -> Res {
+    /// The external path `path` (written in module `m`) names, its crate under its canonical
+    /// name (the renames of the crate owning `m`).
+    fn canonical_extern(&self, m: &[String], path: &[&str]) -> Res {
         let Some((first, more)) = path.split_first() else {
             return Res::Unknown;
         };
         let mut out = Vec::with_capacity(path.len());
-        out.push(match self.r.ctx.aliases.get(*first) {
+        out.push(match self.r.ctx.owner(m).aliases.get(*first) {
             Some(c) => c.clone(),
             None => String::from(*first),
         });
@@ -205,7 +207,11 @@ impl<'a> Lookup<'_, 'a> {
         if let Some(root) = outside.and_then(|prefix| self.lib_named(prefix, first)) {
             return self.walk(&root, &path[1..], depth + 1);
         }
-        let res = self.canonical_extern(path);
+        // Another crate whose library was read: into its modules.
+        if let Some(dep) = self.r.ctx.owner(m).links.get(*first) {
+            return self.walk(&[lib_root(dep)], &path[1..], depth + 1);
+        }
+        let res = self.canonical_extern(m, path);
         let Res::Extern(p) = &res else { return res };
         if let Some(prefix) = outside {
             let root = vec![lib_root(prefix)];
@@ -406,7 +412,11 @@ impl<'a> Lookup<'_, 'a> {
             Some("::") => (self.own_lib(m, segs.get(1)?)?, &segs[2..]),
             Some(first) => match self.own_lib(m, first).filter(|_| unbound(&segs[0])) {
                 Some(root) => (root, &segs[1..]),
-                None => (m.to_vec(), segs),
+                // `dep::…` with `dep` another crate whose library was read.
+                None => match self.r.ctx.owner(m).links.get(first) {
+                    Some(dep) if unbound(&segs[0]) => (vec![lib_root(dep)], &segs[1..]),
+                    _ => (m.to_vec(), segs),
+                },
             },
             None => (m.to_vec(), segs),
         };

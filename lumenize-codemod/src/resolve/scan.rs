@@ -2,11 +2,12 @@
 //! builds its [`CrateContext`].
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::context::CrateContext;
+use super::context::{CrateContext, Dependencies};
 use super::layout::{crate_prefix, lib_root, module_path_for};
 use super::outline;
 use super::resolver::{Res, Resolver};
@@ -27,13 +28,65 @@ impl CrateContext {
         files: impl IntoIterator<Item = (&'a Path, &'a str)>,
         rules: &RuleSet,
     ) -> CrateContext {
+        Self::scan_linked(files, rules, &Dependencies::default())
+    }
+
+    /// Like [`CrateContext::scan_with`], for a crate whose other crates are known: a path
+    /// written `dep::…` with `dep` a library in `deps` is followed into that library's
+    /// modules (so `dep::time::sleep` resolves to what `dep` re-exports as `time::sleep`), and
+    /// calls through an unread dependency in `deps` named like a target are reported.
+    pub fn scan_linked<'a>(
+        files: impl IntoIterator<Item = (&'a Path, &'a str)>,
+        rules: &RuleSet,
+        deps: &Dependencies,
+    ) -> CrateContext {
         let files: Vec<(&Path, &str)> = files.into_iter().collect();
+        Self::scan_files(&files, rules, deps, String::new())
+    }
+
+    /// Scans a dependency's library (its `Cargo.toml` and `src/` files, paths relative to its
+    /// directory; other files are ignored) for what it re-exports of the target crates, to be
+    /// given to its dependents through [`Dependencies::add_library`]. Its own dependencies
+    /// are `deps`. Its modules get a directory prefix unique in the process (`@dep<N>`), so
+    /// that the modules of any number of libraries never share a key.
+    pub fn scan_library<'a>(
+        files: impl IntoIterator<Item = (&'a Path, &'a str)>,
+        rules: &RuleSet,
+        deps: &Dependencies,
+    ) -> CrateContext {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let prefix = format!("@dep{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let owned: Vec<(PathBuf, &str)> = files
+            .into_iter()
+            .map(|(p, t)| (Path::new(&prefix).join(p), t))
+            .collect();
+        let lib = lib_root(&prefix);
+        let files: Vec<(&Path, &str)> = owned
+            .iter()
+            .filter(|(p, _)| {
+                p.file_name().is_some_and(|n| n == "Cargo.toml")
+                    || (p.extension().is_some_and(|e| e == "rs")
+                        && module_path_for(p).first() == Some(&lib))
+            })
+            .map(|(p, t)| (p.as_path(), *t))
+            .collect();
+        Self::scan_files(&files, rules, deps, prefix)
+    }
+
+    fn scan_files(
+        files: &[(&Path, &str)],
+        rules: &RuleSet,
+        deps: &Dependencies,
+        prefix: String,
+    ) -> CrateContext {
         let mut ctx = CrateContext {
             scanned: true,
+            prefix,
             ..CrateContext::default()
         };
+        ctx.link(deps);
         let roots = rules.roots();
-        for (path, text) in &files {
+        for (path, text) in files {
             if path.file_name().is_some_and(|n| n == "Cargo.toml") {
                 crate::manifest::collect_aliases(text, rules, &mut ctx.aliases);
                 let prefix = crate_prefix(path);
@@ -53,6 +106,7 @@ impl CrateContext {
         }
         let mut needles: BTreeSet<String> = roots.iter().cloned().collect();
         needles.extend(ctx.aliases.keys().cloned());
+        needles.extend(ctx.links.keys().cloned());
         let mut parsed = vec![false; files.len()];
         // Only two kinds of files can matter to *another* file's resolution: those with
         // re-exports (`pub use`, `pub(crate) use`), and parents of other files (whose private
@@ -125,8 +179,37 @@ impl CrateContext {
                 break;
             }
         }
+        if ctx.export_names.is_empty() && !(ctx.links.is_empty() && ctx.unread.is_empty()) {
+            // No file needed parsing: the dependencies alone give the names.
+            ctx.export_names = ctx.compute_export_names(&roots, &is_target);
+        }
         proc_macro2::extra::invalidate_current_thread_spans();
         ctx
+    }
+
+    /// Records the dependencies: the libraries that lead to a target (and, flattened, every
+    /// library those reach), and the unread ones.
+    fn link(&mut self, deps: &Dependencies) {
+        for (name, lib) in &deps.libraries {
+            if !lib.leads_to_target() || lib.prefix.is_empty() {
+                continue;
+            }
+            self.links.insert(name.clone(), lib.prefix.clone());
+            self.libraries.insert(lib.prefix.clone(), lib.clone());
+            for (p, l) in &lib.libraries {
+                self.libraries.insert(p.clone(), l.clone());
+            }
+            // What the library re-exports of its unread dependencies is reached here under
+            // their names (its paths resolve to `dep::…` as the library writes them).
+            for (n, package) in &lib.unread {
+                self.unread
+                    .entry(n.clone())
+                    .or_insert_with(|| package.clone());
+            }
+        }
+        for (name, package) in &deps.unread {
+            self.unread.insert(name.clone(), package.clone());
+        }
     }
 
     fn compute_export_names(
@@ -138,6 +221,15 @@ impl CrateContext {
         let r = Resolver::new(self, &empty, is_target);
         let leads_to_root = |res: Res| matches!(res, Res::Extern(p) if roots.contains(&p[0]));
         let mut out = BTreeSet::new();
+        // A library leading to a target is reached by its name, then by the names it
+        // exports; an unread dependency that may re-export a target, by its name.
+        for (name, prefix) in &self.links {
+            out.insert(name.clone());
+            if let Some(lib) = self.libraries.get(prefix) {
+                out.extend(lib.export_names.iter().cloned());
+            }
+        }
+        out.extend(self.unread.keys().cloned());
         for (m, scope) in &self.modules {
             let mut any = false;
             for (name, b) in &scope.names {

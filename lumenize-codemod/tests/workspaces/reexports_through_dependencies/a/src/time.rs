@@ -1,0 +1,1 @@
+pub use lumenize_core::structured_clone::stringify;

@@ -125,7 +125,8 @@ pub fn start_fetch(
     match design {
         #[cfg(feature = "native")]
         Design::Direct => direct_fetch(ctx, request, continuation, options),
-        // The direct design awaits the fetch inside the object: only the native runtime can.
+        // The direct design awaits the fetch inside the object: the native runtime can, and on
+        // Cloudflare `lumenize_cloudflare::direct_fetch` (its host awaits it after the turn).
         #[cfg(not(feature = "native"))]
         Design::Direct => Err(ProxyFetchError::NoAsyncSupport),
         Design::Orchestrated => proxy_fetch(ctx, request, continuation, options),

@@ -122,8 +122,12 @@ pub enum ProxyFetchError {
     /// The timeout alarm could not be written.
     #[error("cannot schedule the fetch timeout: {0}")]
     Alarm(AlarmError),
-    /// Direct fetches need the native runtime's async support.
-    #[error("this context cannot run async work (not the native runtime)")]
+    /// This direct fetch needs the native runtime's async support (on Cloudflare, use
+    /// `lumenize_cloudflare::direct_fetch`, which the object's host awaits).
+    #[error(
+        "this context cannot run async work (not the native runtime; on Cloudflare use \
+         lumenize_cloudflare::direct_fetch)"
+    )]
     NoAsyncSupport,
 }
 

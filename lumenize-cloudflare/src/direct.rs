@@ -4,13 +4,14 @@
 //! Object. No row, no alarm, no message: if the instance is evicted mid-fetch, the
 //! continuation never runs (the trade-off the proxy designs pay rows to avoid).
 //!
-//! A handler is synchronous, so it only queues the exchange (in the instance's [`CfExt`]);
-//! [`ObjectHost`](crate::ObjectHost) takes the queue right after the turn and, once the turn
-//! committed, awaits the exchanges (through the fetch executor's own code: same timeout, body
-//! cap, redirect and address checks) before answering the message that started them.
+//! A handler is synchronous, so it only queues the exchange, as an effect of its turn
+//! ([`Ctx::after_commit`]); [`ObjectHost`](crate::ObjectHost) takes the effects of the turns
+//! that committed (a turn that rolls back, alone or inside an alarm run, leaves none) and
+//! awaits the exchanges (through the fetch executor's own code: same timeout, body cap,
+//! redirect and address checks) before answering the message that started them.
 
 use lumenize_core::alarms::AlarmError;
-use lumenize_core::context::Ctx;
+use lumenize_core::context::{Ctx, Effect};
 use lumenize_core::fetch::{FetchOptions, FetchRequest, HttpLimits, ProxyFetchError};
 use lumenize_core::ocan::{ChainError, Continuation};
 use lumenize_core::structured_clone::Value;
@@ -40,9 +41,9 @@ pub fn direct_fetch(
     options: &FetchOptions,
 ) -> Result<String, ProxyFetchError> {
     let req = FetchRequest::from_value(request).map_err(ProxyFetchError::InvalidRequest)?;
-    let queue = CfExt::of(ctx)
-        .and_then(CfExt::direct_queue)
-        .ok_or(ProxyFetchError::NoAsyncSupport)?;
+    if !CfExt::of(ctx).is_some_and(CfExt::waits) {
+        return Err(ProxyFetchError::NoAsyncSupport);
+    }
     let continuation = continuation.stringify_continuation().map_err(|e| {
         ProxyFetchError::Alarm(match e {
             ChainError::Codec(c) => AlarmError::Codec(c.to_string()),
@@ -57,12 +58,12 @@ pub fn direct_fetch(
         timeout: options.timeout,
         max_body_bytes: options.max_body_bytes,
     };
-    queue.push(DirectFetch::new(
+    ctx.after_commit(Effect::new(DirectFetch::new(
         id.clone(),
         req,
         limits,
         options.policy.clone(),
         continuation,
-    ));
+    )));
     Ok(id)
 }

@@ -1,8 +1,6 @@
 //! [`DirectFetch`]: one exchange of the direct design queued by a turn
-//! ([`direct_fetch`](crate::direct_fetch)), and the per-instance [`DirectQueue`] the host
-//! takes it from after the turn.
-
-use std::cell::RefCell;
+//! ([`direct_fetch`](crate::direct_fetch)) as an effect of that turn, which the host takes
+//! from the turn's committed outputs.
 
 use lumenize_core::fetch::{
     outcome_to_value, FetchError, FetchPolicy, FetchRequest, FetchResponse, HttpLimits,
@@ -17,22 +15,6 @@ pub(crate) struct DirectFetch {
     limits: HttpLimits,
     policy: FetchPolicy,
     continuation: String,
-}
-
-/// The exchanges queued by the turns of one instance since the host last took them.
-#[derive(Default)]
-pub(crate) struct DirectQueue(RefCell<Vec<DirectFetch>>);
-
-impl DirectQueue {
-    /// Queues `job`.
-    pub(crate) fn push(&self, job: DirectFetch) {
-        self.0.borrow_mut().push(job);
-    }
-
-    /// Takes everything queued so far.
-    pub(crate) fn take(&self) -> Vec<DirectFetch> {
-        self.0.take()
-    }
 }
 
 impl DirectFetch {

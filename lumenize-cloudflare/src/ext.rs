@@ -4,8 +4,6 @@
 use lumenize_core::context::Ctx;
 use worker::Env;
 
-use crate::direct_job::DirectQueue;
-
 /// Cloudflare extras reachable from a handler's [`Ctx`] (objects hosted by
 /// [`ObjectHost`](crate::ObjectHost) and workers served by [`Workers`](crate::Workers)): the
 /// Worker's [`Env`], with its bindings (KV, R2, D1, queues, services, Durable Object
@@ -25,27 +23,24 @@ use crate::direct_job::DirectQueue;
 /// [`TOKEN_BINDING`]: crate::envelope::TOKEN_BINDING
 pub struct CfExt {
     env: Env,
-    /// Objects only: the direct fetches queued by the current turn (a worker cannot wait).
-    direct: Option<DirectQueue>,
+    /// True for objects, whose host awaits direct fetches after the turn (a worker cannot).
+    waits: bool,
 }
 
 impl CfExt {
     /// The extras of a worker invocation over `env`.
     pub(crate) fn new(env: Env) -> CfExt {
-        CfExt { env, direct: None }
+        CfExt { env, waits: false }
     }
 
-    /// The extras of an object instance over `env`, with a queue for direct fetches.
+    /// The extras of an object instance over `env`: its host awaits direct fetches.
     pub(crate) fn for_object(env: Env) -> CfExt {
-        CfExt {
-            env,
-            direct: Some(DirectQueue::default()),
-        }
+        CfExt { env, waits: true }
     }
 
-    /// The queue of direct fetches, on objects.
-    pub(crate) fn direct_queue(&self) -> Option<&DirectQueue> {
-        self.direct.as_ref()
+    /// True when the host awaits the direct fetches its turns queue (objects).
+    pub(crate) fn waits(&self) -> bool {
+        self.waits
     }
 
     /// The Cloudflare extras of `ctx`, when it runs on the Cloudflare backend.

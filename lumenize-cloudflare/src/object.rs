@@ -87,7 +87,7 @@ impl ObjectHost {
         let answer = match envelope {
             Envelope::Call { chain, reply, .. } => {
                 let turn = self.with_engine(&to, |e, env| e.call(env, &chain).into_parts());
-                let ((result, mut outputs), direct) = match turn {
+                let (result, mut outputs) = match turn {
                     Ok(t) => t,
                     Err(e) => return cannot_open(e),
                 };
@@ -104,7 +104,7 @@ impl ObjectHost {
                         outcome: outcome.clone(),
                     });
                 }
-                self.release(&mut outputs, messages, direct).await;
+                self.release(&mut outputs, messages).await;
                 Answer { outcome }
             }
             Envelope::Deliver {
@@ -116,7 +116,7 @@ impl ObjectHost {
                 let turn = self.with_engine(&to, |e, env| {
                     e.deliver(env, &continuation, &outcome).into_parts()
                 });
-                let ((result, mut outputs), direct) = match turn {
+                let (result, mut outputs) = match turn {
                     Ok(t) => t,
                     Err(e) => return cannot_open(e),
                 };
@@ -131,7 +131,7 @@ impl ObjectHost {
                     .iter()
                     .map(crate::call_envelope)
                     .collect();
-                self.release(&mut outputs, messages, direct).await;
+                self.release(&mut outputs, messages).await;
                 answer
             }
             Envelope::Trigger { limit, .. } => {
@@ -200,32 +200,22 @@ impl ObjectHost {
 
     /// Runs `f` with the engine (opened first if needed) and Cloudflare's clock and
     /// transport; `Err` when the object cannot be opened. Synchronous: the engine is never
-    /// borrowed across an `await`. Also returns the direct fetches `f`'s turns queued, taken
-    /// before any `await` so that a concurrent message's turns never take them.
+    /// borrowed across an `await`.
     fn with_engine<T>(
         &self,
         to: &Target,
         f: impl FnOnce(&mut Engine, &TurnEnv<'_>) -> T,
-    ) -> Result<(T, Vec<DirectFetch>), String> {
+    ) -> Result<T, String> {
         self.open(to)?;
         let mut engine = self.engine.borrow_mut();
         let engine = engine.as_mut().ok_or("the object is not open")?;
         let env = TurnEnv::new(&self.transport, &now_ms).with_ext(&self.ext);
-        let out = f(engine, &env);
-        let direct = self
-            .ext
-            .direct_queue()
-            .map(|q| q.take())
-            .unwrap_or_default();
-        Ok((out, direct))
+        Ok(f(engine, &env))
     }
 
     /// After an alarm run: logs its failures, re-arms the platform alarm (firing consumed it)
     /// and sends the outbox. Returns the ids that ran.
-    async fn finish_alarm_run(
-        &self,
-        (mut run, direct): (AlarmRun, Vec<DirectFetch>),
-    ) -> Vec<String> {
+    async fn finish_alarm_run(&self, mut run: AlarmRun) -> Vec<String> {
         for f in run.failures() {
             console_line(&format!(
                 "schedule {} failed: {}; {:?}",
@@ -247,24 +237,17 @@ impl ObjectHost {
             .iter()
             .map(crate::call_envelope)
             .collect();
-        self.release(run.outputs_mut(), messages, direct).await;
+        self.release(run.outputs_mut(), messages).await;
         run.ran().to_vec()
     }
 
     /// After committed turns: push the alarm change to the platform, send the messages in
     /// order, then perform the direct fetches the turns queued and run their continuations
-    /// (each one more turn, whose outputs are released the same way). When every turn rolled
-    /// back, their direct fetches are dropped with them; in an alarm run where only some
-    /// turns rolled back, every queued fetch runs (the outputs do not say which turn queued
-    /// which).
-    async fn release(
-        &self,
-        outputs: &mut Outputs,
-        messages: Vec<Envelope>,
-        direct: Vec<DirectFetch>,
-    ) {
+    /// (each one more turn, whose outputs are released the same way). The fetches are the
+    /// committed turns' effects: a turn that rolled back queued none.
+    async fn release(&self, outputs: &mut Outputs, messages: Vec<Envelope>) {
         self.apply(outputs, messages).await;
-        let mut pending = committed(outputs, direct);
+        let mut pending = direct_fetches(outputs);
         let me = Target::Object {
             binding: self.binding.clone(),
             id: None,
@@ -284,7 +267,7 @@ impl ObjectHost {
                     }
                 };
                 let turn = self.with_engine(&me, |e, env| e.resume(env, &chain).into_parts());
-                let ((result, mut out), queued) = match turn {
+                let (result, mut out) = match turn {
                     Ok(t) => t,
                     Err(e) => {
                         console_line(&format!("direct fetch {}: cannot open: {e}", job.id()));
@@ -299,7 +282,7 @@ impl ObjectHost {
                 }
                 let messages = out.take_outbox().iter().map(crate::call_envelope).collect();
                 self.apply(&mut out, messages).await;
-                next.extend(committed(&out, queued));
+                next.extend(direct_fetches(&mut out));
             }
             pending = next;
         }
@@ -327,11 +310,17 @@ impl ObjectHost {
     }
 }
 
-/// The direct fetches to perform: none when every turn that queued them rolled back.
-fn committed(outputs: &Outputs, direct: Vec<DirectFetch>) -> Vec<DirectFetch> {
-    if outputs.turns() > 0 && outputs.failed_turns() == outputs.turns() {
-        Vec::new()
-    } else {
-        direct
-    }
+/// The direct fetches committed turns queued (the only effects this backend queues).
+fn direct_fetches(outputs: &mut Outputs) -> Vec<DirectFetch> {
+    outputs
+        .take_effects()
+        .into_iter()
+        .filter_map(|e| match e.downcast::<DirectFetch>() {
+            Ok(job) => Some(job),
+            Err(_) => {
+                console_line("an effect this backend does not know was dropped");
+                None
+            }
+        })
+        .collect()
 }

@@ -63,6 +63,7 @@ pub struct CtxParts<'a> {
 pub struct Ctx<'a> {
     parts: CtxParts<'a>,
     outbox: RefCell<Vec<Outgoing>>,
+    effects: RefCell<Vec<Effect>>,
     alarms: TurnAlarms,
     late_outcomes: Cell<u64>,
 }
@@ -99,6 +100,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             parts,
             outbox: RefCell::new(Vec::new()),
+            effects: RefCell::new(Vec::new()),
             alarms: TurnAlarms::default(),
             late_outcomes: Cell::new(0),
         }
@@ -226,9 +228,30 @@ impl<'a> Ctx<'a> {
         std::mem::take(&mut *self.outbox.borrow_mut())
     }
 
-    /// Drops the queued messages (hosts call this on rollback).
+    /// Drops the queued messages and effects (hosts call this on rollback).
     pub fn discard_outbox(&self) {
         self.outbox.borrow_mut().clear();
+        self.effects.borrow_mut().clear();
+    }
+
+    /// Queues `effect` for the host to perform once this turn has committed, and never if it
+    /// rolls back, exactly like a message in the outbox. Backends use it for their own
+    /// after-commit work (natively, a direct fetch's exchange); handlers call the APIs built
+    /// on it rather than this.
+    ///
+    /// ```
+    /// use lumenize_core::context::{Ctx, Effect};
+    /// fn queue(ctx: &Ctx<'_>) {
+    ///     ctx.after_commit(Effect::new("the host's own work"));
+    /// }
+    /// ```
+    pub fn after_commit(&self, effect: Effect) {
+        self.effects.borrow_mut().push(effect);
+    }
+
+    /// Takes the queued effects (the turn engine calls this when the turn committed).
+    pub fn take_effects(&self) -> Vec<Effect> {
+        std::mem::take(&mut *self.effects.borrow_mut())
     }
 
     /// Emits `line` as an `INFO` `tracing` event with this handler's address. Contexts no
@@ -270,5 +293,35 @@ impl<'a> Ctx<'a> {
     /// the object does not have (see [`set_object_methods`](Self::set_object_methods)).
     pub(crate) fn unknown_own_method(&self, continuation: &Continuation) -> Option<String> {
         self.alarms.unknown_method(continuation)
+    }
+}
+
+/// Work a backend performs after a turn commits and never if it rolls back (see
+/// [`Ctx::after_commit`]). The turn engine only keeps or drops it with its turn; what it is
+/// belongs to the backend that queued it, which takes it back with [`Effect::downcast`].
+///
+/// ```
+/// use lumenize_core::context::Effect;
+/// let e = Effect::new(42u32);
+/// let e = e.downcast::<String>().unwrap_err(); // not a String: handed back
+/// assert_eq!(e.downcast::<u32>().ok(), Some(42));
+/// ```
+pub struct Effect(Box<dyn Any + Send>);
+
+impl Effect {
+    /// Wraps a backend's value.
+    pub fn new<T: Any + Send>(value: T) -> Effect {
+        Effect(Box::new(value))
+    }
+
+    /// The value, when it is a `T`; otherwise the effect back.
+    pub fn downcast<T: Any>(self) -> Result<T, Effect> {
+        self.0.downcast::<T>().map(|b| *b).map_err(Effect)
+    }
+}
+
+impl std::fmt::Debug for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Effect(..)")
     }
 }

@@ -7,6 +7,12 @@
 //!
 //! [`MessageSender::resume_wire`]: crate::runtime::MessageSender::resume_wire
 //!
+//! The exchange is an output of the turn that asks for it, like a message it sends: it starts
+//! once that turn has committed, and a turn that rolls back fetches nothing
+//! ([`NativeExt::spawn_after_commit`]).
+//!
+//! [`NativeExt::spawn_after_commit`]: crate::runtime::NativeExt::spawn_after_commit
+//!
 //! No alarm, no row written: if the object's process dies mid-fetch, the continuation never
 //! runs. That is the direct design's trade-off, which the proxy designs pay rows to avoid.
 
@@ -45,7 +51,8 @@ pub fn direct_fetch(
     let sender = ext.sender();
     let client = client(&options.policy);
     let log_id = id.clone();
-    ext.spawn(async move {
+    // An output of the turn, like a message: no exchange unless the turn commits.
+    ext.spawn_after_commit(ctx, async move {
         let outcome = client.execute(&req, limits).await;
         let sent = crate::ocan::OperationChain::parse(&inner)
             .and_then(|c| c.with_result(outcome_to_value(&outcome)).stringify())

@@ -4,12 +4,13 @@
 use super::accounting::CpuCharged;
 use super::protocol::{KeepAwake, Msg, Router, RuntimeError};
 use super::shared::Shared;
-use crate::context::Ctx;
+use crate::context::{Ctx, Effect};
 use crate::transport::{Address, Delivery, Outgoing, ReplyTo};
 use std::sync::Arc;
 
 /// Native extras reachable from a handler's [`Ctx`]: spawn async work, send messages later,
 /// hold the object awake. Get it with [`NativeExt::of`].
+#[derive(Clone)]
 pub struct NativeExt {
     shared: Arc<Shared>,
     me: Address,
@@ -43,6 +44,31 @@ impl NativeExt {
             charged.await;
             shared.work_end();
         });
+    }
+
+    /// Runs `fut` on the runtime once the turn of `ctx` has committed, and never if it rolls
+    /// back (in a group: if its own message rolls back), like a message it sends. Use it for
+    /// work with effects outside the object, such as a request: [`spawn`](Self::spawn) starts
+    /// at once, even if the turn then fails.
+    ///
+    /// ```
+    /// use lumenize_core::prelude::*;
+    /// use lumenize_core::runtime::NativeExt;
+    /// fn notify(ctx: &Ctx<'_>) -> Result<(), String> {
+    ///     let ext = NativeExt::of(ctx).ok_or("not the native runtime")?;
+    ///     ext.spawn_after_commit(ctx, async { /* talk to the outside world */ });
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn spawn_after_commit<F: std::future::Future<Output = ()> + Send + 'static>(
+        &self,
+        ctx: &Ctx<'_>,
+        fut: F,
+    ) {
+        ctx.after_commit(Effect::new(Deferred {
+            ext: self.clone(),
+            fut: Box::pin(fut),
+        }));
     }
 
     /// A handle that sends messages as this address at any later time (from async work). No
@@ -154,5 +180,23 @@ impl Drop for AwakeGuard {
         self.shared.awake_exit(&self.me);
         // An object that was held awake while idle may close now.
         self.shared.wake_object(&self.me);
+    }
+}
+
+/// Work queued by [`NativeExt::spawn_after_commit`], waiting for its turn's commit.
+struct Deferred {
+    ext: NativeExt,
+    fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+}
+
+/// Starts the committed turns' effects (after their outbox was sent). The native runtime only
+/// queues [`Deferred`] work; anything else came from another backend's code and is dropped
+/// with a warning.
+pub(crate) fn start_effects(effects: Vec<Effect>) {
+    for effect in effects {
+        match effect.downcast::<Deferred>() {
+            Ok(d) => d.ext.spawn(d.fut),
+            Err(_) => tracing::warn!("an effect the native runtime does not know was dropped"),
+        }
     }
 }

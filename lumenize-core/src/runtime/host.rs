@@ -523,6 +523,7 @@ impl ObjectHost {
         for msg in out.take_outbox() {
             self.shared.send_outgoing(msg);
         }
+        super::ext::start_effects(out.take_effects());
     }
 }
 

@@ -120,6 +120,7 @@ fn run(shared: &Arc<Shared>, me: &Address, m: Msg) {
     for msg in outputs.take_outbox() {
         shared.send_outgoing(msg);
     }
+    super::ext::start_effects(outputs.take_effects());
     shared.account(me, |a| {
         a.totals.cpu += cpu;
         a.totals.failed_turns += outputs.failed_turns();

@@ -225,11 +225,17 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         };
         let leaked =
             (result.is_err() && active(Mutant::OutboxBeforeCommit)).then(|| ctx.take_outbox());
+        let effects = if committed.is_some() {
+            ctx.take_effects()
+        } else {
+            Vec::new()
+        };
         drop(ctx);
         // Free the cycles of what the turn decoded (structured_clone/cycles.rs).
         structured_clone::collect_cycles();
         let mut outputs =
             Outputs::of_turn(committed, late, rows_since(storage, rows0), alarm_fault);
+        outputs.add_effects(effects);
         if let Some(outbox) = leaked {
             outputs.leak_outbox(outbox);
         }

@@ -12,7 +12,7 @@ use super::mutant::{active, Mutant};
 use super::outputs::{Outputs, Turn};
 use super::{panic_message, Factory, Instance, TurnEngine, TurnEnv};
 use crate::alarms::SqlAlarmSlot;
-use crate::context::{Ctx, CtxParts};
+use crate::context::{Ctx, CtxParts, Effect};
 use crate::ocan::{execute_chain, run_continuation, ChainError, Dispatch, OperationChain};
 use crate::storage::TxStorage;
 use crate::structured_clone;
@@ -69,6 +69,7 @@ impl Message<'_> {
 struct Member<R> {
     result: Option<Result<R, ChainError>>,
     outbox: Vec<Outgoing>,
+    effects: Vec<Effect>,
     late: u64,
     panicked: bool,
 }
@@ -166,9 +167,9 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                     ok
                 });
                 let late = ctx.take_late_outcomes();
-                let (result, outbox) = match (sp, outcome) {
-                    (Ok(true), Some(Ok(r))) => (Ok(r), ctx.take_outbox()),
-                    (Ok(_), Some(Err(e))) => (Err(e), Vec::new()),
+                let (result, outbox, effects) = match (sp, outcome) {
+                    (Ok(true), Some(Ok(r))) => (Ok(r), ctx.take_outbox(), ctx.take_effects()),
+                    (Ok(_), Some(Err(e))) => (Err(e), Vec::new(), Vec::new()),
                     (Err(e), _) => {
                         // The savepoint itself failed: the transaction's state is unknown.
                         if panicked {
@@ -177,6 +178,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                         members.push(Member {
                             result: Some(Err(storage_err(e.clone()))),
                             outbox: Vec::new(),
+                            effects: Vec::new(),
                             late,
                             panicked,
                         });
@@ -185,6 +187,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                     }
                     _ => (
                         Err(ChainError::Storage("the savepoint did not run".into())),
+                        Vec::new(),
                         Vec::new(),
                     ),
                 };
@@ -198,6 +201,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                         members.push(Member {
                             result: Some(result),
                             outbox: Vec::new(),
+                            effects: Vec::new(),
                             late,
                             panicked,
                         });
@@ -210,6 +214,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 members.push(Member {
                     result: Some(result),
                     outbox,
+                    effects,
                     late,
                     panicked,
                 });
@@ -256,6 +261,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             let m = members.next().unwrap_or(Member {
                 result: None,
                 outbox: Vec::new(),
+                effects: Vec::new(),
                 late: 0,
                 panicked: false,
             });
@@ -276,6 +282,9 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 if last { rows } else { Default::default() },
                 last && alarm_fault,
             );
+            if ok {
+                outputs.add_effects(m.effects);
+            }
             if let (true, Some(at)) = (last, reread) {
                 outputs.force_alarm(at);
             }

@@ -49,7 +49,7 @@
 //!
 //! In this order, and only with what the engine returned (it is committed):
 //! 1. answer the caller with the turn's result (after a `call`);
-//! 2. send [`Outputs::take_outbox`] in order;
+//! 2. send [`Outputs::take_outbox`] in order, then perform [`Outputs::take_effects`];
 //! 3. when [`Outputs::alarm_change`] is `Some(at)`, arm the platform alarm at `at` (`None`:
 //!    disarm). [`TurnEngine::alarm`] and [`TurnEngine::trigger`] always report the alarm to
 //!    re-arm (the slot, or a retry time after a fault), because firing consumed the platform
@@ -69,9 +69,10 @@
 //!
 //! # Invariants
 //!
-//! - A turn's writes, its alarm change and the release of its outbox are all or nothing:
-//!   the outbox is returned only when the commit succeeded (in a group: when its savepoint
-//!   was kept and the group's commit succeeded).
+//! - A turn's writes, its alarm change and the release of its outbox and effects
+//!   ([`Ctx::after_commit`](crate::context::Ctx::after_commit)) are all or nothing: they are
+//!   returned only when the commit succeeded (in a group: when its savepoint was kept and the
+//!   group's commit succeeded).
 //! - [`TurnEngine::armed`] equals the earliest pending schedule in storage between turns
 //!   (past-due ones included).
 //! - A schedule's claim commits together with its continuation's effects, so a firing takes

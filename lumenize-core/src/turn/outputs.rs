@@ -2,14 +2,15 @@
 //! alarm) and the committed [`Outputs`] they carry.
 
 use crate::alarms::fire::FailureOutcome;
+use crate::context::Effect;
 use crate::ocan::ChainError;
 use crate::storage::RowStats;
 use crate::transport::Outgoing;
 
 /// What committed turns leave for their host to do, plus counts about them.
 ///
-/// Invariant: the outbox holds messages of committed turns only, in the order they were
-/// queued; `alarm` is `Some` only when a committed turn changed the slot, for an alarm run
+/// Invariant: the outbox and the effects come from committed turns only, in the order they
+/// were queued; `alarm` is `Some` only when a committed turn changed the slot, for an alarm run
 /// (which always reports the alarm to re-arm), or when a rolled-back turn's re-read found a
 /// committed value other than the one the host armed (a COMMIT that wrote, then failed).
 /// Counts cover every turn, committed or not.
@@ -24,6 +25,7 @@ use crate::transport::Outgoing;
 #[must_use = "a turn's outbox and alarm change must be sent and applied by the host"]
 pub struct Outputs {
     outbox: Vec<Outgoing>,
+    effects: Vec<Effect>,
     alarm: Option<Option<i64>>,
     late_outcomes: u64,
     rows: RowStats,
@@ -41,6 +43,19 @@ impl Outputs {
     /// Takes the messages to send.
     pub fn take_outbox(&mut self) -> Vec<Outgoing> {
         std::mem::take(&mut self.outbox)
+    }
+
+    /// Takes the backend's own work queued by committed turns ([`Ctx::after_commit`]), to
+    /// perform after the outbox is sent.
+    ///
+    /// [`Ctx::after_commit`]: crate::context::Ctx::after_commit
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Adds a committed turn's effects.
+    pub(crate) fn add_effects(&mut self, effects: Vec<Effect>) {
+        self.effects.extend(effects);
     }
 
     /// `Some(at)` when the platform alarm must be set to `at` (`None`: deleted); `None` when
@@ -85,6 +100,7 @@ impl Outputs {
         let (outbox, alarm) = committed.unwrap_or_default();
         Outputs {
             outbox,
+            effects: Vec::new(),
             alarm,
             late_outcomes,
             rows,
@@ -107,6 +123,7 @@ impl Outputs {
     ) -> Outputs {
         Outputs {
             outbox,
+            effects: Vec::new(),
             alarm,
             late_outcomes,
             rows,
@@ -119,6 +136,7 @@ impl Outputs {
     /// Appends a later turn's outputs (its alarm change, if any, replaces this one's).
     pub(crate) fn absorb(&mut self, later: Outputs) {
         self.outbox.extend(later.outbox);
+        self.effects.extend(later.effects);
         if later.alarm.is_some() {
             self.alarm = later.alarm;
         }

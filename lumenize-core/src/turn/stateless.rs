@@ -71,10 +71,16 @@ pub fn stateless_turn<F: Factory, R>(
     let late = ctx.take_late_outcomes();
     let committed = result.is_ok().then(|| (ctx.take_outbox(), None));
     let leaked = (result.is_err() && active(Mutant::OutboxBeforeCommit)).then(|| ctx.take_outbox());
+    let effects = if committed.is_some() {
+        ctx.take_effects()
+    } else {
+        Vec::new()
+    };
     drop(ctx);
     // Free the cycles of what the turn decoded (structured_clone/cycles.rs).
     structured_clone::collect_cycles();
     let mut outputs = Outputs::of_turn(committed, late, RowStats::default(), false);
+    outputs.add_effects(effects);
     if let Some(outbox) = leaked {
         outputs.leak_outbox(outbox);
     }

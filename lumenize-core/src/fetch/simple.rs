@@ -12,7 +12,7 @@
 use super::job::{Job, ReplyMode};
 use super::message::FetchRequest;
 use super::options::{check_continuation, millis, FetchOptions, ProxyFetchError, RESULT_METHOD};
-use super::{new_uuid, FetchError, HttpLimits};
+use super::{new_request_id, FetchError, HttpLimits};
 use crate::alarms::When;
 use crate::context::Ctx;
 use crate::ocan::{
@@ -61,10 +61,13 @@ pub fn proxy_fetch_simple(
         .validate_continuation()
         .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
     check_continuation(ctx, continuation)?;
-    let id = options.request_id.clone().unwrap_or_else(new_uuid);
+    let id = options
+        .request_id
+        .clone()
+        .unwrap_or_else(|| new_request_id(ctx.now_ms()));
     let job = Job {
         request_id: id.clone(),
-        request: normalized.to_value(),
+        request: normalized.to_compact_value(),
         origin: ctx.me().clone(),
         limits: HttpLimits {
             timeout: options.timeout,

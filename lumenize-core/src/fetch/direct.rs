@@ -19,7 +19,7 @@
 use super::executor::client;
 use super::message::{outcome_to_value, FetchRequest};
 use super::options::{check_continuation, FetchOptions, ProxyFetchError};
-use super::{new_uuid, HttpLimits};
+use super::{new_request_id, HttpLimits};
 use crate::context::Ctx;
 use crate::ocan::Continuation;
 use crate::runtime::NativeExt;
@@ -42,7 +42,10 @@ pub fn direct_fetch(
     let inner = continuation
         .stringify_continuation()
         .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
-    let id = options.request_id.clone().unwrap_or_else(new_uuid);
+    let id = options
+        .request_id
+        .clone()
+        .unwrap_or_else(|| new_request_id(ctx.now_ms()));
     let limits = HttpLimits {
         timeout: options.timeout,
         max_body_bytes: options.max_body_bytes,

@@ -177,6 +177,17 @@ impl FetchRequest {
             body,
         })))
     }
+
+    /// The request as a job sends it: [`to_value`](Self::to_value), except that a bare `GET`
+    /// (no headers, no body) is just its URL string, which [`from_value`](Self::from_value)
+    /// reads back as the same request. Every fetch of a job is encoded by the origin and
+    /// decoded by the executor; the string is a fraction of a `RequestSync`'s text.
+    pub(crate) fn to_compact_value(&self) -> Value {
+        if self.method == "GET" && self.headers.is_empty() && self.body.is_none() {
+            return Value::from(self.url.as_str());
+        }
+        self.to_value()
+    }
 }
 
 impl FetchResponse {
@@ -404,4 +415,28 @@ pub fn decode_body(content_type: &str, bytes: Vec<u8>) -> Body {
         };
     }
     Body::Bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job carries the request in its compact form; the executor must read back exactly
+    /// the request the origin meant, bare `GET` or not.
+    #[test]
+    fn the_compact_request_value_reads_back_as_the_same_request() {
+        let bare = FetchRequest::get("https://example.com/a?b=1");
+        assert_eq!(
+            bare.to_compact_value().as_str(),
+            Some("https://example.com/a?b=1")
+        );
+        let mut with_header = bare.clone();
+        with_header.headers.push(("x-a".into(), "1".into()));
+        let mut post = bare.clone();
+        post.method = "POST".into();
+        post.body = Some(vec![0xff, 0, 1]);
+        for r in [bare, with_header, post] {
+            assert_eq!(FetchRequest::from_value(&r.to_compact_value()), Ok(r));
+        }
+    }
 }

@@ -12,12 +12,10 @@
 use super::job::{Job, ReplyMode};
 use super::message::FetchRequest;
 use super::options::{check_continuation, millis, FetchOptions, ProxyFetchError, RESULT_METHOD};
-use super::{new_uuid, FetchError, HttpLimits};
+use super::{new_request_id, FetchError, HttpLimits};
 use crate::alarms::When;
 use crate::context::Ctx;
-use crate::ocan::{
-    ctn, execute_chain, ChainError, Continuation, Dispatch, Operation, OperationChain,
-};
+use crate::ocan::{ctn, execute_chain, ChainError, Continuation, Dispatch, OperationChain};
 use crate::storage::SqlValue;
 use crate::structured_clone::Value;
 
@@ -56,15 +54,21 @@ pub fn proxy_fetch_simple(
         ));
     }
     // Refused before anything is queued: the alarm would hold a continuation that cannot be
-    // read back (or filled with its result) when it fires.
-    continuation
-        .validate_continuation()
+    // read back (or filled with its result) when it fires. The user's chain travels as opaque
+    // wire text (as in the original): stored as a value, its `$result` marker would be
+    // resolved as a nested operation when the alarm chain runs. Encoding it checks it as
+    // `validate_continuation` does, so it is checked once, here.
+    let inner = continuation
+        .stringify_continuation()
         .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
     check_continuation(ctx, continuation)?;
-    let id = options.request_id.clone().unwrap_or_else(new_uuid);
+    let id = options
+        .request_id
+        .clone()
+        .unwrap_or_else(|| new_request_id(ctx.now_ms()));
     let job = Job {
         request_id: id.clone(),
-        request: normalized.to_value(),
+        request: normalized.to_compact_value(),
         origin: ctx.me().clone(),
         limits: HttpLimits {
             timeout: options.timeout,
@@ -74,7 +78,7 @@ pub fn proxy_fetch_simple(
         reply: ReplyMode::Simple,
     };
     ctx.call_raw(&options.executor, &job.to_chain(), None)?;
-    let scheduled = schedule_timeout(ctx, &id, &url, continuation, options);
+    let scheduled = schedule_timeout(ctx, &id, &url, inner, options);
     if let Err(e) = scheduled {
         // Un-queue the executor call we just queued (the last message), keeping the others.
         let mut out = ctx.take_outbox();
@@ -91,14 +95,9 @@ fn schedule_timeout(
     ctx: &Ctx<'_>,
     id: &str,
     url: &str,
-    continuation: &Continuation,
+    inner: String,
     options: &FetchOptions,
 ) -> Result<(), ProxyFetchError> {
-    // The user's chain travels as opaque wire text (as in the original): stored as a value, its
-    // `$result` marker would be resolved as a nested operation when the alarm chain runs.
-    let inner = continuation
-        .stringify_continuation()
-        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
     let at = ctx
         .now_ms()
         .saturating_add(millis(options.timeout + options.grace_period) as i64);
@@ -190,9 +189,12 @@ pub fn handle_result<T: Dispatch + ?Sized>(
         }
     };
     let alarm = alarm_id(&id);
+    // The raw row: only its apply's arguments are read below, so the stored chain is not
+    // decoded into an `OperationChain` (nor validated: it is our own, and the continuation
+    // inside it is parsed and validated before it runs).
     let schedule = ctx
         .alarms()
-        .cancel_schedule(&alarm)
+        .cancel_schedule_raw(&alarm)
         .map_err(|e| ChainError::handler(e.to_string()))?;
     let Some(schedule) = schedule else {
         count_no_op(ctx).map_err(|e| ChainError::Storage(e.to_string()))?;
@@ -210,7 +212,7 @@ pub fn handle_result<T: Dispatch + ?Sized>(
         ctx.count_late_outcome();
         return Ok(Value::Bool(false));
     };
-    let (deadline, inner) = stored_parts(&schedule.callback).ok_or_else(|| {
+    let (deadline, inner) = stored_parts(&schedule.operation_chain).ok_or_else(|| {
         ChainError::handler(format!(
             "schedule {alarm} does not hold a fetch continuation"
         ))
@@ -225,16 +227,22 @@ pub fn handle_result<T: Dispatch + ?Sized>(
     Ok(Value::Bool(true))
 }
 
-/// The deadline and the user continuation inside a `fetch-{id}` alarm chain (second and
-/// third arguments of its apply).
-fn stored_parts(chain: &OperationChain) -> Option<(Deadline, String)> {
-    match chain.ops().last()? {
-        Operation::Apply { args } => Some((
-            Deadline::from_value(args.get(1)?)?,
-            args.get(2)?.as_str()?.to_string(),
-        )),
-        Operation::Get { .. } => None,
+/// The deadline and the user continuation inside a `fetch-{id}` alarm chain's wire text (the
+/// second and third arguments of its last operation, an apply: see
+/// [`OperationChain::to_value`]).
+fn stored_parts(chain_text: &str) -> Option<(Deadline, String)> {
+    let ops = crate::structured_clone::parse(chain_text)
+        .ok()?
+        .as_array()?;
+    let apply = ops.last()?;
+    if apply.get("type")?.as_str()? != "apply" {
+        return None;
     }
+    let args = apply.get("args")?.as_array()?;
+    Some((
+        Deadline::from_value(args.get(1)?)?,
+        args.get(2)?.as_str()?.to_string(),
+    ))
 }
 
 fn describe_outcome(v: &Value) -> String {

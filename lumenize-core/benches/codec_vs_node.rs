@@ -4,6 +4,8 @@
 //! plain data of about 100 KB and 10 MB. Rounds are interleaved (ours, then Node's, per size)
 //! and the table shows medians; MB/s are counted on the plain JSON text's length for every
 //! column, so ratios are time ratios. When `node` is not installed the Node columns say so.
+//! A Rust yardstick runs in the same rounds: `serde_json::from_str::<serde_json::Value>` on the
+//! plain text (a general-purpose tree parse: one `String` per key and string, a map per object).
 //!
 //! Run: `cargo bench -p lumenize-core --bench codec_vs_node` (`-- --rounds N`, default 5;
 //! `-- --quick` for 1 round of short batches). Results: docs/benchmarks/codec.md.
@@ -93,7 +95,9 @@ struct Size {
     plain_len: usize,
     plain: PathBuf,
     wire: PathBuf,
+    plain_text: String,
     ours_parse: Vec<f64>,
+    serde_parse: Vec<f64>,
     ours_stringify: Vec<f64>,
     node: Vec<NodeRun>,
 }
@@ -122,6 +126,26 @@ fn main() {
         }
         return;
     }
+    // `--parse-count N [--10mb]`: parse the 100 KB (or 10 MB) text N times and stop (for
+    // `perf stat`, whose cycle and instruction counts a loaded machine disturbs less than
+    // wall time).
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--parse-count")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        let bytes = if args.iter().any(|a| a == "--10mb") {
+            10_000_000
+        } else {
+            100_000
+        };
+        let wire = stringify(&to_value(&plain_data(bytes))).unwrap();
+        for _ in 0..n {
+            drop(black_box(parse(black_box(&wire)).unwrap()));
+        }
+        return;
+    }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/codec_node/bench.mjs");
     let node = node_version();
     let dir = std::env::temp_dir().join(format!("lumenize-codec-vs-node-{}", std::process::id()));
@@ -146,7 +170,9 @@ fn main() {
             plain_len: plain_text.len(),
             plain,
             wire: wire_path,
+            plain_text,
             ours_parse: Vec::new(),
+            serde_parse: Vec::new(),
             ours_stringify: Vec::new(),
             node: Vec::new(),
         });
@@ -158,6 +184,11 @@ fn main() {
         for (s, (value, wire)) in sizes.iter_mut().zip(&values) {
             s.ours_parse.push(ns_per_op(min, || {
                 drop(black_box(parse(black_box(wire)).unwrap()))
+            }));
+            let plain = s.plain_text.as_str();
+            s.serde_parse.push(ns_per_op(min, || {
+                let v: serde_json::Value = serde_json::from_str(black_box(plain)).unwrap();
+                drop(black_box(v))
             }));
             s.ours_stringify.push(ns_per_op(min, || {
                 drop(black_box(stringify(black_box(value)).unwrap()))
@@ -183,12 +214,13 @@ fn main() {
         (None, _) => println!("`node` is not installed: the Node columns are empty."),
     }
     println!("Load average at the end: {}\n", load.trim());
-    println!("| size | parse: ours | TS codec | Node JSON.parse | ours / TS | ours / JSON.parse | stringify: ours | TS codec | Node JSON.stringify | ours / TS | same text |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| size | parse: ours | TS codec | Node JSON.parse | serde_json Value | ours / TS | ours / JSON.parse | ours / serde_json | stringify: ours | TS codec | Node JSON.stringify | ours / TS | same text |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for s in &mut sizes {
         let mbps = |ns: f64| s.plain_len as f64 / ns * 1e3;
         let ours_p = mbps(median(&mut s.ours_parse));
         let ours_s = mbps(median(&mut s.ours_stringify));
+        let serde_p = mbps(median(&mut s.serde_parse));
         let pick = |f: fn(&NodeRun) -> f64| {
             let mut v: Vec<f64> = s.node.iter().map(f).collect();
             (!v.is_empty()).then(|| mbps(median(&mut v)))
@@ -205,12 +237,13 @@ fn main() {
             "NO"
         };
         println!(
-            "| {} | {ours_p:.0} MB/s | {} | {} | {} | {} | {ours_s:.0} MB/s | {} | {} | {} | {same} |",
+            "| {} | {ours_p:.0} MB/s | {} | {} | {serde_p:.0} MB/s | {} | {} | {:.2}x | {ours_s:.0} MB/s | {} | {} | {} | {same} |",
             s.label,
             show(tsp),
             show(jp),
             ratio(ours_p, tsp),
             ratio(ours_p, jp),
+            ours_p / serde_p,
             show(tss),
             show(js),
             ratio(ours_s, tss),

@@ -78,7 +78,7 @@ impl Key {
     pub(crate) fn fingerprint(&self) -> u64 {
         let mut head = [0u8; 16];
         let len = match self {
-            // The zero padding past `len` is what the `Heap` arm pads with too.
+            // Zero past `len` by the invariant; a `Heap` key is longer than 16 bytes.
             Key::Inline { len, bytes } => {
                 head.copy_from_slice(&bytes[..16]);
                 usize::from(*len)
@@ -160,7 +160,7 @@ mod tests {
         assert!(matches!(Key::new(&long), Key::Heap(_)));
         // The reader's constructor: every length, with and without 22 bytes after the key,
         // gives the same key (padding included) as `Key::new`.
-        let text = format!("{}\"é€😀 tail that is long enough{}", "", "x".repeat(40));
+        let text = format!("\"é€😀 tail that is long enough{}", "x".repeat(40));
         for start in 0..8 {
             for end in start..text.len().min(start + INLINE + 3) {
                 if !text.is_char_boundary(start) || !text.is_char_boundary(end) {

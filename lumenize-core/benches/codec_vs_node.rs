@@ -4,9 +4,12 @@
 //! plain data of about 100 KB and 10 MB. Rounds are interleaved (ours, then Node's, per size)
 //! and the table shows medians; MB/s are counted on the plain JSON text's length for every
 //! column, so ratios are time ratios. When `node` is not installed the Node columns say so.
+//! A Rust yardstick runs in the same rounds: `serde_json::from_str::<serde_json::Value>` on the
+//! plain text (a general-purpose tree parse: one `String` per key and string, a map per object).
 //!
 //! Run: `cargo bench -p lumenize-core --bench codec_vs_node` (`-- --rounds N`, default 5;
-//! `-- --quick` for 1 round of short batches). Results: docs/benchmarks/codec.md.
+//! `-- --quick` for 1 round of short batches; `-- --cpu-time` times batches by CPU time, on
+//! both sides, instead of wall time, which a shared machine's load distorts). Results: docs/benchmarks/codec.md.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -20,22 +23,54 @@ use lumenize_core::structured_clone::{parse, stringify};
 mod codec_data;
 use codec_data::{plain_data, to_value};
 
+/// Which clock batches are timed with.
+#[derive(Clone, Copy, PartialEq)]
+enum Clock {
+    /// Wall time (what a caller waits).
+    Wall,
+    /// This thread's CPU time (`--cpu-time`): on a shared machine, time spent descheduled
+    /// while other processes run is not counted.
+    Cpu,
+}
+
+impl Clock {
+    /// Nanoseconds since an arbitrary origin.
+    fn now_ns(self, origin: Instant) -> f64 {
+        match self {
+            Clock::Wall => origin.elapsed().as_nanos() as f64,
+            Clock::Cpu => {
+                let mut ts = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+                unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+                ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+            }
+        }
+    }
+}
+
 /// Nanoseconds per call of `f`: the median of 5 batches of at least `min / 5` each, after a
-/// warm-up of `min / 2`.
-fn ns_per_op(min: Duration, mut f: impl FnMut()) -> f64 {
-    let warm = Instant::now();
-    while warm.elapsed() < min / 2 {
+/// warm-up of `min / 2`, timed with `clock`.
+fn ns_per_op(clock: Clock, min: Duration, mut f: impl FnMut()) -> f64 {
+    let origin = Instant::now();
+    let warm = clock.now_ns(origin);
+    while clock.now_ns(origin) - warm < min.as_nanos() as f64 / 2.0 {
         f();
     }
+    let batch = min.as_nanos() as f64 / 5.0;
     let mut batches: Vec<f64> = (0..5)
         .map(|_| {
-            let start = Instant::now();
+            let start = clock.now_ns(origin);
             let mut k = 0u32;
-            while k == 0 || start.elapsed() < min / 5 {
+            let mut now = start;
+            while k == 0 || now - start < batch {
                 f();
                 k += 1;
+                now = clock.now_ns(origin);
             }
-            start.elapsed().as_nanos() as f64 / f64::from(k)
+            (now - start) / f64::from(k)
         })
         .collect();
     batches.sort_by(f64::total_cmp);
@@ -64,12 +99,19 @@ fn node_version() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-fn run_node(script: &Path, plain: &Path, wire: &Path, min: Duration) -> Result<NodeRun, String> {
+fn run_node(
+    script: &Path,
+    plain: &Path,
+    wire: &Path,
+    min: Duration,
+    clock: Clock,
+) -> Result<NodeRun, String> {
     let out = Command::new("node")
         .arg(script)
         .arg(plain)
         .arg(wire)
         .arg(min.as_millis().to_string())
+        .arg(if clock == Clock::Cpu { "cpu" } else { "wall" })
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -93,7 +135,9 @@ struct Size {
     plain_len: usize,
     plain: PathBuf,
     wire: PathBuf,
+    plain_text: String,
     ours_parse: Vec<f64>,
+    serde_parse: Vec<f64>,
     ours_stringify: Vec<f64>,
     node: Vec<NodeRun>,
 }
@@ -108,6 +152,11 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(if quick { 1 } else { 5 });
     let min = Duration::from_millis(if quick { 200 } else { 1_000 });
+    let clock = if args.iter().any(|a| a == "--cpu-time") {
+        Clock::Cpu
+    } else {
+        Clock::Wall
+    };
     // `--parse-loop SECS`: parse the 100 KB text in a loop and stop (for a profiler).
     if let Some(secs) = args
         .iter()
@@ -119,6 +168,32 @@ fn main() {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(secs) {
             drop(black_box(parse(black_box(&wire)).unwrap()));
+        }
+        return;
+    }
+    // `--parse-count N [--10mb] [--stringify]`: parse the 100 KB (or 10 MB) text N times, or
+    // stringify its value, and stop (for `perf stat` or callgrind, whose counts a loaded
+    // machine disturbs less than wall time).
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--parse-count")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        let bytes = if args.iter().any(|a| a == "--10mb") {
+            10_000_000
+        } else {
+            100_000
+        };
+        let value = to_value(&plain_data(bytes));
+        let wire = stringify(&value).unwrap();
+        let stringify_only = args.iter().any(|a| a == "--stringify");
+        for _ in 0..n {
+            if stringify_only {
+                drop(black_box(stringify(black_box(&value)).unwrap()));
+            } else {
+                drop(black_box(parse(black_box(&wire)).unwrap()));
+            }
         }
         return;
     }
@@ -146,7 +221,9 @@ fn main() {
             plain_len: plain_text.len(),
             plain,
             wire: wire_path,
+            plain_text,
             ours_parse: Vec::new(),
+            serde_parse: Vec::new(),
             ours_stringify: Vec::new(),
             node: Vec::new(),
         });
@@ -156,14 +233,19 @@ fn main() {
     let mut node_error = None;
     for round in 0..rounds {
         for (s, (value, wire)) in sizes.iter_mut().zip(&values) {
-            s.ours_parse.push(ns_per_op(min, || {
+            s.ours_parse.push(ns_per_op(clock, min, || {
                 drop(black_box(parse(black_box(wire)).unwrap()))
             }));
-            s.ours_stringify.push(ns_per_op(min, || {
+            let plain = s.plain_text.as_str();
+            s.serde_parse.push(ns_per_op(clock, min, || {
+                let v: serde_json::Value = serde_json::from_str(black_box(plain)).unwrap();
+                drop(black_box(v))
+            }));
+            s.ours_stringify.push(ns_per_op(clock, min, || {
                 drop(black_box(stringify(black_box(value)).unwrap()))
             }));
             if node.is_some() && node_error.is_none() {
-                match run_node(&script, &s.plain, &s.wire, min) {
+                match run_node(&script, &s.plain, &s.wire, min, clock) {
                     Ok(r) => s.node.push(r),
                     Err(e) => node_error = Some(e),
                 }
@@ -182,13 +264,22 @@ fn main() {
         (Some(v), Some(e)) => println!("Node {v} failed, Node columns empty: {e}"),
         (None, _) => println!("`node` is not installed: the Node columns are empty."),
     }
-    println!("Load average at the end: {}\n", load.trim());
-    println!("| size | parse: ours | TS codec | Node JSON.parse | ours / TS | ours / JSON.parse | stringify: ours | TS codec | Node JSON.stringify | ours / TS | same text |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "Timed by {}. Load average at the end: {}\n",
+        if clock == Clock::Cpu {
+            "CPU time (ours: this thread's; Node: its whole process, GC threads included)"
+        } else {
+            "wall time"
+        },
+        load.trim()
+    );
+    println!("| size | parse: ours | TS codec | Node JSON.parse | serde_json Value | ours / TS | ours / JSON.parse | ours / serde_json | stringify: ours | TS codec | Node JSON.stringify | ours / TS | same text |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for s in &mut sizes {
         let mbps = |ns: f64| s.plain_len as f64 / ns * 1e3;
         let ours_p = mbps(median(&mut s.ours_parse));
         let ours_s = mbps(median(&mut s.ours_stringify));
+        let serde_p = mbps(median(&mut s.serde_parse));
         let pick = |f: fn(&NodeRun) -> f64| {
             let mut v: Vec<f64> = s.node.iter().map(f).collect();
             (!v.is_empty()).then(|| mbps(median(&mut v)))
@@ -205,12 +296,13 @@ fn main() {
             "NO"
         };
         println!(
-            "| {} | {ours_p:.0} MB/s | {} | {} | {} | {} | {ours_s:.0} MB/s | {} | {} | {} | {same} |",
+            "| {} | {ours_p:.0} MB/s | {} | {} | {serde_p:.0} MB/s | {} | {} | {:.2}x | {ours_s:.0} MB/s | {} | {} | {} | {same} |",
             s.label,
             show(tsp),
             show(jp),
             ratio(ours_p, tsp),
             ratio(ours_p, jp),
+            ours_p / serde_p,
             show(tss),
             show(js),
             ratio(ours_s, tss),

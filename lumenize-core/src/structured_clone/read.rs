@@ -133,6 +133,24 @@ fn has_cycle(edges: &mut [(usize, usize)]) -> bool {
     false
 }
 
+/// Moves `stack[base..]` out into a vector of exactly that length, leaving `stack[..base]`:
+/// one allocation and one `memcpy` (`drain(..).collect()` moved the entries one by one, and
+/// `split_off(0)` would hand out the whole stack's capacity).
+#[inline]
+fn take_tail<T>(stack: &mut Vec<T>, base: usize) -> Vec<T> {
+    let n = stack.len() - base;
+    let mut out = Vec::with_capacity(n);
+    // SAFETY: `out` has room for `n` elements; `stack[base..base + n]` are initialized and do
+    // not overlap `out`. Their ownership moves to `out`: `stack`'s length is cut to `base`
+    // first, so they are never dropped twice (and a panic cannot happen in between).
+    unsafe {
+        stack.set_len(base);
+        std::ptr::copy_nonoverlapping(stack.as_ptr().add(base), out.as_mut_ptr(), n);
+        out.set_len(n);
+    }
+    out
+}
+
 impl<'a> Reader<'a> {
     fn new(src: &'a str) -> Reader<'a> {
         Reader {
@@ -145,8 +163,9 @@ impl<'a> Reader<'a> {
             last_ref: None,
             in_alias: None,
             alias_edges: Vec::new(),
-            entries: Vec::new(),
-            items: Vec::new(),
+            // Room for a few levels of typical objects and arrays without regrowing.
+            entries: Vec::with_capacity(32),
+            items: Vec::with_capacity(32),
         }
     }
 
@@ -335,7 +354,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.last_ref = None;
-        let items: Vec<Value> = self.items.drain(base..).collect();
+        let items = take_tail(&mut self.items, base);
         Ok(Value::Object(Self::alloc(target, ObjectKind::Array(items))))
     }
 
@@ -428,7 +447,7 @@ impl<'a> Reader<'a> {
     /// The plain object whose entries are those pushed since `base`.
     fn plain(&mut self, target: Option<Object>, base: usize, idx: bool) -> Value {
         self.last_ref = None;
-        let entries: Vec<(Key, Value)> = self.entries.drain(base..).collect();
+        let entries = take_tail(&mut self.entries, base);
         let props = Props::from_wire(entries, idx);
         Value::Object(Self::alloc(target, ObjectKind::Plain(props)))
     }

@@ -110,7 +110,7 @@ impl Reader<'_> {
         while let Some(&c) = self.b.get(self.pos) {
             match c {
                 b'"' => {
-                    let key = Key::new(&self.src[start..self.pos]);
+                    let key = Key::from_text_at(self.src, start, self.pos);
                     self.pos += 1;
                     return Ok(key);
                 }

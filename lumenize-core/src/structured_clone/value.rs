@@ -285,6 +285,21 @@ pub(crate) fn is_array_index(key: &str) -> bool {
     key.parse::<u64>().is_ok_and(|n| n < u32::MAX as u64)
 }
 
+/// Whether two of `entries` have the same key. Small objects (nearly all) compare fingerprints
+/// first: one integer comparison per pair, the texts only when fingerprints match.
+fn has_duplicate_key(entries: &[(Key, Value)]) -> bool {
+    if entries.len() <= 16 {
+        let mut fp = [0u64; 16];
+        for (f, (k, _)) in fp.iter_mut().zip(entries) {
+            *f = k.fingerprint();
+        }
+        (1..entries.len()).any(|i| (0..i).any(|j| fp[i] == fp[j] && entries[i].0 == entries[j].0))
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(entries.len());
+        !entries.iter().all(|(k, _)| seen.insert(k.as_str()))
+    }
+}
+
 impl Props {
     /// An empty property list.
     pub fn new() -> Props {
@@ -337,13 +352,7 @@ impl Props {
     /// JavaScript order (what any encoder writes); otherwise applies JSON.parse semantics
     /// (a repeated key keeps its first position and its last value) and integer-key ordering.
     pub(crate) fn from_wire(entries: Vec<(Key, Value)>, has_index_key: bool) -> Props {
-        let dup = if entries.len() <= 16 {
-            (1..entries.len()).any(|i| entries[..i].iter().any(|(k, _)| *k == entries[i].0))
-        } else {
-            let mut seen = std::collections::HashSet::with_capacity(entries.len());
-            !entries.iter().all(|(k, _)| seen.insert(k.as_str()))
-        };
-        if has_index_key || dup {
+        if has_index_key || has_duplicate_key(&entries) {
             let mut p = Props::with_capacity(entries.len());
             for (k, v) in entries {
                 p.insert_key(k, v);
@@ -594,5 +603,45 @@ fn kind_name(k: &ObjectKind) -> &'static str {
         ObjectKind::NumberObject(_) => "Number",
         ObjectKind::StringObject(_) => "String",
         ObjectKind::BigIntObject(_) => "BigIntObject",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fingerprint shortcut finds exactly the duplicates a plain set finds, on generated
+    /// key lists of every small length with many near-collisions (shared prefixes, lengths
+    /// around 16 and 22).
+    #[test]
+    fn duplicate_check_agrees_with_a_set() {
+        let long = "x".repeat(22);
+        let stems = [
+            "",
+            "a",
+            "ab",
+            "k0123456789abcde",
+            "k0123456789abcdef",
+            &long,
+        ];
+        let mut s: u64 = 0x853c_49e6_748f_ea9b;
+        for _ in 0..20_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let n = (s % 20) as usize;
+            let entries: Vec<(Key, Value)> = (0..n)
+                .map(|i| {
+                    let r = s.rotate_left(i as u32 * 3);
+                    let key = format!("{}{}", stems[(r % 6) as usize], (r >> 8) % 4);
+                    (Key::new(&key), Value::Null)
+                })
+                .collect();
+            let mut seen = std::collections::HashSet::new();
+            let want = !entries
+                .iter()
+                .all(|(k, _)| seen.insert(k.as_str().to_string()));
+            assert_eq!(has_duplicate_key(&entries), want, "{entries:?}");
+        }
     }
 }

@@ -189,14 +189,7 @@ pub fn new_request_id(now_ms: i64) -> String {
     // time (48) | version 7 (4) | counter (12)
     let a = (ms << 16) | 0x7000 | (n & 0x0fff);
     let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000; // RFC 4122 variant
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
+    uuid_text(a, b)
 }
 
 /// A random (version 4) UUID string, e.g. `"3f1c…-4…-a…"`. Random enough for request ids and
@@ -209,6 +202,11 @@ pub fn new_uuid() -> String {
     let (a, b) = random_words(n);
     let a = (a & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000; // version 4
     let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000; // RFC 4122 variant
+    uuid_text(a, b)
+}
+
+/// The 128 bits `a` (high) and `b` (low) in the canonical 8-4-4-4-12 hex form.
+fn uuid_text(a: u64, b: u64) -> String {
     format!(
         "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
         a >> 32,

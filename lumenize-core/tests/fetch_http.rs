@@ -165,11 +165,9 @@ fn a_delay_shorter_than_the_timeout_completes() {
 
 #[test]
 fn connection_refused_is_a_connect_error() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let url = format!("http://127.0.0.1:{port}/uuid");
+    // Port 1 (tcpmux) is privileged and unused: unlike a port bound and released here, no
+    // parallel test's server can take it in between.
+    let url = "http://127.0.0.1:1/uuid".to_string();
     match get(&url).unwrap_err() {
         FetchError::Connect { url: u, message } => {
             assert_eq!(u, url);

@@ -26,14 +26,6 @@ pub trait Backend {
     fn endpoint(&self) -> String;
 }
 
-/// A port on 127.0.0.1 that was just free (bound, then released): nothing listens on it.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// Polls `check` until it returns `Some`, for at most `limit`.
 pub fn eventually<T>(
     what: &str,

@@ -13,8 +13,16 @@ use lumenize_core::fetch::EndpointServer;
 use lumenize_core::ocan::ctn;
 use lumenize_core::structured_clone::{self, ObjectKind, Value};
 
-use crate::suite::{free_port, Backend};
+use crate::suite::Backend;
 use crate::tools::{built_worker, tools};
+
+/// A port on 127.0.0.1 that was just free (bound, then released), for workerd to listen on.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
 
 /// The shared secret the worker is configured with (at least 32 bytes, or it is refused).
 pub const TOKEN: &str = "suite-token-0123456789abcdef-0123456789abcdef";

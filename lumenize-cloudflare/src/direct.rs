@@ -10,10 +10,11 @@
 //! awaits the exchanges (through the fetch executor's own code: same timeout, body cap,
 //! redirect and address checks) before answering the message that started them.
 
-use lumenize_core::alarms::AlarmError;
 use lumenize_core::context::{Ctx, Effect};
-use lumenize_core::fetch::{FetchOptions, FetchRequest, HttpLimits, ProxyFetchError};
-use lumenize_core::ocan::{ChainError, Continuation};
+use lumenize_core::fetch::{
+    encode_continuation, FetchOptions, FetchRequest, HttpLimits, ProxyFetchError,
+};
+use lumenize_core::ocan::Continuation;
 use lumenize_core::structured_clone::Value;
 
 use crate::direct_job::DirectFetch;
@@ -44,12 +45,8 @@ pub fn direct_fetch(
     if !CfExt::of(ctx).is_some_and(CfExt::waits) {
         return Err(ProxyFetchError::NoAsyncSupport);
     }
-    let continuation = continuation.stringify_continuation().map_err(|e| {
-        ProxyFetchError::Alarm(match e {
-            ChainError::Codec(c) => AlarmError::Codec(c.to_string()),
-            other => AlarmError::InvalidContinuation(other.to_string()),
-        })
-    })?;
+    // Checked as every design checks it: a misnamed method is refused now, not at the outcome.
+    let continuation = encode_continuation(ctx, continuation)?;
     let id = options
         .request_id
         .clone()

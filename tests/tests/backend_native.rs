@@ -74,6 +74,11 @@ fn a_fetch_response_stops_at_the_cap() {
 }
 
 #[test]
+fn a_misnamed_continuation_is_refused_when_the_fetch_starts() {
+    suite::a_misnamed_continuation_is_refused_when_the_fetch_starts(&mut Native::start());
+}
+
+#[test]
 fn the_three_fetch_designs_each_continue_once() {
     suite::the_three_fetch_designs_each_continue_once(&mut Native::start());
 }

@@ -215,16 +215,7 @@ impl Desk {
         url: String,
         timeout_ms: f64,
     ) -> Result<String, String> {
-        let design = match design.as_str() {
-            "direct" => Design::Direct,
-            "simple" => Design::Simple,
-            "orchestrated" => Design::Orchestrated,
-            other => {
-                return Err(format!(
-                    "unknown design {other:?}: direct, simple or orchestrated"
-                ))
-            }
-        };
+        let design = design_named(&design)?;
         let options = FetchOptions {
             timeout: Duration::from_millis(timeout_ms as u64),
             request_id: Some(tag.clone()),
@@ -232,15 +223,26 @@ impl Desk {
             ..FetchOptions::default()
         };
         let cont = Desk::ctn().fetched_at(tag, ResultMarker);
-        let url = Value::from(url);
-        // The core's direct design awaits inside the native runtime; Cloudflare's host awaits
-        // it for the object itself.
-        #[cfg(target_arch = "wasm32")]
-        if design == Design::Direct {
-            return lumenize_cloudflare::direct_fetch(ctx, &url, &cont, &options)
-                .map_err(|e| e.to_string());
-        }
-        fetch::start_fetch(design, ctx, &url, &cont, &options).map_err(|e| e.to_string())
+        start_fetch(ctx, design, &Value::from(url), &cont, &options)
+    }
+
+    /// Starts a fetch of `url` with `design` whose continuation names a method the desk does
+    /// not have (`fetchedd`, written by hand rather than with the typed builder): every design
+    /// must refuse it when the fetch starts, not fail when the outcome arrives.
+    #[handler(name = "fetchMisnamed")]
+    pub fn fetch_misnamed(
+        &mut self,
+        ctx: &Ctx<'_>,
+        design: String,
+        url: String,
+    ) -> Result<String, String> {
+        let design = design_named(&design)?;
+        let options = FetchOptions {
+            policy: self.direct_policy.clone(),
+            ..FetchOptions::default()
+        };
+        let cont = ctn().call("fetchedd", vec![result_marker()]);
+        start_fetch(ctx, design, &Value::from(url), &cont, &options)
     }
 
     /// The continuation of [`Desk::fetch_via`]: records the outcome as [`Desk::fetched`]
@@ -390,4 +392,33 @@ fn schedule_value(s: &Schedule) -> Value {
 /// turn engine routes its result method to [`fetch::handle_result`] for every object.
 pub fn desk(ctx: &Ctx<'_>) -> Desk {
     Desk::new(ctx)
+}
+
+/// The design called `name` in `fetchVia`/`fetchMisnamed`.
+fn design_named(name: &str) -> Result<Design, String> {
+    match name {
+        "direct" => Ok(Design::Direct),
+        "simple" => Ok(Design::Simple),
+        "orchestrated" => Ok(Design::Orchestrated),
+        other => Err(format!(
+            "unknown design {other:?}: direct, simple or orchestrated"
+        )),
+    }
+}
+
+/// Starts a fetch with `design`. The core's direct design awaits inside the native runtime;
+/// on Cloudflare the object's host awaits it (`lumenize_cloudflare::direct_fetch`).
+fn start_fetch(
+    ctx: &Ctx<'_>,
+    design: Design,
+    url: &Value,
+    cont: &Continuation,
+    options: &FetchOptions,
+) -> Result<String, String> {
+    #[cfg(target_arch = "wasm32")]
+    if design == Design::Direct {
+        return lumenize_cloudflare::direct_fetch(ctx, url, cont, options)
+            .map_err(|e| e.to_string());
+    }
+    fetch::start_fetch(design, ctx, url, cont, options).map_err(|e| e.to_string())
 }

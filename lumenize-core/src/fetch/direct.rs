@@ -18,7 +18,7 @@
 
 use super::executor::client;
 use super::message::{outcome_to_value, FetchRequest};
-use super::options::{check_continuation, FetchOptions, ProxyFetchError};
+use super::options::{encode_continuation, FetchOptions, ProxyFetchError};
 use super::{new_request_id, HttpLimits};
 use crate::context::Ctx;
 use crate::ocan::Continuation;
@@ -38,10 +38,7 @@ pub fn direct_fetch(
 ) -> Result<String, ProxyFetchError> {
     let req = FetchRequest::from_value(request).map_err(ProxyFetchError::InvalidRequest)?;
     let ext = NativeExt::of(ctx).ok_or(ProxyFetchError::NoAsyncSupport)?;
-    check_continuation(ctx, continuation)?;
-    let inner = continuation
-        .stringify_continuation()
-        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
+    let inner = encode_continuation(ctx, continuation)?;
     let id = options
         .request_id
         .clone()

@@ -94,8 +94,8 @@ pub use message::{
     BODY_ENCODING_HEADER,
 };
 pub use options::{
-    Design, FetchOptions, ProxyFetchError, TestMode, EXECUTE_METHOD, EXECUTOR_BINDING,
-    EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME, RESULT_METHOD,
+    encode_continuation, Design, FetchOptions, ProxyFetchError, TestMode, EXECUTE_METHOD,
+    EXECUTOR_BINDING, EXECUTOR_RPC_BINDING, ORCHESTRATOR_BINDING, ORCHESTRATOR_NAME, RESULT_METHOD,
 };
 pub use orchestrated::{
     proxy_fetch, FetchOrchestrator, FetchOrchestratorPolling, ORCHESTRATOR_POLLING_BINDING,

@@ -152,6 +152,28 @@ pub(crate) fn check_continuation(
     }
 }
 
+/// A fetch's continuation as the wire text its outcome will fill in, checked as every design
+/// checks it when the fetch starts: it names a method this object has, and it can be read back.
+/// For backends that add a design of their own (`lumenize_cloudflare::direct_fetch`).
+///
+/// ```
+/// use lumenize_core::fetch::{encode_continuation, ProxyFetchError};
+/// use lumenize_core::prelude::*;
+/// fn start(ctx: &Ctx<'_>) -> Result<String, ProxyFetchError> {
+///     // Refused if this object has no `onFetched` method.
+///     encode_continuation(ctx, &ctn().call("onFetched", vec![result_marker()]))
+/// }
+/// ```
+pub fn encode_continuation(
+    ctx: &Ctx<'_>,
+    continuation: &Continuation,
+) -> Result<String, ProxyFetchError> {
+    check_continuation(ctx, continuation)?;
+    continuation
+        .stringify_continuation()
+        .map_err(|e| ProxyFetchError::Alarm(AlarmError::from_chain(e)))
+}
+
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

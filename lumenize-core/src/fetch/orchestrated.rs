@@ -20,7 +20,7 @@
 
 use super::job::{address_from_value, address_to_value, Job, ReplyMode};
 use super::message::FetchRequest;
-use super::options::{check_continuation, millis, FetchOptions, ProxyFetchError};
+use super::options::{encode_continuation, millis, FetchOptions, ProxyFetchError};
 use super::{new_request_id, FetchError, HttpLimits};
 use crate::alarms::When;
 use crate::context::Ctx;
@@ -96,14 +96,11 @@ pub fn proxy_fetch(
 ) -> Result<String, ProxyFetchError> {
     // Normalized so it survives the wire (binary bodies as marked base64).
     let normalized = FetchRequest::from_value(request).map_err(ProxyFetchError::InvalidRequest)?;
-    check_continuation(ctx, continuation)?;
+    let inner = encode_continuation(ctx, continuation)?;
     let id = options
         .request_id
         .clone()
         .unwrap_or_else(|| new_request_id(ctx.now_ms()));
-    let inner = continuation
-        .stringify_continuation()
-        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
     let msg = Value::object([
         ("requestId", Value::from(id.as_str())),
         ("request", normalized.to_compact_value()),

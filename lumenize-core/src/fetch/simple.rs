@@ -11,7 +11,7 @@
 
 use super::job::{Job, ReplyMode};
 use super::message::FetchRequest;
-use super::options::{check_continuation, millis, FetchOptions, ProxyFetchError, RESULT_METHOD};
+use super::options::{encode_continuation, millis, FetchOptions, ProxyFetchError, RESULT_METHOD};
 use super::{new_request_id, FetchError, HttpLimits};
 use crate::alarms::When;
 use crate::context::Ctx;
@@ -58,10 +58,7 @@ pub fn proxy_fetch_simple(
     // wire text (as in the original): stored as a value, its `$result` marker would be
     // resolved as a nested operation when the alarm chain runs. Encoding it checks it as
     // `validate_continuation` does, so it is checked once, here.
-    let inner = continuation
-        .stringify_continuation()
-        .map_err(|e| ProxyFetchError::Alarm(crate::alarms::AlarmError::from_chain(e)))?;
-    check_continuation(ctx, continuation)?;
+    let inner = encode_continuation(ctx, continuation)?;
     let id = options
         .request_id
         .clone()

@@ -140,18 +140,6 @@ impl From<CallError> for ProxyFetchError {
     }
 }
 
-/// Refuses a continuation that names a method this object does not have: it would fail when
-/// the outcome arrives, long after the caller could have fixed it.
-pub(crate) fn check_continuation(
-    ctx: &Ctx<'_>,
-    continuation: &Continuation,
-) -> Result<(), ProxyFetchError> {
-    match ctx.unknown_own_method(continuation) {
-        Some(why) => Err(ProxyFetchError::Alarm(AlarmError::InvalidContinuation(why))),
-        None => Ok(()),
-    }
-}
-
 /// A fetch's continuation as the wire text its outcome will fill in, checked as every design
 /// checks it when the fetch starts: it names a method this object has, and it can be read back.
 /// For backends that add a design of their own (`lumenize_cloudflare::direct_fetch`).
@@ -168,7 +156,11 @@ pub fn encode_continuation(
     ctx: &Ctx<'_>,
     continuation: &Continuation,
 ) -> Result<String, ProxyFetchError> {
-    check_continuation(ctx, continuation)?;
+    // A misnamed method would fail only when the outcome arrives, long after the caller could
+    // have fixed it.
+    if let Some(why) = ctx.unknown_own_method(continuation) {
+        return Err(ProxyFetchError::Alarm(AlarmError::InvalidContinuation(why)));
+    }
     continuation
         .stringify_continuation()
         .map_err(|e| ProxyFetchError::Alarm(AlarmError::from_chain(e)))

@@ -18,14 +18,25 @@ use super::{iso, raw};
 pub(crate) fn stringify(value: &Value) -> Res<String> {
     let mut out = String::with_capacity(256);
     out.push_str("{\"json\":");
-    // Optimistic single pass: a graph whose objects all have one handle is a tree, needs no
-    // aliases and so no counting pass. Meeting a multi-handle object restarts in two passes.
+    // Optimistic single pass: a graph in which no object is reached twice is a tree, needs no
+    // aliases and so no counting pass. Reaching an object a second time restarts in two passes.
     let mut enc = Encoder {
         optimistic: true,
         ..Encoder::default()
     };
     match enc.write(&mut out, value, 1) {
-        Ok(()) => {}
+        Ok(()) => {
+            // The fast path must write what the two passes write.
+            #[cfg(debug_assertions)]
+            {
+                let mut slow = Encoder::default();
+                let mut text = String::from("{\"json\":");
+                let two_passes = slow
+                    .count(value, 1)
+                    .and_then(|()| slow.write(&mut text, value, 1));
+                debug_assert!(two_passes.is_ok() && slow.aliases.is_empty() && text == out);
+            }
+        }
         Err(_) if enc.restart => {
             enc = Encoder::default();
             out.truncate("{\"json\":".len());
@@ -59,6 +70,10 @@ struct Encoder {
     optimistic: bool,
     /// Set when the optimistic pass aborted (the error it returns is only a signal).
     restart: bool,
+    /// Optimistic pass: the multi-handle objects written so far. Meeting one a second time
+    /// (shared, or a cycle) aborts the pass; met once, it needs no alias and is written inline
+    /// exactly as the two passes would write it.
+    seen: AddrMap<()>,
     /// Times each multi-handle object is reached in pass 1.
     counts: AddrMap<u32>,
     /// Alias ids given so far in pass 2.
@@ -178,8 +193,13 @@ impl Encoder {
     #[inline]
     fn write_object(&mut self, out: &mut String, o: &Object, depth: usize) -> Res<()> {
         if self.optimistic && o.handle_count() > 1 {
-            self.restart = true;
-            return Err(CloneError::here("restart in two passes"));
+            // Another handle may live outside the value (a caller's copy, an argument list
+            // being encoded): written inline, unless this walk meets the object again.
+            if self.seen.insert(o.addr(), ()).is_some() {
+                self.restart = true;
+                return Err(CloneError::here("restart in two passes"));
+            }
+            return self.write_body(out, o, depth);
         }
         if o.handle_count() > 1 && self.counts.get(&o.addr()).is_some_and(|&c| c > 1) {
             self.write_alias(out, o, depth)
@@ -559,4 +579,59 @@ fn write_header_entries(out: &mut String, entries: &[(String, String)], depth: u
     }
     out.push(']');
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::value::{Object, ObjectKind, Value};
+    use super::stringify;
+
+    fn list(items: Vec<Value>) -> Value {
+        Value::Object(Object::new(ObjectKind::Array(items)))
+    }
+
+    #[test]
+    fn an_object_with_a_handle_outside_the_value_is_written_inline_in_one_pass() {
+        let inner = list(vec![Value::from("a")]);
+        let outside = inner.clone(); // a second handle, not part of the value
+        let mut enc = super::Encoder {
+            optimistic: true,
+            ..super::Encoder::default()
+        };
+        let mut out = String::new();
+        enc.write(&mut out, &list(vec![inner]), 1).unwrap();
+        assert!(!enc.restart);
+        assert_eq!(out, r#"[["a"]]"#);
+        drop(outside);
+    }
+
+    #[test]
+    fn an_object_reached_twice_is_still_an_alias() {
+        let inner = list(vec![Value::from("a")]);
+        let outside = inner.clone();
+        let text = stringify(&list(vec![inner.clone(), inner])).unwrap();
+        assert_eq!(
+            text,
+            r#"{"json":[{"$ref":0},{"$ref":0}],"meta":{"aliases":{"0":["a"]}}}"#
+        );
+        drop(outside);
+    }
+
+    #[test]
+    fn a_cycle_through_an_object_with_an_outside_handle_is_an_alias() {
+        let o = Object::new(ObjectKind::Array(Vec::new()));
+        let outside = o.clone();
+        if let ObjectKind::Array(items) = &mut *o.borrow_mut() {
+            items.push(Value::Object(o.clone()));
+        };
+        let text = stringify(&Value::Object(o.clone())).unwrap();
+        assert_eq!(
+            text,
+            r#"{"json":{"$ref":0},"meta":{"aliases":{"0":[{"$ref":0}]}}}"#
+        );
+        // Break the cycle so the test does not leak.
+        if let ObjectKind::Array(items) = &mut *outside.borrow_mut() {
+            items.clear();
+        };
+    }
 }

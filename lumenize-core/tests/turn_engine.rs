@@ -56,6 +56,17 @@ impl Probe {
     fn boom(&mut self, _ctx: &Ctx<'_>, _why: String) -> Result<(), String> {
         panic!("boom");
     }
+    fn arm_many(&mut self, ctx: &Ctx<'_>, n: f64) -> Result<(), String> {
+        for i in 0..n as i64 {
+            ctx.alarms()
+                .schedule(
+                    When::at_ms(T0 + 10_000 + i),
+                    ctn().call("put", vec![Value::from("fired")]),
+                )
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
     fn cancel_then_fail(&mut self, ctx: &Ctx<'_>, id: String) -> Result<(), String> {
         ctx.alarms()
             .cancel_schedule(&id)
@@ -73,6 +84,7 @@ lumenize_core::handlers!(Probe {
     fail(why: String),
     boom(why: String),
     cancel_then_fail(id: String),
+    arm_many(n: f64),
 });
 
 /// Knows every address (the engine only asks whether `call_raw` may queue).
@@ -515,6 +527,8 @@ fn an_alarm_fault_before_any_claim_is_retried_after_a_backoff_not_at_once() {
 /// Simulator finding 2 (seed 119 with `--reload-faults`): when the re-read of the alarm slot
 /// after a rolled-back turn fails, the rolled-back change must not survive in memory; before
 /// the fix the next committed turn flushed it, deleting the mirror row of a pending schedule.
+/// (A clean rollback is now undone in memory and re-reads nothing: the re-read follows a
+/// failed COMMIT, whose outcome only the table can tell.)
 #[test]
 fn a_failed_slot_reread_after_a_rollback_does_not_lose_the_alarm() {
     let built = Rc::new(Cell::new(0));
@@ -529,6 +543,7 @@ fn a_failed_slot_reread_after_a_rollback_does_not_lose_the_alarm() {
     let id = text(t.result().as_ref().unwrap());
     assert_eq!((e.armed(), mirror(&e)), (Some(at), Some(at)));
 
+    e.storage().failing_commit.set(true);
     e.storage().fail_outside.set(true);
     let t = e.call(&env, &chain("cancel_then_fail", vec![id.into()]));
     assert!(t.result().is_err());
@@ -816,4 +831,60 @@ mod mutants {
         assert!(turns[0].result().is_err());
         assert_eq!(turns[0].outputs().outbox().len(), 1);
     }
+}
+
+/// A message that fails costs what it did, not what the object holds: rolling back its
+/// schedule changes (in a single turn, or to its savepoint in a group) reads no row of the
+/// pending schedules, however many there are. (A re-read of the whole table per failed
+/// message let any caller who can make a handler fail cost the object time linear in its
+/// pending schedules.)
+#[test]
+fn a_failed_message_costs_no_scan_of_the_pending_schedules() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let pending = 2_000;
+    let t = e.call(&env, &chain("arm_many", vec![Value::from(pending as f64)]));
+    assert!(t.result().is_ok(), "{:?}", t.result());
+    let first = T0 + 10_000;
+    assert_eq!((e.armed(), mirror(&e)), (Some(first), Some(first)));
+
+    // A single turn that arms an earlier schedule, then fails.
+    let t = e.call(
+        &env,
+        &chain("arm_send_then_fail", vec![Value::from((T0 + 1) as f64)]),
+    );
+    assert!(t.result().is_err());
+    assert!(
+        t.outputs().rows().rows_read < 10,
+        "a failed turn read {} rows",
+        t.outputs().rows().rows_read
+    );
+    assert_eq!(t.outputs().alarm_change(), None);
+    assert_eq!((e.armed(), mirror(&e)), (Some(first), Some(first)));
+
+    // In a group: the failing message rolls back to its savepoint, the others commit.
+    let fail = chain("arm_send_then_fail", vec![Value::from((T0 + 2) as f64)]);
+    let put = chain("put", vec!["k".into()]);
+    let turns = e.group(&env, &[Message::Call(&fail), Message::Call(&put)]);
+    assert_eq!(ok_count(&turns), [false, true]);
+    let read: u64 = turns.iter().map(|t| t.outputs().rows().rows_read).sum();
+    assert!(read < 10, "a group with a failed message read {read} rows");
+    assert_eq!((e.armed(), mirror(&e)), (Some(first), Some(first)));
+
+    // The undone changes are really undone: the earliest schedule still fires first, and a
+    // cancel that rolls back leaves its schedule pending.
+    let id = e
+        .storage()
+        .exec("SELECT id FROM __lmz_alarms ORDER BY time LIMIT 1", &[])
+        .unwrap()
+        .scalar()
+        .and_then(SqlValue::as_str)
+        .map(str::to_string)
+        .unwrap();
+    let t = e.call(&env, &chain("cancel_then_fail", vec![id.as_str().into()]));
+    assert!(t.result().is_err());
+    assert!(t.outputs().rows().rows_read < 10);
+    assert_eq!((e.armed(), mirror(&e)), (Some(first), Some(first)));
 }

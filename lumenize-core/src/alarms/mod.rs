@@ -89,6 +89,7 @@ mod slot;
 mod when;
 
 pub use schedule::{Schedule, ScheduleFilter, ScheduleKind, ScheduleRow};
+pub(crate) use slot::SlotMark;
 pub use slot::{AlarmSlot, NoAlarmSlot, ScheduleOrder, SlotState, SqlAlarmSlot, META_SCHEMA};
 pub use when::{next_cron_time, When, MAX_TIME_MS};
 
@@ -146,7 +147,7 @@ impl AlarmError {
 /// The alarms table and the table of given-up schedules.
 ///
 /// No time index: the order by time is kept in memory ([`ScheduleOrder`], rebuilt with one
-/// scan when the object opens), because on Cloudflare every index entry written is billed as
+/// scan when the object opens, with an undo log for rollbacks), because on Cloudflare every index entry written is billed as
 /// one more row written. Earlier versions created `__lmz_alarms_time`; it is dropped here.
 ///
 /// The `type` check is spelled with `OR` rather than `IN (…)`: SQLite builds an ephemeral

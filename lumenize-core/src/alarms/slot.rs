@@ -4,8 +4,9 @@
 //! Nothing but the schedules is stored: the slot is, by invariant, the earliest pending
 //! schedule's time, so it is derived from the `__lmz_alarms` rows rather than mirrored in a
 //! row of its own. [`SlotState`] keeps the pending schedules' `(time, id)` order in memory
-//! ([`ScheduleOrder`]), rebuilt with one scan of the table when the object opens and after a
-//! rollback; in between, every alarms operation updates it next to its SQL. So the table needs
+//! ([`ScheduleOrder`]), rebuilt with one scan of the table when the object opens (and after a
+//! rollback whose outcome is unknown, a failed COMMIT); in between, every alarms operation
+//! updates it next to its SQL, and a rollback is undone from its undo log. So the table needs
 //! no time index, and a schedule costs one row written to insert and one to delete, as
 //! Cloudflare counts them (an index entry is one more). After commit the host pushes a changed
 //! value to the real alarm: Cloudflare's `setAlarm`, which is itself durable; natively the
@@ -35,30 +36,73 @@ pub trait AlarmSlot {
 ///
 /// It is only as good as the code that keeps it: every alarms operation updates it next to
 /// its SQL, and [`SlotState`] rebuilds it from the table (one scan) on open and after a
-/// rollback. Handler SQL that writes `__lmz_alarms` directly is not seen (as before, a
+/// rollback whose outcome is unknown. Handler SQL that writes `__lmz_alarms` directly is not seen (as before, a
 /// handler that writes lumenize's own tables breaks its own alarms).
+///
+/// Every change is also written to an undo log, so that a rollback (a failed turn, or one
+/// message of a group back to its savepoint) puts back what it undid in time linear in what
+/// the rolled-back work changed, not in the pending schedules (a re-read of the table per
+/// failed message let anyone who can make a handler fail cost the object a scan of every
+/// pending schedule). The log is emptied when the turn commits or the order is re-read.
 #[derive(Debug, Default)]
 pub struct ScheduleOrder {
     by_time: RefCell<BTreeSet<(i64, String)>>,
     by_id: RefCell<HashMap<String, i64>>,
+    /// `(id, its time before the change)`, oldest first (`None`: it was not pending).
+    undo: RefCell<Vec<(String, Option<i64>)>>,
 }
 
 impl ScheduleOrder {
     /// Schedule `id` is pending at `time` (replacing its previous time, if any).
     pub fn put(&self, id: &str, time: i64) {
-        let old = self.by_id.borrow_mut().insert(id.to_string(), time);
-        let mut by_time = self.by_time.borrow_mut();
-        if let Some(t) = old {
-            by_time.remove(&(t, id.to_string()));
-        }
-        by_time.insert((time, id.to_string()));
+        let old = self.set(id, Some(time));
+        self.undo.borrow_mut().push((id.to_string(), old));
     }
 
     /// Schedule `id` is no longer pending; returns the time it had.
     pub fn remove(&self, id: &str) -> Option<i64> {
-        let old = self.by_id.borrow_mut().remove(id)?;
-        self.by_time.borrow_mut().remove(&(old, id.to_string()));
+        let old = self.set(id, None)?;
+        self.undo.borrow_mut().push((id.to_string(), Some(old)));
         Some(old)
+    }
+
+    /// Makes `id` pending at `time` (or not pending, for `None`); returns its previous time.
+    fn set(&self, id: &str, time: Option<i64>) -> Option<i64> {
+        let mut by_id = self.by_id.borrow_mut();
+        let mut by_time = self.by_time.borrow_mut();
+        let old = match time {
+            Some(t) => by_id.insert(id.to_string(), t),
+            None => by_id.remove(id),
+        };
+        if let Some(t) = old {
+            by_time.remove(&(t, id.to_string()));
+        }
+        if let Some(t) = time {
+            by_time.insert((t, id.to_string()));
+        }
+        old
+    }
+
+    /// The undo log's length: a point to [`undo_to`](Self::undo_to) later.
+    fn undo_len(&self) -> usize {
+        self.undo.borrow().len()
+    }
+
+    /// Reverts every change made after the log had `len` entries, newest first.
+    fn undo_to(&self, len: usize) {
+        let undone = {
+            let mut log = self.undo.borrow_mut();
+            let at = len.min(log.len());
+            log.split_off(at)
+        };
+        for (id, before) in undone.into_iter().rev() {
+            self.set(&id, before);
+        }
+    }
+
+    /// The changes so far are final (their transaction committed).
+    fn forget_undo(&self) {
+        self.undo.borrow_mut().clear();
     }
 
     /// Whether schedule `id` is pending.
@@ -96,6 +140,7 @@ impl ScheduleOrder {
         }
         *self.by_time.borrow_mut() = by_time;
         *self.by_id.borrow_mut() = by_id;
+        self.forget_undo();
         Ok(())
     }
 }
@@ -123,7 +168,8 @@ impl AlarmSlot for NoAlarmSlot {
 /// and the schedules are already in the turn's transaction. The host calls
 /// [`SlotState::flush`] just before committing (a check that writes nothing).
 ///
-/// After a rollback the host re-reads the committed value ([`SlotState::reload`]). When that
+/// After a clean rollback the engine undoes the turn's changes in memory; after one whose
+/// outcome is unknown (a failed COMMIT) it re-reads the committed value ([`SlotState::reload`]). When that
 /// read fails the slot is *stale* ([`SlotState::mark_stale`]): it holds the last value it
 /// knew, refuses to [`flush`](SlotState::flush), reports no change, and is re-read inside the
 /// next turn's transaction ([`SlotState::ensure_fresh`]) before anything can change it.
@@ -152,6 +198,16 @@ pub struct SlotState {
     order: ScheduleOrder,
 }
 
+/// Where a turn or a message started, for [`SlotState::rewind`]: the slot's values and the
+/// length of the order's undo log then.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SlotMark {
+    armed: Option<i64>,
+    dirty: bool,
+    stale: bool,
+    undo_len: usize,
+}
+
 /// Creates the meta table (the object's name; older versions also kept a copy of the armed
 /// time there, under key `alarm`, which is no longer read or written).
 pub const META_SCHEMA: &str =
@@ -159,7 +215,7 @@ pub const META_SCHEMA: &str =
 
 impl SlotState {
     /// Reads the committed schedules' order, and so the alarm time, from `storage` (hosts call
-    /// this on open and after a rollback): one scan of `__lmz_alarms`.
+    /// this on open): one scan of `__lmz_alarms`.
     pub fn load(storage: &dyn Storage) -> Result<SlotState, StorageError> {
         let state = SlotState::default();
         state.reload(storage)?;
@@ -221,24 +277,30 @@ impl SlotState {
         Ok(())
     }
 
-    /// What a savepoint rollback restores: the armed time and whether it changed.
-    pub(crate) fn mark(&self) -> (Option<i64>, bool) {
-        (self.armed.get(), self.dirty.get())
+    /// A point to go back to with [`rewind`](Self::rewind): taken at the start of a turn or a
+    /// group (outside its transaction) and before each message of a group (inside it).
+    pub(crate) fn mark(&self) -> SlotMark {
+        SlotMark {
+            armed: self.armed.get(),
+            dirty: self.dirty.get(),
+            stale: self.stale.get(),
+            undo_len: self.order.undo_len(),
+        }
     }
 
-    /// Back to a [`mark`](Self::mark) taken in the same transaction: a message of a group
-    /// rolled back to its savepoint. The message may have changed the schedules' order, so it
-    /// is re-read from the table (inside the transaction, after the rollback). On error the
-    /// order is unknown: the host fails the whole group, whose rollback reloads the slot.
-    pub(crate) fn rewind(
-        &self,
-        (armed, dirty): (Option<i64>, bool),
-        storage: &dyn Storage,
-    ) -> Result<(), StorageError> {
-        self.order.rebuild(storage)?;
-        self.armed.set(armed);
-        self.dirty.set(dirty);
-        Ok(())
+    /// Back to `mark` after SQLite rolled back cleanly to the same point (a failed turn, or a
+    /// message of a group back to its savepoint): the schedule changes made since are undone
+    /// in memory from the undo log, reading nothing. Returns `false`, changing nothing, when
+    /// the slot was stale at the mark or is stale now: then only a re-read can tell
+    /// ([`reload`](Self::reload)).
+    pub(crate) fn rewind(&self, mark: SlotMark) -> bool {
+        if mark.stale || self.stale.get() {
+            return false;
+        }
+        self.order.undo_to(mark.undo_len);
+        self.armed.set(mark.armed);
+        self.dirty.set(mark.dirty);
+        true
     }
 
     /// The pending schedules' order.
@@ -252,8 +314,9 @@ impl SlotState {
     }
 
     /// After commit: `Some(new value)` if the turn changed the alarm (then cleared). Never
-    /// a change while stale.
+    /// a change while stale. The turn's schedule changes become final (nothing left to undo).
     pub fn take_change(&self) -> Option<Option<i64>> {
+        self.order.forget_undo();
         if self.dirty.replace(false) && !self.stale.get() {
             Some(self.armed.get())
         } else {

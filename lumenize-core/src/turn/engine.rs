@@ -3,7 +3,7 @@
 use super::mutant::{active, Mutant};
 use super::outputs::{Outputs, Turn};
 use super::{panic_message, Factory, Instance, TurnEnv};
-use crate::alarms::{self, SlotState, SqlAlarmSlot};
+use crate::alarms::{self, SlotMark, SlotState, SqlAlarmSlot};
 use crate::context::{Ctx, CtxParts};
 use crate::ocan::{execute_chain, run_continuation, ChainError, Dispatch, OperationChain};
 use crate::storage::{RowStats, SqlValue, Storage, StorageError, TxStorage, KV_SCHEMA};
@@ -169,6 +169,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         let mut panicked = false;
         // What the slot held before the turn: what a rollback restores.
         let before = slot.armed();
+        let start = slot.mark();
         let tx = storage.transaction(&mut || {
             let Some(body) = body.take() else {
                 return false;
@@ -202,6 +203,8 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             outcome = Some(result);
             ok
         });
+        // SQLite rolled the turn back itself: what it undid is known, nothing need be re-read.
+        let clean_rollback = matches!(tx, Ok(false));
         let result = match (tx, outcome) {
             (Ok(true), Some(Ok(r))) => Ok(r),
             (_, Some(Err(e))) => Err(e),
@@ -219,7 +222,11 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                     // writes rolled back: build again next turn.
                     *instance = None;
                 }
-                (reread, alarm_fault) = reload_after_rollback(slot, storage, me, before);
+                (reread, alarm_fault) = if clean_rollback && rewind_after_rollback(slot, start) {
+                    (None, false)
+                } else {
+                    reload_after_rollback(slot, storage, me, before)
+                };
                 None
             }
         };
@@ -291,7 +298,18 @@ pub(super) fn handler_view<R>(
     body(&mut crate::fetch::route::Routed(obj), ctx)
 }
 
-/// After a rolled-back turn or group: re-reads the committed alarm slot. Returns the value to
+/// After a turn or group that SQLite rolled back cleanly (to where `start` was taken): undoes
+/// the slot's changes in memory, reading nothing. `false` when only a re-read can tell
+/// ([`reload_after_rollback`]): the slot was or became stale.
+pub(super) fn rewind_after_rollback(slot: &SlotState, start: SlotMark) -> bool {
+    if active(Mutant::StaleAlarmSlot) {
+        return true;
+    }
+    slot.rewind(start)
+}
+
+/// After a turn or group whose rollback's outcome is not known (a failed COMMIT, a failed
+/// savepoint or a stale slot): re-reads the committed alarm slot. Returns the value to
 /// tell the host when it is not the one the host armed (`before`: a COMMIT that wrote and then
 /// failed, or a stale slot's guess), and whether the re-read failed; then the slot holds what
 /// the rollback restored and is stale, never the rolled-back change.

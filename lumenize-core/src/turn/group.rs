@@ -115,6 +115,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         // An instance built inside the group: its constructor's writes commit with the group.
         let mut built = instance.is_none();
         let before = slot.armed();
+        let start = slot.mark();
         let mut members: Vec<Member<R>> = Vec::with_capacity(bodies.len());
         let mut bodies: Vec<Option<B>> = bodies.into_iter().map(Some).collect();
         let mut group_err: Option<ChainError> = None;
@@ -197,7 +198,10 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                     if panicked || !had_instance {
                         *instance = None;
                     }
-                    if let Err(e) = slot.rewind(mark, storage) {
+                    // Its savepoint rolled back cleanly: undo its schedule changes in
+                    // memory. A slot gone stale cannot tell: fail the group, whose rollback
+                    // re-reads it.
+                    if !super::engine::rewind_after_rollback(slot, mark) {
                         members.push(Member {
                             result: Some(result),
                             outbox: Vec::new(),
@@ -205,7 +209,9 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                             late,
                             panicked,
                         });
-                        group_err = Some(storage_err(e));
+                        group_err = Some(ChainError::Storage(
+                            "the alarm slot went stale inside the group".into(),
+                        ));
                         return false;
                     }
                 } else if !had_instance {
@@ -243,8 +249,14 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             if built || panicked_any {
                 *instance = None;
             }
-            (reread, alarm_fault) =
-                super::engine::reload_after_rollback(slot, &*storage, me, before);
+            // Rolled back cleanly by SQLite (a message failed the group, or its savepoint
+            // could not be released): undone in memory; otherwise re-read.
+            let clean = matches!(tx, Ok(false));
+            (reread, alarm_fault) = if clean && super::engine::rewind_after_rollback(slot, start) {
+                (None, false)
+            } else {
+                super::engine::reload_after_rollback(slot, &*storage, me, before)
+            };
         }
         // Free the cycles of what the group decoded (structured_clone/cycles.rs).
         structured_clone::collect_cycles();

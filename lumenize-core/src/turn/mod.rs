@@ -8,11 +8,12 @@
 //!   ([`SlotState::flush`](crate::alarms::SlotState::flush), which writes nothing: the alarm
 //!   time is derived from the schedules), commit. On error, panic or a
 //!   failed commit: everything rolls back, the queued messages are dropped, the alarm slot
-//!   re-reads the committed time, and the instance is discarded when it panicked or was
+//!   undoes the turn's schedule changes in memory (after a failed commit, whose outcome is
+//!   unknown, it re-reads the committed time), and the instance is discarded when it panicked or was
 //!   constructed in that turn (its constructor's writes rolled back with it);
 //! - **group commit**: messages already queued may run as one group
-//!   ([`TurnEngine::group`]): one transaction, a savepoint per message (a rolled-back one re-reads the
-//!   schedules' order inside the transaction), one commit. A message that fails (error or panic) rolls back to its savepoint alone: its
+//!   ([`TurnEngine::group`]): one transaction, a savepoint per message (a rolled-back one's schedule
+//!   changes are undone in memory, reading nothing), one commit. A message that fails (error or panic) rolls back to its savepoint alone: its
 //!   result is the error, its outbox is dropped, its alarm change undone. Outputs are
 //!   released only after the shared commit (Cloudflare's output gate does the same), and a
 //!   failed commit fails every message of the group. Storage without savepoints
@@ -25,6 +26,9 @@
 //!   what it committed ([`Outputs`]): the outbox, the new alarm time, counts. A turn that
 //!   rolled back returns an empty outbox and no alarm change (unless its re-read of the slot
 //!   finds a committed value the host was not told about);
+//! - **a failed message costs what it did**: undoing it reads no row, however many schedules
+//!   are pending (a scan per failed message would let any caller who can make a handler fail
+//!   cost the object time linear in its schedules);
 //! - **a slot never flushed from a guess**: when the re-read after a rollback fails, the slot
 //!   forgets the rolled-back change, holds the value from before the turn, and is re-read
 //!   inside the next turn's transaction before the handler runs (that turn fails if the

@@ -15,6 +15,7 @@
 use crate::storage::{SqlValue, Storage, StorageError};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// An object's single alarm: at most one pending time.
 pub trait AlarmSlot {
@@ -32,7 +33,7 @@ pub trait AlarmSlot {
 
 /// The pending schedules' `(time, id)` order, in memory: what a time index on
 /// `__lmz_alarms` would hold, without an index entry written per schedule. Memory is linear
-/// in the pending schedules (about 100 bytes each plus the id).
+/// in the pending schedules (about 100 bytes each plus one copy of the id).
 ///
 /// It is only as good as the code that keeps it: every alarms operation updates it next to
 /// its SQL, and [`SlotState`] rebuilds it from the table (one scan) on open and after a
@@ -46,39 +47,51 @@ pub trait AlarmSlot {
 /// pending schedule). The log is emptied when the turn commits or the order is re-read.
 #[derive(Debug, Default)]
 pub struct ScheduleOrder {
-    by_time: RefCell<BTreeSet<(i64, String)>>,
-    by_id: RefCell<HashMap<String, i64>>,
+    /// Invariant: holds `(t, id)` exactly when `by_id` maps `id` to `t`; both hold the same
+    /// `Arc` (one copy of each id; `Arc` because the engine moves between threads with its task).
+    by_time: RefCell<BTreeSet<(i64, Arc<str>)>>,
+    by_id: RefCell<HashMap<Arc<str>, i64>>,
     /// `(id, its time before the change)`, oldest first (`None`: it was not pending).
-    undo: RefCell<Vec<(String, Option<i64>)>>,
+    undo: RefCell<Vec<(Arc<str>, Option<i64>)>>,
 }
 
 impl ScheduleOrder {
     /// Schedule `id` is pending at `time` (replacing its previous time, if any).
     pub fn put(&self, id: &str, time: i64) {
-        let old = self.set(id, Some(time));
-        self.undo.borrow_mut().push((id.to_string(), old));
+        let key = self.key(id);
+        let old = self.set(&key, Some(time));
+        self.undo.borrow_mut().push((key, old));
     }
 
     /// Schedule `id` is no longer pending; returns the time it had.
     pub fn remove(&self, id: &str) -> Option<i64> {
-        let old = self.set(id, None)?;
-        self.undo.borrow_mut().push((id.to_string(), Some(old)));
+        let key = self.by_id.borrow().get_key_value(id)?.0.clone();
+        let old = self.set(&key, None)?;
+        self.undo.borrow_mut().push((key, Some(old)));
         Some(old)
     }
 
+    /// The shared copy of `id` when it is pending, else a new one.
+    fn key(&self, id: &str) -> Arc<str> {
+        match self.by_id.borrow().get_key_value(id) {
+            Some((k, _)) => k.clone(),
+            None => Arc::from(id),
+        }
+    }
+
     /// Makes `id` pending at `time` (or not pending, for `None`); returns its previous time.
-    fn set(&self, id: &str, time: Option<i64>) -> Option<i64> {
+    fn set(&self, id: &Arc<str>, time: Option<i64>) -> Option<i64> {
         let mut by_id = self.by_id.borrow_mut();
         let mut by_time = self.by_time.borrow_mut();
         let old = match time {
-            Some(t) => by_id.insert(id.to_string(), t),
-            None => by_id.remove(id),
+            Some(t) => by_id.insert(id.clone(), t),
+            None => by_id.remove(&**id),
         };
         if let Some(t) = old {
-            by_time.remove(&(t, id.to_string()));
+            by_time.remove(&(t, id.clone()));
         }
         if let Some(t) = time {
-            by_time.insert((t, id.to_string()));
+            by_time.insert((t, id.clone()));
         }
         old
     }
@@ -112,14 +125,16 @@ impl ScheduleOrder {
 
     /// The earliest pending schedule, `(time, id)`.
     pub fn first(&self) -> Option<(i64, String)> {
-        self.by_time.borrow().first().cloned()
+        let by_time = self.by_time.borrow();
+        let (t, id) = by_time.first()?;
+        Some((*t, id.to_string()))
     }
 
     /// The number of pending schedules due at `now_ms` (time <= now).
     pub fn due(&self, now_ms: i64) -> usize {
         self.by_time
             .borrow()
-            .range(..(now_ms.saturating_add(1), String::new()))
+            .range(..(now_ms.saturating_add(1), Arc::from("")))
             .count()
     }
 
@@ -134,8 +149,9 @@ impl ScheduleOrder {
                 r.first().and_then(SqlValue::as_str),
                 r.get(1).and_then(SqlValue::as_i64),
             ) {
-                by_time.insert((t, id.to_string()));
-                by_id.insert(id.to_string(), t);
+                let id: Arc<str> = Arc::from(id);
+                by_time.insert((t, id.clone()));
+                by_id.insert(id, t);
             }
         }
         *self.by_time.borrow_mut() = by_time;
@@ -348,5 +364,62 @@ impl AlarmSlot for SqlAlarmSlot<'_> {
 
     fn order(&self) -> Option<&ScheduleOrder> {
         Some(&self.state.order)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ScheduleOrder;
+    use proptest::prelude::*;
+
+    /// Everything the order holds, by time, and by id (which must agree).
+    fn snapshot(order: &ScheduleOrder) -> Vec<(i64, String)> {
+        let by_time: Vec<(i64, String)> = order
+            .by_time
+            .borrow()
+            .iter()
+            .map(|(t, id)| (*t, id.to_string()))
+            .collect();
+        let mut by_id: Vec<(i64, String)> = order
+            .by_id
+            .borrow()
+            .iter()
+            .map(|(id, t)| (*t, id.to_string()))
+            .collect();
+        by_id.sort();
+        assert_eq!(by_time, by_id, "the two views disagree");
+        by_time
+    }
+
+    fn apply(order: &ScheduleOrder, (put, id, time): (bool, u8, i64)) {
+        let id = format!("s{id}");
+        if put {
+            order.put(&id, time);
+        } else {
+            order.remove(&id);
+        }
+    }
+
+    proptest! {
+        /// Undoing to a mark restores exactly what the order held there, whatever puts,
+        /// replacements and removals came after.
+        #[test]
+        fn undo_to_a_mark_restores_the_order_held_there(
+            before in prop::collection::vec((any::<bool>(), 0u8..6, 0i64..5), 0..20),
+            after in prop::collection::vec((any::<bool>(), 0u8..6, 0i64..5), 0..20),
+        ) {
+            let order = ScheduleOrder::default();
+            for op in before {
+                apply(&order, op);
+            }
+            let held = snapshot(&order);
+            let mark = order.undo_len();
+            for op in after {
+                apply(&order, op);
+            }
+            snapshot(&order);
+            order.undo_to(mark);
+            prop_assert_eq!(snapshot(&order), held);
+        }
     }
 }

@@ -102,10 +102,17 @@ impl Walker {
             self.markers.insert(addr, chain);
             return Ok(());
         }
-        let Some(children) = children(obj) else {
-            return Ok(());
+        // The children of an array or plain object; other kinds are leaves (markers in a `Map`
+        // or an `Error` were never resolved, in the original either). Read in place: a shared
+        // borrow held down the recursion (bounded by `MAX_NESTING`) is fine, as the walk
+        // mutates nothing; copying the children cost an allocation and a count per child.
+        let kind = obj.borrow();
+        let children: &mut dyn Iterator<Item = &Value> = match &*kind {
+            ObjectKind::Array(items) => &mut items.iter(),
+            ObjectKind::Plain(props) => &mut props.iter().map(|(_, v)| v),
+            _ => return Ok(()),
         };
-        for child in &children {
+        for child in children {
             if let Some(c) = child.as_object() {
                 self.edges.push((c.addr(), addr));
             }
@@ -143,16 +150,6 @@ fn check_shape(chain: &OperationChain, level: usize) -> Result<(), ChainError> {
     Ok(())
 }
 
-/// The values an array or plain object holds (other kinds are leaves: markers in a `Map` or an
-/// `Error` were never resolved, in the original either).
-fn children(obj: &Object) -> Option<Vec<Value>> {
-    match &*obj.borrow() {
-        ObjectKind::Array(items) => Some(items.clone()),
-        ObjectKind::Plain(props) => Some(props.iter().map(|(_, v)| v.clone()).collect()),
-        _ => None,
-    }
-}
-
 impl Analysis {
     /// Walks `chain`'s argument graph once, validating it.
     pub(crate) fn of(chain: &OperationChain) -> Result<Analysis, ChainError> {
@@ -164,6 +161,16 @@ impl Analysis {
             work: 0,
         };
         w.chain(chain, 0, 0)?;
+        if w.markers.is_empty() {
+            // Nothing to run, so nothing is dirty (most chains: jobs, results, continuations
+            // whose arguments are plain data).
+            return Ok(Analysis {
+                dirty: HashSet::new(),
+                markers: w.markers,
+                work: w.work,
+                _keep: w.keep,
+            });
+        }
         // Dirty = markers and everything that reaches one: a backward search over the edges
         // (linear, and correct on cycles, where a depth-first "does it contain a marker"
         // answer would depend on which node of the cycle was entered first).

@@ -6,13 +6,18 @@
 //! and batches alike. Only the host's own `BEGIN IMMEDIATE`/`COMMIT`/`ROLLBACK`
 //! ([`SqliteStorage::begin`], [`commit`](SqliteStorage::commit),
 //! [`rollback`](SqliteStorage::rollback)) run with the check lifted.
+//!
+//! The runtime's own tables (`__lmz_*`) are read-only to handlers: only the runtime's own
+//! statements, compiled inside its crate-private scope, may write them (the invariant and why
+//! a handler cannot reach the scope: [`runtime_tables`](super::runtime_tables)).
 
+use super::runtime_tables;
 use super::{RowStats, Rows, SqlValue, Storage, StorageError};
 use rusqlite::config::DbConfig;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, StatementStatus};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,6 +43,13 @@ pub struct SqliteStorage {
     read: Cell<u64>,
     written: Cell<u64>,
     costs: super::write_cost::WriteCosts,
+    /// The text of every statement that was compiled inside the runtime's scope and needed it
+    /// (it writes a runtime table). Such a statement may sit in the statement cache, compiled
+    /// with the privilege: outside the scope its text is compiled afresh, so the authorizer
+    /// judges it. Bounded by the runtime's own statements (all `&'static str` constants, a
+    /// few dozen): a list, searched by length first, costs a handler's statement less than
+    /// hashing its text.
+    privileged: RefCell<Vec<Box<str>>>,
 }
 
 /// State shared with the authorizer callback (which SQLite requires to be `Send + 'static`).
@@ -49,6 +61,12 @@ struct Guard {
     refused: Mutex<Option<String>>,
     /// What the statements compiled since the last `take_compiled` write (for the row count).
     compiled: Mutex<super::write_cost::Compiled>,
+    /// An action was allowed only because the runtime's scope was entered (see
+    /// `SqliteStorage::privileged`).
+    used_scope: AtomicBool,
+    /// A handler's statement compiled since the flag was last cleared alters a table (it may
+    /// rename one: see `SqliteStorage::no_rename_into_runtime`).
+    alters: AtomicBool,
 }
 
 impl Guard {
@@ -59,7 +77,20 @@ impl Guard {
         if let Ok(mut c) = self.compiled.lock() {
             c.note(&ctx.action);
         }
-        match policy(&ctx) {
+        if matches!(ctx.action, AuthAction::AlterTable { .. }) && !runtime_tables::in_scope() {
+            self.alters.store(true, Ordering::Release);
+        }
+        let verdict = policy(&ctx).and_then(|()| match runtime_table_write(&ctx) {
+            None => Ok(()),
+            // The runtime's own statement (never a trigger body: the runtime creates none, so
+            // any trigger is a handler's, and its body gets a handler's rights).
+            Some(_) if ctx.accessor.is_none() && runtime_tables::in_scope() => {
+                self.used_scope.store(true, Ordering::Release);
+                Ok(())
+            }
+            Some(why) => Err(why),
+        });
+        match verdict {
             Ok(()) => Authorization::Allow,
             Err(why) => {
                 if let Ok(mut slot) = self.refused.lock() {
@@ -146,6 +177,56 @@ fn pragma_allowed(name: &str, value: Option<&str>) -> bool {
         (PragmaArg::Name, Some(_)) => true,
         (PragmaArg::None, Some(_)) | (PragmaArg::Name, None) => false,
     }
+}
+
+/// Why `ctx` is refused to a handler because it changes a runtime table (`None`: it does not),
+/// see [`runtime_tables`]. Reads stay allowed: they change nothing, and handlers (and the
+/// tests, and the simulator's oracle) inspect schedules with SQL.
+///
+/// `ANALYZE` (statistics in `sqlite_stat1`) and `REINDEX` (rebuilds an index from the table's
+/// rows) are not refused: neither changes a row, and refusing them would make a plain
+/// `ANALYZE` or `REINDEX` of the handler's own tables fail.
+fn runtime_table_write(ctx: &AuthContext<'_>) -> Option<String> {
+    use AuthAction as A;
+    let (what, names) = match ctx.action {
+        A::Insert { table_name } => ("INSERT into", [table_name, ""]),
+        A::Update { table_name, .. } => ("UPDATE of", [table_name, ""]),
+        A::Delete { table_name } => ("DELETE from", [table_name, ""]),
+        A::CreateTable { table_name } => ("CREATE TABLE", [table_name, ""]),
+        A::DropTable { table_name } => ("DROP TABLE", [table_name, ""]),
+        A::AlterTable { table_name, .. } => ("ALTER TABLE", [table_name, ""]),
+        A::CreateView { view_name } => ("CREATE VIEW", [view_name, ""]),
+        A::DropView { view_name } => ("DROP VIEW", [view_name, ""]),
+        A::CreateVtable { table_name, .. } => ("CREATE VIRTUAL TABLE", [table_name, ""]),
+        A::DropVtable { table_name, .. } => ("DROP VIRTUAL TABLE", [table_name, ""]),
+        A::CreateIndex {
+            index_name,
+            table_name,
+        } => ("CREATE INDEX", [index_name, table_name]),
+        A::DropIndex {
+            index_name,
+            table_name,
+        } => ("DROP INDEX", [index_name, table_name]),
+        A::CreateTrigger {
+            trigger_name,
+            table_name,
+        } => ("CREATE TRIGGER", [trigger_name, table_name]),
+        A::DropTrigger {
+            trigger_name,
+            table_name,
+        } => ("DROP TRIGGER", [trigger_name, table_name]),
+        _ => return None,
+    };
+    let name = names.into_iter().find(|n| runtime_tables::is_reserved(n))?;
+    let via = ctx
+        .accessor
+        .map(|t| format!(", in the body of trigger {t}"))
+        .unwrap_or_default();
+    Some(format!(
+        "`{name}` belongs to the runtime: {} (refused: {what} {name}{via}; a handler may read \
+         the runtime's __lmz_ tables but not change them)",
+        runtime_tables::instead(name)
+    ))
 }
 
 /// The rules of the module docs, one compiled action at a time: `Err` says why it is refused.
@@ -274,6 +355,7 @@ impl SqliteStorage {
             read: Cell::new(0),
             written: Cell::new(0),
             costs: Default::default(),
+            privileged: RefCell::default(),
         })
     }
 
@@ -310,11 +392,41 @@ impl SqliteStorage {
             .map_err(|e| StorageError::new(e.to_string(), sql))
     }
 
+    /// Runs `body` with the runtime's right to write its own `__lmz_*` tables, for the host
+    /// that owns this storage (tests that plant rows an older version wrote, benchmarks that
+    /// compare against raw rusqlite). Handlers cannot call it: they hold only `&dyn Storage`
+    /// ([`Ctx::sql`](crate::context::Ctx::sql)), which has no way back to this type.
+    ///
+    /// Statements `body` compiles through [`connection`](Self::connection) are compiled with
+    /// the privilege, so the statement cache is emptied afterwards: no such statement can be
+    /// found there by a handler's identical text.
+    ///
+    /// ```
+    /// use lumenize_core::storage::{sqlite::SqliteStorage, Storage, KV_SCHEMA};
+    /// let db = SqliteStorage::in_memory().unwrap();
+    /// assert!(db.exec_batch(KV_SCHEMA).is_err()); // what a handler's SQL would get
+    /// db.as_runtime(|| db.exec_batch(KV_SCHEMA)).unwrap();
+    /// ```
+    pub fn as_runtime<R>(&self, body: impl FnOnce() -> R) -> R {
+        let out = super::runtime_tables::as_runtime(body);
+        self.conn.flush_prepared_statement_cache();
+        out
+    }
+
     /// The underlying connection (benchmarks and tests compare against raw rusqlite). The
     /// authorizer applies to it too: transactions go through [`begin`](Self::begin),
-    /// [`commit`](Self::commit) and [`rollback`](Self::rollback).
+    /// [`commit`](Self::commit) and [`rollback`](Self::rollback), and the runtime's `__lmz_*`
+    /// tables are written only inside [`as_runtime`](Self::as_runtime).
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Whether `sql` is the text of a statement compiled with the runtime's privilege.
+    fn is_privileged(&self, sql: &str) -> bool {
+        self.privileged
+            .borrow()
+            .iter()
+            .any(|p| p.len() == sql.len() && **p == *sql)
     }
 
     /// What the statements compiled since the last call write, and whether they change the
@@ -345,6 +457,97 @@ impl SqliteStorage {
             Some(why) => StorageError::new(why, sql),
             None => StorageError::new(e.to_string(), sql),
         }
+    }
+}
+
+/// Empties the statement cache on drop when a handler's `ALTER TABLE` ran: a cached ALTER must
+/// never be reused, since SQLite would recompile it while it runs (its schema changed, or was
+/// rolled back), after `no_rename_into_runtime` was decided for it.
+struct FlushCacheIfAltered<'c>(&'c Connection, Cell<bool>);
+
+impl Drop for FlushCacheIfAltered<'_> {
+    fn drop(&mut self) {
+        if self.1.get() {
+            self.0.flush_prepared_statement_cache();
+        }
+    }
+}
+
+impl SqliteStorage {
+    /// Each statement of `sql` in turn, stepped once (as rusqlite's `execute_batch`), a
+    /// handler's ALTER TABLE under [`no_rename_into_runtime`](Self::no_rename_into_runtime).
+    fn run_batch(&self, sql: &str) -> Result<(), StorageError> {
+        let err = |e: rusqlite::Error| self.error(e, sql);
+        let mut batch = rusqlite::Batch::new(&self.conn, sql);
+        loop {
+            self.guard.alters.store(false, Ordering::Release);
+            let Some(mut stmt) = batch.next().map_err(err)? else {
+                return Ok(());
+            };
+            let mut step = || stmt.raw_query().next().map(drop).map_err(err);
+            if self.guard.alters.swap(false, Ordering::AcqRel) {
+                self.no_rename_into_runtime(sql, step)?;
+            } else {
+                step()?;
+            }
+        }
+    }
+
+    /// Runs a handler's `ALTER TABLE` and undoes it when it gave a table a runtime name.
+    ///
+    /// The authorizer is told which table `ALTER TABLE ... RENAME TO` renames, never the new
+    /// name, and a table renamed into `__lmz_*` would be adopted by the runtime (its
+    /// `CREATE TABLE IF NOT EXISTS` of a lazily created table would find it, rows and
+    /// triggers included). So the statement runs inside a savepoint, and the runtime-named
+    /// tables in the schema (not the statement's text) are compared before and after: a new
+    /// one rolls the savepoint back and refuses the statement.
+    fn no_rename_into_runtime<T>(
+        &self,
+        sql: &str,
+        run: impl FnOnce() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let before = self.runtime_table_names()?;
+        self.control("SAVEPOINT lmz_alter")?;
+        let out = run();
+        let added = match &out {
+            Ok(_) => self
+                .runtime_table_names()?
+                .into_iter()
+                .find(|n| !before.contains(n)),
+            Err(_) => None,
+        };
+        if out.is_err() || added.is_some() {
+            self.control("ROLLBACK TO lmz_alter; RELEASE lmz_alter")?;
+        } else {
+            self.control("RELEASE lmz_alter")?;
+        }
+        match added {
+            Some(name) => Err(StorageError::new(
+                format!(
+                    "`{name}` belongs to the runtime: {} (refused: ALTER TABLE ... RENAME TO \
+                     {name}; a handler may read the runtime's __lmz_ tables but not change them)",
+                    runtime_tables::instead(&name)
+                ),
+                sql,
+            )),
+            None => out,
+        }
+    }
+
+    /// The tables whose names start with `__lmz_` (any case), read with the check lifted.
+    fn runtime_table_names(&self) -> Result<Vec<String>, StorageError> {
+        // `lower(substr(..))` rather than LIKE: a handler may make LIKE case-sensitive.
+        const SQL: &str = "SELECT name FROM sqlite_schema WHERE type = 'table' \
+                           AND lower(substr(name, 1, 6)) = '__lmz_'";
+        let _host = HostScope::enter(&self.guard);
+        let e = |e: rusqlite::Error| StorageError::new(e.to_string(), SQL);
+        let mut stmt = self.conn.prepare(SQL).map_err(e)?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(e)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(e)?;
+        Ok(names)
     }
 }
 
@@ -429,34 +632,67 @@ impl Storage for SqliteStorage {
         self.guard.take_refusal();
         let err = |e: rusqlite::Error| self.error(e, sql);
         self.take_compiled();
-        let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
-        // Compiled now (a cache miss): remember what it writes. A cache hit compiles nothing.
-        let compiled = self.take_compiled();
-        if compiled.writes_anything() && self.costs.remember(sql, compiled) {
-            // The shapes are full: start over with the statement cache too, so that no cached
-            // statement is left without its shape.
-            self.conn.flush_prepared_statement_cache();
-        }
-        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
-        let ncol = columns.len();
+        let in_scope = runtime_tables::in_scope();
+        // A statement cached with the runtime's privilege must not run outside its scope:
+        // compile that text afresh, so the authorizer judges it (and refuses it).
+        let afresh = !in_scope && self.is_privileged(sql);
+        self.guard.used_scope.store(false, Ordering::Release);
+        self.guard.alters.store(false, Ordering::Release);
         let changes0 = self.conn.total_changes();
-        let mut out = Vec::new();
-        {
-            let mut rows = stmt
-                .query(rusqlite::params_from_iter(params.iter()))
-                .map_err(err)?;
-            while let Some(row) = rows.next().map_err(err)? {
-                let mut cells = Vec::with_capacity(ncol);
-                for i in 0..ncol {
-                    cells.push(from_ref(row.get_ref(i).map_err(err)?));
-                }
-                out.push(cells);
+        // Declared before the statement, so dropped after it went back to the cache, also when
+        // the statement fails.
+        let altered = FlushCacheIfAltered(&self.conn, Cell::new(false));
+        // The statement lives in this block: a cached one goes back to the cache at its end.
+        let (columns, out) = {
+            let (mut cached, mut fresh);
+            let stmt: &mut rusqlite::Statement<'_> = if afresh {
+                fresh = self.conn.prepare(sql).map_err(err)?;
+                &mut fresh
+            } else {
+                cached = self.conn.prepare_cached(sql).map_err(err)?;
+                &mut cached
+            };
+            if in_scope
+                && self.guard.used_scope.swap(false, Ordering::AcqRel)
+                && !self.is_privileged(sql)
+            {
+                self.privileged.borrow_mut().push(sql.into());
             }
-        }
-        let scanned = stmt.reset_status(StatementStatus::FullscanStep).max(0) as u64;
-        self.read
-            .set(self.read.get() + scanned.max(out.len() as u64));
-        drop(stmt);
+            // Compiled now (a cache miss): remember what it writes. A cache hit compiles nothing.
+            let compiled = self.take_compiled();
+            if compiled.writes_anything() && self.costs.remember(sql, compiled) {
+                // The shapes are full: start over with the statement cache too, so that no cached
+                // statement is left without its shape.
+                self.conn.flush_prepared_statement_cache();
+            }
+            let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+            let ncol = columns.len();
+            let mut run = || {
+                let mut out = Vec::new();
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(params.iter()))
+                    .map_err(err)?;
+                while let Some(row) = rows.next().map_err(err)? {
+                    let mut cells = Vec::with_capacity(ncol);
+                    for i in 0..ncol {
+                        cells.push(from_ref(row.get_ref(i).map_err(err)?));
+                    }
+                    out.push(cells);
+                }
+                Ok(out)
+            };
+            let out = if self.guard.alters.swap(false, Ordering::AcqRel) {
+                altered.1.set(true);
+                self.no_rename_into_runtime(sql, run)?
+            } else {
+                run()?
+            };
+            let scanned = stmt.reset_status(StatementStatus::FullscanStep).max(0) as u64;
+            self.read
+                .set(self.read.get() + scanned.max(out.len() as u64));
+            (columns, out)
+        };
+        drop(altered);
         let changed = self.conn.total_changes().saturating_sub(changes0);
         if changed > 0 {
             let rows = self
@@ -469,7 +705,7 @@ impl Storage for SqliteStorage {
 
     fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
         self.guard.take_refusal();
-        let done = self.conn.execute_batch(sql).map_err(|e| self.error(e, sql));
+        let done = self.run_batch(sql);
         // A batch may change the schema (indexes): forget what the tables looked like.
         if self.take_compiled().changes_schema() {
             self.costs.schema_changed();

@@ -63,6 +63,8 @@
 //! `__lmz_alarm_failures`, not run), but a well-formed forged schedule runs, and a deleted
 //! `fetch-…` schedule ends that fetch's exactly-once guarantee.
 
+#[cfg(feature = "native")]
+mod authorizer;
 pub(crate) mod runtime_tables;
 #[cfg(feature = "native")]
 #[cfg_attr(docsrs, doc(cfg(feature = "native")))]

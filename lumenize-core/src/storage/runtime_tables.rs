@@ -21,8 +21,11 @@
 //! name it) and only runs one statement of `&'static str` text (the runtime's constants,
 //! never text a handler supplied) with it set, calling back into nothing. Public functions
 //! that use it ([`Kv`](super::Kv), [`init_schema`](crate::alarms::init_schema),
-//! [`Alarms`](crate::alarms::Alarms)) are the sanctioned ways to change these tables and keep
-//! their rules (the in-memory schedule order, the checks of continuations).
+//! [`Alarms`](crate::alarms::Alarms), and the host's alarm steps in
+//! [`alarms::fire`](crate::alarms::fire), which take the turn's `Ctx`) are the runtime's own
+//! API over these tables and keep their rules (the in-memory schedule order, the checks of
+//! continuations); what they allow, they allow a handler too (`Alarms::cancel_schedule` of a
+//! `fetch-…` id included: that is an API decision, not a hole in this invariant).
 //!
 //! Compiled statements outlive the scope in SQLite's statement cache, and authorization is
 //! decided when a statement is compiled: `SqliteStorage` therefore remembers the text of every

@@ -49,15 +49,18 @@
 //! The check is not a reading of the text: natively it is SQLite's authorizer
 //! (`sqlite3_set_authorizer`, see [`sqlite::SqliteStorage`]), consulted for every action of
 //! every statement as SQLite compiles it, so comments, case and batches (`exec_batch("SELECT 1;
-//! COMMIT")`) change nothing. On Cloudflare workerd's own authorizer refuses the same set,
-//! except the rule on the runtime's tables.
+//! COMMIT")`) change nothing. One rule needs more than the authorizer: SQLite tells it which
+//! table `ALTER TABLE ... RENAME TO` renames but not the new name, so a handler's `ALTER TABLE`
+//! runs inside a savepoint and is undone and refused when the schema then holds a table under
+//! `__lmz_` that it did not hold before (the schema is compared, not the text). On Cloudflare
+//! workerd's own authorizer refuses the same set, except the rule on the runtime's tables.
 //!
 //! # Limitation on Cloudflare: the runtime's tables are not protected there
 //!
 //! workerd compiles a Durable Object's SQL under its own authorizer, which knows only
-//! workerd's rules (its own internal tables among them), not ours; the JavaScript API gives the Cloudflare backend no authorizer
-//! or hook of its own, and reading the statement text would be a check that comments, case,
-//! quoting, batches or a trigger body get around. So on Cloudflare a handler's SQL *can*
+//! workerd's rules (its own internal tables among them), not ours; the JavaScript API gives
+//! the Cloudflare backend no authorizer or hook of its own, and reading the statement text
+//! would be a check that comments, case, quoting, batches or a trigger body get around. So on Cloudflare a handler's SQL *can*
 //! write the `__lmz_*` tables, and nothing refuses it: do not. What still holds there: a
 //! schedule's continuation is checked when it is read back (an unreadable one is recorded in
 //! `__lmz_alarm_failures`, not run), but a well-formed forged schedule runs, and a deleted

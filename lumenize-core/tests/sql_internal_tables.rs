@@ -466,3 +466,50 @@ fn the_runtimes_own_paths_still_write_their_tables() {
     assert_eq!(kinds, [("lost", "FetchTimeoutError"), ("ok", "Response")]);
     assert_eq!(pending(&o), 1, "only the cron schedule is left");
 }
+
+/// A failing continuation goes through the runtime's retry path: its schedule's attempts are
+/// updated, and after the last retry it moves to `__lmz_alarm_failures`.
+#[test]
+fn the_runtimes_retry_path_still_writes_its_tables() {
+    let (rt, clock) = runtime(None);
+    let o = origin(&rt);
+    o.run(|_, ctx| {
+        // `onResult` takes a text tag: a number makes every run fail.
+        ctx.alarms()
+            .schedule_with_id(
+                "bad",
+                When::delay_secs(1.0),
+                ctn().call("onResult", vec![Value::from(1.0), Value::Null]),
+            )
+            .map(drop)
+            .map_err(|e| ChainError::handler(e.to_string()))
+    })
+    .unwrap();
+    let read = |sql: &'static str| {
+        o.run(move |_, ctx| {
+            Ok(ctx
+                .sql()
+                .exec(sql, &[])
+                .unwrap()
+                .scalar()
+                .and_then(SqlValue::as_i64))
+        })
+        .unwrap()
+    };
+    clock.advance(1_000);
+    settle(&rt);
+    assert_eq!(
+        read("SELECT attempts FROM __lmz_alarms WHERE id = 'bad'"),
+        Some(1)
+    );
+    // Past every backoff (2, 4, ... 64 s), one step at a time.
+    for _ in 0..7 {
+        clock.advance(70_000);
+        settle(&rt);
+    }
+    assert_eq!(read("SELECT count(*) FROM __lmz_alarms"), Some(0));
+    assert_eq!(
+        read("SELECT count(*) FROM __lmz_alarm_failures WHERE id = 'bad'"),
+        Some(1)
+    );
+}

@@ -48,8 +48,8 @@ pub struct SqliteStorage {
     /// (it writes a runtime table). Such a statement may sit in the statement cache, compiled
     /// with the privilege: outside the scope its text is compiled afresh, so the authorizer
     /// judges it. Bounded by the runtime's own statements (all `&'static str` constants, a
-    /// few dozen): a list, searched by length first, costs a handler's statement less than
-    /// hashing its text.
+    /// few dozen) and those the host runs in [`as_runtime`](Self::as_runtime): a list,
+    /// searched by length first, costs a handler's statement less than hashing its text.
     privileged: RefCell<Vec<Box<str>>>,
 }
 

@@ -26,6 +26,12 @@
 //! Message bodies are capped at [`guard::MAX_MESSAGE_BYTES`] (`413` beyond), and the `Trigger`
 //! test hook is served only where [`guard::TEST_HOOKS_BINDING`] is set.
 //!
+//! One rule of the native runtime does not hold here: natively a handler's SQL cannot change
+//! the runtime's own `__lmz_*` tables (its authorizer refuses it); workerd's authorizer cannot
+//! be extended from a Worker, and this crate does not pretend to enforce it by reading
+//! statement text, so on Cloudflare handlers must leave those tables alone themselves
+//! (see `CfStorage`).
+//!
 //! The fetch executor reaches public addresses only unless registered with a wider
 //! [`FetchPolicy`](lumenize_core::fetch::FetchPolicy) (`Workers::fetch_executor_with_policy`).
 //! It follows redirects itself (`redirect: "manual"`, at most

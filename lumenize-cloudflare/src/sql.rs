@@ -20,6 +20,13 @@ use worker::{SqlStorage, SqlStorageValue};
 /// JavaScript API offers no authorizer of our own, and a reading of the text would be the
 /// bypassable check the native side replaced, so this type adds none: it only turns the
 /// platform's refusals into errors that say what was refused.
+///
+/// **Not enforced here: the runtime's own tables.** Natively a handler's SQL may read but not
+/// change the `__lmz_*` tables (schedules, alarm mirror, kv, fetch state), refused by the
+/// native authorizer. workerd's authorizer knows nothing of them, and this type has no hook
+/// into it, so on Cloudflare such a write (a deleted `fetch-…` schedule, a forged schedule
+/// row) goes through: handlers must not do it. See "Limitation on Cloudflare" in
+/// `lumenize_core::storage`.
 pub struct CfStorage {
     sql: SqlStorage,
     /// The object's storage, for `transactionSync` (`None`: built by [`CfStorage::new`], which

@@ -96,6 +96,11 @@ fn lumenize_pairs(
 /// pre-encoded once (`codec: false`) or encoded per insert and decoded per delete, as the
 /// alarms layer must (`codec: true`).
 fn raw_pairs(s: &SqliteStorage, pairs: usize, per_tx: usize, codec: bool) -> f64 {
+    // The runtime's table: only the runtime's own statements (and the host's, here) write it.
+    s.as_runtime(|| raw_pairs_as_runtime(s, pairs, per_tx, codec))
+}
+
+fn raw_pairs_as_runtime(s: &SqliteStorage, pairs: usize, per_tx: usize, codec: bool) -> f64 {
     // Transactions through the storage: its authorizer refuses raw `BEGIN`/`COMMIT`.
     let conn = s.connection();
     let fixed = callback(0).stringify().unwrap();
@@ -178,7 +183,7 @@ fn bulk_pending(s: &SqliteStorage, n: usize) {
     let chain = callback(0).stringify().unwrap();
     let conn = s.connection();
     s.begin().unwrap();
-    {
+    s.as_runtime(|| {
         let mut ins = conn
             .prepare("INSERT INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) VALUES (?1, ?2, 'scheduled', ?3, NULL, NULL, ?4, 0)")
             .unwrap();
@@ -188,7 +193,7 @@ fn bulk_pending(s: &SqliteStorage, n: usize) {
             ins.execute(rusqlite::params![format!("bulk-{i:08}"), chain, t, T0])
                 .unwrap();
         }
-    }
+    });
     s.commit().unwrap();
     // Arm the slot for the earliest, as the API would have.
     turn(s, &SlotState::load(s).unwrap(), |ctx| {

@@ -15,22 +15,26 @@ use lumenize_core::fetch::{self, FetchOptions};
 use lumenize_core::ocan::{result_marker, OperationChain};
 use lumenize_core::prelude::*;
 use lumenize_core::runtime::Stub;
-use lumenize_core::storage::SqlValue;
 use lumenize_core::structured_clone;
 use std::sync::Arc;
 use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(10);
 
-fn runtime() -> (Runtime, Arc<ManualClock>) {
+/// File-backed objects (in a fresh directory, kept alive by the returned guard): rows an older
+/// version wrote are planted through a second connection to the object's file, since a
+/// handler's SQL may not write the runtime's tables.
+fn runtime() -> (Runtime, Arc<ManualClock>, tempfile::TempDir) {
     let clock = ManualClock::new(T0);
+    let dir = tempfile::tempdir().unwrap();
     let rt = fetch::install(Runtime::builder())
+        .data_dir(dir.path())
         .object("PROBE", Probe::new)
         .object("UNLISTED", |ctx| Unlisted(Probe::new(ctx)))
         .manual_clock(clock.clone())
         .build()
         .expect("runtime");
-    (rt, clock)
+    (rt, clock, dir)
 }
 
 /// Wire texts an older writer stored without the reader's checks.
@@ -49,19 +53,29 @@ fn poison_texts() -> Vec<String> {
     ]
 }
 
-/// Inserts a schedule row directly, as an older version would have written it, and puts it
-/// in the slot's in-memory order and arms for it, as reopening the object would (the order
-/// is rebuilt from the table when an object opens).
-fn insert_raw(p: &Stub, id: &str, chain: String, time: i64) {
+/// Inserts a schedule row directly, as an older version would have written it (through a
+/// second connection to the object's file, between turns), and puts it in the slot's
+/// in-memory order and arms for it, as reopening the object would (the order is rebuilt from
+/// the table when an object opens).
+fn insert_raw(dir: &tempfile::TempDir, p: &Stub, id: &str, chain: String, time: i64) {
+    p.run(|_, _| Ok(())).unwrap(); // the object (and its file) is open
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("PROBE"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|f| f.extension().is_some_and(|x| x == "sqlite"))
+        .collect();
+    assert_eq!(files.len(), 1, "one object per test: {files:?}");
+    let raw = rusqlite::Connection::open(&files[0]).unwrap();
+    raw.busy_timeout(SETTLE).unwrap();
+    raw.execute(
+        "INSERT INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) \
+         VALUES (?1, ?2, 'scheduled', ?3, NULL, NULL, ?3, 0)",
+        rusqlite::params![id, chain, time],
+    )
+    .unwrap();
+    drop(raw);
     let id = id.to_string();
     p.run(move |_, ctx| {
-        ctx.sql()
-            .exec(
-                "INSERT INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) \
-                 VALUES (?1, ?2, 'scheduled', ?3, NULL, NULL, ?3, 0)",
-                &[SqlValue::from(id.as_str()), SqlValue::from(chain), SqlValue::Integer(time)],
-            )
-            .map_err(|e| ChainError::Storage(e.to_string()))?;
         let order = ctx.slot().order().expect("objects keep the schedule order");
         order.put(&id, time);
         ctx.slot()
@@ -109,11 +123,12 @@ fn next_alarm(p: &Stub) -> Option<i64> {
 
 #[test]
 fn unreadable_schedules_are_recorded_and_later_ones_still_fire() {
-    let (rt, _clock) = runtime();
+    let (rt, _clock, dir) = runtime();
     let p = rt.object("PROBE", "a");
     let poisons = poison_texts();
     for (i, text) in poisons.iter().enumerate() {
         insert_raw(
+            &dir,
             &p,
             &format!("poison-{i}"),
             text.clone(),
@@ -141,16 +156,22 @@ fn unreadable_schedules_are_recorded_and_later_ones_still_fire() {
 
 #[test]
 fn the_idle_runtime_does_not_fire_again_and_again_for_a_poison_row() {
-    let (rt, clock) = runtime();
+    let (rt, clock, dir) = runtime();
     let p = rt.object("PROBE", "a");
     // First the guard: with the old claim, this already fails (and the natural path below
     // would spin forever instead of failing).
-    insert_raw(&p, "poison-early", poison_texts().remove(0), T0 - 1);
+    insert_raw(&dir, &p, "poison-early", poison_texts().remove(0), T0 - 1);
     let first = schedule_bump_at(&p, "first", T0 + 1_000_000);
     assert_eq!(p.trigger_alarms(1).unwrap(), vec![first]);
 
     // Now the timer path: a poison row due just before a good schedule.
-    insert_raw(&p, "poison-late", poison_texts().remove(1), T0 + 4_000);
+    insert_raw(
+        &dir,
+        &p,
+        "poison-late",
+        poison_texts().remove(1),
+        T0 + 4_000,
+    );
     schedule_bump_at(&p, "late", T0 + 5_000);
     assert_eq!(next_alarm(&p), Some(T0 + 4_000));
     let before = rt.accounting(p.address()).requests;
@@ -169,7 +190,7 @@ fn the_idle_runtime_does_not_fire_again_and_again_for_a_poison_row() {
 
 #[test]
 fn writers_refuse_what_the_reader_would_refuse() {
-    let (rt, _clock) = runtime();
+    let (rt, _clock, _dir) = runtime();
     let p = rt.object("PROBE", "a");
     let outcome = p
         .run(|_, ctx| {
@@ -275,7 +296,7 @@ proptest::proptest! {
         args in 98usize..=102,
         depth in 118usize..=130,
     ) {
-        let (rt, _clock) = runtime();
+        let (rt, _clock, _dir) = runtime();
         let p = rt.object("UNLISTED", "a");
         let (written, read) = p
             .run(move |_, ctx| {

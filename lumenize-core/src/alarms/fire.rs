@@ -14,6 +14,7 @@
 
 use super::{columns, rearm, when, AlarmError, Schedule, ScheduleKind, ScheduleRow};
 use crate::context::Ctx;
+use crate::storage::runtime_tables::runtime;
 use crate::storage::{SqlValue, Storage};
 
 /// Cloudflare's alarm retry delays, in seconds: retry `n` (1-based) waits `BACKOFF_SECS[n-1]`.
@@ -48,7 +49,7 @@ pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, 
             }
             return Ok(None);
         };
-        ctx.sql().exec(
+        runtime(ctx.sql()).exec(
             "DELETE FROM __lmz_alarms WHERE id = ?1",
             &[cells[0].clone()],
         )?;
@@ -137,7 +138,7 @@ fn record_unreadable(
     };
     let attempts = cells.get(7).and_then(SqlValue::as_i64).unwrap_or(0).max(0);
     let why = format!("unreadable schedule, removed without running: {error}");
-    ctx.sql().exec(
+    runtime(ctx.sql()).exec(
         "INSERT INTO __lmz_alarm_failures (id, operation_chain, type, cron, attempts, error, failed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         &[
             text(0, "?"),
@@ -167,7 +168,7 @@ pub fn complete(ctx: &Ctx<'_>) -> Result<(), AlarmError> {
             attempts: 0,
             ..row.clone()
         };
-        ctx.sql().exec(
+        runtime(ctx.sql()).exec(
             "INSERT OR IGNORE INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
             &next_row.params(),
         )?;
@@ -220,7 +221,7 @@ pub fn record_failure(ctx: &Ctx<'_>, id: &str, error: &str) -> Result<FailureOut
     let now = ctx.now_ms();
     let outcome = if let Some(secs) = BACKOFF_SECS.get(attempt as usize - 1) {
         let at = now + secs * 1000;
-        ctx.sql().exec(
+        runtime(ctx.sql()).exec(
             "UPDATE __lmz_alarms SET attempts = ?2, time = ?3 WHERE id = ?1",
             &[
                 SqlValue::from(id),
@@ -237,7 +238,7 @@ pub fn record_failure(ctx: &Ctx<'_>, id: &str, error: &str) -> Result<FailureOut
             ScheduleKind::Cron { expr } => Some(expr.clone()),
             _ => None,
         };
-        ctx.sql().exec(
+        runtime(ctx.sql()).exec(
             "INSERT INTO __lmz_alarm_failures (id, operation_chain, type, cron, attempts, error, failed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             &[
                 SqlValue::from(id),
@@ -252,7 +253,7 @@ pub fn record_failure(ctx: &Ctx<'_>, id: &str, error: &str) -> Result<FailureOut
         let order = ctx.slot().order();
         match cron.map(|expr| when::next_cron_time(&expr, now)) {
             Some(Ok(next)) => {
-                ctx.sql().exec(
+                runtime(ctx.sql()).exec(
                     "UPDATE __lmz_alarms SET attempts = 0, time = ?2 WHERE id = ?1",
                     &[SqlValue::from(id), SqlValue::Integer(next)],
                 )?;
@@ -261,7 +262,7 @@ pub fn record_failure(ctx: &Ctx<'_>, id: &str, error: &str) -> Result<FailureOut
                 }
             }
             _ => {
-                ctx.sql().exec(
+                runtime(ctx.sql()).exec(
                     "DELETE FROM __lmz_alarms WHERE id = ?1",
                     &[SqlValue::from(id)],
                 )?;

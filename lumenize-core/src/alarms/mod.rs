@@ -178,8 +178,9 @@ CREATE TABLE IF NOT EXISTS __lmz_alarm_failures (
 
 /// Creates the alarm tables (hosts call this once when they open an object).
 pub fn init_schema(storage: &dyn Storage) -> Result<(), StorageError> {
-    storage.exec_batch(SCHEMA)?;
-    storage.exec_batch(META_SCHEMA)
+    let runtime = crate::storage::runtime_tables::runtime(storage);
+    runtime.exec_batch(SCHEMA)?;
+    runtime.exec_batch(META_SCHEMA)
 }
 
 /// The method every object answers without declaring it (`fetch::RESULT_METHOD`, defined
@@ -361,7 +362,7 @@ impl<'a> Alarms<'a> {
             "INSERT INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)"
         };
         let replaced_armed = replace && self.slot.get().is_some();
-        self.storage().exec(sql, &row.params())?;
+        crate::storage::runtime_tables::runtime(self.storage()).exec(sql, &row.params())?;
         if let Some(order) = self.slot.order() {
             order.put(id, time);
             arm_first(order, self.slot)?;
@@ -407,7 +408,7 @@ impl<'a> Alarms<'a> {
         let row = match rows.rows.first() {
             Some(cells) => {
                 let row = ScheduleRow::from_cells(cells)?;
-                self.storage().exec(
+                crate::storage::runtime_tables::runtime(self.storage()).exec(
                     "DELETE FROM __lmz_alarms WHERE id = ?1",
                     &[SqlValue::from(id)],
                 )?;

@@ -25,6 +25,7 @@ use super::{new_request_id, FetchError, HttpLimits};
 use crate::alarms::When;
 use crate::context::Ctx;
 use crate::ocan::{ctn, ChainError, Continuation, Dispatch, OperationChain};
+use crate::storage::runtime_tables::runtime;
 use crate::storage::SqlValue;
 use crate::structured_clone::Value;
 
@@ -81,6 +82,29 @@ impl Mode {
         match self {
             Mode::AlarmPerRequest => "__lmz_fetch_queue",
             Mode::Polling => "__lmz_fetch_poll_queue",
+        }
+    }
+
+    /// Removes a delivered request (constant text: the runtime's statements that write its
+    /// tables are `&'static str`, see `storage::runtime_tables`).
+    fn delete_delivered(self) -> &'static str {
+        match self {
+            Mode::AlarmPerRequest => "DELETE FROM __lmz_fetch_queue WHERE id = ?1 RETURNING id",
+            Mode::Polling => "DELETE FROM __lmz_fetch_poll_queue WHERE id = ?1 RETURNING id",
+        }
+    }
+
+    /// Removes a timed-out request, returning what its timeout needs.
+    fn delete_timed_out(self) -> &'static str {
+        match self {
+            Mode::AlarmPerRequest => {
+                "DELETE FROM __lmz_fetch_queue WHERE id = ?1 \
+                 RETURNING origin, continuation, url, timeout_ms, grace_ms"
+            }
+            Mode::Polling => {
+                "DELETE FROM __lmz_fetch_poll_queue WHERE id = ?1 \
+                 RETURNING origin, continuation, url, timeout_ms, grace_ms"
+            }
         }
     }
 }
@@ -175,7 +199,7 @@ fn dispatch(
     args: Vec<Value>,
 ) -> Result<Value, ChainError> {
     let arg = args.into_iter().next().unwrap_or_default();
-    ctx.sql()
+    runtime(ctx.sql())
         .exec(mode.schema(), &[])
         .map_err(|e| ChainError::Storage(e.to_string()))?;
     match method {
@@ -290,7 +314,7 @@ fn enqueue(mode: Mode, ctx: &Ctx<'_>, msg: &Value) -> Result<Value, ChainError> 
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         }
     };
-    ctx.sql().exec(insert, &params).map_err(storage)?;
+    runtime(ctx.sql()).exec(insert, &params).map_err(storage)?;
     match mode {
         Mode::AlarmPerRequest => {
             ctx.alarms()
@@ -350,12 +374,8 @@ fn poll(ctx: &Ctx<'_>) -> Result<Value, ChainError> {
 }
 
 fn report_delivery(mode: Mode, ctx: &Ctx<'_>, id: &str) -> Result<Value, ChainError> {
-    let rows = ctx
-        .sql()
-        .exec(
-            &format!("DELETE FROM {} WHERE id = ?1 RETURNING id", mode.table()),
-            &[SqlValue::from(id)],
-        )
+    let rows = runtime(ctx.sql())
+        .exec(mode.delete_delivered(), &[SqlValue::from(id)])
         .map_err(storage)?;
     if mode == Mode::AlarmPerRequest {
         ctx.alarms()
@@ -374,16 +394,8 @@ fn report_delivery(mode: Mode, ctx: &Ctx<'_>, id: &str) -> Result<Value, ChainEr
 }
 
 fn timeout(mode: Mode, ctx: &Ctx<'_>, id: &str) -> Result<Value, ChainError> {
-    let rows = ctx
-        .sql()
-        .exec(
-            &format!(
-                "DELETE FROM {} WHERE id = ?1 \
-                 RETURNING origin, continuation, url, timeout_ms, grace_ms",
-                mode.table()
-            ),
-            &[SqlValue::from(id)],
-        )
+    let rows = runtime(ctx.sql())
+        .exec(mode.delete_timed_out(), &[SqlValue::from(id)])
         .map_err(storage)?;
     let Some(row) = rows.first() else {
         return Ok(Value::Bool(false));

@@ -250,8 +250,9 @@ fn describe_outcome(v: &Value) -> String {
 }
 
 fn count_no_op(ctx: &Ctx<'_>) -> Result<(), crate::storage::StorageError> {
-    ctx.sql().exec(NO_OP_TABLE, &[])?;
-    ctx.sql().exec(
+    let runtime = crate::storage::runtime_tables::runtime(ctx.sql());
+    runtime.exec(NO_OP_TABLE, &[])?;
+    runtime.exec(
         "INSERT INTO __lmz_fetch_stats (key, n) VALUES ('no_ops', 1) \
          ON CONFLICT(key) DO UPDATE SET n = n + 1",
         &[],
@@ -262,7 +263,7 @@ fn count_no_op(ctx: &Ctx<'_>) -> Result<(), crate::storage::StorageError> {
 /// How many fetch outcomes arrived at this object after the other path had already won (late
 /// results after a timeout, or the alarm after a result in a tie). Each is a no-op.
 pub fn no_op_count(ctx: &Ctx<'_>) -> Result<u64, crate::storage::StorageError> {
-    ctx.sql().exec(NO_OP_TABLE, &[])?;
+    crate::storage::runtime_tables::runtime(ctx.sql()).exec(NO_OP_TABLE, &[])?;
     let rows = ctx
         .sql()
         .exec("SELECT n FROM __lmz_fetch_stats WHERE key = 'no_ops'", &[])?;

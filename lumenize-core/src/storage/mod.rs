@@ -28,13 +28,47 @@
 //!   `synchronous`, `writable_schema`, `user_version`, `wal_checkpoint`...);
 //! - `load_extension()` and virtual tables other than fts5;
 //! - `VACUUM` (also `VACUUM INTO`): SQLite refuses it inside a transaction, which a handler is
-//!   always in.
+//!   always in;
+//! - **changing the runtime's own tables** (natively): every name starting with `__lmz_`, in
+//!   any case, belongs to the runtime: the schedules (`__lmz_alarms`), the alarm mirror
+//!   (`__lmz_meta`), given-up schedules (`__lmz_alarm_failures`), the [`Kv`] view
+//!   (`__lmz_kv`) and the fetch designs' state (`__lmz_fetch_*`). A handler may read them
+//!   (`SELECT`, joins, views over them, `PRAGMA table_info`), but `INSERT`/`UPDATE`/`DELETE`
+//!   on them, `DROP`/`ALTER TABLE` of them, an index or trigger on them, and creating a
+//!   table, view, index or trigger under such a name (also `ALTER TABLE t RENAME TO
+//!   __lmz_x`) are refused with an error naming the table and what to use instead
+//!   ([`Ctx::alarms`](crate::context::Ctx::alarms), [`Ctx::kv`](crate::context::Ctx::kv)). A
+//!   trigger on a handler's own table whose body writes one may be created, but a statement
+//!   that fires it is refused. Their rules live in the runtime's code: deleting a `fetch-…`
+//!   schedule would break the simple fetch design's exactly-once rule ("whoever cancels the
+//!   alarm wins"), and a row inserted there would be run as an operation chain. Only the
+//!   runtime's own statements, in a scope handler code cannot enter, write them (why it
+//!   cannot: `runtime_tables`, beside the code). `ANALYZE` and `REINDEX` stay allowed (they
+//!   change no row).
 //!
 //! The check is not a reading of the text: natively it is SQLite's authorizer
 //! (`sqlite3_set_authorizer`, see [`sqlite::SqliteStorage`]), consulted for every action of
 //! every statement as SQLite compiles it, so comments, case and batches (`exec_batch("SELECT 1;
-//! COMMIT")`) change nothing. On Cloudflare workerd's own authorizer refuses the same set.
+//! COMMIT")`) change nothing. One rule needs more than the authorizer: SQLite tells it which
+//! table `ALTER TABLE ... RENAME TO` renames but not the new name, so a handler's `ALTER TABLE`
+//! runs inside a savepoint and is undone and refused when the schema then holds a table under
+//! `__lmz_` that it did not hold before (the schema is compared, not the text). On Cloudflare
+//! workerd's own authorizer refuses the same set, except the rule on the runtime's tables.
+//!
+//! # Limitation on Cloudflare: the runtime's tables are not protected there
+//!
+//! workerd compiles a Durable Object's SQL under its own authorizer, which knows only
+//! workerd's rules (its own internal tables among them), not ours; the JavaScript API gives
+//! the Cloudflare backend no authorizer or hook of its own, and reading the statement text
+//! would be a check that comments, case, quoting, batches or a trigger body get around. So on Cloudflare a handler's SQL *can*
+//! write the `__lmz_*` tables, and nothing refuses it: do not. What still holds there: a
+//! schedule's continuation is checked when it is read back (an unreadable one is recorded in
+//! `__lmz_alarm_failures`, not run), but a well-formed forged schedule runs, and a deleted
+//! `fetch-…` schedule ends that fetch's exactly-once guarantee.
 
+#[cfg(feature = "native")]
+mod authorizer;
+pub(crate) mod runtime_tables;
 #[cfg(feature = "native")]
 #[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 pub mod sqlite;
@@ -401,7 +435,7 @@ impl<'a> Kv<'a> {
 
     /// Stores raw text under `key`.
     pub fn put_text(&self, key: &str, text: &str) -> Result<(), StorageError> {
-        self.storage.exec(
+        runtime_tables::runtime(self.storage).exec(
             "INSERT INTO __lmz_kv (key, value) VALUES (?1, ?2) \
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             &[SqlValue::from(key), SqlValue::from(text)],
@@ -411,7 +445,7 @@ impl<'a> Kv<'a> {
 
     /// Deletes `key`; true when it existed.
     pub fn delete(&self, key: &str) -> Result<bool, StorageError> {
-        let rows = self.storage.exec(
+        let rows = runtime_tables::runtime(self.storage).exec(
             "DELETE FROM __lmz_kv WHERE key = ?1 RETURNING key",
             &[SqlValue::from(key)],
         )?;

@@ -6,16 +6,22 @@
 //! and batches alike. Only the host's own `BEGIN IMMEDIATE`/`COMMIT`/`ROLLBACK`
 //! ([`SqliteStorage::begin`], [`commit`](SqliteStorage::commit),
 //! [`rollback`](SqliteStorage::rollback)) run with the check lifted.
+//!
+//! The runtime's own tables (`__lmz_*`) are read-only to handlers: only the runtime's own
+//! statements, compiled inside its crate-private scope, may write them (the invariant and why
+//! a handler cannot reach the scope: the crate-private module `storage::runtime_tables`).
 
+use super::authorizer::{Guard, HostScope};
+use super::runtime_tables;
 use super::{RowStats, Rows, SqlValue, Storage, StorageError};
 use rusqlite::config::DbConfig;
-use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
+use rusqlite::hooks::AuthContext;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, StatementStatus};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// An object's SQLite database.
 ///
@@ -38,203 +44,13 @@ pub struct SqliteStorage {
     read: Cell<u64>,
     written: Cell<u64>,
     costs: super::write_cost::WriteCosts,
-}
-
-/// State shared with the authorizer callback (which SQLite requires to be `Send + 'static`).
-#[derive(Default)]
-struct Guard {
-    /// True only while the host runs its own transaction-control statement.
-    host: AtomicBool,
-    /// Why the statement being compiled was refused (the first refused action).
-    refused: Mutex<Option<String>>,
-    /// What the statements compiled since the last `take_compiled` write (for the row count).
-    compiled: Mutex<super::write_cost::Compiled>,
-}
-
-impl Guard {
-    fn authorize(&self, ctx: AuthContext<'_>) -> Authorization {
-        if self.host.load(Ordering::Acquire) {
-            return Authorization::Allow;
-        }
-        if let Ok(mut c) = self.compiled.lock() {
-            c.note(&ctx.action);
-        }
-        match policy(&ctx) {
-            Ok(()) => Authorization::Allow,
-            Err(why) => {
-                if let Ok(mut slot) = self.refused.lock() {
-                    slot.get_or_insert(why);
-                }
-                Authorization::Deny
-            }
-        }
-    }
-
-    fn take_refusal(&self) -> Option<String> {
-        self.refused.lock().ok().and_then(|mut slot| slot.take())
-    }
-}
-
-/// Lifts the authorizer for the host's own statement; restores it on drop (also on unwind).
-struct HostScope<'a>(&'a Guard);
-
-impl<'a> HostScope<'a> {
-    fn enter(guard: &'a Guard) -> HostScope<'a> {
-        guard.host.store(true, Ordering::Release);
-        HostScope(guard)
-    }
-}
-
-impl Drop for HostScope<'_> {
-    fn drop(&mut self) {
-        self.0.host.store(false, Ordering::Release);
-    }
-}
-
-const TRANSACTION_REFUSED: &str = "every handler already runs in one transaction, which the \
-     host commits when the handler succeeds and rolls back when it fails";
-
-const TEMP_REFUSED: &str = "temporary tables, indexes, views and triggers are not allowed: \
-     they live outside the object's database and vanish whenever the object is closed";
-
-/// PRAGMAs a handler may run (the set workerd allows in a Durable Object, so that the same SQL
-/// runs on both backends): how each may take an argument.
-#[derive(Clone, Copy)]
-enum PragmaArg {
-    /// Any form (`table_list`).
-    Any,
-    /// Read only: no argument.
-    None,
-    /// A switch: no argument (read it) or a boolean literal.
-    Boolean,
-    /// A table or index name, required.
-    Name,
-}
-
-const ALLOWED_PRAGMAS: &[(&str, PragmaArg)] = &[
-    ("table_list", PragmaArg::Any),
-    ("table_info", PragmaArg::Name),
-    ("data_version", PragmaArg::None),
-    ("case_sensitive_like", PragmaArg::Boolean),
-    ("foreign_keys", PragmaArg::Boolean),
-    ("defer_foreign_keys", PragmaArg::Boolean),
-    ("ignore_check_constraints", PragmaArg::Boolean),
-    ("recursive_triggers", PragmaArg::Boolean),
-    ("reverse_unordered_selects", PragmaArg::Boolean),
-    ("foreign_key_check", PragmaArg::Name),
-    ("foreign_key_list", PragmaArg::Name),
-    ("index_info", PragmaArg::Name),
-    ("index_list", PragmaArg::Name),
-    ("index_xinfo", PragmaArg::Name),
-];
-
-fn pragma_allowed(name: &str, value: Option<&str>) -> bool {
-    let Some((_, arg)) = ALLOWED_PRAGMAS
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-    else {
-        return false;
-    };
-    match (arg, value) {
-        (PragmaArg::Any, _) | (PragmaArg::None, None) | (PragmaArg::Boolean, None) => true,
-        (PragmaArg::Boolean, Some(v)) => {
-            let v = v.trim_matches(|c| c == '\'' || c == '"');
-            ["true", "false", "yes", "no", "on", "off", "1", "0"]
-                .iter()
-                .any(|b| b.eq_ignore_ascii_case(v))
-        }
-        (PragmaArg::Name, Some(_)) => true,
-        (PragmaArg::None, Some(_)) | (PragmaArg::Name, None) => false,
-    }
-}
-
-/// The rules of the module docs, one compiled action at a time: `Err` says why it is refused.
-fn policy(ctx: &AuthContext<'_>) -> Result<(), String> {
-    match ctx.database_name {
-        None | Some("main") => {}
-        // Nothing can be created in `temp` (below), so only reads of its empty schema remain.
-        Some("temp") => {
-            if !matches!(
-                ctx.action,
-                AuthAction::Read { .. } | AuthAction::Update { .. }
-            ) {
-                return Err(TEMP_REFUSED.into());
-            }
-        }
-        Some(db) => {
-            return Err(format!(
-                "database {db:?} is not allowed: an object reaches only its own database"
-            ))
-        }
-    }
-    match ctx.action {
-        AuthAction::Transaction { operation } => {
-            let kind = match operation {
-                TransactionOperation::Begin => "BEGIN",
-                TransactionOperation::Rollback => "ROLLBACK",
-                _ => "COMMIT/END",
-            };
-            Err(format!(
-                "transaction control is not allowed ({kind}): {TRANSACTION_REFUSED}"
-            ))
-        }
-        AuthAction::Savepoint { operation, .. } => {
-            let kind = match operation {
-                TransactionOperation::Begin => "SAVEPOINT",
-                TransactionOperation::Release => "RELEASE",
-                TransactionOperation::Rollback => "ROLLBACK TO",
-                _ => "savepoint",
-            };
-            Err(format!(
-                "transaction control is not allowed ({kind}): {TRANSACTION_REFUSED}"
-            ))
-        }
-        AuthAction::Attach { .. } => {
-            Err("ATTACH is not allowed: an object reaches only its own database".into())
-        }
-        AuthAction::Detach { .. } => {
-            Err("DETACH is not allowed: an object reaches only its own database".into())
-        }
-        AuthAction::CreateTempTable { .. }
-        | AuthAction::CreateTempIndex { .. }
-        | AuthAction::CreateTempTrigger { .. }
-        | AuthAction::CreateTempView { .. }
-        | AuthAction::DropTempTable { .. }
-        | AuthAction::DropTempIndex { .. }
-        | AuthAction::DropTempTrigger { .. }
-        | AuthAction::DropTempView { .. } => Err(TEMP_REFUSED.into()),
-        AuthAction::Pragma {
-            pragma_name,
-            pragma_value,
-        } => {
-            if pragma_allowed(pragma_name, pragma_value) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "PRAGMA {pragma_name}{} is not allowed: a handler may run only the PRAGMAs \
-                     listed in lumenize_core::storage's documentation",
-                    pragma_value.map(|v| format!(" = {v}")).unwrap_or_default()
-                ))
-            }
-        }
-        AuthAction::Function { function_name }
-            if function_name.eq_ignore_ascii_case("load_extension") =>
-        {
-            Err("load_extension() is not allowed".into())
-        }
-        AuthAction::CreateVtable { module_name, .. }
-        | AuthAction::DropVtable { module_name, .. }
-            if !module_name.eq_ignore_ascii_case("fts5") =>
-        {
-            Err(format!(
-                "virtual tables using {module_name} are not allowed (only fts5, as on Cloudflare)"
-            ))
-        }
-        AuthAction::Unknown { code, .. } => Err(format!(
-            "SQLite action {code} is not allowed (unknown to lumenize's authorizer)"
-        )),
-        _ => Ok(()),
-    }
+    /// The text of every statement that was compiled inside the runtime's scope and needed it
+    /// (it writes a runtime table). Such a statement may sit in the statement cache, compiled
+    /// with the privilege: outside the scope its text is compiled afresh, so the authorizer
+    /// judges it. Bounded by the runtime's own statements (all `&'static str` constants, a
+    /// few dozen) and those the host runs in [`as_runtime`](Self::as_runtime): a list,
+    /// searched by length first, costs a handler's statement less than hashing its text.
+    privileged: RefCell<Vec<Box<str>>>,
 }
 
 impl SqliteStorage {
@@ -274,6 +90,7 @@ impl SqliteStorage {
             read: Cell::new(0),
             written: Cell::new(0),
             costs: Default::default(),
+            privileged: RefCell::default(),
         })
     }
 
@@ -310,11 +127,41 @@ impl SqliteStorage {
             .map_err(|e| StorageError::new(e.to_string(), sql))
     }
 
+    /// Runs `body` with the runtime's right to write its own `__lmz_*` tables, for the host
+    /// that owns this storage (tests that plant rows an older version wrote, benchmarks that
+    /// compare against raw rusqlite). Handlers cannot call it: they hold only `&dyn Storage`
+    /// ([`Ctx::sql`](crate::context::Ctx::sql)), which has no way back to this type.
+    ///
+    /// Statements `body` compiles through [`connection`](Self::connection) are compiled with
+    /// the privilege, so the statement cache is emptied afterwards: no such statement can be
+    /// found there by a handler's identical text.
+    ///
+    /// ```
+    /// use lumenize_core::storage::{sqlite::SqliteStorage, Storage, KV_SCHEMA};
+    /// let db = SqliteStorage::in_memory().unwrap();
+    /// assert!(db.exec_batch(KV_SCHEMA).is_err()); // what a handler's SQL would get
+    /// db.as_runtime(|| db.exec_batch(KV_SCHEMA)).unwrap();
+    /// ```
+    pub fn as_runtime<R>(&self, body: impl FnOnce() -> R) -> R {
+        let out = super::runtime_tables::as_runtime(body);
+        self.conn.flush_prepared_statement_cache();
+        out
+    }
+
     /// The underlying connection (benchmarks and tests compare against raw rusqlite). The
     /// authorizer applies to it too: transactions go through [`begin`](Self::begin),
-    /// [`commit`](Self::commit) and [`rollback`](Self::rollback).
+    /// [`commit`](Self::commit) and [`rollback`](Self::rollback), and the runtime's `__lmz_*`
+    /// tables are written only inside [`as_runtime`](Self::as_runtime).
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Whether `sql` is the text of a statement compiled with the runtime's privilege.
+    fn is_privileged(&self, sql: &str) -> bool {
+        self.privileged
+            .borrow()
+            .iter()
+            .any(|p| p.len() == sql.len() && **p == *sql)
     }
 
     /// What the statements compiled since the last call write, and whether they change the
@@ -345,6 +192,97 @@ impl SqliteStorage {
             Some(why) => StorageError::new(why, sql),
             None => StorageError::new(e.to_string(), sql),
         }
+    }
+}
+
+/// Empties the statement cache on drop when a handler's `ALTER TABLE` ran: a cached ALTER must
+/// never be reused, since SQLite would recompile it while it runs (its schema changed, or was
+/// rolled back), after `no_rename_into_runtime` was decided for it.
+struct FlushCacheIfAltered<'c>(&'c Connection, Cell<bool>);
+
+impl Drop for FlushCacheIfAltered<'_> {
+    fn drop(&mut self) {
+        if self.1.get() {
+            self.0.flush_prepared_statement_cache();
+        }
+    }
+}
+
+impl SqliteStorage {
+    /// Each statement of `sql` in turn, stepped once (as rusqlite's `execute_batch`), a
+    /// handler's ALTER TABLE under [`no_rename_into_runtime`](Self::no_rename_into_runtime).
+    fn run_batch(&self, sql: &str) -> Result<(), StorageError> {
+        let err = |e: rusqlite::Error| self.error(e, sql);
+        let mut batch = rusqlite::Batch::new(&self.conn, sql);
+        loop {
+            self.guard.alters.store(false, Ordering::Release);
+            let Some(mut stmt) = batch.next().map_err(err)? else {
+                return Ok(());
+            };
+            let mut step = || stmt.raw_query().next().map(drop).map_err(err);
+            if self.guard.alters.swap(false, Ordering::AcqRel) {
+                self.no_rename_into_runtime(sql, step)?;
+            } else {
+                step()?;
+            }
+        }
+    }
+
+    /// Runs a handler's `ALTER TABLE` and undoes it when it gave a table a runtime name.
+    ///
+    /// The authorizer is told which table `ALTER TABLE ... RENAME TO` renames, never the new
+    /// name, and a table renamed into `__lmz_*` would be adopted by the runtime (its
+    /// `CREATE TABLE IF NOT EXISTS` of a lazily created table would find it, rows and
+    /// triggers included). So the statement runs inside a savepoint, and the runtime-named
+    /// tables in the schema (not the statement's text) are compared before and after: a new
+    /// one rolls the savepoint back and refuses the statement.
+    fn no_rename_into_runtime<T>(
+        &self,
+        sql: &str,
+        run: impl FnOnce() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let before = self.runtime_table_names()?;
+        self.control("SAVEPOINT lmz_alter")?;
+        let out = run();
+        let added = match &out {
+            Ok(_) => self
+                .runtime_table_names()?
+                .into_iter()
+                .find(|n| !before.contains(n)),
+            Err(_) => None,
+        };
+        if out.is_err() || added.is_some() {
+            self.control("ROLLBACK TO lmz_alter; RELEASE lmz_alter")?;
+        } else {
+            self.control("RELEASE lmz_alter")?;
+        }
+        match added {
+            Some(name) => Err(StorageError::new(
+                format!(
+                    "`{name}` belongs to the runtime: {} (refused: ALTER TABLE ... RENAME TO \
+                     {name}; a handler may read the runtime's __lmz_ tables but not change them)",
+                    runtime_tables::instead(&name)
+                ),
+                sql,
+            )),
+            None => out,
+        }
+    }
+
+    /// The tables whose names start with `__lmz_` (any case), read with the check lifted.
+    fn runtime_table_names(&self) -> Result<Vec<String>, StorageError> {
+        // `lower(substr(..))` rather than LIKE: a handler may make LIKE case-sensitive.
+        const SQL: &str = "SELECT name FROM sqlite_schema WHERE type = 'table' \
+                           AND lower(substr(name, 1, 6)) = '__lmz_'";
+        let _host = HostScope::enter(&self.guard);
+        let e = |e: rusqlite::Error| StorageError::new(e.to_string(), SQL);
+        let mut stmt = self.conn.prepare(SQL).map_err(e)?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(e)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(e)?;
+        Ok(names)
     }
 }
 
@@ -429,34 +367,67 @@ impl Storage for SqliteStorage {
         self.guard.take_refusal();
         let err = |e: rusqlite::Error| self.error(e, sql);
         self.take_compiled();
-        let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
-        // Compiled now (a cache miss): remember what it writes. A cache hit compiles nothing.
-        let compiled = self.take_compiled();
-        if compiled.writes_anything() && self.costs.remember(sql, compiled) {
-            // The shapes are full: start over with the statement cache too, so that no cached
-            // statement is left without its shape.
-            self.conn.flush_prepared_statement_cache();
-        }
-        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
-        let ncol = columns.len();
+        let in_scope = runtime_tables::in_scope();
+        // A statement cached with the runtime's privilege must not run outside its scope:
+        // compile that text afresh, so the authorizer judges it (and refuses it).
+        let afresh = !in_scope && self.is_privileged(sql);
+        self.guard.used_scope.store(false, Ordering::Release);
+        self.guard.alters.store(false, Ordering::Release);
         let changes0 = self.conn.total_changes();
-        let mut out = Vec::new();
-        {
-            let mut rows = stmt
-                .query(rusqlite::params_from_iter(params.iter()))
-                .map_err(err)?;
-            while let Some(row) = rows.next().map_err(err)? {
-                let mut cells = Vec::with_capacity(ncol);
-                for i in 0..ncol {
-                    cells.push(from_ref(row.get_ref(i).map_err(err)?));
-                }
-                out.push(cells);
+        // Declared before the statement, so dropped after it went back to the cache, also when
+        // the statement fails.
+        let altered = FlushCacheIfAltered(&self.conn, Cell::new(false));
+        // The statement lives in this block: a cached one goes back to the cache at its end.
+        let (columns, out) = {
+            let (mut cached, mut fresh);
+            let stmt: &mut rusqlite::Statement<'_> = if afresh {
+                fresh = self.conn.prepare(sql).map_err(err)?;
+                &mut fresh
+            } else {
+                cached = self.conn.prepare_cached(sql).map_err(err)?;
+                &mut cached
+            };
+            if in_scope
+                && self.guard.used_scope.swap(false, Ordering::AcqRel)
+                && !self.is_privileged(sql)
+            {
+                self.privileged.borrow_mut().push(sql.into());
             }
-        }
-        let scanned = stmt.reset_status(StatementStatus::FullscanStep).max(0) as u64;
-        self.read
-            .set(self.read.get() + scanned.max(out.len() as u64));
-        drop(stmt);
+            // Compiled now (a cache miss): remember what it writes. A cache hit compiles nothing.
+            let compiled = self.take_compiled();
+            if compiled.writes_anything() && self.costs.remember(sql, compiled) {
+                // The shapes are full: start over with the statement cache too, so that no cached
+                // statement is left without its shape.
+                self.conn.flush_prepared_statement_cache();
+            }
+            let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+            let ncol = columns.len();
+            let mut run = || {
+                let mut out = Vec::new();
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(params.iter()))
+                    .map_err(err)?;
+                while let Some(row) = rows.next().map_err(err)? {
+                    let mut cells = Vec::with_capacity(ncol);
+                    for i in 0..ncol {
+                        cells.push(from_ref(row.get_ref(i).map_err(err)?));
+                    }
+                    out.push(cells);
+                }
+                Ok(out)
+            };
+            let out = if self.guard.alters.swap(false, Ordering::AcqRel) {
+                altered.1.set(true);
+                self.no_rename_into_runtime(sql, run)?
+            } else {
+                run()?
+            };
+            let scanned = stmt.reset_status(StatementStatus::FullscanStep).max(0) as u64;
+            self.read
+                .set(self.read.get() + scanned.max(out.len() as u64));
+            (columns, out)
+        };
+        drop(altered);
         let changed = self.conn.total_changes().saturating_sub(changes0);
         if changed > 0 {
             let rows = self
@@ -469,7 +440,7 @@ impl Storage for SqliteStorage {
 
     fn exec_batch(&self, sql: &str) -> Result<(), StorageError> {
         self.guard.take_refusal();
-        let done = self.conn.execute_batch(sql).map_err(|e| self.error(e, sql));
+        let done = self.run_batch(sql);
         // A batch may change the schema (indexes): forget what the tables looked like.
         if self.take_compiled().changes_schema() {
             self.costs.schema_changed();

@@ -57,7 +57,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 // Deliberately wrong: the claim is undone, so the schedule fires again.
                 if !matches!(row.kind, ScheduleKind::Cron { .. }) && row.attempts == 0 {
                     let again = crate::alarms::ScheduleRow { attempts: 1, ..row };
-                    ctx.sql()
+                    crate::storage::runtime_tables::runtime(ctx.sql())
                         .exec(
                             "INSERT OR IGNORE INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)",
                             &again.params(),

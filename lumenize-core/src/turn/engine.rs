@@ -258,11 +258,11 @@ fn setup_schema(
     storage: &dyn Storage,
     name: Option<&str>,
 ) -> Result<(Option<String>, SlotState), StorageError> {
-    storage.exec_batch(KV_SCHEMA)?;
+    crate::storage::runtime_tables::runtime(storage).exec_batch(KV_SCHEMA)?;
     alarms::init_schema(storage)?;
     // The name is first-write-wins, like the original's `__lmz_do_instance_name`.
     if let Some(n) = name {
-        storage.exec(
+        crate::storage::runtime_tables::runtime(storage).exec(
             "INSERT OR IGNORE INTO __lmz_meta (key, value) VALUES ('name', ?1)",
             &[SqlValue::from(n)],
         )?;

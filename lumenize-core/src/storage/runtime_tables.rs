@@ -1,0 +1,150 @@
+//! The runtime's own tables (`__lmz_*`) and the one way to write them: [`RuntimeSql`].
+//!
+//! # The invariant
+//!
+//! *Only the runtime's own statement text writes an object that is named `__lmz_*`* (case
+//! insensitively, as SQLite compares names): the schedules (`__lmz_alarms`, whose
+//! delete-by-id decides which of two racing paths runs a fetch's continuation, and whose
+//! rows name operation chains the host will run), `__lmz_meta`, `__lmz_alarm_failures`,
+//! `__lmz_kv`, the fetch designs' tables. A handler's SQL may read them.
+//!
+//! Natively the authorizer of [`SqliteStorage`](super::sqlite::SqliteStorage) enforces it:
+//! every action that writes, creates, drops or alters such an object (or puts an index,
+//! trigger or view under such a name, or on such a table) is refused unless
+//! 1. the statement is being compiled inside [`RuntimeSql`]'s scope on this thread, and
+//! 2. the action is not reached through a trigger body (SQLite names the trigger as the
+//!    action's accessor): the runtime creates no triggers, so any trigger is a handler's,
+//!    and the privilege never extends to what a handler wrote.
+//!
+//! Why a handler cannot enter the scope: the flag is a private thread-local of this module;
+//! the only code that sets it is [`RuntimeSql`], which is crate-private (a handler cannot
+//! name it) and only runs one statement of `&'static str` text (the runtime's constants,
+//! never text a handler supplied) with it set, calling back into nothing. Public functions
+//! that use it ([`Kv`](super::Kv), [`init_schema`](crate::alarms::init_schema),
+//! [`Alarms`](crate::alarms::Alarms), and the host's alarm steps in
+//! [`alarms::fire`](crate::alarms::fire), which take the turn's `Ctx`) are the runtime's own
+//! API over these tables and keep their rules (the in-memory schedule order, the checks of
+//! continuations); what they allow, they allow a handler too (`Alarms::cancel_schedule` of a
+//! `fetch-…` id included: that is an API decision, not a hole in this invariant).
+//!
+//! Compiled statements outlive the scope in SQLite's statement cache, and authorization is
+//! decided when a statement is compiled: `SqliteStorage` therefore remembers the text of every
+//! statement that needed the scope and compiles that text afresh (so the authorizer sees it)
+//! when it is run outside the scope.
+
+use super::{Rows, SqlValue, Storage, StorageError};
+use std::cell::Cell;
+
+/// The prefix of the runtime's own tables, indexes and triggers.
+pub(crate) const PREFIX: &str = "__lmz_";
+
+thread_local! {
+    /// True while [`RuntimeSql`] runs one of the runtime's statements on this thread.
+    static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True while the runtime runs one of its own statements on this thread (read by the
+/// native authorizer while it compiles that statement).
+#[cfg_attr(not(feature = "native"), allow(dead_code))]
+pub(crate) fn in_scope() -> bool {
+    IN_RUNTIME.with(Cell::get)
+}
+
+/// True when `name` belongs to the runtime (`__lmz_` in any case).
+#[cfg_attr(not(feature = "native"), allow(dead_code))]
+pub(crate) fn is_reserved(name: &str) -> bool {
+    name.as_bytes()
+        .get(..PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX.as_bytes()))
+}
+
+/// What a handler should use instead of writing runtime table `name` itself.
+#[cfg_attr(not(feature = "native"), allow(dead_code))]
+pub(crate) fn instead(name: &str) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "__lmz_alarms" | "__lmz_alarm_failures" => "use ctx.alarms() to schedule and cancel",
+        "__lmz_kv" => "use ctx.kv()",
+        "__lmz_meta" => "the host keeps the object's name and alarm there",
+        _ if lower.starts_with("__lmz_fetch") => "the fetch designs keep their state there",
+        _ => "names starting with __lmz_ are reserved for the runtime",
+    }
+}
+
+/// Sets the flag for its lifetime and restores what was there (also on unwind).
+struct Scope(bool);
+
+impl Scope {
+    fn enter() -> Scope {
+        Scope(IN_RUNTIME.with(|f| f.replace(true)))
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        IN_RUNTIME.with(|f| f.set(self.0));
+    }
+}
+
+/// The runtime's own statements on its `__lmz_*` tables (see the [module docs](self)).
+#[derive(Clone, Copy)]
+pub(crate) struct RuntimeSql<'a>(&'a dyn Storage);
+
+/// The runtime's view of `storage`, for its own statements.
+pub(crate) fn runtime(storage: &dyn Storage) -> RuntimeSql<'_> {
+    RuntimeSql(storage)
+}
+
+impl RuntimeSql<'_> {
+    /// [`Storage::exec`] of one of the runtime's statements, allowed to write its tables.
+    pub(crate) fn exec(
+        &self,
+        sql: &'static str,
+        params: &[SqlValue],
+    ) -> Result<Rows, StorageError> {
+        let _scope = Scope::enter();
+        self.0.exec(sql, params)
+    }
+
+    /// [`Storage::exec_batch`] of the runtime's schema, allowed to create its tables.
+    pub(crate) fn exec_batch(&self, sql: &'static str) -> Result<(), StorageError> {
+        let _scope = Scope::enter();
+        self.0.exec_batch(sql)
+    }
+}
+
+/// For hosts that own a [`SqliteStorage`](super::sqlite::SqliteStorage) (never a handler,
+/// which holds only `&dyn Storage`): runs `body` with the runtime's privilege.
+#[cfg(feature = "native")]
+pub(crate) fn as_runtime<R>(body: impl FnOnce() -> R) -> R {
+    let _scope = Scope::enter();
+    body()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_names_match_case_insensitively() {
+        assert!(is_reserved("__lmz_alarms"));
+        assert!(is_reserved("__LMZ_Alarms"));
+        assert!(is_reserved("__lmz_"));
+        assert!(!is_reserved("__lmz"));
+        assert!(!is_reserved("lmz_alarms"));
+        assert!(!is_reserved("_é_lmz_x"));
+        assert!(!is_reserved(""));
+    }
+
+    #[test]
+    fn the_scope_is_restored_on_unwind() {
+        assert!(!in_scope());
+        let r = std::panic::catch_unwind(|| {
+            let _s = Scope::enter();
+            assert!(in_scope());
+            panic!("inside");
+        });
+        assert!(r.is_err());
+        assert!(!in_scope());
+    }
+}

@@ -258,6 +258,44 @@ fn ordinary_sql_and_introspection_still_run() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// The host's own transaction-control statements are compiled once and kept: a handler that
+/// sends their exact text still gets the authorizer's refusal, not the host's statement.
+#[test]
+fn the_hosts_exact_statements_lend_no_privilege() {
+    let s = SqliteStorage::in_memory().unwrap();
+    s.exec_batch("CREATE TABLE t (a)").unwrap();
+    let group = |s: &SqliteStorage| {
+        s.begin().unwrap();
+        use lumenize_core::storage::TxStorage;
+        s.savepoint(&mut || true).unwrap();
+        s.savepoint(&mut || false).unwrap();
+        s.commit().unwrap();
+    };
+    group(&s);
+    s.begin().unwrap();
+    for text in [
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+        "ROLLBACK",
+        "SAVEPOINT lmz_msg",
+        "RELEASE lmz_msg",
+        "ROLLBACK TO lmz_msg",
+    ] {
+        let err = s.exec(text, &[]).unwrap_err();
+        assert!(
+            err.message.contains("not allowed"),
+            "{text}: {}",
+            err.message
+        );
+        assert!(s.in_transaction(), "{text} changed the transaction");
+    }
+    s.exec("INSERT INTO t VALUES (1)", &[]).unwrap();
+    s.commit().unwrap();
+    group(&s);
+    let n = s.exec("SELECT count(*) FROM t", &[]).unwrap();
+    assert_eq!(n.scalar(), Some(&SqlValue::Integer(1)));
+}
+
 #[test]
 fn the_host_path_keeps_its_transaction_control() {
     let s = SqliteStorage::in_memory().unwrap();

@@ -45,11 +45,13 @@ pub struct SqliteStorage {
     written: Cell<u64>,
     costs: super::write_cost::WriteCosts,
     /// The text of every statement that was compiled inside the runtime's scope and needed it
-    /// (it writes a runtime table). Such a statement may sit in the statement cache, compiled
-    /// with the privilege: outside the scope its text is compiled afresh, so the authorizer
-    /// judges it. Bounded by the runtime's own statements (all `&'static str` constants, a
-    /// few dozen) and those the host runs in [`as_runtime`](Self::as_runtime): a list,
-    /// searched by length first, costs a handler's statement less than hashing its text.
+    /// (it writes a runtime table), and of the host's transaction-control statements (compiled
+    /// with the check lifted, see [`control`](Self::control)). Such a statement may sit in the
+    /// statement cache, compiled with the privilege: outside the scope its text is compiled
+    /// afresh, so the authorizer judges it. Bounded by the runtime's own statements (all
+    /// `&'static str` constants, a few dozen) and those the host runs in
+    /// [`as_runtime`](Self::as_runtime): a list, searched by length first, costs a handler's
+    /// statement less than hashing its text.
     privileged: RefCell<Vec<Box<str>>>,
 }
 
@@ -118,12 +120,22 @@ impl SqliteStorage {
         !self.conn.is_autocommit()
     }
 
-    fn control(&self, sql: &str) -> Result<(), StorageError> {
-        // Not cached: a statement compiled with the check lifted must never be reused by
-        // `exec` (its authorization is decided when it is compiled, not when it runs).
+    /// Runs one of the host's transaction-control statements with the check lifted.
+    ///
+    /// Kept in the statement cache (compiling `SAVEPOINT` and `RELEASE` for every message of a
+    /// group cost more than running them). A statement compiled with the check lifted must never
+    /// serve `exec`, whose authorization is decided when it compiles, so the text goes on the
+    /// privileged list first: `exec` compiles a handler's identical text afresh, and the
+    /// authorizer refuses it.
+    fn control(&self, sql: &'static str) -> Result<(), StorageError> {
+        if !self.is_privileged(sql) {
+            self.privileged.borrow_mut().push(sql.into());
+        }
         let _host = HostScope::enter(&self.guard);
         self.conn
-            .execute_batch(sql)
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.raw_execute())
+            .map(drop)
             .map_err(|e| StorageError::new(e.to_string(), sql))
     }
 
@@ -332,7 +344,8 @@ impl SqliteStorage {
         if keep {
             self.control("RELEASE lmz_msg")?;
         } else {
-            self.control("ROLLBACK TO lmz_msg; RELEASE lmz_msg")?;
+            self.control("ROLLBACK TO lmz_msg")?;
+            self.control("RELEASE lmz_msg")?;
         }
         Ok(keep)
     }

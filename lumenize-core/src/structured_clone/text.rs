@@ -87,11 +87,20 @@ fn write_str_body(out: &mut String, s: &str) {
 /// classic "has zero byte" / "has byte less than" bit tricks).
 #[inline]
 pub(crate) fn needs_escape(w: u64) -> bool {
+    special_bytes(w) != 0
+}
+
+/// The bytes of `w` that are a control character, `"` or `\`, as their high bits (`0x80`
+/// in each such byte's position). Bits above the lowest set one may be false alarms (the
+/// subtractions borrow upwards past a flagged byte), never below it: with `w` loaded
+/// little-endian, `trailing_zeros() / 8` is exactly the index of the first such byte.
+#[inline]
+pub(crate) fn special_bytes(w: u64) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
     let below_space = w.wrapping_sub(LO * 0x20) & !w & HI;
-    (below_space | has_zero(w ^ (LO * b'"' as u64)) | has_zero(w ^ (LO * b'\\' as u64))) != 0
+    below_space | has_zero(w ^ (LO * b'"' as u64)) | has_zero(w ^ (LO * b'\\' as u64))
 }
 
 /// Appends a finite number exactly as JavaScript prints it (`-0` prints as `0`).

@@ -7,7 +7,7 @@
 
 use super::error::{CloneError, Res};
 use super::key::Key;
-use super::read::Reader;
+use super::read::{Fail, Hot, Reader};
 use super::text::special_bytes;
 
 /// The index of the first byte at or after `i` that is `"`, `\\` or a control character
@@ -42,7 +42,15 @@ pub(crate) fn find_special(b: &[u8], i: usize) -> usize {
 }
 
 impl Reader<'_> {
+    /// Reads a number at the cursor.
+    #[cfg(test)]
     pub(crate) fn read_number(&mut self) -> Res<f64> {
+        self.number_hot().map_err(Fail::into_error)
+    }
+
+    /// [`Reader::read_number`] for the reader's hot paths.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn number_hot(&mut self) -> Hot<f64> {
         let b = self.b;
         let start = self.pos;
         let neg = b.get(start) == Some(&b'-');
@@ -57,7 +65,7 @@ impl Reader<'_> {
             Some(b'1'..=b'9') => i = digits(b, i, &mut sig),
             _ => {
                 self.pos = i;
-                return Err(self.syntax("invalid number"));
+                return Err(self.syntax("invalid number").into());
             }
         }
         let mut ndigits = i - int_start;
@@ -68,7 +76,7 @@ impl Reader<'_> {
             i = digits(b, i, &mut sig);
             if i == at {
                 self.pos = i;
-                return Err(self.syntax("invalid number"));
+                return Err(self.syntax("invalid number").into());
             }
             ndigits += i - at;
             scale = -((i - at) as i64);
@@ -94,7 +102,7 @@ impl Reader<'_> {
             }
             if i == at {
                 self.pos = i;
-                return Err(self.syntax("invalid number"));
+                return Err(self.syntax("invalid number").into());
             }
             scale += if exp_neg { -exp } else { exp };
         }
@@ -126,7 +134,7 @@ impl Reader<'_> {
             );
             return Ok(v);
         }
-        self.number_slow(start)
+        Ok(self.number_slow(start)?)
     }
 
     /// A number the fast path cannot take: Rust's correctly rounded parser, and the range
@@ -157,8 +165,13 @@ impl Reader<'_> {
     }
 
     /// Reads a string literal at the cursor (which is on the opening quote).
-    #[inline]
     pub(crate) fn read_string(&mut self) -> Res<String> {
+        self.string_hot().map_err(Fail::into_error)
+    }
+
+    /// [`Reader::read_string`] for the reader's hot paths.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn string_hot(&mut self) -> Hot<String> {
         let start = self.pos + 1;
         let end = find_special(self.b, start);
         if self.b.get(end) == Some(&b'"') {
@@ -166,7 +179,7 @@ impl Reader<'_> {
             return Ok(self.src[start..end].to_owned());
         }
         self.pos = end;
-        self.read_string_escaped(start)
+        Ok(self.read_string_escaped(start)?)
     }
 
     /// The rest of a string literal that started at `start` (after its quote), the cursor

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::depth::open;
 use super::error::{CloneError, Res};
 use super::key::Key;
-use super::scalars::find_special;
+use super::text::find_special;
 use super::value::{is_array_index, Object, ObjectKind, Props, Value};
 
 /// How to interpret objects.

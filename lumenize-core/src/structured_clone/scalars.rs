@@ -8,38 +8,7 @@
 use super::error::{CloneError, Res};
 use super::key::Key;
 use super::read::{Fail, Hot, Reader};
-use super::text::special_bytes;
-
-/// The index of the first byte at or after `i` that is `"`, `\\` or a control character
-/// (below 0x20), or `b.len()` if there is none: eight bytes at a time, then byte by byte.
-#[inline(always)]
-pub(crate) fn find_special(b: &[u8], i: usize) -> usize {
-    let mut at = i;
-    let found = loop {
-        let Some(chunk) = b.get(at..at + 8) else {
-            break b[at.min(b.len())..]
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                .map_or(b.len(), |k| at + k);
-        };
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let m = special_bytes(u64::from_le_bytes(word));
-        if m != 0 {
-            break at + (m.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    };
-    // The word-at-a-time search finds what the byte-at-a-time one finds.
-    debug_assert_eq!(
-        found,
-        b[i.min(b.len())..]
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-            .map_or(b.len(), |k| i + k)
-    );
-    found
-}
+use super::text::find_special;
 
 impl Reader<'_> {
     /// Reads a number at the cursor.

@@ -37,7 +37,7 @@ impl Key {
     /// The key whose text is `src[start..end]` (both char boundaries of `src`). Made for the
     /// reader: when 22 bytes of `src` follow `start`, a short key is one fixed-size copy and a
     /// mask, not a variable-length `memcpy` and a zero fill.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn from_text_at(src: &str, start: usize, end: usize) -> Key {
         let len = end - start;
         match src.as_bytes().get(start..start + INLINE) {

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use super::depth::open;
 use super::error::{CloneError, Res};
 use super::key::Key;
+use super::text::find_special;
 use super::value::{is_array_index, Object, ObjectKind, Props, Value};
 
 /// How to interpret objects.
@@ -63,6 +64,41 @@ pub(crate) struct Reader<'a> {
     entries: Vec<(Key, Value)>,
     /// The same for array items.
     items: Vec<Value>,
+}
+
+/// A decoding error on the reader's hot paths, boxed: `Result<Value, Fail>` is then as
+/// small as a `Value` and laid out like one (`Err` takes a spare tag value), so an `Ok` value
+/// moves out in one straight copy. With the 48-byte `CloneError` inline, the compiler copied
+/// each value out of its `Result` byte-shifted, and those copies stalled on store forwarding
+/// (the hottest instructions of the reader in `perf annotate`).
+pub(crate) struct Fail(Box<CloneError>);
+
+/// Result type of the reader's hot paths.
+pub(crate) type Hot<T> = Result<T, Fail>;
+
+impl From<CloneError> for Fail {
+    #[cold]
+    fn from(e: CloneError) -> Fail {
+        Fail(Box::new(e))
+    }
+}
+
+impl Fail {
+    /// The error itself, for the rest of the codec.
+    #[cold]
+    pub(crate) fn into_error(self) -> CloneError {
+        *self.0
+    }
+
+    #[cold]
+    fn in_key(self, key: &str) -> Fail {
+        Fail(Box::new(self.0.in_key(key)))
+    }
+
+    #[cold]
+    fn in_index(self, i: usize) -> Fail {
+        Fail(Box::new(self.0.in_index(i)))
+    }
 }
 
 /// Decodes wire text.
@@ -149,6 +185,25 @@ fn take_tail<T>(stack: &mut Vec<T>, base: usize) -> Vec<T> {
         out.set_len(n);
     }
     out
+}
+
+/// `stack.push((key, value))`, writing the two halves straight into the vector's memory: a
+/// plain `push` built the pair in a stack temporary first, and copying it in 16-byte pieces
+/// over the key's and value's own narrower stores stalled on store forwarding (the hottest
+/// instructions of the reader in `perf annotate`).
+#[inline(always)]
+fn push_pair(stack: &mut Vec<(Key, Value)>, key: Key, value: Value) {
+    stack.reserve(1);
+    let len = stack.len();
+    let slot = stack.spare_capacity_mut()[0].as_mut_ptr();
+    // SAFETY: `reserve(1)` made room, so `slot` points at the uninitialized element just past
+    // the end; both fields are written before the length covers them, and nothing can panic
+    // in between (so the pair is never dropped half-written nor leaked twice).
+    unsafe {
+        std::ptr::addr_of_mut!((*slot).0).write(key);
+        std::ptr::addr_of_mut!((*slot).1).write(value);
+        stack.set_len(len + 1);
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -310,29 +365,40 @@ impl<'a> Reader<'a> {
     /// Reads one value sitting inside `depth` open containers.
     pub(crate) fn read_value(&mut self, depth: usize, mode: Mode) -> Res<Value> {
         self.skip_ws();
+        self.value_here(depth, mode).map_err(Fail::into_error)
+    }
+
+    /// Reads the value that starts at the cursor (no whitespace before it). Inlined into the
+    /// container loops: strings, numbers and literals are read without a call per value.
+    // Not in debug builds: their frames would add up past the depth limit's stack budget.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn value_here(&mut self, depth: usize, mode: Mode) -> Hot<Value> {
         match self.peek() {
-            Some(b'"') => Ok(Value::String(self.read_string()?)),
+            Some(b'"') => Ok(Value::String(self.string_hot()?)),
             Some(b'{') => self.read_object(depth, mode),
             Some(b'[') => self.read_array(depth, mode),
+            Some(b'-' | b'0'..=b'9') => Ok(Value::Number(self.number_hot()?)),
             Some(b't') => self.literal("true", Value::Bool(true)),
             Some(b'f') => self.literal("false", Value::Bool(false)),
             Some(b'n') => self.literal("null", Value::Null),
-            Some(b'-' | b'0'..=b'9') => Ok(Value::Number(self.read_number()?)),
-            Some(_) => Err(self.syntax("expected a JSON value")),
-            None => Err(self.syntax("unexpected end of input")),
+            Some(_) => Err(self.syntax("expected a JSON value").into()),
+            None => Err(self.syntax("unexpected end of input").into()),
         }
     }
 
-    fn literal(&mut self, word: &str, v: Value) -> Res<Value> {
+    // Not in debug builds: their frames would add up past the depth limit's stack budget.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn literal(&mut self, word: &str, v: Value) -> Hot<Value> {
         if self.b[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(v)
         } else {
-            Err(self.syntax("expected a JSON value"))
+            Err(self.syntax("expected a JSON value").into())
         }
     }
 
-    fn read_array(&mut self, depth: usize, mode: Mode) -> Res<Value> {
+    #[inline(never)]
+    fn read_array(&mut self, depth: usize, mode: Mode) -> Hot<Value> {
         let d = open(depth)?;
         let target = self.take_target();
         self.pos += 1;
@@ -342,14 +408,21 @@ impl<'a> Reader<'a> {
             self.pos += 1;
         } else {
             loop {
+                // (An inner container that failed leaves its items on the stack: count here.)
                 let i = self.items.len() - base;
-                let v = self.read_value(d, mode).map_err(|e| e.in_index(i))?;
+                let v = match self.value_here(d, mode) {
+                    Ok(v) => v,
+                    Err(e) => return Err(e.in_index(i)),
+                };
                 self.items.push(v);
-                self.skip_ws();
-                match self.bump() {
-                    Some(b',') => {}
+                match self.next_byte() {
+                    Some(b',') => self.skip_ws(),
                     Some(b']') => break,
-                    _ => return Err(self.syntax_before("expected ',' or ']'").in_index(i)),
+                    _ => {
+                        return Err(
+                            Fail::from(self.syntax_before("expected ',' or ']'")).in_index(i)
+                        )
+                    }
                 }
             }
         }
@@ -358,44 +431,113 @@ impl<'a> Reader<'a> {
         Ok(Value::Object(Self::alloc(target, ObjectKind::Array(items))))
     }
 
-    fn read_object(&mut self, depth: usize, mode: Mode) -> Res<Value> {
+    #[inline(never)]
+    fn read_object(&mut self, depth: usize, mode: Mode) -> Hot<Value> {
         let d = open(depth)?;
         let mut target = self.take_target();
         let start = self.pos;
         self.pos += 1;
         self.skip_ws();
         let base = self.entries.len();
-        let mut has_index_key = false;
         if self.peek() == Some(b'}') {
             self.pos += 1;
             return Ok(self.plain(target, base, false));
         }
-        let mut key = self.read_key()?;
-        if mode == Mode::Encoded && matches!(key.as_str(), "$type" | "$ref") {
+        // The key as a span of the text while it has no escapes (nearly always: the key is
+        // then made once, where it is stored), else decoded into `escaped`.
+        let mut escaped: Option<Key> = None;
+        let (mut ks, mut ke) = self.key_span(&mut escaped)?;
+        let first = match &escaped {
+            None => &self.b[ks..ke],
+            Some(k) => k.as_str().as_bytes(),
+        };
+        if mode == Mode::Encoded && matches!(first, b"$type" | b"$ref") {
+            let key = escaped
+                .take()
+                .unwrap_or_else(|| Key::from_text_at(self.src, ks, ke));
             match self.special_first_key(key, d, target, start)? {
                 First::Done(v) => return Ok(v),
                 First::Plain(t, None) => return Ok(self.plain(t, base, false)),
                 First::Plain(t, Some(k)) => {
                     target = t;
-                    key = k;
+                    escaped = Some(k);
                 }
             }
         }
+        let mut has_index_key = false;
         loop {
-            let v = self
-                .read_value(d, mode)
-                .map_err(|e| e.in_key(key.as_str()))?;
-            if mode == Mode::Encoded && key.as_str().starts_with("$$") {
-                key = Key::new(&key.as_str()[1..]);
-            }
-            has_index_key |= is_array_index(key.as_str());
-            self.entries.push((key, v));
-            match self.next_key()? {
-                Some(k) => key = k,
-                None => break,
+            self.skip_ws();
+            let v = match self.value_here(d, mode) {
+                Ok(v) => v,
+                Err(e) => {
+                    let key = match &escaped {
+                        Some(k) => k.as_str(),
+                        None => &self.src[ks..ke],
+                    };
+                    return Err(e.in_key(key));
+                }
+            };
+            let key = match escaped.take() {
+                None => {
+                    if mode == Mode::Encoded && self.b[ks..ke].starts_with(b"$$") {
+                        ks += 1;
+                    }
+                    has_index_key |= self.b.get(ks).is_some_and(u8::is_ascii_digit)
+                        && is_array_index(&self.src[ks..ke]);
+                    Key::from_text_at(self.src, ks, ke)
+                }
+                Some(mut key) => {
+                    if mode == Mode::Encoded && key.as_str().starts_with("$$") {
+                        key = Key::new(&key.as_str()[1..]);
+                    }
+                    has_index_key |= is_array_index(key.as_str());
+                    key
+                }
+            };
+            push_pair(&mut self.entries, key, v);
+            match self.next_byte() {
+                Some(b',') => (ks, ke) = self.key_span(&mut escaped)?,
+                Some(b'}') => break,
+                _ => return Err(self.syntax_before("expected ',' or '}'").into()),
             }
         }
         Ok(self.plain(target, base, has_index_key))
+    }
+
+    /// `"key" :` (leading whitespace allowed): the span of the key's text when it has no
+    /// escapes; otherwise the decoded key goes to `escaped` and the span is empty.
+    // Not in debug builds: their frames would add up past the depth limit's stack budget.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn key_span(&mut self, escaped: &mut Option<Key>) -> Hot<(usize, usize)> {
+        self.skip_ws();
+        if self.peek() != Some(b'"') {
+            return Err(self.syntax("expected a string key").into());
+        }
+        let start = self.pos + 1;
+        let end = find_special(self.b, start);
+        let span = if self.b.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            (start, end)
+        } else {
+            *escaped = Some(self.read_string().map(Key::from)?);
+            (start, start)
+        };
+        if self.peek() == Some(b':') {
+            self.pos += 1;
+        } else {
+            self.skip_ws();
+            if self.bump() != Some(b':') {
+                return Err(self.syntax_before("expected ':'").into());
+            }
+        }
+        Ok(span)
+    }
+
+    /// The next byte that is not whitespace, consumed.
+    #[inline(always)]
+    fn next_byte(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bump()
     }
 
     /// An object whose first key is `$type` or `$ref`: a tagged value, an alias reference, or
@@ -569,7 +711,17 @@ impl<'a> Reader<'a> {
 
     // ---- cursor -------------------------------------------------------------------------
 
+    /// Skips whitespace. Inlined: the common case (none) is one comparison.
+    #[inline(always)]
     pub(crate) fn skip_ws(&mut self) {
+        if self.b.get(self.pos).is_some_and(|&c| c > b' ') {
+            return;
+        }
+        self.skip_ws_run();
+    }
+
+    #[inline(never)]
+    fn skip_ws_run(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.pos) {
             self.pos += 1;
         }
@@ -596,5 +748,63 @@ impl<'a> Reader<'a> {
             "malformed JSON: {what} (byte {})",
             self.pos.saturating_sub(1)
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse, stringify};
+
+    fn wire(json: &str) -> String {
+        format!(r#"{{"json":{json},"meta":{{}}}}"#)
+    }
+
+    /// The reader keeps keys without escapes as spans of the text and decodes the others:
+    /// both spellings of a key mean the same (tags, `$$` escapes, index keys, duplicates,
+    /// error paths), with or without whitespace around the punctuation.
+    #[test]
+    fn escaped_and_plain_keys_read_the_same() {
+        let pairs = [
+            (
+                r#"{"\u0024type":"date","iso":"1970-01-01T00:00:00.000Z"}"#,
+                r#"{"$type":"date","iso":"1970-01-01T00:00:00.000Z"}"#,
+            ),
+            (r#"{"\u0024\u0024x":1,"$$y":2}"#, r#"{"$$x":1,"$$y":2}"#),
+            (r#"{"\u0031":1,"b":2,"0":3}"#, r#"{"1":1,"b":2,"0":3}"#),
+            (r#"{"a":1,"\u0061":2,"b":3}"#, r#"{"a":1,"a":2,"b":3}"#),
+            (r#"{"$ref":0,"\u0078":1}"#, r#"{"$ref":0,"x":1}"#),
+            (
+                r#"{"$type":"nope","\u0078":1}"#,
+                r#"{"$type":"nope","x":1}"#,
+            ),
+            (
+                " { \"a\" : 1 ,\n\"b\"\t:\r[ 1 , { } , [ ] ] , \"c\" : { \"d\" : null } } ",
+                r#"{"a":1,"b":[1,{},[]],"c":{"d":null}}"#,
+            ),
+        ];
+        for (escaped, plain) in pairs {
+            let a = parse(&wire(escaped)).unwrap_or_else(|e| panic!("{escaped}: {e}"));
+            let b = parse(&wire(plain)).unwrap_or_else(|e| panic!("{plain}: {e}"));
+            assert_eq!(stringify(&a).unwrap(), stringify(&b).unwrap(), "{escaped}");
+        }
+        let v = parse(&wire(r#"{"$$x":1,"\u0024\u0024y":2}"#)).unwrap();
+        assert_eq!(
+            stringify(&v).unwrap(),
+            wire(r#"{"$$x":1,"$$y":2}"#),
+            "one `$` is taken off"
+        );
+        assert_eq!(v.get("$x").and_then(|n| n.as_f64()), Some(1.0));
+        for (text, path) in [
+            (r#"{"a\u0062":tru}"#, "json.ab"),
+            (r#"{"ab":tru}"#, "json.ab"),
+            (r#"{"a":[1,{"b\u00e9":[2,x]}]}"#, r#"json.a[1]["bé"][1]"#),
+            (r#"{"a":{"b":1 "c":2}}"#, "json.a"),
+            (r#"{"a":[1 2]}"#, "json.a[0]"),
+            (r#"{"a":{"b" 1}}"#, "json.a"),
+            (r#"{"a":{1:2}}"#, "json.a"),
+        ] {
+            let e = parse(&wire(text)).unwrap_err();
+            assert_eq!(e.path, path, "{text}: {e}");
+        }
     }
 }

@@ -7,72 +7,109 @@
 
 use super::error::{CloneError, Res};
 use super::key::Key;
-use super::read::Reader;
-use super::text::needs_escape;
+use super::read::{Fail, Hot, Reader};
+use super::text::find_special;
 
 impl Reader<'_> {
+    /// Reads a number at the cursor.
+    #[cfg(test)]
     pub(crate) fn read_number(&mut self) -> Res<f64> {
+        self.number_hot().map_err(Fail::into_error)
+    }
+
+    /// [`Reader::read_number`] for the reader's hot paths.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn number_hot(&mut self) -> Hot<f64> {
+        let b = self.b;
         let start = self.pos;
-        let neg = self.peek() == Some(b'-');
-        self.pos += neg as usize;
-        // The decimal significand (every digit, integer and fraction part) while it fits,
-        // and the power of ten to scale it by.
+        let neg = b.get(start) == Some(&b'-');
+        let mut i = start + neg as usize;
+        // The decimal significand (every digit, integer and fraction part, wrapping once it
+        // no longer fits: `digits` counts them, and past 19 it is not used), and the power
+        // of ten to scale it by.
         let mut sig: u64 = 0;
-        let mut sig_ok = true;
-        let mut scale: i64 = 0;
-        match self.peek() {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => self.significand(&mut sig, &mut sig_ok, 0, &mut scale),
-            _ => return Err(self.syntax("invalid number")),
-        }
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            let at = self.pos;
-            self.significand(&mut sig, &mut sig_ok, -1, &mut scale);
-            if self.pos == at {
-                return Err(self.syntax("invalid number"));
+        let int_start = i;
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => i = digits(b, i, &mut sig),
+            _ => {
+                self.pos = i;
+                return Err(self.syntax("invalid number").into());
             }
         }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            self.pos += 1;
-            let exp_neg = match self.peek() {
+        let mut ndigits = i - int_start;
+        let mut scale: i64 = 0;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let at = i;
+            i = digits(b, i, &mut sig);
+            if i == at {
+                self.pos = i;
+                return Err(self.syntax("invalid number").into());
+            }
+            ndigits += i - at;
+            scale = -((i - at) as i64);
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            let exp_neg = match b.get(i) {
                 Some(b'-') => {
-                    self.pos += 1;
+                    i += 1;
                     true
                 }
                 Some(b'+') => {
-                    self.pos += 1;
+                    i += 1;
                     false
                 }
                 _ => false,
             };
-            let at = self.pos;
+            let at = i;
             let mut exp: i64 = 0;
-            while let Some(c @ b'0'..=b'9') = self.peek() {
+            while let Some(c @ b'0'..=b'9') = b.get(i) {
                 exp = (exp * 10 + i64::from(c - b'0')).min(1 << 20);
-                self.pos += 1;
+                i += 1;
             }
-            if self.pos == at {
-                return Err(self.syntax("invalid number"));
+            if i == at {
+                self.pos = i;
+                return Err(self.syntax("invalid number").into());
             }
             scale += if exp_neg { -exp } else { exp };
         }
+        self.pos = i;
         // Clinger's fast path: a significand below 2^53 and a power of ten up to 10^22 are
         // both exact doubles, so one IEEE multiplication or division is correctly rounded,
-        // the same double the full parser gives.
+        // the same double the full parser gives. (19 digits cannot overflow a u64.)
         const POW10: [f64; 23] = [
             1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
         ];
-        if sig_ok && sig < (1 << 53) && (-22..=22).contains(&scale) {
+        if ndigits <= 19 && sig < (1 << 53) && (-22..=22).contains(&scale) {
             let m = sig as f64;
             let v = if scale >= 0 {
                 m * POW10[scale as usize]
             } else {
                 m / POW10[(-scale) as usize]
             };
-            return Ok(if neg { -v } else { v });
+            let v = if neg { -v } else { v };
+            debug_assert_eq!(
+                v.to_bits(),
+                self.src[start..i]
+                    .parse::<f64>()
+                    .map(f64::to_bits)
+                    .ok()
+                    .unwrap_or(0),
+                "{}",
+                &self.src[start..i]
+            );
+            return Ok(v);
         }
+        Ok(self.number_slow(start)?)
+    }
+
+    /// A number the fast path cannot take: Rust's correctly rounded parser, and the range
+    /// check.
+    #[inline(never)]
+    fn number_slow(&self, start: usize) -> Res<f64> {
         let text = &self.src[start..self.pos];
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
@@ -83,86 +120,50 @@ impl Reader<'_> {
         }
     }
 
-    /// Reads a run of digits into the significand `sig` (clearing `ok` when it no longer
-    /// fits), adding `per_digit` to `scale` for each (-1 in the fraction part).
-    #[inline]
-    fn significand(&mut self, sig: &mut u64, ok: &mut bool, per_digit: i64, scale: &mut i64) {
-        let start = self.pos;
-        while let Some(c @ b'0'..=b'9') = self.peek() {
-            match sig
-                .checked_mul(10)
-                .and_then(|s| s.checked_add(u64::from(c - b'0')))
-            {
-                Some(s) => *sig = s,
-                None => *ok = false,
-            }
-            self.pos += 1;
-        }
-        *scale += per_digit * (self.pos - start) as i64;
-    }
-
     /// Reads a string literal used as a property key: without escapes (nearly always) it is
     /// copied straight into the key, with no `String` in between.
     pub(crate) fn read_key_text(&mut self) -> Res<Key> {
-        let quote = self.pos;
-        self.pos += 1;
-        let start = self.pos;
-        while let Some(&c) = self.b.get(self.pos) {
-            match c {
-                b'"' => {
-                    let key = Key::from_text_at(self.src, start, self.pos);
-                    self.pos += 1;
-                    return Ok(key);
-                }
-                b'\\' => break,
-                c if c < 0x20 => break,
-                _ => self.pos += 1,
-            }
+        let start = self.pos + 1;
+        let end = find_special(self.b, start);
+        if self.b.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            return Ok(Key::from_text_at(self.src, start, end));
         }
         // Escapes, or an error: the general reader says which.
-        self.pos = quote;
         self.read_string().map(Key::from)
     }
 
     /// Reads a string literal at the cursor (which is on the opening quote).
     pub(crate) fn read_string(&mut self) -> Res<String> {
-        self.pos += 1;
-        let start = self.pos;
-        // Fast path: no escapes. Eight bytes at a time while none is `"`, `\\` or a control.
-        while let Some(chunk) = self.b.get(self.pos..self.pos + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            if needs_escape(u64::from_ne_bytes(word)) {
-                break;
-            }
-            self.pos += 8;
+        self.string_hot().map_err(Fail::into_error)
+    }
+
+    /// [`Reader::read_string`] for the reader's hot paths.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn string_hot(&mut self) -> Hot<String> {
+        let start = self.pos + 1;
+        let end = find_special(self.b, start);
+        if self.b.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            return Ok(self.src[start..end].to_owned());
         }
-        loop {
-            match self.b.get(self.pos) {
-                Some(b'"') => {
-                    let s = self.src[start..self.pos].to_owned();
-                    self.pos += 1;
-                    return Ok(s);
-                }
-                Some(b'\\') => break,
-                Some(&c) if c < 0x20 => return Err(self.syntax("control character in a string")),
-                Some(_) => self.pos += 1,
-                None => return Err(self.syntax("unterminated string")),
-            }
-        }
+        self.pos = end;
+        Ok(self.read_string_escaped(start)?)
+    }
+
+    /// The rest of a string literal that started at `start` (after its quote), the cursor
+    /// being on its first `\\`, control character or the end of input.
+    #[inline(never)]
+    fn read_string_escaped(&mut self, start: usize) -> Res<String> {
         let mut s = String::with_capacity(self.pos - start + 16);
         s.push_str(&self.src[start..self.pos]);
         loop {
             let run = self.pos;
-            loop {
-                match self.b.get(self.pos) {
-                    Some(b'"' | b'\\') => break,
-                    Some(&c) if c < 0x20 => {
-                        return Err(self.syntax("control character in a string"))
-                    }
-                    Some(_) => self.pos += 1,
-                    None => return Err(self.syntax("unterminated string")),
-                }
+            self.pos = find_special(self.b, run);
+            match self.b.get(self.pos) {
+                Some(b'"' | b'\\') => {}
+                Some(_) => return Err(self.syntax("control character in a string")),
+                None => return Err(self.syntax("unterminated string")),
             }
             s.push_str(&self.src[run..self.pos]);
             if self.bump() == Some(b'"') {
@@ -223,6 +224,23 @@ impl Reader<'_> {
         self.pos += 4;
         Ok(v)
     }
+}
+
+/// Reads the run of ASCII digits at `b[i..]` into `sig` (`sig * 10 + digit` each, wrapping:
+/// exact for up to 19 digits in all, which the caller counts), returning the index after it.
+#[inline(always)]
+fn digits(b: &[u8], mut i: usize, sig: &mut u64) -> usize {
+    let mut s = *sig;
+    while let Some(&c) = b.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        s = s.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    *sig = s;
+    i
 }
 
 fn lone_surrogate(unit: u32, at: usize) -> CloneError {
@@ -312,5 +330,107 @@ mod tests {
             assert!(read(bad).is_err(), "{bad}");
         }
         assert!(read("1e400").is_err());
+    }
+
+    /// Edge cases of the number fast path: the sign of zero, the double range's ends, more
+    /// digits than a u64 holds, integers beyond 2^53, and where a number stops (a leading
+    /// zero ends it, so `01` leaves `1` for the caller to refuse).
+    #[test]
+    fn number_edges() {
+        let bits = |t: &str| read(t).unwrap().to_bits();
+        assert_eq!(bits("-0"), (-0.0f64).to_bits());
+        assert_eq!(bits("-0.0e5"), (-0.0f64).to_bits());
+        assert_eq!(bits("0e-400"), 0.0f64.to_bits());
+        for t in [
+            "1e308",
+            "1.7976931348623157e308",
+            "-1.7976931348623157e308",
+            "5e-324",
+            "1e-400",
+            "0.1000000000000000055511151231257827",
+            "0.30000000000000004",
+            "9007199254740992",
+            "9007199254740993",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "1234567890123456789",
+            "12345678901234567890123",
+            "0.0000000000000000000000001",
+            "123.456e-30",
+            "1E+2",
+            "-1e-2",
+        ] {
+            assert_eq!(bits(t), t.parse::<f64>().unwrap().to_bits(), "{t}");
+        }
+        for t in ["1e309", "-1e309", "1.8e308", "1e99999999999"] {
+            let e = read(t).unwrap_err();
+            assert!(e.message.contains("out of the double range"), "{t}: {e:?}");
+        }
+        let mut r = Reader::new_for_tests("01");
+        assert_eq!(r.read_number().unwrap(), 0.0);
+        assert_eq!(r.pos, 1);
+        let mut r = Reader::new_for_tests("-12.5e1,");
+        assert_eq!(r.read_number().unwrap(), -125.0);
+        assert_eq!(r.pos, 7);
+    }
+
+    fn string(text: &str) -> Res<String> {
+        Reader::new_for_tests(text).read_string()
+    }
+
+    /// The word-at-a-time string scan agrees with JSON's rules at every position relative to
+    /// its 8-byte words: escapes, quotes and control characters are found wherever they sit,
+    /// multi-byte characters are copied whole, and the reference (serde_json) decodes the
+    /// same text to the same string or refuses it too.
+    #[test]
+    fn strings_at_every_word_offset() {
+        let specials = [
+            "\\\"",
+            "\\\\",
+            "\\n",
+            "\\u00e9",
+            "\\ud83d\\ude00",
+            "é",
+            "€",
+            "😀",
+            "\u{1}",
+            "\u{1f}",
+            "\t",
+            "\u{7f}",
+            "\\/",
+            "\\x",
+            "\\ud800",
+            "\\udc00",
+            "\\ud800\\u0041",
+        ];
+        for pre in 0..20 {
+            for post in [0, 1, 7, 8, 9, 17] {
+                for sp in specials {
+                    let body = format!("{}{sp}{}", "a".repeat(pre), "b".repeat(post));
+                    let text = format!("\"{body}\"");
+                    let want = serde_json::from_str::<String>(&text).ok();
+                    let mut r = Reader::new_for_tests(&text);
+                    let got = r.read_string().ok();
+                    assert_eq!(got, want, "{text:?}");
+                    if got.is_some() {
+                        assert_eq!(r.pos, text.len(), "{text:?}");
+                    }
+                    // Unterminated: an error, never a panic.
+                    assert!(string(&text[..text.len() - 1]).is_err(), "{text:?}");
+                    // As a key, the same text.
+                    let key = Reader::new_for_tests(&text).read_key_text().ok();
+                    assert_eq!(key.as_ref().map(Key::as_str), want.as_deref(), "{text:?}");
+                }
+            }
+        }
+        let e = string("\"ab\u{1}c\"").unwrap_err();
+        assert!(
+            e.message.contains("control character in a string (byte 3)"),
+            "{e:?}"
+        );
+        let e = string("\"abcdefghij\\ud800\"").unwrap_err();
+        assert!(e.message.contains("lone UTF-16 surrogate \\ud800"), "{e:?}");
+        assert!(e.message.contains("(byte 11)"), "{e:?}");
     }
 }

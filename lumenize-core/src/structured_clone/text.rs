@@ -87,11 +87,51 @@ fn write_str_body(out: &mut String, s: &str) {
 /// classic "has zero byte" / "has byte less than" bit tricks).
 #[inline]
 pub(crate) fn needs_escape(w: u64) -> bool {
+    special_bytes(w) != 0
+}
+
+/// The bytes of `w` that are a control character, `"` or `\`, as their high bits (`0x80`
+/// in each such byte's position). Bits above the lowest set one may be false alarms (the
+/// subtractions borrow upwards past a flagged byte), never below it: with `w` loaded
+/// little-endian, `trailing_zeros() / 8` is exactly the index of the first such byte.
+#[inline]
+fn special_bytes(w: u64) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
     let below_space = w.wrapping_sub(LO * 0x20) & !w & HI;
-    (below_space | has_zero(w ^ (LO * b'"' as u64)) | has_zero(w ^ (LO * b'\\' as u64))) != 0
+    below_space | has_zero(w ^ (LO * b'"' as u64)) | has_zero(w ^ (LO * b'\\' as u64))
+}
+
+/// The index of the first byte at or after `i` that is `"`, `\\` or a control character
+/// (below 0x20), or `b.len()` if there is none: eight bytes at a time, then byte by byte.
+#[inline(always)]
+pub(crate) fn find_special(b: &[u8], i: usize) -> usize {
+    let mut at = i;
+    let found = loop {
+        let Some(chunk) = b.get(at..at + 8) else {
+            break b[at.min(b.len())..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .map_or(b.len(), |k| at + k);
+        };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let m = special_bytes(u64::from_le_bytes(word));
+        if m != 0 {
+            break at + (m.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    };
+    // The word-at-a-time search finds what the byte-at-a-time one finds.
+    debug_assert_eq!(
+        found,
+        b[i.min(b.len())..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+            .map_or(b.len(), |k| i + k)
+    );
+    found
 }
 
 /// Appends a finite number exactly as JavaScript prints it (`-0` prints as `0`).

@@ -285,14 +285,33 @@ pub(crate) fn is_array_index(key: &str) -> bool {
     key.parse::<u64>().is_ok_and(|n| n < u32::MAX as u64)
 }
 
-/// Whether two of `entries` have the same key. Small objects (nearly all) compare fingerprints
-/// first: one integer comparison per pair, the texts only when fingerprints match.
+/// Whether two of `entries` have the same key. Objects of up to four keys compare them
+/// pairwise. Larger small objects first drop each key's fingerprint into a 256-bit filter: equal keys have equal fingerprints, so when no two
+/// land on one bit the keys are all different (an answer in one pass, taken by about 85% of
+/// ten-key objects); otherwise fingerprints are compared pairwise, the texts only when
+/// fingerprints match.
 fn has_duplicate_key(entries: &[(Key, Value)]) -> bool {
+    if entries.len() <= 4 {
+        // At most six comparisons (of two fixed-size arrays, for short keys).
+        return (1..entries.len()).any(|i| (0..i).any(|j| entries[i].0 == entries[j].0));
+    }
     if entries.len() <= 16 {
+        let mut filter = [0u64; 4];
         let mut fp = [0u64; 16];
+        let mut clash = false;
         for (f, (k, _)) in fp.iter_mut().zip(entries) {
             *f = k.fingerprint();
+            // Fold the high bits down before the multiply: the top byte of a plain product
+            // put three of one ten-key record's keys on one bit.
+            let bit = ((*f ^ (*f >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+            clash |= filter[word] & mask != 0;
+            filter[word] |= mask;
         }
+        if !clash {
+            return false;
+        }
+        let fp = &fp[..entries.len()];
         (1..entries.len()).any(|i| (0..i).any(|j| fp[i] == fp[j] && entries[i].0 == entries[j].0))
     } else {
         let mut seen = std::collections::HashSet::with_capacity(entries.len());

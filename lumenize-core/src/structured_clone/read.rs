@@ -206,6 +206,9 @@ fn push_pair(stack: &mut Vec<(Key, Value)>, key: Key, value: Value) {
     }
 }
 
+/// Texts shorter than this start the reader's stacks small (see [`Reader::new`]).
+const SMALL: usize = 4096;
+
 impl<'a> Reader<'a> {
     fn new(src: &'a str) -> Reader<'a> {
         Reader {
@@ -218,9 +221,11 @@ impl<'a> Reader<'a> {
             last_ref: None,
             in_alias: None,
             alias_edges: Vec::new(),
-            // Room for a few levels of typical objects and arrays without regrowing.
-            entries: Vec::with_capacity(32),
-            items: Vec::with_capacity(32),
+            // Room for a few levels of typical objects and arrays without regrowing. A small
+            // message (most of them: calls, results, schedules) starts smaller: a 32-entry
+            // stack (1.8 KB) is past the allocator's fast bins, and cost more than the parse.
+            entries: Vec::with_capacity(if src.len() < SMALL { 8 } else { 32 }),
+            items: Vec::with_capacity(if src.len() < SMALL { 8 } else { 32 }),
         }
     }
 

@@ -188,6 +188,36 @@ fn a_trigger_cannot_smuggle_a_write_into_a_runtime_table() {
     }
 }
 
+/// A database from before these rules may hold a handler's trigger or index on a runtime
+/// table. The handler can drop it (the runtime makes none, so nothing of the runtime's goes),
+/// and the runtime's own writes work again; creating one stays refused.
+#[test]
+fn a_handler_can_drop_its_old_trigger_or_index_on_a_runtime_table() {
+    let db = storage();
+    db.as_runtime(|| {
+        db.exec_batch(
+            "CREATE TRIGGER legacy AFTER INSERT ON __lmz_alarms \
+             BEGIN DELETE FROM __lmz_alarm_failures; END; \
+             CREATE INDEX legacy_by_time ON __lmz_alarms (time);",
+        )
+    })
+    .unwrap();
+    // The old trigger's body writes a runtime table: the runtime's insert that fires it fails.
+    let schedule = "INSERT INTO __lmz_alarms (id, operation_chain, type, time, created_at) \
+                    VALUES ('s', '[]', 'scheduled', 1, 1)";
+    assert!(db.as_runtime(|| db.exec(schedule, &[])).is_err());
+    db.exec("DROP TRIGGER legacy", &[]).unwrap();
+    db.exec("DROP INDEX legacy_by_time", &[]).unwrap();
+    db.as_runtime(|| db.exec(schedule, &[])).unwrap();
+    for sql in [
+        "CREATE TRIGGER again AFTER INSERT ON __lmz_alarms BEGIN SELECT 1; END",
+        "CREATE INDEX again ON __lmz_alarms (time)",
+    ] {
+        let err = db.exec(sql, &[]).expect_err(sql).to_string();
+        assert!(err.contains("belongs to the runtime"), "{sql}: {err}");
+    }
+}
+
 #[test]
 fn a_handler_table_cannot_be_renamed_into_the_runtime_prefix() {
     for new_name in ["__lmz_fetch_queue", "__LMZ_Fetch_Queue", "__lmz_x"] {

@@ -160,18 +160,16 @@ fn runtime_table_write(ctx: &AuthContext<'_>) -> Option<String> {
             index_name,
             table_name,
         } => ("CREATE INDEX", [index_name, table_name]),
-        A::DropIndex {
-            index_name,
-            table_name,
-        } => ("DROP INDEX", [index_name, table_name]),
+        // Dropping an index or trigger is judged by its own name: the runtime makes none on
+        // its tables but under its prefix, so one named otherwise is a handler's, perhaps
+        // made before these rules existed (a trigger whose body writes a runtime table would
+        // otherwise make the runtime's own writes fail, with no way to remove it).
+        A::DropIndex { index_name, .. } => ("DROP INDEX", [index_name, ""]),
         A::CreateTrigger {
             trigger_name,
             table_name,
         } => ("CREATE TRIGGER", [trigger_name, table_name]),
-        A::DropTrigger {
-            trigger_name,
-            table_name,
-        } => ("DROP TRIGGER", [trigger_name, table_name]),
+        A::DropTrigger { trigger_name, .. } => ("DROP TRIGGER", [trigger_name, ""]),
         _ => return None,
     };
     let name = names.into_iter().find(|n| runtime_tables::is_reserved(n))?;

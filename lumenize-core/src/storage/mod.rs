@@ -34,12 +34,13 @@
 //!   (`__lmz_meta`), given-up schedules (`__lmz_alarm_failures`), the [`Kv`] view
 //!   (`__lmz_kv`) and the fetch designs' state (`__lmz_fetch_*`). A handler may read them
 //!   (`SELECT`, joins, views over them, `PRAGMA table_info`), but `INSERT`/`UPDATE`/`DELETE`
-//!   on them, `DROP`/`ALTER TABLE` of them, an index or trigger on them, and creating a
-//!   table, view, index or trigger under such a name (also `ALTER TABLE t RENAME TO
-//!   __lmz_x`) are refused with an error naming the table and what to use instead
+//!   on them, `DROP`/`ALTER TABLE` of them, creating an index or trigger on them, and
+//!   creating or dropping a table, view, index or trigger under such a name (also `ALTER
+//!   TABLE t RENAME TO __lmz_x`) are refused with an error naming the table and what to use instead
 //!   ([`Ctx::alarms`](crate::context::Ctx::alarms), [`Ctx::kv`](crate::context::Ctx::kv)). A
 //!   trigger on a handler's own table whose body writes one may be created, but a statement
-//!   that fires it is refused. Their rules live in the runtime's code: deleting a `fetch-…`
+//!   that fires it is refused. A handler's own index or trigger on them (made before these
+//!   rules) may be dropped. Their rules live in the runtime's code: deleting a `fetch-…`
 //!   schedule would break the simple fetch design's exactly-once rule ("whoever cancels the
 //!   alarm wins"), and a row inserted there would be run as an operation chain. Only the
 //!   runtime's own statements, in a scope handler code cannot enter, write them (why it

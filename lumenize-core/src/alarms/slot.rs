@@ -283,6 +283,10 @@ impl SlotState {
     /// before committing. It writes nothing (the time is derived from the schedules, which
     /// the transaction holds); `storage` is kept for hosts written against the mirror row of
     /// earlier versions. Fails on a stale slot: the committed schedules are unknown.
+    ///
+    /// After a successful flush only the commit or, when it fails, a re-read follows, so the
+    /// schedule order's undo log is emptied here: it stays bounded by one turn's changes even
+    /// for a host that never calls [`take_change`](Self::take_change).
     pub fn flush(&self, _storage: &dyn Storage) -> Result<(), StorageError> {
         if self.stale.get() {
             return Err(StorageError::new(
@@ -290,6 +294,7 @@ impl SlotState {
                 "flush",
             ));
         }
+        self.order.forget_undo();
         Ok(())
     }
 
@@ -397,6 +402,23 @@ mod tests {
             order.put(&id, time);
         } else {
             order.remove(&id);
+        }
+    }
+
+    /// A host that flushes before each commit (the documented protocol) keeps the undo log to
+    /// one turn's changes, even if it never asks for the change.
+    #[cfg(feature = "native")]
+    #[test]
+    fn a_flush_empties_the_undo_log() {
+        let db = crate::storage::sqlite::SqliteStorage::in_memory().unwrap();
+        crate::alarms::init_schema(&db).unwrap();
+        let slot = super::SlotState::load(&db).unwrap();
+        for turn in 0..3 {
+            slot.order().put(&format!("s{turn}"), turn);
+            slot.order().remove("s0");
+            assert!(slot.order().undo_len() > 0);
+            slot.flush(&db).unwrap();
+            assert_eq!(slot.order().undo_len(), 0, "turn {turn}");
         }
     }
 

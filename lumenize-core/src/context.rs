@@ -66,6 +66,9 @@ pub struct Ctx<'a> {
     effects: RefCell<Vec<Effect>>,
     alarms: TurnAlarms,
     late_outcomes: Cell<u64>,
+    /// How many handler methods are running on this context (nested chains included): the
+    /// host's own steps ([`alarms::fire`](crate::alarms::fire)) refuse to run inside one.
+    in_handler: Cell<u32>,
 }
 
 thread_local! {
@@ -86,6 +89,15 @@ pub fn with_current<R>(f: impl FnOnce(&Ctx<'_>) -> R) -> Option<R> {
     Some(f(ctx))
 }
 
+/// See [`Ctx::handler_running`]: ends the mark on drop (also on unwind).
+pub(crate) struct HandlerRunning<'c>(&'c Cell<u32>);
+
+impl Drop for HandlerRunning<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
 struct Restore(*const ());
 impl Drop for Restore {
     fn drop(&mut self) {
@@ -103,7 +115,20 @@ impl<'a> Ctx<'a> {
             effects: RefCell::new(Vec::new()),
             alarms: TurnAlarms::default(),
             late_outcomes: Cell::new(0),
+            in_handler: Cell::new(0),
         }
+    }
+
+    /// Marks a handler method as running on this context until the guard drops (chain
+    /// execution calls every object method through this).
+    pub(crate) fn handler_running(&self) -> HandlerRunning<'_> {
+        self.in_handler.set(self.in_handler.get().saturating_add(1));
+        HandlerRunning(&self.in_handler)
+    }
+
+    /// Whether a handler method is running on this context.
+    pub(crate) fn in_handler(&self) -> bool {
+        self.in_handler.get() > 0
     }
 
     /// Runs `f` with this context installed as the thread's current one.

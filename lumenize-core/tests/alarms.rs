@@ -410,3 +410,71 @@ fn a_firing_schedule_wins_its_own_cancel_and_the_late_result_loses() {
     assert_eq!((count(&p, "result"), count(&p, "lost")), (0.0, 1.0));
     assert_eq!(num(p.call_method("pending", vec![]).unwrap()), 0.0);
 }
+
+/// An object whose handlers try the host's alarm steps (`alarms::fire`), which take the same
+/// `Ctx` a handler has.
+struct Thief;
+
+impl Thief {
+    fn arm(&mut self, ctx: &Ctx<'_>) -> Result<String, String> {
+        ctx.alarms()
+            .schedule(When::at_ms(T0 + 60_000), ctn().call("arm", vec![]))
+            .map(|s| s.id)
+            .map_err(|e| e.to_string())
+    }
+    fn steal(&mut self, ctx: &Ctx<'_>) -> Result<String, String> {
+        match lumenize_core::alarms::fire::claim_next(ctx, true) {
+            Ok(Some(s)) => Ok(format!("took {}", s.id)),
+            Ok(None) => Ok("nothing".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    fn complete(&mut self, ctx: &Ctx<'_>) -> Result<(), String> {
+        lumenize_core::alarms::fire::complete(ctx).map_err(|e| e.to_string())
+    }
+    fn fail(&mut self, ctx: &Ctx<'_>, id: String) -> Result<String, String> {
+        lumenize_core::alarms::fire::record_failure(ctx, &id, "failed by hand")
+            .map(|o| format!("{o:?}"))
+            .map_err(|e| e.to_string())
+    }
+    fn pending(&mut self, ctx: &Ctx<'_>) -> Result<f64, String> {
+        ctx.alarms()
+            .count()
+            .map(|n| n as f64)
+            .map_err(|e| e.to_string())
+    }
+}
+lumenize_core::handlers!(Thief {
+    arm(),
+    steal(),
+    complete(),
+    fail(id: String),
+    pending(),
+});
+
+/// The host's alarm steps are the host's: handler code that calls them (they take the same
+/// `Ctx`) gets an error and changes nothing. A claimed schedule would otherwise be gone
+/// without running, a pending fetch's timeout included.
+#[test]
+fn handler_code_cannot_run_the_hosts_alarm_steps() {
+    let rt = Runtime::builder()
+        .object("THIEF", |_| Thief)
+        .manual_clock(ManualClock::new(T0))
+        .build()
+        .expect("runtime");
+    let t = rt.object("THIEF", "t");
+    let id = match t.call_method("arm", vec![]).unwrap() {
+        Value::String(s) => s.to_string(),
+        other => panic!("{other:?}"),
+    };
+    for (method, args) in [
+        ("steal", vec![]),
+        ("complete", vec![]),
+        ("fail", vec![Value::from(id.as_str())]),
+    ] {
+        let err = t.call_method(method, args).expect_err(method).to_string();
+        assert!(err.contains("host step"), "{method}: {err}");
+    }
+    assert_eq!(num(t.call_method("pending", vec![]).unwrap()), 1.0);
+    assert_eq!(next_alarm(&t), Some(T0 + 60_000));
+}

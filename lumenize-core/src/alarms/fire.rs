@@ -30,6 +30,15 @@ pub fn due_count(storage: &dyn Storage, now_ms: i64) -> Result<u64, AlarmError> 
     Ok(rows.scalar().and_then(SqlValue::as_i64).unwrap_or(0) as u64)
 }
 
+/// The host's steps refuse to run inside a handler method ([`AlarmError::HostStep`]): the
+/// handler's `Ctx` is the one the host passes them, so only where they are called tells.
+fn host_only(ctx: &Ctx<'_>, step: &'static str) -> Result<(), AlarmError> {
+    if ctx.in_handler() {
+        return Err(AlarmError::HostStep(step));
+    }
+    Ok(())
+}
+
 /// Claims the earliest schedule — due now, or any with `ignore_time` (the `trigger_alarms`
 /// test hook) — by deleting it, and records it as the turn's firing schedule. `None` when
 /// there is nothing to fire.
@@ -41,6 +50,7 @@ pub fn due_count(storage: &dyn Storage, now_ms: i64) -> Result<u64, AlarmError> 
 /// next schedule is claimed instead. Each such row is visited once, so the work is bounded by
 /// the rows in the table.
 pub fn claim_next(ctx: &Ctx<'_>, ignore_time: bool) -> Result<Option<Schedule>, AlarmError> {
+    host_only(ctx, "claim_next")?;
     let mut dropped_unreadable = false;
     loop {
         let Some(cells) = next_row(ctx, ignore_time)? else {
@@ -158,6 +168,7 @@ fn record_unreadable(
 /// After a successful run: a cron schedule goes back in at its next time (unless the
 /// continuation cancelled it, or scheduled something else under the same id).
 pub fn complete(ctx: &Ctx<'_>) -> Result<(), AlarmError> {
+    host_only(ctx, "complete")?;
     let Some(row) = ctx.fired().borrow_mut().take() else {
         return Ok(());
     };
@@ -209,6 +220,7 @@ pub enum FailureOutcome {
 /// Records that schedule `id` failed with `error` (call in a fresh turn after rolling the
 /// failed one back).
 pub fn record_failure(ctx: &Ctx<'_>, id: &str, error: &str) -> Result<FailureOutcome, AlarmError> {
+    host_only(ctx, "record_failure")?;
     let rows = ctx.sql().exec(
         concat!("SELECT ", columns!(), " FROM __lmz_alarms WHERE id = ?1"),
         &[SqlValue::from(id)],

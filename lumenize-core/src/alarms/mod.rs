@@ -131,6 +131,12 @@ pub enum AlarmError {
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// One of the host's alarm steps ([`fire::claim_next`], [`fire::complete`],
+    /// [`fire::record_failure`]) was called from handler code. They take the turn's `Ctx`, but
+    /// only the host may run them: a claim from a handler would take a schedule (a pending
+    /// fetch's timeout included) without running it.
+    #[error("alarms::fire::{0} is a host step: handler code cannot run it")]
+    HostStep(&'static str),
 }
 
 impl AlarmError {

@@ -381,6 +381,7 @@ pub(super) fn run_ops<T: Dispatch + ?Sized>(
                 }
                 let method = path.join(".");
                 path.clear();
+                let _running = ctx.handler_running();
                 current = Some(target.dispatch(ctx, &method, resolved)?);
             }
         }

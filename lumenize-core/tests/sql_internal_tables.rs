@@ -232,9 +232,14 @@ fn a_handler_table_cannot_be_renamed_into_the_runtime_prefix() {
                 "{sql}: {err}"
             );
         }
-        // Nothing was renamed: the handler's table is still there under its own name.
+        // Nothing was renamed: the handler's table is still there under its own name, and
+        // the check's savepoint is gone (it left no transaction open).
         let n = db.exec("SELECT count(*) FROM t", &[]).unwrap();
         assert_eq!(n.scalar().and_then(SqlValue::as_i64), Some(1), "{sql}");
+        assert!(
+            !db.in_transaction(),
+            "{sql}: the check's savepoint was left open"
+        );
         let batch = format!("SELECT 1; {sql}; SELECT 2");
         db.exec_batch(&batch).expect_err(&batch);
         let n = db.exec("SELECT count(*) FROM t", &[]).unwrap();

@@ -23,6 +23,20 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// The host's transaction-control statements, each run by [`SqliteStorage::control`] with the
+/// check lifted and kept compiled: their texts are privileged from the start.
+const HOST_CONTROL: &[&str] = &[
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT lmz_msg",
+    "RELEASE lmz_msg",
+    "ROLLBACK TO lmz_msg",
+    "SAVEPOINT lmz_alter",
+    "RELEASE lmz_alter",
+    "ROLLBACK TO lmz_alter",
+];
+
 /// An object's SQLite database.
 ///
 /// Counting (the basis of [`RowStats`]), per statement:
@@ -92,7 +106,7 @@ impl SqliteStorage {
             read: Cell::new(0),
             written: Cell::new(0),
             costs: Default::default(),
-            privileged: RefCell::default(),
+            privileged: RefCell::new(HOST_CONTROL.iter().map(|&t| t.into()).collect()),
         })
     }
 
@@ -123,14 +137,14 @@ impl SqliteStorage {
     /// Runs one of the host's transaction-control statements with the check lifted.
     ///
     /// Kept in the statement cache (compiling `SAVEPOINT` and `RELEASE` for every message of a
-    /// group cost more than running them). A statement compiled with the check lifted must never
-    /// serve `exec`, whose authorization is decided when it compiles, so the text goes on the
-    /// privileged list first: `exec` compiles a handler's identical text afresh, and the
-    /// authorizer refuses it.
+    /// group cost more than running them). A statement compiled with the check lifted must
+    /// never serve `exec`, whose authorization is decided when it compiles, so every such text
+    /// is on the privileged list from the start ([`HOST_CONTROL`]): `exec` compiles a
+    /// handler's identical text afresh, and the authorizer refuses it.
     fn control(&self, sql: &'static str) -> Result<(), StorageError> {
-        if !self.is_privileged(sql) {
-            self.privileged.borrow_mut().push(sql.into());
-        }
+        // One statement (a prepared statement runs only the first of several), and one whose
+        // text is on the privileged list from the start.
+        debug_assert!(HOST_CONTROL.contains(&sql), "{sql} is not in HOST_CONTROL");
         let _host = HostScope::enter(&self.guard);
         self.conn
             .prepare_cached(sql)
@@ -264,7 +278,8 @@ impl SqliteStorage {
             Err(_) => None,
         };
         if out.is_err() || added.is_some() {
-            self.control("ROLLBACK TO lmz_alter; RELEASE lmz_alter")?;
+            self.control("ROLLBACK TO lmz_alter")?;
+            self.control("RELEASE lmz_alter")?;
         } else {
             self.control("RELEASE lmz_alter")?;
         }

@@ -158,8 +158,12 @@ impl<'a> Ctx<'a> {
         )
     }
 
-    /// The alarm slot (used by [`Alarms`]).
-    pub fn slot(&self) -> &'a dyn AlarmSlot {
+    /// The alarm slot, for [`Alarms`] and the host's alarm steps only. Not public: the slot is
+    /// derived from the schedules (the earliest pending one's time), and a handler that armed
+    /// it by hand, or edited the schedule order behind it, would part the two: a schedule
+    /// already due would not fire until the runtime restarted. Handlers schedule and cancel
+    /// through [`Ctx::alarms`], which keeps them together.
+    pub(crate) fn slot(&self) -> &'a dyn AlarmSlot {
         self.parts.slot
     }
 

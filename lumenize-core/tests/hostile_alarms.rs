@@ -27,14 +27,18 @@ const SETTLE: Duration = Duration::from_secs(10);
 fn runtime() -> (Runtime, Arc<ManualClock>, tempfile::TempDir) {
     let clock = ManualClock::new(T0);
     let dir = tempfile::tempdir().unwrap();
-    let rt = fetch::install(Runtime::builder())
+    (runtime_in(&dir, &clock), clock, dir)
+}
+
+/// A runtime over the objects stored in `dir`, on `clock`.
+fn runtime_in(dir: &tempfile::TempDir, clock: &Arc<ManualClock>) -> Runtime {
+    fetch::install(Runtime::builder())
         .data_dir(dir.path())
         .object("PROBE", Probe::new)
         .object("UNLISTED", |ctx| Unlisted(Probe::new(ctx)))
         .manual_clock(clock.clone())
         .build()
-        .expect("runtime");
-    (rt, clock, dir)
+        .expect("runtime")
 }
 
 /// Wire texts an older writer stored without the reader's checks.
@@ -53,12 +57,22 @@ fn poison_texts() -> Vec<String> {
     ]
 }
 
-/// Inserts a schedule row directly, as an older version would have written it (through a
-/// second connection to the object's file, between turns), and puts it in the slot's
-/// in-memory order and arms for it, as reopening the object would (the order is rebuilt from
-/// the table when an object opens).
-fn insert_raw(dir: &tempfile::TempDir, p: &Stub, id: &str, chain: String, time: i64) {
-    p.run(|_, _| Ok(())).unwrap(); // the object (and its file) is open
+/// Inserts a schedule row directly, as an older version would have written it: through a
+/// second connection to the file of object `PROBE/a`, with no runtime running. Returns a fresh
+/// runtime on the same directory and clock, which reads the row like any other: the object's
+/// schedule order is rebuilt from the table when it opens, and the runtime arms for the
+/// stored schedules when it starts.
+fn insert_raw(
+    rt: Runtime,
+    dir: &tempfile::TempDir,
+    clock: &Arc<ManualClock>,
+    id: &str,
+    chain: String,
+    time: i64,
+) -> (Runtime, Stub) {
+    rt.object("PROBE", "a").run(|_, _| Ok(())).unwrap(); // the object (and its file) exists
+    rt.settle(SETTLE).unwrap();
+    drop(rt);
     let files: Vec<_> = std::fs::read_dir(dir.path().join("PROBE"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -74,16 +88,9 @@ fn insert_raw(dir: &tempfile::TempDir, p: &Stub, id: &str, chain: String, time: 
     )
     .unwrap();
     drop(raw);
-    let id = id.to_string();
-    p.run(move |_, ctx| {
-        let order = ctx.slot().order().expect("objects keep the schedule order");
-        order.put(&id, time);
-        ctx.slot()
-            .set(order.first().map(|(t, _)| t))
-            .map_err(|e| ChainError::Storage(e.to_string()))?;
-        Ok(())
-    })
-    .unwrap();
+    let rt = runtime_in(dir, clock);
+    let p = rt.object("PROBE", "a");
+    (rt, p)
 }
 
 fn count(p: &Stub, tag: &str) -> f64 {
@@ -123,13 +130,14 @@ fn next_alarm(p: &Stub) -> Option<i64> {
 
 #[test]
 fn unreadable_schedules_are_recorded_and_later_ones_still_fire() {
-    let (rt, _clock, dir) = runtime();
-    let p = rt.object("PROBE", "a");
+    let (mut rt, clock, dir) = runtime();
+    let mut p = rt.object("PROBE", "a");
     let poisons = poison_texts();
     for (i, text) in poisons.iter().enumerate() {
-        insert_raw(
+        (rt, p) = insert_raw(
+            rt,
             &dir,
-            &p,
+            &clock,
             &format!("poison-{i}"),
             text.clone(),
             T0 - 10_000 + i as i64,
@@ -157,17 +165,24 @@ fn unreadable_schedules_are_recorded_and_later_ones_still_fire() {
 #[test]
 fn the_idle_runtime_does_not_fire_again_and_again_for_a_poison_row() {
     let (rt, clock, dir) = runtime();
-    let p = rt.object("PROBE", "a");
     // First the guard: with the old claim, this already fails (and the natural path below
     // would spin forever instead of failing).
-    insert_raw(&dir, &p, "poison-early", poison_texts().remove(0), T0 - 1);
+    let (rt, p) = insert_raw(
+        rt,
+        &dir,
+        &clock,
+        "poison-early",
+        poison_texts().remove(0),
+        T0 - 1,
+    );
     let first = schedule_bump_at(&p, "first", T0 + 1_000_000);
     assert_eq!(p.trigger_alarms(1).unwrap(), vec![first]);
 
     // Now the timer path: a poison row due just before a good schedule.
-    insert_raw(
+    let (rt, p) = insert_raw(
+        rt,
         &dir,
-        &p,
+        &clock,
         "poison-late",
         poison_texts().remove(1),
         T0 + 4_000,

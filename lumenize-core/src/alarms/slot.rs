@@ -37,8 +37,9 @@ pub trait AlarmSlot {
 ///
 /// It is only as good as the code that keeps it: every alarms operation updates it next to
 /// its SQL, and [`SlotState`] rebuilds it from the table (one scan) on open and after a
-/// rollback whose outcome is unknown. Handler SQL that writes `__lmz_alarms` directly is not seen (as before, a
-/// handler that writes lumenize's own tables breaks its own alarms).
+/// rollback whose outcome is unknown. Handler code reaches neither side: its SQL may not
+/// write `__lmz_alarms` (natively the authorizer refuses it; on Cloudflare nothing can), and
+/// the order's mutators are crate-private, as is the slot a handler's `Ctx` holds.
 ///
 /// Every change is also written to an undo log, so that a rollback (a failed turn, or one
 /// message of a group back to its savepoint) puts back what it undid in time linear in what
@@ -56,15 +57,16 @@ pub struct ScheduleOrder {
 }
 
 impl ScheduleOrder {
-    /// Schedule `id` is pending at `time` (replacing its previous time, if any).
-    pub fn put(&self, id: &str, time: i64) {
+    /// Schedule `id` is pending at `time` (replacing its previous time, if any). Only the
+    /// alarms code changes the order, next to the SQL it mirrors.
+    pub(crate) fn put(&self, id: &str, time: i64) {
         let key = self.key(id);
         let old = self.set(&key, Some(time));
         self.undo.borrow_mut().push((key, old));
     }
 
     /// Schedule `id` is no longer pending; returns the time it had.
-    pub fn remove(&self, id: &str) -> Option<i64> {
+    pub(crate) fn remove(&self, id: &str) -> Option<i64> {
         let key = self.by_id.borrow().get_key_value(id)?.0.clone();
         let old = self.set(&key, None)?;
         self.undo.borrow_mut().push((key, Some(old)));

@@ -21,8 +21,10 @@ pub(super) struct Guard {
     /// An action was allowed only because the runtime's scope was entered (see
     /// `SqliteStorage::privileged`).
     pub(super) used_scope: AtomicBool,
-    /// A handler's statement compiled since the flag was last cleared alters a table (it may
-    /// rename one: see `SqliteStorage::no_rename_into_runtime`).
+    /// A handler's statement compiled since the flag was last cleared alters or creates a
+    /// table (it may rename one into the runtime's prefix, or give one a foreign key to a
+    /// runtime table, neither of which the authorizer is told: see
+    /// `SqliteStorage::no_runtime_name_or_reference`).
     pub(super) alters: AtomicBool,
 }
 
@@ -34,7 +36,11 @@ impl Guard {
         if let Ok(mut c) = self.compiled.lock() {
             c.note(&ctx.action);
         }
-        if matches!(ctx.action, AuthAction::AlterTable { .. }) && !runtime_tables::in_scope() {
+        if matches!(
+            ctx.action,
+            AuthAction::AlterTable { .. } | AuthAction::CreateTable { .. }
+        ) && !runtime_tables::in_scope()
+        {
             self.alters.store(true, Ordering::Release);
         }
         let verdict = policy(&ctx).and_then(|()| match runtime_table_write(&ctx) {

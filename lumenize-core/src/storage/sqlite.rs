@@ -67,6 +67,10 @@ pub struct SqliteStorage {
     /// [`as_runtime`](Self::as_runtime): a list, searched by length first, costs a handler's
     /// statement less than hashing its text.
     privileged: RefCell<Vec<Box<str>>>,
+    /// The host began a transaction ([`begin`](Self::begin)) and has not ended it. If the
+    /// connection is nevertheless in autocommit, a handler's statement made SQLite roll the
+    /// transaction back (see [`turn_is_open`](Self::turn_is_open)).
+    host_tx: Cell<bool>,
 }
 
 impl SqliteStorage {
@@ -107,22 +111,31 @@ impl SqliteStorage {
             written: Cell::new(0),
             costs: Default::default(),
             privileged: RefCell::new(HOST_CONTROL.iter().map(|&t| t.into()).collect()),
+            host_tx: Cell::new(false),
         })
     }
 
     /// Starts the handler's transaction (`BEGIN IMMEDIATE`: takes the write lock now, so a
     /// second connection to the same file can never interleave inside it).
     pub fn begin(&self) -> Result<(), StorageError> {
-        self.control("BEGIN IMMEDIATE")
+        self.control("BEGIN IMMEDIATE")?;
+        self.host_tx.set(true);
+        Ok(())
     }
 
-    /// Commits the handler's transaction.
+    /// Commits the handler's transaction. Fails when a handler's statement rolled it back.
     pub fn commit(&self) -> Result<(), StorageError> {
-        self.control("COMMIT")
+        let done = self.control("COMMIT");
+        // A failed COMMIT may leave the transaction open (SQLITE_BUSY): still the host's.
+        if self.conn.is_autocommit() {
+            self.host_tx.set(false);
+        }
+        done
     }
 
     /// Rolls the handler's transaction back (a no-op when none is open).
     pub fn rollback(&self) -> Result<(), StorageError> {
+        self.host_tx.set(false);
         if self.conn.is_autocommit() {
             return Ok(());
         }
@@ -212,6 +225,27 @@ impl SqliteStorage {
         super::write_cost::TableShape::read(&self.conn, table)
     }
 
+    /// Refuses every statement once a handler's statement rolled back the host's transaction.
+    ///
+    /// SQLite rolls the whole transaction back, not just the statement, on a conflict resolved
+    /// with ROLLBACK (`INSERT OR ROLLBACK`, a column's `ON CONFLICT ROLLBACK`) and on
+    /// `RAISE(ROLLBACK)` in a trigger; no authorizer action names either. The connection is
+    /// then in autocommit, so each later statement would commit at once, kept even when the
+    /// turn fails. Seen here as a state (the host's transaction is open, the connection is
+    /// not in one), whatever the statement was: until the host ends the turn, nothing runs,
+    /// the runtime's own writes included, and the host's commit (or savepoint) fails.
+    fn turn_is_open(&self, sql: &str) -> Result<(), StorageError> {
+        if self.host_tx.get() && self.conn.is_autocommit() {
+            return Err(StorageError::new(
+                "the turn's transaction was rolled back by an earlier statement (a conflict \
+                 resolved with ROLLBACK, or RAISE(ROLLBACK) in a trigger): nothing more runs \
+                 in this turn, which fails",
+                sql,
+            ));
+        }
+        Ok(())
+    }
+
     /// The error for a failed statement: the authorizer's reason when it refused it.
     fn error(&self, e: rusqlite::Error, sql: &str) -> StorageError {
         match self.guard.take_refusal() {
@@ -221,9 +255,9 @@ impl SqliteStorage {
     }
 }
 
-/// Empties the statement cache on drop when a handler's `ALTER TABLE` ran: a cached ALTER must
-/// never be reused, since SQLite would recompile it while it runs (its schema changed, or was
-/// rolled back), after `no_rename_into_runtime` was decided for it.
+/// Empties the statement cache on drop when a handler's `ALTER TABLE` or `CREATE TABLE` ran: a
+/// cached one must never be reused, since SQLite would recompile it while it runs (its schema
+/// changed, or was rolled back), after `no_runtime_name_or_reference` was decided for it.
 struct FlushCacheIfAltered<'c>(&'c Connection, Cell<bool>);
 
 impl Drop for FlushCacheIfAltered<'_> {
@@ -236,43 +270,50 @@ impl Drop for FlushCacheIfAltered<'_> {
 
 impl SqliteStorage {
     /// Each statement of `sql` in turn, stepped once (as rusqlite's `execute_batch`), a
-    /// handler's ALTER TABLE under [`no_rename_into_runtime`](Self::no_rename_into_runtime).
+    /// handler's ALTER or CREATE TABLE under
+    /// [`no_runtime_name_or_reference`](Self::no_runtime_name_or_reference).
     fn run_batch(&self, sql: &str) -> Result<(), StorageError> {
         let err = |e: rusqlite::Error| self.error(e, sql);
         let mut batch = rusqlite::Batch::new(&self.conn, sql);
         loop {
+            self.turn_is_open(sql)?;
             self.guard.alters.store(false, Ordering::Release);
             let Some(mut stmt) = batch.next().map_err(err)? else {
                 return Ok(());
             };
             let mut step = || stmt.raw_query().next().map(drop).map_err(err);
             if self.guard.alters.swap(false, Ordering::AcqRel) {
-                self.no_rename_into_runtime(sql, step)?;
+                self.no_runtime_name_or_reference(sql, step)?;
             } else {
                 step()?;
             }
         }
     }
 
-    /// Runs a handler's `ALTER TABLE` and undoes it when it gave a table a runtime name.
+    /// Runs a handler's `ALTER TABLE` or `CREATE TABLE` and undoes it when it gave a table a
+    /// runtime name or a foreign key to a runtime table.
     ///
     /// The authorizer is told which table `ALTER TABLE ... RENAME TO` renames, never the new
     /// name, and a table renamed into `__lmz_*` would be adopted by the runtime (its
     /// `CREATE TABLE IF NOT EXISTS` of a lazily created table would find it, rows and
-    /// triggers included). So the statement runs inside a savepoint, and the runtime-named
-    /// tables in the schema (not the statement's text) are compared before and after: a new
-    /// one rolls the savepoint back and refuses the statement.
-    fn no_rename_into_runtime<T>(
+    /// triggers included). Nor is it told a new column's `REFERENCES`: SQLite enforces foreign
+    /// keys here, so a handler's table referencing a runtime table would block the runtime's
+    /// own deletes, run the handler's triggers inside them (`ON DELETE CASCADE`), or fail
+    /// every write of that table ("foreign key mismatch"). So the statement runs inside a
+    /// savepoint, and the schema (not the statement's text) is compared before and after: a
+    /// new runtime-named table or a new foreign key to one rolls the savepoint back and
+    /// refuses the statement.
+    fn no_runtime_name_or_reference<T>(
         &self,
         sql: &str,
         run: impl FnOnce() -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        let before = self.runtime_table_names()?;
+        let before = self.runtime_footprint()?;
         self.control("SAVEPOINT lmz_alter")?;
         let out = run();
         let added = match &out {
             Ok(_) => self
-                .runtime_table_names()?
+                .runtime_footprint()?
                 .into_iter()
                 .find(|n| !before.contains(n)),
             Err(_) => None,
@@ -283,29 +324,44 @@ impl SqliteStorage {
         } else {
             self.control("RELEASE lmz_alter")?;
         }
-        match added {
-            Some(name) => Err(StorageError::new(
+        let refused = |name: &str, what: String| {
+            StorageError::new(
                 format!(
-                    "`{name}` belongs to the runtime: {} (refused: ALTER TABLE ... RENAME TO \
-                     {name}; a handler may read the runtime's __lmz_ tables but not change them)",
-                    runtime_tables::instead(&name)
+                    "`{name}` belongs to the runtime: {} (refused: {what}; a handler may read \
+                     the runtime's __lmz_ tables but not change them)",
+                    runtime_tables::instead(name)
                 ),
                 sql,
+            )
+        };
+        match added {
+            Some((name, None)) => Err(refused(&name, format!("ALTER TABLE ... RENAME TO {name}"))),
+            Some((child, Some(parent))) => Err(refused(
+                &parent,
+                format!(
+                    "a foreign key from {child} to {parent}, whose rows would block or hook \
+                     into the runtime's own writes"
+                ),
             )),
             None => out,
         }
     }
 
-    /// The tables whose names start with `__lmz_` (any case), read with the check lifted.
-    fn runtime_table_names(&self) -> Result<Vec<String>, StorageError> {
+    /// The tables whose names start with `__lmz_` (any case), as `(name, None)`, and the
+    /// foreign keys from any table to such a name, as `(table, Some(parent))`; read with the
+    /// check lifted. One pass over the schema (only after a handler's DDL).
+    fn runtime_footprint(&self) -> Result<Vec<(String, Option<String>)>, StorageError> {
         // `lower(substr(..))` rather than LIKE: a handler may make LIKE case-sensitive.
-        const SQL: &str = "SELECT name FROM sqlite_schema WHERE type = 'table' \
-                           AND lower(substr(name, 1, 6)) = '__lmz_'";
+        const SQL: &str = "SELECT name, NULL FROM sqlite_schema WHERE type = 'table' \
+                           AND lower(substr(name, 1, 6)) = '__lmz_' \
+                           UNION SELECT m.name, f.\"table\" FROM sqlite_schema AS m, \
+                           pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' \
+                           AND lower(substr(f.\"table\", 1, 6)) = '__lmz_'";
         let _host = HostScope::enter(&self.guard);
         let e = |e: rusqlite::Error| StorageError::new(e.to_string(), SQL);
         let mut stmt = self.conn.prepare(SQL).map_err(e)?;
         let names = stmt
-            .query_map([], |r| r.get::<_, String>(0))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(e)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(e)?;
@@ -392,6 +448,7 @@ fn from_ref(v: ValueRef<'_>) -> SqlValue {
 
 impl Storage for SqliteStorage {
     fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
+        self.turn_is_open(sql)?;
         self.guard.take_refusal();
         let err = |e: rusqlite::Error| self.error(e, sql);
         self.take_compiled();
@@ -446,7 +503,7 @@ impl Storage for SqliteStorage {
             };
             let out = if self.guard.alters.swap(false, Ordering::AcqRel) {
                 altered.1.set(true);
-                self.no_rename_into_runtime(sql, run)?
+                self.no_runtime_name_or_reference(sql, run)?
             } else {
                 run()?
             };

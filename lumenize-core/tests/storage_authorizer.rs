@@ -459,3 +459,41 @@ fn a_handler_that_rolls_back_its_turn_keeps_nothing() {
     );
     turn.expect_err("the turn cannot commit");
 }
+
+/// A message of a group that leaves a deferred foreign-key violation on its own tables
+/// (`PRAGMA defer_foreign_keys`, or a key declared `DEFERRABLE INITIALLY DEFERRED`) and
+/// succeeds: SQLite checks deferred keys only at the outermost COMMIT, so before the fix the
+/// group's commit failed, and with it every other message of the group. Its savepoint is now
+/// rolled back instead (the message fails alone), and the others commit.
+#[test]
+fn a_deferred_foreign_key_left_by_one_message_fails_only_that_message() {
+    use lumenize_core::storage::TxStorage;
+    for orphan in [
+        "PRAGMA defer_foreign_keys = ON; INSERT INTO child VALUES (99)",
+        "INSERT INTO lazy_child VALUES (99)",
+    ] {
+        let s = SqliteStorage::in_memory().unwrap();
+        s.exec_batch(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY); \
+             CREATE TABLE child (p REFERENCES parent(id)); \
+             CREATE TABLE lazy_child (p REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED); \
+             CREATE TABLE t (a);",
+        )
+        .unwrap();
+        let mut kept = Vec::new();
+        let tx = s.transaction(&mut || {
+            kept.push(s.savepoint(&mut || s.exec_batch("INSERT INTO t VALUES (1)").is_ok()));
+            kept.push(s.savepoint(&mut || {
+                s.exec_batch(&format!("INSERT INTO t VALUES (2); {orphan}"))
+                    .unwrap();
+                true
+            }));
+            kept.push(s.savepoint(&mut || s.exec_batch("INSERT INTO t VALUES (3)").is_ok()));
+            true
+        });
+        assert_eq!(tx, Ok(true), "{orphan}: the group's commit failed");
+        assert_eq!(kept, [Ok(true), Ok(false), Ok(true)], "{orphan}");
+        let n = s.exec("SELECT group_concat(a) FROM t", &[]).unwrap();
+        assert_eq!(n.scalar(), Some(&SqlValue::from("1,3")), "{orphan}");
+    }
+}

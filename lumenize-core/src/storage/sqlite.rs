@@ -405,6 +405,7 @@ impl SqliteStorage {
             return Err(StorageError::new("no transaction is open", "SAVEPOINT"));
         }
         self.control("SAVEPOINT lmz_msg")?;
+        let owed_before = self.unresolved_foreign_keys();
         let keep = body();
         if !self.in_transaction() {
             return Err(StorageError::new(
@@ -412,6 +413,11 @@ impl SqliteStorage {
                 "RELEASE lmz_msg",
             ));
         }
+        // A deferred foreign key the message left unresolved (`PRAGMA defer_foreign_keys`, a
+        // key declared `DEFERRABLE INITIALLY DEFERRED`) is checked only by the group's COMMIT,
+        // which would then fail every message of the group: the message fails alone instead
+        // (rolling back to its savepoint also restores SQLite's count of them).
+        let keep = keep && (owed_before || !self.unresolved_foreign_keys());
         if keep {
             self.control("RELEASE lmz_msg")?;
         } else {
@@ -419,6 +425,27 @@ impl SqliteStorage {
             self.control("RELEASE lmz_msg")?;
         }
         Ok(keep)
+    }
+}
+
+impl SqliteStorage {
+    /// Whether a foreign key is left unresolved in the open transaction (a deferred one, which
+    /// SQLite checks only at COMMIT): SQLite's `SQLITE_DBSTATUS_DEFERRED_FKS`, a counter read.
+    fn unresolved_foreign_keys(&self) -> bool {
+        use rusqlite::ffi;
+        let (mut current, mut highwater) = (0, 0);
+        // SAFETY: the handle is this open connection's, used on the thread that owns `self`
+        // (`SqliteStorage` is not `Sync`); the call reads one counter into two local ints.
+        let rc = unsafe {
+            ffi::sqlite3_db_status(
+                self.conn.handle(),
+                ffi::SQLITE_DBSTATUS_DEFERRED_FKS,
+                &mut current,
+                &mut highwater,
+                0,
+            )
+        };
+        rc == ffi::SQLITE_OK && current > 0
     }
 }
 

@@ -32,8 +32,9 @@
 //!    [`Kv`] API, a given-up schedule, the fetch designs' queue and stats, a lazily created
 //!    fetch table, and `init_schema` again.
 //!
-//! Default: 160 cases (about a second in debug). `LMZ_SQL_FUZZ_CASES=20000 cargo test --release
-//! -p lumenize-core --test sql_fuzz` runs more.
+//! Default: 160 cases of up to 7 operations (about a second in debug).
+//! `LMZ_SQL_FUZZ_CASES=20000 cargo test --release -p lumenize-core --test sql_fuzz` runs more
+//! (about a minute on one core), `LMZ_SQL_FUZZ_OPS=20` longer sequences.
 //!
 //! It can fail (tried on this file's generator, then the authorizer restored; proptest seeds
 //! each run afresh, so the first failing case differs from run to run):
@@ -273,7 +274,12 @@ fn runtime_writes(db: &SqliteStorage) -> Result<(), StorageError> {
     let kv = Kv::new(db);
     kv.put_text("probe", "1")?;
     kv.put_text("probe", "2")?;
-    assert!(kv.delete("probe")?);
+    if !kv.delete("probe")? {
+        return Err(StorageError::new(
+            "the key just put was not there",
+            "Kv::delete",
+        ));
+    }
     Ok(())
 }
 
@@ -576,6 +582,9 @@ const NEW_NAMES: &[&str] = &[
     "__lmz",
     "__lmz_alarms",
     "__lmz_fetch_poll_queue",
+    "\"__lmz_alarms \"",
+    "\"we\"\"ird\"",
+    "[x y]",
 ];
 
 /// A foreign key clause to any table (the runtime's included), with any action.
@@ -1244,6 +1253,14 @@ fn check(ops: &[(Op, bool)], keep: bool, commit: bool, file: bool) -> Result<(),
     Ok(())
 }
 
+/// The longest sequence a case runs (`LMZ_SQL_FUZZ_OPS`, default 8).
+fn max_ops() -> usize {
+    std::env::var("LMZ_SQL_FUZZ_OPS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(8)
+}
+
 fn cases() -> u32 {
     std::env::var("LMZ_SQL_FUZZ_CASES")
         .ok()
@@ -1256,7 +1273,7 @@ proptest! {
 
     #[test]
     fn handler_sql_cannot_break_the_runtimes_guarantees(
-        ops in prop::collection::vec((op(), prop::bool::weighted(0.15)), 1..8),
+        ops in prop::collection::vec((op(), prop::bool::weighted(0.15)), 1..max_ops()),
         keep in prop::bool::weighted(0.8),
         commit in prop::bool::weighted(0.8),
         file in prop::bool::weighted(0.1),

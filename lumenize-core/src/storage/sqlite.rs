@@ -397,9 +397,11 @@ impl super::TxStorage for SqliteStorage {
 }
 
 impl SqliteStorage {
-    /// `SAVEPOINT`, the body, then `RELEASE` or `ROLLBACK TO` + `RELEASE`; `Err` when the
+    /// `SAVEPOINT`, the body, then `RELEASE` or `ROLLBACK TO` + `RELEASE` (also when the body
+    /// succeeded but left a deferred foreign key unresolved: `Ok(false)`); `Err` when the
     /// outer transaction is gone (SQLite rolls a whole transaction back on some errors, such
-    /// as a full disk) or a control statement failed.
+    /// as a full disk, and on a handler's `OR ROLLBACK` or `RAISE(ROLLBACK)`) or a control
+    /// statement failed.
     fn run_savepoint(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
         if !self.in_transaction() {
             return Err(StorageError::new("no transaction is open", "SAVEPOINT"));

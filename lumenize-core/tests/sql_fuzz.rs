@@ -30,7 +30,8 @@
 //!    still open) and in the next one: a schedule inserted (plain and `INSERT OR REPLACE`),
 //!    updated and deleted with the runtime's own statement texts inside `as_runtime`, the
 //!    [`Kv`] API, a given-up schedule, the fetch designs' queue and stats, a lazily created
-//!    fetch table, and `init_schema` again.
+//!    fetch table, and `init_schema` again; and its reads (the alarm slot, the due schedules,
+//!    the given-up ones) give what the host wrote.
 //!
 //! Default: 160 cases of up to 7 operations (about a second in debug).
 //! `LMZ_SQL_FUZZ_CASES=20000 cargo test --release -p lumenize-core --test sql_fuzz` runs more
@@ -75,7 +76,7 @@
 //!   for every message of the group. Its savepoint is now rolled back, and it fails alone
 //!   (`storage_authorizer::a_deferred_foreign_key_left_by_one_message_fails_only_that_message`).
 
-use lumenize_core::alarms::init_schema;
+use lumenize_core::alarms::{fire, init_schema, SlotState};
 use lumenize_core::storage::sqlite::SqliteStorage;
 use lumenize_core::storage::{Kv, SqlValue, Storage, StorageError, TxStorage, KV_SCHEMA};
 use proptest::prelude::*;
@@ -1240,6 +1241,19 @@ fn check(ops: &[(Op, bool)], keep: bool, commit: bool, file: bool) -> Result<(),
         .retain(|r| !r[2].contains("__lmz_fetch_poll_queue"));
     end.tables.remove("__lmz_fetch_poll_queue");
     prop_assert_eq!(end, r0, "the runtime's tables after its own writes");
+    // And its reads (a handler's pragmas persist on the connection).
+    let armed = SlotState::load(&db).map(|s| s.armed());
+    prop_assert!(matches!(armed, Ok(Some(10))), "the alarm slot: {:?}", armed);
+    prop_assert!(
+        matches!(fire::due_count(&db, 15), Ok(1)),
+        "the due schedules"
+    );
+    let failed = fire::failures(&db).map(|f| f.len());
+    prop_assert!(
+        matches!(failed, Ok(1)),
+        "the given-up schedules: {:?}",
+        failed
+    );
     if file {
         // Still in WAL mode (a journal-mode change would have been one of the connection's
         // settings a handler may not make): asked through a second connection to the file.

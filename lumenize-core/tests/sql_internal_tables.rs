@@ -617,6 +617,24 @@ fn a_foreign_key_to_a_runtime_table_is_refused() {
         })
         .unwrap_or_else(|e| panic!("{sql}: the runtime's write failed: {e}"));
     }
+    // A `CREATE TABLE IF NOT EXISTS` that did nothing (its table was there) stays compiled in
+    // the statement cache; once the table is gone, the same text (recompiled by SQLite while
+    // it runs) is judged again.
+    let db = storage();
+    let sql = "CREATE TABLE IF NOT EXISTS c (x REFERENCES __lmz_alarms(id))";
+    db.exec("CREATE TABLE c (x)", &[]).unwrap();
+    for _ in 0..2 {
+        db.exec(sql, &[]).unwrap();
+    }
+    db.exec("DROP TABLE c", &[]).unwrap();
+    for _ in 0..2 {
+        let err = db.exec(sql, &[]).expect_err(sql).to_string();
+        assert!(err.contains("foreign key from c to __lmz_alarms"), "{err}");
+    }
+    let fks = db
+        .exec("SELECT count(*) FROM sqlite_schema WHERE name = 'c'", &[])
+        .unwrap();
+    assert_eq!(fks.scalar().and_then(SqlValue::as_i64), Some(0));
     // Between the handler's own tables, foreign keys work as before.
     let db = storage();
     db.exec_batch(

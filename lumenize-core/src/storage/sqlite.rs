@@ -37,6 +37,17 @@ const HOST_CONTROL: &[&str] = &[
     "ROLLBACK TO lmz_alter",
 ];
 
+/// The foreign keys of table `?1` to a runtime table (by the parent's name), read by the host
+/// with the check lifted and kept compiled, so its text is on the privileged list from the
+/// start (see [`HOST_CONTROL`]).
+const REFERENCES_INTO_RUNTIME: &str = "SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?1) \
+     WHERE lower(substr(\"table\", 1, 6)) = '__lmz_'";
+
+/// Whether table `?1` exists (names compare as SQLite compares them: ASCII case folded), read
+/// like [`REFERENCES_INTO_RUNTIME`].
+const TABLE_EXISTS: &str =
+    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE";
+
 /// An object's SQLite database.
 ///
 /// Counting (the basis of [`RowStats`]), per statement:
@@ -71,7 +82,13 @@ pub struct SqliteStorage {
     /// connection is nevertheless in autocommit, a handler's statement made SQLite roll the
     /// transaction back (see [`turn_is_open`](Self::turn_is_open)).
     host_tx: Cell<bool>,
+    /// The texts of a handler's `CREATE TABLE` statements left in the statement cache, with
+    /// the table each creates (see [`exec`](Storage::exec)); at most [`CACHED_CREATES`].
+    cached_creates: RefCell<Vec<(Box<str>, String)>>,
 }
+
+/// How many of a handler's `CREATE TABLE` texts stay cached (more are compiled every time).
+const CACHED_CREATES: usize = 32;
 
 impl SqliteStorage {
     /// Opens (creating if needed) a file-backed database in WAL mode.
@@ -110,8 +127,15 @@ impl SqliteStorage {
             read: Cell::new(0),
             written: Cell::new(0),
             costs: Default::default(),
-            privileged: RefCell::new(HOST_CONTROL.iter().map(|&t| t.into()).collect()),
+            privileged: RefCell::new(
+                HOST_CONTROL
+                    .iter()
+                    .chain([&REFERENCES_INTO_RUNTIME, &TABLE_EXISTS])
+                    .map(|&t| t.into())
+                    .collect(),
+            ),
             host_tx: Cell::new(false),
+            cached_creates: RefCell::default(),
         })
     }
 
@@ -255,9 +279,9 @@ impl SqliteStorage {
     }
 }
 
-/// Empties the statement cache on drop when a handler's `ALTER TABLE` or `CREATE TABLE` ran: a
-/// cached one must never be reused, since SQLite would recompile it while it runs (its schema
-/// changed, or was rolled back), after `no_runtime_name_or_reference` was decided for it.
+/// Empties the statement cache on drop when a handler's `ALTER TABLE` ran: a cached ALTER must
+/// never be reused, since SQLite would recompile it while it runs (its schema changed, or was
+/// rolled back), after `no_runtime_name_or_reference` was decided for it.
 struct FlushCacheIfAltered<'c>(&'c Connection, Cell<bool>);
 
 impl Drop for FlushCacheIfAltered<'_> {
@@ -268,30 +292,54 @@ impl Drop for FlushCacheIfAltered<'_> {
     }
 }
 
+/// A statement from the cache that goes back to it when dropped (also on an early return),
+/// unless `discard` was set: a handler's `CREATE TABLE` is compiled, and so checked, every time
+/// it runs (a cached one, recompiled by SQLite while it runs once the schema changed, would
+/// escape [`no_reference_into_runtime`](SqliteStorage::no_reference_into_runtime)); the rest
+/// of the cache stays.
+struct Cached<'c> {
+    stmt: Option<rusqlite::CachedStatement<'c>>,
+    discard: bool,
+}
+
+impl Drop for Cached<'_> {
+    fn drop(&mut self) {
+        if let Some(stmt) = self.stmt.take().filter(|_| self.discard) {
+            stmt.discard();
+        }
+    }
+}
+
 impl SqliteStorage {
     /// Each statement of `sql` in turn, stepped once (as rusqlite's `execute_batch`), a
-    /// handler's ALTER or CREATE TABLE under
-    /// [`no_runtime_name_or_reference`](Self::no_runtime_name_or_reference).
+    /// handler's ALTER TABLE under
+    /// [`no_runtime_name_or_reference`](Self::no_runtime_name_or_reference), its CREATE TABLE
+    /// under [`no_reference_into_runtime`](Self::no_reference_into_runtime) (each compiled
+    /// afresh: a batch does not use the statement cache).
     fn run_batch(&self, sql: &str) -> Result<(), StorageError> {
         let err = |e: rusqlite::Error| self.error(e, sql);
         let mut batch = rusqlite::Batch::new(&self.conn, sql);
         loop {
             self.turn_is_open(sql)?;
             self.guard.alters.store(false, Ordering::Release);
+            self.guard.take_created();
             let Some(mut stmt) = batch.next().map_err(err)? else {
                 return Ok(());
             };
             let mut step = || stmt.raw_query().next().map(drop).map_err(err);
             if self.guard.alters.swap(false, Ordering::AcqRel) {
                 self.no_runtime_name_or_reference(sql, step)?;
+            } else if let Some(table) = self.guard.take_created() {
+                let exists = self.table_exists(&table)?;
+                self.no_reference_into_runtime(&table, exists, sql, step)?;
             } else {
                 step()?;
             }
         }
     }
 
-    /// Runs a handler's `ALTER TABLE` or `CREATE TABLE` and undoes it when it gave a table a
-    /// runtime name or a foreign key to a runtime table.
+    /// Runs a handler's `ALTER TABLE` and undoes it when it gave a table a runtime name or a
+    /// foreign key to a runtime table.
     ///
     /// The authorizer is told which table `ALTER TABLE ... RENAME TO` renames, never the new
     /// name, and a table renamed into `__lmz_*` would be adopted by the runtime (its
@@ -324,32 +372,100 @@ impl SqliteStorage {
         } else {
             self.control("RELEASE lmz_alter")?;
         }
-        let refused = |name: &str, what: String| {
-            StorageError::new(
-                format!(
-                    "`{name}` belongs to the runtime: {} (refused: {what}; a handler may read \
-                     the runtime's __lmz_ tables but not change them)",
-                    runtime_tables::instead(name)
-                ),
-                sql,
-            )
-        };
         match added {
-            Some((name, None)) => Err(refused(&name, format!("ALTER TABLE ... RENAME TO {name}"))),
-            Some((child, Some(parent))) => Err(refused(
-                &parent,
-                format!(
-                    "a foreign key from {child} to {parent}, whose rows would block or hook \
-                     into the runtime's own writes"
-                ),
+            Some((name, None)) => Err(refused(
+                &name,
+                &format!("ALTER TABLE ... RENAME TO {name}"),
+                sql,
             )),
+            Some((child, Some(parent))) => Err(refused(&parent, &reference(&child, &parent), sql)),
             None => out,
         }
     }
 
+    /// Runs a handler's `CREATE TABLE` of `table` and undoes it when it gave `table` a foreign
+    /// key to a runtime table (why: [`no_runtime_name_or_reference`](Self::
+    /// no_runtime_name_or_reference)). Only `table` can have gained one, and a CREATE TABLE
+    /// cannot take a runtime name (the authorizer refuses it), so a read of `table`'s keys
+    /// after it ran does. When `table` exists (`exists`, read just before) the statement
+    /// creates nothing (`IF NOT EXISTS`, or it fails): it runs as it is (a table from before
+    /// this rule keeps its keys), the common case of a handler that makes sure of its schema
+    /// in every message.
+    fn no_reference_into_runtime<T>(
+        &self,
+        table: &str,
+        exists: bool,
+        sql: &str,
+        run: impl FnOnce() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        if exists {
+            return run();
+        }
+        self.control("SAVEPOINT lmz_alter")?;
+        let out = run();
+        let after = match &out {
+            Ok(_) => self.references_into_runtime(table),
+            Err(_) => Ok(Vec::new()),
+        };
+        let added = after.as_ref().ok().and_then(|a| a.first());
+        if out.is_err() || after.is_err() || added.is_some() {
+            self.control("ROLLBACK TO lmz_alter")?;
+        }
+        self.control("RELEASE lmz_alter")?;
+        match added {
+            Some(parent) => Err(refused(parent, &reference(table, parent), sql)),
+            None => after.and(out),
+        }
+    }
+
+    /// The runtime tables `table`'s foreign keys name, read with the check lifted.
+    fn references_into_runtime(&self, table: &str) -> Result<Vec<String>, StorageError> {
+        let _host = HostScope::enter(&self.guard);
+        let e = |e: rusqlite::Error| StorageError::new(e.to_string(), REFERENCES_INTO_RUNTIME);
+        let mut stmt = self
+            .conn
+            .prepare_cached(REFERENCES_INTO_RUNTIME)
+            .map_err(e)?;
+        let parents = stmt
+            .query_map([table], |r| r.get(0))
+            .map_err(e)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(e)?;
+        Ok(parents)
+    }
+
+    /// The table `sql` creates, when it is a handler's `CREATE TABLE` left in the cache.
+    fn cached_create(&self, sql: &str) -> Option<String> {
+        let creates = self.cached_creates.borrow();
+        let found = creates.iter().find(|(text, _)| **text == *sql);
+        found.map(|(_, table)| table.clone())
+    }
+
+    /// Remembers that `sql`, which creates `table`, stays in the cache; false when the list is
+    /// full (the statement is then not kept).
+    fn remember_create(&self, sql: &str, table: &str) -> bool {
+        let mut creates = self.cached_creates.borrow_mut();
+        if creates.iter().any(|(text, _)| **text == *sql) {
+            return true;
+        }
+        if creates.len() >= CACHED_CREATES {
+            return false;
+        }
+        creates.push((sql.into(), table.to_string()));
+        true
+    }
+
+    /// Whether `table` exists, read with the check lifted.
+    fn table_exists(&self, table: &str) -> Result<bool, StorageError> {
+        let _host = HostScope::enter(&self.guard);
+        let e = |e: rusqlite::Error| StorageError::new(e.to_string(), TABLE_EXISTS);
+        let mut stmt = self.conn.prepare_cached(TABLE_EXISTS).map_err(e)?;
+        stmt.exists([table]).map_err(e)
+    }
+
     /// The tables whose names start with `__lmz_` (any case), as `(name, None)`, and the
     /// foreign keys from any table to such a name, as `(table, Some(parent))`; read with the
-    /// check lifted. One pass over the schema (only after a handler's DDL).
+    /// check lifted. One pass over the schema (around a handler's ALTER TABLE only).
     fn runtime_footprint(&self) -> Result<Vec<(String, Option<String>)>, StorageError> {
         // `lower(substr(..))` rather than LIKE: a handler may make LIKE case-sensitive.
         const SQL: &str = "SELECT name, NULL FROM sqlite_schema WHERE type = 'table' \
@@ -367,6 +483,26 @@ impl SqliteStorage {
             .map_err(e)?;
         Ok(names)
     }
+}
+
+/// The refusal of a handler's statement that would give the runtime's table `name` to the
+/// handler (`what` it did).
+fn refused(name: &str, what: &str, sql: &str) -> StorageError {
+    StorageError::new(
+        format!(
+            "`{name}` belongs to the runtime: {} (refused: {what}; a handler may read the \
+             runtime's __lmz_ tables but not change them)",
+            runtime_tables::instead(name)
+        ),
+        sql,
+    )
+}
+
+fn reference(child: &str, parent: &str) -> String {
+    format!(
+        "a foreign key from {child} to {parent}, whose rows would block or hook into the \
+         runtime's own writes"
+    )
 }
 
 impl super::TxStorage for SqliteStorage {
@@ -487,20 +623,31 @@ impl Storage for SqliteStorage {
         let afresh = !in_scope && self.is_privileged(sql);
         self.guard.used_scope.store(false, Ordering::Release);
         self.guard.alters.store(false, Ordering::Release);
+        self.guard.take_created();
         let changes0 = self.conn.total_changes();
         // Declared before the statement, so dropped after it went back to the cache, also when
         // the statement fails.
         let altered = FlushCacheIfAltered(&self.conn, Cell::new(false));
         // The statement lives in this block: a cached one goes back to the cache at its end.
         let (columns, out) = {
-            let (mut cached, mut fresh);
+            let mut fresh;
+            let mut cached = Cached {
+                stmt: None,
+                discard: false,
+            };
             let stmt: &mut rusqlite::Statement<'_> = if afresh {
                 fresh = self.conn.prepare(sql).map_err(err)?;
                 &mut fresh
             } else {
-                cached = self.conn.prepare_cached(sql).map_err(err)?;
-                &mut cached
+                cached
+                    .stmt
+                    .insert(self.conn.prepare_cached(sql).map_err(err)?)
             };
+            // Compiled now, or found in the cache as a CREATE TABLE judged before.
+            let created = self
+                .guard
+                .take_created()
+                .or_else(|| self.cached_create(sql));
             if in_scope
                 && self.guard.used_scope.swap(false, Ordering::AcqRel)
                 && !self.is_privileged(sql)
@@ -533,6 +680,15 @@ impl Storage for SqliteStorage {
             let out = if self.guard.alters.swap(false, Ordering::AcqRel) {
                 altered.1.set(true);
                 self.no_runtime_name_or_reference(sql, run)?
+            } else if let Some(table) = &created {
+                let exists = self.table_exists(table)?;
+                // A CREATE TABLE that creates nothing stays cached (compiling it again in every
+                // message cost ten times the rest of a small message), remembered so that it
+                // is judged again whenever it comes from the cache: SQLite recompiles it
+                // while it runs once the schema changed, unseen. One that creates a table is
+                // compiled afresh next time.
+                cached.discard = !(exists && self.remember_create(sql, table));
+                self.no_reference_into_runtime(table, exists, sql, run)?
             } else {
                 run()?
             };

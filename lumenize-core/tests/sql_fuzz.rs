@@ -68,7 +68,7 @@
 //!   the handler, the runtime's writes it asked for included, ran in autocommit and was kept
 //!   even when the turn failed. Now refused until the host ends the turn
 //!   (`storage_authorizer::a_statement_that_rolls_back_the_turn_leaves_no_later_write`,
-//!   `storage_authorizer::a_handler_that_rolls_back_its_turn_keeps_nothing`).
+//!   `storage_authorizer::a_handler_that_rolls_back_its_turn_keeps_nothing`);
 //! - once this file asked the host's COMMIT to succeed whatever a message left (at first it
 //!   excused a failed commit on a deferred foreign key), shrunk to a trap on `h` and `DELETE
 //!   FROM h` (the handler's `hd` keeps a `DEFERRABLE INITIALLY DEFERRED` key to `h`): a message

@@ -548,3 +548,106 @@ fn the_runtimes_retry_path_still_writes_its_tables() {
         Some(1)
     );
 }
+
+/// SQLite enforces foreign keys here (rusqlite's bundled build turns them on, and a handler
+/// cannot turn them off inside its transaction). A handler's table with a foreign key to a
+/// runtime table would let the handler's rows block the runtime's own DELETE of a schedule
+/// ("FOREIGN KEY constraint failed"), hook the handler's triggers into it (`ON DELETE
+/// CASCADE`), or make every write of that table fail ("foreign key mismatch" when the key is
+/// not unique), rows or not. So such a foreign key is refused, in `CREATE TABLE` and `ALTER
+/// TABLE ... ADD COLUMN`, also to a runtime table not created yet; one between the handler's
+/// own tables is fine. (Found by `tests/sql_fuzz.rs`.)
+#[test]
+fn a_foreign_key_to_a_runtime_table_is_refused() {
+    let refused = [
+        ("CREATE TABLE c (x REFERENCES __lmz_alarms(id))", "__lmz_alarms"),
+        (
+            "CREATE TABLE c (x REFERENCES __lmz_alarms ON DELETE CASCADE)",
+            "__lmz_alarms",
+        ),
+        (
+            "create table c (x, foreign key (x) references \"__LMZ_KV\"(key) deferrable initially deferred)",
+            "__LMZ_KV",
+        ),
+        (
+            "CREATE TABLE c (x REFERENCES [__lmz_alarm_failures])",
+            "__lmz_alarm_failures",
+        ),
+        (
+            "ALTER TABLE t ADD COLUMN x REFERENCES __lmz_alarms(created_at)",
+            "__lmz_alarms",
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS c (x REFERENCES __lmz_fetch_poll_queue(id))",
+            "__lmz_fetch_poll_queue",
+        ),
+    ];
+    let schedule = |id: &str| {
+        format!(
+            "INSERT INTO __lmz_alarms (id, operation_chain, type, time, created_at) \
+             VALUES ('{id}', '[]', 'scheduled', 1, 1)"
+        )
+    };
+    for (sql, parent) in refused {
+        let db = storage();
+        db.as_runtime(|| db.exec(&schedule("s"), &[])).unwrap();
+        let before = runtime_objects(&db);
+        // Twice (the second may find a cached statement), and in a batch.
+        for _ in 0..2 {
+            let err = db.exec(sql, &[]).expect_err(sql).to_string();
+            assert!(
+                err.contains(&format!("`{parent}` belongs to the runtime"))
+                    && err.contains("foreign key"),
+                "{sql}: {err}"
+            );
+        }
+        let batch = format!("SELECT 1; {sql}");
+        db.exec_batch(&batch).expect_err(&batch);
+        assert_eq!(runtime_objects(&db), before, "{sql}: nothing was created");
+        // The runtime's own writes of its tables still work.
+        db.as_runtime(|| -> Result<(), lumenize_core::storage::StorageError> {
+            db.exec(&schedule("s2"), &[])?;
+            db.exec("DELETE FROM __lmz_alarms WHERE id = 's'", &[])?;
+            db.exec(
+                "INSERT INTO __lmz_alarm_failures VALUES ('f', '[]', 'scheduled', NULL, 1, 'e', 1)",
+                &[],
+            )?;
+            db.exec("DELETE FROM __lmz_alarm_failures", &[])?;
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{sql}: the runtime's write failed: {e}"));
+    }
+    // A `CREATE TABLE IF NOT EXISTS` that did nothing (its table was there) stays compiled in
+    // the statement cache; once the table is gone, the same text (recompiled by SQLite while
+    // it runs) is judged again.
+    let db = storage();
+    let sql = "CREATE TABLE IF NOT EXISTS c (x REFERENCES __lmz_alarms(id))";
+    db.exec("CREATE TABLE c (x)", &[]).unwrap();
+    for _ in 0..2 {
+        db.exec(sql, &[]).unwrap();
+    }
+    db.exec("DROP TABLE c", &[]).unwrap();
+    for _ in 0..2 {
+        let err = db.exec(sql, &[]).expect_err(sql).to_string();
+        assert!(err.contains("foreign key from c to __lmz_alarms"), "{err}");
+    }
+    let fks = db
+        .exec("SELECT count(*) FROM sqlite_schema WHERE name = 'c'", &[])
+        .unwrap();
+    assert_eq!(fks.scalar().and_then(SqlValue::as_i64), Some(0));
+    // Between the handler's own tables, foreign keys work as before.
+    let db = storage();
+    db.exec_batch(
+        "CREATE TABLE p (id INTEGER PRIMARY KEY); \
+         CREATE TABLE c (x REFERENCES p(id) ON DELETE CASCADE); \
+         ALTER TABLE t ADD COLUMN y REFERENCES p(id); \
+         INSERT INTO p VALUES (1); INSERT INTO c VALUES (1); DELETE FROM p;",
+    )
+    .unwrap();
+    let n = db.exec("SELECT count(*) FROM c", &[]).unwrap();
+    assert_eq!(n.scalar().and_then(SqlValue::as_i64), Some(0), "cascaded");
+    assert!(
+        db.exec("INSERT INTO c VALUES (5)", &[]).is_err(),
+        "enforced"
+    );
+}

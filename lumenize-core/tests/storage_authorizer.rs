@@ -350,3 +350,150 @@ fn file_backed_objects_keep_wal_and_refuse_mode_changes() {
     // Leaving WAL mode would have checkpointed and deleted the -wal file.
     assert!(wal.exists(), "still in WAL mode");
 }
+
+/// Statements that make SQLite itself roll back the whole transaction (the host's): a conflict
+/// resolved with ROLLBACK (`INSERT OR ROLLBACK`, `UPDATE OR ROLLBACK`, a column's `ON CONFLICT
+/// ROLLBACK`) or `RAISE(ROLLBACK)` in a trigger. No authorizer action names them.
+const ROLLS_BACK_THE_TURN: &[(&str, &str)] = &[
+    (
+        "CREATE TABLE u (a UNIQUE); INSERT INTO u VALUES (1);",
+        "INSERT OR ROLLBACK INTO u VALUES (1)",
+    ),
+    (
+        "CREATE TABLE u (a UNIQUE); INSERT INTO u VALUES (1), (2);",
+        "/* c */ update or rollback u set a = 1",
+    ),
+    (
+        "CREATE TABLE u (a UNIQUE ON CONFLICT ROLLBACK); INSERT INTO u VALUES (1);",
+        "INSERT INTO u VALUES (1)",
+    ),
+    (
+        "CREATE TABLE u (a); \
+         CREATE TRIGGER r AFTER INSERT ON u BEGIN SELECT RAISE(ROLLBACK, 'no'); END;",
+        "INSERT INTO u VALUES (2)",
+    ),
+];
+
+/// After such a statement the connection is in autocommit: before the fix, the handler's later
+/// statements (and the runtime's own writes it asked for) each committed at once, kept even
+/// though the turn then failed. They are refused until the host ends the turn; the host's
+/// savepoint and commit report that the transaction is gone, and nothing of the turn stays.
+#[test]
+fn a_statement_that_rolls_back_the_turn_leaves_no_later_write() {
+    use lumenize_core::storage::{Kv, TxStorage, KV_SCHEMA};
+    for (setup, sql) in ROLLS_BACK_THE_TURN {
+        let s = SqliteStorage::in_memory().unwrap();
+        s.exec_batch(setup).unwrap();
+        s.exec_batch("CREATE TABLE t (a)").unwrap();
+        s.as_runtime(|| s.exec_batch(KV_SCHEMA)).unwrap();
+        s.begin().unwrap();
+        let mut later = Vec::new();
+        let sp = s.savepoint(&mut || {
+            s.exec("INSERT INTO t VALUES ('before')", &[]).unwrap();
+            assert!(s.exec(sql, &[]).is_err(), "{sql}");
+            later.push(s.exec("INSERT INTO t VALUES ('after')", &[]).map(drop));
+            later.push(s.exec_batch("SELECT 1; INSERT INTO t VALUES ('batch')"));
+            later.push(Kv::new(&s).put_text("k", "v"));
+            true
+        });
+        let rows = |table: &str| {
+            let sql = format!("SELECT count(*) FROM {table}");
+            let n = s.connection().query_row(&sql, [], |r| r.get::<_, i64>(0));
+            n.unwrap()
+        };
+        assert_eq!(
+            (rows("t"), rows("__lmz_kv")),
+            (0, 0),
+            "{sql}: a later write stayed"
+        );
+        for r in later {
+            let e = r.expect_err(sql);
+            assert!(e.message.contains("rolled back"), "{sql}: {e}");
+        }
+        assert!(sp.is_err(), "{sql}: the savepoint reported nothing");
+        assert!(s.commit().is_err(), "{sql}: the commit reported nothing");
+        s.rollback().unwrap();
+        // The next turn runs normally.
+        s.begin().unwrap();
+        s.exec("INSERT INTO t VALUES ('next')", &[]).unwrap();
+        s.commit().unwrap();
+        assert_eq!(rows("t"), 1, "{sql}");
+    }
+}
+
+/// The same through a real object: the handler's write after the statement that rolled the
+/// turn back does not stay, and the turn fails.
+#[test]
+fn a_handler_that_rolls_back_its_turn_keeps_nothing() {
+    let rt = runtime();
+    let p = rt.object("PROBE", "rolls-back");
+    p.run(|_, ctx| {
+        ctx.sql()
+            .exec_batch("CREATE TABLE u (a UNIQUE); INSERT INTO u VALUES (1);")
+            .map_err(|e| ChainError::handler(e.to_string()))
+    })
+    .unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let turn = p.run(move |_, ctx| {
+        let bump = "INSERT INTO counters (name, n) VALUES (?1, 1)";
+        ctx.sql().exec(bump, &["before".into()]).unwrap();
+        let rolled = ctx.sql().exec("INSERT OR ROLLBACK INTO u VALUES (1)", &[]);
+        let after = ctx.sql().exec(bump, &["after".into()]);
+        log.lock()
+            .unwrap()
+            .extend([rolled.is_err(), after.is_err()]);
+        Ok(())
+    });
+    rt.settle(Duration::from_secs(5)).unwrap();
+    assert_eq!(count(&p, "before"), 0.0);
+    assert_eq!(
+        count(&p, "after"),
+        0.0,
+        "the write after the rollback stayed"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [true, true],
+        "both statements failed"
+    );
+    turn.expect_err("the turn cannot commit");
+}
+
+/// A message of a group that leaves a deferred foreign-key violation on its own tables
+/// (`PRAGMA defer_foreign_keys`, or a key declared `DEFERRABLE INITIALLY DEFERRED`) and
+/// succeeds: SQLite checks deferred keys only at the outermost COMMIT, so before the fix the
+/// group's commit failed, and with it every other message of the group. Its savepoint is now
+/// rolled back instead (the message fails alone), and the others commit.
+#[test]
+fn a_deferred_foreign_key_left_by_one_message_fails_only_that_message() {
+    use lumenize_core::storage::TxStorage;
+    for orphan in [
+        "PRAGMA defer_foreign_keys = ON; INSERT INTO child VALUES (99)",
+        "INSERT INTO lazy_child VALUES (99)",
+    ] {
+        let s = SqliteStorage::in_memory().unwrap();
+        s.exec_batch(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY); \
+             CREATE TABLE child (p REFERENCES parent(id)); \
+             CREATE TABLE lazy_child (p REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED); \
+             CREATE TABLE t (a);",
+        )
+        .unwrap();
+        let mut kept = Vec::new();
+        let tx = s.transaction(&mut || {
+            kept.push(s.savepoint(&mut || s.exec_batch("INSERT INTO t VALUES (1)").is_ok()));
+            kept.push(s.savepoint(&mut || {
+                s.exec_batch(&format!("INSERT INTO t VALUES (2); {orphan}"))
+                    .unwrap();
+                true
+            }));
+            kept.push(s.savepoint(&mut || s.exec_batch("INSERT INTO t VALUES (3)").is_ok()));
+            true
+        });
+        assert_eq!(tx, Ok(true), "{orphan}: the group's commit failed");
+        assert_eq!(kept, [Ok(true), Ok(false), Ok(true)], "{orphan}");
+        let n = s.exec("SELECT group_concat(a) FROM t", &[]).unwrap();
+        assert_eq!(n.scalar(), Some(&SqlValue::from("1,3")), "{orphan}");
+    }
+}

@@ -22,8 +22,13 @@ pub(super) struct Guard {
     /// `SqliteStorage::privileged`).
     pub(super) used_scope: AtomicBool,
     /// A handler's statement compiled since the flag was last cleared alters a table (it may
-    /// rename one: see `SqliteStorage::no_rename_into_runtime`).
+    /// rename one into the runtime's prefix, or give one a foreign key to a runtime table,
+    /// neither of which the authorizer is told: see
+    /// `SqliteStorage::no_runtime_name_or_reference`).
     pub(super) alters: AtomicBool,
+    /// The table a handler's statement compiled since the field was last taken creates (its
+    /// foreign keys are checked once it ran: see `SqliteStorage::no_reference_into_runtime`).
+    pub(super) creates: Mutex<Option<String>>,
 }
 
 impl Guard {
@@ -34,8 +39,16 @@ impl Guard {
         if let Ok(mut c) = self.compiled.lock() {
             c.note(&ctx.action);
         }
-        if matches!(ctx.action, AuthAction::AlterTable { .. }) && !runtime_tables::in_scope() {
-            self.alters.store(true, Ordering::Release);
+        match ctx.action {
+            AuthAction::AlterTable { .. } if !runtime_tables::in_scope() => {
+                self.alters.store(true, Ordering::Release);
+            }
+            AuthAction::CreateTable { table_name } if !runtime_tables::in_scope() => {
+                if let Ok(mut slot) = self.creates.lock() {
+                    *slot = Some(table_name.to_string());
+                }
+            }
+            _ => {}
         }
         let verdict = policy(&ctx).and_then(|()| match runtime_table_write(&ctx) {
             None => Ok(()),
@@ -60,6 +73,11 @@ impl Guard {
 
     pub(super) fn take_refusal(&self) -> Option<String> {
         self.refused.lock().ok().and_then(|mut slot| slot.take())
+    }
+
+    /// The table the statements compiled since the last call create (see `creates`).
+    pub(super) fn take_created(&self) -> Option<String> {
+        self.creates.lock().ok().and_then(|mut slot| slot.take())
     }
 }
 

@@ -37,6 +37,17 @@ const HOST_CONTROL: &[&str] = &[
     "ROLLBACK TO lmz_alter",
 ];
 
+/// The foreign keys of table `?1` to a runtime table (by the parent's name), read by the host
+/// with the check lifted and kept compiled, so its text is on the privileged list from the
+/// start (see [`HOST_CONTROL`]).
+const REFERENCES_INTO_RUNTIME: &str = "SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?1) \
+     WHERE lower(substr(\"table\", 1, 6)) = '__lmz_'";
+
+/// Whether table `?1` exists (names compare as SQLite compares them: ASCII case folded), read
+/// like [`REFERENCES_INTO_RUNTIME`].
+const TABLE_EXISTS: &str =
+    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE";
+
 /// An object's SQLite database.
 ///
 /// Counting (the basis of [`RowStats`]), per statement:
@@ -67,7 +78,17 @@ pub struct SqliteStorage {
     /// [`as_runtime`](Self::as_runtime): a list, searched by length first, costs a handler's
     /// statement less than hashing its text.
     privileged: RefCell<Vec<Box<str>>>,
+    /// The host began a transaction ([`begin`](Self::begin)) and has not ended it. If the
+    /// connection is nevertheless in autocommit, a handler's statement made SQLite roll the
+    /// transaction back (see [`turn_is_open`](Self::turn_is_open)).
+    host_tx: Cell<bool>,
+    /// The texts of a handler's `CREATE TABLE` statements left in the statement cache, with
+    /// the table each creates (see [`exec`](Storage::exec)); at most [`CACHED_CREATES`].
+    cached_creates: RefCell<Vec<(Box<str>, String)>>,
 }
+
+/// How many of a handler's `CREATE TABLE` texts stay cached (more are compiled every time).
+const CACHED_CREATES: usize = 32;
 
 impl SqliteStorage {
     /// Opens (creating if needed) a file-backed database in WAL mode.
@@ -106,23 +127,39 @@ impl SqliteStorage {
             read: Cell::new(0),
             written: Cell::new(0),
             costs: Default::default(),
-            privileged: RefCell::new(HOST_CONTROL.iter().map(|&t| t.into()).collect()),
+            privileged: RefCell::new(
+                HOST_CONTROL
+                    .iter()
+                    .chain([&REFERENCES_INTO_RUNTIME, &TABLE_EXISTS])
+                    .map(|&t| t.into())
+                    .collect(),
+            ),
+            host_tx: Cell::new(false),
+            cached_creates: RefCell::default(),
         })
     }
 
     /// Starts the handler's transaction (`BEGIN IMMEDIATE`: takes the write lock now, so a
     /// second connection to the same file can never interleave inside it).
     pub fn begin(&self) -> Result<(), StorageError> {
-        self.control("BEGIN IMMEDIATE")
+        self.control("BEGIN IMMEDIATE")?;
+        self.host_tx.set(true);
+        Ok(())
     }
 
-    /// Commits the handler's transaction.
+    /// Commits the handler's transaction. Fails when a handler's statement rolled it back.
     pub fn commit(&self) -> Result<(), StorageError> {
-        self.control("COMMIT")
+        let done = self.control("COMMIT");
+        // A failed COMMIT may leave the transaction open (SQLITE_BUSY): still the host's.
+        if self.conn.is_autocommit() {
+            self.host_tx.set(false);
+        }
+        done
     }
 
     /// Rolls the handler's transaction back (a no-op when none is open).
     pub fn rollback(&self) -> Result<(), StorageError> {
+        self.host_tx.set(false);
         if self.conn.is_autocommit() {
             return Ok(());
         }
@@ -212,6 +249,27 @@ impl SqliteStorage {
         super::write_cost::TableShape::read(&self.conn, table)
     }
 
+    /// Refuses every statement once a handler's statement rolled back the host's transaction.
+    ///
+    /// SQLite rolls the whole transaction back, not just the statement, on a conflict resolved
+    /// with ROLLBACK (`INSERT OR ROLLBACK`, a column's `ON CONFLICT ROLLBACK`) and on
+    /// `RAISE(ROLLBACK)` in a trigger; no authorizer action names either. The connection is
+    /// then in autocommit, so each later statement would commit at once, kept even when the
+    /// turn fails. Seen here as a state (the host's transaction is open, the connection is
+    /// not in one), whatever the statement was: until the host ends the turn, nothing runs,
+    /// the runtime's own writes included, and the host's commit (or savepoint) fails.
+    fn turn_is_open(&self, sql: &str) -> Result<(), StorageError> {
+        if self.host_tx.get() && self.conn.is_autocommit() {
+            return Err(StorageError::new(
+                "the turn's transaction was rolled back by an earlier statement (a conflict \
+                 resolved with ROLLBACK, or RAISE(ROLLBACK) in a trigger): nothing more runs \
+                 in this turn, which fails",
+                sql,
+            ));
+        }
+        Ok(())
+    }
+
     /// The error for a failed statement: the authorizer's reason when it refused it.
     fn error(&self, e: rusqlite::Error, sql: &str) -> StorageError {
         match self.guard.take_refusal() {
@@ -223,7 +281,7 @@ impl SqliteStorage {
 
 /// Empties the statement cache on drop when a handler's `ALTER TABLE` ran: a cached ALTER must
 /// never be reused, since SQLite would recompile it while it runs (its schema changed, or was
-/// rolled back), after `no_rename_into_runtime` was decided for it.
+/// rolled back), after `no_runtime_name_or_reference` was decided for it.
 struct FlushCacheIfAltered<'c>(&'c Connection, Cell<bool>);
 
 impl Drop for FlushCacheIfAltered<'_> {
@@ -234,45 +292,76 @@ impl Drop for FlushCacheIfAltered<'_> {
     }
 }
 
+/// A statement from the cache that goes back to it when dropped (also on an early return),
+/// unless `discard` was set: a handler's `CREATE TABLE` is compiled, and so checked, every time
+/// it runs (a cached one, recompiled by SQLite while it runs once the schema changed, would
+/// escape [`no_reference_into_runtime`](SqliteStorage::no_reference_into_runtime)); the rest
+/// of the cache stays.
+struct Cached<'c> {
+    stmt: Option<rusqlite::CachedStatement<'c>>,
+    discard: bool,
+}
+
+impl Drop for Cached<'_> {
+    fn drop(&mut self) {
+        if let Some(stmt) = self.stmt.take().filter(|_| self.discard) {
+            stmt.discard();
+        }
+    }
+}
+
 impl SqliteStorage {
     /// Each statement of `sql` in turn, stepped once (as rusqlite's `execute_batch`), a
-    /// handler's ALTER TABLE under [`no_rename_into_runtime`](Self::no_rename_into_runtime).
+    /// handler's ALTER TABLE under
+    /// [`no_runtime_name_or_reference`](Self::no_runtime_name_or_reference), its CREATE TABLE
+    /// under [`no_reference_into_runtime`](Self::no_reference_into_runtime) (each compiled
+    /// afresh: a batch does not use the statement cache).
     fn run_batch(&self, sql: &str) -> Result<(), StorageError> {
         let err = |e: rusqlite::Error| self.error(e, sql);
         let mut batch = rusqlite::Batch::new(&self.conn, sql);
         loop {
+            self.turn_is_open(sql)?;
             self.guard.alters.store(false, Ordering::Release);
+            self.guard.take_created();
             let Some(mut stmt) = batch.next().map_err(err)? else {
                 return Ok(());
             };
             let mut step = || stmt.raw_query().next().map(drop).map_err(err);
             if self.guard.alters.swap(false, Ordering::AcqRel) {
-                self.no_rename_into_runtime(sql, step)?;
+                self.no_runtime_name_or_reference(sql, step)?;
+            } else if let Some(table) = self.guard.take_created() {
+                let exists = self.table_exists(&table)?;
+                self.no_reference_into_runtime(&table, exists, sql, step)?;
             } else {
                 step()?;
             }
         }
     }
 
-    /// Runs a handler's `ALTER TABLE` and undoes it when it gave a table a runtime name.
+    /// Runs a handler's `ALTER TABLE` and undoes it when it gave a table a runtime name or a
+    /// foreign key to a runtime table.
     ///
     /// The authorizer is told which table `ALTER TABLE ... RENAME TO` renames, never the new
     /// name, and a table renamed into `__lmz_*` would be adopted by the runtime (its
     /// `CREATE TABLE IF NOT EXISTS` of a lazily created table would find it, rows and
-    /// triggers included). So the statement runs inside a savepoint, and the runtime-named
-    /// tables in the schema (not the statement's text) are compared before and after: a new
-    /// one rolls the savepoint back and refuses the statement.
-    fn no_rename_into_runtime<T>(
+    /// triggers included). Nor is it told a new column's `REFERENCES`: SQLite enforces foreign
+    /// keys here, so a handler's table referencing a runtime table would block the runtime's
+    /// own deletes, run the handler's triggers inside them (`ON DELETE CASCADE`), or fail
+    /// every write of that table ("foreign key mismatch"). So the statement runs inside a
+    /// savepoint, and the schema (not the statement's text) is compared before and after: a
+    /// new runtime-named table or a new foreign key to one rolls the savepoint back and
+    /// refuses the statement.
+    fn no_runtime_name_or_reference<T>(
         &self,
         sql: &str,
         run: impl FnOnce() -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        let before = self.runtime_table_names()?;
+        let before = self.runtime_footprint()?;
         self.control("SAVEPOINT lmz_alter")?;
         let out = run();
         let added = match &out {
             Ok(_) => self
-                .runtime_table_names()?
+                .runtime_footprint()?
                 .into_iter()
                 .find(|n| !before.contains(n)),
             Err(_) => None,
@@ -284,33 +373,136 @@ impl SqliteStorage {
             self.control("RELEASE lmz_alter")?;
         }
         match added {
-            Some(name) => Err(StorageError::new(
-                format!(
-                    "`{name}` belongs to the runtime: {} (refused: ALTER TABLE ... RENAME TO \
-                     {name}; a handler may read the runtime's __lmz_ tables but not change them)",
-                    runtime_tables::instead(&name)
-                ),
+            Some((name, None)) => Err(refused(
+                &name,
+                &format!("ALTER TABLE ... RENAME TO {name}"),
                 sql,
             )),
+            Some((child, Some(parent))) => Err(refused(&parent, &reference(&child, &parent), sql)),
             None => out,
         }
     }
 
-    /// The tables whose names start with `__lmz_` (any case), read with the check lifted.
-    fn runtime_table_names(&self) -> Result<Vec<String>, StorageError> {
+    /// Runs a handler's `CREATE TABLE` of `table` and undoes it when it gave `table` a foreign
+    /// key to a runtime table (why: [`no_runtime_name_or_reference`](Self::
+    /// no_runtime_name_or_reference)). Only `table` can have gained one, and a CREATE TABLE
+    /// cannot take a runtime name (the authorizer refuses it), so a read of `table`'s keys
+    /// after it ran does. When `table` exists (`exists`, read just before) the statement
+    /// creates nothing (`IF NOT EXISTS`, or it fails): it runs as it is (a table from before
+    /// this rule keeps its keys), the common case of a handler that makes sure of its schema
+    /// in every message.
+    fn no_reference_into_runtime<T>(
+        &self,
+        table: &str,
+        exists: bool,
+        sql: &str,
+        run: impl FnOnce() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        if exists {
+            return run();
+        }
+        self.control("SAVEPOINT lmz_alter")?;
+        let out = run();
+        let after = match &out {
+            Ok(_) => self.references_into_runtime(table),
+            Err(_) => Ok(Vec::new()),
+        };
+        let added = after.as_ref().ok().and_then(|a| a.first());
+        if out.is_err() || after.is_err() || added.is_some() {
+            self.control("ROLLBACK TO lmz_alter")?;
+        }
+        self.control("RELEASE lmz_alter")?;
+        match added {
+            Some(parent) => Err(refused(parent, &reference(table, parent), sql)),
+            None => after.and(out),
+        }
+    }
+
+    /// The runtime tables `table`'s foreign keys name, read with the check lifted.
+    fn references_into_runtime(&self, table: &str) -> Result<Vec<String>, StorageError> {
+        let _host = HostScope::enter(&self.guard);
+        let e = |e: rusqlite::Error| StorageError::new(e.to_string(), REFERENCES_INTO_RUNTIME);
+        let mut stmt = self
+            .conn
+            .prepare_cached(REFERENCES_INTO_RUNTIME)
+            .map_err(e)?;
+        let parents = stmt
+            .query_map([table], |r| r.get(0))
+            .map_err(e)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(e)?;
+        Ok(parents)
+    }
+
+    /// The table `sql` creates, when it is a handler's `CREATE TABLE` left in the cache.
+    fn cached_create(&self, sql: &str) -> Option<String> {
+        let creates = self.cached_creates.borrow();
+        let found = creates.iter().find(|(text, _)| **text == *sql);
+        found.map(|(_, table)| table.clone())
+    }
+
+    /// Remembers that `sql`, which creates `table`, stays in the cache; false when the list is
+    /// full (the statement is then not kept).
+    fn remember_create(&self, sql: &str, table: &str) -> bool {
+        let mut creates = self.cached_creates.borrow_mut();
+        if creates.iter().any(|(text, _)| **text == *sql) {
+            return true;
+        }
+        if creates.len() >= CACHED_CREATES {
+            return false;
+        }
+        creates.push((sql.into(), table.to_string()));
+        true
+    }
+
+    /// Whether `table` exists, read with the check lifted.
+    fn table_exists(&self, table: &str) -> Result<bool, StorageError> {
+        let _host = HostScope::enter(&self.guard);
+        let e = |e: rusqlite::Error| StorageError::new(e.to_string(), TABLE_EXISTS);
+        let mut stmt = self.conn.prepare_cached(TABLE_EXISTS).map_err(e)?;
+        stmt.exists([table]).map_err(e)
+    }
+
+    /// The tables whose names start with `__lmz_` (any case), as `(name, None)`, and the
+    /// foreign keys from any table to such a name, as `(table, Some(parent))`; read with the
+    /// check lifted. One pass over the schema (around a handler's ALTER TABLE only).
+    fn runtime_footprint(&self) -> Result<Vec<(String, Option<String>)>, StorageError> {
         // `lower(substr(..))` rather than LIKE: a handler may make LIKE case-sensitive.
-        const SQL: &str = "SELECT name FROM sqlite_schema WHERE type = 'table' \
-                           AND lower(substr(name, 1, 6)) = '__lmz_'";
+        const SQL: &str = "SELECT name, NULL FROM sqlite_schema WHERE type = 'table' \
+                           AND lower(substr(name, 1, 6)) = '__lmz_' \
+                           UNION SELECT m.name, f.\"table\" FROM sqlite_schema AS m, \
+                           pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' \
+                           AND lower(substr(f.\"table\", 1, 6)) = '__lmz_'";
         let _host = HostScope::enter(&self.guard);
         let e = |e: rusqlite::Error| StorageError::new(e.to_string(), SQL);
         let mut stmt = self.conn.prepare(SQL).map_err(e)?;
         let names = stmt
-            .query_map([], |r| r.get::<_, String>(0))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(e)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(e)?;
         Ok(names)
     }
+}
+
+/// The refusal of a handler's statement that would give the runtime's table `name` to the
+/// handler (`what` it did).
+fn refused(name: &str, what: &str, sql: &str) -> StorageError {
+    StorageError::new(
+        format!(
+            "`{name}` belongs to the runtime: {} (refused: {what}; a handler may read the \
+             runtime's __lmz_ tables but not change them)",
+            runtime_tables::instead(name)
+        ),
+        sql,
+    )
+}
+
+fn reference(child: &str, parent: &str) -> String {
+    format!(
+        "a foreign key from {child} to {parent}, whose rows would block or hook into the \
+         runtime's own writes"
+    )
 }
 
 impl super::TxStorage for SqliteStorage {
@@ -341,14 +533,17 @@ impl super::TxStorage for SqliteStorage {
 }
 
 impl SqliteStorage {
-    /// `SAVEPOINT`, the body, then `RELEASE` or `ROLLBACK TO` + `RELEASE`; `Err` when the
+    /// `SAVEPOINT`, the body, then `RELEASE` or `ROLLBACK TO` + `RELEASE` (also when the body
+    /// succeeded but left a deferred foreign key unresolved: `Ok(false)`); `Err` when the
     /// outer transaction is gone (SQLite rolls a whole transaction back on some errors, such
-    /// as a full disk) or a control statement failed.
+    /// as a full disk, and on a handler's `OR ROLLBACK` or `RAISE(ROLLBACK)`) or a control
+    /// statement failed.
     fn run_savepoint(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
         if !self.in_transaction() {
             return Err(StorageError::new("no transaction is open", "SAVEPOINT"));
         }
         self.control("SAVEPOINT lmz_msg")?;
+        let owed_before = self.unresolved_foreign_keys();
         let keep = body();
         if !self.in_transaction() {
             return Err(StorageError::new(
@@ -356,6 +551,11 @@ impl SqliteStorage {
                 "RELEASE lmz_msg",
             ));
         }
+        // A deferred foreign key the message left unresolved (`PRAGMA defer_foreign_keys`, a
+        // key declared `DEFERRABLE INITIALLY DEFERRED`) is checked only by the group's COMMIT,
+        // which would then fail every message of the group: the message fails alone instead
+        // (rolling back to its savepoint also restores SQLite's count of them).
+        let keep = keep && (owed_before || !self.unresolved_foreign_keys());
         if keep {
             self.control("RELEASE lmz_msg")?;
         } else {
@@ -363,6 +563,27 @@ impl SqliteStorage {
             self.control("RELEASE lmz_msg")?;
         }
         Ok(keep)
+    }
+}
+
+impl SqliteStorage {
+    /// Whether a foreign key is left unresolved in the open transaction (a deferred one, which
+    /// SQLite checks only at COMMIT): SQLite's `SQLITE_DBSTATUS_DEFERRED_FKS`, a counter read.
+    fn unresolved_foreign_keys(&self) -> bool {
+        use rusqlite::ffi;
+        let (mut current, mut highwater) = (0, 0);
+        // SAFETY: the handle is this open connection's, used on the thread that owns `self`
+        // (`SqliteStorage` is not `Sync`); the call reads one counter into two local ints.
+        let rc = unsafe {
+            ffi::sqlite3_db_status(
+                self.conn.handle(),
+                ffi::SQLITE_DBSTATUS_DEFERRED_FKS,
+                &mut current,
+                &mut highwater,
+                0,
+            )
+        };
+        rc == ffi::SQLITE_OK && current > 0
     }
 }
 
@@ -392,6 +613,7 @@ fn from_ref(v: ValueRef<'_>) -> SqlValue {
 
 impl Storage for SqliteStorage {
     fn exec(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
+        self.turn_is_open(sql)?;
         self.guard.take_refusal();
         let err = |e: rusqlite::Error| self.error(e, sql);
         self.take_compiled();
@@ -401,20 +623,31 @@ impl Storage for SqliteStorage {
         let afresh = !in_scope && self.is_privileged(sql);
         self.guard.used_scope.store(false, Ordering::Release);
         self.guard.alters.store(false, Ordering::Release);
+        self.guard.take_created();
         let changes0 = self.conn.total_changes();
         // Declared before the statement, so dropped after it went back to the cache, also when
         // the statement fails.
         let altered = FlushCacheIfAltered(&self.conn, Cell::new(false));
         // The statement lives in this block: a cached one goes back to the cache at its end.
         let (columns, out) = {
-            let (mut cached, mut fresh);
+            let mut fresh;
+            let mut cached = Cached {
+                stmt: None,
+                discard: false,
+            };
             let stmt: &mut rusqlite::Statement<'_> = if afresh {
                 fresh = self.conn.prepare(sql).map_err(err)?;
                 &mut fresh
             } else {
-                cached = self.conn.prepare_cached(sql).map_err(err)?;
-                &mut cached
+                cached
+                    .stmt
+                    .insert(self.conn.prepare_cached(sql).map_err(err)?)
             };
+            // Compiled now, or found in the cache as a CREATE TABLE judged before.
+            let created = self
+                .guard
+                .take_created()
+                .or_else(|| self.cached_create(sql));
             if in_scope
                 && self.guard.used_scope.swap(false, Ordering::AcqRel)
                 && !self.is_privileged(sql)
@@ -446,7 +679,16 @@ impl Storage for SqliteStorage {
             };
             let out = if self.guard.alters.swap(false, Ordering::AcqRel) {
                 altered.1.set(true);
-                self.no_rename_into_runtime(sql, run)?
+                self.no_runtime_name_or_reference(sql, run)?
+            } else if let Some(table) = &created {
+                let exists = self.table_exists(table)?;
+                // A CREATE TABLE that creates nothing stays cached (compiling it again in every
+                // message cost ten times the rest of a small message), remembered so that it
+                // is judged again whenever it comes from the cache: SQLite recompiles it
+                // while it runs once the schema changed, unseen. One that creates a table is
+                // compiled afresh next time.
+                cached.discard = !(exists && self.remember_create(sql, table));
+                self.no_reference_into_runtime(table, exists, sql, run)?
             } else {
                 run()?
             };

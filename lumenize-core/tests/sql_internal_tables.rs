@@ -420,6 +420,32 @@ fn the_runtimes_cached_statements_do_not_lend_their_privilege() {
     assert_eq!(pending(&o), 0);
 }
 
+/// `SqliteStorage::as_runtime` lends the runtime's privilege to that storage's own
+/// connection, not to whatever runs on the thread meanwhile: a handler that makes a database
+/// of its own cannot lend it to the object's.
+#[test]
+fn a_storage_of_the_handlers_own_lends_no_privilege_to_the_objects() {
+    let (rt, _clock) = runtime(None);
+    let o = origin(&rt);
+    let scheduled = o.run(|_, ctx| Ok(schedule_in(ctx, "kept"))).unwrap();
+    let err = o
+        .run(|_, ctx| {
+            let own = SqliteStorage::in_memory().map_err(|e| ChainError::handler(e.to_string()))?;
+            Ok(own
+                .as_runtime(|| ctx.sql().exec("DELETE FROM __lmz_alarms", &[]))
+                .map_err(|e| e.to_string()))
+        })
+        .unwrap()
+        .unwrap_err();
+    assert!(err.contains("belongs to the runtime"), "{err}");
+    assert_eq!(pending(&o), 1, "{scheduled} is still pending");
+    // The storage's own connection still gets it (what hosts and benchmarks use it for).
+    let db = storage();
+    let other = storage();
+    assert!(other.as_runtime(|| db.exec(SCHEDULE_ROW, &[])).is_err());
+    db.as_runtime(|| db.exec(SCHEDULE_ROW, &[])).unwrap();
+}
+
 fn schedule_in(ctx: &Ctx<'_>, tag: &str) -> String {
     ctx.alarms()
         .schedule(

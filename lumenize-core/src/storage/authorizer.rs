@@ -12,6 +12,8 @@ use std::sync::Mutex;
 /// State shared with the authorizer callback (which SQLite requires to be `Send + 'static`).
 #[derive(Default)]
 pub(super) struct Guard {
+    /// The connection's id for the runtime's scope (`runtime_tables::scope_id`).
+    pub(super) scope: u64,
     /// True only while the host runs its own transaction-control statement.
     pub(super) host: AtomicBool,
     /// Why the statement being compiled was refused (the first refused action).
@@ -40,10 +42,10 @@ impl Guard {
             c.note(&ctx.action);
         }
         match ctx.action {
-            AuthAction::AlterTable { .. } if !runtime_tables::in_scope() => {
+            AuthAction::AlterTable { .. } if !runtime_tables::in_scope(self.scope) => {
                 self.alters.store(true, Ordering::Release);
             }
-            AuthAction::CreateTable { table_name } if !runtime_tables::in_scope() => {
+            AuthAction::CreateTable { table_name } if !runtime_tables::in_scope(self.scope) => {
                 if let Ok(mut slot) = self.creates.lock() {
                     *slot = Some(table_name.to_string());
                 }
@@ -54,7 +56,7 @@ impl Guard {
             None => Ok(()),
             // The runtime's own statement (never a trigger body: the runtime creates none, so
             // any trigger is a handler's, and its body gets a handler's rights).
-            Some(_) if ctx.accessor.is_none() && runtime_tables::in_scope() => {
+            Some(_) if ctx.accessor.is_none() && runtime_tables::in_scope(self.scope) => {
                 self.used_scope.store(true, Ordering::Release);
                 Ok(())
             }

@@ -11,15 +11,23 @@
 //! Natively the authorizer of [`SqliteStorage`](super::sqlite::SqliteStorage) enforces it:
 //! every action that writes, creates, drops or alters such an object (or puts an index,
 //! trigger or view under such a name, or on such a table) is refused unless
-//! 1. the statement is being compiled inside [`RuntimeSql`]'s scope on this thread, and
+//! 1. the statement is being compiled inside the runtime's scope on this thread, for this
+//!    connection: [`RuntimeSql`]'s (any connection), or
+//!    [`SqliteStorage::as_runtime`](super::sqlite::SqliteStorage::as_runtime)'s (that
+//!    storage's own connection only), and
 //! 2. the action is not reached through a trigger body (SQLite names the trigger as the
 //!    action's accessor): the runtime creates no triggers, so any trigger is a handler's,
 //!    and the privilege never extends to what a handler wrote.
 //!
 //! Why a handler cannot enter the scope: the flag is a private thread-local of this module;
-//! the only code that sets it is [`RuntimeSql`], which is crate-private (a handler cannot
-//! name it) and only runs one statement of `&'static str` text (the runtime's constants,
-//! never text a handler supplied) with it set, calling back into nothing. Public functions
+//! the code that sets it for any connection is [`RuntimeSql`], which is crate-private (a
+//! handler cannot name it) and only runs one statement of `&'static str` text (the runtime's
+//! constants, never text a handler supplied) with it set, calling back into nothing.
+//! `SqliteStorage::as_runtime` is public (hosts and benchmarks own their storage) and runs
+//! any closure, so it lends the privilege to its own connection only: a handler, which holds
+//! the object's storage as `&dyn Storage`, can make a database of its own and call it, but
+//! the object's connection is not in that scope (it was, while the flag was one bit per
+//! thread: `a_storage_of_the_handlers_own_lends_no_privilege_to_the_objects`). Public functions
 //! that use it ([`Kv`](super::Kv), [`init_schema`](crate::alarms::init_schema),
 //! [`Alarms`](crate::alarms::Alarms), and the host's alarm steps in
 //! [`alarms::fire`](crate::alarms::fire), which take the turn's `Ctx`) are the runtime's own
@@ -38,16 +46,30 @@ use std::cell::Cell;
 /// The prefix of the runtime's own tables, indexes and triggers.
 pub(crate) const PREFIX: &str = "__lmz_";
 
+/// The scope's value for "every connection" ([`RuntimeSql`]); `0` is "none", and any other
+/// value is the one connection that may use it (a connection's [`scope_id`]).
+const ANY: u64 = u64::MAX;
+
 thread_local! {
-    /// True while [`RuntimeSql`] runs one of the runtime's statements on this thread.
-    static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+    /// Which connection may use the runtime's privilege on this thread now: `0` none, [`ANY`]
+    /// every one, else a connection's [`scope_id`].
+    static IN_RUNTIME: Cell<u64> = const { Cell::new(0) };
 }
 
-/// True while the runtime runs one of its own statements on this thread (read by the
-/// native authorizer while it compiles that statement).
+/// A fresh id for a connection, never `0` or [`ANY`] (a process would need 2^64 connections
+/// to wrap).
 #[cfg_attr(not(feature = "native"), allow(dead_code))]
-pub(crate) fn in_scope() -> bool {
-    IN_RUNTIME.with(Cell::get)
+pub(crate) fn scope_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// True while the runtime runs one of its own statements on this thread with connection `id`
+/// (read by the native authorizer while it compiles that statement).
+#[cfg_attr(not(feature = "native"), allow(dead_code))]
+pub(crate) fn in_scope(id: u64) -> bool {
+    let v = IN_RUNTIME.with(Cell::get);
+    v == ANY || (v != 0 && v == id)
 }
 
 /// True when `name` belongs to the runtime (`__lmz_` in any case).
@@ -72,11 +94,11 @@ pub(crate) fn instead(name: &str) -> &'static str {
 }
 
 /// Sets the flag for its lifetime and restores what was there (also on unwind).
-struct Scope(bool);
+struct Scope(u64);
 
 impl Scope {
-    fn enter() -> Scope {
-        Scope(IN_RUNTIME.with(|f| f.replace(true)))
+    fn enter(to: u64) -> Scope {
+        Scope(IN_RUNTIME.with(|f| f.replace(to)))
     }
 }
 
@@ -102,22 +124,22 @@ impl RuntimeSql<'_> {
         sql: &'static str,
         params: &[SqlValue],
     ) -> Result<Rows, StorageError> {
-        let _scope = Scope::enter();
+        let _scope = Scope::enter(ANY);
         self.0.exec(sql, params)
     }
 
     /// [`Storage::exec_batch`] of the runtime's schema, allowed to create its tables.
     pub(crate) fn exec_batch(&self, sql: &'static str) -> Result<(), StorageError> {
-        let _scope = Scope::enter();
+        let _scope = Scope::enter(ANY);
         self.0.exec_batch(sql)
     }
 }
 
-/// For hosts that own a [`SqliteStorage`](super::sqlite::SqliteStorage) (never a handler,
-/// which holds only `&dyn Storage`): runs `body` with the runtime's privilege.
+/// For hosts that own a [`SqliteStorage`](super::sqlite::SqliteStorage): runs `body` with
+/// the runtime's privilege for the connection whose [`scope_id`] is `id`, and no other.
 #[cfg(feature = "native")]
-pub(crate) fn as_runtime<R>(body: impl FnOnce() -> R) -> R {
-    let _scope = Scope::enter();
+pub(crate) fn as_runtime<R>(id: u64, body: impl FnOnce() -> R) -> R {
+    let _scope = Scope::enter(id);
     body()
 }
 
@@ -138,13 +160,25 @@ mod tests {
 
     #[test]
     fn the_scope_is_restored_on_unwind() {
-        assert!(!in_scope());
+        assert!(!in_scope(7));
         let r = std::panic::catch_unwind(|| {
-            let _s = Scope::enter();
-            assert!(in_scope());
+            let _s = Scope::enter(ANY);
+            assert!(in_scope(7));
             panic!("inside");
         });
         assert!(r.is_err());
-        assert!(!in_scope());
+        assert!(!in_scope(7));
+    }
+
+    #[test]
+    fn a_connections_scope_is_its_own() {
+        let (a, b) = (scope_id(), scope_id());
+        let _s = Scope::enter(a);
+        assert!(in_scope(a) && !in_scope(b));
+        {
+            let _inner = Scope::enter(ANY);
+            assert!(in_scope(b));
+        }
+        assert!(!in_scope(b), "the outer scope is back");
     }
 }

@@ -118,7 +118,10 @@ impl SqliteStorage {
         // should an action slip past the authorizer.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
             .map_err(|e| StorageError::new(e.to_string(), "SQLITE_DBCONFIG_DEFENSIVE"))?;
-        let guard = Arc::new(Guard::default());
+        let guard = Arc::new(Guard {
+            scope: runtime_tables::scope_id(),
+            ..Guard::default()
+        });
         let hook = guard.clone();
         conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(ctx)));
         Ok(SqliteStorage {
@@ -190,10 +193,12 @@ impl SqliteStorage {
             .map_err(|e| StorageError::new(e.to_string(), sql))
     }
 
-    /// Runs `body` with the runtime's right to write its own `__lmz_*` tables, for the host
-    /// that owns this storage (tests that plant rows an older version wrote, benchmarks that
-    /// compare against raw rusqlite). Handlers cannot call it: they hold only `&dyn Storage`
-    /// ([`Ctx::sql`](crate::context::Ctx::sql)), which has no way back to this type.
+    /// Runs `body` with the runtime's right to write its own `__lmz_*` tables *on this
+    /// storage's connection*, for the host that owns this storage (tests that plant rows an
+    /// older version wrote, benchmarks that compare against raw rusqlite). A handler holds
+    /// the object's storage only as `&dyn Storage` ([`Ctx::sql`](crate::context::Ctx::sql)),
+    /// which has no way back to this type; a storage it makes of its own lends nothing to the
+    /// object's, whatever `body` runs.
     ///
     /// Statements `body` compiles through [`connection`](Self::connection) are compiled with
     /// the privilege, so the statement cache is emptied afterwards: no such statement can be
@@ -206,7 +211,7 @@ impl SqliteStorage {
     /// db.as_runtime(|| db.exec_batch(KV_SCHEMA)).unwrap();
     /// ```
     pub fn as_runtime<R>(&self, body: impl FnOnce() -> R) -> R {
-        let out = super::runtime_tables::as_runtime(body);
+        let out = super::runtime_tables::as_runtime(self.guard.scope, body);
         self.conn.flush_prepared_statement_cache();
         out
     }
@@ -617,7 +622,7 @@ impl Storage for SqliteStorage {
         self.guard.take_refusal();
         let err = |e: rusqlite::Error| self.error(e, sql);
         self.take_compiled();
-        let in_scope = runtime_tables::in_scope();
+        let in_scope = runtime_tables::in_scope(self.guard.scope);
         // A statement cached with the runtime's privilege must not run outside its scope:
         // compile that text afresh, so the authorizer judges it (and refuses it).
         let afresh = !in_scope && self.is_privileged(sql);

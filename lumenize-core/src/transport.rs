@@ -191,8 +191,9 @@ pub struct Delivery {
     pub outcome: Result<String, String>,
 }
 
-/// How a host moves messages between objects. Hosts call [`Transport::send`] only after the
-/// sending handler's transaction committed (the output gate).
+/// What a turn asks of the host's message routing: whether an address exists. Hosts send the
+/// messages a turn queued ([`Outgoing`]) only after its transaction committed (the output
+/// gate), each with its own routing; this trait is only the check `call_raw` makes at once.
 pub trait Transport {
     /// True when `to` names something registered (a known binding of the right kind). Checked
     /// synchronously by `call_raw`, so a typo fails at once instead of timing out later.

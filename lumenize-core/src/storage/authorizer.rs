@@ -26,10 +26,10 @@ pub(super) struct Guard {
     /// A handler's statement compiled since the flag was last cleared alters a table (it may
     /// rename one into the runtime's prefix, or give one a foreign key to a runtime table,
     /// neither of which the authorizer is told: see
-    /// `SqliteStorage::no_runtime_name_or_reference`).
+    /// `handler_ddl::DdlCheck::no_runtime_name_or_reference`).
     pub(super) alters: AtomicBool,
     /// The table a handler's statement compiled since the field was last taken creates (its
-    /// foreign keys are checked once it ran: see `SqliteStorage::no_reference_into_runtime`).
+    /// foreign keys are checked once it ran: see `handler_ddl::DdlCheck::no_reference_into_runtime`).
     pub(super) creates: Mutex<Option<String>>,
 }
 

@@ -21,7 +21,9 @@
 //! Refused with a [`StorageError`] that names the kind of statement:
 //! - **transaction control**: `BEGIN`, `COMMIT`/`END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`,
 //!   `ROLLBACK TO`: every handler already runs in one transaction, committed when it succeeds
-//!   and rolled back when it fails (with the messages it queued);
+//!   and rolled back when it fails (with the messages it queued). A statement that makes
+//!   SQLite roll that transaction back itself (`INSERT OR ROLLBACK`, a column's `ON CONFLICT
+//!   ROLLBACK`, `RAISE(ROLLBACK)` in a trigger) fails the turn, and nothing more runs in it;
 //! - **other databases**: `ATTACH`, `DETACH`, and temporary tables, indexes, views and triggers
 //!   (`CREATE TEMP ...`, `temp.` names): an object reaches only its own database;
 //! - **connection settings**: every other PRAGMA (`journal_mode`, `locking_mode`,
@@ -36,7 +38,9 @@
 //!   (`SELECT`, joins, views over them, `PRAGMA table_info`), but `INSERT`/`UPDATE`/`DELETE`
 //!   on them, `DROP`/`ALTER TABLE` of them, creating an index or trigger on them, and
 //!   creating or dropping a table, view, index or trigger under such a name (also `ALTER
-//!   TABLE t RENAME TO __lmz_x`) are refused with an error naming the table and what to use instead
+//!   TABLE t RENAME TO __lmz_x`), and a foreign key from a handler's table to one of them
+//!   (`CREATE TABLE`, `ALTER TABLE … ADD COLUMN … REFERENCES`: its rows would block or hook
+//!   into the runtime's own writes) are refused with an error naming the table and what to use instead
 //!   ([`Ctx::alarms`](crate::context::Ctx::alarms), [`Ctx::kv`](crate::context::Ctx::kv)). A
 //!   trigger on a handler's own table whose body writes one may be created, but a statement
 //!   that fires it is refused. A handler's own index or trigger on them (made before these
@@ -50,10 +54,14 @@
 //! The check is not a reading of the text: natively it is SQLite's authorizer
 //! (`sqlite3_set_authorizer`, see [`sqlite::SqliteStorage`]), consulted for every action of
 //! every statement as SQLite compiles it, so comments, case and batches (`exec_batch("SELECT 1;
-//! COMMIT")`) change nothing. One rule needs more than the authorizer: SQLite tells it which
-//! table `ALTER TABLE ... RENAME TO` renames but not the new name, so a handler's `ALTER TABLE`
-//! runs inside a savepoint and is undone and refused when the schema then holds a table under
-//! `__lmz_` that it did not hold before (the schema is compared, not the text). On Cloudflare
+//! COMMIT")`) change nothing. Two rules need more than the authorizer, which SQLite does not
+//! tell the new name of `ALTER TABLE ... RENAME TO` nor the `REFERENCES` of a new table or
+//! column: a handler's `ALTER TABLE`, and its `CREATE TABLE` of a table that does not exist
+//! yet, run inside a savepoint and are undone and refused when the schema then holds a table
+//! under `__lmz_`, or a foreign key into one, that it did not hold before (the schema is
+//! compared, not the text: `handler_ddl`). And a message of a group that leaves a deferred
+//! foreign key unresolved fails alone, rolled back to its savepoint, rather than failing the
+//! group's COMMIT for every message. On Cloudflare
 //! workerd's own authorizer refuses the same set, except the rule on the runtime's tables.
 //!
 //! # Limitation on Cloudflare: the runtime's tables are not protected there
@@ -69,6 +77,8 @@
 
 #[cfg(feature = "native")]
 mod authorizer;
+#[cfg(feature = "native")]
+mod handler_ddl;
 pub(crate) mod runtime_tables;
 #[cfg(feature = "native")]
 #[cfg_attr(docsrs, doc(cfg(feature = "native")))]

@@ -12,6 +12,10 @@
 //! a handler cannot reach the scope: the crate-private module `storage::runtime_tables`).
 
 use super::authorizer::{Guard, HostScope};
+use super::handler_ddl::{
+    Cached, CachedCreates, DdlCheck, FlushCacheIfAltered, HostControl, REFERENCES_INTO_RUNTIME,
+    TABLE_EXISTS,
+};
 use super::runtime_tables;
 use super::{RowStats, Rows, SqlValue, Storage, StorageError};
 use rusqlite::config::DbConfig;
@@ -36,17 +40,6 @@ const HOST_CONTROL: &[&str] = &[
     "RELEASE lmz_alter",
     "ROLLBACK TO lmz_alter",
 ];
-
-/// The foreign keys of table `?1` to a runtime table (by the parent's name), read by the host
-/// with the check lifted and kept compiled, so its text is on the privileged list from the
-/// start (see [`HOST_CONTROL`]).
-const REFERENCES_INTO_RUNTIME: &str = "SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?1) \
-     WHERE lower(substr(\"table\", 1, 6)) = '__lmz_'";
-
-/// Whether table `?1` exists (names compare as SQLite compares them: ASCII case folded), read
-/// like [`REFERENCES_INTO_RUNTIME`].
-const TABLE_EXISTS: &str =
-    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE";
 
 /// An object's SQLite database.
 ///
@@ -83,12 +76,9 @@ pub struct SqliteStorage {
     /// transaction back (see [`turn_is_open`](Self::turn_is_open)).
     host_tx: Cell<bool>,
     /// The texts of a handler's `CREATE TABLE` statements left in the statement cache, with
-    /// the table each creates (see [`exec`](Storage::exec)); at most [`CACHED_CREATES`].
-    cached_creates: RefCell<Vec<(Box<str>, String)>>,
+    /// the table each creates (see [`exec`](Storage::exec)); a bounded list ([`CachedCreates`]).
+    cached_creates: CachedCreates,
 }
-
-/// How many of a handler's `CREATE TABLE` texts stay cached (more are compiled every time).
-const CACHED_CREATES: usize = 32;
 
 impl SqliteStorage {
     /// Opens (creating if needed) a file-backed database in WAL mode.
@@ -138,7 +128,7 @@ impl SqliteStorage {
                     .collect(),
             ),
             host_tx: Cell::new(false),
-            cached_creates: RefCell::default(),
+            cached_creates: CachedCreates::default(),
         })
     }
 
@@ -224,6 +214,11 @@ impl SqliteStorage {
         &self.conn
     }
 
+    /// The checks around a handler's `CREATE TABLE` and `ALTER TABLE` on this connection.
+    fn ddl(&self) -> DdlCheck<'_> {
+        DdlCheck::new(&self.conn, &self.guard, self)
+    }
+
     /// Whether `sql` is the text of a statement compiled with the runtime's privilege.
     fn is_privileged(&self, sql: &str) -> bool {
         self.privileged
@@ -284,42 +279,11 @@ impl SqliteStorage {
     }
 }
 
-/// Empties the statement cache on drop when a handler's `ALTER TABLE` ran: a cached ALTER must
-/// never be reused, since SQLite would recompile it while it runs (its schema changed, or was
-/// rolled back), after `no_runtime_name_or_reference` was decided for it.
-struct FlushCacheIfAltered<'c>(&'c Connection, Cell<bool>);
-
-impl Drop for FlushCacheIfAltered<'_> {
-    fn drop(&mut self) {
-        if self.1.get() {
-            self.0.flush_prepared_statement_cache();
-        }
-    }
-}
-
-/// A statement from the cache that goes back to it when dropped (also on an early return),
-/// unless `discard` was set: a handler's `CREATE TABLE` is compiled, and so checked, every time
-/// it runs (a cached one, recompiled by SQLite while it runs once the schema changed, would
-/// escape [`no_reference_into_runtime`](SqliteStorage::no_reference_into_runtime)); the rest
-/// of the cache stays.
-struct Cached<'c> {
-    stmt: Option<rusqlite::CachedStatement<'c>>,
-    discard: bool,
-}
-
-impl Drop for Cached<'_> {
-    fn drop(&mut self) {
-        if let Some(stmt) = self.stmt.take().filter(|_| self.discard) {
-            stmt.discard();
-        }
-    }
-}
-
 impl SqliteStorage {
     /// Each statement of `sql` in turn, stepped once (as rusqlite's `execute_batch`), a
     /// handler's ALTER TABLE under
-    /// [`no_runtime_name_or_reference`](Self::no_runtime_name_or_reference), its CREATE TABLE
-    /// under [`no_reference_into_runtime`](Self::no_reference_into_runtime) (each compiled
+    /// [`no_runtime_name_or_reference`](DdlCheck::no_runtime_name_or_reference), its CREATE TABLE
+    /// under [`no_reference_into_runtime`](DdlCheck::no_reference_into_runtime) (each compiled
     /// afresh: a batch does not use the statement cache).
     fn run_batch(&self, sql: &str) -> Result<(), StorageError> {
         let err = |e: rusqlite::Error| self.error(e, sql);
@@ -333,181 +297,22 @@ impl SqliteStorage {
             };
             let mut step = || stmt.raw_query().next().map(drop).map_err(err);
             if self.guard.alters.swap(false, Ordering::AcqRel) {
-                self.no_runtime_name_or_reference(sql, step)?;
+                self.ddl().no_runtime_name_or_reference(sql, step)?;
             } else if let Some(table) = self.guard.take_created() {
-                let exists = self.table_exists(&table)?;
-                self.no_reference_into_runtime(&table, exists, sql, step)?;
+                let exists = self.ddl().table_exists(&table)?;
+                self.ddl()
+                    .no_reference_into_runtime(&table, exists, sql, step)?;
             } else {
                 step()?;
             }
         }
     }
-
-    /// Runs a handler's `ALTER TABLE` and undoes it when it gave a table a runtime name or a
-    /// foreign key to a runtime table.
-    ///
-    /// The authorizer is told which table `ALTER TABLE ... RENAME TO` renames, never the new
-    /// name, and a table renamed into `__lmz_*` would be adopted by the runtime (its
-    /// `CREATE TABLE IF NOT EXISTS` of a lazily created table would find it, rows and
-    /// triggers included). Nor is it told a new column's `REFERENCES`: SQLite enforces foreign
-    /// keys here, so a handler's table referencing a runtime table would block the runtime's
-    /// own deletes, run the handler's triggers inside them (`ON DELETE CASCADE`), or fail
-    /// every write of that table ("foreign key mismatch"). So the statement runs inside a
-    /// savepoint, and the schema (not the statement's text) is compared before and after: a
-    /// new runtime-named table or a new foreign key to one rolls the savepoint back and
-    /// refuses the statement.
-    fn no_runtime_name_or_reference<T>(
-        &self,
-        sql: &str,
-        run: impl FnOnce() -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
-        let before = self.runtime_footprint()?;
-        self.control("SAVEPOINT lmz_alter")?;
-        let out = run();
-        let added = match &out {
-            Ok(_) => self
-                .runtime_footprint()?
-                .into_iter()
-                .find(|n| !before.contains(n)),
-            Err(_) => None,
-        };
-        if out.is_err() || added.is_some() {
-            self.control("ROLLBACK TO lmz_alter")?;
-            self.control("RELEASE lmz_alter")?;
-        } else {
-            self.control("RELEASE lmz_alter")?;
-        }
-        match added {
-            Some((name, None)) => Err(refused(
-                &name,
-                &format!("ALTER TABLE ... RENAME TO {name}"),
-                sql,
-            )),
-            Some((child, Some(parent))) => Err(refused(&parent, &reference(&child, &parent), sql)),
-            None => out,
-        }
-    }
-
-    /// Runs a handler's `CREATE TABLE` of `table` and undoes it when it gave `table` a foreign
-    /// key to a runtime table (why: [`no_runtime_name_or_reference`](Self::
-    /// no_runtime_name_or_reference)). Only `table` can have gained one, and a CREATE TABLE
-    /// cannot take a runtime name (the authorizer refuses it), so a read of `table`'s keys
-    /// after it ran does. When `table` exists (`exists`, read just before) the statement
-    /// creates nothing (`IF NOT EXISTS`, or it fails): it runs as it is (a table from before
-    /// this rule keeps its keys), the common case of a handler that makes sure of its schema
-    /// in every message.
-    fn no_reference_into_runtime<T>(
-        &self,
-        table: &str,
-        exists: bool,
-        sql: &str,
-        run: impl FnOnce() -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
-        if exists {
-            return run();
-        }
-        self.control("SAVEPOINT lmz_alter")?;
-        let out = run();
-        let after = match &out {
-            Ok(_) => self.references_into_runtime(table),
-            Err(_) => Ok(Vec::new()),
-        };
-        let added = after.as_ref().ok().and_then(|a| a.first());
-        if out.is_err() || after.is_err() || added.is_some() {
-            self.control("ROLLBACK TO lmz_alter")?;
-        }
-        self.control("RELEASE lmz_alter")?;
-        match added {
-            Some(parent) => Err(refused(parent, &reference(table, parent), sql)),
-            None => after.and(out),
-        }
-    }
-
-    /// The runtime tables `table`'s foreign keys name, read with the check lifted.
-    fn references_into_runtime(&self, table: &str) -> Result<Vec<String>, StorageError> {
-        let _host = HostScope::enter(&self.guard);
-        let e = |e: rusqlite::Error| StorageError::new(e.to_string(), REFERENCES_INTO_RUNTIME);
-        let mut stmt = self
-            .conn
-            .prepare_cached(REFERENCES_INTO_RUNTIME)
-            .map_err(e)?;
-        let parents = stmt
-            .query_map([table], |r| r.get(0))
-            .map_err(e)?
-            .collect::<Result<Vec<String>, _>>()
-            .map_err(e)?;
-        Ok(parents)
-    }
-
-    /// The table `sql` creates, when it is a handler's `CREATE TABLE` left in the cache.
-    fn cached_create(&self, sql: &str) -> Option<String> {
-        let creates = self.cached_creates.borrow();
-        let found = creates.iter().find(|(text, _)| **text == *sql);
-        found.map(|(_, table)| table.clone())
-    }
-
-    /// Remembers that `sql`, which creates `table`, stays in the cache; false when the list is
-    /// full (the statement is then not kept).
-    fn remember_create(&self, sql: &str, table: &str) -> bool {
-        let mut creates = self.cached_creates.borrow_mut();
-        if creates.iter().any(|(text, _)| **text == *sql) {
-            return true;
-        }
-        if creates.len() >= CACHED_CREATES {
-            return false;
-        }
-        creates.push((sql.into(), table.to_string()));
-        true
-    }
-
-    /// Whether `table` exists, read with the check lifted.
-    fn table_exists(&self, table: &str) -> Result<bool, StorageError> {
-        let _host = HostScope::enter(&self.guard);
-        let e = |e: rusqlite::Error| StorageError::new(e.to_string(), TABLE_EXISTS);
-        let mut stmt = self.conn.prepare_cached(TABLE_EXISTS).map_err(e)?;
-        stmt.exists([table]).map_err(e)
-    }
-
-    /// The tables whose names start with `__lmz_` (any case), as `(name, None)`, and the
-    /// foreign keys from any table to such a name, as `(table, Some(parent))`; read with the
-    /// check lifted. One pass over the schema (around a handler's ALTER TABLE only).
-    fn runtime_footprint(&self) -> Result<Vec<(String, Option<String>)>, StorageError> {
-        // `lower(substr(..))` rather than LIKE: a handler may make LIKE case-sensitive.
-        const SQL: &str = "SELECT name, NULL FROM sqlite_schema WHERE type = 'table' \
-                           AND lower(substr(name, 1, 6)) = '__lmz_' \
-                           UNION SELECT m.name, f.\"table\" FROM sqlite_schema AS m, \
-                           pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' \
-                           AND lower(substr(f.\"table\", 1, 6)) = '__lmz_'";
-        let _host = HostScope::enter(&self.guard);
-        let e = |e: rusqlite::Error| StorageError::new(e.to_string(), SQL);
-        let mut stmt = self.conn.prepare(SQL).map_err(e)?;
-        let names = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(e)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(e)?;
-        Ok(names)
-    }
 }
 
-/// The refusal of a handler's statement that would give the runtime's table `name` to the
-/// handler (`what` it did).
-fn refused(name: &str, what: &str, sql: &str) -> StorageError {
-    StorageError::new(
-        format!(
-            "`{name}` belongs to the runtime: {} (refused: {what}; a handler may read the \
-             runtime's __lmz_ tables but not change them)",
-            runtime_tables::instead(name)
-        ),
-        sql,
-    )
-}
-
-fn reference(child: &str, parent: &str) -> String {
-    format!(
-        "a foreign key from {child} to {parent}, whose rows would block or hook into the \
-         runtime's own writes"
-    )
+impl HostControl for SqliteStorage {
+    fn control(&self, sql: &'static str) -> Result<(), StorageError> {
+        SqliteStorage::control(self, sql)
+    }
 }
 
 impl super::TxStorage for SqliteStorage {
@@ -652,7 +457,7 @@ impl Storage for SqliteStorage {
             let created = self
                 .guard
                 .take_created()
-                .or_else(|| self.cached_create(sql));
+                .or_else(|| self.cached_creates.get(sql));
             if in_scope
                 && self.guard.used_scope.swap(false, Ordering::AcqRel)
                 && !self.is_privileged(sql)
@@ -684,16 +489,17 @@ impl Storage for SqliteStorage {
             };
             let out = if self.guard.alters.swap(false, Ordering::AcqRel) {
                 altered.1.set(true);
-                self.no_runtime_name_or_reference(sql, run)?
+                self.ddl().no_runtime_name_or_reference(sql, run)?
             } else if let Some(table) = &created {
-                let exists = self.table_exists(table)?;
+                let exists = self.ddl().table_exists(table)?;
                 // A CREATE TABLE that creates nothing stays cached (compiling it again in every
                 // message cost ten times the rest of a small message), remembered so that it
                 // is judged again whenever it comes from the cache: SQLite recompiles it
                 // while it runs once the schema changed, unseen. One that creates a table is
                 // compiled afresh next time.
-                cached.discard = !(exists && self.remember_create(sql, table));
-                self.no_reference_into_runtime(table, exists, sql, run)?
+                cached.discard = !(exists && self.cached_creates.remember(sql, table));
+                self.ddl()
+                    .no_reference_into_runtime(table, exists, sql, run)?
             } else {
                 run()?
             };

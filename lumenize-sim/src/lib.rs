@@ -121,7 +121,7 @@ pub mod trace;
 
 use sha2::{Digest, Sha256};
 
-/// A deliberately broken rule, to prove the simulator catches it. The first three are the
+/// A deliberately broken rule, to prove the simulator catches it. The first six are the
 /// turn engine's own (`lumenize-core` feature `sim-mutants`, selected per thread); the others
 /// break the simulator's host and the result path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -138,6 +138,12 @@ pub enum Mutant {
     /// Engine: when a group's shared commit fails, the messages whose savepoints were kept
     /// still release their outboxes (group commit without the output gate).
     GroupOutputsBeforeCommit,
+    /// Engine: a failed COMMIT is taken for a clean rollback (the slot is rewound in memory,
+    /// not re-read): only a lying commit shows it.
+    FailedCommitRewinds,
+    /// Engine: an alarm step whose claim turn's COMMIT failed records the schedule as failed
+    /// (finding 4 put back): only a lying commit shows it.
+    FailureAfterUnknownCommit,
     /// Host: a committed turn's alarm change is never pushed to the platform alarm.
     LostAlarmChange,
     /// Result path: the executor's result reads the timeout alarm instead of claiming it
@@ -156,6 +162,8 @@ impl Mutant {
             Mutant::OutboxBeforeCommit => Some(M::OutboxBeforeCommit),
             Mutant::StaleAlarmSlot => Some(M::StaleAlarmSlot),
             Mutant::GroupOutputsBeforeCommit => Some(M::GroupOutputsBeforeCommit),
+            Mutant::FailedCommitRewinds => Some(M::FailedCommitRewinds),
+            Mutant::FailureAfterUnknownCommit => Some(M::FailureAfterUnknownCommit),
             Mutant::None
             | Mutant::LostAlarmChange
             | Mutant::UnclaimedResult

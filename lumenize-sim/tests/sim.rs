@@ -43,6 +43,8 @@ fn every_mutant_is_caught_within_a_thousand_seeds() {
         Mutant::OutboxBeforeCommit,
         Mutant::StaleAlarmSlot,
         Mutant::GroupOutputsBeforeCommit,
+        Mutant::FailedCommitRewinds,
+        Mutant::FailureAfterUnknownCommit,
         Mutant::LostAlarmChange,
         Mutant::UnclaimedResult,
         Mutant::LostAccounting,

@@ -100,6 +100,10 @@ enum Ev {
     ClockJump {
         ms: i64,
     },
+    /// The clock the objects read goes back (the queue's time does not).
+    ClockBack {
+        ms: i64,
+    },
     Heal,
     StopCrons,
 }
@@ -223,7 +227,11 @@ pub struct Stats {
 
 /// One seed's simulation.
 pub struct Sim {
+    /// The queue's time (true time; forward clock jumps move it).
     now: i64,
+    /// What the clock the objects read (and alarms are armed in) is off from `now`: the sum
+    /// of the backward jumps so far (zero or negative).
+    skew: i64,
     seq: u64,
     queue: BinaryHeap<Entry>,
     objs: Vec<Obj>,
@@ -283,6 +291,7 @@ impl Sim {
         };
         let mut sim = Sim {
             now: EPOCH_MS,
+            skew: 0,
             seq: 0,
             queue: BinaryHeap::new(),
             objs: Vec::new(),
@@ -375,6 +384,12 @@ impl Sim {
             let ms = wl.range(1, sim.faults.max_jump_ms);
             sim.push(at, Ev::ClockJump { ms });
         }
+        // Drawn after everything else, so the older workload and faults are unchanged.
+        for _ in 0..sim.faults.back_jumps {
+            let at = EPOCH_MS + wl.range(0, HORIZON_MS);
+            let ms = wl.range(1, sim.faults.max_back_ms);
+            sim.push(at, Ev::ClockBack { ms });
+        }
         let (h, s) = (sim.horizon, sim.stop_at);
         sim.push(h, Ev::Heal);
         sim.push(s, Ev::StopCrons);
@@ -424,6 +439,11 @@ impl Sim {
             seq: self.seq,
             ev,
         });
+    }
+
+    /// The clock the objects read: the queue's time, less the backward jumps so far.
+    fn clock(&self) -> i64 {
+        self.now + self.skew
     }
 
     fn fault(&mut self, rate: u32) -> bool {
@@ -509,6 +529,14 @@ impl Sim {
                 self.trace
                     .line(format_args!("{} clock jumps {ms} ms", self.now));
                 self.now += ms;
+            }
+            Ev::ClockBack { ms } => {
+                self.skew -= ms;
+                self.trace.line(format_args!(
+                    "{} clock goes back {ms} ms (reads {})",
+                    self.now,
+                    self.clock()
+                ));
             }
             Ev::Heal => {
                 self.trace
@@ -792,7 +820,7 @@ impl Sim {
         self.stats.turns += 1;
         self.touched.push(oi);
         let crash = self.arm_turn(oi);
-        let now = self.now;
+        let now = self.clock();
         let clock = move || now;
         let env = TurnEnv::new(&Known, &clock);
         let Some(engine) = self.objs[oi].engine.as_mut() else {
@@ -931,7 +959,9 @@ impl Sim {
         obj.gen += 1;
         let gen = obj.gen;
         if let Some(t) = at {
-            let when = t.max(self.now);
+            // Armed by the clock, counted in the queue's time (as a monotonic timer): a clock
+            // that goes back later makes it fire before its time by the clock.
+            let when = t.saturating_sub(self.skew).max(self.now);
             self.push(when, Ev::Timer { obj: oi, gen });
         }
     }
@@ -940,12 +970,14 @@ impl Sim {
         self.objs[oi].timer = None;
         self.touched.push(oi);
         if !self.ensure_open(oi) {
-            let at = self.now + OPEN_RETRY_MS;
+            let at = self.clock() + OPEN_RETRY_MS;
             self.timer_set(oi, Some(at));
             return;
         }
+        // By the clock, which may have gone back since the alarm was armed: then nothing
+        // is due yet, and the slot is re-armed.
         // Unknown (a storage fault): one step, as `TurnEngine::alarm` takes.
-        let due = fire::due_count(&*self.objs[oi].disk, self.now).unwrap_or(1);
+        let due = fire::due_count(&*self.objs[oi].disk, self.clock()).unwrap_or(1);
         // As `TurnEngine::alarm`: a slot that could not be re-read gets one step, which
         // re-reads it.
         let known = self.objs[oi]
@@ -953,21 +985,25 @@ impl Sim {
             .as_ref()
             .is_some_and(|e| e.armed_is_known());
         let due = if known { due } else { due.max(1) };
+        // The `trusted-alarm` mutant: the alarm fired, so its schedule "must" be due.
+        let trusted = self.mutant == Mutant::TrustedAlarm;
+        let due = if trusted { due.max(1) } else { due };
         self.trace.line(format_args!(
             "{} alarm {} due {due}",
             self.now, self.objs[oi].label
         ));
-        self.run_alarms(oi, due as usize);
+        self.run_alarms(oi, due as usize, trusted);
     }
 
     /// Runs up to `limit` due schedules one engine step at a time (`TurnEngine::fire_next`),
-    /// so the seed can crash the object between any two of them.
-    fn run_alarms(&mut self, oi: usize, limit: usize) {
+    /// so the seed can crash the object between any two of them (`ignore_time`: the earliest
+    /// schedules whatever their time, only for the `trusted-alarm` mutant).
+    fn run_alarms(&mut self, oi: usize, limit: usize, ignore_time: bool) {
         for _ in 0..limit {
             self.stats.turns += 1;
             self.touched.push(oi);
             let crash = self.arm_turn(oi);
-            let now = self.now;
+            let now = self.clock();
             // A lying claim turn loses its outbox: remember what it was about.
             let claims = if self.objs[oi].disk.will_lie() {
                 self.objs[oi].disk.first_due(now)
@@ -979,7 +1015,7 @@ impl Sim {
             let Some(engine) = self.objs[oi].engine.as_mut() else {
                 return;
             };
-            let mut step = engine.fire_next(&env, false);
+            let mut step = engine.fire_next(&env, ignore_time);
             self.account(oi, step.outputs());
             self.objs[oi].disk.disarm();
             let obs = take_observations();
@@ -1086,7 +1122,7 @@ impl Sim {
             ..ExecutorExt::default()
         };
         let (result, out) = {
-            let now = self.now;
+            let now = self.clock();
             let clock = move || now;
             let env = TurnEnv::new(&Known, &clock).with_ext(&ext);
             let factory = |_: &Ctx<'_>| -> Box<dyn Dispatch> { Box::new(SimExecutor) };

@@ -48,6 +48,7 @@ fn every_mutant_is_caught_within_a_thousand_seeds() {
         Mutant::LostAlarmChange,
         Mutant::UnclaimedResult,
         Mutant::LostAccounting,
+        Mutant::TrustedAlarm,
     ] {
         let at = caught_at(mutant, 1_000);
         assert!(at.is_some(), "{mutant:?} was not caught in 1,000 seeds");

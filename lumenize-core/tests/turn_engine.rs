@@ -67,6 +67,16 @@ impl Probe {
         }
         Ok(())
     }
+    fn arm_cron(&mut self, ctx: &Ctx<'_>, expr: String) -> Result<(), String> {
+        ctx.alarms()
+            .schedule_with_id(
+                "cron",
+                expr.as_str(),
+                ctn().call("put", vec![Value::from("ticked")]),
+            )
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
     fn cancel_then_fail(&mut self, ctx: &Ctx<'_>, id: String) -> Result<(), String> {
         ctx.alarms()
             .cancel_schedule(&id)
@@ -85,6 +95,7 @@ lumenize_core::handlers!(Probe {
     boom(why: String),
     cancel_then_fail(id: String),
     arm_many(n: f64),
+    arm_cron(expr: String),
 });
 
 /// Knows every address (the engine only asks whether `call_raw` may queue).
@@ -577,7 +588,9 @@ fn a_slot_left_unknown_is_reread_in_the_next_turn_before_it_can_flush() {
         &chain("arm", vec![Value::from(at as f64), "put".into()]),
     );
     assert!(t.result().is_err());
-    assert_eq!(t.outputs().alarm_change(), None);
+    // Not the slot (unknown): a retry, 2 s later.
+    let retry = Some(Some(T0 + 2_000));
+    assert_eq!(t.outputs().alarm_change(), retry);
     assert_eq!(mirror(&e), Some(at), "the write did commit");
 
     // The re-read inside the next turn fails: that turn fails, nothing is flushed.
@@ -586,7 +599,7 @@ fn a_slot_left_unknown_is_reread_in_the_next_turn_before_it_can_flush() {
     let t = e.call(&env, &chain("put", vec!["a".into()]));
     assert!(t.result().is_err());
     assert!(!kv_has(&e, "a"));
-    assert_eq!(t.outputs().alarm_change(), None);
+    assert_eq!(t.outputs().alarm_change(), retry);
     assert_eq!(mirror(&e), Some(at));
 
     // The re-read succeeds: the host learns the committed alarm.
@@ -594,6 +607,80 @@ fn a_slot_left_unknown_is_reread_in_the_next_turn_before_it_can_flush() {
     assert!(t.result().is_ok(), "{:?}", t.result());
     assert_eq!(t.outputs().alarm_change(), Some(Some(at)));
     assert_eq!((e.armed(), mirror(&e)), (Some(at), Some(at)));
+}
+
+/// Found by the simulator's lying commits (seed 19): an alarm step's claim turn whose COMMIT
+/// wrote and then reported failure had its schedule recorded as failed. But the continuation
+/// had run and committed, and so had the cron's move to its next time: the failure record
+/// backed the cron off to 2 s later, so it fired again before its next time (and a failure
+/// was counted against a schedule that had not failed). An unknown commit outcome is a storage
+/// fault: the step stops and retries after the backoff, and the retry finds what committed.
+#[test]
+fn a_fired_schedule_whose_commit_reports_failure_is_not_recorded_as_failed() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(Faulty::new(), &built);
+    let now = Cell::new(T0);
+    let clock = || now.get();
+    let env = TurnEnv::new(&Everywhere, &clock);
+    const EVERY_5S: &str = "*/5 * * * * *";
+    let t = e.call(&env, &chain("arm_cron", vec![EVERY_5S.into()]));
+    assert!(t.result().is_ok(), "{:?}", t.result());
+    let first = lumenize_core::alarms::next_cron_time(EVERY_5S, T0).unwrap();
+    let next = lumenize_core::alarms::next_cron_time(EVERY_5S, first).unwrap();
+
+    now.set(first);
+    e.storage().lying_commit.set(true);
+    let step = e.fire_next(&env, false);
+    assert!(kv_has(&e, "ticked"), "the continuation committed");
+    assert!(step.failures().is_empty(), "{:?}", step.failures());
+    assert_eq!(mirror(&e), Some(next), "the cron moved to its next time");
+    assert_eq!(e.armed(), Some(next));
+    // Stopped at the fault; the retry is not before the cron's next time.
+    let retry = step.retry_at().expect("a retry after the fault");
+    assert!(step.fault().is_some());
+    assert_eq!(step.outputs().alarm_change(), Some(Some(retry)));
+    now.set(retry);
+    let run = e.alarm(&env);
+    assert!(run.ran().is_empty() && run.failures().is_empty());
+    assert_eq!(run.outputs().alarm_change(), Some(Some(next)));
+}
+
+/// Found by the simulator's lying commits with `--reload-faults`: a COMMIT that wrote a
+/// schedule, then reported failure, and the re-read of the slot after it failed. The slot
+/// kept the value from before the turn (none), the host was told no change, so no alarm was
+/// armed: the committed schedule fired only if another message reached the object first
+/// (never, for a simple fetch whose executor call was in the lost outbox). The host is now
+/// told to arm a retry, which re-reads the slot and re-arms it.
+#[test]
+fn a_schedule_committed_by_a_lying_commit_fires_even_if_the_slot_cannot_be_reread() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(Faulty::new(), &built);
+    let now = Cell::new(T0);
+    let clock = || now.get();
+    let env = TurnEnv::new(&Everywhere, &clock);
+    let at = T0 + 5_000;
+    e.storage().lying_commit.set(true);
+    e.storage().fail_outside.set(true);
+    let t = e.call(
+        &env,
+        &chain("arm", vec![Value::from(at as f64), "put".into()]),
+    );
+    assert!(t.result().is_err());
+    assert_eq!(mirror(&e), Some(at), "the write did commit");
+    assert!(!e.armed_is_known());
+    // No other message comes: only the platform alarm can bring the object back.
+    let Some(Some(retry)) = t.outputs().alarm_change() else {
+        panic!("no alarm armed: {:?}", t.outputs().alarm_change());
+    };
+    assert!(retry <= at, "retry at {retry}, after the schedule at {at}");
+    now.set(retry);
+    let run = e.alarm(&env);
+    assert!(e.armed_is_known());
+    assert_eq!(run.outputs().alarm_change(), Some(Some(at)));
+    now.set(at);
+    let run = e.alarm(&env);
+    assert_eq!(run.ran().len(), 1);
+    assert!(kv_has(&e, "fired"));
 }
 
 fn ok_count(turns: &[lumenize_core::turn::Turn<Option<String>>]) -> Vec<bool> {
@@ -814,6 +901,46 @@ mod mutants {
         let second = e.alarm(&env);
         assert_eq!((first.ran().len(), second.ran().len()), (1, 1));
         assert_eq!(first.ran(), second.ran());
+    }
+
+    #[test]
+    fn failed_commit_rewinds_forgets_what_a_lying_commit_wrote() {
+        let built = Rc::new(Cell::new(0));
+        let mut e = open(Faulty::new(), &built);
+        let now = || T0;
+        let env = TurnEnv::new(&Everywhere, &now);
+        let at = T0 + 1_000;
+        let c = chain("arm", vec![Value::from(at as f64), "put".into()]);
+        e.storage().lying_commit.set(true);
+        let t = with(Mutant::FailedCommitRewinds, || e.call(&env, &c));
+        assert!(t.result().is_err());
+        assert_eq!((e.armed(), mirror(&e)), (None, Some(at)));
+        // The real rule re-reads what the lying COMMIT wrote.
+        e.storage().lying_commit.set(true);
+        let t = e.call(&env, &c);
+        assert!(t.result().is_err());
+        assert_eq!((e.armed(), mirror(&e)), (Some(at), Some(at)));
+    }
+
+    #[test]
+    fn failure_after_unknown_commit_backs_off_a_cron_that_ran() {
+        let built = Rc::new(Cell::new(0));
+        let mut e = open(Faulty::new(), &built);
+        let now = Cell::new(T0);
+        let clock = || now.get();
+        let env = TurnEnv::new(&Everywhere, &clock);
+        let _ = e.call(&env, &chain("arm_cron", vec!["*/5 * * * * *".into()]));
+        now.set(T0 + 5_000);
+        e.storage().lying_commit.set(true);
+        let step = with(Mutant::FailureAfterUnknownCommit, || {
+            e.fire_next(&env, false)
+        });
+        assert_eq!(step.failures().len(), 1);
+        assert_eq!(
+            mirror(&e),
+            Some(T0 + 7_000),
+            "backed off before its next time"
+        );
     }
 
     #[test]

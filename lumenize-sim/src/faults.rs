@@ -40,6 +40,8 @@ pub struct Faults {
     pub stmt_fail_ppm: u32,
     /// Per turn: its COMMIT fails.
     pub commit_fail_ppm: u32,
+    /// Per turn: its COMMIT commits, then reports failure (a lying commit).
+    pub commit_lie_ppm: u32,
     /// Per open: the open (schema setup) fails.
     pub open_fail_ppm: u32,
     /// Per turn: the disk becomes full (writes fail) for up to `disk_full_ms`.
@@ -50,6 +52,10 @@ pub struct Faults {
     pub clock_jumps: u32,
     /// The largest jump, ms.
     pub max_jump_ms: i64,
+    /// Clock jumps backward during the run.
+    pub back_jumps: u32,
+    /// The largest backward jump, ms.
+    pub max_back_ms: i64,
     /// Per continuation tag: the continuation fails the first time it runs.
     pub flaky_ppm: u32,
     /// Messages to one object arriving within this many ms of the first are run as one
@@ -68,32 +74,25 @@ impl Faults {
 
     /// The rates of one seed.
     pub fn pick(rng: &mut Rng) -> Faults {
-        let mut rate = |max: u32| {
-            if rng.below(4) == 0 {
-                0
-            } else {
-                rng.below(u64::from(max) + 1) as u32
-            }
-        };
         let mut f = Faults {
-            delay_ppm: rate(100_000),
-            loss_ppm: rate(50_000),
-            dup_ppm: rate(50_000),
-            exec_fail_ppm: rate(50_000),
-            exec_slow_ppm: rate(50_000),
-            exec_hang_ppm: rate(30_000),
-            exec_twice_ppm: rate(50_000),
-            ep_timeout_ppm: rate(100_000),
-            ep_refused_ppm: rate(100_000),
-            ep_huge_ppm: rate(50_000),
-            ep_status_ppm: rate(100_000),
-            crash_ppm: rate(20_000),
-            stmt_fail_ppm: rate(30_000),
-            commit_fail_ppm: rate(20_000),
-            open_fail_ppm: rate(200_000),
-            disk_full_ppm: rate(5_000),
-            flaky_ppm: rate(100_000),
-            clock_jumps: rate(3),
+            delay_ppm: rate(rng, 100_000),
+            loss_ppm: rate(rng, 50_000),
+            dup_ppm: rate(rng, 50_000),
+            exec_fail_ppm: rate(rng, 50_000),
+            exec_slow_ppm: rate(rng, 50_000),
+            exec_hang_ppm: rate(rng, 30_000),
+            exec_twice_ppm: rate(rng, 50_000),
+            ep_timeout_ppm: rate(rng, 100_000),
+            ep_refused_ppm: rate(rng, 100_000),
+            ep_huge_ppm: rate(rng, 50_000),
+            ep_status_ppm: rate(rng, 100_000),
+            crash_ppm: rate(rng, 20_000),
+            stmt_fail_ppm: rate(rng, 30_000),
+            commit_fail_ppm: rate(rng, 20_000),
+            open_fail_ppm: rate(rng, 200_000),
+            disk_full_ppm: rate(rng, 5_000),
+            flaky_ppm: rate(rng, 100_000),
+            clock_jumps: rate(rng, 3),
             ..Faults::default()
         };
         f.jitter_ms = rng.range(1, 50);
@@ -101,7 +100,20 @@ impl Faults {
         f.disk_full_ms = rng.range(10, 3_000);
         f.max_jump_ms = rng.range(1_000, 60_000);
         f.group_ms = rng.range(0, 20);
+        // Drawn last, so the older kinds keep the rates they had before these existed.
+        f.commit_lie_ppm = rate(rng, 20_000);
+        f.back_jumps = rate(rng, 3);
+        f.max_back_ms = rng.range(100, 10_000);
         f
+    }
+}
+
+/// Off for a quarter of the seeds, else a rate up to `max`.
+fn rate(rng: &mut Rng, max: u32) -> u32 {
+    if rng.below(4) == 0 {
+        0
+    } else {
+        rng.below(u64::from(max) + 1) as u32
     }
 }
 
@@ -111,7 +123,7 @@ impl fmt::Display for Faults {
             f,
             "jitter={}ms delay={}ppm/{}ms loss={} dup={} exec[fail={} slow={} hang={} twice={}] \
              endpoint[timeout={} refused={} huge={} 500={}] crash={} storage[stmt={} commit={} \
-             open={} full={}/{}ms] jumps={}x{}ms flaky={} group={}ms",
+             lie={} open={} full={}/{}ms] jumps={}x{}ms back={}x{}ms flaky={} group={}ms",
             self.jitter_ms,
             self.delay_ppm,
             self.max_delay_ms,
@@ -128,11 +140,14 @@ impl fmt::Display for Faults {
             self.crash_ppm,
             self.stmt_fail_ppm,
             self.commit_fail_ppm,
+            self.commit_lie_ppm,
             self.open_fail_ppm,
             self.disk_full_ppm,
             self.disk_full_ms,
             self.clock_jumps,
             self.max_jump_ms,
+            self.back_jumps,
+            self.max_back_ms,
             self.flaky_ppm,
             self.group_ms
         )

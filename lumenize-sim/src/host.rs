@@ -9,12 +9,12 @@
 use crate::accounting::{self, Ledger};
 use crate::faults::Faults;
 use crate::objects::{
-    is_executor, take_observations, Counted, ExecutorExt, Kind, Origin, Peer, SimExecutor,
+    is_executor, take_observations, Counted, ExecutorExt, Kind, Obs, Origin, Peer, SimExecutor,
     GRACE_MS, ORIGIN, ORIGIN_SCHEMA, PEER,
 };
 use crate::oracle::{Oracle, CRON_EXPR};
 use crate::rng::Rng;
-use crate::storage::{Disk, FaultyStorage};
+use crate::storage::{Disk, FaultyStorage, TxReport};
 use crate::trace::Trace;
 use crate::Mutant;
 use lumenize_core::alarms::fire::{self, FailureOutcome};
@@ -100,6 +100,10 @@ enum Ev {
     ClockJump {
         ms: i64,
     },
+    /// The clock the objects read goes back (the queue's time does not).
+    ClockBack {
+        ms: i64,
+    },
     Heal,
     StopCrons,
 }
@@ -178,6 +182,8 @@ struct Turned<R> {
     crash: Option<Crash>,
     /// The object crashed before commit: nothing of the turn happened.
     crashed: bool,
+    /// The alarm change is a retry (the slot could not be re-read), not the slot.
+    retry: bool,
 }
 
 struct Known;
@@ -221,7 +227,11 @@ pub struct Stats {
 
 /// One seed's simulation.
 pub struct Sim {
+    /// The queue's time (true time; forward clock jumps move it).
     now: i64,
+    /// What the clock the objects read (and alarms are armed in) is off from `now`: the sum
+    /// of the backward jumps so far (zero or negative).
+    skew: i64,
     seq: u64,
     queue: BinaryHeap<Entry>,
     objs: Vec<Obj>,
@@ -229,6 +239,8 @@ pub struct Sim {
     faults: Faults,
     net: Rng,
     flt: Rng,
+    /// Lying commits (a stream of their own: the older kinds draw what they drew before).
+    lie: Rng,
     /// The oracle (public for the report).
     pub oracle: Oracle,
     /// The trace.
@@ -279,12 +291,14 @@ impl Sim {
         };
         let mut sim = Sim {
             now: EPOCH_MS,
+            skew: 0,
             seq: 0,
             queue: BinaryHeap::new(),
             objs: Vec::new(),
             index: BTreeMap::new(),
             net: Rng::new(seed, 3),
             flt: Rng::new(seed, 4),
+            lie: Rng::new(seed, 5),
             oracle: Oracle::default(),
             trace: Trace::new(keep_trace),
             mutant,
@@ -370,6 +384,12 @@ impl Sim {
             let ms = wl.range(1, sim.faults.max_jump_ms);
             sim.push(at, Ev::ClockJump { ms });
         }
+        // Drawn after everything else, so the older workload and faults are unchanged.
+        for _ in 0..sim.faults.back_jumps {
+            let at = EPOCH_MS + wl.range(0, HORIZON_MS);
+            let ms = wl.range(1, sim.faults.max_back_ms);
+            sim.push(at, Ev::ClockBack { ms });
+        }
         let (h, s) = (sim.horizon, sim.stop_at);
         sim.push(h, Ev::Heal);
         sim.push(s, Ev::StopCrons);
@@ -419,6 +439,11 @@ impl Sim {
             seq: self.seq,
             ev,
         });
+    }
+
+    /// The clock the objects read: the queue's time, less the backward jumps so far.
+    fn clock(&self) -> i64 {
+        self.now + self.skew
     }
 
     fn fault(&mut self, rate: u32) -> bool {
@@ -504,6 +529,14 @@ impl Sim {
                 self.trace
                     .line(format_args!("{} clock jumps {ms} ms", self.now));
                 self.now += ms;
+            }
+            Ev::ClockBack { ms } => {
+                self.skew -= ms;
+                self.trace.line(format_args!(
+                    "{} clock goes back {ms} ms (reads {})",
+                    self.now,
+                    self.clock()
+                ));
             }
             Ev::Heal => {
                 self.trace
@@ -627,7 +660,9 @@ impl Sim {
                         },
                     ));
                 }
-                self.emit(oi, out, t.change, t.crash);
+                if self.emit(oi, out, t.change, t.crash) && t.retry {
+                    self.objs[oi].backoff = true;
+                }
             }
             Msg::Deliver {
                 continuation,
@@ -644,8 +679,8 @@ impl Sim {
                     self.oracle
                         .disturb(tags_in(&continuation).collect::<Vec<_>>());
                 }
-                if !t.crashed {
-                    self.emit(oi, t.out, t.change, t.crash);
+                if !t.crashed && self.emit(oi, t.out, t.change, t.crash) && t.retry {
+                    self.objs[oi].backoff = true;
                 }
             }
         }
@@ -763,10 +798,14 @@ impl Sim {
             self.objs[oi].disk_full_until = until;
         }
         let disk_full = !self.healed && self.now < self.objs[oi].disk_full_until;
+        let lie = !self.healed && self.lie.ppm(self.faults.commit_lie_ppm);
         let disk = &self.objs[oi].disk;
         disk.arm(fail_at, fail_commit, disk_full);
         if crash == Some(Crash::BeforeCommit) {
             disk.crash_at_commit();
+        }
+        if lie {
+            disk.lie_at_commit();
         }
         take_observations();
         crash
@@ -781,7 +820,7 @@ impl Sim {
         self.stats.turns += 1;
         self.touched.push(oi);
         let crash = self.arm_turn(oi);
-        let now = self.now;
+        let now = self.clock();
         let clock = move || now;
         let env = TurnEnv::new(&Known, &clock);
         let Some(engine) = self.objs[oi].engine.as_mut() else {
@@ -791,6 +830,7 @@ impl Sim {
                 change: None,
                 crash: None,
                 crashed: false,
+                retry: false,
             };
         };
         let turn = f(engine, &env);
@@ -800,6 +840,7 @@ impl Sim {
         let (result, mut outputs) = turn.into_parts();
         let outbox = outputs.take_outbox();
         let change = outputs.alarm_change();
+        let retry = outputs.alarm_faults() > 0;
         let out: Vec<(Address, Address, Msg)> = outbox.into_iter().map(outgoing).collect();
         if self.objs[oi].disk.is_dead() {
             // Died before COMMIT: nothing happened, except what a broken engine released.
@@ -813,24 +854,45 @@ impl Sim {
                 change: None,
                 crash: None,
                 crashed: true,
+                retry: false,
             };
         }
-        match &result {
-            Ok(_) => {
-                if !obs.is_empty() {
-                    self.trace.line(format_args!("{} commit {obs:?}", self.now));
-                }
-                self.oracle.apply(now, oi, obs);
-            }
-            Err(_) => self.stats.failed_turns += 1,
+        // What the disk saw, not what the engine reported: a lying COMMIT committed.
+        let tx = self.objs[oi].disk.first_tx().unwrap_or_default();
+        if result.is_err() {
+            self.stats.failed_turns += 1;
         }
+        self.committed(oi, now, &tx, result.is_ok(), obs);
         Turned {
             result,
             out,
             change,
             crash: crash.filter(|c| *c != Crash::BeforeCommit),
             crashed: false,
+            retry,
         }
+    }
+
+    /// Hands the oracle the observations of a turn whose transaction `tx` committed (even if
+    /// its COMMIT lied); `reported`: the engine reported success, which it may only do for a
+    /// transaction that committed.
+    fn committed(&mut self, oi: usize, now: i64, tx: &TxReport, reported: bool, obs: Vec<Obs>) {
+        if reported && !tx.committed {
+            let label = self.objs[oi].label.clone();
+            self.oracle.fail(
+                now,
+                format!("{label}: the engine reported a commit the disk did not see"),
+            );
+        }
+        if !tx.committed {
+            return;
+        }
+        if !obs.is_empty() {
+            let lied = if tx.lied { " (COMMIT lied)" } else { "" };
+            self.trace
+                .line(format_args!("{} commit{lied} {obs:?}", self.now));
+        }
+        self.oracle.apply(now, oi, obs, reported);
     }
 
     /// After a committed turn: sends its messages, then pushes its alarm change, unless the
@@ -897,7 +959,9 @@ impl Sim {
         obj.gen += 1;
         let gen = obj.gen;
         if let Some(t) = at {
-            let when = t.max(self.now);
+            // Armed by the clock, counted in the queue's time (as a monotonic timer): a clock
+            // that goes back later makes it fire before its time by the clock.
+            let when = t.saturating_sub(self.skew).max(self.now);
             self.push(when, Ev::Timer { obj: oi, gen });
         }
     }
@@ -906,33 +970,52 @@ impl Sim {
         self.objs[oi].timer = None;
         self.touched.push(oi);
         if !self.ensure_open(oi) {
-            let at = self.now + OPEN_RETRY_MS;
+            let at = self.clock() + OPEN_RETRY_MS;
             self.timer_set(oi, Some(at));
             return;
         }
+        // By the clock, which may have gone back since the alarm was armed: then nothing
+        // is due yet, and the slot is re-armed.
         // Unknown (a storage fault): one step, as `TurnEngine::alarm` takes.
-        let due = fire::due_count(&*self.objs[oi].disk, self.now).unwrap_or(1);
+        let due = fire::due_count(&*self.objs[oi].disk, self.clock()).unwrap_or(1);
+        // As `TurnEngine::alarm`: a slot that could not be re-read gets one step, which
+        // re-reads it.
+        let known = self.objs[oi]
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.armed_is_known());
+        let due = if known { due } else { due.max(1) };
+        // The `trusted-alarm` mutant: the alarm fired, so its schedule "must" be due.
+        let trusted = self.mutant == Mutant::TrustedAlarm;
+        let due = if trusted { due.max(1) } else { due };
         self.trace.line(format_args!(
             "{} alarm {} due {due}",
             self.now, self.objs[oi].label
         ));
-        self.run_alarms(oi, due as usize);
+        self.run_alarms(oi, due as usize, trusted);
     }
 
     /// Runs up to `limit` due schedules one engine step at a time (`TurnEngine::fire_next`),
-    /// so the seed can crash the object between any two of them.
-    fn run_alarms(&mut self, oi: usize, limit: usize) {
+    /// so the seed can crash the object between any two of them (`ignore_time`: the earliest
+    /// schedules whatever their time, only for the `trusted-alarm` mutant).
+    fn run_alarms(&mut self, oi: usize, limit: usize, ignore_time: bool) {
         for _ in 0..limit {
             self.stats.turns += 1;
             self.touched.push(oi);
             let crash = self.arm_turn(oi);
-            let now = self.now;
+            let now = self.clock();
+            // A lying claim turn loses its outbox: remember what it was about.
+            let claims = if self.objs[oi].disk.will_lie() {
+                self.objs[oi].disk.first_due(now)
+            } else {
+                None
+            };
             let clock = move || now;
             let env = TurnEnv::new(&Known, &clock);
             let Some(engine) = self.objs[oi].engine.as_mut() else {
                 return;
             };
-            let mut step = engine.fire_next(&env, false);
+            let mut step = engine.fire_next(&env, ignore_time);
             self.account(oi, step.outputs());
             self.objs[oi].disk.disarm();
             let obs = take_observations();
@@ -962,12 +1045,15 @@ impl Sim {
                 self.crash(oi, "before commit");
                 return;
             }
-            // The observations are the claim turn's; they count only if it committed.
-            if !step.ran().is_empty() {
-                if !obs.is_empty() {
-                    self.trace.line(format_args!("{} commit {obs:?}", self.now));
-                }
-                self.oracle.apply(now, oi, obs);
+            // The observations are the claim turn's (the step's first transaction); they count
+            // only if it committed, whether or not its COMMIT said so.
+            let tx = self.objs[oi].disk.first_tx().unwrap_or_default();
+            let reported = !step.ran().is_empty();
+            self.committed(oi, now, &tx, reported, obs);
+            if tx.lied {
+                // E.g. the orchestrator's timeout: its NoReply was in the lost outbox.
+                self.oracle
+                    .disturb(claims.iter().flat_map(|id| tags_in(id)).collect::<Vec<_>>());
             }
             let gave_up: Vec<String> = step
                 .failures()
@@ -1036,7 +1122,7 @@ impl Sim {
             ..ExecutorExt::default()
         };
         let (result, out) = {
-            let now = self.now;
+            let now = self.clock();
             let clock = move || now;
             let env = TurnEnv::new(&Known, &clock).with_ext(&ext);
             let factory = |_: &Ctx<'_>| -> Box<dyn Dispatch> { Box::new(SimExecutor) };
@@ -1230,7 +1316,19 @@ impl Sim {
         };
         let label = self.objs[oi].label.clone();
         if let Some(engine) = &self.objs[oi].engine {
-            if engine.armed() != earliest {
+            // A slot whose re-read failed is the last value known: it is re-read by the next
+            // turn, and until then the platform alarm must be armed (a retry), or a schedule
+            // the lost re-read would have shown may never fire.
+            let known = engine.armed_is_known();
+            if !known && self.objs[oi].timer.is_none() {
+                self.oracle.fail(
+                    now,
+                    format!(
+                        "{label}: slot unknown (its re-read failed) and no platform alarm armed"
+                    ),
+                );
+            }
+            if known && engine.armed() != earliest {
                 let armed = engine.armed();
                 self.oracle.fail(
                     now,
@@ -1369,7 +1467,9 @@ impl Sim {
         let account = self.ledger.get(label);
         let mut found = accounting::check_object(label, &account, &self.objs[oi].disk.work());
         if self.objs[oi].kind == ObjKind::Origin {
-            let no_ops = self.oracle.no_ops.get(&oi).copied().unwrap_or(0);
+            // The no-ops of turns the engine reported committed (a lying COMMIT's are not).
+            let no_ops = self.oracle.no_ops.get(&oi).copied().unwrap_or(0)
+                - self.oracle.no_ops_unreported.get(&oi).copied().unwrap_or(0);
             found.extend(accounting::check_late(label, &account, no_ops));
         }
         for f in found {

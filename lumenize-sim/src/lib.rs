@@ -56,22 +56,72 @@
 //! 500 (up to 10%, 10%, 5%, 10%), else 200. Crashes: up to 2% of turns, at one of three
 //! points (before COMMIT; after COMMIT before sending; after sending before re-arming), then
 //! a restart from the disk after 0..2 s or at the next message. Storage: statement k of a
-//! turn fails (up to 3% of turns), COMMIT fails (up to 2%), open fails (up to 20% of opens),
-//! disk full for up to 3 s (writes fail; up to 0.5% of turns). Clock: up to 3 forward jumps
-//! of up to 60 s. Continuations that fail the first time they run (up to 10% of tags).
+//! turn fails (up to 3% of turns), COMMIT fails (up to 2%), COMMIT lies (up to 2%: it
+//! commits, then reports failure, as an fsync error reported after the write or a remote
+//! storage's lost reply), open fails (up to 20% of opens), disk full for up to 3 s (writes
+//! fail; up to 0.5% of turns). Clock: up to 3 forward jumps of up to 60 s (the whole world
+//! pauses: everything queued is late), and up to 3 backward jumps of up to 0.1..10 s (the
+//! clock the objects read goes back; platform alarms already armed count down as monotonic
+//! timers, so they fire before their time by the clock). Continuations that fail the first
+//! time they run (up to 10% of tags). The lying commits and the backward jumps are drawn
+//! after everything else (their own random stream, the workload's last draws), so the
+//! other kinds' rates and decisions are what they were before these existed; traces and
+//! digests changed all the same (the header line, and what the new faults do).
+//!
+//! # What a lying COMMIT must leave true
+//!
+//! The engine cannot tell a COMMIT that failed from one that committed and then reported
+//! failure: both are an unknown outcome. It reports the turn as failed, drops its outbox,
+//! keeps the instance unless it was fresh or panicked, and re-reads the alarm slot from
+//! storage (`reload_after_rollback`). So a lying COMMIT is a crash after COMMIT before
+//! sending, without the restart: the state committed, that turn's messages (and a call's
+//! result: the caller gets an error) are lost. Everything that does not depend on those
+//! messages still holds, and the oracle checks it exactly: the disk reports the truth
+//! ([`storage::TxReport`]), so the oracle applies the observations of every transaction that
+//! committed (a lying one's included) and marks the tags whose messages were lost (the
+//! incoming message's, and for an alarm step the claimed schedule's: e.g. the orchestrator's
+//! NoReply); the accounting counts a lying commit as committed *and* as a failed turn
+//! ([`storage::DiskWork::lied`]), and leaves its no-ops out of the late-outcome equality (the
+//! engine reported them failed). A continuation still runs at most once; the slot equals the
+//! earliest pending schedule after the re-read; a schedule whose claim turn lied is not
+//! recorded as failed (it may have run; finding 4); when the re-read itself fails, the slot
+//! is unknown ([`lumenize_core::turn::TurnEngine::armed_is_known`]) and a platform alarm must
+//! be armed until a turn re-reads it (finding 5); every pending schedule eventually fires.
+//! New checks: the engine never reports a commit (of a turn, or of a group's message) the
+//! disk did not keep.
+//!
+//! # What a clock going back must leave true
+//!
+//! No panic (a panicking seed is a failure of the run); nothing runs twice; no schedule is
+//! lost: a platform alarm that fires early by the clock finds nothing due and is re-armed at
+//! the slot, so the schedule fires once the clock passes its time again (checked at
+//! quiescence: nothing pending); no hot loop (the run stops with a violation after
+//! `max_events` events or four virtual hours); nothing fires before its time by the clock at
+//! the time it fires. The last is checked for one-shot schedules (the turn's clock against
+//! the time the schedule was made for) and for crons: a tick at `at` must not precede the
+//! next cron time after the previous tick. That check still means "not before its stored
+//! time" with a clock that goes back: the next time is computed by the tick's own turn
+//! (`complete`), and every other writer of a cron's time (a failure's backoff, giving up)
+//! computes it from a clock reading taken when the cron was already due. The `trusted-alarm`
+//! mutant (run the earliest schedule when the platform alarm fires, without asking the clock)
+//! is caught by both checks.
 //!
 //! # Invariants
 //!
 //! After every step: a continuation runs at most once (simple fetch, `call_raw`, one-shot
 //! schedule; an orchestrated fetch may get a second outcome only in the documented way, its
 //! NoReply plus the result, counted as `orch_double`); a cron schedule never fires before its
-//! next time; the alarm slot in memory and the platform alarm equal the earliest pending
-//! schedule in storage; the pending `fetch-*` alarms equal the open simple fetches;
+//! next time, a one-shot schedule never before its time (by the clock when it fires); the
+//! engine reports no commit the disk did not see; the alarm slot in memory and the platform
+//! alarm equal the earliest pending schedule in storage (unless the platform alarm is a retry
+//! after a fault; while the slot is unknown after a failed re-read, a platform alarm is
+//! armed); the pending `fetch-*` alarms equal the open simple fetches;
 //! each object's accounting (the host's sums of its turns' `Outputs`, [`accounting`]) equals
 //! what its disk saw: a turn per transaction attempted, a failed turn per transaction that did
-//! not commit (an error, a storage fault, a crash before COMMIT), the rows written in them, an
-//! alarm fault per statement that failed outside a transaction; an origin's late outcomes of
-//! committed turns equal its committed no-op results (the losers of exactly-once races).
+//! not commit (an error, a storage fault, a crash before COMMIT) or whose COMMIT lied, the
+//! rows written in them, an alarm fault per statement that failed outside a transaction; an
+//! origin's late outcomes of turns reported committed equal its no-op results committed by
+//! them (the losers of exactly-once races).
 //! At quiescence: no schedule pending, no platform alarm armed, the orchestrator's queue
 //! empty; every simple fetch ended in exactly one outcome (or was given up after every
 //! retry); every orchestrated fetch and call whose messages were not lost has an outcome;
@@ -102,12 +152,34 @@
 //! 3. The orchestrated baseline's double outcome happens in both orders: a result after the
 //!    NoReply (documented), and a NoReply after the result when the delivery report is lost
 //!    or late (not documented). Both are counted in `orch_double`, not violations.
+//! 4. (Fixed.) An alarm step whose claim turn's COMMIT lied: the engine recorded the claimed
+//!    schedule as failed (`record_failure`, a 2 s backoff), although its continuation and a
+//!    cron's move to its next time had committed, so the cron fired again 2 s after its tick,
+//!    before its next time. Seed 19 (before backward clocks existed), the first seed with
+//!    lying commits on. A failed COMMIT's outcome is unknown: the step now records nothing
+//!    and stops with a retry after the backoff, as after a fault before the claim; the retry
+//!    finds what committed. (A real failed COMMIT no longer counts toward giving a schedule
+//!    up, as no other storage fault does.) Test
+//!    `a_fired_schedule_whose_commit_reports_failure_is_not_recorded_as_failed`
+//!    (lumenize-core); mutant `failure-after-unknown-commit` puts it back.
+//! 5. (Fixed.) A lying COMMIT whose slot re-read then failed (`--reload-faults`, seed 956
+//!    then): the slot kept its value from before the turn and the host was told no change,
+//!    so a schedule the COMMIT wrote had no platform alarm and fired only if another message
+//!    reached the object (never, for a simple fetch whose executor call was in the lost
+//!    outbox). The engine now tells the host to arm a retry (2 s, or the old value if
+//!    sooner), and `TurnEngine::alarm` runs one step on an unknown slot even when nothing is
+//!    due, which re-reads it. Test
+//!    `a_schedule_committed_by_a_lying_commit_fires_even_if_the_slot_cannot_be_reread`
+//!    (lumenize-core).
+//!
+//! Clocks going back found nothing: every invariant above held over 20,000 seeds (with and
+//! without `--reload-faults`).
 //!
 //! # Not simulated (yet)
 //!
-//! A COMMIT that succeeds but reports failure; clocks going backwards; hibernation and the
-//! open-object limit; bounded mailboxes (overload refusals); the direct fetch design; real
-//! HTTP (the endpoint is a model); several processes sharing a database file; torn writes.
+//! Hibernation and the open-object limit; bounded mailboxes (overload refusals); the direct
+//! fetch design; real HTTP (the endpoint is a model); several processes sharing a database
+//! file; torn writes; a clock that goes back while a turn runs (a turn reads it once).
 #![warn(missing_docs)]
 
 pub mod accounting;
@@ -121,7 +193,7 @@ pub mod trace;
 
 use sha2::{Digest, Sha256};
 
-/// A deliberately broken rule, to prove the simulator catches it. The first three are the
+/// A deliberately broken rule, to prove the simulator catches it. After `None`, six are the
 /// turn engine's own (`lumenize-core` feature `sim-mutants`, selected per thread); the others
 /// break the simulator's host and the result path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -138,6 +210,12 @@ pub enum Mutant {
     /// Engine: when a group's shared commit fails, the messages whose savepoints were kept
     /// still release their outboxes (group commit without the output gate).
     GroupOutputsBeforeCommit,
+    /// Engine: a failed COMMIT is taken for a clean rollback (the slot is rewound in memory,
+    /// not re-read): only a lying commit shows it.
+    FailedCommitRewinds,
+    /// Engine: an alarm step whose claim turn's COMMIT failed records the schedule as failed
+    /// (finding 4 put back): only a lying commit shows it.
+    FailureAfterUnknownCommit,
     /// Host: a committed turn's alarm change is never pushed to the platform alarm.
     LostAlarmChange,
     /// Result path: the executor's result reads the timeout alarm instead of claiming it
@@ -145,6 +223,10 @@ pub enum Mutant {
     UnclaimedResult,
     /// Host: the outputs of the first turn that rolled back are left out of the accounting.
     LostAccounting,
+    /// Host: when the platform alarm fires, the earliest schedule runs even if the clock says
+    /// it is not due yet (the timer is trusted to fire on time, which a clock that went back
+    /// makes false).
+    TrustedAlarm,
 }
 
 impl Mutant {
@@ -156,10 +238,13 @@ impl Mutant {
             Mutant::OutboxBeforeCommit => Some(M::OutboxBeforeCommit),
             Mutant::StaleAlarmSlot => Some(M::StaleAlarmSlot),
             Mutant::GroupOutputsBeforeCommit => Some(M::GroupOutputsBeforeCommit),
+            Mutant::FailedCommitRewinds => Some(M::FailedCommitRewinds),
+            Mutant::FailureAfterUnknownCommit => Some(M::FailureAfterUnknownCommit),
             Mutant::None
             | Mutant::LostAlarmChange
             | Mutant::UnclaimedResult
-            | Mutant::LostAccounting => None,
+            | Mutant::LostAccounting
+            | Mutant::TrustedAlarm => None,
         }
     }
 }

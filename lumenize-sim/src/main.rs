@@ -73,6 +73,19 @@ fn main() -> ExitCode {
         sum.fetches as f64 / secs.max(1e-9),
         sum.events as f64 / secs.max(1e-9)
     );
+    // How often a mutant is caught (seeds, not violations: a seed may report several).
+    let some: Vec<String> = sum
+        .failed_seeds
+        .iter()
+        .take(20)
+        .map(u64::to_string)
+        .collect();
+    eprintln!(
+        "{} failing seeds{}{}",
+        sum.failed_seeds.len(),
+        if some.is_empty() { "" } else { ": " },
+        some.join(" ")
+    );
     if let (Some(seed), Some(v)) = (sum.failed_seeds.first(), &sum.first_violation) {
         println!("first failing seed: {seed}: {v}");
         let mutant = match args.mutant {

@@ -76,8 +76,8 @@ pub enum Obs {
     Ran(String, String),
     /// A `call_raw` continuation ran.
     Called(String, String),
-    /// A one-shot schedule fired.
-    Fired(String),
+    /// A one-shot schedule fired at this time (by the turn's clock), scheduled for that one.
+    Fired(String, i64, i64),
     /// A one-shot schedule was cancelled before it fired.
     Cancelled(String),
     /// A cron schedule fired at this time.
@@ -259,7 +259,7 @@ impl Origin {
             .schedule_with_id(
                 &format!("once-{tag}"),
                 When::at_ms(at_ms as i64),
-                ctn().call("fired", vec![Value::from(tag.as_str())]),
+                ctn().call("fired", vec![Value::from(tag.as_str()), Value::from(at_ms)]),
             )
             .map_err(sql_err)?;
         observe(Obs::Started(tag, Kind::Once));
@@ -279,10 +279,10 @@ impl Origin {
         Ok(cancelled)
     }
 
-    fn fired(&mut self, ctx: &Ctx<'_>, tag: String) -> Result<(), String> {
+    fn fired(&mut self, ctx: &Ctx<'_>, tag: String, due_ms: f64) -> Result<(), String> {
         self.flaky(&tag)?;
         log(ctx, &tag, "fired")?;
-        observe(Obs::Fired(tag));
+        observe(Obs::Fired(tag, ctx.now_ms(), due_ms as i64));
         Ok(())
     }
 
@@ -342,7 +342,7 @@ lumenize_core::handlers!(Origin {
     called(tag: String, outcome: Value),
     schedule_once as "scheduleOnce"(tag: String, at_ms: f64),
     cancel_once as "cancelOnce"(tag: String),
-    fired(tag: String),
+    fired(tag: String, due_ms: f64),
     schedule_cron as "scheduleCron"(tag: String, expr: String),
     stop_cron as "stopCron"(tag: String),
     tick(tag: String),

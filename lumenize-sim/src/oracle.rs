@@ -36,6 +36,9 @@ pub struct Oracle {
     pub tags: BTreeMap<String, Rec>,
     /// Per origin: `handle_result` no-ops that committed.
     pub no_ops: BTreeMap<usize, u64>,
+    /// Per origin: of those, the ones whose COMMIT reported failure (the engine counts
+    /// their turn as failed, so its accounting does not count them as committed).
+    pub no_ops_unreported: BTreeMap<usize, u64>,
     /// Orchestrated fetches that got a late result after their NoReply (the documented
     /// weakness of the baseline, counted, not a violation).
     pub orch_late: u64,
@@ -67,7 +70,8 @@ impl Oracle {
     }
 
     /// Applies a committed turn's observations, checking the at-most-once rules at once.
-    pub fn apply(&mut self, now: i64, origin: usize, obs: Vec<Obs>) {
+    /// `reported`: the engine reported the commit (false when the COMMIT lied).
+    pub fn apply(&mut self, now: i64, origin: usize, obs: Vec<Obs>, reported: bool) {
         for o in obs {
             match o {
                 Obs::Started(tag, kind) => {
@@ -125,7 +129,15 @@ impl Oracle {
                         );
                     }
                 }
-                Obs::Fired(tag) => self.once_outcome(now, &tag, true),
+                Obs::Fired(tag, at, due) => {
+                    if at < due {
+                        let msg = format!(
+                            "{tag}: one-shot schedule fired at {at}, before its time {due}"
+                        );
+                        self.fail(now, msg);
+                    }
+                    self.once_outcome(now, &tag, true)
+                }
                 Obs::Cancelled(tag) => self.once_outcome(now, &tag, false),
                 Obs::Tick(tag, at) => {
                     let last = self.rec(&tag).ticks.last().copied();
@@ -146,6 +158,9 @@ impl Oracle {
                 Obs::HandleResult(ran) => {
                     if !ran {
                         *self.no_ops.entry(origin).or_default() += 1;
+                        if !reported {
+                            *self.no_ops_unreported.entry(origin).or_default() += 1;
+                        }
                     }
                 }
             }

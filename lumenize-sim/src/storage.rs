@@ -1,13 +1,17 @@
 //! [`FaultyStorage`]: the real [`SqliteStorage`] (in memory) behind a wrapper that fails what
 //! the seed says: statement k of a turn, the COMMIT, the open, every write while the disk is
-//! full.
+//! full; or that lies: a COMMIT that succeeds and then reports failure (an fsync error after
+//! the write, a remote storage's lost reply).
+//!
+//! The disk also tells the truth the engine cannot know: whether each transaction of a turn
+//! committed ([`TxReport`], [`DiskWork`]), so the oracle applies exactly what became durable.
 //!
 //! A crash needs no help from here: the in-memory database *is* the object's disk. A crash
 //! rolls back the open transaction and drops everything in memory; what committed stays.
 
 use lumenize_core::storage::sqlite::SqliteStorage;
 use lumenize_core::storage::{RowStats, Rows, SqlValue, Storage, StorageError, TxStorage};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// The real storage with injected failures. The host arms the faults of each turn.
@@ -19,6 +23,10 @@ pub struct FaultyStorage {
     fail_at: Cell<Option<u32>>,
     /// Fail the next COMMIT.
     fail_commit: Cell<bool>,
+    /// The next COMMIT commits, then reports failure.
+    lie_commit: Cell<bool>,
+    /// The last COMMIT lied (read and cleared by the transaction that ran it).
+    lied: Cell<bool>,
     /// Writes fail (SQLITE_FULL) while set.
     disk_full: Cell<bool>,
     /// Failures injected so far.
@@ -36,8 +44,29 @@ pub struct FaultyStorage {
     in_turn: Cell<bool>,
     /// What the disk saw of turns' transactions (the oracle's side of the accounting).
     work: Cell<DiskWork>,
-    /// Savepoints opened and kept in the open transaction (a group: one turn each).
-    savepoints: Cell<(u64, u64)>,
+    /// The savepoints of the open transaction, in order: kept (`true`) or rolled back (a
+    /// group: one turn each).
+    savepoints: RefCell<Vec<bool>>,
+    /// The first transaction since the turn was armed, as the disk saw it.
+    first_tx: RefCell<Option<TxReport>>,
+}
+
+/// One transaction as the disk saw it: the truth a lying COMMIT hides from the engine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TxReport {
+    /// It committed (whatever the COMMIT reported).
+    pub committed: bool,
+    /// It committed, but its COMMIT reported failure.
+    pub lied: bool,
+    /// Its savepoints in order (a group's messages): kept or rolled back.
+    pub savepoints: Vec<bool>,
+}
+
+impl TxReport {
+    /// Whether the work of savepoint `i` (message `i` of a group) became durable.
+    pub fn kept(&self, i: usize) -> bool {
+        self.committed && self.savepoints.get(i).copied().unwrap_or(false)
+    }
 }
 
 /// The transactions of turns as the disk saw them, opens left out: the work the host's
@@ -46,8 +75,10 @@ pub struct FaultyStorage {
 pub struct DiskWork {
     /// Transactions attempted (a `BEGIN` refused by a dead process included).
     pub begun: u64,
-    /// Transactions committed.
+    /// Transactions committed (a lying COMMIT's included: it did commit).
     pub committed: u64,
+    /// Of those, the ones whose COMMIT reported failure: the engine counts them as failed.
+    pub lied: u64,
     /// Rows written inside them, committed or rolled back.
     pub rows_written: u64,
     /// Statements that failed outside any transaction, injected or refused by a dead process
@@ -63,6 +94,8 @@ impl FaultyStorage {
             count: Cell::new(0),
             fail_at: Cell::new(None),
             fail_commit: Cell::new(false),
+            lie_commit: Cell::new(false),
+            lied: Cell::new(false),
             disk_full: Cell::new(false),
             injected: Cell::new(0),
             crash_at_commit: Cell::new(false),
@@ -71,7 +104,8 @@ impl FaultyStorage {
             opening: Cell::new(false),
             in_turn: Cell::new(false),
             work: Cell::new(DiskWork::default()),
-            savepoints: Cell::new((0, 0)),
+            savepoints: RefCell::new(Vec::new()),
+            first_tx: RefCell::new(None),
         })
     }
 
@@ -81,12 +115,46 @@ impl FaultyStorage {
         self.count.set(0);
         self.fail_at.set(fail_at);
         self.fail_commit.set(fail_commit);
+        self.lie_commit.set(false);
         self.disk_full.set(disk_full);
+        self.first_tx.replace(None);
     }
 
-    /// Disarms every fault (checks and quiescence read the truth).
+    /// The next COMMIT of this turn commits, then reports failure.
+    pub fn lie_at_commit(&self) {
+        self.lie_commit.set(true);
+    }
+
+    /// Whether this turn's COMMIT is armed to lie.
+    pub fn will_lie(&self) -> bool {
+        self.lie_commit.get()
+    }
+
+    /// The id of the schedule an alarm step at `now` claims (the earliest due), read past the
+    /// faults: what a lying claim turn's lost outbox was about.
+    pub fn first_due(&self, now: i64) -> Option<String> {
+        let rows = self
+            .inner
+            .exec(
+                "SELECT id FROM __lmz_alarms WHERE time <= ?1 ORDER BY time, id LIMIT 1",
+                &[SqlValue::Integer(now)],
+            )
+            .ok()?;
+        rows.scalar().and_then(|v| v.as_str().map(str::to_string))
+    }
+
+    /// The first transaction since the turn was armed (an alarm step's claim turn, a
+    /// group's one transaction), if one began.
+    pub fn first_tx(&self) -> Option<TxReport> {
+        self.first_tx.borrow().clone()
+    }
+
+    /// Disarms every fault (checks and quiescence read the truth). The turn's
+    /// [`first_tx`](Self::first_tx) stays readable until the next turn is armed.
     pub fn disarm(&self) {
+        let first = self.first_tx.take();
         self.arm(None, false, false);
+        self.first_tx.replace(first);
         self.crash_at_commit.set(false);
         self.in_turn.set(false);
     }
@@ -151,7 +219,8 @@ impl FaultyStorage {
     }
 
     /// `COMMIT`, unless the seed fails it or the process dies here (then nothing commits:
-    /// the caller rolls back).
+    /// the caller rolls back), or lies (then it commits and reports failure; the caller's
+    /// rollback finds no transaction and does nothing).
     pub fn commit(&self) -> Result<(), StorageError> {
         if self.crash_at_commit.replace(false) {
             self.dead.set(true);
@@ -162,6 +231,16 @@ impl FaultyStorage {
         }
         if self.fail_commit.replace(false) {
             return Err(self.inject("COMMIT failed", "COMMIT"));
+        }
+        if self.lie_commit.replace(false) {
+            self.inner.commit()?;
+            self.lied.set(true);
+            // Not `inject`: no statement failed outside a transaction.
+            self.injected.set(self.injected.get() + 1);
+            return Err(StorageError::new(
+                "simulated fault: COMMIT reported failure after it committed",
+                "COMMIT",
+            ));
         }
         self.inner.commit()
     }
@@ -245,10 +324,12 @@ impl Storage for Disk {
 impl TxStorage for Disk {
     /// The same contract as `SqliteStorage`'s, with the injected faults. The disk counts
     /// turns: a transaction is one, unless it holds savepoints (a group of messages): then
-    /// each savepoint is one, and it committed if it was kept and the transaction committed.
+    /// each savepoint is one, and it committed if it was kept and the transaction committed
+    /// (whatever the COMMIT reported).
     fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
         let disk = &self.0;
-        disk.savepoints.set((0, 0));
+        disk.savepoints.replace(Vec::new());
+        disk.lied.set(false);
         let written = disk.inner.stats().rows_written;
         let result = disk.begin().and_then(|()| {
             if !body() {
@@ -264,16 +345,32 @@ impl TxStorage for Disk {
             }
         });
         let rows = disk.inner.stats().rows_written - written;
-        let ok = matches!(result, Ok(true));
-        let (turns, kept) = match disk.savepoints.replace((0, 0)) {
-            (0, _) => (1, u64::from(ok)),
-            (n, k) => (n, if ok { k } else { 0 }),
+        let lied = disk.lied.replace(false);
+        let committed = matches!(result, Ok(true)) || lied;
+        let savepoints = disk.savepoints.replace(Vec::new());
+        let (turns, kept) = match savepoints.len() as u64 {
+            0 => (1, u64::from(committed)),
+            n if committed => (n, savepoints.iter().filter(|k| **k).count() as u64),
+            n => (n, 0),
         };
         disk.note(|w| {
             w.begun += turns;
             w.rows_written += rows;
             w.committed += kept;
+            if lied {
+                w.lied += kept;
+            }
         });
+        if disk.in_turn.get() && !disk.opening.get() {
+            let mut first = disk.first_tx.borrow_mut();
+            if first.is_none() {
+                *first = Some(TxReport {
+                    committed,
+                    lied,
+                    savepoints,
+                });
+            }
+        }
         result
     }
 
@@ -287,9 +384,7 @@ impl TxStorage for Disk {
             return Err(StorageError::new("the process is dead", "SAVEPOINT"));
         }
         let kept = disk.inner.savepoint(body);
-        let (n, k) = disk.savepoints.get();
-        disk.savepoints
-            .set((n + 1, k + u64::from(matches!(kept, Ok(true)))));
+        disk.savepoints.borrow_mut().push(matches!(kept, Ok(true)));
         kept
     }
 }

@@ -43,9 +43,12 @@ fn every_mutant_is_caught_within_a_thousand_seeds() {
         Mutant::OutboxBeforeCommit,
         Mutant::StaleAlarmSlot,
         Mutant::GroupOutputsBeforeCommit,
+        Mutant::FailedCommitRewinds,
+        Mutant::FailureAfterUnknownCommit,
         Mutant::LostAlarmChange,
         Mutant::UnclaimedResult,
         Mutant::LostAccounting,
+        Mutant::TrustedAlarm,
     ] {
         let at = caught_at(mutant, 1_000);
         assert!(at.is_some(), "{mutant:?} was not caught in 1,000 seeds");

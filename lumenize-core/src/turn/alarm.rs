@@ -24,6 +24,13 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 1
             }
         };
+        // A slot whose re-read failed is a guess: one step re-reads it (inside its claim
+        // turn) even when nothing is due, rather than re-arming the guess.
+        let limit = if self.slot_stale() {
+            limit.max(1)
+        } else {
+            limit
+        };
         self.run(env, limit, false)
     }
 
@@ -37,8 +44,9 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
     /// `ignore_time`) and runs it in one turn; if that turn fails, records the failure in a
     /// second. The outputs report the slot only if it changed: a host driving the steps
     /// itself re-arms at [`armed`](Self::armed) when it is done, unless the step ends with
-    /// [`AlarmRun::retry_at`] set (a storage fault before the claim, or a slot that could not
-    /// be re-read): then the outputs carry that later time; arm it and stop.
+    /// [`AlarmRun::retry_at`] set (a storage fault before the claim, a failed COMMIT of the
+    /// claim turn, whose outcome is unknown, or a slot that could not be re-read): then the
+    /// outputs carry that later time; arm it and stop.
     pub fn fire_next(&mut self, env: &TurnEnv<'_>, ignore_time: bool) -> AlarmRun {
         let mut step = AlarmRun::default();
         let mut claimed = None;
@@ -71,6 +79,12 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             }
             Ok(Some(s.id))
         });
+        // A failed COMMIT may have committed the claim, the continuation and a cron's next
+        // time: recording a failure would back off a schedule that ran (a cron then fired
+        // before its next time). Its outcome is unknown, so it is a fault like one before the
+        // claim: retry later, when the claim finds what committed.
+        let claimed =
+            claimed.filter(|_| !turn.commit_failed() || active(Mutant::FailureAfterUnknownCommit));
         let (result, outputs) = turn.into_parts();
         step.absorb_outputs(outputs);
         let now = env.now_ms();
@@ -97,8 +111,9 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 None => {
                     tracing::error!(address = %self.me(), error = %e, "alarm run failed");
                     step.stop(Some(e));
-                    // Nothing was claimed: re-arming the past-due slot would fire again at
-                    // once, a hot loop for as long as the fault lasts. Retry later.
+                    // Nothing was claimed (or whether it was is unknown): re-arming a past-due
+                    // slot would fire again at once, a hot loop for as long as the fault
+                    // lasts. Retry later.
                     let at = self.retry_after_fault(now);
                     step.retry_later(at);
                     return step;

@@ -84,6 +84,13 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         self.slot.armed()
     }
 
+    /// Whether [`armed`](Self::armed) is the committed alarm time; `false` after a re-read
+    /// of the slot failed, until a turn re-reads it (the value is then the last one known,
+    /// and the platform alarm was given a retry instead).
+    pub fn armed_is_known(&self) -> bool {
+        !self.slot.is_stale()
+    }
+
     /// Whether the slot's last re-read failed (see [`armed`](Self::armed)).
     pub(super) fn slot_stale(&self) -> bool {
         self.slot.is_stale()
@@ -204,7 +211,10 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             ok
         });
         // SQLite rolled the turn back itself: what it undid is known, nothing need be re-read.
-        let clean_rollback = matches!(tx, Ok(false));
+        let clean_rollback = matches!(tx, Ok(false)) || active(Mutant::FailedCommitRewinds);
+        // The body asked to commit and the COMMIT failed: the outcome is unknown (the write
+        // may be durable, as after an fsync error reported late or a lost storage reply).
+        let commit_failed = tx.is_err() && matches!(outcome, Some(Ok(_)));
         let result = match (tx, outcome) {
             (Ok(true), Some(Ok(r))) => Ok(r),
             (_, Some(Err(e))) => Err(e),
@@ -225,7 +235,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 (reread, alarm_fault) = if clean_rollback && rewind_after_rollback(slot, start) {
                     (None, false)
                 } else {
-                    reload_after_rollback(slot, storage, me, before)
+                    reload_after_rollback(slot, storage, me, before, env.now_ms())
                 };
                 None
             }
@@ -249,7 +259,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         if let Some(at) = reread {
             outputs.force_alarm(at);
         }
-        Turn::new(result, outputs, panicked)
+        Turn::new(result, outputs, panicked).with_commit_failed(commit_failed)
     }
 }
 
@@ -312,12 +322,16 @@ pub(super) fn rewind_after_rollback(slot: &SlotState, start: SlotMark) -> bool {
 /// savepoint or a stale slot): re-reads the committed alarm slot. Returns the value to
 /// tell the host when it is not the one the host armed (`before`: a COMMIT that wrote and then
 /// failed, or a stale slot's guess), and whether the re-read failed; then the slot holds what
-/// the rollback restored and is stale, never the rolled-back change.
+/// the rollback restored and is stale, never the rolled-back change, and the host is told to
+/// arm a retry (at `before` or 2 s after `now`, whichever is sooner): the COMMIT may have
+/// written an earlier schedule than `before`, and without an alarm only a message would
+/// bring the object back to re-read it.
 pub(super) fn reload_after_rollback(
     slot: &SlotState,
     storage: &dyn Storage,
     me: &Address,
     before: Option<i64>,
+    now: i64,
 ) -> (Option<Option<i64>>, bool) {
     if active(Mutant::StaleAlarmSlot) {
         return (None, false);
@@ -328,7 +342,9 @@ pub(super) fn reload_after_rollback(
         Err(e) => {
             tracing::error!(address = %me, error = %e, "cannot reload the alarm slot");
             slot.mark_stale(before);
-            (None, true)
+            let retry = now.saturating_add(crate::alarms::fire::BACKOFF_SECS[0] * 1_000);
+            let at = before.map_or(retry, |b| b.min(retry));
+            (Some(Some(at)), true)
         }
     }
 }

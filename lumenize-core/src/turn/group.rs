@@ -251,11 +251,11 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             }
             // Rolled back cleanly by SQLite (a message failed the group, or its savepoint
             // could not be released): undone in memory; otherwise re-read.
-            let clean = matches!(tx, Ok(false));
+            let clean = matches!(tx, Ok(false)) || active(Mutant::FailedCommitRewinds);
             (reread, alarm_fault) = if clean && super::engine::rewind_after_rollback(slot, start) {
                 (None, false)
             } else {
-                super::engine::reload_after_rollback(slot, &*storage, me, before)
+                super::engine::reload_after_rollback(slot, &*storage, me, before, env.now_ms())
             };
         }
         // Free the cycles of what the group decoded (structured_clone/cycles.rs).

@@ -21,7 +21,9 @@
 //!   backend) runs each message as its own turn;
 //! - **alarms**: claim the earliest due schedule, run its continuation and complete it in one
 //!   turn; when that turn fails, record the failure (backoff 2..64 s, then given up) in a
-//!   second turn ([`crate::alarms::fire`]);
+//!   second turn ([`crate::alarms::fire`]); when its COMMIT fails, whose outcome is unknown
+//!   (the claim and the continuation may have committed), record nothing and retry the alarm
+//!   after a backoff, as after a fault before the claim;
 //! - **outputs, not effects**: the engine sends nothing and arms no timer. Each turn returns
 //!   what it committed ([`Outputs`]): the outbox, the new alarm time, counts. A turn that
 //!   rolled back returns an empty outbox and no alarm change (unless its re-read of the slot

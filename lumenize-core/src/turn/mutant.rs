@@ -27,6 +27,15 @@ pub enum Mutant {
     /// `group-outputs-before-commit`: when a group's shared commit fails, the messages whose
     /// savepoints were kept still release their outboxes (no output gate).
     GroupOutputsBeforeCommit,
+    /// `failed-commit-rewinds`: a failed COMMIT is taken for a clean rollback: the slot is
+    /// rewound from its undo log instead of re-read. Right when nothing committed, wrong when
+    /// the COMMIT wrote and then reported failure (only a lying commit tells them apart).
+    FailedCommitRewinds,
+    /// `failure-after-unknown-commit`: an alarm step whose claim turn's COMMIT failed records
+    /// the schedule as failed (backoff), as if it had rolled back. Harmless when nothing
+    /// committed; when the COMMIT wrote and then reported failure, a schedule that ran is
+    /// backed off (a cron fires again before its next time). The defect lying commits found.
+    FailureAfterUnknownCommit,
 }
 
 #[cfg(feature = "sim-mutants")]
@@ -36,11 +45,13 @@ mod select {
 
     impl Mutant {
         /// Every mutant.
-        pub const ALL: [Mutant; 4] = [
+        pub const ALL: [Mutant; 6] = [
             Mutant::DoubleContinuation,
             Mutant::OutboxBeforeCommit,
             Mutant::StaleAlarmSlot,
             Mutant::GroupOutputsBeforeCommit,
+            Mutant::FailedCommitRewinds,
+            Mutant::FailureAfterUnknownCommit,
         ];
 
         /// Its command-line name.
@@ -50,6 +61,8 @@ mod select {
                 Mutant::OutboxBeforeCommit => "outbox-before-commit",
                 Mutant::StaleAlarmSlot => "stale-alarm-slot",
                 Mutant::GroupOutputsBeforeCommit => "group-outputs-before-commit",
+                Mutant::FailedCommitRewinds => "failed-commit-rewinds",
+                Mutant::FailureAfterUnknownCommit => "failure-after-unknown-commit",
             }
         }
     }

@@ -175,6 +175,8 @@ pub struct Turn<R> {
     result: Result<R, ChainError>,
     outputs: Outputs,
     panicked: bool,
+    /// The body succeeded and the COMMIT failed: whether it committed is unknown.
+    commit_failed: bool,
 }
 
 impl<R> Turn<R> {
@@ -183,7 +185,19 @@ impl<R> Turn<R> {
             result,
             outputs,
             panicked,
+            commit_failed: false,
         }
+    }
+
+    /// Marks a turn whose COMMIT failed after its body succeeded: its writes may be durable.
+    pub(crate) fn with_commit_failed(mut self, failed: bool) -> Self {
+        self.commit_failed = failed;
+        self
+    }
+
+    /// Whether the COMMIT failed after the body succeeded (so the turn may have committed).
+    pub(crate) fn commit_failed(&self) -> bool {
+        self.commit_failed
     }
 
     /// The handler's result (`Err` also when the commit failed).

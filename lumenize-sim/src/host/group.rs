@@ -109,16 +109,21 @@ impl Sim {
         let seen = seen.into_inner();
         let label = self.objs[oi].label.clone();
         let dead = self.objs[oi].disk.is_dead();
+        // What the disk saw: a lying COMMIT committed the kept messages.
+        let tx = self.objs[oi].disk.first_tx().unwrap_or_default();
+        let mut reported = Vec::new();
         let mut out = Vec::new();
         let mut change = None;
+        let mut retry = false;
         let mut kept = Vec::new();
         let mut any_ok = false;
-        for ((t, (from, msg)), obs) in turns.into_iter().zip(group).zip(seen) {
+        for (i, ((t, (from, msg)), obs)) in turns.into_iter().zip(group).zip(seen).enumerate() {
             let (result, mut outputs) = t.into_parts();
             let mine: Vec<_> = outputs.take_outbox().into_iter().map(outgoing).collect();
             if let Some(c) = outputs.alarm_change() {
                 change = Some(c);
             }
+            retry |= outputs.alarm_faults() > 0;
             let line = if dead {
                 "CRASH before commit".to_string()
             } else {
@@ -136,10 +141,13 @@ impl Sim {
                 out.extend(mine);
             }
             if result.is_ok() {
-                any_ok = true;
-                kept.extend(obs);
+                reported.push(i);
             } else {
                 self.stats.failed_turns += 1;
+            }
+            if tx.kept(i) {
+                any_ok = true;
+                kept.extend(obs);
             }
             self.member_done(&label, to, from, msg, result, line, dead, &mut out);
         }
@@ -147,14 +155,23 @@ impl Sim {
             self.crash(oi, "before commit");
             return;
         }
+        if let Some(i) = reported.iter().find(|i| !tx.kept(**i)) {
+            let msg = format!("{label}: the engine reported message {i} of a group committed, the disk did not keep it");
+            self.oracle.fail(now, msg);
+        }
         if any_ok {
+            let lied = if tx.lied { " (COMMIT lied)" } else { "" };
             if !kept.is_empty() {
                 self.trace
-                    .line(format_args!("{} commit {kept:?}", self.now));
+                    .line(format_args!("{} commit{lied} {kept:?}", self.now));
             }
-            self.oracle.apply(now, oi, kept);
+            // The engine reports every message of a group whose COMMIT lied as failed.
+            self.oracle.apply(now, oi, kept, !tx.lied);
         }
-        self.emit(oi, out, change, crash.filter(|c| *c != Crash::BeforeCommit));
+        if self.emit(oi, out, change, crash.filter(|c| *c != Crash::BeforeCommit)) && retry {
+            // The change is a retry (the slot could not be re-read), not the slot.
+            self.objs[oi].backoff = true;
+        }
     }
 
     /// One message of a group after the group ran: its trace line, the reply it owes (queued

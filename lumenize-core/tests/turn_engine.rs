@@ -571,6 +571,23 @@ fn a_failed_slot_reread_after_a_rollback_does_not_lose_the_alarm() {
     assert_eq!((e.armed(), mirror(&e)), (Some(at), Some(at)));
 }
 
+/// A turn that schedules at `at` and whose COMMIT writes, then reports failure; the re-read of
+/// the slot after it fails too. The turn fails.
+fn arm_through_a_lying_commit_then_fail_the_reread(
+    e: &mut TurnEngine<Faulty, Factory>,
+    env: &TurnEnv<'_>,
+    at: i64,
+) -> lumenize_core::turn::Turn<String> {
+    e.storage().lying_commit.set(true);
+    e.storage().fail_outside.set(true);
+    let t = e.call(
+        env,
+        &chain("arm", vec![Value::from(at as f64), "put".into()]),
+    );
+    assert!(t.result().is_err());
+    t
+}
+
 /// A slot whose re-read failed is unknown: it is re-read inside the next turn's transaction
 /// before anything can flush it (that turn fails if the re-read fails), and a committed value
 /// the host was never told about (a COMMIT that wrote, then reported failure) is reported.
@@ -581,13 +598,7 @@ fn a_slot_left_unknown_is_reread_in_the_next_turn_before_it_can_flush() {
     let now = || T0;
     let env = TurnEnv::new(&Everywhere, &now);
     let at = T0 + 5_000;
-    e.storage().lying_commit.set(true);
-    e.storage().fail_outside.set(true);
-    let t = e.call(
-        &env,
-        &chain("arm", vec![Value::from(at as f64), "put".into()]),
-    );
-    assert!(t.result().is_err());
+    let t = arm_through_a_lying_commit_then_fail_the_reread(&mut e, &env, at);
     // Not the slot (unknown): a retry, 2 s later.
     let retry = Some(Some(T0 + 2_000));
     assert_eq!(t.outputs().alarm_change(), retry);
@@ -659,13 +670,7 @@ fn a_schedule_committed_by_a_lying_commit_fires_even_if_the_slot_cannot_be_rerea
     let clock = || now.get();
     let env = TurnEnv::new(&Everywhere, &clock);
     let at = T0 + 5_000;
-    e.storage().lying_commit.set(true);
-    e.storage().fail_outside.set(true);
-    let t = e.call(
-        &env,
-        &chain("arm", vec![Value::from(at as f64), "put".into()]),
-    );
-    assert!(t.result().is_err());
+    let t = arm_through_a_lying_commit_then_fail_the_reread(&mut e, &env, at);
     assert_eq!(mirror(&e), Some(at), "the write did commit");
     assert!(!e.armed_is_known());
     // No other message comes: only the platform alarm can bring the object back.

@@ -71,27 +71,28 @@ impl<'a> DdlCheck<'a> {
         let before = self.runtime_footprint()?;
         self.control("SAVEPOINT lmz_alter")?;
         let out = run();
-        let added = match &out {
-            Ok(_) => self
-                .runtime_footprint()?
-                .into_iter()
-                .find(|n| !before.contains(n)),
-            Err(_) => None,
+        // A schema that cannot be read back is no evidence either way: undone like a refusal,
+        // and the savepoint closed whatever happened (never left open for the turn's COMMIT).
+        let after = match &out {
+            Ok(_) => self.runtime_footprint(),
+            Err(_) => Ok(Vec::new()),
         };
-        if out.is_err() || added.is_some() {
+        let added = after
+            .as_ref()
+            .ok()
+            .and_then(|a| a.iter().find(|n| !before.contains(n)));
+        if out.is_err() || after.is_err() || added.is_some() {
             self.control("ROLLBACK TO lmz_alter")?;
-            self.control("RELEASE lmz_alter")?;
-        } else {
-            self.control("RELEASE lmz_alter")?;
         }
+        self.control("RELEASE lmz_alter")?;
         match added {
             Some((name, None)) => Err(refused(
-                &name,
+                name,
                 &format!("ALTER TABLE ... RENAME TO {name}"),
                 sql,
             )),
-            Some((child, Some(parent))) => Err(refused(&parent, &reference(&child, &parent), sql)),
-            None => out,
+            Some((child, Some(parent))) => Err(refused(parent, &reference(child, parent), sql)),
+            None => after.and(out),
         }
     }
 
@@ -255,4 +256,60 @@ fn reference(child: &str, parent: &str) -> String {
         "a foreign key from {child} to {parent}, whose rows would block or hook into the \
          runtime's own writes"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::limits::Limit;
+
+    /// The host's statements, run directly on the connection.
+    struct Direct<'c>(&'c Connection);
+
+    impl HostControl for Direct<'_> {
+        fn control(&self, sql: &'static str) -> Result<(), StorageError> {
+            self.0
+                .execute_batch(sql)
+                .map_err(|e| StorageError::new(e.to_string(), sql))
+        }
+    }
+
+    /// When the schema cannot be read back after the handler's statement ran (here: the
+    /// statement shrank SQLite's longest statement, so the read does not compile; in life an
+    /// I/O error), the statement is undone and its savepoint closed, as when it is refused.
+    #[test]
+    fn a_failed_read_after_the_statement_leaves_no_savepoint_open() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE h (a)").unwrap();
+        let guard = Guard::default();
+        let host = Direct(&conn);
+        let check = DdlCheck::new(&conn, &guard, &host);
+        for alter in [true, false] {
+            let run = || {
+                conn.execute_batch("ALTER TABLE h ADD COLUMN b; CREATE TABLE h2 (k)")
+                    .map_err(|e| StorageError::new(e.to_string(), "run"))?;
+                conn.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, 40);
+                Ok(())
+            };
+            let out = if alter {
+                check.no_runtime_name_or_reference("ALTER …", run)
+            } else {
+                check.no_reference_into_runtime("h2", false, "CREATE …", run)
+            };
+            conn.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, 1_000_000);
+            assert!(out.is_err(), "alter: {alter}");
+            assert!(
+                conn.is_autocommit(),
+                "a savepoint was left open (alter: {alter})"
+            );
+            let tables: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE name = 'h2'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(tables, 0, "the statement was not undone (alter: {alter})");
+        }
+    }
 }

@@ -83,6 +83,10 @@ impl Probe {
             .map_err(|e| e.to_string())?;
         Err("handler failed after cancelling".into())
     }
+
+    fn sql(&mut self, ctx: &Ctx<'_>, batch: String) -> Result<(), String> {
+        ctx.sql().exec_batch(&batch).map_err(|e| e.to_string())
+    }
 }
 lumenize_core::handlers!(Probe {
     put(key: String),
@@ -96,6 +100,7 @@ lumenize_core::handlers!(Probe {
     cancel_then_fail(id: String),
     arm_many(n: f64),
     arm_cron(expr: String),
+    sql(batch: String),
 });
 
 /// Knows every address (the engine only asks whether `call_raw` may queue).
@@ -734,6 +739,35 @@ fn a_group_is_one_transaction_and_a_failing_message_rolls_back_alone() {
     // Built by the first message, rebuilt after the panic (the fourth), kept after.
     assert_eq!(built.get(), 2);
     assert!(e.has_instance());
+}
+
+/// A message whose handler succeeded but left a deferred foreign key unresolved is rolled back
+/// alone (the group's COMMIT would refuse it), and its error says so.
+#[test]
+fn a_message_left_with_a_deferred_foreign_key_says_why_it_failed() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let schema = chain(
+        "sql",
+        vec!["CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (p REFERENCES parent(id))".into()],
+    );
+    assert!(e.call(&env, &schema).result().is_ok());
+    let texts = [
+        chain("put", vec!["a".into()]),
+        chain(
+            "sql",
+            vec!["PRAGMA defer_foreign_keys = ON; INSERT INTO child VALUES (99)".into()],
+        ),
+        chain("put", vec!["c".into()]),
+    ];
+    let msgs: Vec<Message<'_>> = texts.iter().map(|t| Message::Call(t)).collect();
+    let turns = e.group(&env, &msgs);
+    assert_eq!(ok_count(&turns), [true, false, true]);
+    let why = turns[1].result().as_ref().unwrap_err().to_string();
+    assert!(why.contains("deferred foreign key"), "{why}");
+    assert!(kv_has(&e, "a") && kv_has(&e, "c"));
 }
 
 #[test]

@@ -186,6 +186,20 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                         group_err = Some(storage_err(e));
                         return false;
                     }
+                    // The handler succeeded, the storage rolled its savepoint back anyway:
+                    // SQLite's storage does so only for a deferred foreign key left
+                    // unresolved, which the group's COMMIT would refuse for every message.
+                    (Ok(false), Some(Ok(_))) => (
+                        Err(ChainError::Storage(
+                            "the storage rolled the message back after its handler succeeded: \
+                             it left a deferred foreign key unresolved (PRAGMA \
+                             defer_foreign_keys, or a DEFERRABLE INITIALLY DEFERRED key), which \
+                             the commit would refuse"
+                                .into(),
+                        )),
+                        Vec::new(),
+                        Vec::new(),
+                    ),
                     _ => (
                         Err(ChainError::Storage("the savepoint did not run".into())),
                         Vec::new(),

@@ -103,6 +103,11 @@ fn handlers_cannot_escape_the_turn_transaction() {
 }
 
 #[test]
+fn a_statement_that_rolls_back_fails_only_its_turn() {
+    suite::a_statement_that_rolls_back_fails_only_its_turn(&mut Workerd::start());
+}
+
+#[test]
 fn a_fetch_response_stops_at_the_cap() {
     suite::a_fetch_response_stops_at_the_cap(&mut Workerd::start());
 }

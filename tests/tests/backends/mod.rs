@@ -455,6 +455,57 @@ pub fn handlers_cannot_escape_the_turn_transaction(b: &mut dyn Backend) {
     );
 }
 
+/// A statement that makes SQLite roll the whole transaction back itself (`INSERT OR
+/// ROLLBACK`, a trigger's `RAISE(ROLLBACK)`) fails its turn and keeps none of the turn's
+/// writes, nor anything after it in that turn; the next turn works. Natively the error is
+/// SQLite's; workerd (1.20261117.1) answers "internal error" (the rollback took its own
+/// `_cf_sync_savepoint` with it), with the same outcome otherwise.
+pub fn a_statement_that_rolls_back_fails_only_its_turn(b: &mut dyn Backend) {
+    let desk = "sql-rollback";
+    let setup = "CREATE TABLE IF NOT EXISTS once (a INTEGER PRIMARY KEY); \
+                 INSERT INTO once VALUES (1); \
+                 CREATE TABLE IF NOT EXISTS guarded (a); \
+                 CREATE TRIGGER IF NOT EXISTS refuse BEFORE INSERT ON guarded \
+                 BEGIN SELECT RAISE(ROLLBACK, 'guarded is read-only'); END";
+    call(b, desk, "trySql", vec![s(setup), Value::Bool(true)]);
+    let hostile = [
+        ("INSERT OR ROLLBACK INTO once VALUES (1)", false, "UNIQUE"),
+        (
+            "INSERT OR ROLLBACK INTO once VALUES (1); INSERT INTO once VALUES (2)",
+            true,
+            "UNIQUE",
+        ),
+        (
+            "INSERT INTO guarded VALUES (1)",
+            false,
+            "guarded is read-only",
+        ),
+        (
+            "INSERT INTO guarded VALUES (1); INSERT INTO once VALUES (3)",
+            true,
+            "read-only",
+        ),
+    ];
+    for (sql, batch, says) in hostile {
+        match b.call(desk, "trySql", vec![s(sql), Value::Bool(batch)]) {
+            Ok(v) => panic!("{sql:?} (batch: {batch}) succeeded: {v:?}"),
+            Err(e) => assert!(
+                e.contains(says) || e.contains("internal error"),
+                "{sql:?}: {e}"
+            ),
+        }
+    }
+    // Nothing after the statement that rolled back was kept: 2 and 3 are free (the primary
+    // key would refuse them otherwise), and only the setup's turn and this one wrote their
+    // "before:" rows.
+    let check = "INSERT INTO once VALUES (2); INSERT INTO once VALUES (3)";
+    call(b, desk, "trySql", vec![s(check), Value::Bool(true)]);
+    assert_eq!(
+        strings(b, desk, "rung"),
+        vec![format!("before:{setup}"), format!("before:{check}")]
+    );
+}
+
 /// The executor stops reading a response at the body cap, whatever the length header says:
 /// `/trickle` sends more than the cap without a length and never ends, so an executor that
 /// waited for the whole body before checking would time out instead.

@@ -125,6 +125,8 @@ mod ext;
 mod object;
 #[cfg(target_arch = "wasm32")]
 mod sql;
+#[cfg(any(test, target_arch = "wasm32"))]
+mod switches;
 #[cfg(target_arch = "wasm32")]
 mod transport;
 #[cfg(target_arch = "wasm32")]

@@ -4,6 +4,8 @@
 
 use std::cell::Cell;
 
+use crate::switches::{may_set_a_switch, Switches};
+
 use lumenize_core::storage::{RowStats, Rows, SqlValue, Storage, StorageError, TxStorage};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -27,12 +29,20 @@ use worker::{SqlStorage, SqlStorageValue};
 /// into it, so on Cloudflare such a write (a deleted `fetch-…` schedule, a forged schedule
 /// row) goes through: handlers must not do it. See "Limitation on Cloudflare" in
 /// `lumenize_core::storage`.
+///
+/// A switch PRAGMA set inside a transaction that then rolls back is set back as well (SQLite
+/// keeps switches outside transactions; see `switches`).
 pub struct CfStorage {
     sql: SqlStorage,
     /// The object's storage, for `transactionSync` (`None`: built by [`CfStorage::new`], which
     /// runs statements but has no transactions).
     storage: Option<worker::Storage>,
     stats: Cell<RowStats>,
+    /// Whether a [`TxStorage::transaction`] body is running.
+    in_tx: Cell<bool>,
+    /// The switches as they were before the first statement of the running transaction that
+    /// may set one (`None` until then): put back if the transaction rolls back.
+    before: Cell<Option<Switches>>,
 }
 
 impl CfStorage {
@@ -43,6 +53,8 @@ impl CfStorage {
             sql,
             storage: None,
             stats: Cell::new(RowStats::default()),
+            in_tx: Cell::new(false),
+            before: Cell::new(None),
         }
     }
 
@@ -57,10 +69,32 @@ impl CfStorage {
             sql: storage.sql(),
             storage: Some(storage),
             stats: Cell::new(RowStats::default()),
+            in_tx: Cell::new(false),
+            before: Cell::new(None),
         }
     }
 
     fn run(&self, sql: &str, params: Vec<SqlStorageValue>) -> Result<Rows, StorageError> {
+        if self.in_tx.get() && self.before.get().is_none() && may_set_a_switch(sql) {
+            self.before.set(Some(self.read_switches()?));
+        }
+        self.run_counted(sql, params)
+    }
+
+    /// The switches' values now.
+    fn read_switches(&self) -> Result<Switches, StorageError> {
+        let mut values = Vec::with_capacity(Switches::READS.len());
+        for read in Switches::READS {
+            let rows = self.run_counted(read, Vec::new())?;
+            values.push(rows.scalar().and_then(SqlValue::as_i64));
+        }
+        Switches::from_values(&values).ok_or_else(|| {
+            StorageError::new("a switch PRAGMA returned no value", Switches::READS[0])
+        })
+    }
+
+    /// Runs one statement (or a batch without bindings), counting its rows.
+    fn run_counted(&self, sql: &str, params: Vec<SqlStorageValue>) -> Result<Rows, StorageError> {
         let cursor = self
             .sql
             .exec(sql, params)
@@ -105,8 +139,29 @@ impl TxStorage for CfStorage {
                 "transactionSync",
             ));
         };
-        run_transaction(storage, body)
-            .map_err(|js| StorageError::new(format!("commit failed: {js}"), "transactionSync"))
+        self.in_tx.set(true);
+        let outcome = run_transaction(storage, body);
+        self.in_tx.set(false);
+        let before = self.before.take();
+        let outcome = outcome
+            .map_err(|js| StorageError::new(format!("commit failed: {js}"), "transactionSync"));
+        match (before, &outcome) {
+            // Rolled back (as asked, or by a failed commit) after a statement that may have
+            // set a switch: the switches go back with the rows.
+            (Some(before), Ok(false) | Err(_)) => {
+                let batch = before.restore_batch();
+                if let Err(e) = self.run_counted(&batch, Vec::new()) {
+                    return Err(StorageError::new(
+                        format!(
+                            "rolled back, but the connection's switches could not be set back: {e}"
+                        ),
+                        batch,
+                    ));
+                }
+                outcome
+            }
+            _ => outcome,
+        }
     }
 }
 

@@ -506,6 +506,42 @@ pub fn a_statement_that_rolls_back_fails_only_its_turn(b: &mut dyn Backend) {
     );
 }
 
+/// A switch PRAGMA set by a turn that then fails is undone with the turn: the next turn runs
+/// under the switches as they were (CHECK constraints enforced, `LIKE` case-insensitive),
+/// while a switch set by a turn that succeeds stays set.
+pub fn a_failed_turn_leaves_no_pragma_behind(b: &mut dyn Backend) {
+    let desk = "sql-pragma";
+    let setup = "CREATE TABLE IF NOT EXISTS checked (a CHECK (a > 0)); \
+                 CREATE TABLE IF NOT EXISTS liked (a CHECK (a LIKE 'A'))";
+    call(b, desk, "trySql", vec![s(setup), Value::Bool(true)]);
+    let try_sql =
+        |b: &dyn Backend, sql: &str| b.call(desk, "trySql", vec![s(sql), Value::Bool(true)]);
+    for failing in [
+        "PRAGMA ignore_check_constraints = ON; SELECT no_such_function()",
+        "PRAGMA case_sensitive_like = ON; SELECT no_such_function()",
+    ] {
+        match try_sql(b, failing) {
+            Ok(v) => panic!("{failing:?} succeeded: {v:?}"),
+            Err(e) => assert!(e.contains("no_such_function"), "{failing:?}: {e}"),
+        }
+    }
+    let refused = "INSERT INTO checked VALUES (-1)";
+    match try_sql(b, refused) {
+        Ok(v) => panic!("a failed turn's PRAGMA outlived it: {refused:?} succeeded: {v:?}"),
+        Err(e) => assert!(e.contains("CHECK"), "{refused:?}: {e}"),
+    }
+    let insensitive = "INSERT INTO liked VALUES ('a')";
+    if let Err(e) = try_sql(b, insensitive) {
+        panic!("a failed turn's case_sensitive_like outlived it: {insensitive:?}: {e}");
+    }
+    // A turn that succeeds keeps its switch, as SQLite does.
+    try_sql(b, "PRAGMA case_sensitive_like = ON").unwrap();
+    match try_sql(b, insensitive) {
+        Ok(v) => panic!("a committed turn's PRAGMA was undone: {insensitive:?} succeeded: {v:?}"),
+        Err(e) => assert!(e.contains("CHECK"), "{insensitive:?}: {e}"),
+    }
+}
+
 /// The executor stops reading a response at the body cap, whatever the length header says:
 /// `/trickle` sends more than the cap without a length and never ends, so an executor that
 /// waited for the whole body before checking would time out instead.

@@ -74,6 +74,12 @@ fn a_statement_that_rolls_back_fails_only_its_turn() {
 }
 
 #[test]
+#[ignore = "the native runtime does not restore switches yet"]
+fn a_failed_turn_leaves_no_pragma_behind() {
+    suite::a_failed_turn_leaves_no_pragma_behind(&mut Native::start());
+}
+
+#[test]
 fn a_fetch_response_stops_at_the_cap() {
     suite::a_fetch_response_stops_at_the_cap(&mut Native::start());
 }

@@ -32,6 +32,14 @@ use worker::{SqlStorage, SqlStorageValue};
 ///
 /// A switch PRAGMA set inside a transaction that then rolls back is set back as well (SQLite
 /// keeps switches outside transactions; see `switches`).
+///
+/// **A statement that rolls the transaction back itself** (`INSERT OR ROLLBACK`, a column's
+/// `ON CONFLICT ROLLBACK`, `RAISE(ROLLBACK)` in a trigger) takes workerd's own savepoint with
+/// it: workerd (1.20261117.1) then fails the whole request with "internal error" (`no such
+/// savepoint: _cf_sync_savepoint` in its log) instead of our error. The turn's writes are
+/// gone and the next request works (the scenario
+/// `a_statement_that_rolls_back_fails_only_its_turn`); nothing in the JavaScript API can
+/// refuse the statement beforehand.
 pub struct CfStorage {
     sql: SqlStorage,
     /// The object's storage, for `transactionSync` (`None`: built by [`CfStorage::new`], which

@@ -70,6 +70,25 @@ fn insert_raw(
     chain: String,
     time: i64,
 ) -> (Runtime, Stub) {
+    with_file(rt, dir, clock, |raw| {
+        raw.execute(
+            "INSERT INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) \
+             VALUES (?1, ?2, 'scheduled', ?3, NULL, NULL, ?3, 0)",
+            rusqlite::params![id, chain, time],
+        )
+        .map(drop)
+    })
+}
+
+/// Runs `edit` on the file of object `PROBE/a` through a second connection, with the runtime
+/// stopped, as an older version (with no authorizer) could have left it; returns a fresh
+/// runtime on the same directory and clock.
+fn with_file(
+    rt: Runtime,
+    dir: &tempfile::TempDir,
+    clock: &Arc<ManualClock>,
+    edit: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()>,
+) -> (Runtime, Stub) {
     rt.object("PROBE", "a").run(|_, _| Ok(())).unwrap(); // the object (and its file) exists
     rt.settle(SETTLE).unwrap();
     drop(rt);
@@ -81,12 +100,7 @@ fn insert_raw(
     assert_eq!(files.len(), 1, "one object per test: {files:?}");
     let raw = rusqlite::Connection::open(&files[0]).unwrap();
     raw.busy_timeout(SETTLE).unwrap();
-    raw.execute(
-        "INSERT INTO __lmz_alarms (id, operation_chain, type, time, delay_ms, cron, created_at, attempts) \
-         VALUES (?1, ?2, 'scheduled', ?3, NULL, NULL, ?3, 0)",
-        rusqlite::params![id, chain, time],
-    )
-    .unwrap();
+    edit(&raw).unwrap();
     drop(raw);
     let rt = runtime_in(dir, clock);
     let p = rt.object("PROBE", "a");
@@ -329,4 +343,59 @@ proptest::proptest! {
         }
         proptest::prop_assert_eq!(written, ops <= 50 && args <= 100 && depth <= 124);
     }
+}
+
+/// A trigger or index on a runtime table, left by a version without the authorizer's rules,
+/// must not reach into the runtime's own writes: a trigger whose `RAISE(IGNORE)` skipped the
+/// delete of a cancelled schedule let it fire although `cancel_schedule` had won, and a
+/// unique index refused a second schedule at the same time. The object drops them when it
+/// opens.
+#[test]
+fn hooks_an_older_version_left_on_the_runtime_tables_are_dropped() {
+    let (rt, clock, dir) = runtime();
+    let (rt, p) = with_file(rt, &dir, &clock, |raw| {
+        raw.execute_batch(
+            "CREATE TRIGGER keep BEFORE DELETE ON __lmz_alarms BEGIN SELECT RAISE(IGNORE); END;
+             CREATE UNIQUE INDEX one_per_time ON __lmz_alarms (time);
+             CREATE TABLE mine (a); CREATE INDEX mine_a ON mine (a);",
+        )
+    });
+    let id = schedule_bump_at(&p, "cancelled", T0 + 5_000);
+    // A second schedule at the same time (the unique index refused it).
+    schedule_bump_at(&p, "same-time", T0 + 5_000);
+    let cancelled = p
+        .run(move |_, ctx| {
+            ctx.alarms()
+                .cancel_schedule(&id)
+                .map(|s| s.is_some())
+                .map_err(|e| ChainError::handler(e.to_string()))
+        })
+        .unwrap();
+    assert!(cancelled, "the cancel won");
+    // Restarted, the object rebuilds its schedules from the table.
+    let (rt, p) = with_file(rt, &dir, &clock, |_| Ok(()));
+    clock.advance(10_000);
+    rt.settle(SETTLE).unwrap();
+    assert_eq!(count(&p, "cancelled"), 0.0, "a cancelled schedule fired");
+    assert_eq!(count(&p, "same-time"), 1.0);
+    // The handler's own index on its own table stays.
+    let kept = p
+        .run(|_, ctx| {
+            let rows = ctx
+                .sql()
+                .exec(
+                    "SELECT name FROM sqlite_schema WHERE type = 'index' ORDER BY name",
+                    &[],
+                )
+                .map_err(|e| ChainError::handler(e.to_string()))?;
+            Ok(rows
+                .rows
+                .iter()
+                .filter_map(|r| r[0].as_str().map(String::from))
+                .collect::<Vec<_>>())
+        })
+        .unwrap();
+    assert!(kept.contains(&"mine_a".to_string()), "{kept:?}");
+    assert!(!kept.contains(&"one_per_time".to_string()), "{kept:?}");
+    rt.settle(SETTLE).unwrap();
 }

@@ -182,11 +182,21 @@ CREATE TABLE IF NOT EXISTS __lmz_alarm_failures (
 );
 ";
 
-/// Creates the alarm tables (hosts call this once when they open an object).
+/// Creates the alarm tables (hosts call this once when they open an object), and drops any
+/// trigger or index a handler left on a runtime table under an older version's rules (each
+/// one is logged as a warning: it could skip or refuse the runtime's own writes).
 pub fn init_schema(storage: &dyn Storage) -> Result<(), StorageError> {
     let runtime = crate::storage::runtime_tables::runtime(storage);
     runtime.exec_batch(SCHEMA)?;
-    runtime.exec_batch(META_SCHEMA)
+    runtime.exec_batch(META_SCHEMA)?;
+    for name in crate::storage::runtime_tables::drop_handler_hooks(storage)? {
+        tracing::warn!(
+            name = %name,
+            "dropped a trigger or index on the runtime's tables (left by an older version: it \
+             reached into the runtime's own writes)"
+        );
+    }
+    Ok(())
 }
 
 /// The method every object answers without declaring it (`fetch::RESULT_METHOD`, defined

@@ -22,7 +22,9 @@
 //! Why a handler cannot enter the scope: the flag is a private thread-local of this module;
 //! the code that sets it for any connection is [`RuntimeSql`], which is crate-private (a
 //! handler cannot name it) and only runs one statement of `&'static str` text (the runtime's
-//! constants, never text a handler supplied) with it set, calling back into nothing.
+//! constants, never text a handler supplied) with it set, calling back into nothing; the one
+//! other user, [`drop_handler_hooks`], runs `DROP TRIGGER`/`DROP INDEX` of a quoted name read
+//! from the schema.
 //! `SqliteStorage::as_runtime` is public (hosts and benchmarks own their storage) and runs
 //! any closure, so it lends the privilege to its own connection only: a handler, which holds
 //! the object's storage as `&dyn Storage`, can make a database of its own and call it, but
@@ -133,6 +135,41 @@ impl RuntimeSql<'_> {
         let _scope = Scope::enter(ANY);
         self.0.exec_batch(sql)
     }
+}
+
+/// Drops every trigger and index on a runtime table, and returns their names. The runtime
+/// creates none (its tables' keys need no `CREATE INDEX`, and its rules forbid triggers), so
+/// each one is a handler's, left by a version without the authorizer's rules, and reaches
+/// into the runtime's own writes: a trigger's `RAISE(IGNORE)` can skip the delete of a
+/// cancelled schedule (which then fires after a restart although its cancel won), a unique
+/// index can refuse a schedule. Run when an object opens.
+///
+/// The drops are built from the names the schema holds, quoted, and run in the runtime's
+/// scope (a handler may not drop an object under a reserved name): the only statement texts
+/// this module runs that are not constants, and all they can do is drop that one object.
+pub(crate) fn drop_handler_hooks(storage: &dyn Storage) -> Result<Vec<String>, StorageError> {
+    let rows = storage.exec(
+        "SELECT type, name FROM sqlite_schema \
+         WHERE type IN ('trigger', 'index') AND sql IS NOT NULL \
+         AND substr(lower(tbl_name), 1, 6) = '__lmz_'",
+        &[],
+    )?;
+    let mut dropped = Vec::new();
+    for row in &rows.rows {
+        let (Some(kind), Some(name)) = (row[0].as_str(), row[1].as_str()) else {
+            continue;
+        };
+        let kind = if kind == "trigger" {
+            "TRIGGER"
+        } else {
+            "INDEX"
+        };
+        let sql = format!("DROP {kind} IF EXISTS \"{}\"", name.replace('"', "\"\""));
+        let _scope = Scope::enter(ANY);
+        storage.exec_batch(&sql)?;
+        dropped.push(name.to_string());
+    }
+    Ok(dropped)
 }
 
 /// For hosts that own a [`SqliteStorage`](super::sqlite::SqliteStorage): runs `body` with

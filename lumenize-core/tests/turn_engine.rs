@@ -94,6 +94,16 @@ impl Probe {
         let _ = self.put(ctx, key);
         Ok(())
     }
+    /// Schedules `sql(batch)` at `at`.
+    fn arm_sql(&mut self, ctx: &Ctx<'_>, at: f64, batch: String) -> Result<(), String> {
+        ctx.alarms()
+            .schedule(
+                When::at_ms(at as i64),
+                ctn().call("sql", vec![Value::from(batch)]),
+            )
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
     /// Sets the switch PRAGMA `name` to `on`, then fails.
     fn switch_then_fail(&mut self, ctx: &Ctx<'_>, name: String, on: bool) -> Result<(), String> {
         let sql = format!("PRAGMA {name} = {}", if on { "ON" } else { "OFF" });
@@ -139,6 +149,7 @@ lumenize_core::handlers!(Probe {
     sql_then_put(batch: String, key: String),
     arm_then_sql(at: f64, batch: String, swallow: bool),
     switch_then_fail(name: String, on: bool),
+    arm_sql(at: f64, batch: String),
     record_switch(name: String),
 });
 
@@ -926,8 +937,9 @@ fn a_message_that_rolls_back_the_transaction_fails_alone_in_its_group() {
             assert_eq!(changes.last(), Some(&Some(first)), "{case}");
             // The instance saw writes that rolled back: built again for the second run.
             assert_eq!(built.get(), 2, "{case}");
-            // Each run is a turn: the first run's five (the culprit's included) failed, then
-            // the other seven ran again, of which `put_then_fail` failed on its own.
+            // Each run is a turn: the first run's five (the culprit's included) failed, charged
+            // to the culprit; then the other seven ran again, of which `put_then_fail` failed
+            // on its own.
             let count = |f: fn(&lumenize_core::turn::Outputs) -> u64| -> u64 {
                 turns.iter().map(|t| f(t.outputs())).sum()
             };
@@ -936,6 +948,8 @@ fn a_message_that_rolls_back_the_transaction_fails_alone_in_its_group() {
                 (5 + 7, 5 + 1),
                 "{case}"
             );
+            let failed: Vec<u64> = turns.iter().map(|t| t.outputs().failed_turns()).collect();
+            assert_eq!(failed, [0, 0, 0, 0, 5, 1, 0, 0], "{case}");
         }
     }
 }
@@ -1029,6 +1043,29 @@ fn a_rolled_back_message_leaves_the_switch_pragmas_as_they_were() {
         );
         assert_eq!(switch(e.storage(), name), before, "{name} after the group");
     }
+}
+
+/// An alarm's continuation whose statement rolls back its transaction: its claim turn fails
+/// (a known rollback, not a fault), and the failure is recorded in a second turn, so the
+/// schedule backs off and is given up in time rather than retried as a storage fault forever.
+/// (A guard: this held before the fix too, since the claim's `complete` is refused once the
+/// transaction is gone.)
+#[test]
+fn an_alarm_whose_continuation_rolls_back_its_transaction_is_recorded_as_failed() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = rollback_engine(&built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let at = Value::from(T0 as f64);
+    let t = e.call(&env, &chain("arm_sql", vec![at, ROLLS_BACK[1].into()]));
+    assert!(t.result().is_ok(), "{:?}", t.result());
+    let run = e.alarm(&env);
+    assert!(run.ran().is_empty() && run.fault().is_none() && run.retry_at().is_none());
+    assert_eq!(run.failures().len(), 1);
+    assert!(run.failures()[0].recorded().is_ok());
+    assert!(run.failures()[0]
+        .error()
+        .contains("rolled back the whole transaction"));
 }
 
 #[test]

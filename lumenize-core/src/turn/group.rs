@@ -18,10 +18,11 @@
 //! their changes to its memory must not be made twice), and runs the other messages again,
 //! in order, in a fresh transaction. Bounded: if a message of that second run rolls it back
 //! too, it is left out as well and the rest run one transaction each (at most `n + 2`
-//! transactions for `n` messages). Counting: every run is a turn, so a message run twice
-//! counts a failed turn for its first run; the rows the spoiled run read and wrote are charged
-//! to the culprit's outputs. A host counts requests per message, not per run, so none is
-//! billed twice.
+//! transactions for `n` messages). Counting: every run of a message is a turn, and the
+//! culprit is charged the run it spoiled: its outputs count a failed turn for each message
+//! that ran in it (itself included) and the rows it read and wrote, so each other message's
+//! outputs count only its last run (a failed turn only if that failed). A host counts
+//! requests per message, not per run, so none is billed twice.
 
 use super::engine::storage_err;
 use super::mutant::{active, Mutant};
@@ -96,8 +97,8 @@ enum Attempt<R> {
     Ran(Vec<Turn<R>>),
     /// The message at `culprit` (a position among those given) ran a statement that made
     /// SQLite roll the whole transaction back: nothing of the run stays. `turn` is the
-    /// culprit's (its error, the run's rows); `spent[k]` what the run of position `k` counts
-    /// (a failed turn if it ran; the run's alarm re-read, if any, on position 0).
+    /// culprit's (its error, charged the whole run's work); `spent[k]` what position `k`'s
+    /// turn carries from the run (only the run's alarm re-read, if any, on position 0).
     RolledBack {
         culprit: usize,
         turn: Box<Turn<R>>,
@@ -135,9 +136,10 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
     ///
     /// A body may run more than once: when a message's statement rolls the transaction back,
     /// SQLite undid every message of the run, so the others run again. Their first runs
-    /// release nothing (outbox, effects), count as failed turns, and the instance, which saw
-    /// writes that were undone, is built afresh for the second run; work a handler starts
-    /// outside the turn's rules (`NativeExt::spawn`) is not undone. Bounded: the second run
+    /// release nothing (outbox, effects) and count as failed turns on the culprit's outputs
+    /// (with that run's rows); the instance, which saw writes that were undone, is built
+    /// afresh for the second run; work a handler starts outside the turn's rules
+    /// (`NativeExt::spawn`) is not undone, and happens again. Bounded: the second run
     /// leaves out the culprit; if another message rolls it back too, that one is left out
     /// and the rest run one transaction each, so a group of `n` messages costs at most
     /// `n + 2` transactions and `3n` runs.
@@ -448,9 +450,10 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
 }
 
 /// The outcome of a run that the message at `culprit` rolled back (of `n` messages given):
-/// the culprit's turn, charged the run's rows, and what each other message's run counts
-/// (a failed turn if it ran; nothing is released). The run's alarm re-read, if any, goes on
-/// position 0, released before anything a later run reports.
+/// the culprit's turn, charged the run's work (a failed turn for each message that ran in it,
+/// its rows), so that each other message's turn counts only its own last run. The run's alarm
+/// re-read, if any, goes on position 0 (in `spent`), released before anything a later run
+/// reports.
 fn rolled_back<R>(
     members: Vec<Member<R>>,
     culprit: usize,
@@ -459,57 +462,51 @@ fn rolled_back<R>(
     reread: Option<Option<i64>>,
     alarm_fault: bool,
 ) -> Attempt<R> {
-    let mut spent: Vec<Outputs> = (0..n)
-        .map(|pos| {
-            let ran = pos < members.len();
-            let mut o = Outputs::of_member(
-                ran,
-                false,
-                Vec::new(),
-                None,
-                0,
-                if pos == culprit {
-                    rows
-                } else {
-                    Default::default()
-                },
-                pos == 0 && alarm_fault,
-            );
-            if let (0, Some(at)) = (pos, reread) {
-                o.force_alarm(at);
-            }
-            o
-        })
-        .collect();
-    let mut turn = None;
-    for (pos, m) in members.into_iter().enumerate() {
-        if pos == culprit {
-            let mut outputs = std::mem::take(&mut spent[pos]);
-            outputs.absorb(Outputs::of_member(
-                false,
-                false,
-                Vec::new(),
-                None,
-                m.late,
-                Default::default(),
-                false,
-            ));
-            let result = m
-                .result
-                .unwrap_or_else(|| Err(super::engine::rolled_back_by_statement(None, true)));
-            turn = Some(Turn::new(result, outputs, m.panicked));
+    let mut spent: Vec<Outputs> = (0..n).map(|_| Outputs::default()).collect();
+    if let Some(first) = spent.first_mut() {
+        first.absorb(Outputs::of_member(
+            false,
+            false,
+            Vec::new(),
+            None,
+            0,
+            Default::default(),
+            alarm_fault,
+        ));
+        if let Some(at) = reread {
+            first.force_alarm(at);
         }
     }
-    let turn = turn.unwrap_or_else(|| {
-        Turn::new(
-            Err(super::engine::rolled_back_by_statement(None, true)),
-            Outputs::default(),
+    let ran = members.len();
+    let mut charged = Outputs::default();
+    for i in 0..ran {
+        charged.absorb(Outputs::of_member(
+            true,
             false,
-        )
-    });
+            Vec::new(),
+            None,
+            0,
+            if i == 0 { rows } else { Default::default() },
+            false,
+        ));
+    }
+    let (result, late, panicked) = match members.into_iter().nth(culprit) {
+        Some(m) => (m.result, m.late, m.panicked),
+        None => (None, 0, false),
+    };
+    charged.absorb(Outputs::of_member(
+        false,
+        false,
+        Vec::new(),
+        None,
+        late,
+        Default::default(),
+        false,
+    ));
+    let result = result.unwrap_or_else(|| Err(super::engine::rolled_back_by_statement(None, true)));
     Attempt::RolledBack {
         culprit,
-        turn: Box::new(turn),
+        turn: Box::new(Turn::new(result, charged, panicked)),
         spent,
     }
 }

@@ -264,3 +264,39 @@ fn queued_messages_run_as_one_group_and_a_failing_one_rolls_back_alone() {
     );
     assert_eq!(rt.accounting(p.address()).failed_turns, 2);
 }
+
+/// One client's message that makes SQLite roll back the whole transaction (here `INSERT OR
+/// ROLLBACK`) fails alone: before the fix it failed every message of its group, before and
+/// after it (one client could deny service to every other client of the object).
+#[test]
+fn a_message_that_rolls_back_the_transaction_does_not_fail_its_group() {
+    let (rt, _) = runtime();
+    let p = rt.object("PROBE", "a");
+    p.call_method(
+        "sql",
+        vec!["CREATE TABLE u (x UNIQUE); INSERT INTO u VALUES (1)".into()],
+    )
+    .unwrap();
+    let (inside_tx, inside_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let held = rt.object("PROBE", "a");
+    let blocker = std::thread::spawn(move || {
+        held.run(move |_, _| {
+            inside_tx.send(()).ok();
+            go_rx.recv().ok();
+            Ok(())
+        })
+    });
+    inside_rx.recv().unwrap();
+    let send = |m: &str, args: Vec<Value>| p.send(&ctn().call(m, args)).unwrap();
+    send("bump", vec!["x".into(), 1.0.into()]);
+    send("sql", vec!["INSERT OR ROLLBACK INTO u VALUES (1)".into()]);
+    send("bump", vec!["x".into(), 2.0.into()]);
+    go_tx.send(()).unwrap();
+    blocker.join().unwrap().unwrap();
+    rt.settle(Duration::from_secs(5)).unwrap();
+    assert_eq!(num(p.call_method("count", vec!["x".into()]).unwrap()), 3.0);
+    // The first run's two messages (the culprit's included) rolled back; the second run
+    // committed both bumps.
+    assert_eq!(rt.accounting(p.address()).failed_turns, 2);
+}

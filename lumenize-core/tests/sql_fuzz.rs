@@ -25,7 +25,10 @@
 //!    it as the first message left it. A statement that ends the host's transaction
 //!    (`INSERT OR ROLLBACK`, `RAISE(ROLLBACK)` in a trigger: SQLite rolls the whole transaction
 //!    back) must fail, and so must every statement after it until the host ends the turn, and
-//!    the host's savepoint and commit must report it; nothing of the turn may stay;
+//!    the host's savepoint and commit must report it, and the storage must say a statement
+//!    did it (`rolled_back_by_statement`, true then and only then); nothing of the turn may
+//!    stay; a message rolled back (to its savepoint, or with the transaction) leaves the
+//!    switch PRAGMAs (`recursive_triggers`, `ignore_check_constraints`...) as they were;
 //! 4. the runtime's own privileged writes still work, in the handler's transaction (when it is
 //!    still open) and in the next one: a schedule inserted (plain and `INSERT OR REPLACE`),
 //!    updated and deleted with the runtime's own statement texts inside `as_runtime`, the
@@ -50,6 +53,11 @@
 //!   host's savepoint let through), it failed after 25 and after 5 passing cases, both times
 //!   shrunk to `ops = [(Exec("RELEASE lmz_msg"), false)], keep = false, commit = false`: "the
 //!   host's savepoint (keep: false) gave Err(.. no such savepoint: lmz_msg ..)".
+//!
+//! - with `storage/switches.rs` putting no switch back, it failed within 1,000 cases, shrunk
+//!   to `ops = [(Exec("PRAGMA recursive_triggers = ON"), false)], keep = false, commit =
+//!   false`: "the switch PRAGMAs outlived the rolled-back message" (its seed is kept in
+//!   `sql_fuzz.proptest-regressions`).
 //!
 //! These shrunk cases are kept below as plain tests, which fail under those mutants.
 //!
@@ -1112,6 +1120,36 @@ fn run_op(db: &SqliteStorage, op: &Op) -> Result<(), String> {
 
 // ---- One case ----
 
+/// The switch PRAGMAs a handler may set, as SQL sees them (`case_sensitive_like` cannot be
+/// read: its effect is).
+fn switches(db: &SqliteStorage) -> Vec<(&'static str, Option<SqlValue>)> {
+    [
+        "foreign_keys",
+        "defer_foreign_keys",
+        "ignore_check_constraints",
+        "recursive_triggers",
+        "reverse_unordered_selects",
+    ]
+    .into_iter()
+    .map(|p| format!("PRAGMA {p}"))
+    .chain(["SELECT 'a' LIKE 'A'".to_string()])
+    .zip([
+        "foreign_keys",
+        "defer_foreign_keys",
+        "ignore_check_constraints",
+        "recursive_triggers",
+        "reverse_unordered_selects",
+        "case_sensitive_like",
+    ])
+    .map(|(q, name)| {
+        (
+            name,
+            db.exec(&q, &[]).ok().and_then(|r| r.scalar().cloned()),
+        )
+    })
+    .collect()
+}
+
 /// Runs `ops` (each once, or twice when its flag is set: the second run may find the first's
 /// compiled statement cached) as a handler's message in a group, then checks the invariants
 /// of the module docs. `keep`: the message succeeds (its savepoint is released) or fails
@@ -1122,6 +1160,7 @@ fn check(ops: &[(Op, bool)], keep: bool, commit: bool, file: bool) -> Result<(),
     let db = setup(file.then_some(dir.path()));
     let s0 = dump(&db);
     let r0 = runtime_part(&s0);
+    let sw0 = switches(&db);
     let mut problems: Vec<String> = Vec::new();
     let mut s1 = None;
     let mut ended: Option<String> = None;
@@ -1179,6 +1218,23 @@ fn check(ops: &[(Op, bool)], keep: bool, commit: bool, file: bool) -> Result<(),
         commit && matches!(savepoint, Some(Ok(_)))
     });
     let savepoint = savepoint.expect("the transaction's body ran");
+    // The storage tells the host whether a statement ended the transaction (the engine then
+    // fails that message alone and runs the others again), never for anything else.
+    if db.rolled_back_by_statement() != ended.is_some() {
+        problems.push(format!(
+            "rolled_back_by_statement() = {} but the transaction was ended by {ended:?}",
+            db.rolled_back_by_statement()
+        ));
+    }
+    // A message rolled back (to its savepoint, or with the transaction) leaves the switch
+    // PRAGMAs it set as they were.
+    let kept = matches!(savepoint, Ok(true)) && matches!(tx, Ok(true));
+    let sw1 = switches(&db);
+    if !kept && sw1 != sw0 {
+        problems.push(format!(
+            "the switch PRAGMAs outlived the rolled-back message: {sw0:?} before, {sw1:?} after"
+        ));
+    }
     let after = dump(&db);
     match (&ended, &savepoint, &tx) {
         (Some(_), Err(_), Ok(false)) => {

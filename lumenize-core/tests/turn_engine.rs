@@ -87,6 +87,51 @@ impl Probe {
     fn sql(&mut self, ctx: &Ctx<'_>, batch: String) -> Result<(), String> {
         ctx.sql().exec_batch(&batch).map_err(|e| e.to_string())
     }
+    /// Runs `batch`, ignores its error, then writes `key`: a handler that goes on (and
+    /// succeeds) after its statement failed.
+    fn sql_then_put(&mut self, ctx: &Ctx<'_>, batch: String, key: String) -> Result<(), String> {
+        let _ = ctx.sql().exec_batch(&batch);
+        let _ = self.put(ctx, key);
+        Ok(())
+    }
+    /// Schedules `sql(batch)` at `at`.
+    fn arm_sql(&mut self, ctx: &Ctx<'_>, at: f64, batch: String) -> Result<(), String> {
+        ctx.alarms()
+            .schedule(
+                When::at_ms(at as i64),
+                ctn().call("sql", vec![Value::from(batch)]),
+            )
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+    /// Sets the switch PRAGMA `name` to `on`, then fails.
+    fn switch_then_fail(&mut self, ctx: &Ctx<'_>, name: String, on: bool) -> Result<(), String> {
+        let sql = format!("PRAGMA {name} = {}", if on { "ON" } else { "OFF" });
+        ctx.sql().exec(&sql, &[]).map_err(|e| e.to_string())?;
+        Err("handler failed after a PRAGMA".into())
+    }
+    /// Records the switch `name` as the handler sees it, under the key `name`.
+    fn record_switch(&mut self, ctx: &Ctx<'_>, name: String) -> Result<(), String> {
+        let on = switch(ctx.sql(), &name);
+        ctx.kv()
+            .put(&name, &Value::Bool(on))
+            .map_err(|e| e.to_string())
+    }
+    /// Arms a schedule at `at`, then runs `batch`: fails with its error, or (`swallow`) goes
+    /// on as `sql_then_put` with the key `after`.
+    fn arm_then_sql(
+        &mut self,
+        ctx: &Ctx<'_>,
+        at: f64,
+        batch: String,
+        swallow: bool,
+    ) -> Result<(), String> {
+        self.arm(ctx, at, "put".into())?;
+        if swallow {
+            return self.sql_then_put(ctx, batch, "after".into());
+        }
+        self.sql(ctx, batch)
+    }
 }
 lumenize_core::handlers!(Probe {
     put(key: String),
@@ -101,7 +146,34 @@ lumenize_core::handlers!(Probe {
     arm_many(n: f64),
     arm_cron(expr: String),
     sql(batch: String),
+    sql_then_put(batch: String, key: String),
+    arm_then_sql(at: f64, batch: String, swallow: bool),
+    switch_then_fail(name: String, on: bool),
+    arm_sql(at: f64, batch: String),
+    record_switch(name: String),
 });
+
+/// The switch PRAGMAs a handler may set.
+const SWITCHES: [&str; 6] = [
+    "foreign_keys",
+    "defer_foreign_keys",
+    "case_sensitive_like",
+    "ignore_check_constraints",
+    "recursive_triggers",
+    "reverse_unordered_selects",
+];
+
+/// Whether the switch `name` is on, as SQL sees it (`case_sensitive_like` cannot be read: its
+/// effect is).
+fn switch(sql: &dyn Storage, name: &str) -> bool {
+    let q = if name == "case_sensitive_like" {
+        "SELECT NOT ('a' LIKE 'A')".to_string()
+    } else {
+        format!("PRAGMA {name}")
+    };
+    let rows = sql.exec(&q, &[]).unwrap();
+    rows.scalar().and_then(SqlValue::as_i64) == Some(1)
+}
 
 /// Knows every address (the engine only asks whether `call_raw` may queue).
 struct Everywhere;
@@ -181,6 +253,9 @@ impl TxStorage for Faulty {
     }
     fn savepoint(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
         self.inner.savepoint(body)
+    }
+    fn rolled_back_by_statement(&self) -> bool {
+        self.inner.rolled_back_by_statement()
     }
 }
 
@@ -770,6 +845,229 @@ fn a_message_left_with_a_deferred_foreign_key_says_why_it_failed() {
     assert!(kv_has(&e, "a") && kv_has(&e, "c"));
 }
 
+/// Tables on which a statement makes SQLite roll back the whole transaction, not just itself.
+const ROLLBACK_SCHEMA: &str = "CREATE TABLE u (x UNIQUE); INSERT INTO u VALUES (1); \
+     CREATE TABLE r (x UNIQUE ON CONFLICT ROLLBACK); INSERT INTO r VALUES (1); \
+     CREATE TABLE trig (x); \
+     CREATE TRIGGER no_insert BEFORE INSERT ON trig BEGIN SELECT RAISE(ROLLBACK, 'refused'); END;";
+
+/// Each way a handler's statement makes SQLite roll back the transaction it runs in.
+const ROLLS_BACK: [&str; 3] = [
+    "INSERT OR ROLLBACK INTO u VALUES (1)",
+    "INSERT INTO r VALUES (1)",
+    "INSERT INTO trig VALUES (1)",
+];
+
+fn rollback_engine(built: &Rc<Cell<u32>>) -> TurnEngine<Faulty, Factory> {
+    let mut e = open(Faulty::new(), built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let t = e.call(&env, &chain("sql", vec![ROLLBACK_SCHEMA.into()]));
+    assert!(t.result().is_ok(), "{:?}", t.result());
+    e
+}
+
+/// One message whose statement makes SQLite roll back the whole transaction (`INSERT OR
+/// ROLLBACK`, a column's `ON CONFLICT ROLLBACK`, `RAISE(ROLLBACK)` in a trigger), whether its
+/// handler then fails or goes on: before the fix every message of its group failed and lost
+/// its writes (one client could fail everyone's). Now it fails alone, with an error that says
+/// why; the others, before and after it, run again in a fresh transaction and commit, each
+/// outbox released once, the alarm slot equal to what committed.
+#[test]
+fn a_message_that_rolls_back_the_transaction_fails_alone_in_its_group() {
+    for hostile in ROLLS_BACK {
+        for swallow in [false, true] {
+            let built = Rc::new(Cell::new(0));
+            let mut e = rollback_engine(&built);
+            let now = || T0;
+            let env = TurnEnv::new(&Everywhere, &now);
+            // It arms an early schedule first: that must not stay either.
+            let culprit = chain(
+                "arm_then_sql",
+                vec![
+                    Value::from((T0 + 10) as f64),
+                    hostile.into(),
+                    Value::Bool(swallow),
+                ],
+            );
+            let texts = [
+                chain("put", vec!["a".into()]),
+                chain("arm", vec![Value::from((T0 + 5_000) as f64), "put".into()]),
+                chain("send", vec![]),
+                chain("arm", vec![Value::from((T0 + 1_000) as f64), "put".into()]),
+                culprit,
+                chain("put_then_fail", vec!["x".into()]),
+                chain("put", vec!["c".into()]),
+                chain("send", vec![]),
+            ];
+            let msgs: Vec<Message<'_>> = texts.iter().map(|t| Message::Call(t)).collect();
+            let mut turns = e.group(&env, &msgs);
+            let case = format!("{hostile} (swallowed: {swallow})");
+            assert_eq!(
+                ok_count(&turns),
+                [true, true, true, true, false, false, true, true],
+                "{case}: {:?}",
+                turns
+                    .iter()
+                    .map(|t| t.result().as_ref().err().map(|e| e.to_string()))
+                    .collect::<Vec<_>>()
+            );
+            let why = turns[4].result().as_ref().unwrap_err().to_string();
+            assert!(
+                why.contains("rolled back the whole transaction"),
+                "{case}: {why}"
+            );
+            let outs: Vec<usize> = turns
+                .iter_mut()
+                .map(|t| t.outputs_mut().take_outbox().len())
+                .collect();
+            assert_eq!(outs, [0, 0, 1, 0, 0, 0, 0, 1], "{case}");
+            assert!(kv_has(&e, "a") && kv_has(&e, "c"), "{case}");
+            assert!(!kv_has(&e, "x") && !kv_has(&e, "after"), "{case}");
+            let first = T0 + 1_000;
+            assert_eq!(
+                (e.armed(), mirror(&e)),
+                (Some(first), Some(first)),
+                "{case}"
+            );
+            let changes: Vec<_> = turns
+                .iter()
+                .filter_map(|t| t.outputs().alarm_change())
+                .collect();
+            assert_eq!(changes.last(), Some(&Some(first)), "{case}");
+            // The instance saw writes that rolled back: built again for the second run.
+            assert_eq!(built.get(), 2, "{case}");
+            // Each run is a turn: the first run's five (the culprit's included) failed, charged
+            // to the culprit; then the other seven ran again, of which `put_then_fail` failed
+            // on its own.
+            let count = |f: fn(&lumenize_core::turn::Outputs) -> u64| -> u64 {
+                turns.iter().map(|t| f(t.outputs())).sum()
+            };
+            assert_eq!(
+                (count(|o| o.turns()), count(|o| o.failed_turns())),
+                (5 + 7, 5 + 1),
+                "{case}"
+            );
+            let failed: Vec<u64> = turns.iter().map(|t| t.outputs().failed_turns()).collect();
+            assert_eq!(failed, [0, 0, 0, 0, 5, 1, 0, 0], "{case}");
+        }
+    }
+}
+
+/// Every culprit is taken out, and the work stays bounded: a second culprit in the second run
+/// makes the rest run one message per transaction, so a group of n messages costs at most
+/// n + 2 transactions however many of its messages roll back.
+#[test]
+fn several_messages_that_roll_back_the_transaction_cost_bounded_work() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = rollback_engine(&built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let hostile = chain("sql", vec![ROLLS_BACK[0].into()]);
+    let texts: Vec<String> = (0..8)
+        .map(|i| {
+            if i % 2 == 1 {
+                hostile.clone()
+            } else {
+                chain("put", vec![format!("k{i}").into()])
+            }
+        })
+        .collect();
+    let msgs: Vec<Message<'_>> = texts.iter().map(|t| Message::Call(t)).collect();
+    let begun = e.storage().begun.get();
+    let turns = e.group(&env, &msgs);
+    assert_eq!(
+        ok_count(&turns),
+        [true, false, true, false, true, false, true, false]
+    );
+    for i in [0, 2, 4, 6] {
+        assert!(kv_has(&e, &format!("k{i}")), "k{i}");
+    }
+    let tx = e.storage().begun.get() - begun;
+    assert!(tx <= 8 + 2, "{tx} transactions for 8 messages");
+}
+
+/// A single turn whose statement rolled back its transaction, and whose handler went on and
+/// succeeded: the turn fails with the reason (not as a COMMIT whose outcome is unknown), and
+/// nothing of it stays.
+#[test]
+fn a_turn_whose_statement_rolled_it_back_fails_with_the_reason() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = rollback_engine(&built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let t = e.call(
+        &env,
+        &chain("sql_then_put", vec![ROLLS_BACK[2].into(), "after".into()]),
+    );
+    let why = t.result().as_ref().unwrap_err().to_string();
+    assert!(why.contains("rolled back the whole transaction"), "{why}");
+    assert!(!kv_has(&e, "after"));
+    assert!(e
+        .call(&env, &chain("put", vec!["next".into()]))
+        .result()
+        .is_ok());
+    assert!(kv_has(&e, "next"));
+}
+
+/// A switch PRAGMA set by a message that then failed: before the fix it stayed set on the
+/// connection, so a rolled-back turn had a lasting effect (later turns' triggers recursed,
+/// their check constraints were ignored...). A message rolled back, alone in a single turn or
+/// to its savepoint in a group, now also restores the switches it set.
+#[test]
+fn a_rolled_back_message_leaves_the_switch_pragmas_as_they_were() {
+    for name in SWITCHES {
+        let built = Rc::new(Cell::new(0));
+        let mut e = open(SqliteStorage::in_memory().unwrap(), &built);
+        let now = || T0;
+        let env = TurnEnv::new(&Everywhere, &now);
+        let before = switch(e.storage(), name);
+        let set = chain("switch_then_fail", vec![name.into(), Value::Bool(!before)]);
+        // A single turn.
+        assert!(e.call(&env, &set).result().is_err());
+        assert_eq!(
+            switch(e.storage(), name),
+            before,
+            "{name} after a failed turn"
+        );
+        // In a group: the next message sees the switch as it was, and so does the next turn.
+        let record = chain("record_switch", vec![name.into()]);
+        let turns = e.group(&env, &[Message::Call(&set), Message::Call(&record)]);
+        assert_eq!(ok_count(&turns), [false, true], "{name}");
+        let seen = lumenize_core::storage::Kv::new(e.storage())
+            .get(name)
+            .unwrap();
+        assert!(
+            matches!(seen, Some(Value::Bool(b)) if b == before),
+            "{name} in the same group: {seen:?}"
+        );
+        assert_eq!(switch(e.storage(), name), before, "{name} after the group");
+    }
+}
+
+/// An alarm's continuation whose statement rolls back its transaction: its claim turn fails
+/// (a known rollback, not a fault), and the failure is recorded in a second turn, so the
+/// schedule backs off and is given up in time rather than retried as a storage fault forever.
+/// (A guard: this held before the fix too, since the claim's `complete` is refused once the
+/// transaction is gone.)
+#[test]
+fn an_alarm_whose_continuation_rolls_back_its_transaction_is_recorded_as_failed() {
+    let built = Rc::new(Cell::new(0));
+    let mut e = rollback_engine(&built);
+    let now = || T0;
+    let env = TurnEnv::new(&Everywhere, &now);
+    let at = Value::from(T0 as f64);
+    let t = e.call(&env, &chain("arm_sql", vec![at, ROLLS_BACK[1].into()]));
+    assert!(t.result().is_ok(), "{:?}", t.result());
+    let run = e.alarm(&env);
+    assert!(run.ran().is_empty() && run.fault().is_none() && run.retry_at().is_none());
+    assert_eq!(run.failures().len(), 1);
+    assert!(run.failures()[0].recorded().is_ok());
+    assert!(run.failures()[0]
+        .error()
+        .contains("rolled back the whole transaction"));
+}
+
 #[test]
 fn a_group_whose_first_message_fails_rebuilds_the_instance_it_rolled_back() {
     let built = Rc::new(Cell::new(0));
@@ -980,6 +1278,24 @@ mod mutants {
             Some(T0 + 7_000),
             "backed off before its next time"
         );
+    }
+
+    #[test]
+    fn statement_rollback_fails_group_fails_the_innocent_messages() {
+        let built = Rc::new(Cell::new(0));
+        let mut e = rollback_engine(&built);
+        let now = || T0;
+        let env = TurnEnv::new(&Everywhere, &now);
+        let (a, h) = (
+            chain("put", vec!["a".into()]),
+            chain("sql", vec![ROLLS_BACK[0].into()]),
+        );
+        let msgs = [Message::Call(&a), Message::Call(&h), Message::Call(&a)];
+        let turns = with(Mutant::StatementRollbackFailsGroup, || e.group(&env, &msgs));
+        assert_eq!(ok_count(&turns), [false; 3]);
+        assert!(!kv_has(&e, "a"));
+        assert_eq!(ok_count(&e.group(&env, &msgs)), [true, false, true]);
+        assert!(kv_has(&e, "a"));
     }
 
     #[test]

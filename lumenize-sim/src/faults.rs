@@ -61,6 +61,9 @@ pub struct Faults {
     /// Messages to one object arriving within this many ms of the first are run as one
     /// group (one transaction, a savepoint each), as a host drains its mailbox.
     pub group_ms: i64,
+    /// Per group of an origin's messages: a hostile co-tenant's message joins it, whose
+    /// statement makes SQLite roll back the whole transaction (`INSERT OR ROLLBACK`).
+    pub hostile_ppm: u32,
 }
 
 impl Faults {
@@ -104,6 +107,7 @@ impl Faults {
         f.commit_lie_ppm = rate(rng, 20_000);
         f.back_jumps = rate(rng, 3);
         f.max_back_ms = rng.range(100, 10_000);
+        f.hostile_ppm = rate(rng, 500_000);
         f
     }
 }
@@ -123,7 +127,8 @@ impl fmt::Display for Faults {
             f,
             "jitter={}ms delay={}ppm/{}ms loss={} dup={} exec[fail={} slow={} hang={} twice={}] \
              endpoint[timeout={} refused={} huge={} 500={}] crash={} storage[stmt={} commit={} \
-             lie={} open={} full={}/{}ms] jumps={}x{}ms back={}x{}ms flaky={} group={}ms",
+             lie={} open={} full={}/{}ms] jumps={}x{}ms back={}x{}ms flaky={} group={}ms \
+             hostile={}",
             self.jitter_ms,
             self.delay_ppm,
             self.max_delay_ms,
@@ -149,7 +154,8 @@ impl fmt::Display for Faults {
             self.back_jumps,
             self.max_back_ms,
             self.flaky_ppm,
-            self.group_ms
+            self.group_ms,
+            self.hostile_ppm
         )
     }
 }

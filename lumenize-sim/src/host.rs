@@ -223,6 +223,8 @@ pub struct Stats {
     pub open_failures: u64,
     /// Executor jobs that hung.
     pub hung: u64,
+    /// Hostile messages that joined a group (`Faults::hostile_ppm`).
+    pub hostile: u64,
 }
 
 /// One seed's simulation.
@@ -241,6 +243,8 @@ pub struct Sim {
     flt: Rng,
     /// Lying commits (a stream of their own: the older kinds draw what they drew before).
     lie: Rng,
+    /// Hostile messages joining groups (a stream of their own, likewise).
+    hostile: Rng,
     /// The oracle (public for the report).
     pub oracle: Oracle,
     /// The trace.
@@ -299,6 +303,7 @@ impl Sim {
             net: Rng::new(seed, 3),
             flt: Rng::new(seed, 4),
             lie: Rng::new(seed, 5),
+            hostile: Rng::new(seed, 6),
             oracle: Oracle::default(),
             trace: Trace::new(keep_trace),
             mutant,

@@ -112,7 +112,10 @@
 //! schedule; an orchestrated fetch may get a second outcome only in the documented way, its
 //! NoReply plus the result, counted as `orch_double`); a cron schedule never fires before its
 //! next time, a one-shot schedule never before its time (by the clock when it fires); the
-//! engine reports no commit the disk did not see; the alarm slot in memory and the platform
+//! engine reports no commit the disk did not see; in a group with a hostile message and no
+//! injected fault, the hostile message fails and no other fails with a storage error (it
+//! would have failed because of the hostile one: mutant `statement-rollback-fails-group`);
+//! the alarm slot in memory and the platform
 //! alarm equal the earliest pending schedule in storage (unless the platform alarm is a retry
 //! after a fault; while the slot is unknown after a failed re-read, a platform alarm is
 //! armed); the pending `fetch-*` alarms equal the open simple fetches;
@@ -193,7 +196,7 @@ pub mod trace;
 
 use sha2::{Digest, Sha256};
 
-/// A deliberately broken rule, to prove the simulator catches it. After `None`, six are the
+/// A deliberately broken rule, to prove the simulator catches it. After `None`, seven are the
 /// turn engine's own (`lumenize-core` feature `sim-mutants`, selected per thread); the others
 /// break the simulator's host and the result path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -216,6 +219,10 @@ pub enum Mutant {
     /// Engine: an alarm step whose claim turn's COMMIT failed records the schedule as failed
     /// (finding 4 put back): only a lying commit shows it.
     FailureAfterUnknownCommit,
+    /// Engine: a message whose statement makes SQLite roll back the whole transaction fails
+    /// its whole group (the fix of a hostile message failing its group put back): only a
+    /// hostile message shows it.
+    StatementRollbackFailsGroup,
     /// Host: a committed turn's alarm change is never pushed to the platform alarm.
     LostAlarmChange,
     /// Result path: the executor's result reads the timeout alarm instead of claiming it
@@ -240,6 +247,7 @@ impl Mutant {
             Mutant::GroupOutputsBeforeCommit => Some(M::GroupOutputsBeforeCommit),
             Mutant::FailedCommitRewinds => Some(M::FailedCommitRewinds),
             Mutant::FailureAfterUnknownCommit => Some(M::FailureAfterUnknownCommit),
+            Mutant::StatementRollbackFailsGroup => Some(M::StatementRollbackFailsGroup),
             Mutant::None
             | Mutant::LostAlarmChange
             | Mutant::UnclaimedResult
@@ -361,6 +369,8 @@ pub struct Summary {
     pub duplicated: u64,
     /// Storage faults injected.
     pub storage_faults: u64,
+    /// Hostile messages that joined a group (their `INSERT OR ROLLBACK` rolled it back).
+    pub hostile: u64,
     /// Late orchestrated results (documented weakness).
     pub orch_late: u64,
     /// Turns rolled back, as the host accounted them.
@@ -389,8 +399,8 @@ impl Summary {
         let hex: String = self.digest.iter().map(|b| format!("{b:02x}")).collect();
         format!(
             "sim: seeds={} fetches={} calls={} schedules={} turns={} events={} crashes={} \
-             lost={} duplicated={} storage_faults={} orch_double={} failed_turns={} rows_written={} \
-             late_outcomes={} requests={} violations={} trace={hex}",
+             lost={} duplicated={} storage_faults={} hostile={} orch_double={} failed_turns={} \
+             rows_written={} late_outcomes={} requests={} violations={} trace={hex}",
             self.seeds,
             self.fetches,
             self.calls,
@@ -401,6 +411,7 @@ impl Summary {
             self.lost,
             self.duplicated,
             self.storage_faults,
+            self.hostile,
             self.orch_late,
             self.failed_turns,
             self.rows_written,
@@ -454,6 +465,7 @@ pub fn run_seeds(start: u64, n: u64, jobs: usize, opts: &Options) -> Summary {
         sum.lost += r.stats.lost;
         sum.duplicated += r.stats.duplicated;
         sum.storage_faults += r.stats.storage_faults;
+        sum.hostile += r.stats.hostile;
         sum.orch_late += r.orch_late;
         sum.failed_turns += r.accounted.failed_turns;
         sum.rows_written += r.accounted.rows_written;

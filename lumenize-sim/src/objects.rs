@@ -332,6 +332,25 @@ impl Origin {
     fn pending(&mut self, ctx: &Ctx<'_>) -> Result<f64, String> {
         fetch::pending_count(ctx).map(|n| n as f64).map_err(sql_err)
     }
+
+    /// A hostile co-tenant's message: a conflict resolved with ROLLBACK, which makes SQLite
+    /// roll back the whole transaction, the other messages of its group with it. It fails
+    /// with the error, or (`swallow`) ignores it and succeeds as far as it can tell.
+    fn hostile(&mut self, ctx: &Ctx<'_>, swallow: bool) -> Result<(), String> {
+        let out = ctx
+            .sql()
+            .exec(
+                "INSERT OR ROLLBACK INTO sim_started (tag, kind) \
+                 VALUES ('~hostile', 'hostile'), ('~hostile', 'hostile')",
+                &[],
+            )
+            .map(drop)
+            .map_err(sql_err);
+        if swallow {
+            return Ok(());
+        }
+        out
+    }
 }
 
 lumenize_core::handlers!(Origin {
@@ -348,6 +367,7 @@ lumenize_core::handlers!(Origin {
     tick(tag: String),
     no_ops as "noOps"(),
     pending(),
+    hostile(swallow: bool),
 });
 
 /// [`fetch::Fetching`] around the origin (the real router of [`RESULT_METHOD`]), reporting

@@ -49,6 +49,11 @@ pub struct FaultyStorage {
     savepoints: RefCell<Vec<bool>>,
     /// The first transaction since the turn was armed, as the disk saw it.
     first_tx: RefCell<Option<TxReport>>,
+    /// Every transaction since the turn was armed, in order (a group whose message rolled
+    /// the transaction back runs again in another).
+    txs: RefCell<Vec<TxReport>>,
+    /// A savepoint's body is running.
+    in_savepoint: Cell<bool>,
 }
 
 /// One transaction as the disk saw it: the truth a lying COMMIT hides from the engine.
@@ -66,6 +71,11 @@ impl TxReport {
     /// Whether the work of savepoint `i` (message `i` of a group) became durable.
     pub fn kept(&self, i: usize) -> bool {
         self.committed && self.savepoints.get(i).copied().unwrap_or(false)
+    }
+
+    /// Whether the work at `sp` ([`FaultyStorage::position`]'s savepoint) became durable.
+    pub fn kept_at(&self, sp: Option<usize>) -> bool {
+        sp.map_or(self.committed, |i| self.kept(i))
     }
 }
 
@@ -106,6 +116,8 @@ impl FaultyStorage {
             work: Cell::new(DiskWork::default()),
             savepoints: RefCell::new(Vec::new()),
             first_tx: RefCell::new(None),
+            txs: RefCell::new(Vec::new()),
+            in_savepoint: Cell::new(false),
         })
     }
 
@@ -118,6 +130,7 @@ impl FaultyStorage {
         self.lie_commit.set(false);
         self.disk_full.set(disk_full);
         self.first_tx.replace(None);
+        self.txs.replace(Vec::new());
     }
 
     /// The next COMMIT of this turn commits, then reports failure.
@@ -144,17 +157,36 @@ impl FaultyStorage {
     }
 
     /// The first transaction since the turn was armed (an alarm step's claim turn, a
-    /// group's one transaction), if one began.
+    /// group's first transaction), if one began.
     pub fn first_tx(&self) -> Option<TxReport> {
         self.first_tx.borrow().clone()
+    }
+
+    /// Every transaction since the turn was armed, in order: a group runs again in a second
+    /// one (and then one per message) when a message's statement rolls the first back.
+    pub fn txs(&self) -> Vec<TxReport> {
+        self.txs.borrow().clone()
+    }
+
+    /// Where the statement running now is: the index of its transaction among
+    /// [`txs`](Self::txs) (the open one is the next), and of its savepoint in that
+    /// transaction (`None` outside a savepoint: a turn of its own).
+    pub fn position(&self) -> (usize, Option<usize>) {
+        let sp = self
+            .in_savepoint
+            .get()
+            .then(|| self.savepoints.borrow().len());
+        (self.txs.borrow().len(), sp)
     }
 
     /// Disarms every fault (checks and quiescence read the truth). The turn's
     /// [`first_tx`](Self::first_tx) stays readable until the next turn is armed.
     pub fn disarm(&self) {
         let first = self.first_tx.take();
+        let txs = self.txs.take();
         self.arm(None, false, false);
         self.first_tx.replace(first);
+        self.txs.replace(txs);
         self.crash_at_commit.set(false);
         self.in_turn.set(false);
     }
@@ -362,13 +394,15 @@ impl TxStorage for Disk {
             }
         });
         if disk.in_turn.get() && !disk.opening.get() {
+            let report = TxReport {
+                committed,
+                lied,
+                savepoints,
+            };
+            disk.txs.borrow_mut().push(report.clone());
             let mut first = disk.first_tx.borrow_mut();
             if first.is_none() {
-                *first = Some(TxReport {
-                    committed,
-                    lied,
-                    savepoints,
-                });
+                *first = Some(report);
             }
         }
         result
@@ -383,8 +417,16 @@ impl TxStorage for Disk {
         if disk.dead.get() {
             return Err(StorageError::new("the process is dead", "SAVEPOINT"));
         }
+        disk.in_savepoint.set(true);
         let kept = disk.inner.savepoint(body);
+        disk.in_savepoint.set(false);
         disk.savepoints.borrow_mut().push(matches!(kept, Ok(true)));
         kept
+    }
+
+    /// The real storage's answer: a hostile message's `INSERT OR ROLLBACK` (the group's other
+    /// messages then run again without it).
+    fn rolled_back_by_statement(&self) -> bool {
+        self.0.inner.rolled_back_by_statement()
     }
 }

@@ -28,6 +28,7 @@ fn two_thousand_seeds_have_no_violation() {
     // The run did real work and the faults really happened.
     assert!(sum.fetches > 30_000, "{}", sum.line());
     assert!(sum.crashes > 0 && sum.lost > 0 && sum.duplicated > 0 && sum.storage_faults > 0);
+    assert!(sum.hostile > 0, "{}", sum.line());
 }
 
 /// The first seed (from 0) at which `mutant` is caught, searching at most `limit` seeds.
@@ -45,6 +46,7 @@ fn every_mutant_is_caught_within_a_thousand_seeds() {
         Mutant::GroupOutputsBeforeCommit,
         Mutant::FailedCommitRewinds,
         Mutant::FailureAfterUnknownCommit,
+        Mutant::StatementRollbackFailsGroup,
         Mutant::LostAlarmChange,
         Mutant::UnclaimedResult,
         Mutant::LostAccounting,

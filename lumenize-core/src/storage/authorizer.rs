@@ -6,7 +6,7 @@
 
 use super::runtime_tables;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 /// State shared with the authorizer callback (which SQLite requires to be `Send + 'static`).
@@ -31,6 +31,10 @@ pub(super) struct Guard {
     /// The table a handler's statement compiled since the field was last taken creates (its
     /// foreign keys are checked once it ran: see `handler_ddl::DdlCheck::no_reference_into_runtime`).
     pub(super) creates: Mutex<Option<String>>,
+    /// The switch PRAGMAs ([`SWITCHES`], one bit each) a handler's statement compiled since
+    /// the field was last taken sets: the storage notes their values before it runs, to put
+    /// them back if its message rolls back (`switches.rs`).
+    pub(super) switches: AtomicU8,
 }
 
 impl Guard {
@@ -48,6 +52,14 @@ impl Guard {
             AuthAction::CreateTable { table_name } if !runtime_tables::in_scope(self.scope) => {
                 if let Ok(mut slot) = self.creates.lock() {
                     *slot = Some(table_name.to_string());
+                }
+            }
+            AuthAction::Pragma {
+                pragma_name,
+                pragma_value: Some(_),
+            } => {
+                if let Some(i) = switch_index(pragma_name) {
+                    self.switches.fetch_or(1 << i, Ordering::AcqRel);
                 }
             }
             _ => {}
@@ -75,6 +87,11 @@ impl Guard {
 
     pub(super) fn take_refusal(&self) -> Option<String> {
         self.refused.lock().ok().and_then(|mut slot| slot.take())
+    }
+
+    /// The switches the statements compiled since the last call set (see `switches`).
+    pub(super) fn take_switches(&self) -> u8 {
+        self.switches.swap(0, Ordering::AcqRel)
     }
 
     /// The table the statements compiled since the last call create (see `creates`).
@@ -135,6 +152,23 @@ const ALLOWED_PRAGMAS: &[(&str, PragmaArg)] = &[
     ("index_list", PragmaArg::Name),
     ("index_xinfo", PragmaArg::Name),
 ];
+
+/// The switch PRAGMAs a handler may set: connection settings that a rollback does not undo
+/// (`defer_foreign_keys` is reset by SQLite when the transaction ends; `foreign_keys` cannot
+/// change inside one), so the storage puts back those a rolled-back message set.
+pub(super) const SWITCHES: [&str; 6] = [
+    "foreign_keys",
+    "defer_foreign_keys",
+    "case_sensitive_like",
+    "ignore_check_constraints",
+    "recursive_triggers",
+    "reverse_unordered_selects",
+];
+
+/// The index of the switch PRAGMA `name` in [`SWITCHES`] (any case).
+pub(super) fn switch_index(name: &str) -> Option<usize> {
+    SWITCHES.iter().position(|s| s.eq_ignore_ascii_case(name))
+}
 
 fn pragma_allowed(name: &str, value: Option<&str>) -> bool {
     let Some((_, arg)) = ALLOWED_PRAGMAS

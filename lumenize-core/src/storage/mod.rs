@@ -16,14 +16,20 @@
 //! `index_list(t)`, `index_xinfo(i)` (with a name); the switches `foreign_keys`,
 //! `defer_foreign_keys`, `case_sensitive_like`, `ignore_check_constraints`,
 //! `recursive_triggers`, `reverse_unordered_selects` (read, or set to a boolean). That is the set
-//! a Cloudflare Durable Object allows, so the same SQL runs on both backends.
+//! a Cloudflare Durable Object allows, so the same SQL runs on both backends. A switch set by
+//! a message that then fails is put back as it was (natively: SQLite keeps these settings
+//! through a rollback, so the storage notes what each message changed; `switches.rs`); one set
+//! by a message that commits stays set on the object's connection for later turns.
 //!
 //! Refused with a [`StorageError`] that names the kind of statement:
 //! - **transaction control**: `BEGIN`, `COMMIT`/`END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`,
 //!   `ROLLBACK TO`: every handler already runs in one transaction, committed when it succeeds
 //!   and rolled back when it fails (with the messages it queued). A statement that makes
 //!   SQLite roll that transaction back itself (`INSERT OR ROLLBACK`, a column's `ON CONFLICT
-//!   ROLLBACK`, `RAISE(ROLLBACK)` in a trigger) fails the turn, and nothing more runs in it;
+//!   ROLLBACK`, `RAISE(ROLLBACK)` in a trigger) fails its message, and nothing more runs in
+//!   that transaction; in a group of messages it fails that message alone: the storage tells
+//!   this from a fault ([`TxStorage::rolled_back_by_statement`]), and the turn engine runs
+//!   the other messages of the group again, without it, in a fresh transaction;
 //! - **other databases**: `ATTACH`, `DETACH`, and temporary tables, indexes, views and triggers
 //!   (`CREATE TEMP ...`, `temp.` names): an object reaches only its own database;
 //! - **connection settings**: every other PRAGMA (`journal_mode`, `locking_mode`,
@@ -83,6 +89,8 @@ pub(crate) mod runtime_tables;
 #[cfg(feature = "native")]
 #[cfg_attr(docsrs, doc(cfg(feature = "native")))]
 pub mod sqlite;
+#[cfg(feature = "native")]
+mod switches;
 mod typed;
 #[cfg(feature = "native")]
 mod write_cost;
@@ -306,6 +314,19 @@ pub trait TxStorage: Storage {
             "this storage has no savepoints",
             "SAVEPOINT",
         ))
+    }
+
+    /// Whether the last transaction begun by [`transaction`](Self::transaction) was rolled
+    /// back by one of its own statements rather than by a fault: SQLite ends the whole
+    /// transaction on a conflict resolved with ROLLBACK (`INSERT OR ROLLBACK`, a column's `ON
+    /// CONFLICT ROLLBACK`) and on `RAISE(ROLLBACK)` in a trigger. Then nothing of the
+    /// transaction stays (the outcome is known, unlike a failed COMMIT's), and the message
+    /// that ran the statement is to blame: the turn engine fails it alone and runs the other
+    /// messages of its group again. Read after the savepoint or transaction reported the
+    /// transaction gone; cleared when the next transaction begins. The default: never (a
+    /// storage without savepoints runs each message as its own transaction anyway).
+    fn rolled_back_by_statement(&self) -> bool {
+        false
     }
 }
 

@@ -17,6 +17,7 @@ use super::handler_ddl::{
     TABLE_EXISTS,
 };
 use super::runtime_tables;
+use super::switches::SwitchLog;
 use super::{RowStats, Rows, SqlValue, Storage, StorageError};
 use rusqlite::config::DbConfig;
 use rusqlite::hooks::AuthContext;
@@ -40,6 +41,11 @@ const HOST_CONTROL: &[&str] = &[
     "RELEASE lmz_alter",
     "ROLLBACK TO lmz_alter",
 ];
+
+/// Why a statement (or the host's COMMIT) finds the host's transaction gone.
+const ROLLED_BACK: &str = "the turn's transaction was rolled back by an earlier statement (a \
+     conflict resolved with ROLLBACK, or RAISE(ROLLBACK) in a trigger): nothing more runs in \
+     this turn, which fails";
 
 /// An object's SQLite database.
 ///
@@ -75,6 +81,15 @@ pub struct SqliteStorage {
     /// connection is nevertheless in autocommit, a handler's statement made SQLite roll the
     /// transaction back (see [`turn_is_open`](Self::turn_is_open)).
     host_tx: Cell<bool>,
+    /// Since the host's last [`begin`](Self::begin): a statement failed on a constraint and
+    /// left the connection in autocommit, i.e. SQLite rolled the host's transaction back on a
+    /// conflict resolved with ROLLBACK or `RAISE(ROLLBACK)`, the statement's own doing (see
+    /// [`TxStorage::rolled_back_by_statement`](super::TxStorage::rolled_back_by_statement)).
+    /// A fault that rolls a transaction back (a full disk, an I/O error) has another code.
+    statement_rollback: Cell<bool>,
+    /// The switch PRAGMAs the open transaction's handlers set, and their values before, to
+    /// put back when a message rolls back (`switches.rs`).
+    switches: SwitchLog,
     /// The texts of a handler's `CREATE TABLE` statements left in the statement cache, with
     /// the table each creates (see [`exec`](Storage::exec)); a bounded list ([`CachedCreates`]).
     cached_creates: CachedCreates,
@@ -114,6 +129,7 @@ impl SqliteStorage {
         });
         let hook = guard.clone();
         conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(ctx)));
+        let switches = SwitchLog::open(&conn, &guard);
         Ok(SqliteStorage {
             conn,
             guard,
@@ -128,6 +144,8 @@ impl SqliteStorage {
                     .collect(),
             ),
             host_tx: Cell::new(false),
+            statement_rollback: Cell::new(false),
+            switches,
             cached_creates: CachedCreates::default(),
         })
     }
@@ -135,6 +153,7 @@ impl SqliteStorage {
     /// Starts the handler's transaction (`BEGIN IMMEDIATE`: takes the write lock now, so a
     /// second connection to the same file can never interleave inside it).
     pub fn begin(&self) -> Result<(), StorageError> {
+        self.statement_rollback.set(false);
         self.control("BEGIN IMMEDIATE")?;
         self.host_tx.set(true);
         Ok(())
@@ -142,21 +161,42 @@ impl SqliteStorage {
 
     /// Commits the handler's transaction. Fails when a handler's statement rolled it back.
     pub fn commit(&self) -> Result<(), StorageError> {
+        if self.host_tx.get() && self.conn.is_autocommit() {
+            self.host_tx.set(false);
+            return Err(StorageError::new(ROLLED_BACK, "COMMIT"));
+        }
         let done = self.control("COMMIT");
         // A failed COMMIT may leave the transaction open (SQLITE_BUSY): still the host's.
         if self.conn.is_autocommit() {
             self.host_tx.set(false);
         }
+        if done.is_ok() {
+            self.switches.committed();
+        }
         done
     }
 
-    /// Rolls the handler's transaction back (a no-op when none is open).
+    /// Rolls the handler's transaction back (a no-op when none is open), and puts back the
+    /// switch PRAGMAs its handlers set.
     pub fn rollback(&self) -> Result<(), StorageError> {
         self.host_tx.set(false);
-        if self.conn.is_autocommit() {
-            return Ok(());
+        let done = if self.conn.is_autocommit() {
+            Ok(())
+        } else {
+            self.control("ROLLBACK")
+        };
+        self.switches.rolled_back(&self.conn, &self.guard);
+        done
+    }
+
+    /// After compiling a handler's statement that sets the switch PRAGMAs `bits` (SQLite sets
+    /// them while it compiles): inside the host's transaction, notes their old values, to put
+    /// back if its message rolls back.
+    fn note_switches(&self, bits: u8) {
+        if bits != 0 {
+            let in_tx = self.host_tx.get() && !self.conn.is_autocommit();
+            self.switches.changed(&self.conn, &self.guard, bits, in_tx);
         }
-        self.control("ROLLBACK")
     }
 
     /// True while a transaction is open.
@@ -257,21 +297,29 @@ impl SqliteStorage {
     /// then in autocommit, so each later statement would commit at once, kept even when the
     /// turn fails. Seen here as a state (the host's transaction is open, the connection is
     /// not in one), whatever the statement was: until the host ends the turn, nothing runs,
-    /// the runtime's own writes included, and the host's commit (or savepoint) fails.
+    /// the runtime's own writes included, and the host's commit (or savepoint) fails. The
+    /// statement's failure is noted ([`error`](Self::error)), so the host can tell it from a
+    /// fault ([`TxStorage::rolled_back_by_statement`](super::TxStorage::rolled_back_by_statement)).
     fn turn_is_open(&self, sql: &str) -> Result<(), StorageError> {
         if self.host_tx.get() && self.conn.is_autocommit() {
-            return Err(StorageError::new(
-                "the turn's transaction was rolled back by an earlier statement (a conflict \
-                 resolved with ROLLBACK, or RAISE(ROLLBACK) in a trigger): nothing more runs \
-                 in this turn, which fails",
-                sql,
-            ));
+            return Err(StorageError::new(ROLLED_BACK, sql));
         }
         Ok(())
     }
 
     /// The error for a failed statement: the authorizer's reason when it refused it.
+    ///
+    /// Also notes a statement that rolled the host's transaction back on a constraint (a
+    /// conflict resolved with ROLLBACK, `RAISE(ROLLBACK)`): SQLite reports both as
+    /// `SQLITE_CONSTRAINT`, and a fault that ends a transaction (`SQLITE_FULL`,
+    /// `SQLITE_IOERR`, `SQLITE_NOMEM`...) never does.
     fn error(&self, e: rusqlite::Error, sql: &str) -> StorageError {
+        if self.host_tx.get()
+            && self.conn.is_autocommit()
+            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+        {
+            self.statement_rollback.set(true);
+        }
         match self.guard.take_refusal() {
             Some(why) => StorageError::new(why, sql),
             None => StorageError::new(e.to_string(), sql),
@@ -292,9 +340,11 @@ impl SqliteStorage {
             self.turn_is_open(sql)?;
             self.guard.alters.store(false, Ordering::Release);
             self.guard.take_created();
+            self.guard.take_switches();
             let Some(mut stmt) = batch.next().map_err(err)? else {
                 return Ok(());
             };
+            self.note_switches(self.guard.take_switches());
             let mut step = || stmt.raw_query().next().map(drop).map_err(err);
             if self.guard.alters.swap(false, Ordering::AcqRel) {
                 self.ddl().no_runtime_name_or_reference(sql, step)?;
@@ -340,6 +390,10 @@ impl super::TxStorage for SqliteStorage {
     fn savepoint(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StorageError> {
         self.run_savepoint(body)
     }
+
+    fn rolled_back_by_statement(&self) -> bool {
+        self.statement_rollback.get()
+    }
 }
 
 impl SqliteStorage {
@@ -353,9 +407,13 @@ impl SqliteStorage {
             return Err(StorageError::new("no transaction is open", "SAVEPOINT"));
         }
         self.control("SAVEPOINT lmz_msg")?;
+        let outer = self.switches.begin_savepoint();
         let owed_before = self.unresolved_foreign_keys();
         let keep = body();
         if !self.in_transaction() {
+            // Its switches stay noted for the transaction: the host's rollback puts them back.
+            self.switches
+                .end_savepoint(&self.conn, &self.guard, outer, true);
             return Err(StorageError::new(
                 "the transaction was rolled back inside the savepoint",
                 "RELEASE lmz_msg",
@@ -366,12 +424,16 @@ impl SqliteStorage {
         // which would then fail every message of the group: the message fails alone instead
         // (rolling back to its savepoint also restores SQLite's count of them).
         let keep = keep && (owed_before || !self.unresolved_foreign_keys());
-        if keep {
-            self.control("RELEASE lmz_msg")?;
+        let done = if keep {
+            self.control("RELEASE lmz_msg")
         } else {
-            self.control("ROLLBACK TO lmz_msg")?;
-            self.control("RELEASE lmz_msg")?;
-        }
+            self.control("ROLLBACK TO lmz_msg")
+                .and_then(|()| self.control("RELEASE lmz_msg"))
+        };
+        // Rolled back: so are the switches it set (SQLite leaves them as they are).
+        self.switches
+            .end_savepoint(&self.conn, &self.guard, outer, keep || done.is_err());
+        done?;
         Ok(keep)
     }
 }
@@ -434,6 +496,7 @@ impl Storage for SqliteStorage {
         self.guard.used_scope.store(false, Ordering::Release);
         self.guard.alters.store(false, Ordering::Release);
         self.guard.take_created();
+        self.guard.take_switches();
         let changes0 = self.conn.total_changes();
         // Declared before the statement, so dropped after it went back to the cache, also when
         // the statement fails.
@@ -453,6 +516,11 @@ impl Storage for SqliteStorage {
                     .stmt
                     .insert(self.conn.prepare_cached(sql).map_err(err)?)
             };
+            // A statement that sets a switch is never kept in the cache: compiled each time,
+            // the authorizer tells each time.
+            let switches = self.guard.take_switches();
+            cached.discard = switches != 0;
+            self.note_switches(switches);
             // Compiled now, or found in the cache as a CREATE TABLE judged before.
             let created = self
                 .guard

@@ -210,13 +210,21 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
             outcome = Some(result);
             ok
         });
+        // A statement of the body made SQLite roll the whole transaction back: nothing stays,
+        // whether the handler then failed or went on (its COMMIT then finds no transaction).
+        let by_statement = !matches!(tx, Ok(true)) && storage.rolled_back_by_statement();
         // SQLite rolled the turn back itself: what it undid is known, nothing need be re-read.
-        let clean_rollback = matches!(tx, Ok(false)) || active(Mutant::FailedCommitRewinds);
+        let clean_rollback =
+            matches!(tx, Ok(false)) || by_statement || active(Mutant::FailedCommitRewinds);
         // The body asked to commit and the COMMIT failed: the outcome is unknown (the write
         // may be durable, as after an fsync error reported late or a lost storage reply).
-        let commit_failed = tx.is_err() && matches!(outcome, Some(Ok(_)));
+        let commit_failed = tx.is_err() && matches!(outcome, Some(Ok(_))) && !by_statement;
         let result = match (tx, outcome) {
             (Ok(true), Some(Ok(r))) => Ok(r),
+            (_, outcome) if by_statement => Err(rolled_back_by_statement(
+                outcome.and_then(Result::err).as_ref(),
+                false,
+            )),
             (_, Some(Err(e))) => Err(e),
             (Err(e), _) => Err(storage_err(e)),
             _ => Err(ChainError::Storage("the transaction did not run".into())),
@@ -290,6 +298,23 @@ pub(super) fn rows_since(storage: &dyn Storage, before: RowStats) -> RowStats {
         rows_read: now.rows_read.saturating_sub(before.rows_read),
         rows_written: now.rows_written.saturating_sub(before.rows_written),
     }
+}
+
+/// The error of a message one of whose statements made SQLite roll the whole transaction back
+/// (with its handler's own error, if it returned one); `in_group`: the other messages of its
+/// group ran again without it.
+pub(super) fn rolled_back_by_statement(own: Option<&ChainError>, in_group: bool) -> ChainError {
+    let own = own.map(|e| format!(" ({e})")).unwrap_or_default();
+    let rest = if in_group {
+        "it failed alone, and the other messages of its group ran again without it"
+    } else {
+        "nothing of the turn stays"
+    };
+    ChainError::Storage(format!(
+        "a statement of this message rolled back the whole transaction (a conflict resolved \
+         with ROLLBACK: INSERT OR ROLLBACK, a column's ON CONFLICT ROLLBACK; or RAISE(ROLLBACK) \
+         in a trigger){own}: {rest}"
+    ))
 }
 
 pub(super) fn storage_err(e: StorageError) -> ChainError {

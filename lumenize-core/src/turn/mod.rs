@@ -14,7 +14,10 @@
 //! - **group commit**: messages already queued may run as one group
 //!   ([`TurnEngine::group`]): one transaction, a savepoint per message (a rolled-back one's schedule
 //!   changes are undone in memory, reading nothing), one commit. A message that fails (error or panic) rolls back to its savepoint alone: its
-//!   result is the error, its outbox is dropped, its alarm change undone. Outputs are
+//!   result is the error, its outbox is dropped, its alarm change undone. One whose statement
+//!   makes SQLite roll back the whole transaction (`INSERT OR ROLLBACK`, `RAISE(ROLLBACK)`)
+//!   fails alone too: the others run again without it in a fresh transaction (see
+//!   [`TurnEngine::group_with`]). Outputs are
 //!   released only after the shared commit (Cloudflare's output gate does the same), and a
 //!   failed commit fails every message of the group. Storage without savepoints
 //!   ([`TxStorage::has_savepoints`](crate::storage::TxStorage::has_savepoints), the Cloudflare

@@ -36,6 +36,10 @@ pub enum Mutant {
     /// committed; when the COMMIT wrote and then reported failure, a schedule that ran is
     /// backed off (a cron fires again before its next time). The defect lying commits found.
     FailureAfterUnknownCommit,
+    /// `statement-rollback-fails-group`: a message whose statement makes SQLite roll the
+    /// whole transaction back (`INSERT OR ROLLBACK`, `RAISE(ROLLBACK)`) fails its whole group,
+    /// as before the fix: every other message gets an error and loses its writes.
+    StatementRollbackFailsGroup,
 }
 
 #[cfg(feature = "sim-mutants")]
@@ -45,13 +49,14 @@ mod select {
 
     impl Mutant {
         /// Every mutant.
-        pub const ALL: [Mutant; 6] = [
+        pub const ALL: [Mutant; 7] = [
             Mutant::DoubleContinuation,
             Mutant::OutboxBeforeCommit,
             Mutant::StaleAlarmSlot,
             Mutant::GroupOutputsBeforeCommit,
             Mutant::FailedCommitRewinds,
             Mutant::FailureAfterUnknownCommit,
+            Mutant::StatementRollbackFailsGroup,
         ];
 
         /// Its command-line name.
@@ -63,6 +68,7 @@ mod select {
                 Mutant::GroupOutputsBeforeCommit => "group-outputs-before-commit",
                 Mutant::FailedCommitRewinds => "failed-commit-rewinds",
                 Mutant::FailureAfterUnknownCommit => "failure-after-unknown-commit",
+                Mutant::StatementRollbackFailsGroup => "statement-rollback-fails-group",
             }
         }
     }

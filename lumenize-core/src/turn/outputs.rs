@@ -189,6 +189,15 @@ impl<R> Turn<R> {
         }
     }
 
+    /// This turn after `earlier` (what earlier runs of the same message counted, which
+    /// released nothing): the counts add up, this turn's outputs come last.
+    pub(crate) fn after(mut self, earlier: Outputs) -> Self {
+        let mut outputs = earlier;
+        outputs.absorb(self.outputs);
+        self.outputs = outputs;
+        self
+    }
+
     /// Marks a turn whose COMMIT failed after its body succeeded: its writes may be durable.
     pub(crate) fn with_commit_failed(mut self, failed: bool) -> Self {
         self.commit_failed = failed;

@@ -254,6 +254,11 @@ impl Probe {
     fn now(&mut self, ctx: &Ctx<'_>) -> f64 {
         ctx.now_ms() as f64
     }
+
+    /// Runs `batch` (the handler's own SQL).
+    fn sql(&mut self, ctx: &Ctx<'_>, batch: String) -> Result<(), String> {
+        ctx.sql().exec_batch(&batch).map_err(err)
+    }
 }
 
 lumenize_core::handlers!(Probe {
@@ -278,6 +283,7 @@ lumenize_core::handlers!(Probe {
     schedule_failing(tag: String),
     hang(tag: String),
     now(),
+    sql(batch: String),
 });
 
 pub const T0: i64 = 1_700_000_000_000;

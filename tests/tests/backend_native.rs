@@ -74,7 +74,6 @@ fn a_statement_that_rolls_back_fails_only_its_turn() {
 }
 
 #[test]
-#[ignore = "the native runtime does not restore switches yet"]
 fn a_failed_turn_leaves_no_pragma_behind() {
     suite::a_failed_turn_leaves_no_pragma_behind(&mut Native::start());
 }

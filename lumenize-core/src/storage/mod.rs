@@ -17,8 +17,9 @@
 //! `defer_foreign_keys`, `case_sensitive_like`, `ignore_check_constraints`,
 //! `recursive_triggers`, `reverse_unordered_selects` (read, or set to a boolean). That is the set
 //! a Cloudflare Durable Object allows, so the same SQL runs on both backends. A switch set by
-//! a message that then fails is put back as it was (natively: SQLite keeps these settings
-//! through a rollback, so the storage notes what each message changed; `switches.rs`); one set
+//! a message that then fails is put back as it was (SQLite keeps these settings through a
+//! rollback: natively the storage notes what each message changed, `switches.rs`; on
+//! Cloudflare `CfStorage` reads them before the first statement that may set one); one set
 //! by a message that commits stays set on the object's connection for later turns.
 //!
 //! Refused with a [`StorageError`] that names the kind of statement:
@@ -50,7 +51,8 @@
 //!   ([`Ctx::alarms`](crate::context::Ctx::alarms), [`Ctx::kv`](crate::context::Ctx::kv)). A
 //!   trigger on a handler's own table whose body writes one may be created, but a statement
 //!   that fires it is refused. A handler's own index or trigger on them (made before these
-//!   rules) may be dropped. Their rules live in the runtime's code: deleting a `fetch-…`
+//!   rules) may be dropped, and an object drops every one when it opens (the runtime makes
+//!   none; they could skip or refuse its writes: `runtime_tables::drop_handler_hooks`). Their rules live in the runtime's code: deleting a `fetch-…`
 //!   schedule would break the simple fetch design's exactly-once rule ("whoever cancels the
 //!   alarm wins"), and a row inserted there would be run as an operation chain. Only the
 //!   runtime's own statements, in a scope handler code cannot enter, write them (why it

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use lumenize_core::clock::ManualClock;
 use lumenize_core::prelude::*;
-use lumenize_core::runtime::RuntimeError;
+use lumenize_core::runtime::{RuntimeError, Stub};
 use std::time::Duration;
 
 fn runtime() -> (Runtime, std::sync::Arc<ManualClock>) {
@@ -228,12 +228,10 @@ fn handlers_cannot_control_transactions() {
     );
 }
 
-#[test]
-fn queued_messages_run_as_one_group_and_a_failing_one_rolls_back_alone() {
-    let (rt, _) = runtime();
-    let p = rt.object("PROBE", "a");
-    // Hold the object inside a turn, so what is sent meanwhile waits in its mailbox and the
-    // host takes it as one group (one transaction, a savepoint per message).
+/// Sends `messages` to `p` (object `PROBE/a`) while the object is held inside a turn, so they
+/// wait in its mailbox and the host takes them as one group (one transaction, a savepoint per
+/// message); returns once they ran and the runtime settled.
+fn send_as_one_group(rt: &Runtime, p: &Stub, messages: Vec<(&str, Vec<Value>)>) {
     let (inside_tx, inside_rx) = std::sync::mpsc::channel();
     let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
     let held = rt.object("PROBE", "a");
@@ -245,14 +243,28 @@ fn queued_messages_run_as_one_group_and_a_failing_one_rolls_back_alone() {
         })
     });
     inside_rx.recv().unwrap();
-    let send = |m: &str, args: Vec<Value>| p.send(&ctn().call(m, args)).unwrap();
-    send("bump", vec!["x".into(), 1.0.into()]);
-    send("bump_then_fail", vec!["x".into()]);
-    send("bump_then_panic", vec!["x".into()]);
-    send("bump", vec!["x".into(), 2.0.into()]);
+    for (method, args) in messages {
+        p.send(&ctn().call(method, args)).unwrap();
+    }
     go_tx.send(()).unwrap();
     blocker.join().unwrap().unwrap();
     rt.settle(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn queued_messages_run_as_one_group_and_a_failing_one_rolls_back_alone() {
+    let (rt, _) = runtime();
+    let p = rt.object("PROBE", "a");
+    send_as_one_group(
+        &rt,
+        &p,
+        vec![
+            ("bump", vec!["x".into(), 1.0.into()]),
+            ("bump_then_fail", vec!["x".into()]),
+            ("bump_then_panic", vec!["x".into()]),
+            ("bump", vec!["x".into(), 2.0.into()]),
+        ],
+    );
     // The two good messages committed; the failing and the panicking one rolled back alone,
     // with the ping the failing one queued.
     assert_eq!(num(p.call_method("count", vec!["x".into()]).unwrap()), 3.0);
@@ -277,24 +289,15 @@ fn a_message_that_rolls_back_the_transaction_does_not_fail_its_group() {
         vec!["CREATE TABLE u (x UNIQUE); INSERT INTO u VALUES (1)".into()],
     )
     .unwrap();
-    let (inside_tx, inside_rx) = std::sync::mpsc::channel();
-    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let held = rt.object("PROBE", "a");
-    let blocker = std::thread::spawn(move || {
-        held.run(move |_, _| {
-            inside_tx.send(()).ok();
-            go_rx.recv().ok();
-            Ok(())
-        })
-    });
-    inside_rx.recv().unwrap();
-    let send = |m: &str, args: Vec<Value>| p.send(&ctn().call(m, args)).unwrap();
-    send("bump", vec!["x".into(), 1.0.into()]);
-    send("sql", vec!["INSERT OR ROLLBACK INTO u VALUES (1)".into()]);
-    send("bump", vec!["x".into(), 2.0.into()]);
-    go_tx.send(()).unwrap();
-    blocker.join().unwrap().unwrap();
-    rt.settle(Duration::from_secs(5)).unwrap();
+    send_as_one_group(
+        &rt,
+        &p,
+        vec![
+            ("bump", vec!["x".into(), 1.0.into()]),
+            ("sql", vec!["INSERT OR ROLLBACK INTO u VALUES (1)".into()]),
+            ("bump", vec!["x".into(), 2.0.into()]),
+        ],
+    );
     assert_eq!(num(p.call_method("count", vec!["x".into()]).unwrap()), 3.0);
     // The first run's two messages (the culprit's included) rolled back; the second run
     // committed both bumps.

@@ -368,10 +368,16 @@ impl Sim {
             let timeout = Value::from(wl.range(500, 5_000) as f64);
             let r = wl.below(100);
             let chain = match r {
-                0..=84 if sim.direct.ppm(DIRECT_PPM) => ctn().call(
-                    "startDirect",
-                    vec![tag.as_str().into(), url.into(), timeout],
-                ),
+                0..=84 if sim.direct.ppm(DIRECT_PPM) => {
+                    let args = vec![tag.as_str().into(), url.into(), timeout];
+                    if sim.direct.below(4) == 0 {
+                        // Started by a schedule: the effect comes from an alarm run.
+                        let at = Value::from((at + sim.direct.range(0, 3_000)) as f64);
+                        ctn().call("scheduleDirect", [args, vec![at]].concat())
+                    } else {
+                        ctn().call("startDirect", args)
+                    }
+                }
                 0..=39 => ctn().call(
                     "startSimple",
                     vec![tag.as_str().into(), url.into(), false.into(), timeout],

@@ -49,7 +49,8 @@
 //! instead ([`direct`]: an effect of the starting turn, `Ctx::after_commit`; the host takes
 //! the committed turns' effects from their `Outputs` after the outbox, runs the exchange on
 //! the endpoint and resumes the continuation on the object as `Message::Resume`, which may
-//! join a group). Then faults heal and the seed runs to quiescence.
+//! join a group), a quarter of them started by a one-shot schedule (the effect then comes
+//! from an alarm run). Then faults heal and the seed runs to quiescence.
 //!
 //! # Faults (rates per seed; each kind is off for a quarter of the seeds)
 //!

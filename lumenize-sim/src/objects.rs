@@ -239,6 +239,37 @@ impl Origin {
         Ok(())
     }
 
+    /// Schedules a direct fetch's start at `at_ms`: its claim turn (an alarm step) queues the
+    /// effect, so the host takes it from the alarm run's outputs. A marker row refuses a
+    /// duplicated client message (a second schedule would start the fetch again).
+    fn schedule_direct(
+        &mut self,
+        ctx: &Ctx<'_>,
+        tag: String,
+        url: String,
+        timeout_ms: f64,
+        at_ms: f64,
+    ) -> Result<(), String> {
+        ctx.sql()
+            .exec(
+                "INSERT INTO sim_started (tag, kind) VALUES (?1, 'direct-schedule')",
+                &[SqlValue::from(format!("{tag}/scheduled"))],
+            )
+            .map_err(sql_err)?;
+        let start = ctn().call(
+            "startDirect",
+            vec![
+                Value::from(tag.as_str()),
+                Value::from(url),
+                Value::from(timeout_ms),
+            ],
+        );
+        ctx.alarms()
+            .schedule_with_id(&format!("direct-{tag}"), When::at_ms(at_ms as i64), start)
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
     fn fetched(&mut self, ctx: &Ctx<'_>, tag: String, outcome: Value) -> Result<(), String> {
         self.flaky(&tag)?;
         let what = match fetch::outcome_from_value(&outcome) {
@@ -383,6 +414,7 @@ lumenize_core::handlers!(Origin {
     start_simple as "startSimple"(tag: String, url: String, rpc: bool, timeout_ms: f64),
     start_orchestrated as "startOrchestrated"(tag: String, url: String, timeout_ms: f64),
     start_direct as "startDirect"(tag: String, url: String, timeout_ms: f64),
+    schedule_direct as "scheduleDirect"(tag: String, url: String, timeout_ms: f64, at_ms: f64),
     fetched(tag: String, outcome: Value),
     call_peer as "callPeer"(tag: String, peer: String, x: f64),
     called(tag: String, outcome: Value),

@@ -465,7 +465,7 @@ fn leaked_effects(ctx: &Ctx<'_>) -> Vec<Effect> {
 /// re-read, if any, goes on position 0 (in `spent`), released before anything a later run
 /// reports.
 fn rolled_back<R>(
-    members: Vec<Member<R>>,
+    mut members: Vec<Member<R>>,
     culprit: usize,
     n: usize,
     rows: crate::storage::RowStats,
@@ -488,7 +488,6 @@ fn rolled_back<R>(
         }
     }
     let ran = members.len();
-    let mut members = members;
     if active(Mutant::RerunReleasesSpoiledEffects) {
         for (k, m) in members.iter_mut().enumerate() {
             if let (Some(s), false) = (spent.get_mut(k), k == culprit) {

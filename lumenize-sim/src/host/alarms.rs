@@ -163,6 +163,8 @@ impl Sim {
         };
         match prefix {
             "fetch" | "once" => self.oracle.rec(tag).gave_up = true,
+            // A direct fetch's start given up: it never started, or its effect is lost.
+            "direct" => self.oracle.rec(tag).disturbed = true,
             // The orchestrator gave up its timeout: the NoReply is never sent.
             "orch" => self.oracle.rec(tag).disturbed = true,
             _ => {}

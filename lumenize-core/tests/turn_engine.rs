@@ -1313,6 +1313,83 @@ mod mutants {
         assert!(turns[0].result().is_err());
         assert_eq!(turns[0].outputs().outbox().len(), 1);
     }
+
+    /// A body that queues the effect `n` (`Ctx::after_commit`), then runs `sql` if given.
+    fn effect_then(
+        n: u32,
+        sql: Option<&'static str>,
+    ) -> impl FnMut(&mut dyn Dispatch, &Ctx<'_>) -> Result<(), ChainError> {
+        move |_, ctx| {
+            ctx.after_commit(lumenize_core::context::Effect::new(n));
+            match sql {
+                Some(sql) => ctx
+                    .sql()
+                    .exec(sql, &[])
+                    .map(drop)
+                    .map_err(|e| ChainError::handler(e.to_string())),
+                None => Ok(()),
+            }
+        }
+    }
+
+    /// Each turn's effects, as the numbers `effect_then` queued.
+    fn effects<R>(turns: Vec<lumenize_core::turn::Turn<R>>) -> Vec<Vec<u32>> {
+        turns
+            .into_iter()
+            .map(|t| {
+                let (_, mut out) = t.into_parts();
+                let effects = out.take_effects().into_iter();
+                effects.map(|e| e.downcast::<u32>().unwrap()).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn effects_of_rolled_back_turn_releases_a_failed_turns_effects() {
+        let built = Rc::new(Cell::new(0));
+        let mut e = open(Faulty::new(), &built);
+        let now = || T0;
+        let env = TurnEnv::new(&Everywhere, &now);
+        let failing = Some("INSERT INTO no_such_table VALUES (1)");
+        assert_eq!(
+            effects(vec![e.turn(&env, effect_then(1, failing))]),
+            [Vec::<u32>::new()]
+        );
+        let t = with(Mutant::EffectsOfRolledBackTurn, || {
+            e.turn(&env, effect_then(1, failing))
+        });
+        assert!(t.result().is_err());
+        assert_eq!(effects(vec![t]), [vec![1]]);
+        // A message of a group that rolls back to its savepoint.
+        let bodies = || vec![effect_then(1, None), effect_then(2, failing)];
+        assert_eq!(effects(e.group_with(&env, bodies())), [vec![1], vec![]]);
+        let turns = with(Mutant::EffectsOfRolledBackTurn, || {
+            e.group_with(&env, bodies())
+        });
+        assert_eq!(effects(turns), [vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn rerun_releases_spoiled_effects_releases_an_innocent_messages_effect_twice() {
+        let built = Rc::new(Cell::new(0));
+        let mut e = rollback_engine(&built);
+        let now = || T0;
+        let env = TurnEnv::new(&Everywhere, &now);
+        // The second message rolls the whole transaction back: the first runs again.
+        let bodies = || {
+            vec![
+                effect_then(1, None),
+                effect_then(2, Some(ROLLS_BACK[0])),
+                effect_then(3, None),
+            ]
+        };
+        let expected: [Vec<u32>; 3] = [vec![1], vec![], vec![3]];
+        assert_eq!(effects(e.group_with(&env, bodies())), expected);
+        let turns = with(Mutant::RerunReleasesSpoiledEffects, || {
+            e.group_with(&env, bodies())
+        });
+        assert_eq!(effects(turns), [vec![1, 1], vec![], vec![3]]);
+    }
 }
 
 /// A message that fails costs what it did, not what the object holds: rolling back its

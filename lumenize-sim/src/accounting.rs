@@ -92,7 +92,9 @@ impl Ledger {
 pub struct Work {
     /// Calls delivered to each executor (worker or RPC target), by address.
     pub executor_calls: BTreeMap<String, u64>,
-    /// HTTP exchanges the endpoint finished.
+    /// HTTP exchanges the endpoint finished for the executors. A direct fetch's exchange is
+    /// not one (the object performs it, no executor request is billed); its resumed turn is a
+    /// turn of the object like any other, counted against the disk.
     pub exchanges: u64,
 }
 

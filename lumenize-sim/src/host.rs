@@ -7,6 +7,7 @@
 //! same on every machine.
 
 use crate::accounting::Ledger;
+use crate::direct::SimDirect;
 use crate::faults::Faults;
 use crate::objects::{ORIGIN, PEER};
 use crate::oracle::{Oracle, CRON_EXPR};
@@ -29,6 +30,9 @@ use std::rc::Rc;
 
 /// When the workload's client operations happen: within the first minute.
 pub const HORIZON_MS: i64 = 60_000;
+/// Of the workload's fetches, the share (ppm) that are direct fetches, drawn from a stream of
+/// their own so the rest of the workload is what it was before they existed.
+const DIRECT_PPM: u32 = 200_000;
 /// Virtual time allowed after the horizon to reach quiescence.
 const DRAIN_MS: i64 = 4 * 3_600_000;
 /// Retry delay of an alarm whose object could not be opened (the native runtime's).
@@ -37,6 +41,7 @@ const OPEN_RETRY_MS: i64 = 1_000;
 const EPOCH_MS: i64 = 1_767_225_600_000;
 
 mod alarms;
+mod direct;
 mod group;
 mod invariants;
 mod network;
@@ -56,6 +61,9 @@ enum Msg {
         continuation: String,
         outcome: Result<String, String>,
     },
+    /// The rest of an invocation that awaited a direct fetch: `chain` holds the outcome. Never
+    /// on the network (the object's own process resumes it).
+    Resume { chain: String },
 }
 
 impl Msg {
@@ -71,6 +79,7 @@ impl Msg {
                     Ok(t) | Err(t) => t,
                 },
             ),
+            Msg::Resume { chain } => (chain, ""),
         }
     }
 }
@@ -96,6 +105,13 @@ enum Ev {
     },
     Restart {
         obj: usize,
+    },
+    /// A direct fetch's exchange ends, on the process `life` of object `obj`.
+    Direct {
+        obj: usize,
+        life: u64,
+        direct: Box<SimDirect>,
+        outcome: Result<FetchResponse, FetchError>,
     },
     ClockJump {
         ms: i64,
@@ -166,6 +182,8 @@ struct Obj {
     gen: u64,
     /// Crashed and not reopened yet.
     crashed: bool,
+    /// The object's process: counts its crashes (work in flight dies with its process).
+    life: u64,
     disk_full_until: i64,
     /// The platform alarm is a retry after an alarm fault (later than the slot).
     backoff: bool,
@@ -176,6 +194,8 @@ struct Turned<R> {
     result: Result<R, ChainError>,
     /// Messages to send (committed turns only).
     out: Vec<(Address, Address, Msg)>,
+    /// Direct fetches to start after the messages (committed turns only).
+    effects: Vec<SimDirect>,
     /// The alarm change to push to the platform alarm.
     change: Option<Option<i64>>,
     /// A crash after commit.
@@ -245,6 +265,8 @@ pub struct Sim {
     lie: Rng,
     /// Hostile messages joining groups (a stream of their own, likewise).
     hostile: Rng,
+    /// Which fetches are direct (likewise).
+    direct: Rng,
     /// The oracle (public for the report).
     pub oracle: Oracle,
     /// The trace.
@@ -264,6 +286,8 @@ pub struct Sim {
     pub executors: Ledger,
     /// The `lost-accounting` mutant has skipped its turn.
     lost_one: bool,
+    /// The `lost-effect` mutant has dropped its direct fetch.
+    lost_effect: bool,
 }
 
 /// The tags (`tg` + 6 digits) mentioned in wire text.
@@ -304,6 +328,7 @@ impl Sim {
             flt: Rng::new(seed, 4),
             lie: Rng::new(seed, 5),
             hostile: Rng::new(seed, 6),
+            direct: Rng::new(seed, 7),
             oracle: Oracle::default(),
             trace: Trace::new(keep_trace),
             mutant,
@@ -317,6 +342,7 @@ impl Sim {
             ledger: Ledger::default(),
             executors: Ledger::default(),
             lost_one: false,
+            lost_effect: false,
             faults,
         };
         sim.trace.line(format_args!(
@@ -342,6 +368,16 @@ impl Sim {
             let timeout = Value::from(wl.range(500, 5_000) as f64);
             let r = wl.below(100);
             let chain = match r {
+                0..=84 if sim.direct.ppm(DIRECT_PPM) => {
+                    let args = vec![tag.as_str().into(), url.into(), timeout];
+                    if sim.direct.below(4) == 0 {
+                        // Started by a schedule: the effect comes from an alarm run.
+                        let at = Value::from((at + sim.direct.range(0, 3_000)) as f64);
+                        ctn().call("scheduleDirect", [args, vec![at]].concat())
+                    } else {
+                        ctn().call("startDirect", args)
+                    }
+                }
                 0..=39 => ctn().call(
                     "startSimple",
                     vec![tag.as_str().into(), url.into(), false.into(), timeout],
@@ -432,6 +468,7 @@ impl Sim {
             timer: None,
             gen: 0,
             crashed: false,
+            life: 0,
             disk_full_until: 0,
             backoff: false,
         });
@@ -518,6 +555,12 @@ impl Sim {
                 outcome,
                 twice,
             } => self.on_exchange(&job, &outcome, twice),
+            Ev::Direct {
+                obj,
+                life,
+                direct,
+                outcome,
+            } => self.on_direct_done(obj, life, &direct, &outcome),
             Ev::Restart { obj } => {
                 if self.objs[obj].engine.is_none() {
                     self.trace.line(format_args!(

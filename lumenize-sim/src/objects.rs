@@ -45,6 +45,8 @@ pub enum Kind {
     SimpleRpc,
     /// The orchestrated `proxy_fetch`.
     Orchestrated,
+    /// The direct fetch ([`crate::direct`]): the object fetches itself after its turn commits.
+    Direct,
     /// `call_raw` with a continuation.
     Call,
     /// A one-shot schedule (raced by a cancel).
@@ -60,6 +62,7 @@ impl Kind {
             Kind::Simple => "simple",
             Kind::SimpleRpc => "simple-rpc",
             Kind::Orchestrated => "orchestrated",
+            Kind::Direct => "direct",
             Kind::Call => "call",
             Kind::Once => "once",
             Kind::Cron => "cron",
@@ -213,6 +216,60 @@ impl Origin {
         Ok(())
     }
 
+    /// Queues the direct fetch before recording the start, so a turn that rolls back (a
+    /// duplicated client message refused by the primary key, a failing statement or COMMIT)
+    /// has queued an effect the engine must drop.
+    fn start_direct(
+        &mut self,
+        ctx: &Ctx<'_>,
+        tag: String,
+        url: String,
+        timeout_ms: f64,
+    ) -> Result<(), String> {
+        crate::direct::direct_fetch(
+            ctx,
+            &tag,
+            &Value::from(url),
+            &continuation("fetched", &tag),
+            &Origin::options(&tag, timeout_ms),
+        )
+        .map_err(sql_err)?;
+        start(ctx, &tag, Kind::Direct)?;
+        observe(Obs::Started(tag, Kind::Direct));
+        Ok(())
+    }
+
+    /// Schedules a direct fetch's start at `at_ms`: its claim turn (an alarm step) queues the
+    /// effect, so the host takes it from the alarm run's outputs. A marker row refuses a
+    /// duplicated client message (a second schedule would start the fetch again).
+    fn schedule_direct(
+        &mut self,
+        ctx: &Ctx<'_>,
+        tag: String,
+        url: String,
+        timeout_ms: f64,
+        at_ms: f64,
+    ) -> Result<(), String> {
+        ctx.sql()
+            .exec(
+                "INSERT INTO sim_started (tag, kind) VALUES (?1, 'direct-schedule')",
+                &[SqlValue::from(format!("{tag}/scheduled"))],
+            )
+            .map_err(sql_err)?;
+        let start = ctn().call(
+            "startDirect",
+            vec![
+                Value::from(tag.as_str()),
+                Value::from(url),
+                Value::from(timeout_ms),
+            ],
+        );
+        ctx.alarms()
+            .schedule_with_id(&format!("direct-{tag}"), When::at_ms(at_ms as i64), start)
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
     fn fetched(&mut self, ctx: &Ctx<'_>, tag: String, outcome: Value) -> Result<(), String> {
         self.flaky(&tag)?;
         let what = match fetch::outcome_from_value(&outcome) {
@@ -356,6 +413,8 @@ impl Origin {
 lumenize_core::handlers!(Origin {
     start_simple as "startSimple"(tag: String, url: String, rpc: bool, timeout_ms: f64),
     start_orchestrated as "startOrchestrated"(tag: String, url: String, timeout_ms: f64),
+    start_direct as "startDirect"(tag: String, url: String, timeout_ms: f64),
+    schedule_direct as "scheduleDirect"(tag: String, url: String, timeout_ms: f64, at_ms: f64),
     fetched(tag: String, outcome: Value),
     call_peer as "callPeer"(tag: String, peer: String, x: f64),
     called(tag: String, outcome: Value),

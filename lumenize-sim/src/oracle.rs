@@ -27,6 +27,11 @@ pub struct Rec {
     pub ticks: Vec<i64>,
     /// Cron: stopped.
     pub stopped: bool,
+    /// Its start committed and the engine reported so (false after a lying COMMIT, whose
+    /// turn the engine reports failed and whose outputs it drops).
+    pub start_reported: bool,
+    /// Direct: exchanges the endpoint saw for it.
+    pub exchanges: u32,
 }
 
 /// Everything the oracle knows, and the violations found.
@@ -45,6 +50,9 @@ pub struct Oracle {
     /// Orchestrated fetches whose orchestrator timed out after the result had run the
     /// continuation (its delivery report lost or late): the same weakness, other order.
     pub orch_timeout_after_result: u64,
+    /// Direct fetches whose continuation never ran because the object's process died between
+    /// the commit and the end of the exchange (the design's documented trade-off).
+    pub direct_lost: u64,
     /// Work seen done that the executors' accounting must add up to.
     pub work: crate::accounting::Work,
     /// Violations, in the order found.
@@ -83,6 +91,7 @@ impl Oracle {
                     let r = self.rec(&tag);
                     r.kind = Some(kind);
                     r.origin = origin;
+                    r.start_reported = reported;
                 }
                 Obs::Ran(tag, what) => {
                     let r = self.rec(&tag);
@@ -167,6 +176,33 @@ impl Oracle {
         }
     }
 
+    /// The endpoint sees the exchange of direct fetch `tag`: only for a start that committed
+    /// and was reported (never for a turn or group message that rolled back, a failed
+    /// group, a lying COMMIT or the spoiled first run of a group), and only once.
+    pub fn direct_exchange(&mut self, now: i64, tag: &str) {
+        let r = self.rec(tag);
+        r.exchanges += 1;
+        let (kind, reported, n) = (r.kind, r.start_reported, r.exchanges);
+        if kind != Some(Kind::Direct) || !reported {
+            let msg = format!(
+                "output gate: the endpoint saw the direct exchange {tag}, whose start did not \
+                 commit (kind {kind:?}, reported {reported})"
+            );
+            self.fail(now, msg);
+        } else if n > 1 {
+            self.fail(
+                now,
+                format!("{tag}: the endpoint saw {n} exchanges of one direct fetch"),
+            );
+        }
+    }
+
+    /// Direct fetch `tag` lost its continuation: its process died mid-fetch.
+    pub fn direct_lost(&mut self, tag: &str) {
+        self.direct_lost += 1;
+        self.rec(tag).disturbed = true;
+    }
+
     fn once_outcome(&mut self, now: i64, tag: &str, fired: bool) {
         let r = self.rec(tag);
         let before = r.outcomes.len() as u32 + r.cancelled;
@@ -209,6 +245,18 @@ impl Oracle {
                         found.push(format!(
                             "{tag} ({kind:?}): ended in {n} outcomes {:?} (gave up: {})",
                             r.outcomes, r.gave_up
+                        ));
+                    }
+                }
+                // At most once is checked as it runs; exactly once unless a crash between the
+                // commit and the end of the exchange, or a failing turn (the start's outputs
+                // lost, the resumed turn rolled back), prevented it: nothing retries it.
+                Kind::Direct => {
+                    if n == 0 && !r.disturbed {
+                        found.push(format!(
+                            "{tag} (Direct): nothing prevented it, yet its continuation never \
+                             ran ({} exchanges)",
+                            r.exchanges
                         ));
                     }
                 }

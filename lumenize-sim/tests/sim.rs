@@ -29,6 +29,8 @@ fn two_thousand_seeds_have_no_violation() {
     assert!(sum.fetches > 30_000, "{}", sum.line());
     assert!(sum.crashes > 0 && sum.lost > 0 && sum.duplicated > 0 && sum.storage_faults > 0);
     assert!(sum.hostile > 0, "{}", sum.line());
+    // Direct fetches ran, and some lost their continuation to a crash mid-fetch.
+    assert!(sum.direct > 3_000 && sum.direct_lost > 0, "{}", sum.line());
 }
 
 /// The first seed (from 0) at which `mutant` is caught, searching at most `limit` seeds.
@@ -47,9 +49,12 @@ fn every_mutant_is_caught_within_a_thousand_seeds() {
         Mutant::FailedCommitRewinds,
         Mutant::FailureAfterUnknownCommit,
         Mutant::StatementRollbackFailsGroup,
+        Mutant::EffectsOfRolledBackTurn,
+        Mutant::RerunReleasesSpoiledEffects,
         Mutant::LostAlarmChange,
         Mutant::UnclaimedResult,
         Mutant::LostAccounting,
+        Mutant::LostEffect,
         Mutant::TrustedAlarm,
     ] {
         let at = caught_at(mutant, 1_000);
@@ -69,6 +74,38 @@ fn double_continuation_is_caught_as_a_second_run_of_a_continuation() {
         .flat_map(|seed| run_seed(seed, &opts).violations)
         .any(|v| v.contains("twice") || v.contains("ran again"));
     assert!(found, "no double run reported");
+}
+
+/// The first violation of the first seed (from 0) where `mutant` is caught.
+fn first_violation(mutant: Mutant) -> String {
+    let opts = Options { mutant, ..ci() };
+    (0..1_000)
+        .find_map(|seed| run_seed(seed, &opts).violations.into_iter().next())
+        .unwrap_or_default()
+}
+
+#[test]
+fn released_effects_of_rolled_back_work_are_caught_at_the_endpoint() {
+    // A direct fetch is an effect of its turn: the endpoint sees it only for a start that
+    // committed, once. Both engine mutants break that rule, and are caught by it.
+    for mutant in [
+        Mutant::EffectsOfRolledBackTurn,
+        Mutant::RerunReleasesSpoiledEffects,
+    ] {
+        let v = first_violation(mutant);
+        assert!(
+            v.contains("exchanges of one direct fetch") || v.contains("did not commit"),
+            "{mutant:?}: {v}"
+        );
+    }
+}
+
+#[test]
+fn a_direct_fetch_nothing_prevented_runs_its_continuation() {
+    // Exactly once, not only at most once: a released direct fetch the host never starts is
+    // caught at quiescence.
+    let v = first_violation(Mutant::LostEffect);
+    assert!(v.contains("never ran"), "{v}");
 }
 
 #[test]

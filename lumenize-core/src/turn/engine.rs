@@ -250,7 +250,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
         };
         let leaked =
             (result.is_err() && active(Mutant::OutboxBeforeCommit)).then(|| ctx.take_outbox());
-        let effects = if committed.is_some() {
+        let effects = if committed.is_some() || active(Mutant::EffectsOfRolledBackTurn) {
             ctx.take_effects()
         } else {
             Vec::new()

@@ -271,7 +271,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 let late = ctx.take_late_outcomes();
                 let (result, outbox, effects) = match (sp, outcome) {
                     (Ok(true), Some(Ok(r))) => (Ok(r), ctx.take_outbox(), ctx.take_effects()),
-                    (Ok(_), Some(Err(e))) => (Err(e), Vec::new(), Vec::new()),
+                    (Ok(_), Some(Err(e))) => (Err(e), Vec::new(), leaked_effects(&ctx)),
                     (Err(_), outcome)
                         if storage.rolled_back_by_statement()
                             && !active(Mutant::StatementRollbackFailsGroup) =>
@@ -437,7 +437,7 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
                 if last { rows } else { Default::default() },
                 last && alarm_fault,
             );
-            if ok {
+            if ok || active(Mutant::EffectsOfRolledBackTurn) {
                 outputs.add_effects(m.effects);
             }
             if let (true, Some(at)) = (last, reread) {
@@ -449,13 +449,23 @@ impl<S: TxStorage, F: Factory> TurnEngine<S, F> {
     }
 }
 
+/// What a message that rolled back to its savepoint leaves to release: nothing, unless the
+/// `effects-of-rolled-back-turn` mutant is selected.
+fn leaked_effects(ctx: &Ctx<'_>) -> Vec<Effect> {
+    if active(Mutant::EffectsOfRolledBackTurn) {
+        ctx.take_effects()
+    } else {
+        Vec::new()
+    }
+}
+
 /// The outcome of a run that the message at `culprit` rolled back (of `n` messages given):
 /// the culprit's turn, charged the run's work (a failed turn for each message that ran in it,
 /// its rows), so that each other message's turn counts only its own last run. The run's alarm
 /// re-read, if any, goes on position 0 (in `spent`), released before anything a later run
 /// reports.
 fn rolled_back<R>(
-    members: Vec<Member<R>>,
+    mut members: Vec<Member<R>>,
     culprit: usize,
     n: usize,
     rows: crate::storage::RowStats,
@@ -478,6 +488,13 @@ fn rolled_back<R>(
         }
     }
     let ran = members.len();
+    if active(Mutant::RerunReleasesSpoiledEffects) {
+        for (k, m) in members.iter_mut().enumerate() {
+            if let (Some(s), false) = (spent.get_mut(k), k == culprit) {
+                s.add_effects(std::mem::take(&mut m.effects));
+            }
+        }
+    }
     let mut charged = Outputs::default();
     for i in 0..ran {
         charged.absorb(Outputs::of_member(

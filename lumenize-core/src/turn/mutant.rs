@@ -40,6 +40,15 @@ pub enum Mutant {
     /// whole transaction back (`INSERT OR ROLLBACK`, `RAISE(ROLLBACK)`) fails its whole group,
     /// as before the fix: every other message gets an error and loses its writes.
     StatementRollbackFailsGroup,
+    /// `effects-of-rolled-back-turn`: a turn, or a message of a group, that rolled back still
+    /// releases the effects it queued with `Ctx::after_commit` (a direct fetch starts for
+    /// work that never committed).
+    EffectsOfRolledBackTurn,
+    /// `rerun-releases-spoiled-effects`: when a message's statement rolls a group's whole
+    /// transaction back, the effects the other messages queued in that spoiled first run are
+    /// released with their turns, besides those of the run that counts (a direct fetch
+    /// starts twice, or for a message whose rerun failed).
+    RerunReleasesSpoiledEffects,
 }
 
 #[cfg(feature = "sim-mutants")]
@@ -49,7 +58,7 @@ mod select {
 
     impl Mutant {
         /// Every mutant.
-        pub const ALL: [Mutant; 7] = [
+        pub const ALL: [Mutant; 9] = [
             Mutant::DoubleContinuation,
             Mutant::OutboxBeforeCommit,
             Mutant::StaleAlarmSlot,
@@ -57,6 +66,8 @@ mod select {
             Mutant::FailedCommitRewinds,
             Mutant::FailureAfterUnknownCommit,
             Mutant::StatementRollbackFailsGroup,
+            Mutant::EffectsOfRolledBackTurn,
+            Mutant::RerunReleasesSpoiledEffects,
         ];
 
         /// Its command-line name.
@@ -69,6 +80,8 @@ mod select {
                 Mutant::FailedCommitRewinds => "failed-commit-rewinds",
                 Mutant::FailureAfterUnknownCommit => "failure-after-unknown-commit",
                 Mutant::StatementRollbackFailsGroup => "statement-rollback-fails-group",
+                Mutant::EffectsOfRolledBackTurn => "effects-of-rolled-back-turn",
+                Mutant::RerunReleasesSpoiledEffects => "rerun-releases-spoiled-effects",
             }
         }
     }

@@ -85,6 +85,7 @@ impl Sim {
                 .into_iter()
                 .map(outgoing)
                 .collect();
+            let effects = self.effects_of(oi, step.outputs_mut());
             let change = step.outputs().alarm_change();
             self.trace.line(format_args!(
                 "{} fire {}: ran {:?} failed {:?}{}",
@@ -102,6 +103,7 @@ impl Sim {
                 for (from, to, msg) in out {
                     self.send(from, to, msg, false);
                 }
+                self.start_directs(oi, effects);
                 self.crash(oi, "before commit");
                 return;
             }
@@ -126,7 +128,7 @@ impl Sim {
             }
             let retry = step.retry_at().is_some();
             let exhausted = step.exhausted();
-            if !self.emit(oi, out, change, crash) {
+            if !self.emit(oi, out, effects, change, crash) {
                 return;
             }
             if retry {
@@ -161,6 +163,8 @@ impl Sim {
         };
         match prefix {
             "fetch" | "once" => self.oracle.rec(tag).gave_up = true,
+            // A direct fetch's start given up: it never started, or its effect is lost.
+            "direct" => self.oracle.rec(tag).disturbed = true,
             // The orchestrator gave up its timeout: the NoReply is never sent.
             "orch" => self.oracle.rec(tag).disturbed = true,
             _ => {}

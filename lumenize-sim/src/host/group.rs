@@ -93,6 +93,7 @@ impl Sim {
                     continuation,
                     outcome,
                 },
+                Msg::Resume { chain } => Message::Resume(chain),
             })
             .collect();
         // Each message's observations, taken at the end of its last run (a message runs again
@@ -140,6 +141,7 @@ impl Sim {
         };
         let mut reported = Vec::new();
         let mut out = Vec::new();
+        let mut effects = Vec::new();
         let mut change = None;
         let mut retry = false;
         // The observations each transaction committed, in message order.
@@ -160,6 +162,7 @@ impl Sim {
                 }
             }
             let mine: Vec<_> = outputs.take_outbox().into_iter().map(outgoing).collect();
+            let my_effects = self.effects_of(oi, &mut outputs);
             if let Some(c) = outputs.alarm_change() {
                 change = Some(c);
             }
@@ -177,8 +180,10 @@ impl Sim {
                 for (f, t, m) in mine {
                     self.send(f, t, m, false);
                 }
+                self.start_directs(oi, my_effects);
             } else {
                 out.extend(mine);
+                effects.extend(my_effects);
             }
             if result.is_ok() {
                 reported.push(i);
@@ -208,7 +213,8 @@ impl Sim {
             // The engine reports every message of a transaction whose COMMIT lied as failed.
             self.oracle.apply(now, oi, kept, !lied);
         }
-        if self.emit(oi, out, change, crash.filter(|c| *c != Crash::BeforeCommit)) && retry {
+        let crash = crash.filter(|c| *c != Crash::BeforeCommit);
+        if self.emit(oi, out, effects, change, crash) && retry {
             // The change is a retry (the slot could not be re-read), not the slot.
             self.objs[oi].backoff = true;
         }
@@ -275,6 +281,16 @@ impl Sim {
                             outcome,
                         },
                     ));
+                }
+            }
+            Msg::Resume { chain } => {
+                self.trace.line(format_args!(
+                    "{} resume {label}.{} (group): {line}",
+                    self.now,
+                    super::method_of(&chain)
+                ));
+                if dead || result.is_err() {
+                    self.oracle.disturb(tags_in(&chain).collect::<Vec<_>>());
                 }
             }
             Msg::Deliver { continuation, .. } => {

@@ -101,7 +101,7 @@ impl Sim {
                         },
                     ));
                 }
-                if self.emit(oi, out, t.change, t.crash) && t.retry {
+                if self.emit(oi, out, t.effects, t.change, t.crash) && t.retry {
                     self.objs[oi].backoff = true;
                 }
             }
@@ -120,7 +120,23 @@ impl Sim {
                     self.oracle
                         .disturb(tags_in(&continuation).collect::<Vec<_>>());
                 }
-                if !t.crashed && self.emit(oi, t.out, t.change, t.crash) && t.retry {
+                if !t.crashed && self.emit(oi, t.out, t.effects, t.change, t.crash) && t.retry {
+                    self.objs[oi].backoff = true;
+                }
+            }
+            Msg::Resume { chain } => {
+                let t = self.turn(oi, |e, env| e.resume(env, &chain));
+                self.trace.line(format_args!(
+                    "{} resume {label}.{}: {}",
+                    self.now,
+                    method_of(&chain),
+                    outcome_line(&t)
+                ));
+                // Nothing runs the continuation again (no alarm, no row): it is lost.
+                if t.result.is_err() {
+                    self.oracle.disturb(tags_in(&chain).collect::<Vec<_>>());
+                }
+                if !t.crashed && self.emit(oi, t.out, t.effects, t.change, t.crash) && t.retry {
                     self.objs[oi].backoff = true;
                 }
             }

@@ -2,6 +2,7 @@
 //! engine with the seed's crash points, what a committed turn emits, and crashes.
 
 use super::{outgoing, tags_in, Crash, Engine, Ev, Factory, Known, Msg, ObjKind, Sim, Turned};
+use crate::direct::SimDirect;
 use crate::objects::{
     is_executor, take_observations, Counted, Obs, Origin, Peer, ORIGIN, ORIGIN_SCHEMA,
 };
@@ -124,6 +125,7 @@ impl Sim {
             return Turned {
                 result: Err(ChainError::NoContext),
                 out: Vec::new(),
+                effects: Vec::new(),
                 change: None,
                 crash: None,
                 crashed: false,
@@ -136,6 +138,7 @@ impl Sim {
         let obs = take_observations();
         let (result, mut outputs) = turn.into_parts();
         let outbox = outputs.take_outbox();
+        let effects = self.effects_of(oi, &mut outputs);
         let change = outputs.alarm_change();
         let retry = outputs.alarm_faults() > 0;
         let out: Vec<(Address, Address, Msg)> = outbox.into_iter().map(outgoing).collect();
@@ -144,10 +147,12 @@ impl Sim {
             for (from, to, msg) in out {
                 self.send(from, to, msg, false);
             }
+            self.start_directs(oi, effects);
             self.crash(oi, "before commit");
             return Turned {
                 result,
                 out: Vec::new(),
+                effects: Vec::new(),
                 change: None,
                 crash: None,
                 crashed: true,
@@ -163,6 +168,7 @@ impl Sim {
         Turned {
             result,
             out,
+            effects,
             change,
             crash: crash.filter(|c| *c != Crash::BeforeCommit),
             crashed: false,
@@ -199,23 +205,26 @@ impl Sim {
         self.oracle.apply(now, oi, obs, reported);
     }
 
-    /// After a committed turn: sends its messages, then pushes its alarm change, unless the
-    /// object crashes between those steps. Returns false when it crashed.
+    /// After a committed turn: sends its messages, starts its direct fetches (its effects,
+    /// after the outbox as the real hosts do), then pushes its alarm change, unless the object
+    /// crashes between those steps. Returns false when it crashed.
     pub(super) fn emit(
         &mut self,
         oi: usize,
         out: Vec<(Address, Address, Msg)>,
+        effects: Vec<SimDirect>,
         change: Option<Option<i64>>,
         crash: Option<Crash>,
     ) -> bool {
         if crash == Some(Crash::AfterCommit) {
-            let tags: Vec<String> = out
+            let mut tags: Vec<String> = out
                 .iter()
                 .flat_map(|(_, _, m)| {
                     let (a, b) = m.text();
                     tags_in(a).chain(tags_in(b)).collect::<Vec<_>>()
                 })
                 .collect();
+            tags.extend(effects.iter().map(|d| d.tag().to_string()));
             self.oracle.disturb(tags);
             self.crash(oi, "after commit, before sending");
             return false;
@@ -225,6 +234,7 @@ impl Sim {
                 && is_executor(&to);
             self.send(from, to, msg, dup_ok);
         }
+        self.start_directs(oi, effects);
         if crash == Some(Crash::AfterSend) {
             self.crash(oi, "after sending, before re-arming");
             return false;
@@ -246,6 +256,7 @@ impl Sim {
         obj.disk.set_dead(true);
         obj.engine = None;
         obj.crashed = true;
+        obj.life += 1;
         let label = obj.label.clone();
         self.trace
             .line(format_args!("{} CRASH {label} {point}", self.now));

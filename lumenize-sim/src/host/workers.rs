@@ -4,7 +4,9 @@
 use super::{method_of, tags_in, Ev, Known, Msg, Sim};
 use crate::objects::{ExecutorExt, SimExecutor, GRACE_MS};
 use lumenize_core::context::Ctx;
-use lumenize_core::fetch::{Body, ExecutorJob, FetchError, FetchResponse, EXECUTOR_BINDING};
+use lumenize_core::fetch::{
+    Body, ExecutorJob, FetchError, FetchRequest, FetchResponse, HttpLimits, EXECUTOR_BINDING,
+};
 use lumenize_core::ocan::{execute_chain, ChainError, Dispatch, OperationChain};
 use lumenize_core::structured_clone;
 use lumenize_core::transport::Address;
@@ -99,42 +101,7 @@ impl Sim {
         let f = self.faults.clone();
         let (outcome, mut took) = match &job.request {
             Err(e) => (Err(e.clone()), 1),
-            Ok(req) => {
-                let url = req.url.clone();
-                let ok = |status: u16| FetchResponse {
-                    status,
-                    status_text: String::new(),
-                    headers: Vec::new(),
-                    body: Body::Text(format!("answer {}", job.request_id)),
-                };
-                if self.net.ppm(f.ep_timeout_ppm) {
-                    (
-                        Err(FetchError::ExecutorTimeout {
-                            url,
-                            timeout_ms: timeout_ms as u64,
-                        }),
-                        timeout_ms,
-                    )
-                } else if self.net.ppm(f.ep_refused_ppm) {
-                    let message = "connection refused".to_string();
-                    (
-                        Err(FetchError::Connect { url, message }),
-                        self.net.range(1, 20),
-                    )
-                } else if self.net.ppm(f.ep_huge_ppm) {
-                    let limit = job.limits.max_body_bytes;
-                    let e = FetchError::BodyTooLarge {
-                        url,
-                        limit,
-                        status: 200,
-                    };
-                    (Err(e), self.net.range(5, 300))
-                } else if self.net.ppm(f.ep_status_ppm) {
-                    (Ok(ok(500)), self.net.range(5, 300))
-                } else {
-                    (Ok(ok(200)), self.net.range(5, 300))
-                }
-            }
+            Ok(req) => self.endpoint(&job.request_id, req, job.limits),
         };
         if self.fault(f.exec_slow_ppm) {
             took += timeout_ms + GRACE_MS + self.flt.range(0, 5_000);
@@ -149,6 +116,59 @@ impl Sim {
                 twice,
             },
         );
+    }
+
+    /// The simulated endpoint's answer to one exchange, and how long it takes (ms): a
+    /// timeout at the exchange's limit, a refused connection, a body over the cap, a 500, or
+    /// a 200, at the seed's rates.
+    pub(super) fn endpoint(
+        &mut self,
+        id: &str,
+        req: &FetchRequest,
+        limits: HttpLimits,
+    ) -> (Result<FetchResponse, FetchError>, i64) {
+        let timeout_ms = limits.timeout.as_millis() as i64;
+        let f = &self.faults;
+        let (timeout, refused, huge, status) = (
+            f.ep_timeout_ppm,
+            f.ep_refused_ppm,
+            f.ep_huge_ppm,
+            f.ep_status_ppm,
+        );
+        let url = req.url.clone();
+        let ok = |status: u16| FetchResponse {
+            status,
+            status_text: String::new(),
+            headers: Vec::new(),
+            body: Body::Text(format!("answer {id}")),
+        };
+        if self.net.ppm(timeout) {
+            (
+                Err(FetchError::ExecutorTimeout {
+                    url,
+                    timeout_ms: timeout_ms as u64,
+                }),
+                timeout_ms,
+            )
+        } else if self.net.ppm(refused) {
+            let message = "connection refused".to_string();
+            (
+                Err(FetchError::Connect { url, message }),
+                self.net.range(1, 20),
+            )
+        } else if self.net.ppm(huge) {
+            let limit = limits.max_body_bytes;
+            let e = FetchError::BodyTooLarge {
+                url,
+                limit,
+                status: 200,
+            };
+            (Err(e), self.net.range(5, 300))
+        } else if self.net.ppm(status) {
+            (Ok(ok(500)), self.net.range(5, 300))
+        } else {
+            (Ok(ok(200)), self.net.range(5, 300))
+        }
     }
 
     pub(super) fn on_exchange(

@@ -60,6 +60,49 @@ pub struct CtxParts<'a> {
 
 /// A handler's context for one turn. All methods take `&self`: a context is shared by the
 /// handler and any chain it runs re-entrantly.
+///
+/// Everything a handler does through it belongs to the turn: its SQL and key-value writes and
+/// its schedules commit together when the handler returns `Ok`, and its calls are sent only
+/// then; an error or a panic undoes all of it.
+///
+/// ```
+/// use lumenize_core::prelude::*;
+/// use lumenize_core::transport::Address;
+/// use std::time::Duration;
+///
+/// #[derive(Default)]
+/// struct Desk;
+///
+/// #[lumenize_core::dispatch]
+/// impl Desk {
+///     pub fn note(&mut self, ctx: &Ctx<'_>, text: String) -> Result<f64, lumenize_core::Error> {
+///         ctx.sql().exec_batch("CREATE TABLE IF NOT EXISTS notes (text TEXT)")?;
+///         ctx.sql().exec("INSERT INTO notes VALUES (?1)", &[text.clone().into()])?;
+///         let n = ctx.kv().get_as::<f64>("count")?.unwrap_or(0.0) + 1.0;
+///         ctx.kv().put_as("count", &n)?;
+///         // Runs `seen(text)` on this desk in a minute (a durable schedule).
+///         ctx.alarms().schedule(Duration::from_secs(60), Desk::ctn().seen(text.clone()))?;
+///         // Asks the echo desk; its answer comes back to `answered` as a new turn.
+///         let echo = Address::object("DESK", "echo");
+///         ctx.call(&echo, "seen", vec![text.into()], Some(&Desk::ctn().answered(ResultMarker)))?;
+///         Ok(n)
+///     }
+///     pub fn seen(&mut self, _ctx: &Ctx<'_>, text: String) -> Result<String, lumenize_core::Error> {
+///         Ok(text)
+///     }
+///     pub fn answered(&mut self, ctx: &Ctx<'_>, answer: Value) -> Result<(), lumenize_core::Error> {
+///         ctx.kv().put("answer", &answer)?;
+///         Ok(())
+///     }
+/// }
+///
+/// let rt = Runtime::builder().in_memory().object("DESK", |_| Desk).build().unwrap();
+/// let desk = rt.object("DESK", "mine");
+/// assert_eq!(desk.call(&Desk::ctn().note("milk".to_string())).unwrap().as_f64(), Some(1.0));
+/// rt.settle(Duration::from_secs(5)).unwrap().check().unwrap();
+/// let answer = desk.run(|_, ctx| Ok(ctx.kv().get_as::<String>("answer").unwrap()));
+/// assert_eq!(answer.unwrap().as_deref(), Some("milk"));
+/// ```
 pub struct Ctx<'a> {
     parts: CtxParts<'a>,
     outbox: RefCell<Vec<Outgoing>>,
